@@ -1,0 +1,8 @@
+fn main() {
+    // Every `*.lalrpop` grammar under src/ becomes a Rust module in OUT_DIR.
+    lalrpop::Configuration::new()
+        .use_cargo_dir_conventions()
+        .emit_rerun_directives(true)
+        .process()
+        .expect("lalrpop grammar failed to build");
+}
