@@ -8,6 +8,39 @@ use crate::isa::{CallKind, Form, OpDef};
 use std::collections::HashMap;
 
 pub mod helpers;
+pub mod kernel;
+pub mod llvm;
+pub mod ubpf;
+
+/// Assembles a source text in a dialect (`Dialect::Kernel` text is parsed by the LLVM
+/// parser, which accepts the verifier log's spellings). Reports every error in the text.
+pub fn assemble(src: &str, dialect: Dialect) -> Result<Assembled, Vec<Diagnostic>> {
+    let stmts = match dialect {
+        Dialect::Llvm | Dialect::Kernel => llvm::parse(src)?,
+        Dialect::Ubpf => ubpf::parse(src)?,
+    };
+    resolve(stmts)
+}
+
+/// Prints one instruction in a dialect, without a trailing newline. Jump and call targets
+/// are printed relative (`goto +3`), so the text reassembles to the same bytes anywhere.
+pub fn print_insn(insn: &Insn, dialect: Dialect) -> String {
+    match dialect {
+        Dialect::Llvm => llvm::print(insn),
+        Dialect::Ubpf => ubpf::print(insn),
+        Dialect::Kernel => kernel::print(insn),
+    }
+}
+
+/// Prints a program, one instruction per line.
+pub fn disassemble(insns: &[Insn], dialect: Dialect) -> String {
+    let mut out = String::new();
+    for insn in insns {
+        out.push_str(&print_insn(insn, dialect));
+        out.push('\n');
+    }
+    out
+}
 
 /// The text dialects.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
