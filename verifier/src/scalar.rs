@@ -1,0 +1,1114 @@
+//! Scalar knowledge: known bits plus signed and unsigned 64- and 32-bit ranges, kept
+//! consistent the way `reg_bounds_sync` does in `kernel/bpf/verifier.c`, with the
+//! arithmetic (`adjust_scalar_min_max_vals`) and branch refinement (`regs_refine_cond_op`,
+//! `is_scalar_branch_taken`) of kernel 6.18.
+
+use crate::tnum::Tnum;
+
+/// What is known about a 64-bit value.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Scalar {
+    /// Known bits.
+    pub var_off: Tnum,
+    /// Signed 64-bit minimum.
+    pub smin: i64,
+    /// Signed 64-bit maximum.
+    pub smax: i64,
+    /// Unsigned 64-bit minimum.
+    pub umin: u64,
+    /// Unsigned 64-bit maximum.
+    pub umax: u64,
+    /// Signed 32-bit minimum of the low half.
+    pub s32_min: i32,
+    /// Signed 32-bit maximum of the low half.
+    pub s32_max: i32,
+    /// Unsigned 32-bit minimum of the low half.
+    pub u32_min: u32,
+    /// Unsigned 32-bit maximum of the low half.
+    pub u32_max: u32,
+}
+
+/// A conditional jump's comparison.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Cmp {
+    /// `==`
+    Eq,
+    /// `!=`
+    Ne,
+    /// `&` (jset)
+    Set,
+    /// the fallthrough of jset: `!(a & b)`
+    NotSet,
+    /// unsigned `>`
+    Gt,
+    /// unsigned `>=`
+    Ge,
+    /// unsigned `<`
+    Lt,
+    /// unsigned `<=`
+    Le,
+    /// signed `>`
+    Sgt,
+    /// signed `>=`
+    Sge,
+    /// signed `<`
+    Slt,
+    /// signed `<=`
+    Sle,
+}
+
+impl Cmp {
+    /// The comparison that holds on the other branch (`rev_opcode`).
+    pub fn negate(self) -> Cmp {
+        use Cmp::*;
+        match self {
+            Eq => Ne,
+            Ne => Eq,
+            Set => NotSet,
+            NotSet => Set,
+            Gt => Le,
+            Le => Gt,
+            Ge => Lt,
+            Lt => Ge,
+            Sgt => Sle,
+            Sle => Sgt,
+            Sge => Slt,
+            Slt => Sge,
+        }
+    }
+
+    /// The comparison with operands swapped (`flip_opcode`).
+    pub fn flip(self) -> Cmp {
+        use Cmp::*;
+        match self {
+            Gt => Lt,
+            Lt => Gt,
+            Ge => Le,
+            Le => Ge,
+            Sgt => Slt,
+            Slt => Sgt,
+            Sge => Sle,
+            Sle => Sge,
+            c => c,
+        }
+    }
+}
+
+impl Scalar {
+    /// Nothing known.
+    pub const UNKNOWN: Scalar = Scalar {
+        var_off: Tnum::UNKNOWN,
+        smin: i64::MIN,
+        smax: i64::MAX,
+        umin: 0,
+        umax: u64::MAX,
+        s32_min: i32::MIN,
+        s32_max: i32::MAX,
+        u32_min: 0,
+        u32_max: u32::MAX,
+    };
+
+    /// A known constant.
+    pub fn known(v: u64) -> Scalar {
+        Scalar {
+            var_off: Tnum::konst(v),
+            smin: v as i64,
+            smax: v as i64,
+            umin: v,
+            umax: v,
+            s32_min: v as i32,
+            s32_max: v as i32,
+            u32_min: v as u32,
+            u32_max: v as u32,
+        }
+    }
+
+    /// Whether the full 64-bit value is known.
+    pub fn is_const(&self) -> bool {
+        self.var_off.is_const()
+    }
+
+    /// The constant value (meaningful when [`Scalar::is_const`]).
+    pub fn value(&self) -> u64 {
+        self.var_off.value
+    }
+
+    /// Whether the value (or its low half for `jmp32`) is known.
+    pub fn is_const_w(&self, w32: bool) -> bool {
+        if w32 {
+            self.var_off.subreg_is_const()
+        } else {
+            self.var_off.is_const()
+        }
+    }
+
+    /// The known value as seen at width `w32`.
+    pub fn const_w(&self, w32: bool) -> u64 {
+        if w32 {
+            self.var_off.value as u32 as u64
+        } else {
+            self.var_off.value
+        }
+    }
+
+    /// A value in `[0, max]` with the other ranges derived.
+    pub fn range_u(min: u64, max: u64) -> Scalar {
+        let mut s = Scalar::UNKNOWN;
+        s.umin = min;
+        s.umax = max;
+        s.var_off = Tnum::range(min, max);
+        s.sync();
+        s
+    }
+
+    fn mark_unbounded64(&mut self) {
+        self.smin = i64::MIN;
+        self.smax = i64::MAX;
+        self.umin = 0;
+        self.umax = u64::MAX;
+    }
+
+    fn mark_unbounded32(&mut self) {
+        self.s32_min = i32::MIN;
+        self.s32_max = i32::MAX;
+        self.u32_min = 0;
+        self.u32_max = u32::MAX;
+    }
+
+    fn known32(&mut self, v: u32) {
+        self.var_off = self.var_off.with_subreg(Tnum::konst(v as u64));
+        self.s32_min = v as i32;
+        self.s32_max = v as i32;
+        self.u32_min = v;
+        self.u32_max = v;
+    }
+
+    fn update_bounds32(&mut self) {
+        let t = self.var_off.subreg();
+        let (v, m) = (t.value as u32, t.mask as u32);
+        self.s32_min = self.s32_min.max((v | (m & 0x8000_0000)) as i32);
+        self.s32_max = self.s32_max.min((v | (m & 0x7fff_ffff)) as i32);
+        self.u32_min = self.u32_min.max(v);
+        self.u32_max = self.u32_max.min(v | m);
+    }
+
+    fn update_bounds64(&mut self) {
+        let (v, m) = (self.var_off.value, self.var_off.mask);
+        self.smin = self.smin.max((v | (m & (1 << 63))) as i64);
+        self.smax = self.smax.min((v | (m & !(1u64 << 63))) as i64);
+        self.umin = self.umin.max(v);
+        self.umax = self.umax.min(v | m);
+    }
+
+    fn update_bounds(&mut self) {
+        self.update_bounds32();
+        self.update_bounds64();
+    }
+
+    fn deduce32(&mut self) {
+        if (self.umin >> 32) == (self.umax >> 32) {
+            self.u32_min = self.u32_min.max(self.umin as u32);
+            self.u32_max = self.u32_max.min(self.umax as u32);
+            if (self.umin as i32) <= (self.umax as i32) {
+                self.s32_min = self.s32_min.max(self.umin as i32);
+                self.s32_max = self.s32_max.min(self.umax as i32);
+            }
+        }
+        if (self.smin >> 32) == (self.smax >> 32) {
+            self.u32_min = self.u32_min.max(self.smin as u32);
+            self.u32_max = self.u32_max.min(self.smax as u32);
+            if (self.smin as i32) <= (self.smax as i32) {
+                self.s32_min = self.s32_min.max(self.smin as i32);
+                self.s32_max = self.s32_max.min(self.smax as i32);
+            }
+        }
+        if (self.u32_min as i32) <= (self.u32_max as i32) {
+            self.s32_min = self.s32_min.max(self.u32_min as i32);
+            self.s32_max = self.s32_max.min(self.u32_max as i32);
+        }
+        if (self.s32_min as u32) <= (self.s32_max as u32) {
+            self.u32_min = self.u32_min.max(self.s32_min as u32);
+            self.u32_max = self.u32_max.min(self.s32_max as u32);
+        }
+    }
+
+    fn deduce64(&mut self) {
+        if (self.umin as i64) <= (self.umax as i64) {
+            self.smin = self.smin.max(self.umin as i64);
+            self.smax = self.smax.min(self.umax as i64);
+        }
+        if (self.smin as u64) <= (self.smax as u64) {
+            self.umin = self.umin.max(self.smin as u64);
+            self.umax = self.umax.min(self.smax as u64);
+        }
+    }
+
+    fn deduce_mixed(&mut self) {
+        let new_umin = (self.umin & !0xffff_ffff) | self.u32_min as u64;
+        let new_umax = (self.umax & !0xffff_ffff) | self.u32_max as u64;
+        self.umin = self.umin.max(new_umin);
+        self.umax = self.umax.min(new_umax);
+        let new_smin = ((self.smin as u64 & !0xffff_ffff) | self.u32_min as u64) as i64;
+        let new_smax = ((self.smax as u64 & !0xffff_ffff) | self.u32_max as u64) as i64;
+        self.smin = self.smin.max(new_smin);
+        self.smax = self.smax.min(new_smax);
+        if self.s32_min >= 0 && self.smin >= i32::MIN as i64 && self.smax <= i32::MAX as i64 {
+            self.smin = self.s32_min as i64;
+            self.smax = self.s32_max as i64;
+            self.umin = self.s32_min as u64;
+            self.umax = self.s32_max as u64;
+            self.var_off = self
+                .var_off
+                .intersect(Tnum::range(self.smin as u64, self.smax as u64));
+        }
+    }
+
+    fn bound_offset(&mut self) {
+        let v64 = self.var_off.intersect(Tnum::range(self.umin, self.umax));
+        let v32 = v64
+            .subreg()
+            .intersect(Tnum::range(self.u32_min as u64, self.u32_max as u64));
+        self.var_off = v64.clear_subreg().or(v32);
+    }
+
+    /// Makes the ranges and known bits agree (`reg_bounds_sync`).
+    pub fn sync(&mut self) {
+        self.update_bounds();
+        for _ in 0..3 {
+            self.deduce32();
+            self.deduce64();
+            self.deduce_mixed();
+        }
+        self.bound_offset();
+        self.update_bounds();
+    }
+
+    /// Whether the ranges are empty (a dead branch).
+    pub fn is_empty(&self) -> bool {
+        self.smin > self.smax
+            || self.umin > self.umax
+            || self.s32_min > self.s32_max
+            || self.u32_min > self.u32_max
+            || (self.var_off.value & self.var_off.mask) != 0
+    }
+
+    /// Zero-extends the low 32 bits into the full register (`zext_32_to_64`).
+    pub fn zext32(&mut self) {
+        self.var_off = self.var_off.subreg();
+        self.umin = self.u32_min as u64;
+        self.umax = self.u32_max as u64;
+        if self.s32_min >= 0 && self.s32_max >= 0 {
+            self.smin = self.s32_min as i64;
+            self.smax = self.s32_max as i64;
+        } else {
+            self.smin = 0;
+            self.smax = u32::MAX as i64;
+        }
+    }
+
+    /// Truncates to `size` bytes (`coerce_reg_to_size`), as a narrow load does.
+    pub fn truncate(&mut self, size: u32) {
+        if size >= 8 {
+            return;
+        }
+        self.var_off = self.var_off.cast(size);
+        let mask = (1u64 << (size * 8)) - 1;
+        if (self.umin & !mask) == (self.umax & !mask) {
+            self.umin &= mask;
+            self.umax &= mask;
+        } else {
+            self.umin = 0;
+            self.umax = mask;
+        }
+        self.smin = self.umin as i64;
+        self.smax = self.umax as i64;
+        if size >= 4 {
+            self.u32_min = self.umin as u32;
+            self.u32_max = self.umax as u32;
+            self.s32_min = i32::MIN;
+            self.s32_max = i32::MAX;
+            if (self.u32_min as i32) <= (self.u32_max as i32) {
+                self.s32_min = self.u32_min as i32;
+                self.s32_max = self.u32_max as i32;
+            }
+        } else {
+            self.u32_min = self.umin as u32;
+            self.u32_max = self.umax as u32;
+            self.s32_min = self.umin as i32;
+            self.s32_max = self.umax as i32;
+        }
+        self.sync();
+    }
+
+    /// A sign-extending load or `movsx` of `size` bytes: the value is unknown within the
+    /// signed range of that size unless known.
+    pub fn sign_extend(&mut self, size: u32) {
+        if self.is_const() {
+            let v = self.value();
+            let s = match size {
+                1 => v as i8 as i64,
+                2 => v as i16 as i64,
+                _ => v as i32 as i64,
+            };
+            *self = Scalar::known(s as u64);
+            return;
+        }
+        let bits = size * 8;
+        let (lo, hi) = (-(1i64 << (bits - 1)), (1i64 << (bits - 1)) - 1);
+        let mut s = Scalar::UNKNOWN;
+        s.smin = lo;
+        s.smax = hi;
+        s.s32_min = lo as i32;
+        s.s32_max = hi as i32;
+        s.sync();
+        *self = s;
+    }
+
+    /// Whether `self` (an older state) covers `cur` (`range_within` plus `tnum_in`).
+    pub fn covers(&self, cur: &Scalar) -> bool {
+        self.umin <= cur.umin
+            && self.umax >= cur.umax
+            && self.smin <= cur.smin
+            && self.smax >= cur.smax
+            && self.u32_min <= cur.u32_min
+            && self.u32_max >= cur.u32_max
+            && self.s32_min <= cur.s32_min
+            && self.s32_max >= cur.s32_max
+            && self.var_off.contains(cur.var_off)
+    }
+}
+
+/// ALU operations on scalars.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AluOp {
+    /// `+`
+    Add,
+    /// `-`
+    Sub,
+    /// `*`
+    Mul,
+    /// `/`
+    Div,
+    /// `%`
+    Mod,
+    /// `|`
+    Or,
+    /// `&`
+    And,
+    /// `^`
+    Xor,
+    /// `<<`
+    Lsh,
+    /// `>>`
+    Rsh,
+    /// `s>>`
+    Arsh,
+}
+
+/// Applies `op` to `dst` and `src` at width 32 or 64 (`adjust_scalar_min_max_vals`).
+/// `signed_div` selects sdiv/smod.
+pub fn alu(dst: &mut Scalar, src: &Scalar, op: AluOp, alu32: bool, signed_div: bool) {
+    let bits = if alu32 { 32 } else { 64 };
+    let src_const = if alu32 {
+        src.var_off.subreg_is_const()
+    } else {
+        src.is_const()
+    };
+    let dst_const = if alu32 {
+        dst.var_off.subreg_is_const()
+    } else {
+        dst.is_const()
+    };
+    let safe = match op {
+        AluOp::Add | AluOp::Sub | AluOp::Mul | AluOp::And | AluOp::Or | AluOp::Xor => true,
+        AluOp::Lsh | AluOp::Rsh | AluOp::Arsh => src_const && src.umax < bits as u64,
+        AluOp::Div | AluOp::Mod => false,
+    };
+    if !safe {
+        // Division results are only known when both sides are.
+        if matches!(op, AluOp::Div | AluOp::Mod) && src_const && dst_const {
+            let v = eval_div(dst.var_off.value, src.var_off.value, op, alu32, signed_div);
+            *dst = Scalar::known(v);
+            return;
+        }
+        *dst = Scalar::UNKNOWN;
+        return;
+    }
+    match op {
+        AluOp::Add => {
+            add32(dst, src);
+            add64(dst, src);
+            dst.var_off = dst.var_off.add(src.var_off);
+        }
+        AluOp::Sub => {
+            sub32(dst, src);
+            sub64(dst, src);
+            dst.var_off = dst.var_off.sub(src.var_off);
+        }
+        AluOp::Mul => {
+            dst.var_off = dst.var_off.mul(src.var_off);
+            mul32(dst, src);
+            mul64(dst, src);
+        }
+        AluOp::And => {
+            dst.var_off = dst.var_off.and(src.var_off);
+            bit32(dst, src, op);
+            bit64(dst, src, op);
+        }
+        AluOp::Or => {
+            dst.var_off = dst.var_off.or(src.var_off);
+            bit32(dst, src, op);
+            bit64(dst, src, op);
+        }
+        AluOp::Xor => {
+            dst.var_off = dst.var_off.xor(src.var_off);
+            bit32(dst, src, op);
+            bit64(dst, src, op);
+        }
+        AluOp::Lsh => {
+            if alu32 {
+                let (umin, umax) = (src.u32_min as u64, src.u32_max as u64);
+                let sub = dst.var_off.subreg();
+                dst.s32_min = i32::MIN;
+                dst.s32_max = i32::MAX;
+                if umax > 31 || dst.u32_max as u64 > 1u64 << (31 - umax) {
+                    dst.u32_min = 0;
+                    dst.u32_max = u32::MAX;
+                } else {
+                    dst.u32_min <<= umin;
+                    dst.u32_max <<= umax;
+                }
+                dst.var_off = sub.lshift(umin as u32).subreg();
+                dst.mark_unbounded64();
+                dst.update_bounds32();
+            } else {
+                let (umin, umax) = (src.umin, src.umax);
+                // `<<32` of a non-negative 32-bit value is a common sign-extension idiom.
+                dst.smax = if umin == 32 && umax == 32 && dst.s32_max >= 0 {
+                    (dst.s32_max as i64) << 32
+                } else {
+                    i64::MAX
+                };
+                dst.smin = if umin == 32 && umax == 32 && dst.s32_min >= 0 {
+                    (dst.s32_min as i64) << 32
+                } else {
+                    i64::MIN
+                };
+                if dst.umax > 1u64 << (63 - umax) {
+                    dst.umin = 0;
+                    dst.umax = u64::MAX;
+                } else {
+                    dst.umin <<= umin;
+                    dst.umax <<= umax;
+                }
+                // 32-bit bounds of the result
+                let (u0, u1) = (src.umin, src.umax);
+                dst.s32_min = i32::MIN;
+                dst.s32_max = i32::MAX;
+                if u1 > 31 || dst.u32_max as u64 > 1u64 << (31 - u1) {
+                    dst.u32_min = 0;
+                    dst.u32_max = u32::MAX;
+                } else {
+                    dst.u32_min <<= u0;
+                    dst.u32_max <<= u1;
+                }
+                dst.var_off = dst.var_off.lshift(umin as u32);
+                dst.update_bounds();
+            }
+        }
+        AluOp::Rsh => {
+            if alu32 {
+                let (umin, umax) = (src.u32_min, src.u32_max);
+                let sub = dst.var_off.subreg();
+                dst.s32_min = i32::MIN;
+                dst.s32_max = i32::MAX;
+                dst.var_off = sub.rshift(umin);
+                dst.u32_min >>= umax;
+                dst.u32_max >>= umin;
+                dst.mark_unbounded64();
+                dst.update_bounds32();
+            } else {
+                let (umin, umax) = (src.umin as u32, src.umax as u32);
+                dst.smin = i64::MIN;
+                dst.smax = i64::MAX;
+                dst.var_off = dst.var_off.rshift(umin);
+                dst.umin >>= umax;
+                dst.umax >>= umin;
+                dst.mark_unbounded32();
+                dst.update_bounds();
+            }
+        }
+        AluOp::Arsh => {
+            if alu32 {
+                let umin = src.u32_min;
+                dst.s32_min >>= umin;
+                dst.s32_max >>= umin;
+                dst.var_off = dst.var_off.subreg().arshift(umin, 32).subreg();
+                dst.u32_min = 0;
+                dst.u32_max = u32::MAX;
+                dst.mark_unbounded64();
+                dst.update_bounds32();
+            } else {
+                let umin = src.umin as u32;
+                dst.smin >>= umin;
+                dst.smax >>= umin;
+                dst.var_off = dst.var_off.arshift(umin, 64);
+                dst.umin = 0;
+                dst.umax = u64::MAX;
+                dst.mark_unbounded32();
+                dst.update_bounds();
+            }
+        }
+        AluOp::Div | AluOp::Mod => unreachable!("handled above"),
+    }
+    if alu32 {
+        dst.zext32();
+    }
+    dst.sync();
+}
+
+fn eval_div(a: u64, b: u64, op: AluOp, alu32: bool, signed: bool) -> u64 {
+    // RFC 9669 §4.1: division by zero gives 0, modulo by zero leaves dst unchanged.
+    if alu32 {
+        let (a, b) = (a as u32, b as u32);
+        let r = match (op, signed) {
+            (AluOp::Div, false) => a.checked_div(b).unwrap_or(0),
+            (AluOp::Mod, false) => a.checked_rem(b).unwrap_or(a),
+            (AluOp::Div, true) => {
+                if b == 0 {
+                    0
+                } else {
+                    (a as i32).wrapping_div(b as i32) as u32
+                }
+            }
+            _ => {
+                if b == 0 {
+                    a
+                } else {
+                    (a as i32).wrapping_rem(b as i32) as u32
+                }
+            }
+        };
+        r as u64
+    } else {
+        match (op, signed) {
+            (AluOp::Div, false) => a.checked_div(b).unwrap_or(0),
+            (AluOp::Mod, false) => a.checked_rem(b).unwrap_or(a),
+            (AluOp::Div, true) => {
+                if b == 0 {
+                    0
+                } else {
+                    (a as i64).wrapping_div(b as i64) as u64
+                }
+            }
+            _ => {
+                if b == 0 {
+                    a
+                } else {
+                    (a as i64).wrapping_rem(b as i64) as u64
+                }
+            }
+        }
+    }
+}
+
+fn add32(d: &mut Scalar, s: &Scalar) {
+    match (
+        d.s32_min.checked_add(s.s32_min),
+        d.s32_max.checked_add(s.s32_max),
+    ) {
+        (Some(a), Some(b)) => {
+            d.s32_min = a;
+            d.s32_max = b;
+        }
+        _ => {
+            d.s32_min = i32::MIN;
+            d.s32_max = i32::MAX;
+        }
+    }
+    let (lo, o1) = d.u32_min.overflowing_add(s.u32_min);
+    let (hi, o2) = d.u32_max.overflowing_add(s.u32_max);
+    if !o1 && o2 {
+        d.u32_min = 0;
+        d.u32_max = u32::MAX;
+    } else {
+        d.u32_min = lo;
+        d.u32_max = hi;
+    }
+}
+
+fn add64(d: &mut Scalar, s: &Scalar) {
+    match (d.smin.checked_add(s.smin), d.smax.checked_add(s.smax)) {
+        (Some(a), Some(b)) => {
+            d.smin = a;
+            d.smax = b;
+        }
+        _ => {
+            d.smin = i64::MIN;
+            d.smax = i64::MAX;
+        }
+    }
+    let (lo, o1) = d.umin.overflowing_add(s.umin);
+    let (hi, o2) = d.umax.overflowing_add(s.umax);
+    if !o1 && o2 {
+        d.umin = 0;
+        d.umax = u64::MAX;
+    } else {
+        d.umin = lo;
+        d.umax = hi;
+    }
+}
+
+fn sub32(d: &mut Scalar, s: &Scalar) {
+    match (
+        d.s32_min.checked_sub(s.s32_max),
+        d.s32_max.checked_sub(s.s32_min),
+    ) {
+        (Some(a), Some(b)) => {
+            d.s32_min = a;
+            d.s32_max = b;
+        }
+        _ => {
+            d.s32_min = i32::MIN;
+            d.s32_max = i32::MAX;
+        }
+    }
+    let (lo, u1) = d.u32_min.overflowing_sub(s.u32_max);
+    let (hi, u2) = d.u32_max.overflowing_sub(s.u32_min);
+    if u1 && !u2 {
+        d.u32_min = 0;
+        d.u32_max = u32::MAX;
+    } else {
+        d.u32_min = lo;
+        d.u32_max = hi;
+    }
+}
+
+fn sub64(d: &mut Scalar, s: &Scalar) {
+    match (d.smin.checked_sub(s.smax), d.smax.checked_sub(s.smin)) {
+        (Some(a), Some(b)) => {
+            d.smin = a;
+            d.smax = b;
+        }
+        _ => {
+            d.smin = i64::MIN;
+            d.smax = i64::MAX;
+        }
+    }
+    let (lo, u1) = d.umin.overflowing_sub(s.umax);
+    let (hi, u2) = d.umax.overflowing_sub(s.umin);
+    if u1 && !u2 {
+        d.umin = 0;
+        d.umax = u64::MAX;
+    } else {
+        d.umin = lo;
+        d.umax = hi;
+    }
+}
+
+fn mul32(d: &mut Scalar, s: &Scalar) {
+    match (
+        d.u32_max.checked_mul(s.u32_max),
+        d.u32_min.checked_mul(s.u32_min),
+    ) {
+        (Some(hi), Some(lo)) => {
+            d.u32_min = lo;
+            d.u32_max = hi;
+        }
+        _ => {
+            d.u32_min = 0;
+            d.u32_max = u32::MAX;
+        }
+    }
+    let p = [
+        d.s32_min.checked_mul(s.s32_min),
+        d.s32_min.checked_mul(s.s32_max),
+        d.s32_max.checked_mul(s.s32_min),
+        d.s32_max.checked_mul(s.s32_max),
+    ];
+    if p.iter().all(|x| x.is_some()) {
+        let v: Vec<i32> = p.iter().map(|x| x.unwrap_or(0)).collect();
+        d.s32_min = *v.iter().min().unwrap_or(&i32::MIN);
+        d.s32_max = *v.iter().max().unwrap_or(&i32::MAX);
+    } else {
+        d.s32_min = i32::MIN;
+        d.s32_max = i32::MAX;
+    }
+}
+
+fn mul64(d: &mut Scalar, s: &Scalar) {
+    match (d.umax.checked_mul(s.umax), d.umin.checked_mul(s.umin)) {
+        (Some(hi), Some(lo)) => {
+            d.umin = lo;
+            d.umax = hi;
+        }
+        _ => {
+            d.umin = 0;
+            d.umax = u64::MAX;
+        }
+    }
+    let p = [
+        d.smin.checked_mul(s.smin),
+        d.smin.checked_mul(s.smax),
+        d.smax.checked_mul(s.smin),
+        d.smax.checked_mul(s.smax),
+    ];
+    if p.iter().all(|x| x.is_some()) {
+        let v: Vec<i64> = p.iter().map(|x| x.unwrap_or(0)).collect();
+        d.smin = *v.iter().min().unwrap_or(&i64::MIN);
+        d.smax = *v.iter().max().unwrap_or(&i64::MAX);
+    } else {
+        d.smin = i64::MIN;
+        d.smax = i64::MAX;
+    }
+}
+
+fn bit32(d: &mut Scalar, s: &Scalar, op: AluOp) {
+    let t = d.var_off.subreg();
+    let src_known = s.var_off.subreg_is_const();
+    if src_known && t.is_const() {
+        d.known32(t.value as u32);
+        return;
+    }
+    match op {
+        AluOp::And => {
+            d.u32_min = t.value as u32;
+            d.u32_max = d.u32_max.min(s.u32_max);
+        }
+        AluOp::Or => {
+            d.u32_min = d.u32_min.max(s.u32_min);
+            d.u32_max = (t.value | t.mask) as u32;
+        }
+        _ => {
+            d.u32_min = t.value as u32;
+            d.u32_max = (t.value | t.mask) as u32;
+        }
+    }
+    if (d.u32_min as i32) <= (d.u32_max as i32) {
+        d.s32_min = d.u32_min as i32;
+        d.s32_max = d.u32_max as i32;
+    } else {
+        d.s32_min = i32::MIN;
+        d.s32_max = i32::MAX;
+    }
+}
+
+fn bit64(d: &mut Scalar, s: &Scalar, op: AluOp) {
+    let t = d.var_off;
+    if s.is_const() && t.is_const() {
+        let keep = (d.s32_min, d.s32_max, d.u32_min, d.u32_max);
+        *d = Scalar::known(t.value);
+        (d.s32_min, d.s32_max, d.u32_min, d.u32_max) = keep;
+        return;
+    }
+    match op {
+        AluOp::And => {
+            d.umin = t.value;
+            d.umax = d.umax.min(s.umax);
+        }
+        AluOp::Or => {
+            d.umin = d.umin.max(s.umin);
+            d.umax = t.value | t.mask;
+        }
+        _ => {
+            d.umin = t.value;
+            d.umax = t.value | t.mask;
+        }
+    }
+    if (d.umin as i64) <= (d.umax as i64) {
+        d.smin = d.umin as i64;
+        d.smax = d.umax as i64;
+    } else {
+        d.smin = i64::MIN;
+        d.smax = i64::MAX;
+    }
+    d.update_bounds();
+}
+
+/// Negation, as `0 - x`.
+pub fn neg(dst: &mut Scalar, alu32: bool) {
+    let src = *dst;
+    *dst = Scalar::known(0);
+    alu(dst, &src, AluOp::Sub, alu32, false);
+}
+
+/// Whether `a OP b` is always true (`Some(true)`), always false, or unknown
+/// (`is_scalar_branch_taken`).
+pub fn branch_taken(a: &Scalar, b: &Scalar, op: Cmp, w32: bool) -> Option<bool> {
+    let (t1, t2) = if w32 {
+        (a.var_off.subreg(), b.var_off.subreg())
+    } else {
+        (a.var_off, b.var_off)
+    };
+    let (umin1, umax1, umin2, umax2) = if w32 {
+        (
+            a.u32_min as u64,
+            a.u32_max as u64,
+            b.u32_min as u64,
+            b.u32_max as u64,
+        )
+    } else {
+        (a.umin, a.umax, b.umin, b.umax)
+    };
+    let (smin1, smax1, smin2, smax2) = if w32 {
+        (
+            a.s32_min as i64,
+            a.s32_max as i64,
+            b.s32_min as i64,
+            b.s32_max as i64,
+        )
+    } else {
+        (a.smin, a.smax, b.smin, b.smax)
+    };
+    let disjoint32 = |a: &Scalar, b: &Scalar| {
+        a.u32_min > b.u32_max
+            || a.u32_max < b.u32_min
+            || a.s32_min > b.s32_max
+            || a.s32_max < b.s32_min
+    };
+    match op {
+        Cmp::Eq | Cmp::Ne => {
+            let eq = op == Cmp::Eq;
+            if t1.is_const() && t2.is_const() {
+                return Some((t1.value == t2.value) == eq);
+            }
+            // Known bits that differ make equality impossible.
+            let known_both = !t1.mask & !t2.mask;
+            if (t1.value ^ t2.value) & known_both != 0 {
+                return Some(!eq);
+            }
+            if umin1 > umax2 || umax1 < umin2 || smin1 > smax2 || smax1 < smin2 {
+                return Some(!eq);
+            }
+            if !w32 && disjoint32(a, b) {
+                return Some(!eq);
+            }
+            None
+        }
+        Cmp::Set | Cmp::NotSet => {
+            let (t1, t2) = if t2.is_const() {
+                (t1, t2)
+            } else if t1.is_const() {
+                (t2, t1)
+            } else {
+                return None;
+            };
+            let set = op == Cmp::Set;
+            if (!t1.mask & t1.value) & t2.value != 0 {
+                return Some(set);
+            }
+            if (t1.mask | t1.value) & t2.value == 0 {
+                return Some(!set);
+            }
+            None
+        }
+        Cmp::Gt => tri(umin1 > umax2, umax1 <= umin2),
+        Cmp::Sgt => tri(smin1 > smax2, smax1 <= smin2),
+        Cmp::Lt => tri(umax1 < umin2, umin1 >= umax2),
+        Cmp::Slt => tri(smax1 < smin2, smin1 >= smax2),
+        Cmp::Ge => tri(umin1 >= umax2, umax1 < umin2),
+        Cmp::Sge => tri(smin1 >= smax2, smax1 < smin2),
+        Cmp::Le => tri(umax1 <= umin2, umin1 > umax2),
+        Cmp::Sle => tri(smax1 <= smin2, smin1 > smax2),
+    }
+}
+
+fn tri(yes: bool, no: bool) -> Option<bool> {
+    if yes {
+        Some(true)
+    } else if no {
+        Some(false)
+    } else {
+        None
+    }
+}
+
+/// Narrows `a` and `b` assuming `a OP b` holds (`regs_refine_cond_op`), then syncs.
+pub fn refine(a: &mut Scalar, b: &mut Scalar, op: Cmp, w32: bool) {
+    let (r1, r2, op) = match op {
+        Cmp::Ge | Cmp::Gt | Cmp::Sge | Cmp::Sgt => (b, a, op.flip()),
+        _ => (a, b, op),
+    };
+    match op {
+        Cmp::Eq => {
+            if w32 {
+                r1.u32_min = r1.u32_min.max(r2.u32_min);
+                r1.u32_max = r1.u32_max.min(r2.u32_max);
+                r1.s32_min = r1.s32_min.max(r2.s32_min);
+                r1.s32_max = r1.s32_max.min(r2.s32_max);
+                r2.u32_min = r1.u32_min;
+                r2.u32_max = r1.u32_max;
+                r2.s32_min = r1.s32_min;
+                r2.s32_max = r1.s32_max;
+                let t = r1.var_off.subreg().intersect(r2.var_off.subreg());
+                r1.var_off = r1.var_off.with_subreg(t);
+                r2.var_off = r2.var_off.with_subreg(t);
+            } else {
+                r1.umin = r1.umin.max(r2.umin);
+                r1.umax = r1.umax.min(r2.umax);
+                r1.smin = r1.smin.max(r2.smin);
+                r1.smax = r1.smax.min(r2.smax);
+                r2.umin = r1.umin;
+                r2.umax = r1.umax;
+                r2.smin = r1.smin;
+                r2.smax = r1.smax;
+                r1.var_off = r1.var_off.intersect(r2.var_off);
+                r2.var_off = r1.var_off;
+            }
+        }
+        Cmp::Ne => {
+            let (r1, r2) = if !r2.is_const_w(w32) {
+                (r2, r1)
+            } else {
+                (r1, r2)
+            };
+            if r2.is_const_w(w32) {
+                let v = r2.const_w(w32);
+                if w32 {
+                    if r1.u32_min == v as u32 {
+                        r1.u32_min = r1.u32_min.wrapping_add(1);
+                    }
+                    if r1.u32_max == v as u32 {
+                        r1.u32_max = r1.u32_max.wrapping_sub(1);
+                    }
+                    if r1.s32_min == v as i32 {
+                        r1.s32_min = r1.s32_min.wrapping_add(1);
+                    }
+                    if r1.s32_max == v as i32 {
+                        r1.s32_max = r1.s32_max.wrapping_sub(1);
+                    }
+                } else {
+                    if r1.umin == v {
+                        r1.umin = r1.umin.wrapping_add(1);
+                    }
+                    if r1.umax == v {
+                        r1.umax = r1.umax.wrapping_sub(1);
+                    }
+                    if r1.smin == v as i64 {
+                        r1.smin = r1.smin.wrapping_add(1);
+                    }
+                    if r1.smax == v as i64 {
+                        r1.smax = r1.smax.wrapping_sub(1);
+                    }
+                }
+            }
+            r1.sync();
+            r2.sync();
+            return;
+        }
+        Cmp::Set | Cmp::NotSet => {
+            let (r1, r2) = if !r2.is_const_w(w32) {
+                (r2, r1)
+            } else {
+                (r1, r2)
+            };
+            if r2.is_const_w(w32) {
+                let v = r2.const_w(w32);
+                if op == Cmp::Set {
+                    if v.is_power_of_two() {
+                        if w32 {
+                            let t = r1.var_off.subreg().or(Tnum::konst(v));
+                            r1.var_off = r1.var_off.with_subreg(t);
+                        } else {
+                            r1.var_off = r1.var_off.or(Tnum::konst(v));
+                        }
+                    }
+                } else {
+                    r1.mark_unbounded64();
+                    r1.mark_unbounded32();
+                    if w32 {
+                        let t = r1.var_off.subreg().and(Tnum::konst(!v));
+                        r1.var_off = r1.var_off.with_subreg(t);
+                    } else {
+                        r1.var_off = r1.var_off.and(Tnum::konst(!v));
+                    }
+                }
+            }
+            r1.sync();
+            r2.sync();
+            return;
+        }
+        Cmp::Le => {
+            if w32 {
+                r1.u32_max = r1.u32_max.min(r2.u32_max);
+                r2.u32_min = r1.u32_min.max(r2.u32_min);
+            } else {
+                r1.umax = r1.umax.min(r2.umax);
+                r2.umin = r1.umin.max(r2.umin);
+            }
+        }
+        Cmp::Lt => {
+            if w32 {
+                r1.u32_max = r1.u32_max.min(r2.u32_max.wrapping_sub(1));
+                r2.u32_min = r1.u32_min.wrapping_add(1).max(r2.u32_min);
+            } else {
+                r1.umax = r1.umax.min(r2.umax.wrapping_sub(1));
+                r2.umin = r1.umin.wrapping_add(1).max(r2.umin);
+            }
+        }
+        Cmp::Sle => {
+            if w32 {
+                r1.s32_max = r1.s32_max.min(r2.s32_max);
+                r2.s32_min = r1.s32_min.max(r2.s32_min);
+            } else {
+                r1.smax = r1.smax.min(r2.smax);
+                r2.smin = r1.smin.max(r2.smin);
+            }
+        }
+        Cmp::Slt => {
+            if w32 {
+                r1.s32_max = r1.s32_max.min(r2.s32_max.wrapping_sub(1));
+                r2.s32_min = r1.s32_min.wrapping_add(1).max(r2.s32_min);
+            } else {
+                r1.smax = r1.smax.min(r2.smax.wrapping_sub(1));
+                r2.smin = r1.smin.wrapping_add(1).max(r2.smin);
+            }
+        }
+        Cmp::Ge | Cmp::Gt | Cmp::Sge | Cmp::Sgt => unreachable!("flipped above"),
+    }
+    r1.sync();
+    r2.sync();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn add_constants_and_ranges() {
+        let mut a = Scalar::known(5);
+        alu(&mut a, &Scalar::known(7), AluOp::Add, false, false);
+        assert_eq!(a, Scalar::known(12));
+        let mut r = Scalar::range_u(0, 10);
+        alu(&mut r, &Scalar::known(4), AluOp::Add, false, false);
+        assert_eq!((r.umin, r.umax, r.smin, r.smax), (4, 14, 4, 14));
+    }
+
+    #[test]
+    fn and_bounds_by_mask() {
+        let mut u = Scalar::UNKNOWN;
+        alu(&mut u, &Scalar::known(0xff), AluOp::And, false, false);
+        assert_eq!((u.umin, u.umax), (0, 255));
+        let mut w = Scalar::known(u64::MAX);
+        alu(&mut w, &Scalar::known(1), AluOp::Add, true, false);
+        assert_eq!(w, Scalar::known(0));
+    }
+
+    #[test]
+    fn branches_refine() {
+        let mut a = Scalar::UNKNOWN;
+        let mut b = Scalar::known(10);
+        refine(&mut a, &mut b, Cmp::Lt, false);
+        assert_eq!((a.umin, a.umax), (0, 9));
+        assert_eq!(
+            branch_taken(&a, &Scalar::known(10), Cmp::Lt, false),
+            Some(true)
+        );
+        let mut c = Scalar::UNKNOWN;
+        let mut z = Scalar::known(0);
+        refine(&mut c, &mut z, Cmp::Sgt, false);
+        assert_eq!((c.smin, c.umin), (1, 1));
+        assert!(Scalar::UNKNOWN.covers(&c));
+        assert!(!c.covers(&Scalar::UNKNOWN));
+    }
+}
