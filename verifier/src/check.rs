@@ -187,7 +187,10 @@ struct Work {
 
 struct Env<'a> {
     opts: &'a Options,
-    maps: &'a [MapDef],
+    maps: Vec<MapDef>,
+    inner_of: Vec<Option<u32>>,
+    ptr_types: HashMap<usize, (Ty, bool)>,
+    strict_once: bool,
     insns: Vec<Insn>,
     subs: Vec<Sub>,
     sub_of: Vec<usize>,
@@ -215,9 +218,20 @@ enum Next {
 impl<'a> Env<'a> {
     fn new(insns: Vec<Insn>, opts: &'a Options) -> Env<'a> {
         let n = insns.len();
+        let mut maps = opts.maps.clone();
+        let mut inner_of = Vec::new();
+        for m in &opts.maps {
+            inner_of.push(m.inner.as_ref().map(|i| {
+                maps.push((**i).clone());
+                (maps.len() - 1) as u32
+            }));
+        }
         Env {
             opts,
-            maps: &opts.maps,
+            maps,
+            inner_of,
+            ptr_types: HashMap::new(),
+            strict_once: false,
             insns,
             subs: Vec::new(),
             sub_of: vec![0; n],
@@ -342,7 +356,8 @@ impl<'a> Env<'a> {
                             return fail(EINVAL, "unrecognized bpf_ld_imm64 insn");
                         }
                         let fd = insn.imm as i32;
-                        let Some(map) = usize::try_from(fd).ok().and_then(|f| self.maps.get(f))
+                        let Some(map) =
+                            usize::try_from(fd).ok().and_then(|f| self.opts.maps.get(f))
                         else {
                             return fail(
                                 EBADF,
@@ -699,7 +714,7 @@ impl<'a> Env<'a> {
                     Next::Go(pc) => {
                         w.pc = pc;
                         if self.opts.log_level >= 2 {
-                            let s = log::state(&w.st, self.maps);
+                            let s = log::state(&w.st, &self.maps);
                             self.log.push_str(&format!("; {s}\n"));
                         }
                     }
@@ -742,8 +757,8 @@ impl<'a> Env<'a> {
                 let c = &self.ckpts[ci];
                 if c.branches > 0 {
                     if looping_equal(&c.st, &w.st) {
-                        let cur = log::state(&w.st, self.maps);
-                        let old = log::state(&c.st, self.maps);
+                        let cur = log::state(&w.st, &self.maps);
+                        let old = log::state(&c.st, &self.maps);
                         return Err(Fail {
                             lines: vec![
                                 format!("infinite loop detected at insn {pc}"),
@@ -789,7 +804,7 @@ impl<'a> Env<'a> {
         {
             return false;
         }
-        let mut idmap: HashMap<u32, u32> = HashMap::new();
+        let mut idmap = IdMap::default();
         let nf = old.frames.len();
         for (fi, (of, cf)) in old.frames.iter().zip(&cur.frames).enumerate() {
             if of.callsite != cf.callsite {
@@ -1114,7 +1129,7 @@ impl<'a> Env<'a> {
                 srcs = Scalar::known(insn.imm as u64);
             }
         }
-        scalar::alu(&mut d.s, &srcs, aop, !alu64, insn.off == 1);
+        scalar::alu(&mut d.s, &srcs, aop, !alu64);
         d.id = 0;
         d.ty = Ty::Scalar;
         self.set(st, insn.dst, d);
@@ -1311,11 +1326,12 @@ impl<'a> Env<'a> {
         }
         self.check_reg_read(st, insn.src)?;
         self.check_reg_write(insn.dst)?;
+        let base = self.reg(st, insn.src);
         let v = self.mem_access(st, insn.src, insn.off as i64, size, false, None, sx)?;
         if let Some(v) = v {
             self.set(st, insn.dst, v);
         }
-        Ok(())
+        self.save_ptr_type(&base)
     }
 
     fn check_store(&mut self, st: &mut State, insn: &Insn) -> R<()> {
@@ -1415,7 +1431,10 @@ impl<'a> Env<'a> {
         } else {
             None
         };
-        let loaded = self.mem_access(st, insn.dst, insn.off as i64, size, false, None, false)?;
+        self.strict_once = true;
+        let loaded = self.mem_access(st, insn.dst, insn.off as i64, size, false, None, false);
+        self.strict_once = false;
+        let loaded = loaded?;
         self.mem_access(
             st,
             insn.dst,
@@ -1452,7 +1471,7 @@ impl<'a> Env<'a> {
         sx: bool,
     ) -> R<Option<Reg>> {
         let reg = self.reg(st, regno);
-        self.check_alignment(&reg, off, size)?;
+        self.check_alignment(&reg, off, size, self.strict_once)?;
         let off = off + reg.off as i64;
         let mut out: Option<Reg> = None;
         if reg.maybe_null {
@@ -1513,6 +1532,12 @@ impl<'a> Env<'a> {
                     }
                 }
                 check_ptr_off_reg(&reg, regno, false)?;
+                if sx {
+                    return fail(
+                        EACCES,
+                        format!("invalid bpf_context access off={off} size={size}"),
+                    );
+                }
                 if !ctx::modelled(self.opts.prog_type) {
                     return unsupported(format!(
                         "context of {} programs is not modelled",
@@ -1580,6 +1605,15 @@ impl<'a> Env<'a> {
                 out = Some(Reg::unknown());
             }
             Ty::TpBuffer => {
+                if !reg.s.is_const() || reg.s.value() != 0 {
+                    return fail(
+                        EACCES,
+                        format!(
+                            "R{regno} invalid variable buffer offset: off={off}, var_off={}",
+                            reg.s.var_off.kernel_fmt()
+                        ),
+                    );
+                }
                 if off < 0 {
                     return fail(
                         EACCES,
@@ -1612,6 +1646,25 @@ impl<'a> Env<'a> {
         Ok(out)
     }
 
+    /// `save_aux_ptr_type`: one load/store instruction may not see the context (or a
+    /// socket) on one path and another pointer type on another, because the kernel rewrites
+    /// context accesses in place.
+    fn save_ptr_type(&mut self, base: &Reg) -> R<()> {
+        let t = (base.ty, base.maybe_null);
+        let special = |t: Ty| matches!(t, Ty::Ctx | Ty::Sock | Ty::SockCommon | Ty::TcpSock);
+        match self.ptr_types.get(&self.cur_pc) {
+            None => {
+                self.ptr_types.insert(self.cur_pc, t);
+            }
+            Some(&prev) => {
+                if prev != t && (special(prev.0) || special(t.0)) {
+                    return fail(EINVAL, "same insn cannot be used with different pointers");
+                }
+            }
+        }
+        Ok(())
+    }
+
     fn map(&self, reg: &Reg) -> &MapDef {
         &self.maps[reg.aux as usize]
     }
@@ -1626,8 +1679,8 @@ impl<'a> Env<'a> {
         }
     }
 
-    fn check_alignment(&self, reg: &Reg, off: i64, size: i64) -> R<()> {
-        let strict = self.opts.strict_alignment && !self.opts.any_alignment;
+    fn check_alignment(&self, reg: &Reg, off: i64, size: i64, once: bool) -> R<()> {
+        let strict = (self.opts.strict_alignment && !self.opts.any_alignment) || once;
         let (desc, strict) = match reg.ty {
             Ty::Pkt | Ty::PktMeta => {
                 if !strict || size == 1 {
@@ -2269,8 +2322,8 @@ impl<'a> Env<'a> {
             }
         }
         if !w32 && !x && insn.imm == 0 && matches!(cmp, Cmp::Eq | Cmp::Ne) && dst.maybe_null {
-            mark_ptr_or_null(&mut this, &dst, cmp == Cmp::Eq);
-            mark_ptr_or_null(&mut other, &dst, cmp == Cmp::Ne);
+            mark_ptr_or_null(&mut this, &dst, cmp == Cmp::Ne);
+            mark_ptr_or_null(&mut other, &dst, cmp == Cmp::Eq);
         } else if !(x && !w32 && self.match_pkt_pointers(cmp, &dst, &src, &mut this, &mut other))
             && dst.is_ptr()
             && !self.opts.privileged
@@ -2365,9 +2418,6 @@ impl<'a> Env<'a> {
 
     fn func_exit(&mut self, w: &mut Work) -> R<Next> {
         let r0 = w.st.cur().regs[0];
-        if r0.ty == Ty::NotInit {
-            return fail(EACCES, "R0 !read_ok");
-        }
         if r0.ty == Ty::Stack && r0.aux as usize == w.st.frames.len() - 1 {
             return fail(EINVAL, "cannot return stack pointer to the caller frame");
         }
@@ -2470,10 +2520,11 @@ impl<'a> Env<'a> {
         if matches!(p.ret, Ret::Btf) || p.args.iter().any(|a| matches!(a, Arg::Btf | Arg::Func)) {
             return unsupported(format!("helper bpf_{}#{} needs BTF", p.name, id));
         }
-        let pkt_access = matches!(id, 1 | 2 | 3 | 28 | 84 | 85 | 99 | 87 | 88 | 89 | 9 | 26);
+        let pkt_access = matches!(id, 1 | 2 | 3 | 28 | 84 | 85 | 99 | 87 | 88 | 89);
         let mut map: Option<u32> = None;
         let mut release_reg: Option<u8> = None;
         let mut alloc_size: u32 = 0;
+        let mut msize_max: u64 = 0;
         let mut prev_mem: Option<(u8, bool)> = None; // (regno, uninit)
         for (k, a) in p.args.iter().enumerate() {
             let regno = k as u8 + 1;
@@ -2564,14 +2615,11 @@ impl<'a> Env<'a> {
                         );
                     }
                     if let Some((mreg, uninit)) = prev_mem {
-                        let mem = self.reg(st, mreg);
-                        if !(zero_ok && mem.ty == Ty::Scalar) {
-                            let raw = uninit && s.is_const();
-                            self.helper_mem(st, mreg, s.umax as i64, zero_ok, uninit)?;
-                            if raw || uninit {
-                                self.mark_helper_written(st, mreg, s.umax as i64);
-                            }
+                        self.helper_mem(st, mreg, s.umax as i64, zero_ok, uninit)?;
+                        if uninit {
+                            self.mark_helper_written(st, mreg, s.umax as i64);
                         }
+                        msize_max = s.umax;
                     }
                 }
                 Arg::AllocSize => {
@@ -2581,7 +2629,8 @@ impl<'a> Env<'a> {
                     }
                     alloc_size = reg.s.value() as u32;
                 }
-                Arg::Ctx => {
+                Arg::CtxOrNull if is_null => {}
+                Arg::Ctx | Arg::CtxOrNull => {
                     expect_type(regno, &reg, &[Ty::Ctx], "ctx")?;
                     check_ptr_off_reg(&reg, regno, false)?;
                 }
@@ -2621,6 +2670,7 @@ impl<'a> Env<'a> {
                         "fp, pkt, pkt_meta, map_key, map_value",
                     )?;
                     self.helper_mem(st, regno, 8, false, true)?;
+                    self.check_alignment(&reg, 0, 8, true)?;
                     self.mark_helper_written(st, regno, 8);
                 }
                 Arg::Any | Arg::Btf | Arg::Func => {}
@@ -2665,7 +2715,24 @@ impl<'a> Env<'a> {
         for r in 0..=5 {
             self.set(st, r, Reg::NOT_INIT);
         }
+        let lookup_kind = match (id, map.map(|m| self.maps[m as usize].map_type)) {
+            (1, Some(MapType::Sockmap | MapType::Sockhash)) => 1,
+            (1, Some(MapType::ArrayOfMaps | MapType::HashOfMaps)) => 2,
+            _ => 0,
+        };
         let mut r0 = match p.ret {
+            Ret::MapValueOrNull if lookup_kind == 1 => {
+                let mut r = Reg::ptr(Ty::Sock);
+                r.maybe_null = true;
+                r
+            }
+            Ret::MapValueOrNull if lookup_kind == 2 => {
+                let mut r = Reg::ptr(Ty::MapPtr);
+                r.maybe_null = true;
+                let outer = map.unwrap_or(0) as usize;
+                r.aux = self.inner_of.get(outer).copied().flatten().unwrap_or(0);
+                r
+            }
             Ret::Int => Reg::unknown(),
             Ret::Void => Reg::NOT_INIT,
             Ret::MapValueOrNull | Ret::MapValue => {
@@ -2698,7 +2765,15 @@ impl<'a> Env<'a> {
         if r0.maybe_null {
             r0.id = self.new_id();
         }
-        if matches!(p.ret, Ret::SockOrNull | Ret::RingbufOrNull) {
+        if matches!(id, 67 | 141 | 45 | 115 | 114) {
+            // `do_refine_retval_range`: at most the buffer size, at least -MAX_ERRNO.
+            r0.s.smax = msize_max as i64;
+            r0.s.s32_max = msize_max as i32;
+            r0.s.smin = -4095;
+            r0.s.s32_min = -4095;
+            r0.s.sync();
+        }
+        if matches!(p.ret, Ret::SockOrNull | Ret::RingbufOrNull) || lookup_kind == 1 {
             let id = self.new_id();
             st.refs.push(RefState { id, insn: pc });
             r0.id = id;
@@ -3223,31 +3298,53 @@ fn check_packet_access(regno: u8, reg: &Reg, off: i64, size: i64, zero_ok: bool)
 }
 
 fn check_sock_access(regno: u8, reg: &Reg, off: i64, size: i64) -> R<()> {
+    let (ok, name) = match reg.ty {
+        Ty::TcpSock => (
+            (0..112).contains(&off)
+                && off % size == 0
+                && if off == 80 || off == 88 {
+                    size == 8
+                } else {
+                    size == 4
+                },
+            "tcp_sock",
+        ),
+        Ty::SockCommon => (!(8..24).contains(&off) && sock_ok(off, size), "sock_common"),
+        _ => (sock_ok(off, size), "sock"),
+    };
     if !reg.s.is_const() || reg.s.value() != 0 {
         return fail(
             EACCES,
-            format!(
-                "R{regno} variable offset {} access prohibited",
-                reg.type_name()
-            ),
+            format!("R{regno} variable offset {name} access prohibited"),
         );
     }
-    let (end, name) = match reg.ty {
-        Ty::TcpSock => (112, "tcp_sock"),
-        Ty::SockCommon => (60, "sock_common"),
-        _ => (80, "sock"),
-    };
-    if off < 0
-        || off % size != 0
-        || off + size > end
-        || size > 4 && !(off == 0 && size == 8 && reg.ty == Ty::TcpSock)
-    {
+    if !ok {
         return fail(
             EACCES,
             format!("R{regno} invalid {name} access off={off} size={size}"),
         );
     }
     Ok(())
+}
+
+/// `bpf_sock_is_valid_access` on `struct bpf_sock` (80 bytes).
+fn sock_ok(off: i64, size: i64) -> bool {
+    if !(0..80).contains(&off) || off % size != 0 {
+        return false;
+    }
+    let narrow = |fsize: i64| size <= fsize && (size & (size - 1)) == 0;
+    match off {
+        72 | 4 | 8 | 12 | 44 | 76 | 24..=27 | 28..=43 | 52..=55 | 56..=71 => narrow(4),
+        48 | 49 => {
+            if size == 4 {
+                true
+            } else {
+                narrow(2)
+            }
+        }
+        50 | 51 => false,
+        _ => size == 4,
+    }
 }
 
 fn expect_type(regno: u8, reg: &Reg, ok: &[Ty], expected: &str) -> R<()> {
@@ -3270,7 +3367,18 @@ fn branch_taken(dst: &Reg, src: &Reg, cmp: Cmp, w32: bool) -> Option<bool> {
         } else {
             (src, dst, cmp.flip())
         };
-        if !(s.ty == Ty::Scalar && s.s.is_const_w(w32)) || p.maybe_null || !p.is_ptr() {
+        // `reg_not_null`: only these pointer types are known to be non-NULL.
+        let not_null = matches!(
+            p.ty,
+            Ty::Sock
+                | Ty::TcpSock
+                | Ty::MapValue
+                | Ty::MapKey
+                | Ty::SockCommon
+                | Ty::MapPtr
+                | Ty::RingbufMem
+        );
+        if !(s.ty == Ty::Scalar && s.s.is_const_w(w32)) || p.maybe_null || !not_null {
             return None;
         }
         if s.s.const_w(w32) != 0 {
@@ -3339,20 +3447,45 @@ fn state_has_empty(st: &State) -> bool {
         .any(|r| r.ty == Ty::Scalar && r.s.is_empty())
 }
 
-fn check_ids(a: u32, b: u32, map: &mut HashMap<u32, u32>) -> bool {
-    if a == 0 {
-        return b == 0;
-    }
-    match map.get(&a) {
-        Some(&m) => m == b,
-        None => {
-            map.insert(a, b);
-            true
-        }
-    }
+/// Old-to-current id correspondence; it must be a bijection (`check_ids`).
+#[derive(Default)]
+struct IdMap {
+    pairs: Vec<(u32, u32)>,
+    tmp: u32,
 }
 
-fn regsafe(old: &Reg, cur: &Reg, idmap: &mut HashMap<u32, u32>) -> bool {
+fn check_ids(a: u32, b: u32, map: &mut IdMap) -> bool {
+    if (a == 0) != (b == 0) {
+        return false;
+    }
+    if a == 0 {
+        return true;
+    }
+    for &(o, c) in &map.pairs {
+        if o == a {
+            return c == b;
+        }
+        if c == b {
+            return false;
+        }
+    }
+    map.pairs.push((a, b));
+    true
+}
+
+/// Linked scalars in the old state must stay linked in the current one
+/// (`check_scalar_ids`); unlinked ones get fresh temporary ids.
+fn check_scalar_ids(a: u32, b: u32, map: &mut IdMap) -> bool {
+    let fresh = |map: &mut IdMap| {
+        map.tmp += 1;
+        (1 << 31) | map.tmp
+    };
+    let a = if a == 0 { fresh(map) } else { a };
+    let b = if b == 0 { fresh(map) } else { b };
+    check_ids(a, b, map)
+}
+
+fn regsafe(old: &Reg, cur: &Reg, idmap: &mut IdMap) -> bool {
     if old.ty == Ty::NotInit {
         return true;
     }
@@ -3360,7 +3493,9 @@ fn regsafe(old: &Reg, cur: &Reg, idmap: &mut HashMap<u32, u32>) -> bool {
         return false;
     }
     match old.ty {
-        Ty::Scalar => cur.ty == Ty::Scalar && old.s.covers(&cur.s),
+        Ty::Scalar => {
+            cur.ty == Ty::Scalar && old.s.covers(&cur.s) && check_scalar_ids(old.id, cur.id, idmap)
+        }
         Ty::Pkt | Ty::PktMeta => {
             cur.ty == old.ty
                 && old.maybe_null == cur.maybe_null
@@ -3395,7 +3530,7 @@ fn regsafe(old: &Reg, cur: &Reg, idmap: &mut HashMap<u32, u32>) -> bool {
     }
 }
 
-fn stack_safe(old: &Frame, cur: &Frame, idmap: &mut HashMap<u32, u32>) -> bool {
+fn stack_safe(old: &Frame, cur: &Frame, idmap: &mut IdMap) -> bool {
     for (si, os) in old.stack.iter().enumerate() {
         let cs = cur.stack.get(si).copied().unwrap_or(StackSlot::EMPTY);
         let old_spill = os.bytes[7] == Slot::Spill;

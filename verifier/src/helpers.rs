@@ -28,6 +28,8 @@ pub enum Arg {
     AllocSize,
     /// The context.
     Ctx,
+    /// The context or NULL.
+    CtxOrNull,
     /// A map value holding a `bpf_spin_lock`.
     SpinLock,
     /// A socket (`sock_common` or more).
@@ -390,7 +392,7 @@ pub static PROTOS: &[Proto] = &[
         Avail::Base,
     ),
     p(118, "jiffies64", Ret::Int, &[], Avail::Base),
-    p(122, "get_netns_cookie", Ret::Int, &[Ctx], Avail::All),
+    p(122, "get_netns_cookie", Ret::Int, &[CtxOrNull], Avail::All),
     p(125, "ktime_get_boot_ns", Ret::Int, &[], Avail::Base),
     p(
         130,

@@ -229,6 +229,12 @@ impl Scalar {
         if (self.s32_min as u32) <= (self.s32_max as u32) {
             self.u32_min = self.u32_min.max(self.s32_min as u32);
             self.u32_max = self.u32_max.min(self.s32_max as u32);
+        } else if self.u32_max < self.s32_min as u32 {
+            self.s32_min = self.u32_min as i32;
+            self.u32_max = self.u32_max.min(self.s32_max as u32);
+        } else if (self.s32_max as u32) < self.u32_min {
+            self.s32_max = self.u32_max as i32;
+            self.u32_min = self.u32_min.max(self.s32_min as u32);
         }
     }
 
@@ -240,6 +246,14 @@ impl Scalar {
         if (self.smin as u64) <= (self.smax as u64) {
             self.umin = self.umin.max(self.smin as u64);
             self.umax = self.umax.min(self.smax as u64);
+        } else if self.umax < self.smin as u64 {
+            // The signed range crosses the sign boundary, so as unsigned it is
+            // [0, smax] and [smin, U64_MAX]; the unsigned range touches only the first.
+            self.smin = self.umin as i64;
+            self.umax = self.umax.min(self.smax as u64);
+        } else if (self.smax as u64) < self.umin {
+            self.smax = self.umax as i64;
+            self.umin = self.umin.max(self.smin as u64);
         }
     }
 
@@ -354,6 +368,10 @@ impl Scalar {
             return;
         }
         let bits = size * 8;
+        if self.umax < 1u64 << (bits - 1) {
+            // No value has the narrow sign bit set: extension changes nothing.
+            return;
+        }
         let (lo, hi) = (-(1i64 << (bits - 1)), (1i64 << (bits - 1)) - 1);
         let mut s = Scalar::UNKNOWN;
         s.smin = lo;
@@ -406,18 +424,12 @@ pub enum AluOp {
 }
 
 /// Applies `op` to `dst` and `src` at width 32 or 64 (`adjust_scalar_min_max_vals`).
-/// `signed_div` selects sdiv/smod.
-pub fn alu(dst: &mut Scalar, src: &Scalar, op: AluOp, alu32: bool, signed_div: bool) {
+pub fn alu(dst: &mut Scalar, src: &Scalar, op: AluOp, alu32: bool) {
     let bits = if alu32 { 32 } else { 64 };
     let src_const = if alu32 {
         src.var_off.subreg_is_const()
     } else {
         src.is_const()
-    };
-    let dst_const = if alu32 {
-        dst.var_off.subreg_is_const()
-    } else {
-        dst.is_const()
     };
     let safe = match op {
         AluOp::Add | AluOp::Sub | AluOp::Mul | AluOp::And | AluOp::Or | AluOp::Xor => true,
@@ -425,12 +437,7 @@ pub fn alu(dst: &mut Scalar, src: &Scalar, op: AluOp, alu32: bool, signed_div: b
         AluOp::Div | AluOp::Mod => false,
     };
     if !safe {
-        // Division results are only known when both sides are.
-        if matches!(op, AluOp::Div | AluOp::Mod) && src_const && dst_const {
-            let v = eval_div(dst.var_off.value, src.var_off.value, op, alu32, signed_div);
-            *dst = Scalar::known(v);
-            return;
-        }
+        // Kernel 6.18 tracks no division: the result is unknown even for constants.
         *dst = Scalar::UNKNOWN;
         return;
     }
@@ -565,51 +572,6 @@ pub fn alu(dst: &mut Scalar, src: &Scalar, op: AluOp, alu32: bool, signed_div: b
         dst.zext32();
     }
     dst.sync();
-}
-
-fn eval_div(a: u64, b: u64, op: AluOp, alu32: bool, signed: bool) -> u64 {
-    // RFC 9669 §4.1: division by zero gives 0, modulo by zero leaves dst unchanged.
-    if alu32 {
-        let (a, b) = (a as u32, b as u32);
-        let r = match (op, signed) {
-            (AluOp::Div, false) => a.checked_div(b).unwrap_or(0),
-            (AluOp::Mod, false) => a.checked_rem(b).unwrap_or(a),
-            (AluOp::Div, true) => {
-                if b == 0 {
-                    0
-                } else {
-                    (a as i32).wrapping_div(b as i32) as u32
-                }
-            }
-            _ => {
-                if b == 0 {
-                    a
-                } else {
-                    (a as i32).wrapping_rem(b as i32) as u32
-                }
-            }
-        };
-        r as u64
-    } else {
-        match (op, signed) {
-            (AluOp::Div, false) => a.checked_div(b).unwrap_or(0),
-            (AluOp::Mod, false) => a.checked_rem(b).unwrap_or(a),
-            (AluOp::Div, true) => {
-                if b == 0 {
-                    0
-                } else {
-                    (a as i64).wrapping_div(b as i64) as u64
-                }
-            }
-            _ => {
-                if b == 0 {
-                    a
-                } else {
-                    (a as i64).wrapping_rem(b as i64) as u64
-                }
-            }
-        }
-    }
 }
 
 fn add32(d: &mut Scalar, s: &Scalar) {
@@ -829,7 +791,7 @@ fn bit64(d: &mut Scalar, s: &Scalar, op: AluOp) {
 pub fn neg(dst: &mut Scalar, alu32: bool) {
     let src = *dst;
     *dst = Scalar::known(0);
-    alu(dst, &src, AluOp::Sub, alu32, false);
+    alu(dst, &src, AluOp::Sub, alu32);
 }
 
 /// Whether `a OP b` is always true (`Some(true)`), always false, or unknown
@@ -1077,20 +1039,20 @@ mod tests {
     #[test]
     fn add_constants_and_ranges() {
         let mut a = Scalar::known(5);
-        alu(&mut a, &Scalar::known(7), AluOp::Add, false, false);
+        alu(&mut a, &Scalar::known(7), AluOp::Add, false);
         assert_eq!(a, Scalar::known(12));
         let mut r = Scalar::range_u(0, 10);
-        alu(&mut r, &Scalar::known(4), AluOp::Add, false, false);
+        alu(&mut r, &Scalar::known(4), AluOp::Add, false);
         assert_eq!((r.umin, r.umax, r.smin, r.smax), (4, 14, 4, 14));
     }
 
     #[test]
     fn and_bounds_by_mask() {
         let mut u = Scalar::UNKNOWN;
-        alu(&mut u, &Scalar::known(0xff), AluOp::And, false, false);
+        alu(&mut u, &Scalar::known(0xff), AluOp::And, false);
         assert_eq!((u.umin, u.umax), (0, 255));
         let mut w = Scalar::known(u64::MAX);
-        alu(&mut w, &Scalar::known(1), AluOp::Add, true, false);
+        alu(&mut w, &Scalar::known(1), AluOp::Add, true);
         assert_eq!(w, Scalar::known(0));
     }
 
