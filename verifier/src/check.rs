@@ -673,6 +673,7 @@ impl<'a> Env<'a> {
             frames: vec![f],
             refs: Vec::new(),
             lock: None,
+            may_goto_depth: 0,
         }
     }
 
@@ -750,13 +751,21 @@ impl<'a> Env<'a> {
 
     fn is_state_visited(&mut self, w: &mut Work) -> R<bool> {
         let pc = w.pc;
-        let mut add = self.opts.test_state_freq
-            || (self.jmps - self.prev_jmps >= 2 && self.processed - self.prev_insns >= 8);
+        let may_goto = self.insns[pc].code == 0xe5;
+        let force = self.opts.test_state_freq || may_goto;
+        let mut add =
+            force || (self.jmps - self.prev_jmps >= 2 && self.processed - self.prev_insns >= 8);
         if let Some(list) = self.visited.get(&pc) {
             for &ci in list {
                 let c = &self.ckpts[ci];
                 if c.branches > 0 {
-                    if looping_equal(&c.st, &w.st) {
+                    if may_goto
+                        && c.st.may_goto_depth != w.st.may_goto_depth
+                        && self.states_safe(&c.st, &w.st, pc)
+                    {
+                        return Ok(true);
+                    }
+                    if c.st.may_goto_depth == w.st.may_goto_depth && looping_equal(&c.st, &w.st) {
                         let cur = log::state(&w.st, &self.maps);
                         let old = log::state(&c.st, &self.maps);
                         return Err(Fail {
@@ -769,7 +778,7 @@ impl<'a> Env<'a> {
                             kind: RejectKind::Kernel,
                         });
                     }
-                    if !self.opts.test_state_freq
+                    if !force
                         && self.jmps - self.prev_jmps < 20
                         && self.processed - self.prev_insns < 100
                     {
@@ -1624,6 +1633,9 @@ impl<'a> Env<'a> {
                 }
                 out = Some(Reg::unknown());
             }
+            Ty::BtfPtr => {
+                return unsupported("BTF-typed kernel pointers are not modelled");
+            }
             _ => {
                 return fail(
                     EACCES,
@@ -1823,13 +1835,8 @@ impl<'a> Env<'a> {
         write: bool,
         helper: &str,
     ) -> R<()> {
-        let extra = if !helper.is_empty() {
-            " indirect access to"
-        } else if write {
-            " write to"
-        } else {
-            " read from"
-        };
+        let _ = helper;
+        let extra = if write { " write to" } else { " read from" };
         let (min_off, max_off) = if reg.s.is_const() {
             let m = reg.s.value() as i64 + off;
             (m, m + size)
@@ -2232,7 +2239,7 @@ impl<'a> Env<'a> {
                 self.check_return_code(&w.st)?;
                 Ok(Next::Exit)
             }
-            0xe0 => unsupported("may_goto is not modelled"),
+            0xe0 => self.check_may_goto(w, stack),
             0xf0 => fail(EINVAL, format!("invalid BPF_JMP/JMP32 opcode {op:x}")),
             _ => self.check_cond_jmp(w, stack),
         }
@@ -2351,6 +2358,44 @@ impl<'a> Env<'a> {
         }
         w.path = push_path(&w.path, pc, false);
         Ok(Next::Go(pc + 1))
+    }
+
+    /// `may_goto`: the current path leaves the loop (the jump); the loop body is explored
+    /// later with a deeper count, its scalars widened against the previous visit.
+    fn check_may_goto(&mut self, w: &mut Work, stack: &mut Vec<Work>) -> R<Next> {
+        let pc = w.pc;
+        let insn = self.insns[pc];
+        if insn.src != 0 || insn.dst != 0 || insn.imm != 0 {
+            return fail(EINVAL, format!("invalid may_goto imm {}", insn.imm));
+        }
+        if stack.len() >= JMP_SEQ_LIMIT {
+            return fail(
+                E2BIG,
+                format!("The sequence of {} jumps is too complex.", stack.len()),
+            );
+        }
+        let mut queued = w.st.clone();
+        queued.may_goto_depth += 1;
+        let prev = self.visited.get(&pc).and_then(|l| {
+            l.iter()
+                .rev()
+                .find(|&&c| self.ckpts[c].branches > 0 && same_callsites(&self.ckpts[c].st, &w.st))
+                .copied()
+        });
+        if let Some(p) = prev {
+            widen_scalars(&self.ckpts[p].st, &mut queued);
+        }
+        if let Some(p) = w.parent {
+            self.ckpts[p].branches += 1;
+        }
+        stack.push(Work {
+            st: queued,
+            pc: pc + 1,
+            parent: w.parent,
+            path: push_path(&w.path, pc, false),
+        });
+        w.path = push_path(&w.path, pc, true);
+        Ok(Next::Go((pc as i64 + insn.off as i64 + 1) as usize))
     }
 
     fn match_pkt_pointers(
@@ -2727,10 +2772,12 @@ impl<'a> Env<'a> {
                 r
             }
             Ret::MapValueOrNull if lookup_kind == 2 => {
-                let mut r = Reg::ptr(Ty::MapPtr);
+                // A map_value_or_null that becomes the inner map pointer once checked
+                // (`mark_ptr_or_null_reg` with `inner_map_meta`).
+                let mut r = Reg::ptr(Ty::MapValue);
                 r.maybe_null = true;
                 let outer = map.unwrap_or(0) as usize;
-                r.aux = self.inner_of.get(outer).copied().flatten().unwrap_or(0);
+                r.mem_size = 1 + self.inner_of.get(outer).copied().flatten().unwrap_or(0);
                 r
             }
             Ret::Int => Reg::unknown(),
@@ -3098,6 +3145,36 @@ impl<'a> Env<'a> {
     }
 }
 
+fn same_callsites(a: &State, b: &State) -> bool {
+    a.frames.len() == b.frames.len()
+        && a.frames
+            .iter()
+            .zip(&b.frames)
+            .all(|(x, y)| x.callsite == y.callsite)
+}
+
+/// `widen_imprecise_scalars`: scalars that changed since the previous visit of the loop
+/// head become unknown, so the loop converges.
+fn widen_scalars(old: &State, cur: &mut State) {
+    for (of, cf) in old.frames.iter().zip(cur.frames.iter_mut()) {
+        for (o, c) in of.regs.iter().zip(cf.regs.iter_mut()) {
+            if o.ty == Ty::Scalar && c.ty == Ty::Scalar && !reg_exact(o, c) {
+                *c = Reg::unknown();
+            }
+        }
+        for (os, cs) in of.stack.iter().zip(cf.stack.iter_mut()) {
+            if os.bytes[7] == Slot::Spill
+                && cs.bytes[7] == Slot::Spill
+                && os.spilled.ty == Ty::Scalar
+                && cs.spilled.ty == Ty::Scalar
+                && !reg_exact(&os.spilled, &cs.spilled)
+            {
+                cs.spilled = Reg::unknown();
+            }
+        }
+    }
+}
+
 fn st_lock(st: &State) -> bool {
     st.lock.is_some()
 }
@@ -3413,6 +3490,10 @@ fn mark_ptr_or_null(st: &mut State, reg: &Reg, is_null: bool) {
         if r.maybe_null && r.id == id {
             if is_null {
                 *r = Reg::known(0);
+            } else if r.ty == Ty::MapValue && r.mem_size != 0 {
+                let inner = r.mem_size - 1;
+                *r = Reg::ptr(Ty::MapPtr);
+                r.aux = inner;
             } else {
                 r.maybe_null = false;
                 let keep_id = r.ty == Ty::MapValue || r.ref_id != 0;

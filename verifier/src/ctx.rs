@@ -342,15 +342,15 @@ pub fn access(pt: ProgType, off: i32, size: i32, write: bool) -> Option<Field> {
                 _ => None,
             }
         }
-        SockOps | CgroupSysctl | Netfilter => {
+        Netfilter => {
+            // struct bpf_nf_ctx { const struct nf_hook_state *state; struct sk_buff *skb; }
+            (!write && (off == 0 || off == 8) && size == 8).then_some(Field::Ptr(Ty::BtfPtr, false))
+        }
+        SockOps | CgroupSysctl => {
             if write || off < 0 || off % size != 0 {
                 return None;
             }
-            let end = match pt {
-                SockOps => 224,
-                CgroupSysctl => 8,
-                _ => 16,
-            };
+            let end = if pt == SockOps { 224 } else { 8 };
             (off + size <= end).then_some(Field::Scalar)
         }
         _ => None,

@@ -37,6 +37,8 @@ pub enum Ty {
     RingbufMem,
     /// Raw tracepoint buffer.
     TpBuffer,
+    /// A trusted BTF-typed kernel pointer (not modelled further).
+    BtfPtr,
 }
 
 /// One register.
@@ -131,6 +133,7 @@ impl Reg {
             Ty::TcpSock => "tcp_sock",
             Ty::RingbufMem => "ringbuf_mem",
             Ty::TpBuffer => "tp_buffer",
+            Ty::BtfPtr => "trusted_ptr_",
         };
         if self.maybe_null {
             format!("{base}_or_null")
@@ -229,6 +232,8 @@ pub struct State {
     pub refs: Vec<RefState>,
     /// Held spin lock: (map index, pointer id).
     pub lock: Option<(u32, u32)>,
+    /// How many `may_goto` fallthroughs this path took.
+    pub may_goto_depth: u32,
 }
 
 impl State {
