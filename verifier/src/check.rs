@@ -152,6 +152,19 @@ struct PathNode {
     up: Option<Rc<PathNode>>,
 }
 
+impl Drop for PathNode {
+    // Paths through long loops are deep lists: free them iteratively, not recursively.
+    fn drop(&mut self) {
+        let mut next = self.up.take();
+        while let Some(n) = next {
+            match Rc::try_unwrap(n) {
+                Ok(mut node) => next = node.up.take(),
+                Err(_) => break,
+            }
+        }
+    }
+}
+
 type Path = Option<Rc<PathNode>>;
 
 fn push_path(p: &Path, insn: usize, taken: bool) -> Path {
@@ -176,6 +189,8 @@ struct Ckpt {
     st: State,
     branches: u32,
     parent: Option<usize>,
+    hits: u32,
+    misses: u32,
 }
 
 struct Work {
@@ -755,40 +770,53 @@ impl<'a> Env<'a> {
         let force = self.opts.test_state_freq || may_goto;
         let mut add =
             force || (self.jmps - self.prev_jmps >= 2 && self.processed - self.prev_insns >= 8);
-        if let Some(list) = self.visited.get(&pc) {
-            for &ci in list {
-                let c = &self.ckpts[ci];
-                if c.branches > 0 {
-                    if may_goto
-                        && c.st.may_goto_depth != w.st.may_goto_depth
-                        && self.states_safe(&c.st, &w.st, pc)
-                    {
-                        return Ok(true);
-                    }
-                    if c.st.may_goto_depth == w.st.may_goto_depth && looping_equal(&c.st, &w.st) {
-                        let cur = log::state(&w.st, &self.maps);
-                        let old = log::state(&c.st, &self.maps);
-                        return Err(Fail {
-                            lines: vec![
-                                format!("infinite loop detected at insn {pc}"),
-                                format!("cur state: {cur}"),
-                                format!("old state: {old}"),
-                            ],
-                            errno: EINVAL,
-                            kind: RejectKind::Kernel,
-                        });
-                    }
-                    if !force
-                        && self.jmps - self.prev_jmps < 20
-                        && self.processed - self.prev_insns < 100
-                    {
-                        add = false;
-                    }
-                    continue;
-                }
-                if self.states_safe(&c.st, &w.st, pc) {
+        let list = self.visited.get(&pc).cloned().unwrap_or_default();
+        let mut evict = Vec::new();
+        for ci in list {
+            let c = &self.ckpts[ci];
+            if c.branches > 0 {
+                if may_goto
+                    && c.st.may_goto_depth != w.st.may_goto_depth
+                    && self.states_safe(&c.st, &w.st, pc)
+                {
+                    self.ckpts[ci].hits += 1;
                     return Ok(true);
                 }
+                if c.st.may_goto_depth == w.st.may_goto_depth && looping_equal(&c.st, &w.st) {
+                    let cur = log::state(&w.st, &self.maps);
+                    let old = log::state(&c.st, &self.maps);
+                    return Err(Fail {
+                        lines: vec![
+                            format!("infinite loop detected at insn {pc}"),
+                            format!("cur state: {cur}"),
+                            format!("old state: {old}"),
+                        ],
+                        errno: EINVAL,
+                        kind: RejectKind::Kernel,
+                    });
+                }
+                if !force
+                    && self.jmps - self.prev_jmps < 20
+                    && self.processed - self.prev_insns < 100
+                {
+                    add = false;
+                }
+            } else if self.states_safe(&c.st, &w.st, pc) {
+                self.ckpts[ci].hits += 1;
+                return Ok(true);
+            }
+            // A state that keeps missing is dropped from the list, as the kernel does
+            // (`miss_cnt > hit_cnt * n + n` in is_state_visited).
+            let c = &mut self.ckpts[ci];
+            c.misses += 1;
+            let n = if force { 64 } else { 3 };
+            if c.misses > c.hits * n + n {
+                evict.push(ci);
+            }
+        }
+        if !evict.is_empty() {
+            if let Some(l) = self.visited.get_mut(&pc) {
+                l.retain(|c| !evict.contains(c));
             }
         }
         if add {
@@ -799,6 +827,8 @@ impl<'a> Env<'a> {
                 st: w.st.clone(),
                 branches: 1,
                 parent: w.parent,
+                hits: 0,
+                misses: 0,
             });
             w.parent = Some(idx);
             self.visited.entry(pc).or_default().push(idx);
@@ -3268,19 +3298,19 @@ fn check_sane_offset(r: &Reg, tname: &str) -> R<()> {
     let val = r.s.value() as i64;
     if known && (val >= MAX_VAR_OFF || val <= -MAX_VAR_OFF) {
         return fail(
-            EACCES,
+            EINVAL,
             format!("math between {tname} pointer and {val} is not allowed"),
         );
     }
     if r.off as i64 >= MAX_VAR_OFF || r.off as i64 <= -MAX_VAR_OFF {
         return fail(
-            EACCES,
+            EINVAL,
             format!("{tname} pointer offset {} is not allowed", r.off),
         );
     }
     if r.s.smin == i64::MIN {
         return fail(
-            EACCES,
+            EINVAL,
             format!(
                 "math between {tname} pointer and register with unbounded min value is not allowed"
             ),
@@ -3288,7 +3318,7 @@ fn check_sane_offset(r: &Reg, tname: &str) -> R<()> {
     }
     if r.s.smin >= MAX_VAR_OFF || r.s.smin <= -MAX_VAR_OFF {
         return fail(
-            EACCES,
+            EINVAL,
             format!("value {} makes {tname} pointer be out of bounds", r.s.smin),
         );
     }
