@@ -8,6 +8,9 @@ use std::process::ExitCode;
 mod asm;
 mod disasm;
 mod input;
+// `bpfx disasm prog.o` calls `object::listing` once the disasm wiring lands.
+#[allow(dead_code)]
+mod object;
 mod render;
 
 /// Assemble, disassemble, run and check BPF programs.

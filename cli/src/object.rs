@@ -1,0 +1,121 @@
+//! Rendering of BPF ELF objects (`bpfx disasm prog.o`): each code section with its
+//! function symbols and relocations, in the layout of `llvm-objdump -dr`, plus the maps and
+//! the license.
+
+use asm::text::{print_insn, Dialect};
+use std::fmt::Write as _;
+use vm::object::{MapSource, Object};
+
+/// Whether the bytes start with the ELF magic.
+pub fn is_elf(bytes: &[u8]) -> bool {
+    bytes.starts_with(b"\x7fELF")
+}
+
+/// Lists an object: maps, then every code section as in the file (before linking), each
+/// instruction at its slot index, each function symbol as a `<name>:` header, and each
+/// relocation under the instruction it patches with what it resolves to.
+pub fn listing(obj: &Object, dialect: Dialect) -> String {
+    let mut out = String::new();
+    if let Some(l) = &obj.license {
+        let _ = writeln!(out, "license: {l:?}");
+    }
+    if !obj.maps.is_empty() {
+        out.push_str("maps:\n");
+        for (i, m) in obj.maps.iter().enumerate() {
+            let source = match m.source {
+                MapSource::Btf => ".maps",
+                MapSource::Legacy => "maps",
+                MapSource::Data => "global data",
+            };
+            let _ = writeln!(
+                out,
+                "  {i}: {} {} key {} value {} max_entries {}{} ({source})",
+                m.name,
+                m.map_type,
+                m.key_size,
+                m.value_size,
+                m.max_entries,
+                if m.flags != 0 {
+                    format!(" flags {:#x}", m.flags)
+                } else {
+                    String::new()
+                },
+            );
+        }
+    }
+    for sec in &obj.sections {
+        let _ = write!(out, "\nDisassembly of section {}:\n", sec.name);
+        let mut relocs = sec.relocations.iter().peekable();
+        for &(slot, insn) in &sec.insns {
+            for (name, _) in sec.symbols.iter().filter(|(_, s)| *s == slot) {
+                let _ = write!(out, "\n{:016x} <{name}>:\n", slot * 8);
+            }
+            let _ = writeln!(out, "{slot:>8}:\t{}", print_insn(&insn, dialect));
+            while let Some(r) = relocs.next_if(|r| r.slot == slot) {
+                let _ = write!(out, "\t\t{:016x}:  {}\t{}", r.slot * 8, r.kind, r.symbol);
+                match &r.target {
+                    Some(t) if *t != r.symbol => {
+                        let _ = write!(out, "\t; {t}");
+                    }
+                    _ => {}
+                }
+                out.push('\n');
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn object(name: &str) -> Object {
+        let path = format!("{}/../testdata/elf/{name}", env!("CARGO_MANIFEST_DIR"));
+        Object::parse(&std::fs::read(path).unwrap()).unwrap()
+    }
+
+    #[test]
+    fn sections_symbols_and_relocations() {
+        let text = listing(&object("calls.bpf.o"), Dialect::Llvm);
+        let lines: Vec<&str> = text.lines().collect();
+        let at = |needle: &str| {
+            lines
+                .iter()
+                .position(|l| l.contains(needle))
+                .unwrap_or_else(|| panic!("no `{needle}` in\n{text}"))
+        };
+        assert!(at("Disassembly of section .text:") < at("<square>:"));
+        assert!(at("<square>:") < at("<sum_of_squares>:"));
+        assert!(at("<sum_of_squares>:") < at("Disassembly of section xdp:"));
+        // The call at slot 8 of xdp names its target.
+        let reloc = at("0000000000000040:  R_BPF_64_32\tsum_of_squares");
+        assert!(lines[reloc - 1].trim_start().starts_with("8:"), "{text}");
+        assert_eq!(text.matches("R_BPF_64_32").count(), 4);
+        assert!(is_elf(b"\x7fELF\x02"));
+        assert!(!is_elf(b"\x95\0\0\0"));
+    }
+
+    #[test]
+    fn maps_and_global_data() {
+        let text = listing(&object("globals.bpf.o"), Dialect::Llvm);
+        assert!(text.contains("license: \"GPL\""), "{text}");
+        assert!(
+            text.contains(
+                "  0: .rodata array key 4 value 4 max_entries 1 flags 0x80 (global data)"
+            ),
+            "{text}"
+        );
+        // A string literal is reached through its section symbol: show the offset.
+        assert!(
+            text.contains("R_BPF_64_64\t.rodata.str1.1\t; .rodata.str1.1+0"),
+            "{text}"
+        );
+        let text = listing(&object("xdp_count.bpf.o"), Dialect::Llvm);
+        assert!(
+            text.contains("  0: counts hash key 4 value 8 max_entries 256 (.maps)"),
+            "{text}"
+        );
+        assert!(text.contains("R_BPF_64_64\tcounts\n"), "{text}");
+    }
+}
