@@ -309,7 +309,8 @@ fn ubpf_own_tests() {
     let mut files = Vec::new();
     walk(&dir, &mut files);
     files.sort();
-    let (mut assembled, mut standard, mut raw_equal) = (0, 0, 0);
+    let (mut assembled, mut standard, mut raw_equal, mut external_asm) = (0, 0, 0, 0);
+    let (mut other_with_asm, mut other_assembled) = (0, 0);
     let mut skipped = BTreeMap::<String, usize>::new();
     let mut failures = Vec::new();
     let mut raw_mismatch = Vec::new();
@@ -327,9 +328,32 @@ fn ubpf_own_tests() {
                 continue;
             }
         };
+        // uBPF's `-- asm @ file.asm`: the program lives in a file beside the test.
+        for s in &f.other_sections {
+            if let Some(file) = s.strip_prefix("asm @ ") {
+                let asm_path = path.parent().expect("in a folder").join(file.trim());
+                let src = std::fs::read_to_string(&asm_path).unwrap_or_default();
+                let f = DataFile {
+                    asm: Some(src),
+                    ..DataFile::default()
+                };
+                match assemble_hex(&f) {
+                    Ok(_) => external_asm += 1,
+                    Err(e) => failures.push(format!("{name} ({}): {e}", asm_path.display())),
+                }
+            }
+        }
         if !standard_only(&f) {
             for s in &f.other_sections {
                 *skipped.entry(s.clone()).or_default() += 1;
+            }
+            // Their asm is still ubpf syntax: try it, without making it a requirement.
+            if f.asm.is_some() {
+                other_with_asm += 1;
+                match assemble_hex(&f) {
+                    Ok(_) => other_assembled += 1,
+                    Err(e) => failures.push(format!("{name}: {e}")),
+                }
             }
             continue;
         }
@@ -356,8 +380,10 @@ fn ubpf_own_tests() {
         "ubpf tests: {assembled}/{standard} with only standard sections assemble ({raw_equal} also match their raw section); {} files in all",
         files.len()
     );
+    println!("ubpf tests: {external_asm} `-- asm @ file` programs assemble");
+    println!("ubpf tests: {other_assembled}/{other_with_asm} asm sections of files with uBPF-only sections assemble");
     for (s, n) in &skipped {
-        println!("ubpf tests: skipped {n} with section `{s}`");
+        println!("ubpf tests: {n} files not run as standard tests: section `{s}`");
     }
     for f in &failures {
         println!("ubpf tests: does not assemble: {f}");

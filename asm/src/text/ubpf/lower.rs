@@ -302,17 +302,31 @@ impl<'s> Lowerer<'s> {
             }
             Form::Store {
                 source: Source::Imm,
-                ..
+                size,
             } => {
                 want(2)?;
                 (p.dst, p.off) = self.mem(&ops[0])?;
-                p.imm = Some(self.imm32(&ops[1])?);
+                p.imm = Some(self.imm32(&ops[1]).map_err(|d| match ops[1] {
+                    RawOp::Reg(_) => {
+                        d.with_help(format!("to store a register, use `stx{}`", size.suffix()))
+                    }
+                    _ => d,
+                })?);
             }
             Form::Store {
                 source: Source::Reg,
-                ..
+                size,
+            } => {
+                want(2)?;
+                (p.dst, p.off) = self.mem(&ops[0])?;
+                p.src = self.reg(&ops[1]).map_err(|d| match ops[1] {
+                    RawOp::Num(_) => {
+                        d.with_help(format!("to store an immediate, use `st{}`", size.suffix()))
+                    }
+                    _ => d,
+                })?;
             }
-            | Form::Atomic { .. } => {
+            Form::Atomic { .. } => {
                 want(2)?;
                 (p.dst, p.off) = self.mem(&ops[0])?;
                 p.src = self.reg(&ops[1])?;

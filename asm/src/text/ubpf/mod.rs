@@ -129,6 +129,8 @@ fn parse_error(e: ParseError<usize, Tok<'_>, LexError>, line_end: usize) -> Diag
                 d = d.with_help(
                     "operands follow the mnemonic without a comma; commas separate operands",
                 );
+            } else if d.expected.iter().any(|e| e == "`,`") {
+                d = d.with_help("separate operands with commas: `add %r0, %r1`");
             }
             d
         }
