@@ -208,7 +208,7 @@ fn negative_cases_are_rejected() {
                     hex(&a.bytes()),
                     g.exception
                 )),
-                Err(ds) if ds.iter().any(|d| d.message.contains(phrase)) => {
+                Err(ds) if ds.iter().any(|d| d.to_string().contains(phrase)) => {
                     *counts
                         .entry(format!("asm rejected: {category}"))
                         .or_default() += 1;

@@ -442,9 +442,16 @@ impl<'s> Lowerer<'s> {
                 )
                 .with_expected(atomics())
                 .with_help("write it as `lock add [%r10-8], %r1`"),
-                Some(op) => Diagnostic::error(op.span, format!("unknown atomic operation `{}`", op.text))
+                Some(op) => {
+                    let last = raw.words.last().unwrap_or(op);
+                    let words: Vec<&str> = raw.words[1..].iter().map(|w| w.text).collect();
+                    Diagnostic::error(
+                        op.span.to(last.span),
+                        format!("unknown atomic operation `{}`", words.join(" ")),
+                    )
                     .with_expected(atomics())
-                    .with_help("write it as `lock [fetch] add|or|and|xor[32]`, `lock xchg[32]` or `lock cmpxchg[32]`"),
+                    .with_help("write it as `lock [fetch] add|or|and|xor[32]`, `lock xchg[32]` or `lock cmpxchg[32]`")
+                }
             };
         }
         let mut d = Diagnostic::error(head.span, format!("invalid mnemonic `{}`", head.text));
@@ -461,7 +468,7 @@ impl<'s> Lowerer<'s> {
             RawOp::Num(n) => format!("number `{}`", self.text(n.span)),
             RawOp::Name(w) => format!("name `{}`", w.text),
         };
-        Diagnostic::error(op.span(), format!("expected {what}, found {found}"))
+        Diagnostic::error(op.span(), format!("unexpected {found}")).with_expected([what])
     }
 
     fn reg(&self, op: &RawOp<'_>) -> Result<u8, Diagnostic> {

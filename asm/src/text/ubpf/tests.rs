@@ -87,15 +87,16 @@ fn lock_errors() {
     let (d, at) = one_error("lock nand [%r1], %r2");
     assert_eq!(d.message, "unknown atomic operation `nand`");
     assert_eq!(at, "nand");
+    let (d, at) = one_error("lock fetch nand [%r1], %r2");
+    assert_eq!(d.message, "unknown atomic operation `fetch nand`");
+    assert_eq!(at, "fetch nand");
 }
 
 #[test]
 fn operand_errors_point_at_the_operand() {
     let (d, at) = one_error("ldxb %r0, %r1");
-    assert_eq!(
-        d.message,
-        "expected a memory operand like `[%r1+4]`, found register `%r1`"
-    );
+    assert_eq!(d.message, "unexpected register `%r1`");
+    assert_eq!(d.expected, ["a memory operand like `[%r1+4]`"]);
     assert_eq!(at, "%r1");
 
     let (d, at) = one_error("ldxb %r0, [%r1+0x10000]");
@@ -120,8 +121,8 @@ fn operand_errors_point_at_the_operand() {
 
     let (d, _) = one_error("jeq %r1, done, +1\ndone: exit");
     assert_eq!(
-        d.message,
-        "expected a register or an immediate, found name `done`"
+        d.to_string(),
+        "unexpected name `done` (expected a register or an immediate)"
     );
 
     let (d, at) = one_error("mov %r0, %r1, 1");
