@@ -155,4 +155,24 @@ proptest! {
             prop_assert_eq!(a.unwrap().bytes(), bytes);
         }
     }
+
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 512, failure_persistence: None, ..ProptestConfig::default() })]
+
+    /// Arbitrary text never panics: it assembles or yields diagnostics with spans inside it.
+    #[test]
+    fn arbitrary_text_is_handled(src in "([a-z0-9%\\[\\]+,:# x\n-]|lock |call |ldxw |%r1|0x|exit|\u{e9})*") {
+        match assemble(&src, Dialect::Ubpf) {
+            Ok(_) => {}
+            Err(ds) => {
+                prop_assert!(!ds.is_empty());
+                for d in ds {
+                    prop_assert!(d.span.start <= d.span.end && d.span.end <= src.len(), "{:?}", d);
+                    prop_assert!(src.is_char_boundary(d.span.start) && src.is_char_boundary(d.span.end));
+                }
+            }
+        }
+    }
 }
