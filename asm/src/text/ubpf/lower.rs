@@ -432,6 +432,8 @@ impl<'s> Lowerer<'s> {
                 isa::table()
                     .iter()
                     .filter_map(|d| d.name.strip_prefix("lock "))
+                    // The 32-bit forms are the same names with `32`; the help says so.
+                    .filter(|s| !s.ends_with("32"))
                     .map(|s| format!("`{s}`"))
                     .collect::<Vec<_>>()
             };
