@@ -72,6 +72,11 @@ fn lock_errors() {
         "{:?}",
         d.expected
     );
+    assert!(
+        !d.expected.contains(&"`add32`".to_string()),
+        "{:?}",
+        d.expected
+    );
 
     let (d, at) = one_error("lock or [%r10-8]\nexit");
     assert_eq!(
