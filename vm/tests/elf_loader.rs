@@ -193,6 +193,19 @@ fn global_data_sections_become_array_maps() {
         o.maps[3].data.as_deref(),
         Some(&b"big packet: %u bytes\n\0"[..])
     );
+    let globals: Vec<_> = o
+        .globals
+        .iter()
+        .map(|g| (g.name.as_str(), o.maps[g.map].name.as_str(), g.offset, g.size))
+        .collect();
+    assert_eq!(
+        globals,
+        [
+            ("packets", ".data", 0, 8),
+            ("threshold", ".rodata", 0, 4),
+            ("big_packets", ".bss", 0, 8)
+        ]
+    );
     // packets (.data), threshold (.rodata), big_packets (.bss), the format (.rodata.str1.1),
     // each as a map value address at offset 0.
     let p = &o.programs[0];

@@ -54,6 +54,21 @@ pub struct Object {
     pub license: Option<String>,
     /// Every code section as it is in the file (before linking), for listings.
     pub sections: Vec<CodeSection>,
+    /// Global variables: where each lives in a global data map.
+    pub globals: Vec<Global>,
+}
+
+/// A global variable of a data section (`.data`, `.bss`, `.rodata` ...).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Global {
+    /// Variable name.
+    pub name: String,
+    /// Index of its section's map in [`Object::maps`].
+    pub map: usize,
+    /// Byte offset in the map's value.
+    pub offset: u32,
+    /// Size in bytes.
+    pub size: u32,
 }
 
 /// One program.
@@ -478,6 +493,34 @@ impl Object {
             }
         }
 
+        let mut globals = Vec::new();
+        for sym in file.symbols() {
+            let Some(&m) = sym.section_index().and_then(|i| data_map.get(&i)) else {
+                continue;
+            };
+            if sym.kind() != SymbolKind::Data || sym.name().unwrap_or("").is_empty() {
+                continue;
+            }
+            let end = sym.address().checked_add(sym.size());
+            if !matches!(end, Some(e) if e <= u64::from(maps[m].value_size)) {
+                return Err(ObjectError::Section {
+                    section: maps[m].name.clone(),
+                    reason: format!(
+                        "variable `{}` (offset {}, {} bytes) extends past the section",
+                        sym.name().unwrap_or(""),
+                        sym.address(),
+                        sym.size()
+                    ),
+                });
+            }
+            globals.push(Global {
+                name: sym.name()?.to_owned(),
+                map: m,
+                offset: sym.address() as u32,
+                size: sym.size() as u32,
+            });
+        }
+
         let code_pos: HashMap<SectionIndex, usize> = codes
             .iter()
             .enumerate()
@@ -665,6 +708,7 @@ impl Object {
             maps,
             license,
             sections: codes.into_iter().map(|c| c.listing).collect(),
+            globals,
         })
     }
 
@@ -675,6 +719,11 @@ impl Object {
             .iter()
             .find(|p| p.name == name_or_section)
             .or_else(|| self.programs.iter().find(|p| p.section == name_or_section))
+    }
+
+    /// The global variable with this name.
+    pub fn global(&self, name: &str) -> Option<&Global> {
+        self.globals.iter().find(|g| g.name == name)
     }
 
     /// The index of the map with this name.
