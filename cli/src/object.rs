@@ -26,6 +26,7 @@ pub fn listing(obj: &Object, dialect: Dialect) -> String {
                 MapSource::Btf => ".maps",
                 MapSource::Legacy => "maps",
                 MapSource::Data => "global data",
+                MapSource::Declared => "declared",
             };
             let _ = writeln!(
                 out,

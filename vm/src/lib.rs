@@ -67,6 +67,7 @@ mod mem;
 pub mod object;
 mod printk;
 mod program;
+pub mod testing;
 
 pub use ctx::{ProgType, SkbFields};
 pub use error::{ErrorKind, HelperError, LoadError, MemFault, VmError};

@@ -98,6 +98,8 @@ pub enum MapSource {
     /// A global data section (`.data`, `.rodata`, `.bss`, `.rodata.str1.1` ...) as a
     /// one-entry array.
     Data,
+    /// Declared by a test, for an assembly program ([`MapDef::new`]).
+    Declared,
 }
 
 /// A map definition.
