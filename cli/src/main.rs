@@ -12,6 +12,7 @@ mod input;
 #[allow(dead_code)]
 mod object;
 mod render;
+mod test;
 
 /// Assemble, disassemble, run and check BPF programs.
 #[derive(Debug, Parser)]
@@ -37,6 +38,8 @@ enum Command {
     Asm(asm::Args),
     /// Disassemble eBPF bytecode into text.
     Disasm(disasm::Args),
+    /// Run declarative test files (TOML) against BPF programs in the VM.
+    Test(test::Args),
 }
 
 fn main() -> ExitCode {
@@ -44,6 +47,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Asm(args) => asm::main(args, cli.color),
         Command::Disasm(args) => disasm::main(args, cli.color),
+        Command::Test(args) => test::main(args),
     };
     match result {
         Ok(code) => code,

@@ -297,7 +297,18 @@ impl Test {
         prog_type: ProgType,
         maps: &[MapDef],
     ) -> Result<Test, TestError> {
-        let mut t = Test::with_maps(maps, Env::default())?;
+        Test::from_insns_env(insns, prog_type, maps, Env::default())
+    }
+
+    /// One program from instructions, with `maps` created first, in a VM with this
+    /// environment (see [`Test::from_object_env`]).
+    pub fn from_insns_env(
+        insns: &[Insn],
+        prog_type: ProgType,
+        maps: &[MapDef],
+        env: Env,
+    ) -> Result<Test, TestError> {
+        let mut t = Test::with_maps(maps, env)?;
         // Instructions from text reference maps by fd or index themselves: load them as-is.
         let name = "prog".to_string();
         let id = match vm_prog_type(prog_type) {
