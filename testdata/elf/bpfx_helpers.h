@@ -81,5 +81,13 @@ static long (*bpf_skb_load_bytes)(const void *skb, __u32 offset, void *to, __u32
 static long (*bpf_ringbuf_output)(void *ringbuf, void *data, __u64 size, __u64 flags) = (void *)130;
 static void *(*bpf_ringbuf_reserve)(void *ringbuf, __u64 size, __u64 flags) = (void *)131;
 static void (*bpf_ringbuf_submit)(void *data, __u64 flags) = (void *)132;
+static long (*bpf_loop)(__u32 nr_loops, void *callback_fn, void *callback_ctx, __u64 flags) = (void *)181;
+
+/* Print with a format string kept in .rodata, the way libbpf's bpf_printk does it. */
+#define bpf_printk(fmt, ...)                                                   \
+	({                                                                     \
+		static const char ____fmt[] = fmt;                             \
+		bpf_trace_printk(____fmt, sizeof(____fmt), ##__VA_ARGS__);     \
+	})
 
 #endif

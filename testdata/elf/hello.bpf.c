@@ -4,8 +4,7 @@
 SEC("tracepoint/syscalls/sys_enter_execve")
 int hello(void *ctx)
 {
-	char msg[] = "Hello, BPF World!";
-	bpf_trace_printk(msg, sizeof(msg));
+	bpf_printk("Hello, BPF World!");
 	return 0;
 }
 

@@ -49,12 +49,20 @@ fn hello_world_tracepoint() {
     assert_eq!(p.section, "tracepoint/syscalls/sys_enter_execve");
     assert_eq!(p.prog_type, ProgType::Tracepoint);
     assert_eq!(p.attach.as_deref(), Some("syscalls/sys_enter_execve"));
-    // The message is built on the stack with two 64-bit immediates: no map reference.
-    assert!(lddws(&p.insns).iter().all(|&(_, src, _)| src == 0));
+    // The format string is a static const: .rodata, referenced as a map value.
+    assert_eq!(o.maps.len(), 1);
+    assert_eq!(o.maps[0].name, ".rodata");
+    assert_eq!(o.maps[0].data.as_deref(), Some(&b"Hello, BPF World!\0"[..]));
+    assert_eq!(lddws(&p.insns), vec![(0, PSEUDO_MAP_VALUE, 0)]);
     assert!(p
         .insns
         .iter()
         .any(|i| i.code == 0x85 && i.src == 0 && i.imm == 6));
+    // A local symbol of a static variable is a global of its data map too.
+    assert_eq!(
+        o.global("hello.____fmt").map(|g| (g.map, g.size)),
+        Some((0, 18))
+    );
 }
 
 #[test]
@@ -171,6 +179,39 @@ fn bpf_to_bpf_calls_append_text_functions() {
 }
 
 #[test]
+fn static_subprograms_and_callbacks() {
+    let o = load("callbacks.bpf.o");
+    let p = o.program("use_callbacks").unwrap();
+    // The callback (a function address) and the static function (a call through the
+    // `.text` section symbol) are both appended.
+    assert_eq!(
+        p.subprograms,
+        vec![("add_index".to_string(), 16), ("twice".to_string(), 22)]
+    );
+    let lddw = p.insns.iter().position(|i| i.code == 0x18).unwrap();
+    assert_eq!(p.insns[lddw].src, vm::object::PSEUDO_FUNC);
+    // The lddw is at slot 5 and reaches slot 16: 5 + 1 + 10.
+    assert_eq!(p.insns[lddw].imm, 10);
+    assert_eq!(calls(&p.insns), vec![(10, 22)]);
+    let relocs: Vec<_> = o
+        .sections
+        .iter()
+        .find(|s| s.name == "xdp")
+        .unwrap()
+        .relocations
+        .iter()
+        .map(|r| (r.slot, r.symbol.as_str(), r.target.as_deref()))
+        .collect();
+    assert_eq!(
+        relocs,
+        [
+            (5, ".text", Some("add_index")),
+            (10, ".text", Some("twice"))
+        ]
+    );
+}
+
+#[test]
 fn global_data_sections_become_array_maps() {
     let o = load("globals.bpf.o");
     let names: Vec<_> = o.maps.iter().map(|m| m.name.as_str()).collect();
@@ -196,7 +237,14 @@ fn global_data_sections_become_array_maps() {
     let globals: Vec<_> = o
         .globals
         .iter()
-        .map(|g| (g.name.as_str(), o.maps[g.map].name.as_str(), g.offset, g.size))
+        .map(|g| {
+            (
+                g.name.as_str(),
+                o.maps[g.map].name.as_str(),
+                g.offset,
+                g.size,
+            )
+        })
         .collect();
     assert_eq!(
         globals,

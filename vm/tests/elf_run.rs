@@ -38,7 +38,7 @@ fn hello_world_prints() {
     let again = t.run().unwrap();
     // Each run reports its own lines.
     assert_eq!(again.trace.len(), 1);
-    assert_eq!(run.insns, 12);
+    assert_eq!(run.insns, 5);
 }
 
 #[test]
@@ -302,4 +302,23 @@ fn inline_assembly_with_a_declared_map() {
     assert!(matches!(e, TestError::Asm(ref d) if !d.is_empty()), "{e}");
     let e = Test::asm("exit", asm::Dialect::Ubpf, ProgType::Lsm, &[]).unwrap_err();
     assert!(matches!(e, TestError::UnsupportedProgType { .. }), "{e}");
+}
+
+#[test]
+fn callbacks_stop_at_the_missing_bpf_loop() {
+    let mut t = open("callbacks.bpf.o");
+    let e = t.run_packet(&[0]).unwrap_err();
+    // The program is linked and loads; the VM has no bpf_loop (helper 181) and says so
+    // at the call (slot 8 of use_callbacks).
+    match e {
+        TestError::Run { program, source } => {
+            assert_eq!(program, "use_callbacks");
+            assert_eq!(source.pc, 8);
+            assert!(matches!(
+                source.kind,
+                vm::ErrorKind::UnknownHelper { id: 181, .. }
+            ));
+        }
+        other => panic!("{other}"),
+    }
 }

@@ -608,8 +608,15 @@ impl Object {
                             ..insn
                         }
                     } else if let Some(&tc) = code_pos.get(&target_sec) {
-                        // A function's address: a callback for bpf_loop and friends.
-                        let tslot = (sym.address() as i64 / 8) + (insn.imm as i32) as i64;
+                        // A function's address: a callback for bpf_loop and friends. As for
+                        // data, the addend in imm is in bytes (libbpf: RELO_SUBPROG_ADDR).
+                        let addend = (insn.imm as i32) as i64;
+                        if addend % 8 != 0 {
+                            return Err(fail(&format!(
+                                "function address addend {addend} is not a multiple of 8"
+                            )));
+                        }
+                        let tslot = (sym.address() as i64 + addend) / 8;
                         if tslot < 0 || codes[tc].index_of_slot(tslot as usize).is_none() {
                             return Err(fail("function pointer is not at an instruction"));
                         }
