@@ -6,9 +6,11 @@ use clap::{Parser, Subcommand};
 use std::process::ExitCode;
 
 mod asm;
+mod conformance;
 mod disasm;
 mod input;
 mod render;
+mod run;
 
 /// Assemble, disassemble, run and check BPF programs.
 #[derive(Debug, Parser)]
@@ -34,6 +36,10 @@ enum Command {
     Asm(asm::Args),
     /// Disassemble eBPF bytecode into text.
     Disasm(disasm::Args),
+    /// Run a program in the VM (kernel semantics, no root needed).
+    Run(run::Args),
+    /// Run bpf_conformance `.data` tests in the VM.
+    Conformance(conformance::Args),
 }
 
 fn main() -> ExitCode {
@@ -41,6 +47,8 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Asm(args) => asm::main(args, cli.color),
         Command::Disasm(args) => disasm::main(args, cli.color),
+        Command::Run(args) => run::main(args),
+        Command::Conformance(args) => conformance::main(args),
     };
     match result {
         Ok(code) => code,
