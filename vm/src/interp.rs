@@ -58,6 +58,7 @@ impl Vm {
         let mut may_goto = MAY_GOTO_BUDGET;
         let mut tail_calls = 0u32;
         r[10] = stack_top(0);
+        m.stack_live = R_STACK0;
         let mut before = r;
 
         macro_rules! fail {
@@ -93,6 +94,7 @@ impl Vm {
                     may_goto,
                 };
                 depth += 1;
+                m.stack_live = R_STACK0 + depth as u32;
                 may_goto = MAY_GOTO_BUDGET;
                 r[10] = stack_top(depth);
                 pc = $target;
@@ -101,22 +103,22 @@ impl Vm {
 
         loop {
             let op = ops[pc];
-            if TRACE {
-                finish(steps, &before, &r);
-                before = r;
-                let p = &programs[cur as usize];
-                let idx = pc.min(p.insns.len().saturating_sub(1));
-                steps.push(Step {
-                    prog: cur,
-                    pc: p.slot(pc),
-                    insn: p.insns[idx],
-                    changed: Vec::new(),
-                });
-            }
             pc += 1;
             count += 1;
             if count > budget {
                 fail!(ErrorKind::Budget { limit: budget });
+            }
+            if TRACE {
+                finish(steps, &before, &r);
+                before = r;
+                let p = &programs[cur as usize];
+                let idx = (pc - 1).min(p.insns.len().saturating_sub(1));
+                steps.push(Step {
+                    prog: cur,
+                    pc: p.slot(pc - 1),
+                    insn: p.insns[idx],
+                    changed: Vec::new(),
+                });
             }
             let (d, s) = (op.dst, op.src);
             match op.k {
@@ -489,6 +491,7 @@ impl Vm {
                         });
                     }
                     depth -= 1;
+                    m.stack_live = R_STACK0 + depth as u32;
                     let f = frames[depth];
                     [r[6], r[7], r[8], r[9], r[10]] = f.saved;
                     may_goto = f.may_goto;
