@@ -276,6 +276,7 @@ impl Test {
         for p in &obj.programs {
             t.add_program(&p.name, &p.section, p.prog_type, &p.insns);
         }
+        t.fill_slots()?;
         Ok(t)
     }
 
@@ -361,7 +362,7 @@ impl Test {
                 source,
             })?;
         }
-        t.reset_maps()?;
+        t.clear_maps()?;
         Ok(t)
     }
 
@@ -398,9 +399,14 @@ impl Test {
         });
     }
 
-    /// Empties every map and puts global data back to its initial contents, as a fresh
-    /// load would.
+    /// Empties every map and puts global data and program array initialisers back to
+    /// their initial contents, as a fresh load would.
     pub fn reset_maps(&mut self) -> Result<(), TestError> {
+        self.clear_maps()?;
+        self.fill_slots()
+    }
+
+    fn clear_maps(&mut self) -> Result<(), TestError> {
         for (i, m) in self.maps.iter().enumerate() {
             let map = self
                 .vm
@@ -441,6 +447,19 @@ impl Test {
                 map.update(&0u32.to_le_bytes(), data, crate::BPF_ANY)
                     .map_err(err)?;
             }
+        }
+        Ok(())
+    }
+
+    /// Puts the programs of `.values` initialisers into their program arrays.
+    fn fill_slots(&mut self) -> Result<(), TestError> {
+        let slots: Vec<(String, u32, String)> = self
+            .maps
+            .iter()
+            .flat_map(|m| m.slots.iter().map(|(i, p)| (m.name.clone(), *i, p.clone())))
+            .collect();
+        for (map, index, prog) in slots {
+            self.set_tail_call(&map, index, &prog)?;
         }
         Ok(())
     }
@@ -844,6 +863,7 @@ impl MapDef {
             max_entries,
             flags: 0,
             data: None,
+            slots: Vec::new(),
             source: MapSource::Declared,
         }
     }

@@ -137,6 +137,37 @@ fn tail_calls_with_a_legacy_map() {
 }
 
 #[test]
+fn every_reference_reaches_its_own_map() {
+    let o = load("multi_maps.bpf.o");
+    let names: Vec<_> = o.maps.iter().map(|m| m.name.as_str()).collect();
+    assert_eq!(names, ["byte_count", "config", "lengths", ".bss"]);
+    let p = &o.programs[0];
+    // Insn indexes count an lddw once: slots 8, 16, 28, 34, 42 are insns 8, 15, 26, 31, 38.
+    assert_eq!(
+        lddws(&p.insns),
+        vec![
+            (8, PSEUDO_MAP_FD, 1),
+            (15, PSEUDO_MAP_FD, 2),
+            (26, PSEUDO_MAP_FD, 2),
+            (31, PSEUDO_MAP_FD, 0),
+            (38, PSEUDO_MAP_VALUE, 3)
+        ]
+    );
+}
+
+#[test]
+fn program_array_slots_from_values() {
+    let o = load("prog_array_init.bpf.o");
+    let m = &o.maps[o.map_index("slots").unwrap()];
+    assert_eq!(m.map_type, MapType::ProgArray);
+    assert_eq!((m.key_size, m.value_size, m.max_entries), (4, 4, 4));
+    assert_eq!(
+        m.slots,
+        [(1, "to_drop".to_string()), (3, "to_tx".to_string())]
+    );
+}
+
+#[test]
 fn bpf_to_bpf_calls_append_text_functions() {
     let o = load("calls.bpf.o");
     let xdp = o.program("xdp_calls").unwrap();
@@ -298,6 +329,13 @@ fn errors_name_section_symbol_and_relocation() {
     assert!(
         matches!(&e, ObjectError::StaticProgram { section, symbol }
         if section == "xdp" && symbol == "hidden"),
+        "{e}"
+    );
+
+    let e = load_err("bad/map_in_map.bpf.o");
+    assert!(
+        matches!(&e, ObjectError::Relocation { section, symbol, offset: 64, reason }
+            if section == ".maps" && symbol == "inner0" && reason.contains("type array_of_maps")),
         "{e}"
     );
 

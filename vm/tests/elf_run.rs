@@ -322,3 +322,43 @@ fn callbacks_stop_at_the_missing_bpf_loop() {
         other => panic!("{other}"),
     }
 }
+
+#[test]
+fn program_arrays_filled_by_the_object() {
+    let mut t = open("prog_array_init.bpf.o");
+    t.select("entry").unwrap();
+    let ret = |t: &mut Test, first: u8| t.run_packet(&[first]).unwrap().meaning.unwrap();
+    assert_eq!(ret(&mut t, 1), "XDP_DROP");
+    assert_eq!(ret(&mut t, 3), "XDP_TX");
+    assert_eq!(ret(&mut t, 2), "XDP_PASS");
+    // A test can change a slot; a reset puts the object's slots back.
+    t.set_tail_call("slots", 2, "to_drop").unwrap();
+    assert_eq!(ret(&mut t, 2), "XDP_DROP");
+    t.reset_maps().unwrap();
+    assert_eq!(ret(&mut t, 2), "XDP_PASS");
+    assert_eq!(ret(&mut t, 1), "XDP_DROP");
+}
+
+#[test]
+fn several_maps_each_updated() {
+    let mut t = open("multi_maps.bpf.o");
+    assert_eq!(t.run_packet(&[0; 20]).unwrap().ret, 2);
+    t.map::<u32, u32>("config").unwrap().set(&0, &1).unwrap();
+    assert_eq!(
+        t.run_packet(&[0; 30]).unwrap().meaning.as_deref(),
+        Some("XDP_DROP")
+    );
+    t.run_packet(&[0; 20]).unwrap();
+    let mut lengths = t.map::<u32, u64>("lengths").unwrap().entries().unwrap();
+    lengths.sort();
+    assert_eq!(lengths, [(20, 2), (30, 1)]);
+    assert_eq!(
+        t.map::<u32, u64>("byte_count").unwrap().get(&0).unwrap(),
+        Some(70)
+    );
+    assert_eq!(
+        t.map::<u32, u64>("byte_count").unwrap().get(&1).unwrap(),
+        Some(0)
+    );
+    assert_eq!(t.global::<u64>("total").unwrap(), 3);
+}

@@ -361,6 +361,11 @@ pub struct BtfMap {
     pub max_entries: Option<u32>,
     /// `map_flags`.
     pub flags: Option<u32>,
+    /// Byte offset of `values` (`__array(values, ...)`: initial slots, filled by
+    /// relocations in `.rel.maps`), inside the variable.
+    pub values_offset: Option<u32>,
+    /// Size of the variable in `.maps` (with its `values` initialiser).
+    pub size: u32,
 }
 
 impl Btf {
@@ -384,6 +389,7 @@ impl Btf {
             let mut m = BtfMap {
                 name: name.clone(),
                 offset: v.offset,
+                size: v.size,
                 ..BtfMap::default()
             };
             for mem in members {
@@ -399,6 +405,14 @@ impl Btf {
                     "value_size" => m.value_size = Some(self.uint_field(mem.type_id).map_err(ctx)?),
                     "key" => m.key_size = Some(self.pointee_size(mem.type_id).map_err(ctx)?),
                     "value" => m.value_size = Some(self.pointee_size(mem.type_id).map_err(ctx)?),
+                    "values" => {
+                        if mem.offset % 64 != 0 {
+                            return err(format!(
+                                "map `{name}`: field `values` is not 8-byte aligned"
+                            ));
+                        }
+                        m.values_offset = Some(mem.offset / 8);
+                    }
                     // Accepted and without effect here: pinning is a loader concern, NUMA
                     // placement and map_extra do not change what a program sees.
                     "pinning" | "numa_node" | "map_extra" => {}
@@ -406,7 +420,7 @@ impl Btf {
                         return err(format!(
                             "map `{name}`: field `{other}` is not supported \
                              (supported: type, key, value, key_size, value_size, \
-                             max_entries, map_flags, pinning, numa_node, map_extra)"
+                             max_entries, map_flags, values, pinning, numa_node, map_extra)"
                         ))
                     }
                 }

@@ -119,6 +119,9 @@ pub struct MapDef {
     pub flags: u32,
     /// For global data: the initial contents of the single value (zeros for `.bss`).
     pub data: Option<Vec<u8>>,
+    /// For a BTF-defined program array with `.values = { [i] = &prog }`: the initial
+    /// slots, as (index, program name), which libbpf fills in after loading the programs.
+    pub slots: Vec<(u32, String)>,
     /// Where the definition came from.
     pub source: MapSource,
 }
@@ -342,11 +345,14 @@ impl Object {
                     max_entries: m,
                     flags,
                     data: None,
+                    slots: Vec::new(),
                     source: MapSource::Legacy,
                 });
             }
         }
 
+        // (map index, offset in `.maps`, size, offset of `values`) of each BTF map.
+        let mut btf_maps: Vec<(usize, u32, u32, Option<u32>)> = Vec::new();
         if let Some(sec) = file.section_by_name(".maps") {
             let Some(btf) = &btf else {
                 return Err(ObjectError::Section {
@@ -355,7 +361,21 @@ impl Object {
                         .into(),
                 });
             };
-            for m in btf.maps()? {
+            // clang leaves the DATASEC's variable offsets at 0; libbpf fixes them from the
+            // ELF symbols (btf_fixup_datasec), and so does this: a map is where its symbol is.
+            let symbols: HashMap<String, (u64, u64)> = file
+                .symbols()
+                .filter(|s| s.section_index() == Some(sec.index()))
+                .filter_map(|s| Some((s.name().ok()?.to_owned(), (s.address(), s.size()))))
+                .collect();
+            for mut m in btf.maps()? {
+                let Some(&(addr, size)) = symbols.get(&m.name) else {
+                    return Err(ObjectError::Map {
+                        map: m.name,
+                        reason: "described in .BTF but has no symbol in `.maps`".into(),
+                    });
+                };
+                (m.offset, m.size) = (addr as u32, size as u32);
                 let missing = |field: &str| ObjectError::Map {
                     map: m.name.clone(),
                     reason: format!("no `{field}` in its definition"),
@@ -383,7 +403,17 @@ impl Object {
                 let value_size = match m.value_size {
                     Some(v) => v,
                     None if matches!(map_type, MapType::Ringbuf | MapType::UserRingbuf) => 0,
-                    None if matches!(map_type, MapType::ProgArray | MapType::PerfEventArray) => 4,
+                    // Values of these are fds (or program/map ids): 4 bytes.
+                    None if matches!(
+                        map_type,
+                        MapType::ProgArray
+                            | MapType::PerfEventArray
+                            | MapType::ArrayOfMaps
+                            | MapType::HashOfMaps
+                    ) =>
+                    {
+                        4
+                    }
                     None => return Err(missing("value")),
                 };
                 let max_entries = m.max_entries.ok_or_else(|| missing("max_entries"))?;
@@ -396,8 +426,56 @@ impl Object {
                     max_entries,
                     flags: m.flags.unwrap_or(0),
                     data: None,
+                    slots: Vec::new(),
                     source: MapSource::Btf,
                 });
+                btf_maps.push((maps.len() - 1, m.offset, m.size, m.values_offset));
+            }
+            // `.values` initialisers: one R_BPF_64_ABS64 per filled slot, against the
+            // program (libbpf's bpf_object__collect_map_relos).
+            for (offset, reloc) in sec.relocations() {
+                let sym_name = match reloc.target() {
+                    RelocationTarget::Symbol(i) => symbol_name(&file, i, &sec_name),
+                    _ => "?".into(),
+                };
+                let fail = |reason: String| reloc_err(".maps", offset, &sym_name, &reason);
+                let Some(&(mi, moff, _, voff)) = btf_maps
+                    .iter()
+                    .find(|(_, o, s, _)| (*o as u64..*o as u64 + *s as u64).contains(&offset))
+                else {
+                    return Err(fail("no map is defined at this offset".into()));
+                };
+                let Some(voff) = voff else {
+                    return Err(fail(format!(
+                        "map `{}` has no `values` field to initialise",
+                        maps[mi].name
+                    )));
+                };
+                let rel = offset - u64::from(moff) - u64::from(voff);
+                if offset < u64::from(moff + voff) || rel % 8 != 0 {
+                    return Err(fail(format!(
+                        "not at a slot of map `{}`'s `values`",
+                        maps[mi].name
+                    )));
+                }
+                if maps[mi].map_type != MapType::ProgArray {
+                    return Err(fail(format!(
+                        "map `{}` has type {}: only program arrays can be initialised \
+                         (maps of maps are not supported)",
+                        maps[mi].name, maps[mi].map_type
+                    )));
+                }
+                let index = (rel / 8) as u32;
+                if index >= maps[mi].max_entries {
+                    return Err(fail(format!(
+                        "slot {index} is past max_entries {} of map `{}`",
+                        maps[mi].max_entries, maps[mi].name
+                    )));
+                }
+                maps[mi].slots.push((index, sym_name.clone()));
+            }
+            for &(mi, ..) in &btf_maps {
+                maps[mi].slots.sort();
             }
         }
 
@@ -490,6 +568,7 @@ impl Object {
                         0
                     },
                     data: Some(data),
+                    slots: Vec::new(),
                     source: MapSource::Data,
                 });
             }
@@ -709,6 +788,17 @@ impl Object {
                     insns,
                     subprograms,
                 });
+            }
+        }
+
+        for m in &maps {
+            for (i, name) in &m.slots {
+                if !programs.iter().any(|p| &p.name == name) {
+                    return Err(ObjectError::Map {
+                        map: m.name.clone(),
+                        reason: format!("slot {i} names `{name}`, which is not a program"),
+                    });
+                }
             }
         }
 
