@@ -651,7 +651,15 @@ impl Test {
             .lookup(&0u32.to_le_bytes())
             .map_err(err)?
             .unwrap_or_default();
-        whole[g.offset as usize..(g.offset + g.size) as usize].copy_from_slice(&new);
+        let Some(slot) = whole.get_mut(g.offset as usize..(g.offset + g.size) as usize) else {
+            return Err(TestError::Size {
+                map: map_name,
+                what: "value",
+                expected: g.offset + g.size,
+                got: whole.len(),
+            });
+        };
+        slot.copy_from_slice(&new);
         map.update(&0u32.to_le_bytes(), &whole, crate::BPF_ANY)
             .map_err(err)
     }
