@@ -44,7 +44,9 @@ pub fn listing(obj: &Object, dialect: Dialect) -> String {
             );
         }
     }
-    for sec in &obj.sections {
+    // clang emits an empty `.text` even when every function is in a program section;
+    // llvm-objdump does not list empty sections either.
+    for sec in obj.sections.iter().filter(|s| !s.insns.is_empty()) {
         let _ = write!(out, "\nDisassembly of section {}:\n", sec.name);
         let mut relocs = sec.relocations.iter().peekable();
         for &(slot, insn) in &sec.insns {
@@ -118,5 +120,6 @@ mod tests {
             "{text}"
         );
         assert!(text.contains("R_BPF_64_64\tcounts\n"), "{text}");
+        assert!(!text.contains("section .text"), "{text}");
     }
 }
