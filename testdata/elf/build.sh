@@ -9,3 +9,6 @@ for src in *.bpf.c bad/*.bpf.c; do
 	"$CLANG" -O2 -g -target bpf -mcpu=v3 -c "$src" -o "$obj"
 	echo "built $obj"
 done
+# Bad on purpose: BTF-defined maps without the BTF that describes them (no -g).
+"$CLANG" -O2 -target bpf -mcpu=v3 -c xdp_count.bpf.c -o bad/no_btf.bpf.o
+echo "built bad/no_btf.bpf.o"

@@ -339,6 +339,20 @@ fn errors_name_section_symbol_and_relocation() {
         "{e}"
     );
 
+    let e = load_err("bad/no_btf.bpf.o");
+    assert!(
+        matches!(&e, ObjectError::Section { section, reason }
+            if section == ".maps" && reason.contains("-g")),
+        "{e}"
+    );
+
+    let e = load_err("bad/legacy_short.bpf.o");
+    assert!(
+        matches!(&e, ObjectError::Map { map, reason }
+            if map == "stubby" && reason.contains("needs 16 bytes")),
+        "{e}"
+    );
+
     let e = load_err("bad/no_max_entries.bpf.o");
     assert!(
         matches!(&e, ObjectError::Map { map, reason }
