@@ -3,6 +3,7 @@
 //! the license.
 
 use asm::text::{print_insn, Dialect};
+use asm::Insn;
 use std::fmt::Write as _;
 use vm::object::{MapSource, Object};
 
@@ -53,7 +54,26 @@ pub fn listing(obj: &Object, dialect: Dialect) -> String {
             for (name, _) in sec.symbols.iter().filter(|(_, s)| *s == slot) {
                 let _ = write!(out, "\n{:016x} <{name}>:\n", slot * 8);
             }
-            let _ = writeln!(out, "{slot:>8}:\t{}", print_insn(&insn, dialect));
+            let _ = write!(out, "{slot:>8}:\t{}", print_insn(&insn, dialect));
+            if let Some(target) = jump_target(slot, &insn) {
+                // llvm-objdump names a jump's target by the function it falls in.
+                if let Some((name, start)) = sec
+                    .symbols
+                    .iter()
+                    .filter(|(_, s)| *s as i64 <= target)
+                    .max_by_key(|(_, s)| *s)
+                {
+                    match (target - *start as i64) * 8 {
+                        0 => {
+                            let _ = write!(out, " <{name}>");
+                        }
+                        off => {
+                            let _ = write!(out, " <{name}+{off:#x}>");
+                        }
+                    }
+                }
+            }
+            out.push('\n');
             while let Some(r) = relocs.next_if(|r| r.slot == slot) {
                 let _ = write!(out, "\t\t{:016x}:  {}\t{}", r.slot * 8, r.kind, r.symbol);
                 match &r.target {
@@ -69,9 +89,29 @@ pub fn listing(obj: &Object, dialect: Dialect) -> String {
     out
 }
 
+/// The slot a jump goes to (`gotol` and `may_goto` included; calls and exit are not jumps).
+fn jump_target(slot: usize, insn: &Insn) -> Option<i64> {
+    let class = insn.code & 0x07;
+    if class != 0x05 && class != 0x06 {
+        return None;
+    }
+    let op = insn.code & 0xf0;
+    if op == 0x80 || op == 0x90 {
+        return None; // call, exit
+    }
+    // `gotol` (JMP32 | JA) keeps its offset in imm.
+    let rel = if insn.code == 0x06 {
+        insn.imm
+    } else {
+        i64::from(insn.off)
+    };
+    Some(slot as i64 + 1 + rel)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::path::Path;
 
     fn object(name: &str) -> Object {
         let path = format!("{}/../testdata/elf/{name}", env!("CARGO_MANIFEST_DIR"));
@@ -121,5 +161,57 @@ mod tests {
         );
         assert!(text.contains("R_BPF_64_64\tcounts\n"), "{text}");
         assert!(!text.contains("section .text"), "{text}");
+    }
+
+    /// The listing against `llvm-objdump -dr --mattr=+alu32` for every test object: the
+    /// same sections, symbols, instructions, jump targets and relocations (bpfx adds what
+    /// a relocation resolves to after a `;`, and spells local calls `call pc-N`).
+    #[test]
+    fn matches_llvm_objdump() {
+        let objdump = "llvm-objdump-19";
+        if std::process::Command::new(objdump)
+            .arg("--version")
+            .output()
+            .is_err()
+        {
+            println!("skipped: {objdump} not installed");
+            return;
+        }
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../testdata/elf");
+        let mut checked = 0;
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            if !matches!(path.extension(), Some(e) if e == "o") {
+                continue;
+            }
+            let obj = Object::parse(&std::fs::read(&path).unwrap()).unwrap();
+            let ours: Vec<String> = listing(&obj, Dialect::Llvm)
+                .lines()
+                .skip_while(|l| !l.starts_with("Disassembly"))
+                .map(|l| {
+                    // bpfx prints a local call as `call pc-0x1` so that it reassembles as
+                    // one; objdump prints `call -0x1`, which reads as a helper number.
+                    l.split("\t; ")
+                        .next()
+                        .unwrap()
+                        .replace("call pc+", "call ")
+                        .replace("call pc-", "call -")
+                })
+                .collect();
+            let out = std::process::Command::new(objdump)
+                .args(["-dr", "--mattr=+alu32", "--no-show-raw-insn"])
+                .arg(&path)
+                .output()
+                .unwrap();
+            let theirs: Vec<String> = String::from_utf8(out.stdout)
+                .unwrap()
+                .lines()
+                .skip_while(|l| !l.starts_with("Disassembly"))
+                .map(str::to_string)
+                .collect();
+            assert_eq!(ours, theirs, "{}", path.display());
+            checked += 1;
+        }
+        assert!(checked >= 10);
     }
 }
