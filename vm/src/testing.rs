@@ -22,16 +22,35 @@
 //! assert!(run.insns > 10);
 //! ```
 //!
-//! Assembly works the same way; maps are declared with the program and referenced by
-//! index (`lddw map_idx %r1, 0` in the ubpf dialect):
+//! Assembly works the same way, so a test can be written inline; maps are declared with
+//! the program and referenced by index (`r1 = map_idx(0) ll`, or `lddw map_idx %r1, 0` in
+//! the ubpf dialect):
 //!
 //! ```
-//! use asm::types::ProgType;
+//! use asm::types::{MapType, ProgType};
 //! use asm::Dialect;
+//! use vm::object::MapDef;
 //! use vm::testing::Test;
 //!
-//! let mut t = Test::asm("mov %r0, 1\nexit", Dialect::Ubpf, ProgType::Xdp, &[]).unwrap();
-//! assert_eq!(t.run_packet(&[0; 14]).unwrap().meaning.as_deref(), Some("XDP_DROP"));
+//! let src = "
+//!     *(u32 *)(r10 - 4) = 0
+//!     r1 = map_idx(0) ll
+//!     r2 = r10
+//!     r2 += -4
+//!     call bpf_map_lookup_elem
+//!     if r0 == 0 goto out
+//!     r1 = *(u64 *)(r0 + 0)
+//!     r0 = 1
+//!     if r1 > 2 goto out
+//!     r0 = 2
+//! out:
+//!     exit
+//! ";
+//! let maps = [MapDef::new("limit", MapType::Array, 4, 8, 1)];
+//! let mut t = Test::asm(src, Dialect::Llvm, ProgType::Xdp, &maps).unwrap();
+//! assert_eq!(t.run_packet(&[0; 14]).unwrap().meaning.as_deref(), Some("XDP_PASS"));
+//! t.map::<u32, u64>("limit").unwrap().set(&0, &3).unwrap();
+//! assert_eq!(t.run().unwrap().meaning.as_deref(), Some("XDP_DROP"));
 //! ```
 
 use crate::object::{self, Global, MapDef, MapSource, Object, ObjectError};
