@@ -86,6 +86,9 @@ pub enum TestError {
         /// The programs there are, with their sections.
         known: String,
     },
+    /// The object has no program at all.
+    #[error("the object has no programs (functions in `.text` are only subprograms: put a program in a section such as SEC(\"xdp\"))")]
+    NoPrograms,
     /// The program was not loaded into the VM (its type or an instruction is unsupported).
     #[error("program `{program}` cannot run: {why}")]
     NotRunnable {
@@ -718,13 +721,7 @@ impl Test {
 
     /// Runs the selected program with the packet and context set before.
     pub fn run(&mut self) -> Result<Run, TestError> {
-        let p = self
-            .progs
-            .get(self.current)
-            .ok_or_else(|| TestError::NoProgram {
-                name: String::new(),
-                known: self.program_list(),
-            })?;
+        let p = self.progs.get(self.current).ok_or(TestError::NoPrograms)?;
         let program = p.name.clone();
         let id = p.id.clone().map_err(|why| TestError::NotRunnable {
             program: program.clone(),

@@ -362,3 +362,12 @@ fn several_maps_each_updated() {
     );
     assert_eq!(t.global::<u64>("total").unwrap(), 3);
 }
+
+#[test]
+fn an_object_without_programs_says_so() {
+    let mut t = open("text_only.bpf.o");
+    assert!(t.programs().is_empty());
+    let e = t.run().unwrap_err();
+    assert!(matches!(e, TestError::NoPrograms), "{e}");
+    assert!(e.to_string().contains("SEC(\"xdp\")"), "{e}");
+}
