@@ -15,6 +15,7 @@ mod object;
 mod render;
 mod run;
 mod test;
+mod verify;
 
 /// Assemble, disassemble, run and check BPF programs.
 #[derive(Debug, Parser)]
@@ -46,6 +47,8 @@ enum Command {
     Conformance(conformance::Args),
     /// Run declarative test files (TOML) against BPF programs in the VM.
     Test(test::Args),
+    /// Verify a program as the Linux 6.18 verifier would, without root.
+    Verify(verify::Args),
 }
 
 fn main() -> ExitCode {
@@ -56,6 +59,7 @@ fn main() -> ExitCode {
         Command::Run(args) => run::main(args),
         Command::Conformance(args) => conformance::main(args),
         Command::Test(args) => test::main(args),
+        Command::Verify(args) => verify::main(args, cli.color),
     };
     match result {
         Ok(code) => code,

@@ -699,8 +699,20 @@ impl<'a> Env<'a> {
             parent: None,
             path: None,
         }];
+        let mut first_path = true;
         while let Some(mut w) = stack.pop() {
             let mut first = true;
+            if self.opts.log_level >= 2 && !first_path {
+                let from = w
+                    .path
+                    .as_ref()
+                    .map(|p| p.b.insn.to_string())
+                    .unwrap_or_default();
+                let s = log::state(&w.st, &self.maps);
+                self.log
+                    .push_str(&format!("from {from} to {}: {s}\n", w.pc));
+            }
+            first_path = false;
             loop {
                 self.cur_pc = w.pc;
                 self.cur_path = w.path.clone();
@@ -718,21 +730,37 @@ impl<'a> Env<'a> {
                     && !(first && w.pc == 0)
                     && self.is_state_visited(&mut w)?
                 {
+                    if self.opts.log_level >= 2 {
+                        self.log.push_str(&format!("{}: safe\n", w.pc));
+                    }
                     self.finish(w.parent);
                     break;
                 }
                 first = false;
-                if self.opts.log_level >= 2 {
-                    self.log
-                        .push_str(&format!("{}: {}\n", w.pc, log::insn(&self.insn_at(w.pc))));
+                let line = (self.opts.log_level >= 1)
+                    .then(|| format!("{}: {}", w.pc, log::insn(&self.insn_at(w.pc))));
+                let next = match self.step(&mut w, &mut stack) {
+                    Ok(n) => n,
+                    Err(e) => {
+                        if let Some(l) = line {
+                            self.log.push_str(&l);
+                            self.log.push('\n');
+                        }
+                        return Err(e);
+                    }
+                };
+                if let Some(l) = line {
+                    if self.opts.log_level >= 2 && matches!(next, Next::Go(_)) {
+                        let s = log::state(&w.st, &self.maps);
+                        self.log.push_str(&format!("{l:<37}; {s}\n"));
+                    } else {
+                        self.log.push_str(&l);
+                        self.log.push('\n');
+                    }
                 }
-                match self.step(&mut w, &mut stack)? {
+                match next {
                     Next::Go(pc) => {
                         w.pc = pc;
-                        if self.opts.log_level >= 2 {
-                            let s = log::state(&w.st, &self.maps);
-                            self.log.push_str(&format!("; {s}\n"));
-                        }
                     }
                     Next::Exit => {
                         self.finish(w.parent);

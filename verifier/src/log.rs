@@ -1,132 +1,14 @@
 //! The verifier log in the kernel's spelling: instructions as `print_bpf_insn` prints them
 //! and states as `print_verifier_state` does.
 
-use crate::helpers;
 use crate::scalar::Scalar;
 use crate::state::{Frame, Reg, Slot, State, Ty};
 use asm::Insn;
 
-/// One instruction as the kernel's log prints it, after `N: `.
-///
-/// This is the single place to switch to `asm::text::kernel::print` once that printer is
-/// complete.
+/// One instruction as the kernel's log prints it, after `N: ` (`(b7) r0 = 1`), from the
+/// shared kernel-dialect printer.
 pub fn insn(i: &Insn) -> String {
-    format!("({:02x}) {}", i.code, body(i))
-}
-
-fn size_name(code: u8) -> &'static str {
-    match code & 0x18 {
-        0x00 => "u32",
-        0x08 => "u16",
-        0x10 => "u8",
-        _ => "u64",
-    }
-}
-
-fn body(i: &Insn) -> String {
-    let class = i.code & 7;
-    let op = i.code & 0xf0;
-    let x = i.code & 0x08 != 0;
-    match class {
-        4 | 7 => {
-            let p = if class == 7 { 'r' } else { 'w' };
-            let opname = match op {
-                0x00 => "+=",
-                0x10 => "-=",
-                0x20 => "*=",
-                0x30 => "/=",
-                0x40 => "|=",
-                0x50 => "&=",
-                0x60 => "<<=",
-                0x70 => ">>=",
-                0x80 => return format!("{p}{} = -{p}{}", i.dst, i.dst),
-                0x90 => "%=",
-                0xa0 => "^=",
-                0xb0 => "=",
-                0xc0 => "s>>=",
-                0xd0 => {
-                    let kind = if class == 7 {
-                        "bswap"
-                    } else if x {
-                        "be"
-                    } else {
-                        "le"
-                    };
-                    return format!("r{} = {kind}{} r{}", i.dst, i.imm, i.dst);
-                }
-                _ => "?=",
-            };
-            if x {
-                format!("{p}{} {opname} {p}{}", i.dst, i.src)
-            } else {
-                format!("{p}{} {opname} {}", i.dst, i.imm)
-            }
-        }
-        0 if i.code == 0x18 => match i.src {
-            0 => format!("r{} = {:#x}", i.dst, i.imm),
-            1 | 5 => format!("r{} = map[id:{}]", i.dst, i.imm as u32),
-            2 | 6 => format!(
-                "r{} = map[id:{}][0]+{}",
-                i.dst,
-                i.imm as u32,
-                (i.imm >> 32) as u32
-            ),
-            _ => format!("r{} = {:#x}", i.dst, i.imm),
-        },
-        0 => format!("r0 = *({} *)skb[{}]", size_name(i.code), i.imm),
-        1 => format!(
-            "r{} = *({} *)(r{} {:+})",
-            i.dst,
-            size_name(i.code),
-            i.src,
-            i.off
-        ),
-        2 => format!(
-            "*({} *)(r{} {:+}) = {}",
-            size_name(i.code),
-            i.dst,
-            i.off,
-            i.imm
-        ),
-        3 => format!(
-            "*({} *)(r{} {:+}) = r{}",
-            size_name(i.code),
-            i.dst,
-            i.off,
-            i.src
-        ),
-        _ => {
-            let p = if class == 6 { 'w' } else { 'r' };
-            match op {
-                0x00 => format!("goto pc{:+}", if class == 6 { i.imm } else { i.off as i64 }),
-                0x80 => match i.src {
-                    1 => format!("call pc{:+}", i.imm),
-                    _ => format!("call {}#{}", helpers::name(i.imm), i.imm),
-                },
-                0x90 => "exit".to_string(),
-                _ => {
-                    let c = match op {
-                        0x10 => "==",
-                        0x20 => ">",
-                        0x30 => ">=",
-                        0x40 => "&",
-                        0x50 => "!=",
-                        0x60 => "s>",
-                        0x70 => "s>=",
-                        0xa0 => "<",
-                        0xb0 => "<=",
-                        0xc0 => "s<",
-                        _ => "s<=",
-                    };
-                    if x {
-                        format!("if {p}{} {c} {p}{} goto pc{:+}", i.dst, i.src, i.off)
-                    } else {
-                        format!("if {p}{} {c} {:#x} goto pc{:+}", i.dst, i.imm, i.off)
-                    }
-                }
-            }
-        }
-    }
+    asm::text::kernel::print(i)
 }
 
 fn snum(v: i64) -> String {

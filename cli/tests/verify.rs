@@ -1,0 +1,113 @@
+//! `bpfx verify`: exit codes, the rendered rejection with source line and path, JSON, logs.
+
+use std::io::Write;
+use std::process::{Command, Output, Stdio};
+
+fn bpfx(args: &[&str], stdin: &[u8]) -> Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_bpfx"))
+        .args(args)
+        .env("NO_COLOR", "1")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("bpfx runs");
+    // Usage errors exit before reading stdin: a closed pipe is fine then.
+    let _ = child.stdin.take().unwrap().write_all(stdin);
+    child.wait_with_output().unwrap()
+}
+
+fn testdata(name: &str) -> String {
+    format!("{}/../testdata/verifier/{name}", env!("CARGO_MANIFEST_DIR"))
+}
+
+#[test]
+fn accepted_program_exits_zero() {
+    let out = bpfx(
+        &[
+            "verify",
+            "--map",
+            "counts:hash:4:8:256",
+            &testdata("count_protocols.s"),
+        ],
+        b"",
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.starts_with("accepted: "), "{stdout}");
+}
+
+#[test]
+fn rejection_shows_source_line_path_and_errno() {
+    let out = bpfx(
+        &[
+            "--color",
+            "never",
+            "verify",
+            "--map",
+            "m:hash:8:8:1",
+            &testdata("null_check_missing.s"),
+        ],
+        b"",
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("R0 invalid mem access 'map_value_or_null'"),
+        "{err}"
+    );
+    assert!(err.contains("r0 = *(u64 *)(r0 + 0)"), "{err}");
+    assert!(err.contains("errno 13"), "{err}");
+    assert!(err.contains("at instruction 7"), "{err}");
+}
+
+#[test]
+fn json_and_branch_path() {
+    // if r1 == 0 goto +1; r0 = 0; exit: the taken branch exits with r0 unset.
+    let prog = "if r1 == 0 goto +1\nr0 = 0\nexit\n";
+    let out = bpfx(&["verify", "--json", "-"], prog.as_bytes());
+    assert_eq!(out.status.code(), Some(1));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(v["verdict"], "reject");
+    assert_eq!(v["rejection"]["message"], "R0 !read_ok");
+    assert_eq!(v["rejection"]["insn"], 2);
+    assert_eq!(v["rejection"]["path"][0]["insn"], 0);
+    assert_eq!(v["rejection"]["path"][0]["taken"], true);
+    assert_eq!(v["source_line"], "exit");
+}
+
+#[test]
+fn raw_bytes_and_log_level() {
+    // r0 = 1; exit
+    let bytes = [0xb7, 0, 0, 0, 1, 0, 0, 0, 0x95, 0, 0, 0, 0, 0, 0, 0];
+    let out = bpfx(&["verify", "--log-level", "2", "-"], &bytes);
+    assert_eq!(out.status.code(), Some(0));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("0: (b7) r0 = 1"), "{stdout}");
+    assert!(stdout.contains("; R0=1 R1=ctx() R10=fp0"), "{stdout}");
+    let bad = [0xb7, 0, 0, 0, 1, 0, 0, 0];
+    let out = bpfx(&["verify", "-"], &bad);
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("last insn is not an exit or jmp"), "{err}");
+    assert!(err.contains("instruction 0: (b7) r0 = 1"), "{err}");
+}
+
+#[test]
+fn bad_map_spec_is_a_usage_error() {
+    let out = bpfx(&["verify", "--map", "m:hash:8", "-"], b"exit\n");
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("NAME:TYPE:KEY_SIZE:VALUE_SIZE:MAX_ENTRIES"),
+        "{err}"
+    );
+    let out = bpfx(&["verify", "--map", "m:nosuch:8:8:1", "-"], b"exit\n");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("unknown MapType"));
+}
