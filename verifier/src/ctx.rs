@@ -116,8 +116,10 @@ fn skb_common(off: i32, size: i32, write: bool) -> Option<Field> {
         if size != 8 {
             return None;
         }
-    } else if off == SK {
-        if write || size != 8 {
+    } else if r8(off, SK) {
+        // Only the whole pointer; its upper half has no conversion in the kernel
+        // (`bpf_convert_ctx_access`), so a narrow read of it cannot load.
+        if write || size != 8 || off != SK {
             return None;
         }
         f = Field::Ptr(Ty::SockCommon, true);
