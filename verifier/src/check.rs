@@ -933,6 +933,10 @@ impl<'a> Env<'a> {
                     Ok(Next::Go(pc + 2))
                 } else if mode == 0x20 || mode == 0x40 {
                     self.check_ld_abs(&mut w.st, &insn)?;
+                    if w.st.frames.len() > 1 {
+                        self.ld_abs_in_subprog(w, stack)?;
+                        return Ok(Next::Go(w.pc));
+                    }
                     Ok(Next::Go(pc + 1))
                 } else {
                     fail(EINVAL, "invalid BPF_LD mode")
@@ -2175,6 +2179,29 @@ impl<'a> Env<'a> {
     }
 
     fn check_ld_abs(&mut self, st: &mut State, insn: &Insn) -> R<()> {
+        self.check_ld_abs_regs(st, insn)
+    }
+
+    /// LD_ABS/IND in a subprogram may end the program at run time; the kernel models that
+    /// as the subprogram returning 0 to its caller, explored first.
+    fn ld_abs_in_subprog(&mut self, w: &mut Work, stack: &mut Vec<Work>) -> R<()> {
+        let pc = w.pc;
+        if let Some(p) = w.parent {
+            self.ckpts[p].branches += 1;
+        }
+        stack.push(Work {
+            st: w.st.clone(),
+            pc: pc + 1,
+            parent: w.parent,
+            path: w.path.clone(),
+        });
+        let callee = w.st.frames.pop().expect("callee frame");
+        w.st.cur_mut().regs[0] = Reg::known(0);
+        w.pc = callee.callsite + 1;
+        Ok(())
+    }
+
+    fn check_ld_abs_regs(&mut self, st: &mut State, insn: &Insn) -> R<()> {
         use ProgType::*;
         if !matches!(self.opts.prog_type, SocketFilter | SchedCls | SchedAct) {
             return fail(

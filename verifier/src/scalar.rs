@@ -372,12 +372,20 @@ impl Scalar {
             // No value has the narrow sign bit set: extension changes nothing.
             return;
         }
-        let (lo, hi) = (-(1i64 << (bits - 1)), (1i64 << (bits - 1)) - 1);
+        let mask = (1u64 << bits) - 1;
+        let sext = |v: u64| ((v << (64 - bits)) as i64) >> (64 - bits);
+        let (lo, hi) = (self.umin, self.umax);
         let mut s = Scalar::UNKNOWN;
-        s.smin = lo;
-        s.smax = hi;
-        s.s32_min = lo as i32;
-        s.s32_max = hi as i32;
+        if lo >> bits == hi >> bits && (lo & mask) >> (bits - 1) == (hi & mask) >> (bits - 1) {
+            // The range stays within one narrow sign half: extend its ends.
+            s.smin = sext(lo & mask);
+            s.smax = sext(hi & mask);
+        } else {
+            s.smin = -(1i64 << (bits - 1));
+            s.smax = (1i64 << (bits - 1)) - 1;
+        }
+        s.s32_min = s.smin as i32;
+        s.s32_max = s.smax as i32;
         s.sync();
         *self = s;
     }
@@ -1054,6 +1062,19 @@ mod tests {
         let mut w = Scalar::known(u64::MAX);
         alu(&mut w, &Scalar::known(1), AluOp::Add, true);
         assert_eq!(w, Scalar::known(0));
+    }
+
+    #[test]
+    fn sign_extension_keeps_one_sided_ranges() {
+        let mut a = Scalar::range_u(0x80, 0x8f);
+        a.sign_extend(1);
+        assert_eq!((a.smin, a.smax), (-128, -113));
+        let mut b = Scalar::range_u(0, 15);
+        b.sign_extend(1);
+        assert_eq!((b.smin, b.smax), (0, 15));
+        let mut c = Scalar::range_u(0x70, 0x90);
+        c.sign_extend(1);
+        assert_eq!((c.smin, c.smax), (-128, 127));
     }
 
     #[test]

@@ -527,6 +527,25 @@ fn return_values_and_calls() {
 }
 
 #[test]
+fn ld_abs_in_a_subprogram_may_return_zero() {
+    // main: call f; if r0 != 0 goto +1; r0 = r9 (never written); r0 = 0; exit
+    // f:    r6 = r1; r0 = *(u8 *)skb[0]; r0 = 1; exit
+    let prog = vec![
+        i(0x85, 0, 1, 0, 4),
+        i(0x55, 0, 0, 1, 0),
+        movr(0, 9),
+        mov(0, 0),
+        exit(),
+        movr(6, 1),
+        i(0x30, 0, 0, 0, 0),
+        mov(0, 1),
+        exit(),
+    ];
+    let e = verify(&prog, &Options::new(SocketFilter)).unwrap_err();
+    assert_eq!((e.message.as_str(), e.insn), ("R9 !read_ok", 2));
+}
+
+#[test]
 fn rejection_carries_path_and_log() {
     // if r1 == 0 goto +1; r0 = 0; exit  -- the taken branch reaches exit with r0 unset.
     let prog = vec![i(0x15, 1, 0, 1, 0), mov(0, 0), exit()];

@@ -80,13 +80,16 @@ fn map_def(m: &Value) -> Option<MapDef> {
         m["key_size"].as_u64().unwrap_or(0) as u32,
         // The selftests size some values with TEST_DATA_LEN (64 in test_verifier).
         m["value_size"].as_u64().unwrap_or_else(|| {
-            if m["error"]
-                .as_str()
-                .is_some_and(|e| e.contains("TEST_DATA_LEN"))
-            {
+            let e = m["error"].as_str().unwrap_or("");
+            if e.contains("TEST_DATA_LEN") {
                 64
             } else {
-                0
+                // `sizeof char[N]`
+                e.split('[')
+                    .nth(1)
+                    .and_then(|r| r.split(']').next())
+                    .and_then(|n| n.parse().ok())
+                    .unwrap_or(0)
             }
         }) as u32,
         m["max_entries"].as_u64().unwrap_or(0) as u32,
