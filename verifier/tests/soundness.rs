@@ -246,3 +246,110 @@ fn generator_reaches_both_verdicts() {
     }
     assert!(ok >= 25 && bad >= 25, "accepted {ok}, rejected {bad}");
 }
+
+/// XDP programs that read and write the packet after (or without) `data_end` checks,
+/// with fixed and variable offsets: accepted ones must stay inside any packet length.
+#[derive(Clone, Debug)]
+enum PktOp {
+    Check(i32),
+    Load(u8, i16),
+    Store(u8, i16),
+    VarAdd(i32),
+    Reset,
+}
+
+fn pkt_op() -> impl Strategy<Value = PktOp> {
+    prop_oneof![
+        4 => (0i32..40).prop_map(PktOp::Check),
+        3 => (size(), -2i16..24).prop_map(|(s, o)| PktOp::Load(s, o)),
+        2 => (size(), -2i16..24).prop_map(|(s, o)| PktOp::Store(s, o)),
+        1 => prop_oneof![Just(1i32), Just(3), Just(7), Just(15), Just(255)].prop_map(PktOp::VarAdd),
+        1 => Just(PktOp::Reset),
+    ]
+}
+
+/// r2 = data, r3 = data_end; every failed check jumps to the final `r0 = XDP_PASS; exit`.
+fn compile_pkt(ops: &[PktOp]) -> Vec<Insn> {
+    let mut body: Vec<(Insn, bool)> =
+        vec![(i(0x61, 2, 1, 0, 0), false), (i(0x61, 3, 1, 4, 0), false)];
+    for op in ops {
+        match *op {
+            PktOp::Check(k) => {
+                body.push((i(0xbf, 4, 2, 0, 0), false));
+                body.push((i(0x07, 4, 0, 0, k as i64), false));
+                body.push((i(0x2d, 4, 3, 0, 0), true)); // if r4 > r3 goto out
+            }
+            PktOp::Load(s, o) => body.push((i(0x61 | s, 0, 2, o, 0), false)),
+            PktOp::Store(s, o) => body.push((i(0x63 | s, 2, 0, o, 0), false)),
+            PktOp::VarAdd(m) => {
+                body.push((i(0x71, 5, 2, 0, 0), false));
+                body.push((i(0x57, 5, 0, 0, m as i64), false));
+                body.push((i(0x0f, 2, 5, 0, 0), false));
+            }
+            PktOp::Reset => body.push((i(0x61, 2, 1, 0, 0), false)),
+        }
+    }
+    let out = body.len() + 2;
+    let mut prog: Vec<Insn> = body
+        .iter()
+        .enumerate()
+        .map(|(k, (insn, to_out))| {
+            let mut insn = *insn;
+            if *to_out {
+                insn.off = (out - k - 1) as i16;
+            }
+            insn
+        })
+        .collect();
+    prog.push(i(0xb7, 0, 0, 0, 2));
+    prog.push(i(0x95, 0, 0, 0, 0));
+    prog.push(i(0xb7, 0, 0, 0, 2));
+    prog.push(i(0x95, 0, 0, 0, 0));
+    prog
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig {
+        cases: std::env::var("PROPTEST_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(2000),
+        .. ProptestConfig::default()
+    })]
+
+    #[test]
+    fn accepted_packet_programs_stay_in_the_packet(
+        ops in proptest::collection::vec(pkt_op(), 1..10),
+        len in 0usize..48,
+    ) {
+        let prog = compile_pkt(&ops);
+        if verifier::verify(&prog, &Options::new(ProgType::Xdp)).is_ok() {
+            let mut v = vm::Vm::new();
+            v.set_budget(100_000);
+            v.set_packet(vec![0xa5; len]);
+            let id = v.load_insns(&prog, vm::ProgType::Xdp).expect("loads");
+            if let Err(e) = v.run(id) {
+                let text: Vec<String> = prog.iter().map(asm::text::kernel::print).collect();
+                prop_assert!(
+                    matches!(e.kind, vm::ErrorKind::Budget { .. }),
+                    "accepted program faulted on a {len}-byte packet: {e}\n{}",
+                    text.join("\n")
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn packet_generator_reaches_both_verdicts() {
+    use proptest::strategy::ValueTree;
+    use proptest::test_runner::TestRunner;
+    let mut runner = TestRunner::deterministic();
+    let (mut ok, mut bad) = (0, 0);
+    let strat = proptest::collection::vec(pkt_op(), 1..10);
+    for _ in 0..500 {
+        let ops = strat.new_tree(&mut runner).expect("tree").current();
+        match verifier::verify(&compile_pkt(&ops), &Options::new(ProgType::Xdp)) {
+            Ok(_) => ok += 1,
+            Err(_) => bad += 1,
+        }
+    }
+    assert!(ok >= 25 && bad >= 25, "accepted {ok}, rejected {bad}");
+}
