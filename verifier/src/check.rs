@@ -331,6 +331,18 @@ impl<'a> Env<'a> {
     }
 
     fn run(&mut self) -> R<()> {
+        if !self.opts.privileged
+            && !matches!(
+                self.opts.prog_type,
+                ProgType::SocketFilter | ProgType::CgroupSkb
+            )
+        {
+            // bpf_prog_load: only these two types load without CAP_BPF (no log message).
+            return fail(
+                crate::EPERM,
+                format!("loading {} programs needs CAP_BPF", self.opts.prog_type),
+            );
+        }
         self.resolve_ldimm64()?;
         self.check_subprogs()?;
         self.check_cfg()?;
@@ -2638,7 +2650,9 @@ impl<'a> Env<'a> {
                 id
             ));
         };
-        if !helpers::available(p, self.opts.prog_type) {
+        // Capability-gated parts of bpf_base_func_proto (CAP_BPF / CAP_PERFMON).
+        let needs_caps = matches!(id, 6 | 35 | 93 | 94 | 113 | 115 | 153 | 154 | 169..=172);
+        if !helpers::available(p, self.opts.prog_type) || (needs_caps && !self.opts.privileged) {
             return fail(
                 EINVAL,
                 format!(

@@ -527,6 +527,48 @@ fn return_values_and_calls() {
 }
 
 #[test]
+fn unprivileged_rules() {
+    let unpriv = |pt: ProgType| {
+        let mut o = Options::new(pt);
+        o.privileged = false;
+        o
+    };
+    let loop_prog = vec![mov(0, 0), add(0, 1), i(0xa5, 0, 0, -2, 10), exit()];
+    assert!(verify(&loop_prog, &Options::new(SocketFilter)).is_ok());
+    let e = verify(&loop_prog, &unpriv(SocketFilter)).unwrap_err();
+    assert_eq!(
+        (e.message.as_str(), e.errno),
+        ("back-edge from insn 2 to 1", EINVAL)
+    );
+    let leak = vec![movr(0, 10), exit()];
+    let e = verify(&leak, &unpriv(SocketFilter)).unwrap_err();
+    assert_eq!(e.message, "R0 leaks addr as return value");
+    let unallocated = vec![ldxdw(0, 10, -8), exit()];
+    let e = verify(&unallocated, &unpriv(SocketFilter)).unwrap_err();
+    assert_eq!(e.message, "invalid read from stack R10 off=-8 size=8");
+    let uninit = vec![stdw(10, -16, 0), ldxdw(0, 10, -8), exit()];
+    let e = verify(&uninit, &unpriv(SocketFilter)).unwrap_err();
+    assert_eq!(e.message, "invalid read from stack off -8+0 size 8");
+    let printk = vec![
+        stdw(10, -8, 0),
+        movr(1, 10),
+        add(1, -8),
+        mov(2, 8),
+        call(6),
+        mov(0, 0),
+        exit(),
+    ];
+    assert!(verify(&printk, &Options::new(SocketFilter)).is_ok());
+    let e = verify(&printk, &unpriv(SocketFilter)).unwrap_err();
+    assert_eq!(
+        e.message,
+        "program of this type cannot use helper bpf_trace_printk#6"
+    );
+    let e = verify(&[mov(0, 0), exit()], &unpriv(Xdp)).unwrap_err();
+    assert_eq!(e.errno, verifier::EPERM);
+}
+
+#[test]
 fn ld_abs_in_a_subprogram_may_return_zero() {
     // main: call f; if r0 != 0 goto +1; r0 = r9 (never written); r0 = 0; exit
     // f:    r6 = r1; r0 = *(u8 *)skb[0]; r0 = 1; exit
