@@ -14,6 +14,8 @@ use verifier::RejectKind;
 /// a change makes it worse.
 const VERDICT_FLOOR: usize = 844;
 const MESSAGE_FLOOR: usize = 311;
+/// Unprivileged verdicts matching the selftests' `__success_unpriv`/`__failure_unpriv`.
+const UNPRIV_FLOOR: usize = 334;
 
 fn cases_dir() -> Option<PathBuf> {
     if let Ok(d) = std::env::var("BPFX_VERIFIER_CASES") {
@@ -52,6 +54,7 @@ fn kernel_selftests_agreement() {
     let show = std::env::var("BPFX_VERIFIER_DIFF").is_ok();
     let (mut v_ok, mut v_bad, mut m_ok, mut m_bad, mut rejects) = (0, 0, 0, 0, 0);
     let (mut excluded, mut no_verdict, mut unsupported) = (0, 0, 0);
+    let (mut u_ok, mut u_bad) = (0, 0);
     let mut reasons: std::collections::BTreeMap<String, usize> = Default::default();
     for f in &files {
         let text = std::fs::read_to_string(f).expect("read cases");
@@ -71,6 +74,34 @@ fn kernel_selftests_agreement() {
                 }
             };
             let id = c["id"].as_str().unwrap_or("?");
+            // Secondary: unprivileged mode against the selftest's own expectation
+            // (`__success_unpriv` / `__failure_unpriv`), not a measured kernel verdict.
+            if c["modes"]
+                .as_array()
+                .is_some_and(|m| m.iter().any(|x| x == "unpriv"))
+            {
+                if let Some(want) = c["unpriv"]["result"].as_str() {
+                    let mut o = opts.clone();
+                    o.privileged = false;
+                    let got = verifier::verify_bytes(&bytes, &o);
+                    let got_s = if got.is_ok() { "accept" } else { "reject" };
+                    if got_s == want {
+                        u_ok += 1;
+                    } else {
+                        u_bad += 1;
+                        if show {
+                            println!(
+                                "UNPRIV {id}: selftest expects {want} {:?}, bpfx {}",
+                                c["unpriv"]["msgs"],
+                                got.as_ref()
+                                    .err()
+                                    .map(|e| e.message.as_str())
+                                    .unwrap_or("accept")
+                            );
+                        }
+                    }
+                }
+            }
             let res = verifier::verify_bytes(&bytes, &opts);
             let ours = if res.is_ok() { "accept" } else { "reject" };
             if let Err(e) = &res {
@@ -114,9 +145,16 @@ fn kernel_selftests_agreement() {
         "verdict: {v_ok} agreed, {v_bad} disagreed; first message: {m_ok} agreed, {m_bad} disagreed (of {rejects} rejects); excluded: {excluded} ({}); without a kernel verdict: {no_verdict}; bpfx declined (unsupported, counted as disagreements when the kernel accepted): {unsupported}",
         reason_list.join(", ")
     );
+    println!(
+        "unprivileged (against the selftests' own expectations): {u_ok} agreed, {u_bad} disagreed"
+    );
     assert!(
         v_ok >= VERDICT_FLOOR,
         "verdict agreement regressed: {v_ok} < {VERDICT_FLOOR}"
+    );
+    assert!(
+        u_ok >= UNPRIV_FLOOR,
+        "unprivileged agreement regressed: {u_ok} < {UNPRIV_FLOOR}"
     );
     assert!(
         m_ok >= MESSAGE_FLOOR,
