@@ -1389,11 +1389,39 @@ impl<'a> Env<'a> {
         d.s.u32_max = u32::MAX;
         check_sane_offset(&d, &tname)?;
         d.s.sync();
-        if !self.opts.privileged && d.ty == Ty::Stack && !d.s.is_const() {
-            return fail(
-                EACCES,
-                format!("R{dreg} variable stack access prohibited for !root"),
-            );
+        if !self.opts.privileged {
+            // `sanitize_check_bounds`: without Spectre v1 bypass the result must stay in
+            // bounds, so the access can be masked later.
+            if d.ty == Ty::Stack {
+                if !d.s.is_const() {
+                    return fail(
+                        EACCES,
+                        format!(
+                            "R{dreg} variable stack access prohibited for !root, var_off={} off={}",
+                            d.s.var_off.kernel_fmt(),
+                            d.off
+                        ),
+                    );
+                }
+                let off = d.off as i64 + d.s.value() as i64;
+                if off >= 0 || off < -MAX_BPF_STACK {
+                    return fail(
+                        EACCES,
+                        format!("R{dreg} stack pointer arithmetic goes out of range, prohibited for !root, off={off}"),
+                    );
+                }
+            } else if d.ty == Ty::MapValue {
+                let m = self.maps[d.aux as usize].clone();
+                if self
+                    .check_map_access(dreg, &d, d.off as i64, 1, &m, false)
+                    .is_err()
+                {
+                    return fail(
+                        EACCES,
+                        format!("R{dreg} pointer arithmetic of map value goes out of range, prohibited for !root"),
+                    );
+                }
+            }
         }
         self.set(st, dreg, d);
         Ok(())

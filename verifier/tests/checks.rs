@@ -564,6 +564,13 @@ fn unprivileged_rules() {
         e.message,
         "program of this type cannot use helper bpf_trace_printk#6"
     );
+    let fp_oob = vec![movr(1, 10), add(1, 8), mov(0, 0), exit()];
+    assert!(verify(&fp_oob, &Options::new(SocketFilter)).is_ok());
+    let e = verify(&fp_oob, &unpriv(SocketFilter)).unwrap_err();
+    assert_eq!(
+        e.message,
+        "R1 stack pointer arithmetic goes out of range, prohibited for !root, off=8"
+    );
     let e = verify(&[mov(0, 0), exit()], &unpriv(Xdp)).unwrap_err();
     assert_eq!(e.errno, verifier::EPERM);
 }

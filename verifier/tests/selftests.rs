@@ -15,7 +15,7 @@ use verifier::RejectKind;
 const VERDICT_FLOOR: usize = 844;
 const MESSAGE_FLOOR: usize = 311;
 /// Unprivileged verdicts matching the selftests' `__success_unpriv`/`__failure_unpriv`.
-const UNPRIV_FLOOR: usize = 334;
+const UNPRIV_FLOOR: usize = 343;
 
 fn cases_dir() -> Option<PathBuf> {
     if let Ok(d) = std::env::var("BPFX_VERIFIER_CASES") {
