@@ -1404,7 +1404,7 @@ impl<'a> Env<'a> {
                     );
                 }
                 let off = d.off as i64 + d.s.value() as i64;
-                if off >= 0 || off < -MAX_BPF_STACK {
+                if !(-MAX_BPF_STACK..0).contains(&off) {
                     return fail(
                         EACCES,
                         format!("R{dreg} stack pointer arithmetic goes out of range, prohibited for !root, off={off}"),
