@@ -1487,7 +1487,7 @@ impl<'a> Env<'a> {
             Some(stored),
             false,
         )?;
-        Ok(())
+        self.save_ptr_type(&dst)
     }
 
     fn check_atomic(&mut self, st: &mut State, insn: &Insn) -> R<()> {

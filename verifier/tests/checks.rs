@@ -527,6 +527,35 @@ fn return_values_and_calls() {
 }
 
 #[test]
+fn one_store_insn_cannot_see_ctx_and_stack() {
+    // fp-8 holds either fp-16 or the ctx pointer; insn 10 stores through what it holds.
+    let prog = vec![
+        mov(3, 42),
+        movr(6, 10),
+        add(6, -8),
+        i(0x15, 1, 0, 3, 0),
+        movr(2, 10),
+        add(2, -16),
+        stxdw(6, 2, 0),
+        i(0x55, 1, 0, 1, 0),
+        stxdw(6, 1, 0),
+        ldxdw(1, 6, 0),
+        i(0x63, 1, 3, 8, 0),
+        mov(0, 0),
+        exit(),
+    ];
+    let e = verify(&prog, &Options::new(SchedCls)).unwrap_err();
+    assert_eq!(
+        (e.message.as_str(), e.errno, e.insn),
+        (
+            "same insn cannot be used with different pointers",
+            EINVAL,
+            10
+        )
+    );
+}
+
+#[test]
 fn unprivileged_rules() {
     let unpriv = |pt: ProgType| {
         let mut o = Options::new(pt);
