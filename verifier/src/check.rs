@@ -21,6 +21,8 @@ const MAX_VAR_OFF: i64 = 1 << 29;
 const MAX_CALL_FRAMES: usize = 8;
 const MAX_PACKET_OFF: u64 = 0xffff;
 const JMP_SEQ_LIMIT: usize = 8192;
+/// Marks a scalar id whose register holds "linked value + off" (`BPF_ADD_CONST`).
+const ADD_CONST: u32 = 1 << 31;
 
 /// A failure while checking: the log lines that end with the kernel's message.
 #[derive(Debug)]
@@ -910,6 +912,23 @@ impl<'a> Env<'a> {
         true
     }
 
+    /// `assign_scalar_id_before_mov`: a copied scalar gets an id linking the copies; a
+    /// register already linked with an added constant loses that link first.
+    fn assign_id_before_mov(&mut self, st: &mut State, regno: u8) -> Reg {
+        let mut r = self.reg(st, regno);
+        if r.ty == Ty::Scalar {
+            if r.id & ADD_CONST != 0 {
+                r.id = 0;
+                r.off = 0;
+            }
+            if r.id == 0 && !r.s.is_const() {
+                r.id = self.new_id();
+            }
+            self.set(st, regno, r);
+        }
+        r
+    }
+
     fn new_id(&mut self) -> u32 {
         self.id_gen += 1;
         self.id_gen
@@ -1092,23 +1111,19 @@ impl<'a> Env<'a> {
         let src = self.reg(st, insn.src);
         if alu64 {
             if insn.off == 0 {
-                let mut s = src;
-                if s.ty == Ty::Scalar && s.id == 0 && !s.s.is_const() {
-                    s.id = self.new_id();
-                    self.set(st, insn.src, s);
-                }
+                let s = self.assign_id_before_mov(st, insn.src);
                 self.set(st, insn.dst, s);
             } else if src.ty == Ty::Scalar {
-                let mut d = src;
                 let bits = insn.off as u32;
                 let no_sext = src.s.umax < (1u64 << (bits - 1));
+                let mut d = if no_sext {
+                    self.assign_id_before_mov(st, insn.src)
+                } else {
+                    src
+                };
                 if !no_sext {
                     d.id = 0;
-                } else if d.id == 0 && !d.s.is_const() {
-                    d.id = self.new_id();
-                    let mut s2 = src;
-                    s2.id = d.id;
-                    self.set(st, insn.src, s2);
+                    d.off = 0;
                 }
                 if !no_sext {
                     d.s.sign_extend(bits / 8);
@@ -1128,14 +1143,10 @@ impl<'a> Env<'a> {
             if insn.off == 0 {
                 let fits = src.s.umax <= u32::MAX as u64;
                 if fits {
-                    if d.id == 0 && !d.s.is_const() {
-                        d.id = self.new_id();
-                        let mut s2 = src;
-                        s2.id = d.id;
-                        self.set(st, insn.src, s2);
-                    }
+                    d = self.assign_id_before_mov(st, insn.src);
                 } else {
                     d.id = 0;
+                    d.off = 0;
                 }
                 d.s.zext32();
                 d.s.sync();
@@ -1213,8 +1224,21 @@ impl<'a> Env<'a> {
             }
         }
         scalar::alu(&mut d.s, &srcs, aop, !alu64);
-        d.id = 0;
         d.ty = Ty::Scalar;
+        // `rX += const` keeps rX linked to its copies with a known delta (BPF_ADD_CONST).
+        if self.opts.privileged && aop == AluOp::Add && alu64 && dst.id != 0 && src.s.is_const() {
+            let val = src.s.value();
+            if dst.id & ADD_CONST != 0 || val > i32::MAX as u64 {
+                d.id = 0;
+                d.off = 0;
+            } else {
+                d.id |= ADD_CONST;
+                d.off = val as i32;
+            }
+        } else {
+            d.id = 0;
+            d.off = 0;
+        }
         self.set(st, insn.dst, d);
         Ok(())
     }
@@ -2043,14 +2067,8 @@ impl<'a> Env<'a> {
         if let (Some(StoreVal::Reg(r, _)), true) = (val, aligned8) {
             // A spilled scalar gets an id so a later fill stays linked.
             let cur = st.cur().regs[r as usize];
-            if cur.ty == Ty::Scalar
-                && cur.id == 0
-                && !cur.s.is_const()
-                && reg_width(&cur) <= 8 * size as u32
-            {
-                let id = self.new_id();
-                st.cur_mut().regs[r as usize].id = id;
-                stored = Some(st.cur().regs[r as usize]);
+            if cur.ty == Ty::Scalar && reg_width(&cur) <= 8 * size as u32 {
+                stored = Some(self.assign_id_before_mov(st, r));
             }
         }
         let f = &mut st.frames[frame];
@@ -2444,13 +2462,13 @@ impl<'a> Env<'a> {
                 other.cur_mut().regs[insn.src as usize].s = ts;
                 this.cur_mut().regs[insn.src as usize].s = fs;
                 if src.id != 0 {
-                    sync_linked(&mut other, src.id, ts);
-                    sync_linked(&mut this, src.id, fs);
+                    sync_linked(&mut other, &Reg { s: ts, ..src });
+                    sync_linked(&mut this, &Reg { s: fs, ..src });
                 }
             }
             if dst.id != 0 {
-                sync_linked(&mut other, dst.id, td);
-                sync_linked(&mut this, dst.id, fd);
+                sync_linked(&mut other, &Reg { s: td, ..dst });
+                sync_linked(&mut this, &Reg { s: fd, ..dst });
             }
         }
         if !w32 && !x && insn.imm == 0 && matches!(cmp, Cmp::Eq | Cmp::Ne) && dst.maybe_null {
@@ -3597,10 +3615,23 @@ fn branch_taken(dst: &Reg, src: &Reg, cmp: Cmp, w32: bool) -> Option<bool> {
     scalar::branch_taken(&dst.s, &src.s, cmp, w32)
 }
 
-fn sync_linked(st: &mut State, id: u32, s: Scalar) {
+/// `sync_linked_regs`: copies of a refined scalar learn the same bounds, shifted by the
+/// constant each one added.
+fn sync_linked(st: &mut State, known: &Reg) {
+    let base = known.id & !ADD_CONST;
     st.for_each_reg(|r| {
-        if r.ty == Ty::Scalar && r.id == id {
-            r.s = s;
+        if r.ty != Ty::Scalar || r.id == 0 || r.id & !ADD_CONST != base {
+            return;
+        }
+        let plain = r.id & ADD_CONST == 0 && known.id & ADD_CONST == 0;
+        if plain || r.off == known.off {
+            *r = *known;
+        } else {
+            let off = r.off;
+            let delta = (r.off as i64 - known.off as i64) as u64;
+            let mut s = known.s;
+            scalar::alu(&mut s, &Scalar::known(delta), AluOp::Add, false);
+            *r = Reg { s, off, ..*known };
         }
     });
 }
@@ -3702,7 +3733,11 @@ fn regsafe(old: &Reg, cur: &Reg, idmap: &mut IdMap) -> bool {
     }
     match old.ty {
         Ty::Scalar => {
-            cur.ty == Ty::Scalar && old.s.covers(&cur.s) && check_scalar_ids(old.id, cur.id, idmap)
+            cur.ty == Ty::Scalar
+                && (old.id & ADD_CONST) == (cur.id & ADD_CONST)
+                && (old.id & ADD_CONST == 0 || old.off == cur.off)
+                && old.s.covers(&cur.s)
+                && check_scalar_ids(old.id, cur.id, idmap)
         }
         Ty::Pkt | Ty::PktMeta => {
             cur.ty == old.ty

@@ -556,6 +556,31 @@ fn one_store_insn_cannot_see_ctx_and_stack() {
 }
 
 #[test]
+fn linked_scalars_share_branch_knowledge() {
+    // r1 = r0 + 4; a bound on r0 bounds r1 too, so fp - 16 + r1 stays in the frame.
+    let prog = |bound: i64| {
+        vec![
+            call(7),
+            movr(1, 0),
+            add(1, 4),
+            i(0x25, 0, 0, 4, bound),
+            movr(2, 10),
+            add(2, -16),
+            i(0x0f, 2, 1, 0, 0),
+            i(0x72, 2, 0, 0, 0),
+            mov(0, 0),
+            exit(),
+        ]
+    };
+    assert!(verify(&prog(8), &Options::new(SocketFilter)).is_ok());
+    let e = verify(&prog(12), &Options::new(SocketFilter)).unwrap_err();
+    assert_eq!(
+        e.message,
+        "invalid variable-offset write to stack R2 var_off=(0x0; 0x1f) off=0 size=1"
+    );
+}
+
+#[test]
 fn unprivileged_rules() {
     let unpriv = |pt: ProgType| {
         let mut o = Options::new(pt);
