@@ -576,7 +576,7 @@ fn linked_scalars_share_branch_knowledge() {
     let e = verify(&prog(12), &Options::new(SocketFilter)).unwrap_err();
     assert_eq!(
         e.message,
-        "invalid variable-offset write to stack R2 var_off=(0x0; 0x1f) off=0 size=1"
+        "invalid variable-offset write to stack R2 var_off=(0x0; 0x1f) off=-16 size=1"
     );
 }
 
