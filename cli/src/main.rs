@@ -9,8 +9,6 @@ mod asm;
 mod conformance;
 mod disasm;
 mod input;
-// `bpfx disasm prog.o` calls `object::listing` once the disasm wiring lands.
-#[allow(dead_code)]
 mod object;
 mod render;
 mod run;
