@@ -15,6 +15,17 @@ pub enum Delivery {
     Dropped,
 }
 
+/// What arrives when a filter returns `ret` for a packet of `len` bytes: the socket layer
+/// (`sk_filter_trim_cap()` with cap 1) drops on 0 and otherwise trims to
+/// `max(1, ret)` bytes.
+pub fn expected(ret: u32, len: usize) -> Delivery {
+    if ret == 0 {
+        Delivery::Dropped
+    } else {
+        Delivery::Kept(len.min(ret.max(1) as usize))
+    }
+}
+
 fn pair() -> io::Result<(OwnedFd, OwnedFd)> {
     let mut fds = [0i32; 2];
     // SAFETY: `fds` is a valid array of two ints for socketpair to fill.

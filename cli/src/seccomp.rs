@@ -1,0 +1,377 @@
+//! `bpfx seccomp`: what a seccomp filter (or a stack of them) does with each system call,
+//! without root, and the same question asked of the kernel.
+//!
+//! - `run FILTER... --arch A (--syscall NAME | --nr N) [--args ..] [--ip ADDR] [--json]`:
+//!   the action on the first line (`ALLOW`, `ERRNO(1)`, `KILL_PROCESS`, ...).
+//! - `table FILTER... --arch A`: every system call of the architecture and its action;
+//!   `*` marks actions that depend on the arguments (the path read an argument or the
+//!   instruction pointer).
+//! - `asm` / `disasm` / `check`: the seccomp views of `bpfx cbpf`.
+//! - `cross-check FILTER... (--syscall NAME | --nr N | --all) [--args ..]`: emulator and
+//!   kernel side by side (see `kernel::seccomp` for how it stays safe without root).
+//!
+//! FILTERs are given oldest first (installation order), like repeated seccomp(2) calls.
+
+use crate::cbpf::{load_filter, parse_arch, require_seccomp, write_out, CDialect, OutFormat};
+use anyhow::{bail, Context};
+use asm::cbpf::check::{check, Mode};
+use asm::cbpf::seccomp::{Action, Arch};
+use asm::cbpf::SockFilter;
+use clap::Subcommand;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use vm::classic::{run_seccomp, run_seccomp_stack, SeccompData};
+
+/// `bpfx seccomp`.
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    #[command(subcommand)]
+    cmd: Cmd,
+}
+
+#[derive(clap::Args, Debug)]
+struct Call {
+    /// System call name (resolved for --arch).
+    #[arg(long, conflicts_with = "nr")]
+    syscall: Option<String>,
+    /// System call number.
+    #[arg(long)]
+    nr: Option<u32>,
+    /// Up to six arguments, comma separated (decimal, 0x hex, or negative).
+    #[arg(long, value_delimiter = ',', allow_hyphen_values = true)]
+    args: Vec<String>,
+}
+
+#[derive(Subcommand, Debug)]
+enum Cmd {
+    /// Emulate the filters for one system call.
+    Run {
+        /// Filters, oldest first.
+        #[arg(required = true)]
+        filters: Vec<PathBuf>,
+        /// Architecture of the call.
+        #[arg(long, value_parser = parse_arch, default_value = "x86_64")]
+        arch: Arch,
+        #[command(flatten)]
+        call: Call,
+        /// seccomp_data.instruction_pointer.
+        #[arg(long, value_parser = parse_u64, default_value = "0")]
+        ip: u64,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// The action of every system call of an architecture.
+    Table {
+        /// Filters, oldest first.
+        #[arg(required = true)]
+        filters: Vec<PathBuf>,
+        /// Architecture.
+        #[arg(long, value_parser = parse_arch, default_value = "x86_64")]
+        arch: Arch,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Assemble the seccomp (or bpf_asm) dialect.
+    Asm {
+        /// Input (`-` for stdin).
+        input: PathBuf,
+        /// Output format.
+        #[arg(long, short = 'f', value_enum, default_value = "raw")]
+        format: OutFormat,
+        /// Output file.
+        #[arg(long, short)]
+        output: Option<PathBuf>,
+    },
+    /// Disassemble a filter to the readable seccomp form.
+    Disasm {
+        /// Input.
+        input: PathBuf,
+        /// Architecture for syscall names until the filter checks it.
+        #[arg(long, value_parser = parse_arch, default_value = "x86_64")]
+        arch: Arch,
+    },
+    /// Check a filter with the kernel's seccomp load-time rules.
+    Check {
+        /// Input.
+        input: PathBuf,
+    },
+    /// Compare the emulator with the kernel.
+    CrossCheck {
+        /// Filters, oldest first.
+        #[arg(required = true)]
+        filters: Vec<PathBuf>,
+        #[command(flatten)]
+        call: Call,
+        /// Every x86_64 system call number (and some x32 and unassigned ones).
+        #[arg(long, conflicts_with_all = ["syscall", "nr"])]
+        all: bool,
+    },
+}
+
+fn parse_u64(s: &str) -> Result<u64, String> {
+    let t = s.trim();
+    let (neg, body) = match t.strip_prefix('-') {
+        Some(b) => (true, b),
+        None => (false, t),
+    };
+    let v = match body.strip_prefix("0x").or_else(|| body.strip_prefix("0X")) {
+        Some(h) => u64::from_str_radix(h, 16),
+        None => body.parse(),
+    }
+    .map_err(|_| format!("`{s}` is not a number"))?;
+    if neg {
+        if v > 1 << 63 {
+            return Err(format!("`{s}` does not fit in 64 bits"));
+        }
+        Ok(v.wrapping_neg())
+    } else {
+        Ok(v)
+    }
+}
+
+fn call_args(call: &Call) -> anyhow::Result<[u64; 6]> {
+    if call.args.len() > 6 {
+        bail!("at most 6 arguments (got {})", call.args.len());
+    }
+    let mut a = [0u64; 6];
+    for (i, s) in call.args.iter().enumerate() {
+        a[i] = parse_u64(s).map_err(|e| anyhow::anyhow!("argument {i}: {e}"))?;
+    }
+    Ok(a)
+}
+
+fn call_nr(call: &Call, arch: Arch) -> anyhow::Result<u32> {
+    match (&call.syscall, call.nr) {
+        (Some(name), _) => arch
+            .syscall_nr(name)
+            .with_context(|| format!("`{name}` is no {arch} system call")),
+        (None, Some(nr)) => Ok(nr),
+        (None, None) => bail!("give --syscall NAME or --nr N"),
+    }
+}
+
+fn load_all(paths: &[PathBuf]) -> anyhow::Result<Vec<Vec<SockFilter>>> {
+    let mut out = Vec::new();
+    for p in paths {
+        let prog = load_filter(p, None)?;
+        require_seccomp(p, &prog)?;
+        out.push(prog);
+    }
+    Ok(out)
+}
+
+fn stack(
+    filters: &[Vec<SockFilter>],
+    data: &SeccompData,
+) -> anyhow::Result<vm::classic::StackOutcome> {
+    run_seccomp_stack(filters, data).map_err(|(i, e)| anyhow::anyhow!("filter {i}: {e}"))
+}
+
+/// Runs `bpfx seccomp`.
+pub fn main(args: Args) -> anyhow::Result<ExitCode> {
+    match args.cmd {
+        Cmd::Run {
+            filters,
+            arch,
+            call,
+            ip,
+            json,
+        } => {
+            let progs = load_all(&filters)?;
+            let nr = call_nr(&call, arch)?;
+            let data = SeccompData {
+                nr,
+                arch: arch.audit(),
+                instruction_pointer: ip,
+                args: call_args(&call)?,
+            };
+            let o = stack(&progs, &data)?;
+            let action = Action::from_ret(o.ret);
+            if json {
+                let v = serde_json::json!({
+                    "action": action.to_string(),
+                    "ret": o.ret,
+                    "filter": o.filter,
+                    "filter_path": filters.get(o.filter).map(|p| p.display().to_string()),
+                    "reads_args": o.read_args,
+                    "exempt": o.exempt,
+                    "syscall": arch.syscall_name(nr),
+                    "nr": nr,
+                    "arch": arch.name(),
+                });
+                println!("{}", serde_json::to_string_pretty(&v)?);
+            } else {
+                println!("{action}");
+                let name = arch.syscall_name(nr).unwrap_or("?");
+                if o.exempt {
+                    println!("{name} ({nr}): the kernel runs no filter for this call");
+                } else {
+                    println!(
+                        "{name} ({nr}) on {arch}: return value {:#010x} from filter {} ({})",
+                        o.ret,
+                        o.filter,
+                        filters[o.filter].display()
+                    );
+                    if o.read_args {
+                        println!("the path read arguments or the instruction pointer: other values may get another action");
+                    }
+                }
+            }
+        }
+        Cmd::Table {
+            filters,
+            arch,
+            json,
+        } => {
+            let progs = load_all(&filters)?;
+            let mut rows = Vec::new();
+            for &(name, nr) in arch.syscalls() {
+                let data = SeccompData {
+                    nr,
+                    arch: arch.audit(),
+                    ..Default::default()
+                };
+                let o = stack(&progs, &data)?;
+                rows.push((name, nr, Action::from_ret(o.ret), o.read_args, o.exempt));
+            }
+            if json {
+                let v: Vec<_> = rows
+                    .iter()
+                    .map(|(n, nr, a, d, e)| serde_json::json!({"syscall": n, "nr": nr, "action": a.to_string(), "depends_on_args": d, "exempt": e}))
+                    .collect();
+                println!("{}", serde_json::to_string_pretty(&v)?);
+            } else {
+                let mut out =
+                    format!("# {arch}: action with all arguments 0; * = depends on arguments\n");
+                for (name, nr, a, dep, exempt) in rows {
+                    let mark = if dep {
+                        " *"
+                    } else if exempt {
+                        " (not filtered)"
+                    } else {
+                        ""
+                    };
+                    out.push_str(&format!("{nr:>10} {name:<24} {a}{mark}\n"));
+                }
+                crate::cbpf::emit(out.as_bytes())?;
+            }
+        }
+        Cmd::Asm {
+            input,
+            format,
+            output,
+        } => {
+            let prog = load_filter(&input, Some(CDialect::Seccomp))?;
+            write_out(&prog, format, Arch::X86_64, output.as_deref())?;
+        }
+        Cmd::Disasm { input, arch } => {
+            let prog = load_filter(&input, None)?;
+            write_out(&prog, OutFormat::Seccomp, arch, None)?;
+        }
+        Cmd::Check { input } => {
+            let prog = load_filter(&input, None)?;
+            match check(&prog, Mode::Seccomp) {
+                Ok(()) => println!("ok: {} instructions", prog.len()),
+                Err(e) => {
+                    println!("rejected: {e}");
+                    return Ok(ExitCode::FAILURE);
+                }
+            }
+        }
+        Cmd::CrossCheck { filters, call, all } => return cross_check(&filters, &call, all),
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+#[cfg(target_arch = "x86_64")]
+fn cross_check(paths: &[PathBuf], call: &Call, all: bool) -> anyhow::Result<ExitCode> {
+    use kernel::seccomp as ks;
+    if let Err(why) = ks::available() {
+        println!("skipped: seccomp is unusable here: {why}");
+        return Ok(ExitCode::SUCCESS);
+    }
+    let mut progs = Vec::new();
+    for p in paths {
+        let prog = load_filter(p, None)?;
+        let ours = check(&prog, Mode::Seccomp);
+        let theirs = ks::check(&prog).context("probing the kernel")?;
+        match (&ours, &theirs) {
+            (Ok(()), Ok(())) => {}
+            (Err(e), Err(errno)) => {
+                println!(
+                    "{}: refused by both (checker: {e}; kernel errno {errno})",
+                    p.display()
+                );
+                return Ok(ExitCode::SUCCESS);
+            }
+            _ => {
+                println!(
+                    "{}: DIFFER on loading: checker {:?}, kernel {:?}",
+                    p.display(),
+                    ours.err().map(|e| e.to_string()),
+                    theirs
+                );
+                return Ok(ExitCode::FAILURE);
+            }
+        }
+        progs.push(prog);
+    }
+    let arch = Arch::X86_64;
+    let nrs: Vec<u32> = if all {
+        (0..=470)
+            .chain(Arch::X32.syscalls().iter().map(|s| s.1))
+            .collect()
+    } else {
+        vec![call_nr(call, arch)?]
+    };
+    let args = call_args(call)?;
+    let ip = ks::test_site_ip();
+    let (mut agree, mut differ, mut skipped) = (0, 0, 0);
+    for nr in nrs {
+        let data = SeccompData {
+            nr,
+            arch: arch.audit(),
+            instruction_pointer: ip,
+            args,
+        };
+        if vm::classic::exempt(&data) {
+            skipped += 1;
+            continue;
+        }
+        let mut rets = Vec::new();
+        for p in progs.iter().rev() {
+            rets.push(run_seccomp(p, &data)?.ret);
+        }
+        let want = ks::expected(&rets);
+        let got = ks::run(&progs, nr, args).context("probing the kernel")?;
+        let name = arch
+            .syscall_name(nr)
+            .or_else(|| Arch::X32.syscall_name(nr))
+            .unwrap_or("?");
+        if want == got {
+            agree += 1;
+            if !all {
+                println!("agree: {name} ({nr}): {got}");
+            }
+        } else {
+            differ += 1;
+            println!("DIFFER: {name} ({nr}) args {args:#x?}: emulator {want}, kernel {got}");
+        }
+    }
+    println!(
+        "{agree} agree, {differ} differ, {skipped} not probed (uretprobe/uprobe bypass seccomp)"
+    );
+    Ok(if differ == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}
+
+#[cfg(not(target_arch = "x86_64"))]
+fn cross_check(_: &[PathBuf], _: &Call, _: bool) -> anyhow::Result<ExitCode> {
+    println!("skipped: kernel cross-checks are implemented for x86-64 hosts only");
+    Ok(ExitCode::SUCCESS)
+}
