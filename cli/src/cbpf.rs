@@ -284,8 +284,7 @@ pub fn main(args: Args) -> anyhow::Result<ExitCode> {
             let verdict = check(&prog, Mode::Socket);
             let emu = match &verdict {
                 Ok(()) => {
-                    let o =
-                        vm::classic::run_socket(&prog, &pkt, &vm::classic::SkbContext::default())?;
+                    let o = vm::classic::run_socket(&prog, &pkt, &vm::classic::SkbContext::unix())?;
                     Ok(kernel::socket_filter::expected(o.ret, pkt.len()))
                 }
                 Err(e) => Err(e.to_string()),

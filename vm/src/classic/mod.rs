@@ -51,6 +51,19 @@ pub struct SkbContext {
     pub network_offset: Option<usize>,
     /// Where the link-layer header starts in the packet (`SKF_LL_OFF` loads), if anywhere.
     pub mac_offset: Option<usize>,
+    /// The packet has no device (`skb->dev == NULL`, as for AF_UNIX): `#ifidx` and
+    /// `#hatype` then end the program returning A (`convert_bpf_extensions()`).
+    pub no_device: bool,
+}
+
+impl SkbContext {
+    /// What a filter on an AF_UNIX socket sees: no device, every field 0.
+    pub fn unix() -> SkbContext {
+        SkbContext {
+            no_device: true,
+            ..SkbContext::default()
+        }
+    }
 }
 
 /// `struct seccomp_data`.
@@ -251,6 +264,9 @@ fn run(prog: &[SockFilter], input: Input<'_>) -> Result<Outcome, RunError> {
                     Input::Packet(pkt, ctx) => {
                         if !indexed {
                             if let Some(anc) = ancillary(k) {
+                                if ctx.no_device && matches!(anc.1, 8 | 28) {
+                                    return done(a, steps, read_args);
+                                }
                                 a = match anc.1 {
                                     0 => ctx.protocol as u32,
                                     4 => ctx.pkt_type,
