@@ -187,51 +187,57 @@ pub fn parse_bpfasm(text: &str) -> Result<Vec<SockFilter>, Vec<Diagnostic>> {
     }
 }
 
-/// Parses a C initializer: `{ 0x20, 0, 0, 0x00000004 },` ... (anything outside the braces,
-/// such as `struct sock_filter f[] =` or comments, is ignored).
+/// Parses a C initializer: `{ 0x20, 0, 0, 0x00000004 },` ... Every innermost `{ ... }`
+/// group is one instruction; anything outside them (`struct sock_filter f[] = {`,
+/// `BPF_STMT` is not supported) is ignored, as are `/* */` and `//` comments.
 pub fn parse_c(text: &str) -> Result<Vec<SockFilter>, Vec<Diagnostic>> {
     let mut errors = Vec::new();
     let mut vals = Vec::new();
-    let mut base = 0;
-    for line in text.split_inclusive('\n') {
-        let mut rest = line;
-        let mut off = base;
-        while let Some(open) = rest.find('{') {
-            let Some(close) = rest[open..].find('}') else {
-                errors.push(Diagnostic::error(
-                    Span::new(off + open, off + open + 1),
-                    "`{` without `}` on the same line",
-                ));
-                break;
-            };
-            let inner = &rest[open + 1..open + close];
-            let before = vals.len();
-            for r in numbers(inner, &[',']) {
-                match r {
-                    Ok((v, s)) => vals.push((
-                        v,
-                        Span::new(s.start + off + open + 1, s.end + off + open + 1),
-                    )),
-                    Err(mut e) => {
-                        e.span =
-                            Span::new(e.span.start + off + open + 1, e.span.end + off + open + 1);
-                        errors.push(e)
+    let b = text.as_bytes();
+    let mut open: Option<usize> = None;
+    let mut i = 0;
+    while i < b.len() {
+        match b[i] {
+            b'/' if b.get(i + 1) == Some(&b'*') => {
+                i = text[i + 2..].find("*/").map_or(b.len(), |e| i + 2 + e + 2);
+                continue;
+            }
+            b'/' if b.get(i + 1) == Some(&b'/') => {
+                i = text[i..].find('\n').map_or(b.len(), |e| i + e);
+                continue;
+            }
+            b'{' => open = Some(i),
+            b'}' => {
+                if let Some(o) = open.take() {
+                    let inner = &text[o + 1..i];
+                    let before = vals.len();
+                    let errs = errors.len();
+                    for r in numbers(inner, &[',']) {
+                        match r {
+                            Ok((v, s)) => vals.push((v, Span::new(s.start + o + 1, s.end + o + 1))),
+                            Err(mut e) => {
+                                e.span = Span::new(e.span.start + o + 1, e.span.end + o + 1);
+                                errors.push(e)
+                            }
+                        }
+                    }
+                    if errors.len() == errs && vals.len() - before != 4 {
+                        errors.push(
+                            Diagnostic::error(
+                                Span::new(o, i + 1),
+                                "an instruction has four fields",
+                            )
+                            .with_expected(["{ code, jt, jf, k }"]),
+                        );
                     }
                 }
             }
-            if errors.is_empty() && vals.len() - before != 4 {
-                errors.push(
-                    Diagnostic::error(
-                        Span::new(off + open, off + open + close + 1),
-                        "an instruction has four fields",
-                    )
-                    .with_expected(["{ code, jt, jf, k }"]),
-                );
-            }
-            off += open + close + 1;
-            rest = &rest[open + close + 1..];
+            _ => {}
         }
-        base += line.len();
+        i += 1;
+    }
+    if !errors.is_empty() {
+        return Err(errors);
     }
     let prog = build(&vals, &mut errors);
     if prog.is_empty() && errors.is_empty() {

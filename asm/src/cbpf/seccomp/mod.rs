@@ -30,7 +30,8 @@
 //! `aarch64`, `arm`, `riscv64`) and, textually, by every comparison written with an
 //! `ARCH_*` name (`if (A != ARCH_I386) ...` makes later names i386 ones). x32 shares
 //! `ARCH_X86_64` with x86_64, so its names need `.arch x32`. The disassembler follows the
-//! filter's own arch checks by data flow and writes `.arch` where the text would differ.
+//! filter's own arch checks by data flow and writes `.arch` where the text would differ
+//! (numbers with `__X32_SYSCALL_BIT` under `ARCH_X86_64` are named as x32 calls).
 //!
 //! A conditional branch farther than 255 instructions goes through an inserted `ja`.
 //!
@@ -911,7 +912,17 @@ pub fn disassemble(prog: &[SockFilter], arch: Arch) -> String {
                             }
                             None => num(k),
                         },
-                        Holds::Nr => match s.arch.and_then(|a| a.syscall_name(k).map(|n| (a, n))) {
+                        Holds::Nr => match s
+                            .arch
+                            .map(|a| {
+                                if a == Arch::X86_64 && k & X32_SYSCALL_BIT != 0 {
+                                    Arch::X32
+                                } else {
+                                    a
+                                }
+                            })
+                            .and_then(|a| a.syscall_name(k).map(|n| (a, n)))
+                        {
                             Some((a, name)) => {
                                 if textual != Some(a) {
                                     pre = format!(".arch {a}\n");
