@@ -323,3 +323,71 @@ pub(crate) fn require_seccomp(name: &Path, prog: &[SockFilter]) -> anyhow::Resul
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn temp(name: &str, bytes: &[u8]) -> PathBuf {
+        let p = std::env::temp_dir().join(format!("bpfx-cbpf-{}-{name}", std::process::id()));
+        std::fs::write(&p, bytes).unwrap();
+        p
+    }
+
+    #[test]
+    fn every_input_form_loads_the_same_program() {
+        let prog = vec![
+            SockFilter::new(0x28, 0, 0, 12),
+            SockFilter::new(0x15, 0, 1, 0x800),
+            SockFilter::new(0x06, 0, 0, 0xffff),
+            SockFilter::new(0x06, 0, 0, 0),
+        ];
+        let inputs = [
+            temp("raw.bpf", &cbpf::encode(&prog)),
+            temp("c.txt", formats::write(&prog, Format::C).as_bytes()),
+            temp("n.txt", formats::write(&prog, Format::Bpfasm).as_bytes()),
+            temp("asm.txt", bpf_asm::disassemble(&prog).as_bytes()),
+            temp(
+                "listing.txt",
+                b"(000) ldh [12]\n(001) jeq #0x800 jt 2 jf 3\n(002) ret #65535\n(003) ret #0\n",
+            ),
+        ];
+        for p in &inputs {
+            assert_eq!(load_filter(p, None).unwrap(), prog, "{}", p.display());
+            std::fs::remove_file(p).unwrap();
+        }
+        let s = temp("sc.txt", b"A = sys_number\nreturn ALLOW\n");
+        assert_eq!(load_filter(&s, None).unwrap().len(), 2);
+        std::fs::remove_file(&s).unwrap();
+    }
+
+    #[test]
+    fn assembly_errors_become_one_error() {
+        let p = temp("bad.txt", b"ld [12]\nbogus\nret #0\nfoo #1\n");
+        let e = load_filter(&p, Some(CDialect::BpfAsm)).unwrap_err();
+        assert!(e.to_string().ends_with(": 2 error(s)"), "{e}");
+        std::fs::remove_file(&p).unwrap();
+    }
+
+    #[test]
+    fn socket_filter_expectations_match_the_kernel() {
+        // ret #3 keeps 3 bytes; ldb [9] drops short packets; ret a of 0 drops.
+        for (src, pkt) in [
+            ("ret #3\n", &b"hello"[..]),
+            ("ldb [9]\nret #100\n", b"short"),
+            ("ld #0\nret a\n", b"x"),
+        ] {
+            let prog = bpf_asm::assemble(src).unwrap();
+            let Ok(k) = kernel::socket_filter::run(&prog, pkt) else {
+                println!("skipped: AF_UNIX socket pair unavailable");
+                return;
+            };
+            let o = vm::classic::run_socket(&prog, pkt, &vm::classic::SkbContext::unix()).unwrap();
+            assert_eq!(
+                Ok(kernel::socket_filter::expected(o.ret, pkt.len())),
+                k,
+                "{src}"
+            );
+        }
+    }
+}

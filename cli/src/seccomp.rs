@@ -169,8 +169,24 @@ fn stack(
     run_seccomp_stack(filters, data).map_err(|(i, e)| anyhow::anyhow!("filter {i}: {e}"))
 }
 
+macro_rules! outln {
+    ($o:ident, $($t:tt)*) => {{
+        use std::fmt::Write as _;
+        let _ = writeln!($o, $($t)*);
+    }};
+}
+
 /// Runs `bpfx seccomp`.
 pub fn main(args: Args) -> anyhow::Result<ExitCode> {
+    let (out, code) = execute(args)?;
+    crate::cbpf::emit(out.as_bytes())?;
+    Ok(code)
+}
+
+/// Runs `bpfx seccomp` and returns its standard output (raw assembler output, which may
+/// be binary, is written directly) and exit code.
+pub fn execute(args: Args) -> anyhow::Result<(String, ExitCode)> {
+    let mut out = String::new();
     match args.cmd {
         Cmd::Run {
             filters,
@@ -201,21 +217,25 @@ pub fn main(args: Args) -> anyhow::Result<ExitCode> {
                     "nr": nr,
                     "arch": arch.name(),
                 });
-                println!("{}", serde_json::to_string_pretty(&v)?);
+                outln!(out, "{}", serde_json::to_string_pretty(&v)?);
             } else {
-                println!("{action}");
+                outln!(out, "{action}");
                 let name = arch.syscall_name(nr).unwrap_or("?");
                 if o.exempt {
-                    println!("{name} ({nr}): the kernel runs no filter for this call");
+                    outln!(
+                        out,
+                        "{name} ({nr}): the kernel runs no filter for this call"
+                    );
                 } else {
-                    println!(
+                    outln!(
+                        out,
                         "{name} ({nr}) on {arch}: return value {:#010x} from filter {} ({})",
                         o.ret,
                         o.filter,
                         filters[o.filter].display()
                     );
                     if o.read_args {
-                        println!("the path read arguments or the instruction pointer: other values may get another action");
+                        outln!(out, "the path read arguments or the instruction pointer: other values may get another action");
                     }
                 }
             }
@@ -241,10 +261,12 @@ pub fn main(args: Args) -> anyhow::Result<ExitCode> {
                     .iter()
                     .map(|(n, nr, a, d, e)| serde_json::json!({"syscall": n, "nr": nr, "action": a.to_string(), "depends_on_args": d, "exempt": e}))
                     .collect();
-                println!("{}", serde_json::to_string_pretty(&v)?);
+                outln!(out, "{}", serde_json::to_string_pretty(&v)?);
             } else {
-                let mut out =
-                    format!("# {arch}: action with all arguments 0; * = depends on arguments\n");
+                outln!(
+                    out,
+                    "# {arch}: action with all arguments 0; * = depends on arguments"
+                );
                 for (name, nr, a, dep, exempt) in rows {
                     let mark = if dep {
                         " *"
@@ -253,9 +275,8 @@ pub fn main(args: Args) -> anyhow::Result<ExitCode> {
                     } else {
                         ""
                     };
-                    out.push_str(&format!("{nr:>10} {name:<24} {a}{mark}\n"));
+                    outln!(out, "{nr:>10} {name:<24} {a}{mark}");
                 }
-                crate::cbpf::emit(out.as_bytes())?;
             }
         }
         Cmd::Asm {
@@ -273,23 +294,31 @@ pub fn main(args: Args) -> anyhow::Result<ExitCode> {
         Cmd::Check { input } => {
             let prog = load_filter(&input, None)?;
             match check(&prog, Mode::Seccomp) {
-                Ok(()) => println!("ok: {} instructions", prog.len()),
+                Ok(()) => outln!(out, "ok: {} instructions", prog.len()),
                 Err(e) => {
-                    println!("rejected: {e}");
-                    return Ok(ExitCode::FAILURE);
+                    outln!(out, "rejected: {e}");
+                    return Ok((out, ExitCode::FAILURE));
                 }
             }
         }
-        Cmd::CrossCheck { filters, call, all } => return cross_check(&filters, &call, all),
+        Cmd::CrossCheck { filters, call, all } => {
+            let code = cross_check(&mut out, &filters, &call, all)?;
+            return Ok((out, code));
+        }
     }
-    Ok(ExitCode::SUCCESS)
+    Ok((out, ExitCode::SUCCESS))
 }
 
 #[cfg(target_arch = "x86_64")]
-fn cross_check(paths: &[PathBuf], call: &Call, all: bool) -> anyhow::Result<ExitCode> {
+fn cross_check(
+    out: &mut String,
+    paths: &[PathBuf],
+    call: &Call,
+    all: bool,
+) -> anyhow::Result<ExitCode> {
     use kernel::seccomp as ks;
     if let Err(why) = ks::available() {
-        println!("skipped: seccomp is unusable here: {why}");
+        outln!(out, "skipped: seccomp is unusable here: {why}");
         return Ok(ExitCode::SUCCESS);
     }
     let mut progs = Vec::new();
@@ -300,14 +329,16 @@ fn cross_check(paths: &[PathBuf], call: &Call, all: bool) -> anyhow::Result<Exit
         match (&ours, &theirs) {
             (Ok(()), Ok(())) => {}
             (Err(e), Err(errno)) => {
-                println!(
+                outln!(
+                    out,
                     "{}: refused by both (checker: {e}; kernel errno {errno})",
                     p.display()
                 );
                 return Ok(ExitCode::SUCCESS);
             }
             _ => {
-                println!(
+                outln!(
+                    out,
                     "{}: DIFFER on loading: checker {:?}, kernel {:?}",
                     p.display(),
                     ours.err().map(|e| e.to_string()),
@@ -353,14 +384,18 @@ fn cross_check(paths: &[PathBuf], call: &Call, all: bool) -> anyhow::Result<Exit
         if want == got {
             agree += 1;
             if !all {
-                println!("agree: {name} ({nr}): {got}");
+                outln!(out, "agree: {name} ({nr}): {got}");
             }
         } else {
             differ += 1;
-            println!("DIFFER: {name} ({nr}) args {args:#x?}: emulator {want}, kernel {got}");
+            outln!(
+                out,
+                "DIFFER: {name} ({nr}) args {args:#x?}: emulator {want}, kernel {got}"
+            );
         }
     }
-    println!(
+    outln!(
+        out,
         "{agree} agree, {differ} differ, {skipped} not probed (uretprobe/uprobe bypass seccomp)"
     );
     Ok(if differ == 0 {
@@ -371,7 +406,130 @@ fn cross_check(paths: &[PathBuf], call: &Call, all: bool) -> anyhow::Result<Exit
 }
 
 #[cfg(not(target_arch = "x86_64"))]
-fn cross_check(_: &[PathBuf], _: &Call, _: bool) -> anyhow::Result<ExitCode> {
-    println!("skipped: kernel cross-checks are implemented for x86-64 hosts only");
+fn cross_check(out: &mut String, _: &[PathBuf], _: &Call, _: bool) -> anyhow::Result<ExitCode> {
+    outln!(
+        out,
+        "skipped: kernel cross-checks are implemented for x86-64 hosts only"
+    );
     Ok(ExitCode::SUCCESS)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[derive(Parser, Debug)]
+    struct T {
+        #[command(flatten)]
+        args: Args,
+    }
+
+    fn corpus(name: &str) -> Option<String> {
+        let p = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../shared/seccomp")
+            .join(name);
+        if p.exists() {
+            Some(p.display().to_string())
+        } else {
+            println!("skipped: {} not found", p.display());
+            None
+        }
+    }
+
+    fn example(name: &str) -> String {
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../examples/seccomp")
+            .join(name)
+            .display()
+            .to_string()
+    }
+
+    fn run(argv: &[&str]) -> (String, ExitCode) {
+        let t = T::try_parse_from(std::iter::once("seccomp").chain(argv.iter().copied())).unwrap();
+        execute(t.args).unwrap()
+    }
+
+    #[test]
+    fn numbers() {
+        assert_eq!(parse_u64("0x10"), Ok(16));
+        assert_eq!(parse_u64("-1"), Ok(u64::MAX));
+        assert!(parse_u64("zz").is_err());
+    }
+
+    #[test]
+    fn run_prints_the_action_first() {
+        let ex = example("denylist-args.seccomp");
+        let (out, code) = run(&["run", &ex, "--syscall", "mprotect", "--args", "0,4096,5"]);
+        assert_eq!(out.lines().next(), Some("ERRNO(1)"));
+        assert!(out.contains("other values may get another action"));
+        assert_eq!(code, ExitCode::SUCCESS);
+        let (out, _) = run(&["run", &ex, "--nr", "101", "--json"]);
+        let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+        assert_eq!(v["action"], "ERRNO(1)");
+        assert_eq!(v["syscall"], "ptrace");
+        let (out, _) = run(&["run", &ex, "--syscall", "unshare"]);
+        assert_eq!(out.lines().next(), Some("TRAP(1)"));
+    }
+
+    #[test]
+    fn stacked_filters_on_the_command_line() {
+        let (a, b) = (
+            example("denylist-args.seccomp"),
+            example("server-allowlist.seccomp"),
+        );
+        // ptrace: ERRNO(1) from the deny-list, KILL_PROCESS from the allowlist: kill wins.
+        let (out, _) = run(&["run", &a, &b, "--syscall", "ptrace"]);
+        assert_eq!(out.lines().next(), Some("KILL_PROCESS"));
+        assert!(out.contains("from filter 1"));
+    }
+
+    #[test]
+    fn table_marks_argument_dependent_calls() {
+        let ex = example("server-allowlist.seccomp");
+        let (out, _) = run(&["table", &ex]);
+        let line = |name: &str| {
+            out.lines()
+                .find(|l| l.split_whitespace().nth(1) == Some(name))
+                .unwrap()
+                .to_string()
+        };
+        assert!(line("read").ends_with("ALLOW"));
+        assert!(
+            line("socket").ends_with("ERRNO(97) *"),
+            "{}",
+            line("socket")
+        );
+        assert!(line("openat").ends_with("KILL_PROCESS"));
+        assert!(line("uretprobe").ends_with("(not filtered)"));
+    }
+
+    #[test]
+    fn check_reports_rejections() {
+        let Some(bad) = corpus("thirdparty/seccomp-tools/all_inst.bpf") else {
+            return;
+        };
+        let (out, code) = run(&["check", &bad]);
+        assert!(out.starts_with("rejected: instruction "), "{out}");
+        assert_eq!(code, ExitCode::FAILURE);
+    }
+
+    #[test]
+    fn cross_check_one_call() {
+        if kernel::seccomp::available().is_err() {
+            println!("skipped: seccomp unusable");
+            return;
+        }
+        let ex = example("denylist-args.seccomp");
+        let (out, code) = run(&[
+            "cross-check",
+            &ex,
+            "--syscall",
+            "openat",
+            "--args",
+            "0,0,0x41",
+        ]);
+        assert!(out.starts_with("agree: openat (257): errno 13"), "{out}");
+        assert_eq!(code, ExitCode::SUCCESS);
+    }
 }
