@@ -1,20 +1,41 @@
-//! bpfx: assemble, disassemble, run, verify and cross-check BPF programs.
-
-mod cbpf;
-mod seccomp;
+//! `bpfx`: assemble, disassemble, run, verify and cross-check BPF programs.
+//!
+//! Exit status: 0 ok, 1 input rejected (the reason on stderr), 2 usage or I/O error.
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
 
-#[derive(Parser, Debug)]
-#[command(name = "bpfx", version, about)]
+mod asm;
+mod cbpf;
+mod disasm;
+mod input;
+mod render;
+mod seccomp;
+
+/// Assemble, disassemble, run and check BPF programs.
+#[derive(Debug, Parser)]
+#[command(name = "bpfx", version, about, long_about = None, after_help = EXAMPLES)]
 struct Cli {
+    /// When to color diagnostics.
+    #[arg(long, global = true, value_enum, default_value_t = render::Color::Auto)]
+    color: render::Color,
     #[command(subcommand)]
-    cmd: Cmd,
+    command: Command,
 }
 
-#[derive(Subcommand, Debug)]
-enum Cmd {
+const EXAMPLES: &str = "\
+Examples:
+  bpfx asm examples/hello.s -o hello.bin        assemble LLVM-syntax eBPF to bytecode
+  bpfx asm --format hex examples/hello.s        print the bytecode as hex
+  bpfx disasm hello.bin                         print it back as LLVM syntax
+  bpfx asm examples/hello.s | bpfx disasm --dialect kernel";
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Assemble eBPF text (LLVM or ubpf syntax) into bytecode.
+    Asm(asm::Args),
+    /// Disassemble eBPF bytecode into text.
+    Disasm(disasm::Args),
     /// Seccomp filters: emulate, tabulate, assemble, disassemble, cross-check.
     Seccomp(seccomp::Args),
     /// Classic BPF (socket filters): assemble, disassemble, check, run, cross-check.
@@ -23,12 +44,14 @@ enum Cmd {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let r = match cli.cmd {
-        Cmd::Seccomp(a) => seccomp::main(a),
-        Cmd::Cbpf(a) => cbpf::main(a),
+    let result = match cli.command {
+        Command::Asm(args) => asm::main(args, cli.color),
+        Command::Disasm(args) => disasm::main(args, cli.color),
+        Command::Seccomp(args) => seccomp::main(args),
+        Command::Cbpf(args) => cbpf::main(args),
     };
-    match r {
-        Ok(c) => c,
+    match result {
+        Ok(code) => code,
         Err(e) => {
             eprintln!("error: {e:#}");
             ExitCode::from(2)
