@@ -392,6 +392,11 @@ fn checker_rules_in_kernel_order() {
         Err((Some(1), Rule::SeccompOpcode))
     );
     assert_eq!(rule("ld #len\nret a\n", Mode::Seccomp), Ok(()));
+    // Stacked filters: 8 * 4096 = 32768 fits alone, but not with the 4-instruction penalty.
+    assert!(asm::cbpf::check::check_stack(&[4096; 7]).is_ok());
+    let e = asm::cbpf::check::check_stack(&[4096; 8]).unwrap_err();
+    assert_eq!((e.index, e.rule), (Some(7), Rule::StackTooLong));
+    assert!(asm::cbpf::check::check_stack(&[4090; 8]).is_ok());
 }
 
 #[test]

@@ -159,7 +159,29 @@ fn load_all(paths: &[PathBuf]) -> anyhow::Result<Vec<Vec<SockFilter>>> {
         require_seccomp(p, &prog)?;
         out.push(prog);
     }
+    let lens: Vec<usize> = out.iter().map(Vec::len).collect();
+    asm::cbpf::check::check_stack(&lens)
+        .map_err(|e| anyhow::anyhow!("the kernel would refuse this stack (ENOMEM): {e}"))?;
     Ok(out)
+}
+
+/// What the calling thread sees for an action, when that is not obvious from its name.
+fn consequence(action: Action) -> Option<String> {
+    match action {
+        Action::Errno(d) if d as u32 > kernel::seccomp::MAX_ERRNO => Some(format!(
+            "the call fails with errno {} (the kernel caps ERRNO data at MAX_ERRNO)",
+            kernel::seccomp::MAX_ERRNO
+        )),
+        Action::Trace(_) => Some("without a ptrace tracer the call fails with ENOSYS".into()),
+        Action::UserNotif => {
+            Some("without a listener on the notification fd the call fails with ENOSYS".into())
+        }
+        Action::Unknown(_) => Some("an unknown action kills the process".into()),
+        Action::KillThread => {
+            Some("SIGSYS kills the thread (the process, if it is the last thread)".into())
+        }
+        _ => None,
+    }
 }
 
 fn stack(
@@ -234,6 +256,9 @@ pub fn execute(args: Args) -> anyhow::Result<(String, ExitCode)> {
                         o.filter,
                         filters[o.filter].display()
                     );
+                    if let Some(c) = consequence(action) {
+                        outln!(out, "{c}");
+                    }
                     if o.read_args {
                         outln!(out, "the path read arguments or the instruction pointer: other values may get another action");
                     }

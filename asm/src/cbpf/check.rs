@@ -51,6 +51,32 @@ pub enum Rule {
     SeccompOpcode,
     /// A seccomp load that is not an aligned 32-bit word inside `struct seccomp_data`.
     SeccompLoad,
+    /// A stack of seccomp filters longer than `MAX_INSNS_PER_PATH` (the kernel says ENOMEM).
+    StackTooLong,
+}
+
+/// `MAX_INSNS_PER_PATH` of `kernel/seccomp.c`: 256 KiB of instructions per syscall path.
+pub const MAX_INSNS_PER_PATH: usize = (1 << 18) / 8;
+
+/// `seccomp_attach_filter()`'s limit for stacked filters (lengths oldest first): the new
+/// filter's length plus, for every filter already installed, its length and a penalty of 4
+/// must not exceed [`MAX_INSNS_PER_PATH`]. Reports the first filter that cannot be added.
+pub fn check_stack(lens: &[usize]) -> Result<(), CheckError> {
+    let mut installed = 0usize;
+    for (i, &len) in lens.iter().enumerate() {
+        if installed + len > MAX_INSNS_PER_PATH {
+            return Err(err(
+                Some(i),
+                Rule::StackTooLong,
+                format!(
+                    "filter {i}: {} instructions on the path (at most {MAX_INSNS_PER_PATH}, counting 4 extra per installed filter)",
+                    installed + len
+                ),
+            ));
+        }
+        installed += len + 4;
+    }
+    Ok(())
 }
 
 /// Why the kernel would refuse a program (it says `EINVAL`).

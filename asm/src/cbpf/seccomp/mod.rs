@@ -877,7 +877,13 @@ pub fn disassemble(prog: &[SockFilter], arch: Arch) -> String {
         };
         let mut pre = String::new();
         let k = f.k;
+        // `mem[k]` exists for k < 16 only; the parser refuses others, so they print raw.
+        let bad_mem = matches!(
+            form,
+            Some(Form::LdMem | Form::LdxMem | Form::St | Form::Stx)
+        ) && k >= 16;
         let line = match form {
+            _ if bad_mem => format!(".raw {:#06x}, {}, {}, {:#x}", f.code, f.jt, f.jf, k),
             None | Some(Form::LdAbs(Size::H | Size::B) | Form::LdInd(_) | Form::LdxMsh) => {
                 format!(".raw {:#06x}, {}, {}, {:#x}", f.code, f.jt, f.jf, k)
             }
