@@ -83,3 +83,30 @@ fn bpfasm_text_twins() {
     }
     assert!(n >= 7, "only {n} .bpfasm.txt twins");
 }
+
+#[test]
+fn seccomp_tools_sources_assemble_to_their_binaries() {
+    let Some(files) = corpus() else { return };
+    let dir = files[0].parent().unwrap().to_path_buf();
+    let st = dir.join("thirdparty/seccomp-tools");
+    let mut n = 0;
+    for name in ["libseccomp", "mixed_arch"] {
+        let src = std::fs::read_to_string(st.join(format!("{name}.asm"))).unwrap();
+        let prog = seccomp::assemble(&format!(".arch x86_64\n{src}"))
+            .unwrap_or_else(|e| panic!("{name}: {e:?}"));
+        assert_eq!(
+            cbpf::encode(&prog),
+            std::fs::read(st.join(format!("{name}.bpf"))).unwrap(),
+            "{name}"
+        );
+        n += 1;
+    }
+    // The others have no binary twin; they must at least assemble.
+    for name in ["complex", "operator_precedence"] {
+        let src = std::fs::read_to_string(st.join(format!("{name}.asm"))).unwrap();
+        seccomp::assemble(&format!(".arch x86_64\n{src}"))
+            .unwrap_or_else(|e| panic!("{name}: {e:?}"));
+        n += 1;
+    }
+    assert_eq!(n, 4);
+}

@@ -89,6 +89,10 @@ pub(crate) fn resolve(
                 Target::Next => Ok(pos[i] + 1 + tramp[i][0] as usize + tramp[i][1] as usize),
                 Target::Label(name, span) => match labels.get(name.as_str()) {
                     Some((idx, _)) => Ok(pos[*idx]),
+                    // seccomp-tools' reserved `next`, when no label has that name.
+                    None if name == "next" => {
+                        Ok(pos[i] + 1 + tramp[i][0] as usize + tramp[i][1] as usize)
+                    }
                     None => Err(Diagnostic::error(
                         *span,
                         format!("undefined label `{name}`"),

@@ -67,6 +67,10 @@ pub enum Tok<'s> {
     LshEq,
     #[token(">>=")]
     RshEq,
+    #[token(">>")]
+    Shr,
+    #[token("?")]
+    Question,
     #[token("(")]
     LParen,
     #[token(")")]

@@ -19,8 +19,14 @@
 //! CONST`, `mem[k] = A | X`, `A op= CONST | X` (`+= -= *= /= %= &= |= ^= <<= >>=`),
 //! `A = -A`, `if (A op CONST|X) goto L [else goto L]` (`== != > >= < <= &`, and
 //! `if !(A & K)`), `goto L`, `return ACTION | A | X | CONST`, labels `name:`, and
-//! `.raw code, jt, jf, k` for what has no readable form. A jump target is a label or an
-//! absolute instruction number. Comments start with `#` or `//`.
+//! `.raw code, jt, jf, k` for what has no readable form. A jump target is a label, `next`
+//! (the following instruction, unless a label is called that), or an absolute instruction
+//! number. Comments start with `#` or `//`.
+//!
+//! seccomp-tools spellings are accepted too: `A == K ? L1 : L2`, `A = args[i] >> 32`,
+//! `A = instruction_pointer >> 32`, `A = data[k]`, `return KILL`. (Unlike seccomp-tools,
+//! a numeric `goto N` is an absolute instruction number, as in disassembly listings, and
+//! an `if` is written on one line.)
 //!
 //! Constants: numbers, `ARCH_*` / `AUDIT_ARCH_*`, `SECCOMP_RET_*`, actions (`ALLOW`,
 //! `KILL_PROCESS`, `KILL_THREAD` = `KILL`, `TRAP(n)`, `ERRNO(n)`, `TRACE(n)`, `LOG`,
@@ -313,6 +319,7 @@ pub struct SLine<'s> {
 #[derive(Debug)]
 pub enum SStmt<'s> {
     Assign(Val<'s>, Val<'s>),
+    AssignShr(Val<'s>, Val<'s>, Val<'s>),
     Neg(Val<'s>, Val<'s>),
     Alu(Val<'s>, AluOp, Val<'s>),
     If(Val<'s>, Cmp, Val<'s>, Val<'s>, Option<Val<'s>>),
@@ -617,6 +624,24 @@ fn lower(s: SStmt<'_>, span: Span, arch: &mut Option<Arch>) -> Result<Option<CSt
             } else {
                 return Err(bad(&lhs, "cannot assign to this", &["A", "X", "mem[k]"]));
             }
+        }
+        SStmt::AssignShr(lhs, rhs, n) => {
+            // seccomp-tools' spelling of the high words: `args[i] >> 32`,
+            // `instruction_pointer >> 32` (a 32-bit load of the upper half).
+            let hi = match (field(&rhs)?, &n.v) {
+                (Some(k @ (8 | 16 | 24 | 32 | 40 | 48 | 56)), V::Num(32)) => k + 4,
+                _ => {
+                    return Err(Diagnostic::error(
+                        rhs.span.to(n.span),
+                        "only `args[i] >> 32` and `instruction_pointer >> 32` can be loaded",
+                    )
+                    .with_help("classic BPF loads 32-bit words; `>> 32` selects the upper one"))
+                }
+            };
+            if !is_reg(&lhs, "A") {
+                return Err(bad(&lhs, "loads go to A", &["A"]));
+            }
+            plain(code_of(Form::LdAbs(Size::W)), hi, span)
         }
         SStmt::Neg(lhs, rhs) => {
             if is_reg(&lhs, "A") && is_reg(&rhs, "A") {
