@@ -94,7 +94,7 @@ fn corpus_filters_agree_with_the_kernel() {
         }
         filters += 1;
         for nr in numbers() {
-            for round in 0..2 {
+            for round in 0..4 {
                 let args: [u64; 6] = if round == 0 {
                     [0; 6]
                 } else {
@@ -158,4 +158,61 @@ fn stacked_filters_combine_like_the_kernel() {
         let got = ks::run(&[ret(old), ret(new)], 39, [0; 6]).unwrap();
         assert_eq!(want, got, "older {old:#x}, newer {new:#x}");
     }
+}
+
+#[test]
+fn stacked_corpus_filters_agree_with_the_kernel() {
+    let Some(files) = corpus() else { return };
+    if let Err(why) = ks::available() {
+        println!("skipped: seccomp unusable: {why}");
+        return;
+    }
+    let load = |name: &str| {
+        let p = files
+            .iter()
+            .find(|p| p.file_name().is_some_and(|f| f == name))
+            .unwrap();
+        cbpf::decode(&std::fs::read(p).unwrap()).unwrap()
+    };
+    let ip = ks::test_site_ip();
+    let mut rng = Rng(0x5eed_cbf0_0000_0002);
+    let (mut stacks, mut compared) = (0, 0);
+    // Oldest first. The older filters must let seccomp(2) through for the next to install.
+    for names in [
+        &["args-denylist.bpf", "docker-default-amd64.bpf"][..],
+        &["docker-default-amd64-btree.bpf", "args-denylist.bpf"],
+        &["args-denylist.bpf", "multiarch-x86_64-x86-x32.bpf"],
+        &[
+            "args-denylist.bpf",
+            "docker-default-amd64.bpf",
+            "tiny-allowlist.bpf",
+        ],
+    ] {
+        let progs: Vec<_> = names.iter().map(|n| load(n)).collect();
+        match ks::run(&progs, 39, [0; 6]).unwrap() {
+            ks::Observed::Refused { filter, errno } => {
+                panic!("{names:?}: filter {filter} refused (errno {errno})")
+            }
+            _ => stacks += 1,
+        }
+        for nr in numbers() {
+            let args: [u64; 6] = std::array::from_fn(|_| rng.arg());
+            let data = SeccompData {
+                nr,
+                arch: Arch::X86_64.audit(),
+                instruction_pointer: ip,
+                args,
+            };
+            let rets: Vec<u32> = progs
+                .iter()
+                .rev()
+                .map(|p| run_seccomp(p, &data).unwrap().ret)
+                .collect();
+            let want = ks::expected(&rets);
+            let got = ks::run(&progs, nr, args).unwrap();
+            assert_eq!(want, got, "{names:?} nr {nr} args {args:x?}");
+            compared += 1;
+        }
+    }
+    println!("{stacks} stacks, {compared} (stack, syscall, args) cases compared, 0 differences");
 }
