@@ -279,26 +279,52 @@ pub fn execute(args: Args) -> anyhow::Result<(String, ExitCode)> {
                     ..Default::default()
                 };
                 let o = stack(&progs, &data)?;
-                rows.push((name, nr, Action::from_ret(o.ret), o.read_args, o.exempt));
+                let possible = if o.read_args {
+                    vm::classic::possible_stack(&progs, nr, arch.audit())
+                        .map_err(|(i, e)| anyhow::anyhow!("filter {i}: {e}"))?
+                        .map(|set| {
+                            // Strongest action first, as the kernel ranks them.
+                            let mut v: Vec<u32> = set.into_iter().collect();
+                            v.sort_by_key(|&r| ((r & 0xffff_0000) as i32, r & 0xffff));
+                            v.into_iter()
+                                .map(|r| Action::from_ret(r).to_string())
+                                .collect::<Vec<_>>()
+                        })
+                } else {
+                    None
+                };
+                rows.push((
+                    name,
+                    nr,
+                    Action::from_ret(o.ret),
+                    o.read_args,
+                    o.exempt,
+                    possible,
+                ));
             }
             if json {
                 let v: Vec<_> = rows
                     .iter()
-                    .map(|(n, nr, a, d, e)| serde_json::json!({"syscall": n, "nr": nr, "action": a.to_string(), "depends_on_args": d, "exempt": e}))
+                    .map(|(n, nr, a, d, e, p)| {
+                        serde_json::json!({"syscall": n, "nr": nr, "action": a.to_string(), "depends_on_args": d, "possible": p, "exempt": e})
+                    })
                     .collect();
                 outln!(out, "{}", serde_json::to_string_pretty(&v)?);
             } else {
                 outln!(
                     out,
-                    "# {arch}: action with all arguments 0; * = depends on arguments"
+                    "# {arch}: action with all arguments 0; * = depends on arguments (then: every action some arguments get)"
                 );
-                for (name, nr, a, dep, exempt) in rows {
+                for (name, nr, a, dep, exempt, possible) in rows {
                     let mark = if dep {
-                        " *"
+                        match possible {
+                            Some(p) => format!(" * {}", p.join(" | ")),
+                            None => " * (too many paths to list)".to_string(),
+                        }
                     } else if exempt {
-                        " (not filtered)"
+                        " (not filtered)".to_string()
                     } else {
-                        ""
+                        String::new()
                     };
                     outln!(out, "{nr:>10} {name:<24} {a}{mark}");
                 }
@@ -521,7 +547,12 @@ mod tests {
         };
         assert!(line("read").ends_with("ALLOW"));
         assert!(
-            line("socket").ends_with("ERRNO(97) *"),
+            line("mmap").ends_with("ALLOW * ERRNO(1) | ALLOW"),
+            "{}",
+            line("mmap")
+        );
+        assert!(
+            line("socket").ends_with("ERRNO(97) * ERRNO(97) | ALLOW"),
             "{}",
             line("socket")
         );

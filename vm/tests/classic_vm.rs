@@ -168,3 +168,95 @@ fn uprobe_calls_bypass_filters() {
         ..Default::default()
     }));
 }
+
+#[test]
+fn possible_returns_cover_every_concrete_run() {
+    use vm::classic::possible_returns;
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/seccomp");
+    if !dir.is_dir() {
+        println!("skipped: {} not found", dir.display());
+        return;
+    }
+    let mut seed = 0x9e37_79b9_7f4a_7c15u64;
+    let mut rnd = move || {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        match seed % 3 {
+            0 => seed % 16,
+            1 => seed & 0xffff_ffff,
+            _ => seed,
+        }
+    };
+    let mut checked = 0;
+    for e in std::fs::read_dir(&dir).unwrap() {
+        let p = e.unwrap().path();
+        if p.extension().map_or(true, |x| x != "bpf") {
+            continue;
+        }
+        let prog = asm::cbpf::decode(&std::fs::read(&p).unwrap()).unwrap();
+        for nr in 0..460u32 {
+            let poss = possible_returns(&prog, nr, 0xc000_003e).unwrap();
+            assert!(!poss.truncated && !poss.computed, "{}", p.display());
+            for round in 0..8 {
+                let args = if round == 0 {
+                    [0; 6]
+                } else {
+                    std::array::from_fn(|_| rnd())
+                };
+                let d = SeccompData {
+                    nr,
+                    arch: 0xc000_003e,
+                    instruction_pointer: rnd(),
+                    args,
+                };
+                let o = run_seccomp(&prog, &d).unwrap();
+                assert!(
+                    poss.rets.contains(&o.ret),
+                    "{} nr {nr}: {:#x} not in {:x?}",
+                    p.display(),
+                    o.ret,
+                    poss.rets
+                );
+                if !o.read_args {
+                    assert_eq!(
+                        poss.rets.len(),
+                        1,
+                        "{} nr {nr}: no argument read, one answer",
+                        p.display()
+                    );
+                    break;
+                }
+                checked += 1;
+            }
+        }
+    }
+    assert!(checked > 100, "{checked}");
+}
+
+#[test]
+fn possible_returns_of_an_argument_test() {
+    let p = assemble("ld [16]\njeq #2, a\nret #0x50001\na: ret #0x7fff0000\n").unwrap();
+    let poss = vm::classic::possible_returns(&p, 41, 0).unwrap();
+    assert_eq!(
+        poss.rets.into_iter().collect::<Vec<_>>(),
+        [0x50001, 0x7fff_0000]
+    );
+    // Division by an argument may be by zero: 0 is possible.
+    let p = assemble("ld [16]\ntax\nld #8\ndiv x\nret #0x7fff0000\n").unwrap();
+    assert_eq!(
+        vm::classic::possible_returns(&p, 0, 0)
+            .unwrap()
+            .rets
+            .into_iter()
+            .collect::<Vec<_>>(),
+        [0, 0x7fff_0000]
+    );
+    // Stacked: ERRNO(1) or ALLOW under a filter that traps: TRAP wins either way.
+    let trap = vec![SockFilter::new(0x06, 0, 0, 0x0003_0005)];
+    let p = assemble("ld [16]\njeq #2, a\nret #0x50001\na: ret #0x7fff0000\n").unwrap();
+    let s = vm::classic::possible_stack(&[trap, p], 41, 0)
+        .unwrap()
+        .unwrap();
+    assert_eq!(s.into_iter().collect::<Vec<_>>(), [0x0003_0005]);
+}

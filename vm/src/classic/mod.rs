@@ -14,6 +14,9 @@
 //! jump out of the program or an instruction that has no meaning for the input is a
 //! [`RunError`].
 
+mod possible;
+pub use possible::{possible_returns, possible_stack, Possible};
+
 use asm::cbpf::{
     ancillary, lookup, AluOp, Form, JmpOp, Size, SockFilter, Src, SKF_LL_OFF, SKF_NET_OFF,
 };
