@@ -104,9 +104,14 @@ enum Cmd {
         filters: Vec<PathBuf>,
         #[command(flatten)]
         call: Call,
-        /// Every x86_64 system call number (and some x32 and unassigned ones).
+        /// Every system call number of the architecture (x86_64 also probes the x32
+        /// numbers; unassigned numbers up to 470 are included).
         #[arg(long, conflicts_with_all = ["syscall", "nr"])]
         all: bool,
+        /// The calling convention: x86_64 (`syscall`), i386 (`int $0x80`, compat), or x32
+        /// (x86_64 entry with the x32 numbers).
+        #[arg(long, value_parser = parse_arch, default_value = "x86_64")]
+        arch: Arch,
     },
 }
 
@@ -352,8 +357,13 @@ pub fn execute(args: Args) -> anyhow::Result<(String, ExitCode)> {
                 }
             }
         }
-        Cmd::CrossCheck { filters, call, all } => {
-            let code = cross_check(&mut out, &filters, &call, all)?;
+        Cmd::CrossCheck {
+            filters,
+            call,
+            all,
+            arch,
+        } => {
+            let code = cross_check(&mut out, &filters, &call, all, arch)?;
             return Ok((out, code));
         }
     }
@@ -366,6 +376,7 @@ fn cross_check(
     paths: &[PathBuf],
     call: &Call,
     all: bool,
+    arch: Arch,
 ) -> anyhow::Result<ExitCode> {
     use kernel::seccomp as ks;
     if let Err(why) = ks::available() {
@@ -400,16 +411,21 @@ fn cross_check(
         }
         progs.push(prog);
     }
-    let arch = Arch::X86_64;
-    let nrs: Vec<u32> = if all {
-        (0..=470)
-            .chain(Arch::X32.syscalls().iter().map(|s| s.1))
-            .collect()
-    } else {
-        vec![call_nr(call, arch)?]
+    let abi = match arch {
+        Arch::X86_64 | Arch::X32 => ks::Abi::X86_64,
+        Arch::I386 => ks::Abi::I386,
+        other => bail!("this host can only make x86_64, x32 and i386 system calls, not {other}"),
     };
-    let args = call_args(call)?;
-    let ip = ks::test_site_ip();
+    let nrs: Vec<u32> = match (all, arch) {
+        (true, Arch::X86_64) => (0..=470)
+            .chain(Arch::X32.syscalls().iter().map(|s| s.1))
+            .collect(),
+        (true, Arch::X32) => Arch::X32.syscalls().iter().map(|s| s.1).collect(),
+        (true, _) => (0..=470).collect(),
+        (false, _) => vec![call_nr(call, arch)?],
+    };
+    let args = abi.args(call_args(call)?);
+    let ip = ks::test_site_ip_abi(abi);
     let (mut agree, mut differ, mut skipped) = (0, 0, 0);
     for nr in nrs {
         let data = SeccompData {
@@ -427,7 +443,7 @@ fn cross_check(
             rets.push(run_seccomp(p, &data)?.ret);
         }
         let want = ks::expected(&rets);
-        let got = ks::run(&progs, nr, args).context("probing the kernel")?;
+        let got = ks::run_abi(&progs, abi, nr, args).context("probing the kernel")?;
         let name = arch
             .syscall_name(nr)
             .or_else(|| Arch::X32.syscall_name(nr))
@@ -457,7 +473,13 @@ fn cross_check(
 }
 
 #[cfg(not(target_arch = "x86_64"))]
-fn cross_check(out: &mut String, _: &[PathBuf], _: &Call, _: bool) -> anyhow::Result<ExitCode> {
+fn cross_check(
+    out: &mut String,
+    _: &[PathBuf],
+    _: &Call,
+    _: bool,
+    _: Arch,
+) -> anyhow::Result<ExitCode> {
     outln!(
         out,
         "skipped: kernel cross-checks are implemented for x86-64 hosts only"
@@ -586,6 +608,18 @@ mod tests {
             "0,0,0x41",
         ]);
         assert!(out.starts_with("agree: openat (257): errno 13"), "{out}");
+        assert_eq!(code, ExitCode::SUCCESS);
+        // The multi-arch example through the i386 entry: write is 4 there.
+        let ex = example("multiarch.seccomp");
+        let (out, code) = run(&[
+            "cross-check",
+            &ex,
+            "--arch",
+            "i386",
+            "--syscall",
+            "socketcall",
+        ]);
+        assert!(out.starts_with("agree: socketcall (102): errno 1"), "{out}");
         assert_eq!(code, ExitCode::SUCCESS);
     }
 }

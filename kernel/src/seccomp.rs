@@ -128,6 +128,67 @@ fn syscall_test(nr: u64, a: [u64; 6]) -> (i64, u64) {
     (ret, ip)
 }
 
+/// The i386 system call under test (`int $0x80` from this 64-bit process, which the
+/// kernel runs as a compat call: `seccomp_data.arch` is `AUDIT_ARCH_I386`). Arguments are
+/// 32-bit; returns (eax sign-extended, address after `int $0x80`).
+#[cfg(target_arch = "x86_64")]
+#[inline(never)]
+fn syscall_test_i386(nr: u64, a: [u64; 6]) -> (i64, u64) {
+    let ret: u64;
+    let ip: u64;
+    // SAFETY: as for `syscall_test`. rbx and rbp cannot be asm operands, so they are saved
+    // on the stack (below the red zone, which the block skips) and loaded from r13/r14;
+    // r8-r11 are declared clobbered in case the compat entry does not preserve them.
+    unsafe {
+        std::arch::asm!(
+            "sub rsp, 128",
+            "push rbx",
+            "push rbp",
+            "mov ebx, r13d",
+            "mov ebp, r14d",
+            "lea r12, [rip + 2f]",
+            "int 0x80",
+            "2:",
+            "pop rbp",
+            "pop rbx",
+            "add rsp, 128",
+            inlateout("rax") nr => ret,
+            in("rcx") a[1] as u32 as u64, in("rdx") a[2] as u32 as u64, in("rsi") a[3] as u32 as u64,
+            in("rdi") a[4] as u32 as u64, in("r13") a[0] as u32 as u64, in("r14") a[5] as u32 as u64,
+            out("r12") ip,
+            out("r8") _, out("r9") _, out("r10") _, out("r11") _,
+        );
+    }
+    (ret as u32 as i32 as i64, ip)
+}
+
+/// Which system call entry the probe uses.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Abi {
+    /// `syscall`: `AUDIT_ARCH_X86_64` (numbers with `__X32_SYSCALL_BIT` are x32 calls).
+    X86_64,
+    /// `int $0x80`: `AUDIT_ARCH_I386`, 32-bit arguments.
+    I386,
+}
+
+impl Abi {
+    /// The `seccomp_data.arch` the filters see.
+    pub fn audit(self) -> u32 {
+        match self {
+            Abi::X86_64 => 0xc000_003e,
+            Abi::I386 => 0x4000_0003,
+        }
+    }
+
+    /// The arguments as the filters see them (i386 arguments are 32-bit).
+    pub fn args(self, args: [u64; 6]) -> [u64; 6] {
+        match self {
+            Abi::X86_64 => args,
+            Abi::I386 => args.map(|a| a & 0xffff_ffff),
+        }
+    }
+}
+
 /// The child's own `seccomp(2)` / `exit_group(2)` call site, which the guard lets through.
 #[cfg(target_arch = "x86_64")]
 #[inline(never)]
@@ -154,6 +215,16 @@ fn syscall_aux(nr: u64, a0: u64, a1: u64, a2: u64) -> (i64, u64) {
 #[cfg(target_arch = "x86_64")]
 pub fn test_site_ip() -> u64 {
     syscall_test(NR_GETPID, [0; 6]).1
+}
+
+/// [`test_site_ip`] for an ABI.
+#[cfg(target_arch = "x86_64")]
+pub fn test_site_ip_abi(abi: Abi) -> u64 {
+    match abi {
+        Abi::X86_64 => test_site_ip(),
+        // getpid is 20 on i386.
+        Abi::I386 => syscall_test_i386(20, [0; 6]).1,
+    }
 }
 
 fn guard(aux_ip: u64) -> Vec<SockFilter> {
@@ -196,6 +267,17 @@ fn die() -> ! {
 /// Installs `filters` (oldest first) in a child and makes system call `nr` with `args`.
 #[cfg(target_arch = "x86_64")]
 pub fn run(filters: &[Vec<SockFilter>], nr: u32, args: [u64; 6]) -> io::Result<Observed> {
+    run_abi(filters, Abi::X86_64, nr, args)
+}
+
+/// [`run`] through a given system call entry.
+#[cfg(target_arch = "x86_64")]
+pub fn run_abi(
+    filters: &[Vec<SockFilter>],
+    abi: Abi,
+    nr: u32,
+    args: [u64; 6],
+) -> io::Result<Observed> {
     // Everything the child needs is prepared here: after fork it only makes raw system
     // calls and writes to the shared page.
     let aux_ip = syscall_aux(NR_GETPID, 0, 0, 0).1;
@@ -253,7 +335,7 @@ pub fn run(filters: &[Vec<SockFilter>], nr: u32, args: [u64; 6]) -> io::Result<O
         return Err(e);
     }
     if pid == 0 {
-        child(report, &fprogs, nr, args);
+        child(report, &fprogs, abi, nr, args);
     }
     let mut status = 0;
     // SAFETY: waiting for our own child.
@@ -298,7 +380,7 @@ pub fn run(filters: &[Vec<SockFilter>], nr: u32, args: [u64; 6]) -> io::Result<O
 }
 
 #[cfg(target_arch = "x86_64")]
-fn child(report: *mut Report, fprogs: &[libc::sock_fprog], nr: u32, args: [u64; 6]) -> ! {
+fn child(report: *mut Report, fprogs: &[libc::sock_fprog], abi: Abi, nr: u32, args: [u64; 6]) -> ! {
     // SAFETY: raw prctl/sigaction calls with valid arguments; `report` is the shared page.
     unsafe {
         let mut sa: libc::sigaction = std::mem::zeroed();
@@ -320,7 +402,10 @@ fn child(report: *mut Report, fprogs: &[libc::sock_fprog], nr: u32, args: [u64; 
                 die();
             }
         }
-        let (r, _) = syscall_test(nr as u64, args);
+        let (r, _) = match abi {
+            Abi::X86_64 => syscall_test(nr as u64, args),
+            Abi::I386 => syscall_test_i386(nr as u64, args),
+        };
         (*report).ret = r;
         (*report).state.store(ST_RETURNED, Ordering::SeqCst);
     }

@@ -216,3 +216,62 @@ fn stacked_corpus_filters_agree_with_the_kernel() {
     }
     println!("{stacks} stacks, {compared} (stack, syscall, args) cases compared, 0 differences");
 }
+
+#[test]
+fn corpus_filters_agree_with_the_kernel_for_i386_calls() {
+    let Some(files) = corpus() else { return };
+    if let Err(why) = ks::available() {
+        println!("skipped: seccomp unusable: {why}");
+        return;
+    }
+    let abi = ks::Abi::I386;
+    let ip = ks::test_site_ip_abi(abi);
+    // Is the compat entry there at all? (CONFIG_IA32_EMULATION)
+    if ks::run_abi(
+        &[vec![SockFilter::new(0x06, 0, 0, 0x0005_0007)]],
+        abi,
+        20,
+        [0; 6],
+    )
+    .unwrap()
+        != ks::Observed::Errno(7)
+    {
+        println!("skipped: no int $0x80 compat entry");
+        return;
+    }
+    let mut rng = Rng(0x5eed_cbf0_0000_0003);
+    let (mut filters, mut compared) = (0, 0);
+    for p in &files {
+        let prog = cbpf::decode_lenient(&std::fs::read(p).unwrap()).unwrap();
+        if check(&prog, Mode::Seccomp).is_err() {
+            continue;
+        }
+        filters += 1;
+        for nr in 0..=460u32 {
+            for round in 0..3 {
+                let args = abi.args(if round == 0 {
+                    [0; 6]
+                } else {
+                    std::array::from_fn(|_| rng.arg())
+                });
+                let data = SeccompData {
+                    nr,
+                    arch: abi.audit(),
+                    instruction_pointer: ip,
+                    args,
+                };
+                let emu = run_seccomp(&prog, &data).unwrap();
+                let want = ks::expected(&[emu.ret]);
+                let got = ks::run_abi(std::slice::from_ref(&prog), abi, nr, args).unwrap();
+                assert_eq!(want, got, "{} i386 nr {nr} args {args:x?}", p.display());
+                compared += 1;
+                if !emu.read_args {
+                    break;
+                }
+            }
+        }
+    }
+    println!(
+        "i386: {filters} filters, {compared} (filter, syscall, args) cases compared, 0 differences"
+    );
+}
