@@ -110,3 +110,22 @@ fn seccomp_tools_sources_assemble_to_their_binaries() {
     }
     assert_eq!(n, 4);
 }
+
+#[test]
+fn big_endian_filters_decode_with_their_byte_order() {
+    let Some(files) = corpus() else { return };
+    let dir = files[0].parent().unwrap().to_path_buf();
+    let bytes = std::fs::read(dir.join("thirdparty/ceccomp/big_endian_cases/s390x.bpf")).unwrap();
+    // Read in this (little-endian) host's order the opcodes are nonsense...
+    assert!(cbpf::decode(&bytes).is_err());
+    // ...in big-endian order it is ceccomp's s390x example: arch check, mlock -> KILL.
+    let prog = cbpf::decode_endian(&bytes, cbpf::Endian::Big).unwrap();
+    assert_eq!(prog[0], cbpf::SockFilter::new(0x20, 0, 0, 4));
+    assert_eq!(prog[1].k, 0x8000_0016); // AUDIT_ARCH_S390X
+    assert!(cbpf::check::check(&prog, cbpf::check::Mode::Seccomp).is_ok());
+    let text = seccomp::disassemble(&prog, seccomp::Arch::X86_64);
+    assert!(text.contains("ARCH_S390X"), "{text}");
+    // No s390x table: its syscall numbers stay numbers (150 is mlock there, munlock on x86_64).
+    assert!(text.contains("if (A == 0x96)"), "{text}");
+    assert_eq!(cbpf::encode_endian(&prog, cbpf::Endian::Big), bytes);
+}

@@ -84,6 +84,15 @@ pub fn render(name: &str, src: &str, diags: &[Diagnostic]) {
 /// it (`A =`, `return`, `goto`) and bpf_asm otherwise. Assembly errors are rendered to
 /// stderr and returned as one error.
 pub fn load_filter(path: &Path, dialect: Option<CDialect>) -> anyhow::Result<Vec<SockFilter>> {
+    load_filter_endian(path, dialect, cbpf::Endian::Native)
+}
+
+/// [`load_filter`] reading raw files in byte order `endian`.
+pub fn load_filter_endian(
+    path: &Path,
+    dialect: Option<CDialect>,
+    endian: cbpf::Endian,
+) -> anyhow::Result<Vec<SockFilter>> {
     let bytes = if path == Path::new("-") {
         let mut b = Vec::new();
         std::io::Read::read_to_end(&mut std::io::stdin(), &mut b)?;
@@ -95,7 +104,7 @@ pub fn load_filter(path: &Path, dialect: Option<CDialect>) -> anyhow::Result<Vec
     let text = match std::str::from_utf8(&bytes) {
         Ok(t) if !t.contains('\0') && path.extension().map_or(true, |e| e != "bpf") => t,
         _ => {
-            return cbpf::decode_lenient(&bytes)
+            return cbpf::decode_endian(&bytes, endian)
                 .with_context(|| format!("{name}: not a struct sock_filter[]"))
         }
     };
@@ -125,6 +134,27 @@ pub fn load_filter(path: &Path, dialect: Option<CDialect>) -> anyhow::Result<Vec
     })
 }
 
+/// Byte order of raw `struct sock_filter[]` input and output.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum EndianArg {
+    /// This machine's (what its kernel reads).
+    Native,
+    /// Little-endian.
+    Little,
+    /// Big-endian (s390x, ...).
+    Big,
+}
+
+impl From<EndianArg> for cbpf::Endian {
+    fn from(e: EndianArg) -> cbpf::Endian {
+        match e {
+            EndianArg::Native => cbpf::Endian::Native,
+            EndianArg::Little => cbpf::Endian::Little,
+            EndianArg::Big => cbpf::Endian::Big,
+        }
+    }
+}
+
 /// Writes `prog` in `format` to `out` (stdout when `None`).
 pub fn write_out(
     prog: &[SockFilter],
@@ -132,8 +162,19 @@ pub fn write_out(
     arch: Arch,
     out: Option<&Path>,
 ) -> anyhow::Result<()> {
+    write_out_endian(prog, format, arch, out, cbpf::Endian::Native)
+}
+
+/// [`write_out`] with raw output in byte order `endian`.
+pub fn write_out_endian(
+    prog: &[SockFilter],
+    format: OutFormat,
+    arch: Arch,
+    out: Option<&Path>,
+    endian: cbpf::Endian,
+) -> anyhow::Result<()> {
     let bytes = match format {
-        OutFormat::Raw => cbpf::encode(prog),
+        OutFormat::Raw => cbpf::encode_endian(prog, endian),
         OutFormat::C => formats::write(prog, Format::C).into_bytes(),
         OutFormat::Bpfasm => formats::write(prog, Format::Bpfasm).into_bytes(),
         OutFormat::Rust => formats::write(prog, Format::Rust).into_bytes(),
@@ -184,6 +225,9 @@ enum Cmd {
         /// Output file (stdout by default).
         #[arg(long, short)]
         output: Option<PathBuf>,
+        /// Byte order of raw input and output.
+        #[arg(long, value_enum, default_value = "native")]
+        endian: EndianArg,
     },
     /// Disassemble a program (raw, C array or `N,...`) to text.
     Disasm {
@@ -195,6 +239,9 @@ enum Cmd {
         /// Architecture for syscall names (seccomp dialect), until the filter checks it.
         #[arg(long, value_parser = parse_arch, default_value = "x86_64")]
         arch: Arch,
+        /// Byte order of a raw input file.
+        #[arg(long, value_enum, default_value = "native")]
+        endian: EndianArg,
     },
     /// Check a program with the kernel's load-time rules.
     Check {
@@ -240,16 +287,24 @@ pub fn main(args: Args) -> anyhow::Result<ExitCode> {
             dialect,
             format,
             output,
+            endian,
         } => {
-            let prog = load_filter(&input, dialect)?;
-            write_out(&prog, format, Arch::X86_64, output.as_deref())?;
+            let prog = load_filter_endian(&input, dialect, endian.into())?;
+            write_out_endian(
+                &prog,
+                format,
+                Arch::X86_64,
+                output.as_deref(),
+                endian.into(),
+            )?;
         }
         Cmd::Disasm {
             input,
             dialect,
             arch,
+            endian,
         } => {
-            let prog = load_filter(&input, None)?;
+            let prog = load_filter_endian(&input, None, endian.into())?;
             let f = match dialect {
                 CDialect::BpfAsm => OutFormat::BpfAsm,
                 CDialect::Seccomp => OutFormat::Seccomp,

@@ -476,3 +476,53 @@ pub fn decode_lenient(bytes: &[u8]) -> Result<Vec<SockFilter>, DecodeError> {
 pub fn encode(prog: &[SockFilter]) -> Vec<u8> {
     prog.iter().flat_map(|f| f.to_bytes()).collect()
 }
+
+/// Byte order of a `struct sock_filter[]` from another machine (the kernel reads host
+/// order: s390x, PowerPC BE and MIPS BE filters are big-endian).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum Endian {
+    /// This machine's order.
+    #[default]
+    Native,
+    /// Little-endian (x86-64, aarch64, riscv64, ...).
+    Little,
+    /// Big-endian (s390x, ...).
+    Big,
+}
+
+impl Endian {
+    fn is_native(self) -> bool {
+        match self {
+            Endian::Native => true,
+            Endian::Little => cfg!(target_endian = "little"),
+            Endian::Big => cfg!(target_endian = "big"),
+        }
+    }
+}
+
+fn swap(f: SockFilter) -> SockFilter {
+    SockFilter {
+        code: f.code.swap_bytes(),
+        k: f.k.swap_bytes(),
+        ..f
+    }
+}
+
+/// [`decode_lenient`] for a filter in byte order `endian`.
+pub fn decode_endian(bytes: &[u8], endian: Endian) -> Result<Vec<SockFilter>, DecodeError> {
+    let prog = decode_lenient(bytes)?;
+    Ok(if endian.is_native() {
+        prog
+    } else {
+        prog.into_iter().map(swap).collect()
+    })
+}
+
+/// [`encode`] in byte order `endian`.
+pub fn encode_endian(prog: &[SockFilter], endian: Endian) -> Vec<u8> {
+    if endian.is_native() {
+        encode(prog)
+    } else {
+        prog.iter().flat_map(|f| swap(*f).to_bytes()).collect()
+    }
+}

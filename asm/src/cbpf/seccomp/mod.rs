@@ -799,9 +799,8 @@ fn states(prog: &[SockFilter], arch: Arch) -> Vec<Option<State>> {
             Some(Form::Jmp(op, src)) => {
                 let mut t = s;
                 if op == JmpOp::Jeq && src == Src::K && s.a == Holds::Arch {
-                    if let Some(a) = Arch::from_audit(f.k) {
-                        t.arch = Some(a);
-                    }
+                    // An architecture without a table (s390x, ...) names nothing.
+                    t.arch = Arch::from_audit(f.k);
                 }
                 to(f.jt as u64, t, &mut st);
                 to(f.jf as u64, s, &mut st);
