@@ -416,3 +416,17 @@ fn disassembly_of_odd_programs_reassembles() {
     let text = seccomp::disassemble(&prog, Arch::X86_64);
     assert_eq!(seccomp::assemble(&text).unwrap(), prog);
 }
+
+#[test]
+fn comments_and_non_ascii() {
+    let src = "ld [12] /* é */ ; ünïcode\n# a comment line\nret #0 # trailing\n";
+    assert_eq!(bpf_asm::assemble(src).unwrap().len(), 2);
+    let src = "ld [12] /* open\nret é\n";
+    let e = errors(src, bpf_asm::assemble(src));
+    assert_eq!(
+        e.iter().map(|e| (e.0, e.1)).collect::<Vec<_>>(),
+        [(1, 9), (2, 5)]
+    );
+    let src = "A = arch // ok\nreturn ALLOW # ñ\n";
+    assert_eq!(seccomp::assemble(src).unwrap().len(), 2);
+}

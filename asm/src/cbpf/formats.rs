@@ -18,7 +18,7 @@ use crate::diag::{Diagnostic, Span};
 /// Output forms.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Format {
-    /// `struct sock_filter[]`, host endian (use [`super::encode`]; [`write`] gives hex).
+    /// `struct sock_filter[]`, host endian (use [`super::encode`]; [`write()`] gives hex).
     Raw,
     /// `{ 0x20, 0, 0, 0x00000004 },` lines.
     C,
@@ -93,7 +93,8 @@ fn numbers(text: &str, seps: &[char]) -> Vec<Result<(u64, Span), Diagnostic>> {
     let mut i = 0;
     let b = text.as_bytes();
     while i < b.len() {
-        let c = b[i] as char;
+        // `i` only ever advances over whole characters.
+        let c = text[i..].chars().next().expect("i < len");
         if c.is_ascii_digit() {
             let start = i;
             while i < b.len() && (b[i].is_ascii_alphanumeric()) {
@@ -113,7 +114,7 @@ fn numbers(text: &str, seps: &[char]) -> Vec<Result<(u64, Span), Diagnostic>> {
                     .map_err(|_| Diagnostic::error(span, format!("`{s}` is not a number"))),
             );
         } else if c.is_whitespace() || seps.contains(&c) {
-            i += 1;
+            i += c.len_utf8();
         } else {
             let start = i;
             i += c.len_utf8();

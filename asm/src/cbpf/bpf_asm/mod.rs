@@ -65,38 +65,35 @@ pub enum Opnd<'s> {
     Msh(u64, i128, u64),
 }
 
-/// Strips comments from one line, keeping byte positions.
+/// Strips comments from one line, keeping byte positions (a `/* */` becomes spaces; an
+/// unterminated `/*` is left for the lexer to report).
 fn strip_comment(line: &str) -> String {
-    let bytes = line.as_bytes();
-    let mut out = String::with_capacity(line.len());
+    let b = line.as_bytes();
     let first = line.find(|c: char| !c.is_whitespace());
-    let mut i = 0;
-    while i < bytes.len() {
-        let c = bytes[i];
-        if c == b';' {
-            break;
-        }
-        if c == b'#'
-            && (Some(i) == first || bytes.get(i + 1).map_or(true, |b| b.is_ascii_whitespace()))
-        {
-            break;
-        }
-        if c == b'/' && bytes.get(i + 1) == Some(&b'*') {
-            if let Some(end) = line[i + 2..].find("*/") {
-                let len = end + 4;
-                out.extend(std::iter::repeat(' ').take(len));
-                i += len;
-                continue;
+    let mut out = String::with_capacity(line.len());
+    let (mut seg, mut i) = (0, 0);
+    while i < b.len() {
+        match b[i] {
+            b';' => break,
+            b'#' if Some(i) == first || b.get(i + 1).map_or(true, |c| c.is_ascii_whitespace()) => {
+                break
             }
-            break;
+            b'/' if b.get(i + 1) == Some(&b'*') => {
+                if let Some(e) = line[i + 2..].find("*/") {
+                    let len = e + 4;
+                    out.push_str(&line[seg..i]);
+                    out.extend(std::iter::repeat(' ').take(len));
+                    i += len;
+                    seg = i;
+                    continue;
+                }
+            }
+            _ => {}
         }
-        out.push(c as char);
         i += 1;
     }
-    // Non-ASCII bytes were pushed as Latin-1 chars; keep offsets by rebuilding from bytes.
-    if !line.is_ascii() {
-        return line[..out.len().min(line.len())].to_string();
-    }
+    // `i` stops on an ASCII byte or the end: a char boundary.
+    out.push_str(&line[seg..i]);
     out
 }
 
