@@ -176,3 +176,60 @@ fn seccomp_filters_match_the_kernel() {
     println!("seccomp filters: {a} accepted and run, {r} refused by both");
     assert!(a >= 100, "too few accepted programs ({a}) to mean anything");
 }
+
+#[test]
+fn random_stacks_combine_like_the_kernel() {
+    if let Err(why) = ks::available() {
+        println!("skipped: seccomp unusable: {why}");
+        return;
+    }
+    // Each filter lets the probe's own seccomp(2) and exit_group(2) through (so the next can
+    // be installed) and returns its value for everything else.
+    let filter = |k: u32| {
+        vec![
+            SockFilter::new(0x20, 0, 0, 0),
+            SockFilter::new(0x15, 2, 0, 317),
+            SockFilter::new(0x15, 1, 0, 231),
+            SockFilter::new(0x06, 0, 0, k),
+            SockFilter::new(0x06, 0, 0, 0x7fff_0000),
+        ]
+    };
+    let action = prop_oneof![
+        Just(0x8000_0000u32),
+        Just(0),
+        (0u32..0x10000).prop_map(|d| 0x0003_0000 | d),
+        (0u32..0x10000).prop_map(|d| 0x0005_0000 | d),
+        Just(0x7fc0_0000),
+        (0u32..0x10000).prop_map(|d| 0x7ff0_0000 | d),
+        Just(0x7ffc_0000),
+        Just(0x7fff_0000),
+        any::<u32>(),
+    ];
+    let mut runner = TestRunner::new(ProptestConfig {
+        cases: 200,
+        failure_persistence: None,
+        ..ProptestConfig::default()
+    });
+    runner
+        .run(&prop::collection::vec(action, 1..4), |rets_oldest_first| {
+            let filters: Vec<_> = rets_oldest_first.iter().map(|&k| filter(k)).collect();
+            let data = SeccompData {
+                nr: 39,
+                arch: 0xc000_003e,
+                ..Default::default()
+            };
+            let o = vm::classic::run_seccomp_stack(&filters, &data).unwrap();
+            let newest_first: Vec<u32> = rets_oldest_first.iter().rev().copied().collect();
+            // The emulator's winner is the kernel's.
+            prop_assert_eq!(ks::expected(&newest_first), ks::expected(&[o.ret]));
+            let got = ks::run(&filters, 39, [0; 6]).unwrap();
+            prop_assert_eq!(
+                ks::expected(&[o.ret]),
+                got,
+                "stack {:x?}",
+                rets_oldest_first
+            );
+            Ok(())
+        })
+        .unwrap();
+}
