@@ -10,7 +10,7 @@ use asm::cbpf::check::{check, Mode};
 use asm::cbpf::formats::{self, Format, TextKind};
 use asm::cbpf::seccomp::Arch;
 use asm::cbpf::{self, bpf_asm, seccomp, SockFilter};
-use asm::diag::{Diagnostic, Severity};
+use asm::diag::Diagnostic;
 use clap::{Subcommand, ValueEnum};
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -46,36 +46,37 @@ pub enum OutFormat {
     Seccomp,
 }
 
-/// Renders diagnostics for `src` (named `name`) to stderr, codespan style.
+/// How diagnostics are colored (set once from `--color` by the subcommand entry points).
+static COLOR: std::sync::OnceLock<crate::render::Color> = std::sync::OnceLock::new();
+
+/// Sets the color choice for diagnostics (first call wins).
+pub fn set_color(color: crate::render::Color) {
+    let _ = COLOR.set(color);
+}
+
+/// Renders diagnostics for `src` (named `name`) to stderr through the CLI's renderer.
 pub fn render(name: &str, src: &str, diags: &[Diagnostic]) {
-    use codespan_reporting::diagnostic::{Diagnostic as CD, Label};
-    use codespan_reporting::files::SimpleFile;
-    use codespan_reporting::term::{self, termcolor};
-    let file = SimpleFile::new(name, src);
-    let writer = termcolor::StandardStream::stderr(termcolor::ColorChoice::Auto);
-    let config = term::Config::default();
-    for d in diags {
-        let mut notes = d.notes.clone();
-        if !d.expected.is_empty() {
-            notes.insert(
-                0,
-                format!("expected {}", asm::diag::expected_list(&d.expected)),
-            );
-        }
-        if let Some(h) = &d.help {
-            notes.push(format!("help: {h}"));
-        }
-        let base = match d.severity {
-            Severity::Error => CD::error(),
-            Severity::Warning => CD::warning(),
-        };
-        let end = d.span.end.min(src.len());
-        let start = d.span.start.min(end);
-        let cd = base
-            .with_message(&d.message)
-            .with_labels(vec![Label::primary((), start..end)])
-            .with_notes(notes);
-        let _ = term::emit(&mut writer.lock(), &config, &file, &cd);
+    let color = COLOR.get().copied().unwrap_or(crate::render::Color::Auto);
+    crate::render::emit(color, name, src, diags);
+}
+
+/// The input was rejected and the reasons are already on stderr (exit status 1).
+#[derive(Debug)]
+pub struct Rejected(pub String);
+
+impl std::fmt::Display for Rejected {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for Rejected {}
+
+/// Maps a [`Rejected`] error to exit status 1 (already reported); other errors pass.
+pub fn exit_code(r: anyhow::Result<ExitCode>) -> anyhow::Result<ExitCode> {
+    match r {
+        Err(e) if e.downcast_ref::<Rejected>().is_some() => Ok(ExitCode::from(1)),
+        r => r,
     }
 }
 
@@ -127,10 +128,10 @@ pub fn load_filter_endian(
     };
     result.map_err(|diags| {
         render(&name, text, &diags);
-        anyhow::anyhow!(
+        anyhow::Error::new(Rejected(format!(
             "{name}: {} error(s)",
             diags.iter().filter(|d| d.is_error()).count()
-        )
+        )))
     })
 }
 
@@ -279,8 +280,13 @@ pub enum CheckMode {
     Seccomp,
 }
 
-/// Runs `bpfx cbpf`.
-pub fn main(args: Args) -> anyhow::Result<ExitCode> {
+/// Runs `bpfx cbpf`; diagnostics are colored per `color`.
+pub fn main(args: Args, color: crate::render::Color) -> anyhow::Result<ExitCode> {
+    set_color(color);
+    exit_code(run(args))
+}
+
+fn run(args: Args) -> anyhow::Result<ExitCode> {
     match args.cmd {
         Cmd::Asm {
             input,
@@ -421,6 +427,8 @@ mod tests {
         let p = temp("bad.txt", b"ld [12]\nbogus\nret #0\nfoo #1\n");
         let e = load_filter(&p, Some(CDialect::BpfAsm)).unwrap_err();
         assert!(e.to_string().ends_with(": 2 error(s)"), "{e}");
+        // Already reported: exit status 1, nothing more printed.
+        assert_eq!(exit_code(Err(e)).unwrap(), ExitCode::from(1));
         std::fs::remove_file(&p).unwrap();
     }
 

@@ -47,8 +47,8 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Asm(args) => asm::main(args, cli.color),
         Command::Disasm(args) => disasm::main(args, cli.color),
-        Command::Seccomp(args) => seccomp::main(args),
-        Command::Cbpf(args) => cbpf::main(args),
+        Command::Seccomp(args) => seccomp::main(args, cli.color),
+        Command::Cbpf(args) => cbpf::main(args, cli.color),
     };
     match result {
         Ok(code) => code,

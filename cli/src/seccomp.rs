@@ -203,11 +203,13 @@ macro_rules! outln {
     }};
 }
 
-/// Runs `bpfx seccomp`.
-pub fn main(args: Args) -> anyhow::Result<ExitCode> {
-    let (out, code) = execute(args)?;
-    crate::cbpf::emit(out.as_bytes())?;
-    Ok(code)
+/// Runs `bpfx seccomp`; diagnostics are colored per `color`.
+pub fn main(args: Args, color: crate::render::Color) -> anyhow::Result<ExitCode> {
+    crate::cbpf::set_color(color);
+    crate::cbpf::exit_code(execute(args).and_then(|(out, code)| {
+        crate::cbpf::emit(out.as_bytes())?;
+        Ok(code)
+    }))
 }
 
 /// Runs `bpfx seccomp` and returns its standard output (raw assembler output, which may
