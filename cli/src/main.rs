@@ -6,12 +6,14 @@ use clap::{Parser, Subcommand};
 use std::process::ExitCode;
 
 mod asm;
+mod cbpf;
 mod conformance;
 mod disasm;
 mod input;
 mod object;
 mod render;
 mod run;
+mod seccomp;
 mod test;
 
 /// Assemble, disassemble, run and check BPF programs.
@@ -44,6 +46,10 @@ enum Command {
     Conformance(conformance::Args),
     /// Run declarative test files (TOML) against BPF programs in the VM.
     Test(test::Args),
+    /// Seccomp filters: emulate, tabulate, assemble, disassemble, cross-check.
+    Seccomp(seccomp::Args),
+    /// Classic BPF (socket filters): assemble, disassemble, check, run, cross-check.
+    Cbpf(cbpf::Args),
 }
 
 fn main() -> ExitCode {
@@ -54,6 +60,8 @@ fn main() -> ExitCode {
         Command::Run(args) => run::main(args),
         Command::Conformance(args) => conformance::main(args),
         Command::Test(args) => test::main(args),
+        Command::Seccomp(args) => seccomp::main(args, cli.color),
+        Command::Cbpf(args) => cbpf::main(args, cli.color),
     };
     match result {
         Ok(code) => code,

@@ -57,6 +57,7 @@
 
 #![deny(missing_docs)]
 
+pub mod classic;
 mod ctx;
 mod error;
 mod helpers;
