@@ -1,0 +1,378 @@
+//! The kernel backend against the running kernel. Every test prints `skipped: ...` and
+//! passes where bpf() is not usable (unprivileged user, seccomp, old kernel).
+
+mod common;
+
+use asm::Insn;
+use common::kernel_available;
+use kernel::map::UpdateFlags;
+use kernel::run::{run, RunInput};
+use kernel::{Error, LoadOptions, LogLevel, Map, MapSpec, MapType, ProgType, Program, TestRun};
+
+fn i(code: u8, dst: u8, src: u8, off: i16, imm: i64) -> Insn {
+    Insn {
+        code,
+        dst,
+        src,
+        off,
+        imm,
+    }
+}
+const EXIT: Insn = Insn {
+    code: 0x95,
+    dst: 0,
+    src: 0,
+    off: 0,
+    imm: 0,
+};
+
+#[test]
+fn array_map_crud() {
+    if !kernel_available("array_map_crud") {
+        return;
+    }
+    let m = Map::create(&MapSpec::array(8, 4)).unwrap();
+    let k = 2u32.to_le_bytes();
+    assert_eq!(
+        m.lookup(&k).unwrap(),
+        Some(vec![0; 8]),
+        "array slots start zeroed"
+    );
+    m.update(&k, &7u64.to_le_bytes(), UpdateFlags::Any).unwrap();
+    assert_eq!(m.lookup(&k).unwrap(), Some(7u64.to_le_bytes().to_vec()));
+    assert_eq!(
+        m.lookup(&9u32.to_le_bytes()).unwrap(),
+        None,
+        "out of range index"
+    );
+    let e = m.update(&k, &[0; 4], UpdateFlags::Any).unwrap_err();
+    assert_eq!(
+        e,
+        Error::Size {
+            what: "value",
+            expected: 8,
+            got: 4
+        }
+    );
+    let e = m.update(&k, &[0; 8], UpdateFlags::NoExist).unwrap_err();
+    assert_eq!(
+        e.errno().map(|e| e.0),
+        Some(libc::EEXIST),
+        "array elements always exist"
+    );
+    let entries = m.entries().unwrap();
+    assert_eq!(entries.len(), 4);
+    assert_eq!(entries[2], (k.to_vec(), 7u64.to_le_bytes().to_vec()));
+    let e = m.delete(&k).unwrap_err();
+    assert_eq!(
+        e.errno().map(|e| e.0),
+        Some(libc::EINVAL),
+        "arrays cannot delete"
+    );
+}
+
+#[test]
+fn hash_map_crud_and_iteration() {
+    if !kernel_available("hash_map_crud_and_iteration") {
+        return;
+    }
+    let m = Map::create(&MapSpec::hash(2, 4, 8)).unwrap();
+    assert_eq!(m.spec().map_type, MapType::Hash);
+    assert_eq!(
+        m.next_key(None).unwrap(),
+        None,
+        "empty map has no first key"
+    );
+    for k in [1u16, 5, 9] {
+        m.update(
+            &k.to_le_bytes(),
+            &(k as u32 * 10).to_le_bytes(),
+            UpdateFlags::NoExist,
+        )
+        .unwrap();
+    }
+    let e = m
+        .update(&5u16.to_le_bytes(), &[0; 4], UpdateFlags::NoExist)
+        .unwrap_err();
+    assert_eq!(e.errno().map(|e| e.0), Some(libc::EEXIST));
+    m.update(&5u16.to_le_bytes(), &[1, 0, 0, 0], UpdateFlags::Exist)
+        .unwrap();
+    let e = m
+        .update(&6u16.to_le_bytes(), &[0; 4], UpdateFlags::Exist)
+        .unwrap_err();
+    assert_eq!(e.errno().map(|e| e.0), Some(libc::ENOENT));
+    let mut entries = m.entries().unwrap();
+    entries.sort();
+    assert_eq!(
+        entries,
+        vec![
+            (1u16.to_le_bytes().to_vec(), 10u32.to_le_bytes().to_vec()),
+            (5u16.to_le_bytes().to_vec(), 1u32.to_le_bytes().to_vec()),
+            (9u16.to_le_bytes().to_vec(), 90u32.to_le_bytes().to_vec()),
+        ]
+    );
+    assert!(m.delete(&5u16.to_le_bytes()).unwrap());
+    assert!(!m.delete(&5u16.to_le_bytes()).unwrap());
+    assert_eq!(m.lookup(&5u16.to_le_bytes()).unwrap(), None);
+    let e = m.lookup(&[0; 3]).unwrap_err();
+    assert_eq!(
+        e,
+        Error::Size {
+            what: "key",
+            expected: 2,
+            got: 3
+        }
+    );
+}
+
+#[test]
+fn percpu_values_cover_every_cpu() {
+    if !kernel_available("percpu_values_cover_every_cpu") {
+        return;
+    }
+    let spec = MapSpec {
+        map_type: MapType::PercpuArray,
+        ..MapSpec::array(4, 1)
+    };
+    let m = Map::create(&spec).unwrap();
+    assert_eq!(m.value_len() % 8, 0);
+    let v = m.lookup(&0u32.to_le_bytes()).unwrap().unwrap();
+    assert_eq!(v.len(), m.value_len());
+}
+
+#[test]
+fn rejected_program_carries_the_verifier_log() {
+    if !kernel_available("rejected_program_carries_the_verifier_log") {
+        return;
+    }
+    // exit without setting r0
+    let e = Program::load(&[EXIT], &LoadOptions::new(ProgType::Xdp)).unwrap_err();
+    let Error::Verifier { errno, log } = &e else {
+        panic!("{e:?}")
+    };
+    assert_eq!(errno.0, libc::EACCES);
+    assert!(log.contains("R0 !read_ok"), "{log}");
+    assert!(e.to_string().ends_with("R0 !read_ok"), "{e}");
+    // an invalid opcode: EINVAL, still with a log
+    let e = Program::load(
+        &[i(0x8e, 0, 0, 0, 0), EXIT],
+        &LoadOptions::new(ProgType::Xdp),
+    )
+    .unwrap_err();
+    assert_eq!(e.errno().map(|e| e.0), Some(libc::EINVAL));
+    assert!(
+        e.verifier_log().unwrap().contains("unknown opcode 8e"),
+        "{e:?}"
+    );
+}
+
+#[test]
+fn log_on_request_and_bigger_buffers() {
+    if !kernel_available("log_on_request_and_bigger_buffers") {
+        return;
+    }
+    // 3,000 instructions at log level 2 produce far more than the first 64 KiB buffer:
+    // the load must still succeed and return the whole log.
+    let mut prog = vec![i(0xb7, 0, 0, 0, 0)];
+    prog.extend(std::iter::repeat(i(0x07, 0, 0, 0, 1)).take(3000));
+    prog.push(EXIT);
+    let mut opts = LoadOptions::new(ProgType::Xdp);
+    opts.log_level = LogLevel::Full;
+    let p = Program::load(&prog, &opts).unwrap();
+    assert!(p.log().len() > 1 << 16, "{}", p.log().len());
+    assert!(p.log().contains("3001: (95) exit"), "log is complete");
+    let p = Program::load(&prog, &LoadOptions::new(ProgType::Xdp)).unwrap();
+    assert_eq!(p.log(), "", "no log unless asked");
+}
+
+#[test]
+fn test_run_xdp_packet_and_duration() {
+    if !kernel_available("test_run_xdp_packet_and_duration") {
+        return;
+    }
+    // r2 = data; r3 = data_end; if data + 1 > data_end goto drop; *(u8 *)data = 0xaa; XDP_TX
+    let prog = [
+        i(0x61, 2, 1, 0, 0),
+        i(0x61, 3, 1, 4, 0),
+        i(0xbf, 4, 2, 0, 0),
+        i(0x07, 4, 0, 0, 1),
+        i(0x2d, 4, 3, 3, 0),
+        i(0x72, 2, 0, 0, 0xaa),
+        i(0xb7, 0, 0, 0, 3),
+        EXIT,
+        i(0xb7, 0, 0, 0, 1),
+        EXIT,
+    ];
+    let p = Program::load(&prog, &LoadOptions::new(ProgType::Xdp)).unwrap();
+    let out = p
+        .test_run(&TestRun {
+            data: &[0x11; 20],
+            repeat: 100,
+            ..Default::default()
+        })
+        .unwrap();
+    assert_eq!(out.retval, 3);
+    assert_eq!(
+        ProgType::Xdp.meaning(out.retval as u64).as_deref(),
+        Some("XDP_TX")
+    );
+    let mut want = vec![0x11; 20];
+    want[0] = 0xaa;
+    assert_eq!(out.data, want);
+    // Below ETH_HLEN the kernel refuses the packet.
+    let e = p
+        .test_run(&TestRun {
+            data: &[0; 4],
+            ..Default::default()
+        })
+        .unwrap_err();
+    assert_eq!(e.errno().map(|e| e.0), Some(libc::EINVAL));
+}
+
+#[test]
+fn test_run_socket_filter_reads_skb_len() {
+    if !kernel_available("test_run_socket_filter_reads_skb_len") {
+        return;
+    }
+    // r0 = skb->len (offset 0 of struct __sk_buff)
+    let prog = [i(0x61, 0, 1, 0, 0), EXIT];
+    let p = Program::load(&prog, &LoadOptions::new(ProgType::SocketFilter)).unwrap();
+    let out = p
+        .test_run(&TestRun {
+            data: &[0; 60],
+            ..Default::default()
+        })
+        .unwrap();
+    // bpf_prog_test_run_skb() passes the packet through eth_type_trans(), which pulls the
+    // 14-byte Ethernet header: the program sees the rest.
+    assert_eq!(out.retval, 60 - 14);
+}
+
+#[test]
+fn full_r0_through_the_wrapper() {
+    if !kernel_available("full_r0_through_the_wrapper") {
+        return;
+    }
+    let prog = [i(0x18, 0, 0, 0, -2), EXIT];
+    let out = run(&prog, &RunInput::default()).unwrap();
+    assert_eq!((out.r0, out.r0_bits), (u64::MAX - 1, 64));
+    // memory mode: r0 = *(u64 *)(r1 + 8) + r2, and the program writes the memory
+    let prog = [
+        i(0x79, 0, 1, 8, 0),
+        i(0x0f, 0, 2, 0, 0),
+        i(0x72, 1, 0, 0, 0x5a),
+        EXIT,
+    ];
+    let mem: Vec<u8> = (0..16).collect();
+    let out = run(
+        &prog,
+        &RunInput {
+            mem: &mem,
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    assert_eq!(
+        out.r0,
+        u64::from_le_bytes(mem[8..16].try_into().unwrap()) + 16
+    );
+    let mut after = mem.clone();
+    after[0] = 0x5a;
+    assert_eq!(out.data, after);
+    // reading past the memory is the verifier's business
+    let prog = [i(0x79, 0, 1, 16, 0), EXIT];
+    let e = run(
+        &prog,
+        &RunInput {
+            mem: &mem,
+            ..Default::default()
+        },
+    )
+    .unwrap_err();
+    assert!(
+        e.verifier_log()
+            .unwrap()
+            .contains("invalid access to packet"),
+        "{e}"
+    );
+    // typed mode keeps 64 bits too
+    let prog = [i(0x18, 0, 0, 0, 0x7_0000_0002), EXIT];
+    let out = run(
+        &prog,
+        &RunInput {
+            prog_type: Some(ProgType::Xdp),
+            packet: &[0; 14],
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    assert_eq!((out.r0, out.r0_bits), (0x7_0000_0002, 64));
+}
+
+#[test]
+fn ld_abs_falls_back_to_a_direct_run() {
+    if !kernel_available("ld_abs_falls_back_to_a_direct_run") {
+        return;
+    }
+    // r6 = r1; r0 = *(u8 *)skb[0]  (ld_abs needs the context in r6 and no subprograms)
+    let prog = [i(0xbf, 6, 1, 0, 0), i(0x30, 0, 0, 0, 0), EXIT];
+    let mut pkt = vec![0u8; 20];
+    pkt[14] = 0x42; // ld_abs offsets start after the Ethernet header (see above)
+    let input = RunInput {
+        prog_type: Some(ProgType::SocketFilter),
+        packet: &pkt,
+        ..Default::default()
+    };
+    let out = run(&prog, &input).unwrap();
+    assert_eq!((out.r0, out.r0_bits), (0x42, 32));
+}
+
+#[test]
+fn programs_use_maps_by_index() {
+    if !kernel_available("programs_use_maps_by_index") {
+        return;
+    }
+    let a = Map::create(&MapSpec::array(8, 1)).unwrap();
+    let b = Map::create(&MapSpec::array(8, 1)).unwrap();
+    b.update(&0u32.to_le_bytes(), &41u64.to_le_bytes(), UpdateFlags::Any)
+        .unwrap();
+    // r1 = &map[1][0]; r0 = *r1 + 1; r2 = &map[0][0]; *r2 = r0
+    let prog = [
+        i(0x18, 1, 2, 0, 1),
+        i(0x79, 0, 1, 0, 0),
+        i(0x07, 0, 0, 0, 1),
+        i(0x18, 2, 2, 0, 0),
+        i(0x7b, 2, 0, 0, 0),
+        EXIT,
+    ];
+    let out = run(
+        &prog,
+        &RunInput {
+            maps: vec![&a, &b],
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    assert_eq!(out.r0, 42);
+    assert_eq!(
+        a.lookup(&0u32.to_le_bytes()).unwrap(),
+        Some(42u64.to_le_bytes().to_vec())
+    );
+    // The wrapper's own result map is not addressable by the program.
+    let e = run(
+        &prog,
+        &RunInput {
+            maps: vec![&a],
+            ..Default::default()
+        },
+    )
+    .unwrap_err();
+    assert_eq!(
+        e,
+        Error::MapIndex {
+            index: 0,
+            map: 1,
+            count: 1
+        }
+    );
+}
