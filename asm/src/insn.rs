@@ -26,7 +26,13 @@ impl Insn {
 
     /// Builds an instruction from a table entry, filling in its selector field.
     pub fn new(def: &OpDef, dst: u8, src: u8, off: i16, imm: i64) -> Insn {
-        let mut insn = Insn { code: def.code, dst, src, off, imm };
+        let mut insn = Insn {
+            code: def.code,
+            dst,
+            src,
+            off,
+            imm,
+        };
         match def.selector {
             Selector::None => {}
             Selector::Off(v) => insn.off = v,
@@ -52,7 +58,9 @@ impl Insn {
 
     /// The pseudo source of an `lddw`.
     pub fn pseudo(&self) -> Option<Pseudo> {
-        (self.code == 0x18).then(|| Pseudo::from_src(self.src)).flatten()
+        (self.code == 0x18)
+            .then(|| Pseudo::from_src(self.src))
+            .flatten()
     }
 
     /// Appends the binary form. Fields are truncated to their widths: call
@@ -86,10 +94,16 @@ impl Insn {
             detail: unknown_detail(self.code),
         })?;
         if self.dst > 0x0f || self.src > 0x0f {
-            return Err(DecodeErrorKind::Reserved { name: def.name, field: "register" });
+            return Err(DecodeErrorKind::Reserved {
+                name: def.name,
+                field: "register",
+            });
         }
         if def.slots() == 1 && i32::try_from(self.imm).is_err() {
-            return Err(DecodeErrorKind::Reserved { name: def.name, field: "imm" });
+            return Err(DecodeErrorKind::Reserved {
+                name: def.name,
+                field: "imm",
+            });
         }
         check_fields(def, self)?;
         Ok(def)
@@ -98,7 +112,12 @@ impl Insn {
 
 fn check_fields(def: &OpDef, insn: &Insn) -> Result<(), DecodeErrorKind> {
     let f = def.fields();
-    let reserved = |field: &'static str| Err(DecodeErrorKind::Reserved { name: def.name, field });
+    let reserved = |field: &'static str| {
+        Err(DecodeErrorKind::Reserved {
+            name: def.name,
+            field,
+        })
+    };
     let sel_off = matches!(def.selector, Selector::Off(_));
     let sel_imm = matches!(def.selector, Selector::Imm(_));
     let sel_src = matches!(def.selector, Selector::Src(_));
@@ -115,7 +134,11 @@ fn check_fields(def: &OpDef, insn: &Insn) -> Result<(), DecodeErrorKind> {
         return reserved("imm");
     }
     if f.dst && insn.dst > 10 {
-        return Err(DecodeErrorKind::BadRegister { name: def.name, field: "dst", reg: insn.dst });
+        return Err(DecodeErrorKind::BadRegister {
+            name: def.name,
+            field: "dst",
+            reg: insn.dst,
+        });
     }
     match def.form {
         Form::LoadImm64 => {
@@ -124,7 +147,11 @@ fn check_fields(def: &OpDef, insn: &Insn) -> Result<(), DecodeErrorKind> {
             }
         }
         _ if f.src && insn.src > 10 => {
-            return Err(DecodeErrorKind::BadRegister { name: def.name, field: "src", reg: insn.src });
+            return Err(DecodeErrorKind::BadRegister {
+                name: def.name,
+                field: "src",
+                reg: insn.src,
+            });
         }
         Form::AddrSpaceCast => {
             // Linux accepts only casts between address space 0 and 1 (check_alu_op).
@@ -233,9 +260,16 @@ fn read_slot(bytes: &[u8]) -> Insn {
 /// Decodes one instruction at slot `pc`; returns it and the number of slots it used.
 pub fn decode_one(bytes: &[u8], pc: usize) -> Result<Decoded, DecodeError> {
     let at = pc * Insn::SLOT;
-    let err = |kind| DecodeError { index: pc, byte_offset: at, kind };
+    let err = |kind| DecodeError {
+        index: pc,
+        byte_offset: at,
+        kind,
+    };
     let slot = bytes.get(at..at + Insn::SLOT).ok_or_else(|| {
-        err(DecodeErrorKind::TrailingBytes { len: bytes.len(), extra: bytes.len() % Insn::SLOT })
+        err(DecodeErrorKind::TrailingBytes {
+            len: bytes.len(),
+            extra: bytes.len() % Insn::SLOT,
+        })
     })?;
     let mut insn = read_slot(slot);
     if insn.code == 0x18 {
@@ -264,7 +298,10 @@ pub fn decode(bytes: &[u8]) -> Result<Vec<Decoded>, DecodeError> {
         return Err(DecodeError {
             index: whole,
             byte_offset: whole * Insn::SLOT,
-            kind: DecodeErrorKind::TrailingBytes { len: bytes.len(), extra: bytes.len() % Insn::SLOT },
+            kind: DecodeErrorKind::TrailingBytes {
+                len: bytes.len(),
+                extra: bytes.len() % Insn::SLOT,
+            },
         });
     }
     let mut pc = 0;
@@ -299,7 +336,10 @@ pub fn decode_all(bytes: &[u8]) -> (Vec<Decoded>, Vec<DecodeError>) {
         errors.push(DecodeError {
             index: whole,
             byte_offset: whole * Insn::SLOT,
-            kind: DecodeErrorKind::TrailingBytes { len: bytes.len(), extra: bytes.len() % Insn::SLOT },
+            kind: DecodeErrorKind::TrailingBytes {
+                len: bytes.len(),
+                extra: bytes.len() % Insn::SLOT,
+            },
         });
     }
     (out, errors)
@@ -330,7 +370,10 @@ mod tests {
     use super::*;
 
     fn hex(s: &str) -> Vec<u8> {
-        (0..s.len()).step_by(2).map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap()).collect()
+        (0..s.len())
+            .step_by(2)
+            .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
+            .collect()
     }
 
     #[test]
@@ -346,17 +389,32 @@ mod tests {
     fn errors_name_index_and_offset() {
         let e = decode(&hex("95000000000000008e00000000000000")).unwrap_err();
         assert_eq!((e.index, e.byte_offset), (1, 8));
-        assert!(matches!(e.kind, DecodeErrorKind::UnknownOpcode { code: 0x8e, .. }));
+        assert!(matches!(
+            e.kind,
+            DecodeErrorKind::UnknownOpcode { code: 0x8e, .. }
+        ));
         let e = decode(&hex("0501000000000000")).unwrap_err();
-        assert_eq!(e.kind, DecodeErrorKind::Reserved { name: "ja", field: "dst" });
+        assert_eq!(
+            e.kind,
+            DecodeErrorKind::Reserved {
+                name: "ja",
+                field: "dst"
+            }
+        );
         let e = decode(&hex("1800000001000000")).unwrap_err();
         assert_eq!(e.kind, DecodeErrorKind::TruncatedLddw);
         let e = decode(&hex("180000000100000000010000000000009500000000000000")).unwrap_err();
         assert_eq!((e.index, e.kind), (1, DecodeErrorKind::BadLddwSecondSlot));
         let e = decode(&[0x95, 0, 0]).unwrap_err();
-        assert!(matches!(e.kind, DecodeErrorKind::TrailingBytes { len: 3, extra: 3 }));
+        assert!(matches!(
+            e.kind,
+            DecodeErrorKind::TrailingBytes { len: 3, extra: 3 }
+        ));
         let e = decode(&hex("b70b000000000000")).unwrap_err();
-        assert!(matches!(e.kind, DecodeErrorKind::BadRegister { reg: 11, .. }));
+        assert!(matches!(
+            e.kind,
+            DecodeErrorKind::BadRegister { reg: 11, .. }
+        ));
     }
 
     #[test]

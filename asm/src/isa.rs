@@ -186,7 +186,10 @@ impl AtomicOp {
 
     /// Whether the old memory value is written back to a register.
     pub const fn fetches(self) -> bool {
-        !matches!(self, AtomicOp::Add | AtomicOp::Or | AtomicOp::And | AtomicOp::Xor)
+        !matches!(
+            self,
+            AtomicOp::Add | AtomicOp::Or | AtomicOp::And | AtomicOp::Xor
+        )
     }
 }
 
@@ -494,20 +497,44 @@ impl OpDef {
             Fields { dst, src, off, imm }
         }
         match self.form {
-            Form::Alu { source: Source::Imm, .. } => f(true, false, false, true),
-            Form::Alu { source: Source::Reg, .. } => f(true, true, false, false),
+            Form::Alu {
+                source: Source::Imm,
+                ..
+            } => f(true, false, false, true),
+            Form::Alu {
+                source: Source::Reg,
+                ..
+            } => f(true, true, false, false),
             Form::Neg { .. } | Form::Endian { .. } => f(true, false, false, false),
             Form::MovSx { .. } => f(true, true, false, false),
             Form::AddrSpaceCast => f(true, true, false, true),
             Form::Load { .. } => f(true, true, true, false),
-            Form::Store { source: Source::Imm, .. } => f(true, false, true, true),
-            Form::Store { source: Source::Reg, .. } => f(true, true, true, false),
+            Form::Store {
+                source: Source::Imm,
+                ..
+            } => f(true, false, true, true),
+            Form::Store {
+                source: Source::Reg,
+                ..
+            } => f(true, true, true, false),
             Form::Atomic { .. } => f(true, true, true, false),
-            Form::LoadPacket { mode: PacketMode::Abs, .. } => f(false, false, false, true),
-            Form::LoadPacket { mode: PacketMode::Ind, .. } => f(false, true, false, true),
+            Form::LoadPacket {
+                mode: PacketMode::Abs,
+                ..
+            } => f(false, false, false, true),
+            Form::LoadPacket {
+                mode: PacketMode::Ind,
+                ..
+            } => f(false, true, false, true),
             Form::LoadImm64 => f(true, true, false, true),
-            Form::Jump { source: Source::Imm, .. } => f(true, false, true, true),
-            Form::Jump { source: Source::Reg, .. } => f(true, true, true, false),
+            Form::Jump {
+                source: Source::Imm,
+                ..
+            } => f(true, false, true, true),
+            Form::Jump {
+                source: Source::Reg,
+                ..
+            } => f(true, true, true, false),
             Form::Ja | Form::MayGoto => f(false, false, true, false),
             Form::Gotol => f(false, false, false, true),
             Form::Call(_) => f(false, false, false, true),
@@ -555,7 +582,11 @@ pub fn by_code(code: u8) -> &'static [OpDef] {
             while i < t.len() && t[i].code == code {
                 i += 1;
             }
-            assert_eq!(index[code as usize], (0, 0), "opcode {code:#04x} is not contiguous");
+            assert_eq!(
+                index[code as usize],
+                (0, 0),
+                "opcode {code:#04x} is not contiguous"
+            );
             index[code as usize] = (start as u16, i as u16);
         }
         index
@@ -614,14 +645,39 @@ const ATOMIC_OPS: &[(AtomicOp, &str, &[Size], Isa)] = &[
     (AtomicOp::Or, "or", &[Size::W, Size::DW], Isa::V3),
     (AtomicOp::And, "and", &[Size::W, Size::DW], Isa::V3),
     (AtomicOp::Xor, "xor", &[Size::W, Size::DW], Isa::V3),
-    (AtomicOp::FetchAdd, "fetch add", &[Size::W, Size::DW], Isa::V3),
+    (
+        AtomicOp::FetchAdd,
+        "fetch add",
+        &[Size::W, Size::DW],
+        Isa::V3,
+    ),
     (AtomicOp::FetchOr, "fetch or", &[Size::W, Size::DW], Isa::V3),
-    (AtomicOp::FetchAnd, "fetch and", &[Size::W, Size::DW], Isa::V3),
-    (AtomicOp::FetchXor, "fetch xor", &[Size::W, Size::DW], Isa::V3),
+    (
+        AtomicOp::FetchAnd,
+        "fetch and",
+        &[Size::W, Size::DW],
+        Isa::V3,
+    ),
+    (
+        AtomicOp::FetchXor,
+        "fetch xor",
+        &[Size::W, Size::DW],
+        Isa::V3,
+    ),
     (AtomicOp::Xchg, "xchg", &[Size::W, Size::DW], Isa::V3),
     (AtomicOp::CmpXchg, "cmpxchg", &[Size::W, Size::DW], Isa::V3),
-    (AtomicOp::LoadAcquire, "load_acquire", &Size::ALL, Isa::Linux),
-    (AtomicOp::StoreRelease, "store_release", &Size::ALL, Isa::Linux),
+    (
+        AtomicOp::LoadAcquire,
+        "load_acquire",
+        &Size::ALL,
+        Isa::Linux,
+    ),
+    (
+        AtomicOp::StoreRelease,
+        "store_release",
+        &Size::ALL,
+        Isa::Linux,
+    ),
 ];
 
 fn leak(s: String) -> &'static str {
@@ -633,7 +689,13 @@ fn build() -> Vec<OpDef> {
     use class::*;
     let mut t = Vec::with_capacity(256);
     let mut push = |code: u8, selector: Selector, name: &'static str, form: Form, isa: Isa| {
-        t.push(OpDef { code, selector, name, form, isa })
+        t.push(OpDef {
+            code,
+            selector,
+            name,
+            form,
+            isa,
+        })
     };
 
     // LD: 64-bit immediate and the legacy packet loads.
@@ -657,21 +719,54 @@ fn build() -> Vec<OpDef> {
     // LDX: loads and sign-extending loads.
     for size in [Size::W, Size::H, Size::B, Size::DW] {
         let name = leak(format!("ldx{}", size.suffix()));
-        push(LDX | 0x60 | size.code(), Selector::None, name, Form::Load { size, signed: false }, Isa::V1);
+        push(
+            LDX | 0x60 | size.code(),
+            Selector::None,
+            name,
+            Form::Load {
+                size,
+                signed: false,
+            },
+            Isa::V1,
+        );
     }
     for size in [Size::W, Size::H, Size::B] {
         let name = leak(format!("ldxs{}", size.suffix()));
-        push(LDX | 0x80 | size.code(), Selector::None, name, Form::Load { size, signed: true }, Isa::V4);
+        push(
+            LDX | 0x80 | size.code(),
+            Selector::None,
+            name,
+            Form::Load { size, signed: true },
+            Isa::V4,
+        );
     }
 
     // ST / STX: stores and atomics.
     for size in [Size::W, Size::H, Size::B, Size::DW] {
         let name = leak(format!("st{}", size.suffix()));
-        push(ST | 0x60 | size.code(), Selector::None, name, Form::Store { size, source: Source::Imm }, Isa::V1);
+        push(
+            ST | 0x60 | size.code(),
+            Selector::None,
+            name,
+            Form::Store {
+                size,
+                source: Source::Imm,
+            },
+            Isa::V1,
+        );
     }
     for size in [Size::W, Size::H, Size::B, Size::DW] {
         let name = leak(format!("stx{}", size.suffix()));
-        push(STX | 0x60 | size.code(), Selector::None, name, Form::Store { size, source: Source::Reg }, Isa::V1);
+        push(
+            STX | 0x60 | size.code(),
+            Selector::None,
+            name,
+            Form::Store {
+                size,
+                source: Source::Reg,
+            },
+            Isa::V1,
+        );
     }
     for size in [Size::W, Size::H, Size::B, Size::DW] {
         for &(op, stem, sizes, isa) in ATOMIC_OPS {
@@ -686,16 +781,32 @@ fn build() -> Vec<OpDef> {
                 (_, Size::DW) => format!("lock {stem}"),
                 _ => format!("lock {stem}32"),
             };
-            let isa = if size == Size::W && isa == Isa::V1 { Isa::V3 } else { isa };
+            let isa = if size == Size::W && isa == Isa::V1 {
+                Isa::V3
+            } else {
+                isa
+            };
             // The 32-bit `lock add` (xadd) is as old as the 64-bit one.
             let isa = if op == AtomicOp::Add { Isa::V1 } else { isa };
-            push(STX | 0xc0 | size.code(), Selector::Imm(op.imm()), leak(name), Form::Atomic { size, op }, isa);
+            push(
+                STX | 0xc0 | size.code(),
+                Selector::Imm(op.imm()),
+                leak(name),
+                Form::Atomic { size, op },
+                isa,
+            );
         }
     }
 
     // ALU (32-bit) and ALU64.
-    for (cls, width, suffix32, suffix64) in [(ALU, Width::W32, "32", ""), (ALU64, Width::W64, "", "")] {
-        let suffix = if width == Width::W32 { suffix32 } else { suffix64 };
+    for (cls, width, suffix32, suffix64) in
+        [(ALU, Width::W32, "32", ""), (ALU64, Width::W64, "", "")]
+    {
+        let suffix = if width == Width::W32 {
+            suffix32
+        } else {
+            suffix64
+        };
         for source in [Source::Imm, Source::Reg] {
             let src_bit = if source == Source::Reg { 0x08 } else { 0x00 };
             for &(op, bits, stem, off, isa) in ALU_OPS {
@@ -704,11 +815,21 @@ fn build() -> Vec<OpDef> {
                     Some(v) => Selector::Off(v),
                     None => Selector::None,
                 };
-                push(code, selector, leak(format!("{stem}{suffix}")), Form::Alu { op, width, source }, isa);
+                push(
+                    code,
+                    selector,
+                    leak(format!("{stem}{suffix}")),
+                    Form::Alu { op, width, source },
+                    isa,
+                );
                 if op == AluOp::Mov && source == Source::Reg {
                     // movsx shares the opcode of mov (off = 8/16/32), addr_space_cast is
                     // the 64-bit mov with off = 1.
-                    let froms: &[u8] = if width == Width::W64 { &[8, 16, 32] } else { &[8, 16] };
+                    let froms: &[u8] = if width == Width::W64 {
+                        &[8, 16, 32]
+                    } else {
+                        &[8, 16]
+                    };
                     for &from in froms {
                         let dst_bits = if width == Width::W64 { 64 } else { 32 };
                         push(
@@ -720,12 +841,24 @@ fn build() -> Vec<OpDef> {
                         );
                     }
                     if width == Width::W64 {
-                        push(code, Selector::Off(1), "addr_space_cast", Form::AddrSpaceCast, Isa::Linux);
+                        push(
+                            code,
+                            Selector::Off(1),
+                            "addr_space_cast",
+                            Form::AddrSpaceCast,
+                            Isa::Linux,
+                        );
                     }
                 }
             }
         }
-        push(cls | 0x80, Selector::None, leak(format!("neg{suffix}")), Form::Neg { width }, Isa::V1);
+        push(
+            cls | 0x80,
+            Selector::None,
+            leak(format!("neg{suffix}")),
+            Form::Neg { width },
+            Isa::V1,
+        );
     }
     // Byte order: ALU | END | TO_LE/TO_BE, ALU64 | END (bswap).
     for (code, order, stem, isa) in [
@@ -734,7 +867,13 @@ fn build() -> Vec<OpDef> {
         (ALU64 | 0xd0, ByteOrder::Swap, "bswap", Isa::V4),
     ] {
         for bits in [16u8, 32, 64] {
-            push(code, Selector::Imm(bits as i32), leak(format!("{stem}{bits}")), Form::Endian { order, bits }, isa);
+            push(
+                code,
+                Selector::Imm(bits as i32),
+                leak(format!("{stem}{bits}")),
+                Form::Endian { order, bits },
+                isa,
+            );
         }
     }
 
@@ -743,25 +882,57 @@ fn build() -> Vec<OpDef> {
     push(JMP32, Selector::None, "ja32", Form::Gotol, Isa::V4);
     for (cls, width, suffix) in [(JMP, Width::W64, ""), (JMP32, Width::W32, "32")] {
         for &(cond, bits, isa) in JMP_CONDS {
-            let isa = if width == Width::W32 { Isa::V3.max(isa) } else { isa };
+            let isa = if width == Width::W32 {
+                Isa::V3.max(isa)
+            } else {
+                isa
+            };
             for source in [Source::Imm, Source::Reg] {
                 let src_bit = if source == Source::Reg { 0x08 } else { 0x00 };
                 push(
                     cls | bits | src_bit,
                     Selector::None,
                     leak(format!("{}{suffix}", cond.mnemonic())),
-                    Form::Jump { cond, width, source },
+                    Form::Jump {
+                        cond,
+                        width,
+                        source,
+                    },
                     isa,
                 );
             }
         }
     }
-    push(JMP | 0x80, Selector::Src(0), "call", Form::Call(CallKind::Helper), Isa::V1);
-    push(JMP | 0x80, Selector::Src(1), "call local", Form::Call(CallKind::Local), Isa::V1);
-    push(JMP | 0x80, Selector::Src(2), "call kfunc", Form::Call(CallKind::Kfunc), Isa::Linux);
+    push(
+        JMP | 0x80,
+        Selector::Src(0),
+        "call",
+        Form::Call(CallKind::Helper),
+        Isa::V1,
+    );
+    push(
+        JMP | 0x80,
+        Selector::Src(1),
+        "call local",
+        Form::Call(CallKind::Local),
+        Isa::V1,
+    );
+    push(
+        JMP | 0x80,
+        Selector::Src(2),
+        "call kfunc",
+        Form::Call(CallKind::Kfunc),
+        Isa::Linux,
+    );
     push(JMP | 0x88, Selector::None, "callx", Form::Callx, Isa::V4);
     push(JMP | 0x90, Selector::None, "exit", Form::Exit, Isa::V1);
-    push(JMP | 0xe0, Selector::None, "may_goto", Form::MayGoto, Isa::Linux);
+    push(
+        JMP | 0xe0,
+        Selector::None,
+        "may_goto",
+        Form::MayGoto,
+        Isa::Linux,
+    );
 
     t.sort_by_key(|d| d.code);
     t
@@ -779,7 +950,13 @@ mod tests {
         for d in table() {
             let src = matches!(
                 d.form,
-                Form::Alu { source: Source::Reg, .. } | Form::Jump { source: Source::Reg, .. }
+                Form::Alu {
+                    source: Source::Reg,
+                    ..
+                } | Form::Jump {
+                    source: Source::Reg,
+                    ..
+                }
             );
             assert!(seen.insert((d.name, src)), "duplicate {} ({src})", d.name);
         }
@@ -793,7 +970,8 @@ mod tests {
                 for b in &defs[i + 1..] {
                     assert_ne!(a.selector, b.selector, "{} and {} collide", a.name, b.name);
                     assert!(
-                        !matches!(a.selector, Selector::None) && !matches!(b.selector, Selector::None),
+                        !matches!(a.selector, Selector::None)
+                            && !matches!(b.selector, Selector::None),
                         "{code:#04x} mixes selected and unselected entries"
                     );
                 }
@@ -824,7 +1002,11 @@ mod tests {
             (0xd3, 0, 0, 0x100, "load_acquireb"),
         ];
         for &(code, src, off, imm, name) in cases {
-            assert_eq!(lookup(code, src, off, imm).map(|d| d.name), Some(name), "{code:#04x}");
+            assert_eq!(
+                lookup(code, src, off, imm).map(|d| d.name),
+                Some(name),
+                "{code:#04x}"
+            );
         }
         assert!(lookup(0x8e, 0, 0, 0).is_none());
         assert!(lookup(0xbf, 0, 3, 0).is_none());

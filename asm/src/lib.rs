@@ -18,6 +18,7 @@ pub mod diag;
 pub mod insn;
 pub mod isa;
 pub mod text;
+pub mod types;
 
 pub use diag::{Diagnostic, Span};
 pub use insn::{decode, encode, DecodeError, Insn};

@@ -1,1 +1,52 @@
-fn main() {}
+//! `bpfx`: assemble, disassemble, run, verify and cross-check BPF programs.
+//!
+//! Exit status: 0 ok, 1 input rejected (the reason on stderr), 2 usage or I/O error.
+
+use clap::{Parser, Subcommand};
+use std::process::ExitCode;
+
+mod asm;
+mod disasm;
+mod input;
+mod render;
+
+/// Assemble, disassemble, run and check BPF programs.
+#[derive(Debug, Parser)]
+#[command(name = "bpfx", version, about, long_about = None, after_help = EXAMPLES)]
+struct Cli {
+    /// When to color diagnostics.
+    #[arg(long, global = true, value_enum, default_value_t = render::Color::Auto)]
+    color: render::Color,
+    #[command(subcommand)]
+    command: Command,
+}
+
+const EXAMPLES: &str = "\
+Examples:
+  bpfx asm examples/hello.s -o hello.bin        assemble LLVM-syntax eBPF to bytecode
+  bpfx asm --format hex examples/hello.s        print the bytecode as hex
+  bpfx disasm hello.bin                         print it back as LLVM syntax
+  bpfx asm examples/hello.s | bpfx disasm --dialect kernel";
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Assemble eBPF text (LLVM or ubpf syntax) into bytecode.
+    Asm(asm::Args),
+    /// Disassemble eBPF bytecode into text.
+    Disasm(disasm::Args),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Asm(args) => asm::main(args, cli.color),
+        Command::Disasm(args) => disasm::main(args, cli.color),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}

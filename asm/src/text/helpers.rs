@@ -53,7 +53,9 @@ fn edit_distance(a: &str, b: &str) -> usize {
     for (i, ca) in a.chars().enumerate() {
         let mut cur = vec![i + 1; b.len() + 1];
         for (j, cb) in b.iter().enumerate() {
-            cur[j + 1] = (prev[j] + usize::from(ca != *cb)).min(prev[j + 1] + 1).min(cur[j] + 1);
+            cur[j + 1] = (prev[j] + usize::from(ca != *cb))
+                .min(prev[j + 1] + 1)
+                .min(cur[j] + 1);
         }
         prev = cur;
     }
@@ -70,6 +72,9 @@ mod tests {
         assert_eq!(by_name("map_lookup_elem"), Some(1));
         assert_eq!(by_name("bpf_unspec"), None);
         assert_eq!(name(12).as_deref(), Some("bpf_tail_call"));
-        assert_eq!(suggest("bpf_trace_printf").as_deref(), Some("bpf_trace_printk"));
+        assert_eq!(
+            suggest("bpf_trace_printf").as_deref(),
+            Some("bpf_trace_printk")
+        );
     }
 }

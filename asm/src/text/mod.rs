@@ -77,7 +77,10 @@ pub struct Operand {
 impl Operand {
     /// A literal number.
     pub fn num(n: i128, span: Span) -> Operand {
-        Operand { value: Value::Num(n), span }
+        Operand {
+            value: Value::Num(n),
+            span,
+        }
     }
 }
 
@@ -208,7 +211,10 @@ pub fn resolve(stmts: Vec<Stmt>) -> Result<Assembled, Vec<Diagnostic>> {
                 };
                 if let Some(v) = v {
                     if consts.insert(name.clone(), (v, *span)).is_some() {
-                        errors.push(Diagnostic::error(*span, format!("constant `{name}` is defined twice")));
+                        errors.push(Diagnostic::error(
+                            *span,
+                            format!("constant `{name}` is defined twice"),
+                        ));
                     }
                 }
             }
@@ -233,7 +239,12 @@ pub fn resolve(stmts: Vec<Stmt>) -> Result<Assembled, Vec<Diagnostic>> {
         }
     }
     if errors.is_empty() {
-        Ok(Assembled { insns, spans, labels: label_list, warnings: Vec::new() })
+        Ok(Assembled {
+            insns,
+            spans,
+            labels: label_list,
+            warnings: Vec::new(),
+        })
     } else {
         errors.sort_by_key(|d| d.span.start);
         Err(errors)
@@ -276,8 +287,12 @@ fn resolve_insn(
                 Some(t) => t,
                 None => match &op.value {
                     Value::Name(name) if !consts.contains_key(name) => {
-                        return Err(Diagnostic::error(op.span, format!("unknown label `{name}`"))
-                            .with_help(format!("define it with `{name}:` before an instruction")));
+                        return Err(
+                            Diagnostic::error(op.span, format!("unknown label `{name}`"))
+                                .with_help(format!(
+                                    "define it with `{name}:` before an instruction"
+                                )),
+                        );
                     }
                     _ => constant(op)?,
                 },
@@ -286,7 +301,11 @@ fn resolve_insn(
             constant(op)?
         };
         if !range::OFF.contains(&off) {
-            let what = if def.is_jump() { "jump offset" } else { "offset" };
+            let what = if def.is_jump() {
+                "jump offset"
+            } else {
+                "offset"
+            };
             return Err(Diagnostic::error(
                 op.span,
                 format!("{what} {off} is out of range: it must fit in 16 bits (-32768 to 32767)"),
@@ -308,13 +327,19 @@ fn resolve_insn(
                     Some(t) => t,
                     None => match &op.value {
                         Value::Name(name) if !consts.contains_key(name) => {
-                            return Err(Diagnostic::error(op.span, format!("unknown label `{name}`")));
+                            return Err(Diagnostic::error(
+                                op.span,
+                                format!("unknown label `{name}`"),
+                            ));
                         }
                         _ => constant(op)?,
                     },
                 };
                 if !(i32::MIN as i128..=i32::MAX as i128).contains(&imm) {
-                    return Err(Diagnostic::error(op.span, format!("jump offset {imm} does not fit in 32 bits")));
+                    return Err(Diagnostic::error(
+                        op.span,
+                        format!("jump offset {imm} does not fit in 32 bits"),
+                    ));
                 }
             }
             Form::Call(_) => match &op.value {
@@ -328,26 +353,28 @@ fn resolve_insn(
                     src = 1;
                     imm = *n;
                 }
-                Value::Name(name) if !consts.contains_key(name) => {
-                    match helpers::by_name(name) {
-                        Some(id) if def.form == Form::Call(CallKind::Helper) => imm = id as i128,
-                        _ => {
-                            return Err(Diagnostic::error(
-                                op.span,
-                                format!("`{name}` is neither a label nor a known helper function"),
-                            )
-                            .with_help(match helpers::suggest(name) {
-                                Some(s) => format!("did you mean `{s}`?"),
-                                None => "define the label, or call a helper by its number".into(),
-                            }));
-                        }
+                Value::Name(name) if !consts.contains_key(name) => match helpers::by_name(name) {
+                    Some(id) if def.form == Form::Call(CallKind::Helper) => imm = id as i128,
+                    _ => {
+                        return Err(Diagnostic::error(
+                            op.span,
+                            format!("`{name}` is neither a label nor a known helper function"),
+                        )
+                        .with_help(match helpers::suggest(name) {
+                            Some(s) => format!("did you mean `{s}`?"),
+                            None => "define the label, or call a helper by its number".into(),
+                        }));
                     }
-                }
+                },
                 _ => imm = constant(op)?,
             },
             _ => imm = constant(op)?,
         }
-        let fits = if def.slots() == 2 { range::IMM64.contains(&imm) } else { range::IMM.contains(&imm) };
+        let fits = if def.slots() == 2 {
+            range::IMM64.contains(&imm)
+        } else {
+            range::IMM.contains(&imm)
+        };
         if !fits {
             let mut d = Diagnostic::error(
                 op.span,
@@ -357,7 +384,14 @@ fn resolve_insn(
                     format!("immediate {imm:#x} does not fit in 32 bits (llvm-mc would silently truncate it)")
                 },
             );
-            if matches!(def.form, Form::Alu { op: crate::isa::AluOp::Mov, width: crate::isa::Width::W64, .. }) {
+            if matches!(
+                def.form,
+                Form::Alu {
+                    op: crate::isa::AluOp::Mov,
+                    width: crate::isa::Width::W64,
+                    ..
+                }
+            ) {
                 d = d.with_help("load a 64-bit constant with `ll`, e.g. `r0 = 0x123456789 ll`");
             }
             return Err(d);
@@ -372,9 +406,14 @@ fn resolve_insn(
         dst: p.dst,
         src,
         off: off as i16,
-        imm: if def.slots() == 2 { imm as u64 as i64 } else { imm as i64 },
+        imm: if def.slots() == 2 {
+            imm as u64 as i64
+        } else {
+            imm as i64
+        },
     };
     let insn = Insn::new(def, insn.dst, insn.src, insn.off, insn.imm);
-    insn.check().map_err(|e| Diagnostic::error(p.span, e.to_string()))?;
+    insn.check()
+        .map_err(|e| Diagnostic::error(p.span, e.to_string()))?;
     Ok(insn)
 }

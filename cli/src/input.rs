@@ -1,0 +1,96 @@
+//! Reading inputs: files or stdin, text or bytes, hex text.
+
+use anyhow::{bail, Context, Result};
+use std::io::Read;
+use std::path::Path;
+
+/// Reads `path` (`-` or none: stdin) as bytes; returns the bytes and a display name.
+pub fn read(path: Option<&Path>) -> Result<(Vec<u8>, String)> {
+    match path {
+        None => read_stdin(),
+        Some(p) if p.as_os_str() == "-" => read_stdin(),
+        Some(p) => {
+            let bytes = std::fs::read(p).with_context(|| format!("cannot read {}", p.display()))?;
+            Ok((bytes, p.display().to_string()))
+        }
+    }
+}
+
+fn read_stdin() -> Result<(Vec<u8>, String)> {
+    let mut buf = Vec::new();
+    std::io::stdin()
+        .read_to_end(&mut buf)
+        .context("cannot read standard input")?;
+    Ok((buf, "<stdin>".to_string()))
+}
+
+/// Reads `path` as UTF-8 text.
+pub fn read_text(path: Option<&Path>) -> Result<(String, String)> {
+    let (bytes, name) = read(path)?;
+    match String::from_utf8(bytes) {
+        Ok(s) => Ok((s, name)),
+        Err(e) => bail!(
+            "{name} is not UTF-8 text (invalid byte at offset {}); is it bytecode? try `bpfx disasm`",
+            e.utf8_error().valid_up_to()
+        ),
+    }
+}
+
+/// Whether `bytes` look like hex text: only hex digits, whitespace, commas, `0x` prefixes and
+/// `#` / `//` comments, with at least one digit.
+pub fn looks_like_hex(bytes: &[u8]) -> bool {
+    let Ok(text) = std::str::from_utf8(bytes) else {
+        return false;
+    };
+    parse_hex(text).is_ok_and(|b| !b.is_empty())
+}
+
+/// Parses hex text: pairs of hex digits, separated or not by whitespace or commas, with
+/// optional `0x` prefixes per byte, `#` and `//` comments to the end of the line.
+pub fn parse_hex(text: &str) -> Result<Vec<u8>, String> {
+    let mut out = Vec::new();
+    for (lineno, line) in text.lines().enumerate() {
+        let line = line.split("//").next().unwrap_or("");
+        let line = line.split('#').next().unwrap_or("");
+        for word in line.split(|c: char| c.is_whitespace() || c == ',') {
+            let word = word
+                .strip_prefix("0x")
+                .or_else(|| word.strip_prefix("0X"))
+                .unwrap_or(word);
+            if word.is_empty() {
+                continue;
+            }
+            if word.len() % 2 != 0 {
+                return Err(format!(
+                    "line {}: `{word}` has an odd number of hex digits",
+                    lineno + 1
+                ));
+            }
+            for i in (0..word.len()).step_by(2) {
+                let pair = &word[i..i + 2];
+                let b = u8::from_str_radix(pair, 16)
+                    .map_err(|_| format!("line {}: `{word}` is not hex", lineno + 1))?;
+                out.push(b);
+            }
+        }
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hex_forms() {
+        assert_eq!(
+            parse_hex("b7 00\n0x01, 0x02 # c\n9500 // x").unwrap(),
+            [0xb7, 0, 1, 2, 0x95, 0]
+        );
+        assert_eq!(parse_hex("b4  00  00").unwrap(), [0xb4, 0, 0]);
+        assert!(parse_hex("b7 0").is_err());
+        assert!(parse_hex("zz").is_err());
+        assert!(!looks_like_hex(&[0x95, 0, 0, 0]));
+        assert!(looks_like_hex(b"9500000000000000\n"));
+    }
+}

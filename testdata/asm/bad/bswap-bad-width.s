@@ -1,0 +1,2 @@
+r0 = bswap24 r0
+exit

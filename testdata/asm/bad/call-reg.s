@@ -1,0 +1,2 @@
+call r1
+exit

@@ -1,0 +1,2 @@
+if r1 <> r2 goto +1
+exit

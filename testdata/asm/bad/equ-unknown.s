@@ -1,0 +1,3 @@
+.equ A, B
+r0 = A
+exit

@@ -1,0 +1,2 @@
+r1 = 0x1ffffffffffffffff ll
+exit

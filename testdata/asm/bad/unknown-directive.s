@@ -1,0 +1,2 @@
+.frobnicate 3
+exit

@@ -1,0 +1,2 @@
+call bpf_trace_printf
+exit

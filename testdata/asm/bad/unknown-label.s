@@ -1,0 +1,3 @@
+if r1 == 0 goto out
+r0 = 1
+exit

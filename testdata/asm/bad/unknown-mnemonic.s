@@ -1,0 +1,2 @@
+r0 = frobnicate r1
+exit
