@@ -8,6 +8,7 @@ use std::process::ExitCode;
 mod asm;
 mod disasm;
 mod input;
+mod kernel;
 mod render;
 
 /// Assemble, disassemble, run and check BPF programs.
@@ -34,6 +35,8 @@ enum Command {
     Asm(asm::Args),
     /// Disassemble eBPF bytecode into text.
     Disasm(disasm::Args),
+    /// Use the running kernel: probe it, run programs in it, run conformance cases.
+    Kernel(kernel::Args),
 }
 
 fn main() -> ExitCode {
@@ -41,6 +44,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Asm(args) => asm::main(args, cli.color),
         Command::Disasm(args) => disasm::main(args, cli.color),
+        Command::Kernel(args) => kernel::main(args),
     };
     match result {
         Ok(code) => code,

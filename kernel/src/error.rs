@@ -138,6 +138,13 @@ impl Error {
         }
     }
 
+    /// Whether the error means bpf() cannot be used here at all (missing privileges, or no
+    /// bpf(2) in this kernel or sandbox), rather than that one request was refused.
+    pub fn is_unavailable(&self) -> bool {
+        matches!(self, Error::PermissionDenied { .. })
+            || matches!(self.errno(), Some(Errno(libc::ENOSYS)))
+    }
+
     /// The verifier log, for a rejected program.
     pub fn verifier_log(&self) -> Option<&str> {
         match self {

@@ -4,57 +4,17 @@ use crate::error::{needs_text, Error, Op};
 use crate::sys::{self, cmd, MapCreateAttr, MapElemAttr};
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
 
-/// Map types (`enum bpf_map_type`, with the kernel's numbers).
-#[allow(missing_docs)]
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-#[repr(u32)]
-pub enum MapType {
-    Hash = 1,
-    Array = 2,
-    ProgArray = 3,
-    PerfEventArray = 4,
-    PercpuHash = 5,
-    PercpuArray = 6,
-    StackTrace = 7,
-    CgroupArray = 8,
-    LruHash = 9,
-    LruPercpuHash = 10,
-    LpmTrie = 11,
-    ArrayOfMaps = 12,
-    HashOfMaps = 13,
-    Devmap = 14,
-    Sockmap = 15,
-    Cpumap = 16,
-    Xskmap = 17,
-    Sockhash = 18,
-    CgroupStorage = 19,
-    ReuseportSockarray = 20,
-    PercpuCgroupStorage = 21,
-    Queue = 22,
-    Stack = 23,
-    SkStorage = 24,
-    DevmapHash = 25,
-    StructOps = 26,
-    Ringbuf = 27,
-    InodeStorage = 28,
-    TaskStorage = 29,
-    BloomFilter = 30,
-    UserRingbuf = 31,
-    CgrpStorage = 32,
-    Arena = 33,
-}
+pub use asm::types::MapType;
 
-impl MapType {
-    /// Whether lookups return one value per possible CPU.
-    pub fn is_percpu(self) -> bool {
-        matches!(
-            self,
-            MapType::PercpuHash
-                | MapType::PercpuArray
-                | MapType::LruPercpuHash
-                | MapType::PercpuCgroupStorage
-        )
-    }
+/// Whether lookups of this map type return one value per possible CPU.
+pub fn is_percpu(t: MapType) -> bool {
+    matches!(
+        t,
+        MapType::PercpuHash
+            | MapType::PercpuArray
+            | MapType::LruPercpuHash
+            | MapType::PercpuCgroupStorage
+    )
 }
 
 /// `BPF_MAP_UPDATE_ELEM` flags.
@@ -148,7 +108,7 @@ impl Map {
     /// `BPF_MAP_CREATE`.
     pub fn create(spec: &MapSpec) -> Result<Map, Error> {
         let mut attr = MapCreateAttr {
-            map_type: spec.map_type as u32,
+            map_type: spec.map_type.number(),
             key_size: spec.key_size,
             value_size: spec.value_size,
             max_entries: spec.max_entries,
@@ -158,7 +118,7 @@ impl Map {
         };
         let fd = sys::bpf_fd(cmd::MAP_CREATE, &mut attr)
             .map_err(|e| Error::from_errno(Op::MapCreate, e, || needs_text("")))?;
-        let value_len = if spec.map_type.is_percpu() {
+        let value_len = if is_percpu(spec.map_type) {
             // Each CPU's value is padded to 8 bytes (`bpf_map_value_size`).
             (spec.value_size as usize).div_ceil(8) * 8 * possible_cpus()
         } else {

@@ -86,7 +86,7 @@ pub enum TypeProbe {
 /// The input a trivial test run of each type needs.
 fn probe_input(t: ProgType) -> TestRun<'static> {
     static PACKET: [u8; 64] = [0; 64];
-    if t.takes_packet() {
+    if crate::prog::takes_packet(t) {
         TestRun {
             data: &PACKET,
             ..Default::default()

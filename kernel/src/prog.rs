@@ -5,220 +5,83 @@ use crate::map::Map;
 use crate::sys::{self, cmd, Errno, ProgLoadAttr, TestRunAttr};
 use asm::isa::Pseudo;
 use asm::Insn;
-use std::fmt;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
-use std::str::FromStr;
 
-macro_rules! prog_types {
-    ($($(#[$doc:meta])* $v:ident = $n:literal, $name:literal, $run:literal;)*) => {
-        /// Program types (`enum bpf_prog_type`, with the kernel's numbers).
-        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-        #[repr(u32)]
-        pub enum ProgType { $($(#[$doc])* $v = $n,)* }
+pub use asm::types::ProgType;
 
-        impl ProgType {
-            /// Every type, in kernel order.
-            pub const ALL: &'static [ProgType] = &[$(ProgType::$v,)*];
-
-            /// The name bpfx uses (the kernel's, lower case, without `BPF_PROG_TYPE_`).
-            pub const fn name(self) -> &'static str {
-                match self { $(ProgType::$v => $name,)* }
-            }
-
-            /// Whether the kernel implements `BPF_PROG_TEST_RUN` for the type (its
-            /// `bpf_prog_ops` has a `.test_run`, see `net/bpf/test_run.c`). Some of these still
-            /// need an attach target to load at all; [`crate::probe`] tries each one here.
-            pub const fn has_test_run(self) -> bool {
-                match self { $(ProgType::$v => $run,)* }
-            }
-        }
-    };
+/// Whether the kernel takes test-run input as a packet (`data_in`), as opposed to a
+/// context only.
+pub const fn takes_packet(t: ProgType) -> bool {
+    matches!(
+        t,
+        ProgType::SocketFilter
+            | ProgType::SchedCls
+            | ProgType::SchedAct
+            | ProgType::Xdp
+            | ProgType::CgroupSkb
+            | ProgType::LwtIn
+            | ProgType::LwtOut
+            | ProgType::LwtXmit
+            | ProgType::LwtSeg6local
+            | ProgType::FlowDissector
+    )
 }
 
-prog_types! {
-    /// `BPF_PROG_TYPE_SOCKET_FILTER`.
-    SocketFilter = 1, "socket_filter", true;
-    /// `BPF_PROG_TYPE_KPROBE`.
-    Kprobe = 2, "kprobe", false;
-    /// `BPF_PROG_TYPE_SCHED_CLS` (tc classifier).
-    SchedCls = 3, "sched_cls", true;
-    /// `BPF_PROG_TYPE_SCHED_ACT` (tc action).
-    SchedAct = 4, "sched_act", true;
-    /// `BPF_PROG_TYPE_TRACEPOINT`.
-    Tracepoint = 5, "tracepoint", false;
-    /// `BPF_PROG_TYPE_XDP`.
-    Xdp = 6, "xdp", true;
-    /// `BPF_PROG_TYPE_PERF_EVENT`.
-    PerfEvent = 7, "perf_event", false;
-    /// `BPF_PROG_TYPE_CGROUP_SKB`.
-    CgroupSkb = 8, "cgroup_skb", true;
-    /// `BPF_PROG_TYPE_CGROUP_SOCK`.
-    CgroupSock = 9, "cgroup_sock", false;
-    /// `BPF_PROG_TYPE_LWT_IN`.
-    LwtIn = 10, "lwt_in", true;
-    /// `BPF_PROG_TYPE_LWT_OUT`.
-    LwtOut = 11, "lwt_out", true;
-    /// `BPF_PROG_TYPE_LWT_XMIT`.
-    LwtXmit = 12, "lwt_xmit", true;
-    /// `BPF_PROG_TYPE_SOCK_OPS`.
-    SockOps = 13, "sock_ops", false;
-    /// `BPF_PROG_TYPE_SK_SKB`.
-    SkSkb = 14, "sk_skb", false;
-    /// `BPF_PROG_TYPE_CGROUP_DEVICE`.
-    CgroupDevice = 15, "cgroup_device", false;
-    /// `BPF_PROG_TYPE_SK_MSG`.
-    SkMsg = 16, "sk_msg", false;
-    /// `BPF_PROG_TYPE_RAW_TRACEPOINT`.
-    RawTracepoint = 17, "raw_tracepoint", true;
-    /// `BPF_PROG_TYPE_CGROUP_SOCK_ADDR`.
-    CgroupSockAddr = 18, "cgroup_sock_addr", false;
-    /// `BPF_PROG_TYPE_LWT_SEG6LOCAL`.
-    LwtSeg6local = 19, "lwt_seg6local", true;
-    /// `BPF_PROG_TYPE_LIRC_MODE2`.
-    LircMode2 = 20, "lirc_mode2", false;
-    /// `BPF_PROG_TYPE_SK_REUSEPORT`.
-    SkReuseport = 21, "sk_reuseport", false;
-    /// `BPF_PROG_TYPE_FLOW_DISSECTOR`.
-    FlowDissector = 22, "flow_dissector", true;
-    /// `BPF_PROG_TYPE_CGROUP_SYSCTL`.
-    CgroupSysctl = 23, "cgroup_sysctl", false;
-    /// `BPF_PROG_TYPE_RAW_TRACEPOINT_WRITABLE`.
-    RawTracepointWritable = 24, "raw_tracepoint_writable", false;
-    /// `BPF_PROG_TYPE_CGROUP_SOCKOPT`.
-    CgroupSockopt = 25, "cgroup_sockopt", false;
-    /// `BPF_PROG_TYPE_TRACING` (fentry/fexit/...; needs a BTF attach target).
-    Tracing = 26, "tracing", true;
-    /// `BPF_PROG_TYPE_STRUCT_OPS` (needs a BTF struct_ops target).
-    StructOps = 27, "struct_ops", true;
-    /// `BPF_PROG_TYPE_EXT` (freplace).
-    Ext = 28, "ext", false;
-    /// `BPF_PROG_TYPE_LSM`.
-    Lsm = 29, "lsm", false;
-    /// `BPF_PROG_TYPE_SK_LOOKUP`.
-    SkLookup = 30, "sk_lookup", true;
-    /// `BPF_PROG_TYPE_SYSCALL` (sleepable, context is a user buffer).
-    Syscall = 31, "syscall", true;
-    /// `BPF_PROG_TYPE_NETFILTER`.
-    Netfilter = 32, "netfilter", true;
-}
-
-impl ProgType {
-    /// Whether the kernel takes test-run input as a packet (`data_in`), as opposed to a
-    /// context only.
-    pub const fn takes_packet(self) -> bool {
-        matches!(
-            self,
-            ProgType::SocketFilter
-                | ProgType::SchedCls
-                | ProgType::SchedAct
-                | ProgType::Xdp
-                | ProgType::CgroupSkb
-                | ProgType::LwtIn
-                | ProgType::LwtOut
-                | ProgType::LwtXmit
-                | ProgType::LwtSeg6local
-                | ProgType::FlowDissector
-        )
-    }
-
-    /// What an unprivileged caller is missing to load this type.
-    fn needs(self) -> String {
-        // bpf_prog_load(): networking types need CAP_NET_ADMIN on top of CAP_BPF, tracing
-        // types CAP_PERFMON (`is_net_admin_prog_type`, `is_perfmon_prog_type`).
-        match self {
-            ProgType::Kprobe
-            | ProgType::Tracepoint
-            | ProgType::PerfEvent
-            | ProgType::RawTracepoint
-            | ProgType::RawTracepointWritable
-            | ProgType::Tracing
-            | ProgType::Lsm
-            | ProgType::StructOps
-            | ProgType::Ext => needs_text(""),
-            ProgType::SocketFilter | ProgType::CgroupSkb => needs_text(""),
-            _ => needs_text(" (and CAP_NET_ADMIN for this program type)"),
-        }
-    }
-
-    /// What a return value means for this type, when the kernel gives it a meaning.
-    pub fn meaning(self, r0: u64) -> Option<String> {
-        let v = r0 as u32;
-        Some(match self {
-            ProgType::Xdp => match v {
-                0 => "XDP_ABORTED".into(),
-                1 => "XDP_DROP".into(),
-                2 => "XDP_PASS".into(),
-                3 => "XDP_TX".into(),
-                4 => "XDP_REDIRECT".into(),
-                _ => format!("unknown XDP action {v}"),
-            },
-            ProgType::SchedCls | ProgType::SchedAct => match v as i32 {
-                -1 => "TC_ACT_UNSPEC".into(),
-                0 => "TC_ACT_OK".into(),
-                1 => "TC_ACT_RECLASSIFY".into(),
-                2 => "TC_ACT_SHOT".into(),
-                3 => "TC_ACT_PIPE".into(),
-                4 => "TC_ACT_STOLEN".into(),
-                5 => "TC_ACT_QUEUED".into(),
-                6 => "TC_ACT_REPEAT".into(),
-                7 => "TC_ACT_REDIRECT".into(),
-                8 => "TC_ACT_TRAP".into(),
-                _ => format!("unknown tc action {}", v as i32),
-            },
-            ProgType::SocketFilter => match v {
-                0 => "drop the packet".into(),
-                n => format!("keep up to {n} bytes of the packet"),
-            },
-            ProgType::CgroupSkb => match v {
-                0 => "deny".into(),
-                1 => "allow".into(),
-                n => format!("verdict {n} (bit 0: allow, bit 1: congestion notification)"),
-            },
-            _ => return None,
-        })
+/// What an unprivileged caller is missing to load this type.
+fn needs(t: ProgType) -> String {
+    // bpf_prog_load(): networking types need CAP_NET_ADMIN on top of CAP_BPF, tracing
+    // types CAP_PERFMON (`is_net_admin_prog_type`, `is_perfmon_prog_type`).
+    match t {
+        ProgType::Kprobe
+        | ProgType::Tracepoint
+        | ProgType::PerfEvent
+        | ProgType::RawTracepoint
+        | ProgType::RawTracepointWritable
+        | ProgType::Tracing
+        | ProgType::Lsm
+        | ProgType::StructOps
+        | ProgType::Ext => needs_text(""),
+        ProgType::SocketFilter | ProgType::CgroupSkb => needs_text(""),
+        _ => needs_text(" (and CAP_NET_ADMIN for this program type)"),
     }
 }
 
-impl fmt::Display for ProgType {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
-    }
-}
-
-/// An unknown program type name.
-#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-#[error("unknown program type `{0}` (known: {known})", known = known_types())]
-pub struct UnknownProgType(pub String);
-
-fn known_types() -> String {
-    ProgType::ALL
-        .iter()
-        .map(|t| t.name())
-        .collect::<Vec<_>>()
-        .join(", ")
-}
-
-impl FromStr for ProgType {
-    type Err = UnknownProgType;
-
-    /// Accepts the kernel's names in either case, with or without `BPF_PROG_TYPE_`, with `-`
-    /// or `_`, and the common aliases `tc` (sched_cls) and `socket` (socket_filter).
-    fn from_str(s: &str) -> Result<ProgType, UnknownProgType> {
-        let norm = s.trim().to_ascii_lowercase().replace('-', "_");
-        let norm = norm.strip_prefix("bpf_prog_type_").unwrap_or(&norm);
-        let alias = match norm {
-            "tc" | "classifier" => "sched_cls",
-            "action" => "sched_act",
-            "socket" => "socket_filter",
-            "raw_tp" => "raw_tracepoint",
-            other => other,
-        };
-        ProgType::ALL
-            .iter()
-            .copied()
-            .find(|t| t.name() == alias)
-            .ok_or_else(|| UnknownProgType(s.to_string()))
-    }
+/// What a return value means for this type, when the kernel gives it a meaning.
+pub fn meaning(t: ProgType, r0: u64) -> Option<String> {
+    let v = r0 as u32;
+    Some(match t {
+        ProgType::Xdp => match v {
+            0 => "XDP_ABORTED".into(),
+            1 => "XDP_DROP".into(),
+            2 => "XDP_PASS".into(),
+            3 => "XDP_TX".into(),
+            4 => "XDP_REDIRECT".into(),
+            _ => format!("unknown XDP action {v}"),
+        },
+        ProgType::SchedCls | ProgType::SchedAct => match v as i32 {
+            -1 => "TC_ACT_UNSPEC".into(),
+            0 => "TC_ACT_OK".into(),
+            1 => "TC_ACT_RECLASSIFY".into(),
+            2 => "TC_ACT_SHOT".into(),
+            3 => "TC_ACT_PIPE".into(),
+            4 => "TC_ACT_STOLEN".into(),
+            5 => "TC_ACT_QUEUED".into(),
+            6 => "TC_ACT_REPEAT".into(),
+            7 => "TC_ACT_REDIRECT".into(),
+            8 => "TC_ACT_TRAP".into(),
+            _ => format!("unknown tc action {}", v as i32),
+        },
+        ProgType::SocketFilter => match v {
+            0 => "drop the packet".into(),
+            n => format!("keep up to {n} bytes of the packet"),
+        },
+        ProgType::CgroupSkb => match v {
+            0 => "deny".into(),
+            1 => "allow".into(),
+            n => format!("verdict {n} (bit 0: allow, bit 1: congestion notification)"),
+        },
+        _ => return None,
+    })
 }
 
 /// Verifier log verbosity.
@@ -344,7 +207,7 @@ impl Program {
         };
         let attempt = |level: u32, log: &mut Vec<u8>| -> (Result<OwnedFd, Errno>, u32) {
             let mut attr = ProgLoadAttr {
-                prog_type: opts.prog_type as u32,
+                prog_type: opts.prog_type.number(),
                 insn_cnt: slots as u32,
                 insns: bytes.as_ptr() as u64,
                 license: license.as_ptr() as u64,
@@ -397,9 +260,9 @@ impl Program {
                 prog_type: opts.prog_type,
                 log: if level == 0 { String::new() } else { text },
             }),
-            Err(e) if e.0 == libc::EPERM => Err(Error::from_errno(Op::ProgLoad, e, || {
-                opts.prog_type.needs()
-            })),
+            Err(e) if e.0 == libc::EPERM => {
+                Err(Error::from_errno(Op::ProgLoad, e, || needs(opts.prog_type)))
+            }
             Err(e) if !text.is_empty() || e.0 == libc::EACCES || e.0 == libc::EINVAL => {
                 Err(Error::Verifier {
                     errno: e,
@@ -500,7 +363,7 @@ impl Program {
                 }
                 Err(e) => {
                     return Err(Error::from_errno(Op::ProgTestRun, e, || {
-                        self.prog_type.needs()
+                        needs(self.prog_type)
                     }))
                 }
             }
@@ -562,50 +425,18 @@ mod tests {
     use super::*;
 
     #[test]
-    fn type_numbers_are_the_kernels() {
-        assert_eq!(ProgType::SocketFilter as u32, 1);
-        assert_eq!(ProgType::Xdp as u32, 6);
-        assert_eq!(ProgType::FlowDissector as u32, 22);
-        assert_eq!(ProgType::SkLookup as u32, 30);
-        assert_eq!(ProgType::Netfilter as u32, 32);
-        for (i, t) in ProgType::ALL.iter().enumerate() {
-            assert_eq!(*t as u32, i as u32 + 1, "{t}");
-        }
-    }
-
-    #[test]
-    fn names_parse() {
-        assert_eq!("xdp".parse::<ProgType>(), Ok(ProgType::Xdp));
-        assert_eq!(
-            "BPF_PROG_TYPE_SCHED_CLS".parse::<ProgType>(),
-            Ok(ProgType::SchedCls)
-        );
-        assert_eq!("tc".parse::<ProgType>(), Ok(ProgType::SchedCls));
-        assert_eq!(
-            "socket-filter".parse::<ProgType>(),
-            Ok(ProgType::SocketFilter)
-        );
-        let e = "nope".parse::<ProgType>().unwrap_err();
-        assert!(e
-            .to_string()
-            .starts_with("unknown program type `nope` (known: socket_filter, kprobe,"));
-        for t in ProgType::ALL {
-            assert_eq!(t.name().parse::<ProgType>(), Ok(*t));
-        }
-    }
-
-    #[test]
     fn meanings() {
-        assert_eq!(ProgType::Xdp.meaning(2).as_deref(), Some("XDP_PASS"));
+        assert_eq!(meaning(ProgType::Xdp, 2).as_deref(), Some("XDP_PASS"));
         assert_eq!(
-            ProgType::SchedCls.meaning(2).as_deref(),
+            meaning(ProgType::SchedCls, 2).as_deref(),
             Some("TC_ACT_SHOT")
         );
         assert_eq!(
-            ProgType::SocketFilter.meaning(0).as_deref(),
+            meaning(ProgType::SocketFilter, 0).as_deref(),
             Some("drop the packet")
         );
-        assert_eq!(ProgType::Syscall.meaning(0), None);
+        assert_eq!(meaning(ProgType::Syscall, 0), None);
+        assert!(takes_packet(ProgType::Xdp) && !takes_packet(ProgType::Syscall));
     }
 
     #[test]
