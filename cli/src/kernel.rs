@@ -225,11 +225,28 @@ pub struct Inputs {
     pub prog_type: Option<ProgType>,
 }
 
+/// The most input bytes read from a --mem/--packet/--ctx file: far above what the kernel
+/// takes (a page) and what the VM regions need, and it stops `/dev/zero` from filling memory.
+pub const MAX_INPUT: u64 = 1 << 20;
+
+fn read_limited(p: &Path) -> Result<Vec<u8>> {
+    use std::io::Read;
+    let f = std::fs::File::open(p).with_context(|| format!("cannot read {}", p.display()))?;
+    let mut buf = Vec::new();
+    f.take(MAX_INPUT + 1)
+        .read_to_end(&mut buf)
+        .with_context(|| format!("cannot read {}", p.display()))?;
+    if buf.len() as u64 > MAX_INPUT {
+        bail!("{} is larger than {} bytes", p.display(), MAX_INPUT);
+    }
+    Ok(buf)
+}
+
 /// Reads the run inputs the flags name.
 pub fn read_inputs(args: &RunArgs) -> Result<Inputs> {
     let read = |p: &Option<PathBuf>| -> Result<Vec<u8>> {
         match p {
-            Some(p) => std::fs::read(p).with_context(|| format!("cannot read {}", p.display())),
+            Some(p) => read_limited(p),
             None => Ok(Vec::new()),
         }
     };
@@ -304,6 +321,12 @@ fn run_main(args: RunArgs) -> Result<ExitCode> {
             eprintln!("error: {e}");
             if let Some(log) = e.verifier_log() {
                 eprintln!("verifier log:\n{}", log.trim_end());
+                if let Some(start) = ::kernel::run::program_start(&input) {
+                    eprintln!(
+                        "note: instructions 0 to {} of the log are bpfx's wrapper; the program starts at {start}",
+                        start - 1
+                    );
+                }
             }
             return Ok(ExitCode::from(1));
         }

@@ -86,7 +86,20 @@ pub enum TypeProbe {
 /// The input a trivial test run of each type needs.
 fn probe_input(t: ProgType) -> TestRun<'static> {
     static PACKET: [u8; 64] = [0; 64];
-    if crate::prog::takes_packet(t) {
+    // struct bpf_sk_lookup: family (offset 8) = AF_INET, protocol (offset 12) = IPPROTO_TCP;
+    // bpf_prog_test_run_sk_lookup() refuses other families and protocols.
+    static SK_LOOKUP: [u8; 72] = {
+        let mut c = [0u8; 72];
+        c[8] = 2;
+        c[12] = 6;
+        c
+    };
+    if t == ProgType::SkLookup {
+        TestRun {
+            ctx: &SK_LOOKUP,
+            ..Default::default()
+        }
+    } else if crate::prog::takes_packet(t) {
         TestRun {
             data: &PACKET,
             ..Default::default()
@@ -96,9 +109,29 @@ fn probe_input(t: ProgType) -> TestRun<'static> {
     }
 }
 
+/// Load options a trivial program of the type needs: some types are verified against an
+/// attach type given at load time (`bpf_prog_load_check_attach`), and syscall programs must
+/// be sleepable.
+pub fn probe_options(t: ProgType) -> LoadOptions<'static> {
+    let mut o = LoadOptions::new(t);
+    // `enum bpf_attach_type` numbers.
+    o.expected_attach_type = match t {
+        ProgType::CgroupSockAddr => 10, // BPF_CGROUP_INET4_CONNECT
+        ProgType::LircMode2 => 16,      // BPF_LIRC_MODE2
+        ProgType::CgroupSockopt => 21,  // BPF_CGROUP_GETSOCKOPT
+        ProgType::SkLookup => 36,       // BPF_SK_LOOKUP
+        ProgType::Netfilter => 45,      // BPF_NETFILTER
+        _ => 0,
+    };
+    if t == ProgType::Syscall {
+        o.flags = 1 << 4; // BPF_F_SLEEPABLE
+    }
+    o
+}
+
 /// Loads and test-runs a trivial program of the type.
 pub fn probe_type(t: ProgType) -> TypeProbe {
-    let p = match Program::load(&trivial(), &LoadOptions::new(t)) {
+    let p = match Program::load(&trivial(), &probe_options(t)) {
         Ok(p) => p,
         Err(e) => return TypeProbe::Unloadable(e),
     };

@@ -139,6 +139,16 @@ pub fn typed_wrapper(prog: &[Insn], result_map: u32) -> Vec<Insn> {
     w
 }
 
+/// Where the program starts (in slots) inside the wrapper `run` loads for this input, so a
+/// verifier log can be mapped back to the program. `None` in typed mode, where a rejected
+/// program's log comes from loading it on its own.
+pub fn program_start(input: &RunInput<'_>) -> Option<usize> {
+    match input.prog_type {
+        None => Some(slots(&mem_wrapper(&[], input.mem.len(), 0))),
+        Some(_) => None,
+    }
+}
+
 fn result_map() -> Result<Map, Error> {
     let mut spec = MapSpec::array(8, 1);
     spec.name = "bpfx_r0".into();

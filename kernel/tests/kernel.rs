@@ -376,3 +376,37 @@ fn programs_use_maps_by_index() {
         }
     );
 }
+
+#[test]
+fn probe_finds_test_runnable_types() {
+    if !kernel_available("probe_finds_test_runnable_types") {
+        return;
+    }
+    use kernel::probe::{report, TypeProbe};
+    let r = report();
+    assert!(r.usable.is_ok());
+    assert_eq!(r.release.as_deref().map(|s| s.is_empty()), Some(false));
+    let get = |t: ProgType| {
+        r.types
+            .iter()
+            .find(|(x, _)| *x == t)
+            .map(|(_, p)| p.clone())
+            .unwrap()
+    };
+    for t in [
+        ProgType::SocketFilter,
+        ProgType::Xdp,
+        ProgType::SchedCls,
+        ProgType::SkLookup,
+        ProgType::Syscall,
+    ] {
+        assert_eq!(get(t), TypeProbe::Runs, "{t}");
+    }
+    // kprobes load but the kernel has no test_run for them: ENOTSUPP (524)
+    match get(ProgType::Kprobe) {
+        TypeProbe::Loads(e) => assert_eq!(e.errno().map(|e| e.0), Some(524)),
+        other => panic!("{other:?}"),
+    }
+    // fentry/fexit programs need a BTF attach target
+    assert!(matches!(get(ProgType::Tracing), TypeProbe::Unloadable(_)));
+}

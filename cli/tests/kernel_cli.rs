@@ -1,0 +1,135 @@
+//! `bpfx kernel ...` end to end. Prints `skipped:` and passes where bpf() is unusable, after
+//! checking that the CLI says so with exit status 77.
+
+use std::path::PathBuf;
+use std::process::{Command, Output};
+
+fn bpfx(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_bpfx")).args(args).output().unwrap()
+}
+
+fn tmp(name: &str, contents: &[u8]) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("bpfx-kernel-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let p = dir.join(name);
+    std::fs::write(&p, contents).unwrap();
+    p
+}
+
+/// Whether the kernel is usable; when it is not, checks that `kernel run` exits 77 with the
+/// reason on stderr, and prints `skipped:`.
+fn usable() -> bool {
+    let p = tmp("r0.hex", b"b7000000030000009500000000000000\n");
+    let out = bpfx(&["kernel", "run", p.to_str().unwrap()]);
+    if out.status.code() == Some(77) {
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.starts_with("kernel unavailable: "), "{err}");
+        println!("skipped: kernel unavailable ({})", err.trim());
+        return false;
+    }
+    assert!(out.status.success(), "{out:?}");
+    true
+}
+
+#[test]
+fn run_prints_r0_and_json() {
+    if !usable() {
+        return;
+    }
+    // r0 = *(u32 *)(r1 + 0) + r2: the memory reaches r1/r2
+    let p = tmp("mem.hex", b"61100000000000000f200000000000009500000000000000");
+    let out = bpfx(&["kernel", "run", "--mem-hex", "05 00 00 00", p.to_str().unwrap()]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.starts_with("r0 = 0x9 (9)\n"), "{text}");
+    assert!(text.contains("insns: not counted by the kernel"), "{text}");
+    let pkt = tmp("pkt.bin", &[0u8; 20]);
+    let p = tmp("xdp.hex", b"b7000000020000009500000000000000");
+    let out = bpfx(&[
+        "kernel",
+        "run",
+        "--json",
+        "--type",
+        "xdp",
+        "--packet",
+        pkt.to_str().unwrap(),
+        "--repeat",
+        "10",
+        p.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{out:?}");
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["r0"], 2);
+    assert_eq!(v["r0_bits"], 64);
+    assert_eq!(v["meaning"], "XDP_PASS");
+    assert!(v["insns"].is_null());
+    assert!(v["ns_per_run"].is_u64());
+}
+
+#[test]
+fn rejection_shows_the_log_and_where_the_program_starts() {
+    if !usable() {
+        return;
+    }
+    let p = tmp("bad.hex", b"9500000000000000");
+    let out = bpfx(&["kernel", "run", p.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.starts_with("error: the verifier rejected the program (EACCES"), "{err}");
+    assert!(err.contains("R0 !read_ok"), "{err}");
+    assert!(
+        err.contains("note: instructions 0 to 9 of the log are bpfx's wrapper; the program starts at 10"),
+        "{err}"
+    );
+}
+
+#[test]
+fn bad_inputs_are_usage_errors() {
+    let p = tmp("ok.hex", b"b7000000030000009500000000000000");
+    let out = bpfx(&["kernel", "run", "--mem-hex", "0g", p.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("--mem-hex: line 1: `0g` is not hex"), "{err}");
+    let out = bpfx(&["kernel", "run", "--type", "nope", "--packet", "/dev/null", p.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("unknown ProgType `nope`"), "{err}");
+    let out = bpfx(&["kernel", "run", "--type", "xdp", "--packet", "/dev/zero", p.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("/dev/zero is larger than 1048576 bytes"), "{err}");
+}
+
+#[test]
+fn conformance_from_golden_jsonl() {
+    if !usable() {
+        return;
+    }
+    let golden = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../shared/conformance/bpf_conformance/golden/tests.jsonl");
+    if !golden.exists() {
+        println!("skipped: {} not found", golden.display());
+        return;
+    }
+    let out = bpfx(&["kernel", "conformance", golden.to_str().unwrap()]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{text}");
+    assert!(text.ends_with("kernel: 300 pass, 13 expected rejections, 0 fail (of 313)\n"), "{text}");
+    assert!(text.contains("expected rejection tests/callx.data: unknown opcode 8d"), "{text}");
+}
+
+#[test]
+fn probe_reports() {
+    let out = bpfx(&["kernel", "probe", "--json"]);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(v["release"].is_string());
+    if v["bpf_usable"] == true {
+        assert_eq!(out.status.code(), Some(0));
+        let xdp = v["types"].as_array().unwrap().iter().find(|t| t["type"] == "xdp").unwrap();
+        assert_eq!(xdp["test_run"], true);
+    } else {
+        assert_eq!(out.status.code(), Some(77));
+        let reason = v["reason"].as_str().unwrap();
+        assert!(!reason.is_empty());
+        println!("skipped: kernel unavailable ({reason})");
+    }
+}
