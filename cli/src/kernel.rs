@@ -90,6 +90,47 @@ pub struct RunArgs {
     /// Print the verifier log of a successful load too (stderr).
     #[arg(long)]
     pub log: bool,
+    /// A map for the program, `TYPE:KEY_SIZE:VALUE_SIZE:MAX_ENTRIES` (e.g. `array:4:8:1`);
+    /// repeat for more. The program's `lddw` map references hold the index (0, 1, ...).
+    #[arg(long, value_parser = parse_map_arg)]
+    pub map: Vec<MapArg>,
+}
+
+/// A map given on the command line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MapArg {
+    /// Its type.
+    pub map_type: asm::types::MapType,
+    /// Key size in bytes.
+    pub key_size: u32,
+    /// Value size in bytes.
+    pub value_size: u32,
+    /// Capacity.
+    pub max_entries: u32,
+}
+
+/// Parses `TYPE:KEY_SIZE:VALUE_SIZE:MAX_ENTRIES`.
+pub fn parse_map_arg(s: &str) -> Result<MapArg, String> {
+    let parts: Vec<&str> = s.split(':').collect();
+    let [t, k, v, n] = parts[..] else {
+        return Err(format!(
+            "`{s}` is not TYPE:KEY_SIZE:VALUE_SIZE:MAX_ENTRIES (e.g. array:4:8:1)"
+        ));
+    };
+    let num = |what: &str, x: &str| -> Result<u32, String> {
+        x.parse::<u32>().map_err(|_| {
+            format!(
+                "{what} `{x}` in `{s}` is not a number from 0 to {}",
+                u32::MAX
+            )
+        })
+    };
+    Ok(MapArg {
+        map_type: t.parse::<asm::types::MapType>()?,
+        key_size: num("key size", k)?,
+        value_size: num("value size", v)?,
+        max_entries: num("max entries", n)?,
+    })
 }
 
 /// Assembly syntaxes accepted as input.
@@ -302,13 +343,32 @@ pub fn hex(b: &[u8]) -> String {
 fn run_main(args: RunArgs) -> Result<ExitCode> {
     let prog = load_program(&args.file, args.dialect)?;
     let inputs = read_inputs(&args)?;
+    let mut maps = Vec::new();
+    for (i, m) in args.map.iter().enumerate() {
+        let spec = ::kernel::MapSpec {
+            map_type: m.map_type,
+            key_size: m.key_size,
+            value_size: m.value_size,
+            max_entries: m.max_entries,
+            flags: 0,
+            name: format!("bpfx_map{i}"),
+        };
+        match ::kernel::Map::create(&spec) {
+            Ok(m) => maps.push(m),
+            Err(e) if is_unavailable(&e) => {
+                eprintln!("kernel unavailable: {e}");
+                return Ok(ExitCode::from(EXIT_UNAVAILABLE));
+            }
+            Err(e) => bail!("--map {i}: {e}"),
+        }
+    }
     let input = RunInput {
         prog_type: inputs.prog_type,
         mem: &inputs.mem,
         packet: &inputs.packet,
         ctx: &inputs.ctx,
         repeat: args.repeat,
-        maps: Vec::new(),
+        maps: maps.iter().collect(),
         want_log: args.log,
     };
     let out = match run(&prog, &input) {
@@ -334,11 +394,22 @@ fn run_main(args: RunArgs) -> Result<ExitCode> {
     if args.log {
         eprintln!("verifier log:\n{}", out.log.trim_end());
     }
+    let mut dumps = Vec::new();
+    for m in &maps {
+        let mut entries = m.entries()?;
+        entries.sort();
+        dumps.push(entries);
+    }
     if args.json {
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&output_json(&out, inputs.prog_type, args.repeat))?
-        );
+        let mut v = output_json(&out, inputs.prog_type, args.repeat);
+        v["maps"] = json!(dumps
+            .iter()
+            .map(|e| e
+                .iter()
+                .map(|(k, v)| json!({"key": hex(k), "value": hex(v)}))
+                .collect::<Vec<_>>())
+            .collect::<Vec<_>>());
+        println!("{}", serde_json::to_string_pretty(&v)?);
     } else {
         let width = if out.r0_bits == 64 {
             ""
@@ -367,6 +438,13 @@ fn run_main(args: RunArgs) -> Result<ExitCode> {
         }
         if !out.ctx.is_empty() && out.ctx != inputs.ctx {
             println!("ctx after: {}", hex(&out.ctx));
+        }
+        for (i, entries) in dumps.iter().enumerate() {
+            let shown: Vec<String> = entries
+                .iter()
+                .map(|(k, v)| format!("{}={}", hex(k), hex(v)))
+                .collect();
+            println!("map {i}: {}", shown.join(" "));
         }
     }
     Ok(ExitCode::SUCCESS)

@@ -6,6 +6,7 @@ use clap::{Parser, Subcommand};
 use std::process::ExitCode;
 
 mod asm;
+mod cross_check;
 mod disasm;
 mod input;
 mod kernel;
@@ -37,6 +38,8 @@ enum Command {
     Disasm(disasm::Args),
     /// Use the running kernel: probe it, run programs in it, run conformance cases.
     Kernel(kernel::Args),
+    /// Run a program in the VM and in the kernel and compare the results.
+    CrossCheck(cross_check::Args),
 }
 
 fn main() -> ExitCode {
@@ -45,6 +48,7 @@ fn main() -> ExitCode {
         Command::Asm(args) => asm::main(args, cli.color),
         Command::Disasm(args) => disasm::main(args, cli.color),
         Command::Kernel(args) => kernel::main(args),
+        Command::CrossCheck(args) => cross_check::main(args),
     };
     match result {
         Ok(code) => code,
