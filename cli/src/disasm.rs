@@ -64,7 +64,7 @@ pub fn main(args: Args, _color: render::Color) -> Result<ExitCode> {
         InputFormat::Raw => data,
         InputFormat::Hex => match std::str::from_utf8(&data)
             .map_err(|e| e.to_string())
-            .and_then(|t| input::parse_hex(t))
+            .and_then(input::parse_hex)
         {
             Ok(b) => b,
             Err(e) => bail!("{name}: not hex text: {e}"),

@@ -6,11 +6,13 @@ use clap::{Parser, Subcommand};
 use std::process::ExitCode;
 
 mod asm;
+mod conformance;
 mod cross_check;
 mod disasm;
 mod input;
 mod kernel;
 mod render;
+mod run;
 
 /// Assemble, disassemble, run and check BPF programs.
 #[derive(Debug, Parser)]
@@ -36,6 +38,10 @@ enum Command {
     Asm(asm::Args),
     /// Disassemble eBPF bytecode into text.
     Disasm(disasm::Args),
+    /// Run a program in the VM (kernel semantics, no root needed).
+    Run(run::Args),
+    /// Run bpf_conformance `.data` tests in the VM.
+    Conformance(conformance::Args),
     /// Use the running kernel: probe it, run programs in it, run conformance cases.
     Kernel(kernel::Args),
     /// Run a program in the VM and in the kernel and compare the results.
@@ -47,6 +53,8 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Asm(args) => asm::main(args, cli.color),
         Command::Disasm(args) => disasm::main(args, cli.color),
+        Command::Run(args) => run::main(args),
+        Command::Conformance(args) => conformance::main(args),
         Command::Kernel(args) => kernel::main(args),
         Command::CrossCheck(args) => cross_check::main(args),
     };

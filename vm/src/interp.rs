@@ -58,6 +58,7 @@ impl Vm {
         let mut may_goto = MAY_GOTO_BUDGET;
         let mut tail_calls = 0u32;
         r[10] = stack_top(0);
+        m.stack_live = R_STACK0;
         let mut before = r;
 
         macro_rules! fail {
@@ -93,6 +94,7 @@ impl Vm {
                     may_goto,
                 };
                 depth += 1;
+                m.stack_live = R_STACK0 + depth as u32;
                 may_goto = MAY_GOTO_BUDGET;
                 r[10] = stack_top(depth);
                 pc = $target;
@@ -489,6 +491,7 @@ impl Vm {
                         });
                     }
                     depth -= 1;
+                    m.stack_live = R_STACK0 + depth as u32;
                     let f = frames[depth];
                     [r[6], r[7], r[8], r[9], r[10]] = f.saved;
                     may_goto = f.may_goto;

@@ -93,8 +93,9 @@ pub struct Machine {
     pub env: Env,
     pub(crate) trace: Vec<TraceLine>,
     pub(crate) rng: u64,
-    /// Set by the tail-call helper path: (program id) to continue with.
     pub(crate) prog_type: ProgType,
+    /// Region id of the deepest live stack frame: deeper frames are not mapped.
+    pub(crate) stack_live: u32,
 }
 
 impl Machine {
@@ -110,6 +111,7 @@ impl Machine {
             trace: Vec::new(),
             rng: 0,
             prog_type: ProgType::Plain,
+            stack_live: R_STACK0,
         }
     }
 
@@ -152,7 +154,7 @@ impl Machine {
     fn region(&self, id: u32) -> Option<&[u8]> {
         match id {
             R_MEM => Some(&self.mem),
-            R_STACK0..=8 => {
+            R_STACK0..=8 if id <= self.stack_live => {
                 let base = (id - R_STACK0) as usize * STACK_SIZE;
                 self.stack.get(base..base + STACK_SIZE)
             }
@@ -169,7 +171,7 @@ impl Machine {
     fn region_mut(&mut self, id: u32) -> Option<&mut [u8]> {
         match id {
             R_MEM => Some(&mut self.mem),
-            R_STACK0..=8 => {
+            R_STACK0..=8 if id <= self.stack_live => {
                 let base = (id - R_STACK0) as usize * STACK_SIZE;
                 self.stack.get_mut(base..base + STACK_SIZE)
             }
@@ -190,7 +192,7 @@ impl Machine {
         let off = addr as u32 as usize;
         let buf: &[u8] = match id {
             R_MEM => &self.mem,
-            R_STACK0..=8 => {
+            R_STACK0..=8 if id <= self.stack_live => {
                 let base = (id - R_STACK0) as usize * STACK_SIZE;
                 &self.stack[base..base + STACK_SIZE]
             }
@@ -253,7 +255,7 @@ impl Machine {
         let off = addr as u32 as usize;
         let buf: &mut [u8] = match id {
             R_MEM => &mut self.mem,
-            R_STACK0..=8 => {
+            R_STACK0..=8 if id <= self.stack_live => {
                 let base = (id - R_STACK0) as usize * STACK_SIZE;
                 &mut self.stack[base..base + STACK_SIZE]
             }

@@ -110,6 +110,9 @@ pub(crate) fn fault(addr: u64, size: usize, write: bool, len: Option<usize>) -> 
                 addr as u32
             )
         }
+        (Some(r @ Region::Stack(_)), None) => {
+            format!("{r} is not active (no call that deep is running)")
+        }
         (Some(r), None) => format!("{r} does not exist in this run"),
     };
     MemFault {

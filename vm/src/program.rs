@@ -478,8 +478,10 @@ pub(crate) fn compile(
                         crate::mem::addr(R_MAPVAL0 + idx, value_off as u64)
                     }
                     Pseudo::Func => {
-                        let t = target(pc, imm as i32 as i64, "function address")?;
-                        Region::Code.addr(t as u32)
+                        // The address names the target slot, as a user reads it.
+                        let rel = imm as i32 as i64;
+                        target(pc, rel, "function address")?;
+                        Region::Code.addr((pc as i64 + 1 + rel) as u32)
                     }
                     Pseudo::BtfId => {
                         return Err(LoadError::Unsupported {

@@ -7,6 +7,7 @@ use crate::insn::Insn;
 use crate::isa::{CallKind, Form, OpDef};
 use std::collections::HashMap;
 
+pub mod data_file;
 pub mod helpers;
 pub mod kernel;
 pub mod llvm;
