@@ -63,7 +63,7 @@ Examples:
 pub struct RunArgs {
     /// Program: assembly text, hex text, or raw bytecode (`-`: standard input).
     pub file: PathBuf,
-    /// Program type (xdp, socket_filter, sched_cls, ...); none: memory mode.
+    /// Program type (xdp, socket_filter, sched_cls, ...); none or `plain`: memory mode.
     #[arg(long = "type", short = 't')]
     pub prog_type: Option<String>,
     /// Syntax of assembly text input.
@@ -296,6 +296,8 @@ pub fn read_inputs(args: &RunArgs) -> Result<Inputs> {
         None => read(&args.mem)?,
     };
     let prog_type = match &args.prog_type {
+        // `bpfx run`'s name for memory mode.
+        Some(t) if t.eq_ignore_ascii_case("plain") => None,
         Some(t) => Some(
             t.parse::<ProgType>()
                 .map_err(|e| anyhow::anyhow!("--type: {e}"))?,
@@ -321,10 +323,11 @@ pub fn is_unavailable(e: &Error) -> bool {
 
 /// The JSON shape of a run, shared with `bpfx cross-check`.
 pub fn output_json(out: &RunOutput, prog_type: Option<ProgType>, repeat: u32) -> serde_json::Value {
+    // The same keys as `bpfx run --json`, plus what only the kernel side has.
     json!({
         "engine": "kernel",
-        "r0": out.r0,
-        "r0_hex": format!("{:#x}", out.r0),
+        "type": prog_type.map_or("plain", |t| t.name()),
+        "r0": format!("{:#x}", out.r0),
         "r0_bits": out.r0_bits,
         "meaning": prog_type.and_then(|t| ::kernel::prog::meaning(t, out.r0)),
         "insns": null,
@@ -414,18 +417,17 @@ fn run_main(args: RunArgs) -> Result<ExitCode> {
         let width = if out.r0_bits == 64 {
             ""
         } else {
-            " (low 32 bits: the kernel refused the wrapper)"
+            " [low 32 bits: the kernel refused the wrapper]"
         };
-        println!("r0 = {:#x} ({}){width}", out.r0, out.r0 as i64);
-        if let Some(m) = inputs
+        let meaning = inputs
             .prog_type
             .and_then(|t| ::kernel::prog::meaning(t, out.r0))
-        {
-            println!("meaning: {m}");
-        }
-        println!("insns: not counted by the kernel");
+            .map(|m| format!(" ({m})"))
+            .unwrap_or_default();
+        println!("r0 = {:#x} ({}){meaning}{width}", out.r0, out.r0 as i64);
+        println!("instructions executed: not counted by the kernel");
         println!(
-            "ns/run: {} (measured by the kernel over {} run(s))",
+            "{} ns per run, measured by the kernel ({} runs)",
             out.ns_per_run, args.repeat
         );
         let (what, before) = if inputs.prog_type.is_none() {

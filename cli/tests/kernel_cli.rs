@@ -56,7 +56,10 @@ fn run_prints_r0_and_json() {
     ]);
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.starts_with("r0 = 0x9 (9)\n"), "{text}");
-    assert!(text.contains("insns: not counted by the kernel"), "{text}");
+    assert!(
+        text.contains("instructions executed: not counted by the kernel"),
+        "{text}"
+    );
     let pkt = tmp("pkt.bin", &[0u8; 20]);
     let p = tmp("xdp.hex", b"b7000000020000009500000000000000");
     let out = bpfx(&[
@@ -73,7 +76,8 @@ fn run_prints_r0_and_json() {
     ]);
     assert!(out.status.success(), "{out:?}");
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(v["r0"], 2);
+    assert_eq!(v["r0"], "0x2");
+    assert_eq!(v["type"], "xdp");
     assert_eq!(v["r0_bits"], 64);
     assert_eq!(v["meaning"], "XDP_PASS");
     assert!(v["insns"].is_null());

@@ -61,10 +61,14 @@ pub struct RunOutput {
 /// checked in `bpf_test_init`).
 pub const MIN_PACKET: usize = 14;
 
-/// The largest memory memory mode accepts: XDP test runs take at most a page minus the
+/// The largest memory passed as the packet: XDP test runs take at most a page minus the
 /// headroom and `skb_shared_info` tailroom; 3,000 bytes stays inside that on every 4K-page
-/// kernel.
-pub const MAX_MEM: usize = 3000;
+/// kernel. Larger memory goes into the value of a one-entry array map instead (`r1` is then
+/// a map-value pointer, which the verifier bounds by the value size just as well).
+pub const MAX_PACKET_MEM: usize = 3000;
+
+/// The largest memory memory mode accepts (in a map value).
+pub const MAX_MEM: usize = 1 << 20;
 
 fn ins(code: u8, dst: u8, src: u8, off: i16, imm: i64) -> Insn {
     Insn {
@@ -124,6 +128,23 @@ pub fn mem_wrapper(prog: &[Insn], mem_len: usize, result_map: u32) -> Vec<Insn> 
     w
 }
 
+/// The memory-mode wrapper for memory in a map value (see [`MAX_PACKET_MEM`]): `r1` =
+/// the value of map `mem_map`, `r2` = its size.
+pub fn map_mem_wrapper(prog: &[Insn], mem_len: usize, mem_map: u32, result_map: u32) -> Vec<Insn> {
+    let mut w = vec![
+        ins(0x18, 1, Pseudo::MapValue.src(), 0, mem_map as i64),
+        ins(0xb7, 2, 0, 0, mem_len as i64),
+        ins(0x85, 0, 1, 0, 0),
+        ins(0x18, 1, Pseudo::MapValue.src(), 0, result_map as i64),
+        ins(0x7b, 1, 0, 0, 0),
+        ins(0xb7, 0, 0, 0, 2),
+        ins(0x95, 0, 0, 0, 0),
+    ];
+    w[2].imm = (slots(&w) - slots(&w[..2]) - 1) as i64;
+    w.extend_from_slice(prog);
+    w
+}
+
 /// The typed-mode wrapper followed by the program.
 pub fn typed_wrapper(prog: &[Insn], result_map: u32) -> Vec<Insn> {
     let mut w = vec![
@@ -144,6 +165,7 @@ pub fn typed_wrapper(prog: &[Insn], result_map: u32) -> Vec<Insn> {
 /// program's log comes from loading it on its own.
 pub fn program_start(input: &RunInput<'_>) -> Option<usize> {
     match input.prog_type {
+        None if input.mem.len() > MAX_PACKET_MEM => Some(slots(&map_mem_wrapper(&[], 0, 0, 0))),
         None => Some(slots(&mem_wrapper(&[], input.mem.len(), 0))),
         Some(_) => None,
     }
@@ -195,19 +217,42 @@ pub fn run(prog: &[Insn], input: &RunInput<'_>) -> Result<RunOutput, Error> {
                     max: MAX_MEM,
                 });
             }
-            let insns = mem_wrapper(prog, input.mem.len(), result_idx);
+            // Memory too large for a packet lives in a map value.
+            let mem_map = if input.mem.len() > MAX_PACKET_MEM {
+                let mut spec = MapSpec::array(input.mem.len() as u32, 1);
+                spec.name = "bpfx_mem".into();
+                let m = Map::create(&spec)?;
+                m.update(&0u32.to_le_bytes(), input.mem, crate::map::UpdateFlags::Any)?;
+                Some(m)
+            } else {
+                None
+            };
+            let insns = match &mem_map {
+                Some(m) => {
+                    maps.push(m);
+                    map_mem_wrapper(prog, input.mem.len(), result_idx + 1, result_idx)
+                }
+                None => mem_wrapper(prog, input.mem.len(), result_idx),
+            };
             let mut opts = LoadOptions::new(ProgType::Xdp);
             opts.maps = maps;
             opts.log_level = log_level;
             let p = Program::load(&insns, &opts)?;
-            let mut packet = input.mem.to_vec();
+            let mut packet = if mem_map.is_some() {
+                Vec::new()
+            } else {
+                input.mem.to_vec()
+            };
             packet.resize(packet.len().max(MIN_PACKET), 0);
             let out = p.test_run(&TestRun {
                 data: &packet,
                 repeat: input.repeat,
                 ..Default::default()
             })?;
-            let mut data = out.data;
+            let mut data = match &mem_map {
+                Some(m) => m.lookup(&0u32.to_le_bytes())?.unwrap_or_default(),
+                None => out.data,
+            };
             data.truncate(input.mem.len());
             Ok(RunOutput {
                 r0: read_r0(&result)?,

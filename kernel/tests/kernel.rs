@@ -410,3 +410,64 @@ fn probe_finds_test_runnable_types() {
     // fentry/fexit programs need a BTF attach target
     assert!(matches!(get(ProgType::Tracing), TypeProbe::Unloadable(_)));
 }
+
+#[test]
+fn large_memory_lives_in_a_map_value() {
+    if !kernel_available("large_memory_lives_in_a_map_value") {
+        return;
+    }
+    let mut mem = vec![0u8; 4096];
+    mem[4088..].copy_from_slice(&0x1122_3344_5566_7788u64.to_le_bytes());
+    // r0 = *(u64 *)(r1 + 4088) + r2; *(u8 *)(r1 + 0) = 9
+    let prog = [
+        i(0x79, 0, 1, 4088, 0),
+        i(0x0f, 0, 2, 0, 0),
+        i(0x72, 1, 0, 0, 9),
+        EXIT,
+    ];
+    let out = run(
+        &prog,
+        &RunInput {
+            mem: &mem,
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    assert_eq!(out.r0, 0x1122_3344_5566_7788 + 4096);
+    assert_eq!(out.data.len(), 4096);
+    assert_eq!(out.data[0], 9);
+    assert_eq!(out.data[4088..], mem[4088..]);
+    // Past the end is refused by the verifier, as for a packet.
+    let prog = [i(0x79, 0, 1, 4090, 0), EXIT];
+    let e = run(
+        &prog,
+        &RunInput {
+            mem: &mem,
+            ..Default::default()
+        },
+    )
+    .unwrap_err();
+    assert!(
+        e.verifier_log()
+            .unwrap()
+            .contains("invalid access to map value"),
+        "{e}"
+    );
+    let huge = vec![0u8; kernel::run::MAX_MEM + 1];
+    let e = run(
+        &prog,
+        &RunInput {
+            mem: &huge,
+            ..Default::default()
+        },
+    )
+    .unwrap_err();
+    assert_eq!(
+        e,
+        Error::TooLarge {
+            what: "memory",
+            got: kernel::run::MAX_MEM + 1,
+            max: kernel::run::MAX_MEM
+        }
+    );
+}
