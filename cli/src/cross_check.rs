@@ -135,6 +135,7 @@ enum KernelSide {
 
 fn run_kernel(
     prog: &[Insn],
+    args: &RunArgs,
     inputs: &crate::kernel::Inputs,
     maps: &[MapArg],
 ) -> Result<KernelSide> {
@@ -161,6 +162,7 @@ fn run_kernel(
         repeat: 1,
         maps: owned.iter().collect(),
         want_log: false,
+        mem_in_map: args.mem_in_map,
     };
     let out = match run(prog, &input) {
         Ok(o) => o,
@@ -303,7 +305,7 @@ pub fn main(args: Args) -> Result<ExitCode> {
     let prog = load_program(&a.file, a.dialect)?;
     let inputs = read_inputs(a)?;
     let vm_side = run_vm(&prog, &inputs, &a.map)?;
-    let k = match run_kernel(&prog, &inputs, &a.map)? {
+    let k = match run_kernel(&prog, a, &inputs, &a.map)? {
         KernelSide::Unavailable(why) => {
             eprintln!("kernel unavailable: {why}");
             return Ok(ExitCode::from(EXIT_UNAVAILABLE));

@@ -90,6 +90,10 @@ pub struct RunArgs {
     /// Print the verifier log of a successful load too (stderr).
     #[arg(long)]
     pub log: bool,
+    /// Memory mode: give the memory to the kernel in a map value instead of as the packet
+    /// (the verifier then bounds accesses by the size, not by checks against `data_end`).
+    #[arg(long)]
+    pub mem_in_map: bool,
     /// A map for the program, `TYPE:KEY_SIZE:VALUE_SIZE:MAX_ENTRIES` (e.g. `array:4:8:1`);
     /// repeat for more. The program's `lddw` map references hold the index (0, 1, ...).
     #[arg(long, value_parser = parse_map_arg)]
@@ -338,6 +342,15 @@ pub fn output_json(out: &RunOutput, prog_type: Option<ProgType>, repeat: u32) ->
     })
 }
 
+/// Hex of at most 64 bytes, with the total length when there is more.
+pub fn hex_short(b: &[u8]) -> String {
+    if b.len() <= 64 {
+        hex(b)
+    } else {
+        format!("{}… ({} bytes)", hex(&b[..64]), b.len())
+    }
+}
+
 /// Lower-case hex, no separators.
 pub fn hex(b: &[u8]) -> String {
     b.iter().map(|x| format!("{x:02x}")).collect()
@@ -373,6 +386,7 @@ fn run_main(args: RunArgs) -> Result<ExitCode> {
         repeat: args.repeat,
         maps: maps.iter().collect(),
         want_log: args.log,
+        mem_in_map: args.mem_in_map,
     };
     let out = match run(&prog, &input) {
         Ok(out) => out,
@@ -436,10 +450,10 @@ fn run_main(args: RunArgs) -> Result<ExitCode> {
             ("packet", &inputs.packet)
         };
         if !out.data.is_empty() && &out.data != before {
-            println!("{what} after: {}", hex(&out.data));
+            println!("{what} after: {}", hex_short(&out.data));
         }
         if !out.ctx.is_empty() && out.ctx != inputs.ctx {
-            println!("ctx after: {}", hex(&out.ctx));
+            println!("ctx after: {}", hex_short(&out.ctx));
         }
         for (i, entries) in dumps.iter().enumerate() {
             let shown: Vec<String> = entries

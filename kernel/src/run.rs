@@ -38,6 +38,10 @@ pub struct RunInput<'a> {
     pub maps: Vec<&'a Map>,
     /// Keep the verifier log of a successful load.
     pub want_log: bool,
+    /// Memory mode: put the memory in a map value even when it would fit in a packet. The
+    /// verifier bounds map-value accesses by the value size, so programs that check bounds
+    /// against something other than `data_end` (e.g. `r1 + len`) can still load.
+    pub mem_in_map: bool,
 }
 
 /// What a run produced.
@@ -165,10 +169,15 @@ pub fn typed_wrapper(prog: &[Insn], result_map: u32) -> Vec<Insn> {
 /// program's log comes from loading it on its own.
 pub fn program_start(input: &RunInput<'_>) -> Option<usize> {
     match input.prog_type {
-        None if input.mem.len() > MAX_PACKET_MEM => Some(slots(&map_mem_wrapper(&[], 0, 0, 0))),
+        None if mem_in_map(input) => Some(slots(&map_mem_wrapper(&[], 0, 0, 0))),
         None => Some(slots(&mem_wrapper(&[], input.mem.len(), 0))),
         Some(_) => None,
     }
+}
+
+/// Whether memory mode puts the memory in a map value rather than the packet.
+fn mem_in_map(input: &RunInput<'_>) -> bool {
+    input.mem.len() > MAX_PACKET_MEM || (input.mem_in_map && !input.mem.is_empty())
 }
 
 fn result_map() -> Result<Map, Error> {
@@ -184,91 +193,83 @@ fn read_r0(map: &Map) -> Result<u64, Error> {
     Ok(u64::from_le_bytes(b))
 }
 
-/// Runs a program once (or `repeat` times) in the kernel; see the module docs.
-pub fn run(prog: &[Insn], input: &RunInput<'_>) -> Result<RunOutput, Error> {
+/// A program loaded inside its wrapper, ready to be test-run any number of times (the
+/// verifier runs once, in [`prepare`]).
+#[derive(Debug)]
+pub struct Prepared {
+    program: Program,
+    result: Map,
+    /// Memory mode with the memory in a map value: the map and the memory to reset it to.
+    mem_map: Option<(Map, Vec<u8>)>,
+    /// Memory mode: the memory length.
+    mem_len: Option<usize>,
+    packet: Vec<u8>,
+    ctx: Vec<u8>,
+    /// Whether r0 comes from the wrapper (64 bits) or the kernel's retval (32 bits).
+    wide: bool,
+}
+
+/// Loads a program for [`Prepared::run`]; see the module docs.
+pub fn prepare(prog: &[Insn], input: &RunInput<'_>) -> Result<Prepared, Error> {
     // Check the program's map indexes against its own maps before the wrapper's result map
     // joins the list, so the program cannot name that map by accident.
     for (index, insn) in prog.iter().enumerate() {
         if matches!(insn.pseudo(), Some(Pseudo::MapFd | Pseudo::MapValue))
             && insn.imm as u32 as usize >= input.maps.len()
         {
-            return Err(Error::MapIndex {
-                index,
-                map: insn.imm as u32,
-                count: input.maps.len(),
-            });
+            return Err(Error::MapIndex { index, map: insn.imm as u32, count: input.maps.len() });
         }
     }
     let result = result_map()?;
-    let mut maps = input.maps.clone();
-    let result_idx = maps.len() as u32;
-    maps.push(&result);
-    let log_level = if input.want_log {
-        LogLevel::Verbose
-    } else {
-        LogLevel::OnFailure
-    };
+    let log_level = if input.want_log { LogLevel::Verbose } else { LogLevel::OnFailure };
+    let result_idx = input.maps.len() as u32;
     match input.prog_type {
         None => {
             if input.mem.len() > MAX_MEM {
-                return Err(Error::TooLarge {
-                    what: "memory",
-                    got: input.mem.len(),
-                    max: MAX_MEM,
-                });
+                return Err(Error::TooLarge { what: "memory", got: input.mem.len(), max: MAX_MEM });
             }
-            // Memory too large for a packet lives in a map value.
-            let mem_map = if input.mem.len() > MAX_PACKET_MEM {
+            // Memory too large for a packet (or asked to) lives in a map value.
+            let mem_map = if mem_in_map(input) {
                 let mut spec = MapSpec::array(input.mem.len() as u32, 1);
                 spec.name = "bpfx_mem".into();
-                let m = Map::create(&spec)?;
-                m.update(&0u32.to_le_bytes(), input.mem, crate::map::UpdateFlags::Any)?;
-                Some(m)
+                Some(Map::create(&spec)?)
             } else {
                 None
             };
-            let insns = match &mem_map {
-                Some(m) => {
-                    maps.push(m);
-                    map_mem_wrapper(prog, input.mem.len(), result_idx + 1, result_idx)
-                }
-                None => mem_wrapper(prog, input.mem.len(), result_idx),
+            let program = {
+                let mut maps = input.maps.clone();
+                maps.push(&result);
+                let insns = match &mem_map {
+                    Some(m) => {
+                        maps.push(m);
+                        map_mem_wrapper(prog, input.mem.len(), result_idx + 1, result_idx)
+                    }
+                    None => mem_wrapper(prog, input.mem.len(), result_idx),
+                };
+                let mut opts = LoadOptions::new(ProgType::Xdp);
+                opts.maps = maps;
+                opts.log_level = log_level;
+                Program::load(&insns, &opts)?
             };
-            let mut opts = LoadOptions::new(ProgType::Xdp);
-            opts.maps = maps;
-            opts.log_level = log_level;
-            let p = Program::load(&insns, &opts)?;
-            let mut packet = if mem_map.is_some() {
-                Vec::new()
-            } else {
-                input.mem.to_vec()
-            };
+            let mut packet = if mem_map.is_some() { Vec::new() } else { input.mem.to_vec() };
             packet.resize(packet.len().max(MIN_PACKET), 0);
-            let out = p.test_run(&TestRun {
-                data: &packet,
-                repeat: input.repeat,
-                ..Default::default()
-            })?;
-            let mut data = match &mem_map {
-                Some(m) => m.lookup(&0u32.to_le_bytes())?.unwrap_or_default(),
-                None => out.data,
-            };
-            data.truncate(input.mem.len());
-            Ok(RunOutput {
-                r0: read_r0(&result)?,
-                r0_bits: 64,
-                ns_per_run: out.duration_ns,
-                data,
+            Ok(Prepared {
+                program,
+                result,
+                mem_map: mem_map.map(|m| (m, input.mem.to_vec())),
+                mem_len: Some(input.mem.len()),
+                packet,
                 ctx: Vec::new(),
-                log: p.log().to_string(),
+                wide: true,
             })
         }
         Some(t) => {
             let mut opts = LoadOptions::new(t);
-            opts.maps = maps;
+            opts.maps = input.maps.clone();
+            opts.maps.push(&result);
             opts.log_level = log_level;
             let wrapped = typed_wrapper(prog, result_idx);
-            let (p, wide) = match Program::load(&wrapped, &opts) {
+            let (program, wide) = match Program::load(&wrapped, &opts) {
                 Ok(p) => (p, true),
                 Err(wrapper_err) => {
                     // The program alone decides the verdict: if it loads directly, only the
@@ -281,27 +282,58 @@ pub fn run(prog: &[Insn], input: &RunInput<'_>) -> Result<RunOutput, Error> {
                     }
                 }
             };
-            let out = p.test_run(&TestRun {
-                data: input.packet,
-                ctx: input.ctx,
-                repeat: input.repeat,
-                flags: 0,
-            })?;
-            let r0 = if wide {
-                read_r0(&result)?
-            } else {
-                out.retval as u64
-            };
-            Ok(RunOutput {
-                r0,
-                r0_bits: if wide { 64 } else { 32 },
-                ns_per_run: out.duration_ns,
-                data: out.data,
-                ctx: out.ctx,
-                log: p.log().to_string(),
+            Ok(Prepared {
+                program,
+                result,
+                mem_map: None,
+                mem_len: None,
+                packet: input.packet.to_vec(),
+                ctx: input.ctx.to_vec(),
+                wide,
             })
         }
     }
+}
+
+impl Prepared {
+    /// The verifier log (empty unless [`RunInput::want_log`] was set).
+    pub fn log(&self) -> &str {
+        self.program.log()
+    }
+
+    /// Test-runs the program `repeat` times (0 or 1: once) from the original input; the
+    /// memory or packet carries over from one repetition to the next within the call, as the
+    /// kernel runs them back to back.
+    pub fn run(&self, repeat: u32) -> Result<RunOutput, Error> {
+        if let Some((m, mem)) = &self.mem_map {
+            m.update(&0u32.to_le_bytes(), mem, crate::map::UpdateFlags::Any)?;
+        }
+        let out = self.program.test_run(&TestRun { data: &self.packet, ctx: &self.ctx, repeat, flags: 0 })?;
+        let r0 = if self.wide { read_r0(&self.result)? } else { out.retval as u64 };
+        let (data, ctx) = match (&self.mem_map, self.mem_len) {
+            (Some((m, _)), _) => (m.lookup(&0u32.to_le_bytes())?.unwrap_or_default(), Vec::new()),
+            // The packet was padded to the minimum size: give back the memory only.
+            (None, Some(len)) => {
+                let mut d = out.data;
+                d.truncate(len);
+                (d, Vec::new())
+            }
+            (None, None) => (out.data, out.ctx),
+        };
+        Ok(RunOutput {
+            r0,
+            r0_bits: if self.wide { 64 } else { 32 },
+            ns_per_run: out.duration_ns,
+            data,
+            ctx,
+            log: self.program.log().to_string(),
+        })
+    }
+}
+
+/// Loads and runs a program once (or `repeat` times) in the kernel; see the module docs.
+pub fn run(prog: &[Insn], input: &RunInput<'_>) -> Result<RunOutput, Error> {
+    prepare(prog, input)?.run(input.repeat)
 }
 
 #[cfg(test)]

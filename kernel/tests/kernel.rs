@@ -6,7 +6,7 @@ mod common;
 use asm::Insn;
 use common::kernel_available;
 use kernel::map::UpdateFlags;
-use kernel::run::{run, RunInput};
+use kernel::run::{prepare, run, RunInput};
 use kernel::{Error, LoadOptions, LogLevel, Map, MapSpec, MapType, ProgType, Program, TestRun};
 
 fn i(code: u8, dst: u8, src: u8, off: i16, imm: i64) -> Insn {
@@ -453,6 +453,17 @@ fn large_memory_lives_in_a_map_value() {
             .contains("invalid access to map value"),
         "{e}"
     );
+    // Small memory in a map value on request: a variable offset bounded only by its value
+    // range (r3 = *(u8 *)r1 & 15; r0 = *(u8 *)(r1 + r3)) loads there, not in a packet.
+    let prog = [i(0x71, 3, 1, 0, 0), i(0x57, 3, 0, 0, 15), i(0x0f, 1, 3, 0, 0), i(0x71, 0, 1, 0, 0), EXIT];
+    let mut small = vec![0u8; 16];
+    small[0] = 5;
+    small[5] = 0x77;
+    let e = run(&prog, &RunInput { mem: &small, ..Default::default() }).unwrap_err();
+    assert!(e.verifier_log().unwrap().contains("invalid access to packet"), "{e}");
+    let out = run(&prog, &RunInput { mem: &small, mem_in_map: true, ..Default::default() }).unwrap();
+    assert_eq!(out.r0, 0x77);
+    assert_eq!(out.data, small);
     let huge = vec![0u8; kernel::run::MAX_MEM + 1];
     let e = run(
         &prog,
@@ -470,4 +481,25 @@ fn large_memory_lives_in_a_map_value() {
             max: kernel::run::MAX_MEM
         }
     );
+}
+
+#[test]
+fn prepared_runs_start_from_the_input() {
+    if !kernel_available("prepared_runs_start_from_the_input") {
+        return;
+    }
+    // *(u8 *)r1 += 1; r0 = *(u8 *)r1
+    let prog = [i(0x71, 0, 1, 0, 0), i(0x07, 0, 0, 0, 1), i(0x73, 1, 0, 0, 0), EXIT];
+    for (mem, in_map) in [(vec![0u8; 16], false), (vec![0u8; 16], true), (vec![0u8; 4000], false)] {
+        let p = prepare(&prog, &RunInput { mem: &mem, mem_in_map: in_map, ..Default::default() }).unwrap();
+        assert_eq!(p.run(1).unwrap().r0, 1);
+        assert_eq!(p.run(1).unwrap().r0, 1, "each call starts from the input");
+        let out = p.run(5).unwrap();
+        assert_eq!(out.r0, 5, "repetitions within a call carry over");
+        assert_eq!(out.data[0], 5);
+        assert_eq!(out.data.len(), mem.len());
+    }
+    // No memory: no bytes come back (the kernel's minimum packet is bpfx's padding).
+    let prog = [i(0xb7, 0, 0, 0, 1), EXIT];
+    assert_eq!(run(&prog, &RunInput::default()).unwrap().data, Vec::<u8>::new());
 }
