@@ -267,3 +267,28 @@ fn cross_check_map_index_must_exist() {
         "{err}"
     );
 }
+
+#[test]
+fn conformance_dir_in_the_kernel() {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../shared/conformance/bpf_conformance/tests");
+    if !dir.exists() {
+        println!("skipped: {} not found", dir.display());
+        return;
+    }
+    let out = bpfx(&["conformance", "--kernel", dir.to_str().unwrap()]);
+    if out.status.code() == Some(77) {
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.starts_with("kernel unavailable: "), "{err}");
+        println!("skipped: {}", err.trim());
+        return;
+    }
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{text}");
+    assert!(
+        text.ends_with("kernel: 300 passed, 0 failed, 13 expected rejections\n"),
+        "{text}"
+    );
+    assert_eq!(text.matches("expected rejection ").count(), 13, "{text}");
+    assert!(text.contains("callx.data: unknown opcode 8d"), "{text}");
+}
