@@ -5,7 +5,7 @@
 
 use crate::kernel::{hex, load_program, read_inputs, MapArg, RunArgs, EXIT_UNAVAILABLE};
 use ::kernel::run::{run, RunInput};
-use ::kernel::{Map, MapSpec};
+use ::kernel::{Map, MapSpec, ProgType};
 use anyhow::{anyhow, Result};
 use asm::isa::Pseudo;
 use asm::Insn;
@@ -242,7 +242,18 @@ fn compare(k: &Side, v: &Side, inputs: &crate::kernel::Inputs) -> Vec<Row> {
     } else {
         "packet"
     };
-    if !k.data.is_empty() || !v.data.is_empty() {
+    // For types that see the packet from the network header on (socket filters, cgroup
+    // skb), the kernel's test run hands back the Ethernet header zeroed
+    // (bpf_prog_test_run_skb): that is the harness, not the program, so it is not compared.
+    let l2_zeroed = matches!(
+        inputs.prog_type,
+        Some(ProgType::SocketFilter | ProgType::CgroupSkb)
+    );
+    if l2_zeroed && k.data.len() >= ETH_HLEN && v.data.len() >= ETH_HLEN {
+        let mut row = bytes_row(data_name, &k.data[ETH_HLEN..], &v.data[ETH_HLEN..]);
+        row.what = format!("{data_name}[{ETH_HLEN}..]");
+        rows.push(row);
+    } else if !k.data.is_empty() || !v.data.is_empty() {
         rows.push(bytes_row(data_name, &k.data, &v.data));
     }
     // The context is only compared when the user gave one: otherwise each engine builds
@@ -269,6 +280,9 @@ fn compare(k: &Side, v: &Side, inputs: &crate::kernel::Inputs) -> Vec<Row> {
     }
     rows
 }
+
+/// Length of the Ethernet header.
+const ETH_HLEN: usize = 14;
 
 /// Bytes shown at most per side; the first difference is named.
 const SHOW: usize = 16;
@@ -328,10 +342,11 @@ pub fn main(args: Args) -> Result<ExitCode> {
             .max()
             .unwrap_or(0)
             .clamp(6, 40);
-        println!("{:<9} {:<w$}  vm", "", "kernel");
+        let lw = rows.iter().map(|r| r.what.len()).max().unwrap_or(0).max(8);
+        println!(" {:<lw$} {:<w$}  vm", "", "kernel");
         for r in &rows {
             let mark = if r.agree { " " } else { "≠" };
-            println!("{mark}{:<8} {:<w$}  {}", r.what, r.kernel, r.vm);
+            println!("{mark}{:<lw$} {:<w$}  {}", r.what, r.kernel, r.vm);
         }
         if agree {
             println!("agree");

@@ -292,3 +292,27 @@ fn conformance_dir_in_the_kernel() {
     assert_eq!(text.matches("expected rejection ").count(), 13, "{text}");
     assert!(text.contains("callx.data: unknown opcode 8d"), "{text}");
 }
+
+#[test]
+fn cross_check_socket_filter_ignores_the_zeroed_ethernet_header() {
+    if !usable() {
+        return;
+    }
+    // r0 = 0; exit: the program does not touch the packet, but the kernel's test run hands
+    // the Ethernet header back zeroed for socket filters.
+    let p = tmp("zero.hex", b"b700000000000000 9500000000000000");
+    let mut pkt = vec![0x11u8; 60];
+    pkt[20] = 0x42;
+    let pkt = tmp("pkt60", &pkt);
+    let out = bpfx(&[
+        "cross-check",
+        "--type",
+        "socket_filter",
+        "--packet",
+        pkt.to_str().unwrap(),
+        p.to_str().unwrap(),
+    ]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains(" packet[14..] "), "{text}");
+    assert!(!text.contains("≠packet"), "{text}");
+}
