@@ -116,7 +116,8 @@ impl Map {
             map_name: sys::obj_name(&spec.name),
             ..Default::default()
         };
-        let fd = sys::bpf_fd(cmd::MAP_CREATE, &mut attr)
+        // SAFETY: a MAP_CREATE attr without pointer fields.
+        let fd = unsafe { sys::bpf_fd(cmd::MAP_CREATE, &mut attr) }
             .map_err(|e| Error::from_errno(Op::MapCreate, e, || needs_text("")))?;
         let value_len = if is_percpu(spec.map_type) {
             // Each CPU's value is padded to 8 bytes (`bpf_map_value_size`).
@@ -167,8 +168,9 @@ impl Map {
         self.check_key(key)?;
         let mut value = vec![0u8; self.value_len];
         let mut attr = self.elem(key.as_ptr(), value.as_mut_ptr(), 0);
-        // `key` holds key_size bytes and `value` value_len bytes, what the kernel accesses.
-        match sys::bpf(cmd::MAP_LOOKUP_ELEM, &mut attr) {
+        // SAFETY: `key` holds key_size bytes (checked above) and `value` value_len bytes,
+        // what the kernel reads and writes; both outlive the call.
+        match unsafe { sys::bpf(cmd::MAP_LOOKUP_ELEM, &mut attr) } {
             Ok(_) => Ok(Some(value)),
             Err(e) if e.0 == libc::ENOENT => Ok(None),
             Err(e) => Err(Error::from_errno(Op::MapLookup, e, || needs_text(""))),
@@ -187,7 +189,9 @@ impl Map {
         }
         // The kernel only reads the value; the attr field is a plain address.
         let mut attr = self.elem(key.as_ptr(), value.as_ptr() as *mut u8, flags as u64);
-        sys::bpf(cmd::MAP_UPDATE_ELEM, &mut attr)
+        // SAFETY: `key` and `value` have the map's key and value sizes (checked above) and
+        // outlive the call; the kernel only reads them.
+        unsafe { sys::bpf(cmd::MAP_UPDATE_ELEM, &mut attr) }
             .map(drop)
             .map_err(|e| Error::from_errno(Op::MapUpdate, e, || needs_text("")))
     }
@@ -196,7 +200,8 @@ impl Map {
     pub fn delete(&self, key: &[u8]) -> Result<bool, Error> {
         self.check_key(key)?;
         let mut attr = self.elem(key.as_ptr(), std::ptr::null_mut(), 0);
-        match sys::bpf(cmd::MAP_DELETE_ELEM, &mut attr) {
+        // SAFETY: `key` has the key size (checked above) and outlives the call.
+        match unsafe { sys::bpf(cmd::MAP_DELETE_ELEM, &mut attr) } {
             Ok(_) => Ok(true),
             Err(e) if e.0 == libc::ENOENT => Ok(false),
             Err(e) => Err(Error::from_errno(Op::MapDelete, e, || needs_text(""))),
@@ -212,7 +217,9 @@ impl Map {
         let mut next = vec![0u8; self.spec.key_size as usize];
         let kp = key.map_or(std::ptr::null(), <[u8]>::as_ptr);
         let mut attr = self.elem(kp, next.as_mut_ptr(), 0);
-        match sys::bpf(cmd::MAP_GET_NEXT_KEY, &mut attr) {
+        // SAFETY: `key` is null or key_size bytes (checked above); `next` is key_size bytes;
+        // both outlive the call.
+        match unsafe { sys::bpf(cmd::MAP_GET_NEXT_KEY, &mut attr) } {
             Ok(_) => Ok(Some(next)),
             Err(e) if e.0 == libc::ENOENT => Ok(None),
             Err(e) => Err(Error::from_errno(Op::MapGetNextKey, e, || needs_text(""))),

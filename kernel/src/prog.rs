@@ -223,8 +223,9 @@ impl Program {
                 expected_attach_type: opts.expected_attach_type,
                 ..Default::default()
             };
-            // `bytes`, `license` and `log` outlive the call and have the sizes given.
-            let r = sys::bpf_fd(cmd::PROG_LOAD, &mut attr);
+            // SAFETY: `bytes` (insn_cnt slots), `license` (NUL-terminated) and `log`
+            // (log_size bytes, or no buffer at level 0) outlive the call.
+            let r = unsafe { sys::bpf_fd(cmd::PROG_LOAD, &mut attr) };
             (r, attr.log_true_size)
         };
         let mut log = vec![0u8; if level == 0 { 0 } else { 1 << 16 }];
@@ -340,8 +341,9 @@ impl Program {
                 flags: input.flags,
                 ..Default::default()
             };
-            // All four buffers live across the call with the sizes written in `attr`.
-            match sys::bpf(cmd::PROG_TEST_RUN, &mut attr) {
+            // SAFETY: the data, context and both output buffers live across the call with the
+            // sizes written in `attr` (empty ones are passed as null with size 0).
+            match unsafe { sys::bpf(cmd::PROG_TEST_RUN, &mut attr) } {
                 Ok(_) => {
                     data_out.truncate(attr.data_size_out as usize);
                     ctx_out.truncate(attr.ctx_size_out as usize);

@@ -217,16 +217,28 @@ pub fn prepare(prog: &[Insn], input: &RunInput<'_>) -> Result<Prepared, Error> {
         if matches!(insn.pseudo(), Some(Pseudo::MapFd | Pseudo::MapValue))
             && insn.imm as u32 as usize >= input.maps.len()
         {
-            return Err(Error::MapIndex { index, map: insn.imm as u32, count: input.maps.len() });
+            return Err(Error::MapIndex {
+                index,
+                map: insn.imm as u32,
+                count: input.maps.len(),
+            });
         }
     }
     let result = result_map()?;
-    let log_level = if input.want_log { LogLevel::Verbose } else { LogLevel::OnFailure };
+    let log_level = if input.want_log {
+        LogLevel::Verbose
+    } else {
+        LogLevel::OnFailure
+    };
     let result_idx = input.maps.len() as u32;
     match input.prog_type {
         None => {
             if input.mem.len() > MAX_MEM {
-                return Err(Error::TooLarge { what: "memory", got: input.mem.len(), max: MAX_MEM });
+                return Err(Error::TooLarge {
+                    what: "memory",
+                    got: input.mem.len(),
+                    max: MAX_MEM,
+                });
             }
             // Memory too large for a packet (or asked to) lives in a map value.
             let mem_map = if mem_in_map(input) {
@@ -251,7 +263,11 @@ pub fn prepare(prog: &[Insn], input: &RunInput<'_>) -> Result<Prepared, Error> {
                 opts.log_level = log_level;
                 Program::load(&insns, &opts)?
             };
-            let mut packet = if mem_map.is_some() { Vec::new() } else { input.mem.to_vec() };
+            let mut packet = if mem_map.is_some() {
+                Vec::new()
+            } else {
+                input.mem.to_vec()
+            };
             packet.resize(packet.len().max(MIN_PACKET), 0);
             Ok(Prepared {
                 program,
@@ -308,10 +324,22 @@ impl Prepared {
         if let Some((m, mem)) = &self.mem_map {
             m.update(&0u32.to_le_bytes(), mem, crate::map::UpdateFlags::Any)?;
         }
-        let out = self.program.test_run(&TestRun { data: &self.packet, ctx: &self.ctx, repeat, flags: 0 })?;
-        let r0 = if self.wide { read_r0(&self.result)? } else { out.retval as u64 };
+        let out = self.program.test_run(&TestRun {
+            data: &self.packet,
+            ctx: &self.ctx,
+            repeat,
+            flags: 0,
+        })?;
+        let r0 = if self.wide {
+            read_r0(&self.result)?
+        } else {
+            out.retval as u64
+        };
         let (data, ctx) = match (&self.mem_map, self.mem_len) {
-            (Some((m, _)), _) => (m.lookup(&0u32.to_le_bytes())?.unwrap_or_default(), Vec::new()),
+            (Some((m, _)), _) => (
+                m.lookup(&0u32.to_le_bytes())?.unwrap_or_default(),
+                Vec::new(),
+            ),
             // The packet was padded to the minimum size: give back the memory only.
             (None, Some(len)) => {
                 let mut d = out.data;

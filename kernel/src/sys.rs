@@ -223,14 +223,16 @@ impl fmt::Display for Errno {
 
 /// Calls bpf(2) with a command and its attribute struct. Returns the non-negative result.
 ///
-/// `T` must be one of the `#[repr(C)]` attr structs of this module, and every pointer field
-/// in it must be 0 or point to memory that stays valid, with the size the kernel will read
-/// or write, for the duration of the call. The functions of this crate uphold that.
-pub(crate) fn bpf<T>(cmd: i32, attr: &mut T) -> Result<i64, Errno> {
+/// # Safety
+///
+/// `T` must be the `#[repr(C)]` attr struct of this module that matches `cmd`, and every
+/// pointer field in it must be 0 or point to memory that stays valid, with the size the
+/// kernel will read or write for that command, for the duration of the call.
+pub(crate) unsafe fn bpf<T>(cmd: i32, attr: &mut T) -> Result<i64, Errno> {
     let size = std::mem::size_of::<T>() as libc::c_uint;
-    // SAFETY: `attr` is a live, exclusively borrowed repr(C) struct of `size` bytes; the
-    // kernel reads and writes at most `size` bytes of it, and the pointers it holds are valid
-    // per this function's contract, which every caller in the crate establishes.
+    // SAFETY: `attr` is a live, exclusively borrowed repr(C) struct of `size` bytes, so the
+    // kernel's copy in and out of it stays inside it; the pointers it holds are valid per
+    // this function's contract.
     let ret = unsafe { libc::syscall(libc::SYS_bpf, cmd, attr as *mut T, size) };
     if ret < 0 {
         Err(Errno::last())
@@ -240,8 +242,13 @@ pub(crate) fn bpf<T>(cmd: i32, attr: &mut T) -> Result<i64, Errno> {
 }
 
 /// Calls a bpf(2) command that returns a new file descriptor, and takes ownership of it.
-pub(crate) fn bpf_fd<T>(cmd: i32, attr: &mut T) -> Result<OwnedFd, Errno> {
-    let fd = bpf(cmd, attr)?;
+///
+/// # Safety
+///
+/// As for [`bpf`].
+pub(crate) unsafe fn bpf_fd<T>(cmd: i32, attr: &mut T) -> Result<OwnedFd, Errno> {
+    // SAFETY: the caller upholds `bpf`'s contract.
+    let fd = unsafe { bpf(cmd, attr) }?;
     let fd = i32::try_from(fd).map_err(|_| Errno(libc::EBADF))?;
     // SAFETY: the kernel just returned `fd` as a new descriptor that nothing else owns.
     Ok(unsafe { OwnedFd::from_raw_fd(fd) })

@@ -455,13 +455,39 @@ fn large_memory_lives_in_a_map_value() {
     );
     // Small memory in a map value on request: a variable offset bounded only by its value
     // range (r3 = *(u8 *)r1 & 15; r0 = *(u8 *)(r1 + r3)) loads there, not in a packet.
-    let prog = [i(0x71, 3, 1, 0, 0), i(0x57, 3, 0, 0, 15), i(0x0f, 1, 3, 0, 0), i(0x71, 0, 1, 0, 0), EXIT];
+    let prog = [
+        i(0x71, 3, 1, 0, 0),
+        i(0x57, 3, 0, 0, 15),
+        i(0x0f, 1, 3, 0, 0),
+        i(0x71, 0, 1, 0, 0),
+        EXIT,
+    ];
     let mut small = vec![0u8; 16];
     small[0] = 5;
     small[5] = 0x77;
-    let e = run(&prog, &RunInput { mem: &small, ..Default::default() }).unwrap_err();
-    assert!(e.verifier_log().unwrap().contains("invalid access to packet"), "{e}");
-    let out = run(&prog, &RunInput { mem: &small, mem_in_map: true, ..Default::default() }).unwrap();
+    let e = run(
+        &prog,
+        &RunInput {
+            mem: &small,
+            ..Default::default()
+        },
+    )
+    .unwrap_err();
+    assert!(
+        e.verifier_log()
+            .unwrap()
+            .contains("invalid access to packet"),
+        "{e}"
+    );
+    let out = run(
+        &prog,
+        &RunInput {
+            mem: &small,
+            mem_in_map: true,
+            ..Default::default()
+        },
+    )
+    .unwrap();
     assert_eq!(out.r0, 0x77);
     assert_eq!(out.data, small);
     let huge = vec![0u8; kernel::run::MAX_MEM + 1];
@@ -489,9 +515,26 @@ fn prepared_runs_start_from_the_input() {
         return;
     }
     // *(u8 *)r1 += 1; r0 = *(u8 *)r1
-    let prog = [i(0x71, 0, 1, 0, 0), i(0x07, 0, 0, 0, 1), i(0x73, 1, 0, 0, 0), EXIT];
-    for (mem, in_map) in [(vec![0u8; 16], false), (vec![0u8; 16], true), (vec![0u8; 4000], false)] {
-        let p = prepare(&prog, &RunInput { mem: &mem, mem_in_map: in_map, ..Default::default() }).unwrap();
+    let prog = [
+        i(0x71, 0, 1, 0, 0),
+        i(0x07, 0, 0, 0, 1),
+        i(0x73, 1, 0, 0, 0),
+        EXIT,
+    ];
+    for (mem, in_map) in [
+        (vec![0u8; 16], false),
+        (vec![0u8; 16], true),
+        (vec![0u8; 4000], false),
+    ] {
+        let p = prepare(
+            &prog,
+            &RunInput {
+                mem: &mem,
+                mem_in_map: in_map,
+                ..Default::default()
+            },
+        )
+        .unwrap();
         assert_eq!(p.run(1).unwrap().r0, 1);
         assert_eq!(p.run(1).unwrap().r0, 1, "each call starts from the input");
         let out = p.run(5).unwrap();
@@ -501,5 +544,8 @@ fn prepared_runs_start_from_the_input() {
     }
     // No memory: no bytes come back (the kernel's minimum packet is bpfx's padding).
     let prog = [i(0xb7, 0, 0, 0, 1), EXIT];
-    assert_eq!(run(&prog, &RunInput::default()).unwrap().data, Vec::<u8>::new());
+    assert_eq!(
+        run(&prog, &RunInput::default()).unwrap().data,
+        Vec::<u8>::new()
+    );
 }
