@@ -230,6 +230,8 @@ impl Program {
         };
         let mut log = vec![0u8; if level == 0 { 0 } else { 1 << 16 }];
         let mut level_used = level;
+        // The outcome of a load without a log, once known.
+        let mut plain_errno = None;
         let mut result = attempt(level_used, &mut log);
         loop {
             match result.0 {
@@ -241,6 +243,7 @@ impl Program {
                 {
                     if level_used == 0 {
                         // Load again with a log to learn why.
+                        plain_errno = Some(e);
                         level_used = 1;
                         log = vec![0u8; 1 << 16];
                     } else if e.0 == libc::ENOSPC && log.len() < MAX_LOG {
@@ -253,6 +256,15 @@ impl Program {
                 }
                 _ => break,
             }
+        }
+        if matches!(result.0, Err(Errno(libc::ENOSPC))) && level_used > 0 {
+            // Even the largest buffer was too small. The kernel keeps the log's tail (it
+            // rotates since 6.4), which holds the verdict; the real outcome is the one
+            // without a log.
+            result.0 = match plain_errno {
+                Some(e) => Err(e),
+                None => attempt(0, &mut Vec::new()).0,
+            };
         }
         let text = log_text(&log);
         match result.0 {

@@ -549,3 +549,22 @@ fn prepared_runs_start_from_the_input() {
         Vec::<u8>::new()
     );
 }
+
+#[test]
+fn too_large_reports_e2big_with_the_verdict() {
+    if !kernel_available("too_large_reports_e2big_with_the_verdict") {
+        return;
+    }
+    // r0 = 0; do { r0 += 1 } while (r0 != 2000000): the verifier walks every iteration and
+    // gives up after a million instructions. The log (level 1) outgrows every buffer; the
+    // error must still name E2BIG and the verifier's last words.
+    let prog = [
+        i(0xb7, 0, 0, 0, 0),
+        i(0x07, 0, 0, 0, 1),
+        i(0x55, 0, 0, -2, 2_000_000),
+        EXIT,
+    ];
+    let e = Program::load(&prog, &LoadOptions::new(ProgType::Xdp)).unwrap_err();
+    assert_eq!(e.errno().map(|e| e.0), Some(libc::E2BIG), "{e}");
+    assert!(e.to_string().contains("BPF program is too large"), "{e}");
+}
