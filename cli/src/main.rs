@@ -11,8 +11,10 @@ mod cross_check;
 mod disasm;
 mod input;
 mod kernel;
+mod object;
 mod render;
 mod run;
+mod test;
 
 /// Assemble, disassemble, run and check BPF programs.
 #[derive(Debug, Parser)]
@@ -46,6 +48,8 @@ enum Command {
     Kernel(kernel::Args),
     /// Run a program in the VM and in the kernel and compare the results.
     CrossCheck(cross_check::Args),
+    /// Run declarative test files (TOML) against BPF programs in the VM.
+    Test(test::Args),
 }
 
 fn main() -> ExitCode {
@@ -57,6 +61,7 @@ fn main() -> ExitCode {
         Command::Conformance(args) => conformance::main(args),
         Command::Kernel(args) => kernel::main(args),
         Command::CrossCheck(args) => cross_check::main(args),
+        Command::Test(args) => test::main(args),
     };
     match result {
         Ok(code) => code,

@@ -348,3 +348,60 @@ pub fn render_steps(steps: &[Step], print: &dyn Fn(usize) -> String) -> String {
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn trace_of(src: &str, mem: &[u8]) -> String {
+        let a = text::assemble(src, Dialect::Ubpf).unwrap();
+        let mut m = Vm::new();
+        m.set_mem(mem.to_vec());
+        let id = m.load_insns(&a.insns, ProgType::Plain).unwrap();
+        let (res, steps) = m.run_traced(id);
+        let print = |pc: usize| {
+            a.index_of_pc(pc)
+                .map(|i| text::print_insn(&a.insns[i], Dialect::Ubpf))
+                .unwrap_or_default()
+        };
+        let mut out = render_steps(&steps, &print);
+        out.push_str(&match res {
+            Ok(o) => format!("r0 = {:#x}, {} instructions\n", o.r0, o.insns),
+            Err(e) => format!("error: {e}\n"),
+        });
+        out
+    }
+
+    #[test]
+    fn trace_shows_each_step_and_the_registers_it_changed() {
+        let src = "\
+mov %r0, 0
+ldxb %r2, [%r1]
+loop:
+add %r0, %r2
+sub %r2, 1
+jne %r2, 0, loop
+lddw %r3, 0x100000000
+or %r0, %r3
+call local f
+exit
+f:
+stdw [%r10-8], 7
+ldxdw %r0, [%r10-8]
+exit
+";
+        insta::assert_snapshot!(trace_of(src, &[3]));
+    }
+
+    #[test]
+    fn trace_ends_at_a_fault() {
+        insta::assert_snapshot!(trace_of("mov %r0, 1\nldxw %r0, [%r1+2]\nexit", &[1, 2, 3]));
+    }
+
+    #[test]
+    fn text_or_bytecode() {
+        assert!(is_text(b"mov %r0, 1\nexit\n"));
+        assert!(!is_text(&[0xb7, 0, 0, 0, 1, 0, 0, 0]));
+        assert!(!is_text(&[0xff, 0xfe]));
+    }
+}

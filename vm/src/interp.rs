@@ -103,22 +103,22 @@ impl Vm {
 
         loop {
             let op = ops[pc];
-            if TRACE {
-                finish(steps, &before, &r);
-                before = r;
-                let p = &programs[cur as usize];
-                let idx = pc.min(p.insns.len().saturating_sub(1));
-                steps.push(Step {
-                    prog: cur,
-                    pc: p.slot(pc),
-                    insn: p.insns[idx],
-                    changed: Vec::new(),
-                });
-            }
             pc += 1;
             count += 1;
             if count > budget {
                 fail!(ErrorKind::Budget { limit: budget });
+            }
+            if TRACE {
+                finish(steps, &before, &r);
+                before = r;
+                let p = &programs[cur as usize];
+                let idx = (pc - 1).min(p.insns.len().saturating_sub(1));
+                steps.push(Step {
+                    prog: cur,
+                    pc: p.slot(pc - 1),
+                    insn: p.insns[idx],
+                    changed: Vec::new(),
+                });
             }
             let (d, s) = (op.dst, op.src);
             match op.k {
