@@ -440,12 +440,17 @@ fn run_main(args: RunArgs) -> Result<ExitCode> {
             .unwrap_or_default();
         println!("r0 = {:#x} ({}){meaning}{width}", out.r0, out.r0 as i64);
         println!("instructions executed: not counted by the kernel");
+        let runs = if args.repeat == 1 {
+            "1 run".to_string()
+        } else {
+            format!("{} runs", args.repeat)
+        };
         println!(
-            "{} ns per run, measured by the kernel ({} runs)",
-            out.ns_per_run, args.repeat
+            "{} ns per run, measured by the kernel ({runs})",
+            out.ns_per_run
         );
         let (what, before) = if inputs.prog_type.is_none() {
-            ("mem", &inputs.mem)
+            ("memory", &inputs.mem)
         } else {
             ("packet", &inputs.packet)
         };
