@@ -66,9 +66,9 @@ pub struct RunArgs {
     /// Program type (xdp, socket_filter, sched_cls, ...); none or `plain`: memory mode.
     #[arg(long = "type", short = 't')]
     pub prog_type: Option<String>,
-    /// Syntax of assembly text input.
-    #[arg(long, value_enum, default_value_t = InDialect::Llvm)]
-    pub dialect: InDialect,
+    /// Syntax of assembly text input (default: ubpf if it uses `%r` registers, else LLVM).
+    #[arg(long, value_enum)]
+    pub dialect: Option<InDialect>,
     /// File whose bytes r1 points to (memory mode).
     #[arg(long, conflicts_with = "mem_hex")]
     pub mem: Option<PathBuf>,
@@ -227,8 +227,10 @@ fn probe(args: ProbeArgs) -> Result<ExitCode> {
     })
 }
 
-/// Reads a program: assembly text (LLVM or ubpf syntax), hex text, or raw bytecode.
-pub fn load_program(path: &Path, dialect: InDialect) -> Result<Vec<Insn>> {
+/// Reads a program: assembly text (LLVM or ubpf syntax), hex text, or raw bytecode, told
+/// apart as `bpfx run` does (text is UTF-8 without control characters; bytecode nearly
+/// always holds zero bytes).
+pub fn load_program(path: &Path, dialect: Option<InDialect>) -> Result<Vec<Insn>> {
     let (data, name) = input::read(Some(path))?;
     let is_asm = matches!(
         path.extension().and_then(|e| e.to_str()),
@@ -237,11 +239,13 @@ pub fn load_program(path: &Path, dialect: InDialect) -> Result<Vec<Insn>> {
     let bytes = if !is_asm && input::looks_like_hex(&data) {
         input::parse_hex(std::str::from_utf8(&data).unwrap_or_default())
             .map_err(|e| anyhow::anyhow!("{name}: {e}"))?
-    } else if is_asm || (std::str::from_utf8(&data).is_ok() && data.len() % Insn::SLOT != 0) {
+    } else if is_asm || crate::run::is_text(&data) {
         let text = String::from_utf8(data).with_context(|| format!("{name} is not UTF-8 text"))?;
         let d = match dialect {
-            InDialect::Llvm => Dialect::Llvm,
-            InDialect::Ubpf => Dialect::Ubpf,
+            Some(InDialect::Llvm) => Dialect::Llvm,
+            Some(InDialect::Ubpf) => Dialect::Ubpf,
+            None if text.contains("%r") => Dialect::Ubpf,
+            None => Dialect::Llvm,
         };
         match asm::text::assemble(&text, d) {
             Ok(a) => return Ok(a.insns),

@@ -316,3 +316,21 @@ fn cross_check_socket_filter_ignores_the_zeroed_ethernet_header() {
     assert!(text.contains(" packet[14..] "), "{text}");
     assert!(!text.contains("≠packet"), "{text}");
 }
+
+#[test]
+fn programs_as_llvm_or_ubpf_text() {
+    if !usable() {
+        return;
+    }
+    let llvm = tmp("p.txt", b"r0 = 6\nr0 *= 7\nexit\n");
+    let ubpf = tmp("p2.txt", b"mov %r0, 6\nmul %r0, 7\nexit\n");
+    for p in [llvm, ubpf] {
+        let out = bpfx(&["kernel", "run", p.to_str().unwrap()]);
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            text.starts_with("r0 = 0x2a (42)\n"),
+            "{text}{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}
