@@ -91,8 +91,39 @@ pub struct Mem {
     pub off: Option<Operand>,
 }
 
-fn by_form() -> &'static HashMap<Form, &'static OpDef> {
-    static MAP: OnceLock<HashMap<Form, &'static OpDef>> = OnceLock::new();
+/// A multiply-rotate hasher (as in rustc's FxHash): the keys are a few small enum fields,
+/// and SipHash showed up in profiles of million-line inputs.
+#[derive(Default)]
+struct FxHasher(u64);
+
+impl std::hash::Hasher for FxHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.write_u64(b as u64);
+        }
+    }
+
+    fn write_u8(&mut self, i: u8) {
+        self.write_u64(i as u64);
+    }
+
+    fn write_u64(&mut self, i: u64) {
+        self.0 = (self.0.rotate_left(5) ^ i).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+    }
+
+    fn write_usize(&mut self, i: usize) {
+        self.write_u64(i as u64);
+    }
+}
+
+type FormMap = HashMap<Form, &'static OpDef, std::hash::BuildHasherDefault<FxHasher>>;
+
+fn by_form() -> &'static FormMap {
+    static MAP: OnceLock<FormMap> = OnceLock::new();
     MAP.get_or_init(|| isa::table().iter().map(|d| (d.form, d)).collect())
 }
 
@@ -512,6 +543,7 @@ fn same_reg(a: &Reg, b: &Reg, what: &str) -> Result<(), Diagnostic> {
 }
 
 /// `dst = atomic_fetch_add((u64 *)(r1 + 0), src)` and the kernel's `atomic64_*` spellings.
+#[allow(clippy::too_many_arguments)]
 pub fn fetch(
     d: Reg,
     f: AtomicFn,
@@ -840,4 +872,28 @@ pub fn spanned(res: Res, span: Span) -> Res {
         }
         s
     })
+}
+
+/// Errors carried on the parser's stack are boxed to keep its values small.
+pub type E = Box<Diagnostic>;
+
+/// Unboxes a carried error.
+pub fn u<T>(r: Result<T, E>) -> Result<T, Diagnostic> {
+    r.map_err(|e| *e)
+}
+
+/// A memory operand lexed as one token.
+pub fn mem_tok(m: super::lexer::MemTok<'_>, span: Span) -> Result<Mem, Diagnostic> {
+    let at = span.start + m.reg_at.0 as usize;
+    let base = Reg {
+        tok: m.reg,
+        span: Span::new(at, at + m.reg_at.1 as usize),
+    };
+    let off = if m.digits.is_empty() {
+        None
+    } else {
+        let v = number(m.digits, span)?;
+        Some(Operand::num(if m.neg { -v } else { v }, span))
+    };
+    Ok(Mem { base, off })
 }

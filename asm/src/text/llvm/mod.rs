@@ -62,43 +62,60 @@ use lexer::{LexError, Tok};
 pub struct Sink {
     stmts: Vec<Stmt>,
     errors: Vec<Diagnostic>,
+    /// The kernel `(xx)` opcode column of the current line.
+    prefix: Option<(u8, Span)>,
+    /// The statement being built (its span is set when the grammar has seen all of it).
+    pending: Option<forms::Res>,
 }
 
 impl Sink {
-    /// One parsed line: an optional kernel opcode column, labels, and a statement.
-    pub fn line(
-        &mut self,
-        op: Option<(u8, Span)>,
-        labels: Vec<(&str, Span)>,
-        stmt: Option<forms::Res>,
-    ) {
-        for (name, span) in labels {
-            self.stmts.push(Stmt::Label {
-                name: name.to_string(),
-                span,
-            });
-        }
-        let Some(stmt) = stmt else {
-            if let Some((_, span)) = op {
-                self.errors.push(Diagnostic::error(
-                    span,
-                    "an opcode column needs an instruction after it",
-                ));
-            }
+    /// A kernel opcode column `(xx)`.
+    pub fn prefix(&mut self, code: u8, span: Span) {
+        self.prefix = Some((code, span));
+    }
+
+    /// A label definition.
+    pub fn label(&mut self, name: &str, span: Span) {
+        self.stmts.push(Stmt::Label {
+            name: name.to_string(),
+            span,
+        });
+    }
+
+    /// A statement's body, built with a placeholder span.
+    pub fn stmt(&mut self, build: impl FnOnce() -> forms::Res) {
+        self.pending = Some(build());
+    }
+
+    /// The end of a statement: gives it its span and applies the opcode column.
+    pub fn finish(&mut self, span: Span) {
+        let Some(res) = self.pending.take() else {
             return;
         };
-        let stmt = match op {
-            Some((code, span)) => stmt.and_then(|s| forms::apply_prefix(code, span, s)),
-            None => stmt,
-        };
-        match stmt {
+        let mut res = forms::spanned(res, span);
+        if let Some((code, pspan)) = self.prefix.take() {
+            res = res.and_then(|s| forms::apply_prefix(code, pspan, s));
+        }
+        match res {
             Ok(s) => self.stmts.push(s),
             Err(e) => self.errors.push(e),
         }
     }
 
+    /// The end of a line.
+    pub fn end_line(&mut self) {
+        if let Some((_, span)) = self.prefix.take() {
+            self.errors.push(Diagnostic::error(
+                span,
+                "an opcode column needs an instruction after it",
+            ));
+        }
+    }
+
     /// A syntax error; the parser has skipped to the end of the line.
     pub fn recover(&mut self, e: ErrorRecovery<usize, Tok<'_>, LexError>) {
+        self.prefix = None;
+        self.pending = None;
         if let Some(d) = syntax_error(e.error) {
             self.errors.push(d);
         }
@@ -161,6 +178,7 @@ impl<'a> Iterator for Tokens<'a, '_> {
     fn next(&mut self) -> Option<Self::Item> {
         match self.lex.next() {
             Some(Ok(tok)) => {
+                let tok = lexer::fuse(tok, &mut self.lex);
                 let s = self.lex.span();
                 let first = std::mem::replace(
                     &mut self.line_start,
@@ -218,7 +236,7 @@ impl<'a> Iterator for Tokens<'a, '_> {
 pub fn parse(src: &str) -> Result<Vec<Stmt>, Vec<Diagnostic>> {
     let mut sink = Sink {
         stmts: Vec::with_capacity(src.len() / 20 + 1),
-        errors: Vec::new(),
+        ..Sink::default()
     };
     let mut lex_errors = Vec::new();
     let tokens = Tokens {
