@@ -252,11 +252,7 @@ pub fn lddw_pseudo(
     span: Span,
 ) -> Res {
     let dst = d.r("`ll` loads a 64-bit value into a 64-bit register")?;
-    let lo_range = if pseudo == Pseudo::Func {
-        i32::MIN as i128..=i32::MAX as i128
-    } else {
-        super::super::range::IMM
-    };
+    let lo_range = super::super::range::IMM;
     if !lo_range.contains(&lo.0) {
         return Err(
             Diagnostic::error(lo.1, format!("{} does not fit in 32 bits", lo.0))
