@@ -888,8 +888,10 @@ pub fn mem_tok(m: super::lexer::MemTok<'_>, span: Span) -> Result<Mem, Diagnosti
     let off = if m.digits.is_empty() {
         None
     } else {
-        let v = number(m.digits, span)?;
-        Some(Operand::num(if m.neg { -v } else { v }, span))
+        let at = span.start + m.off_at.0 as usize;
+        let sp = Span::new(at, at + m.off_at.1 as usize);
+        let v = number(m.digits, sp)?;
+        Some(Operand::num(if m.neg { -v } else { v }, sp))
     };
     Ok(Mem { base, off })
 }

@@ -30,6 +30,8 @@ pub struct MemTok<'a> {
     pub digits: &'a str,
     /// Where the register starts in the token, and its length.
     pub reg_at: (u8, u8),
+    /// Where the offset (from its sign) starts in the token, and its length.
+    pub off_at: (u8, u8),
 }
 
 fn skip_ws(b: &[u8], mut i: usize) -> usize {
@@ -94,6 +96,8 @@ fn match_mem(s: &str) -> Option<(MemTok<'_>, usize)> {
     let reg_at = ((start + 1).min(255) as u8, (j - start).min(255) as u8);
     let mut i = skip_ws(b, j);
     let (mut neg, mut digits) = (false, "");
+    let sign = i;
+    let mut off_at = (0, 0);
     if let Some(&c @ (b'+' | b'-')) = b.get(i) {
         neg = c == b'-';
         i = skip_ws(b, i + 1);
@@ -114,6 +118,7 @@ fn match_mem(s: &str) -> Option<(MemTok<'_>, usize)> {
             return None;
         }
         digits = &s[d0..i];
+        off_at = ((sign + 1).min(255) as u8, (i - sign).min(255) as u8);
         i = skip_ws(b, i);
     }
     (b.get(i) == Some(&b')')).then_some((
@@ -122,6 +127,7 @@ fn match_mem(s: &str) -> Option<(MemTok<'_>, usize)> {
             neg,
             digits,
             reg_at,
+            off_at,
         },
         i + 1,
     ))
