@@ -860,14 +860,11 @@ pub fn name(s: &str, span: Span) -> Operand {
 pub const NO: Span = Span::new(0, 0);
 
 /// Gives a statement built with [`NO`] its span.
-pub fn spanned(res: Res, span: Span) -> Res {
-    res.map(|mut s| {
-        match &mut s {
-            Stmt::Insn(p) => p.span = span,
-            Stmt::Equ { span: sp, .. } | Stmt::Label { span: sp, .. } => *sp = span,
-        }
-        s
-    })
+pub fn set_span(stmt: &mut Stmt, span: Span) {
+    match stmt {
+        Stmt::Insn(p) => p.span = span,
+        Stmt::Equ { span: sp, .. } | Stmt::Label { span: sp, .. } => *sp = span,
+    }
 }
 
 /// Errors carried on the parser's stack are boxed to keep its values small.

@@ -64,8 +64,6 @@ pub struct Sink {
     errors: Vec<Diagnostic>,
     /// The kernel `(xx)` opcode column of the current line.
     prefix: Option<(u8, Span)>,
-    /// The statement being built (its span is set when the grammar has seen all of it).
-    pending: Option<forms::Res>,
 }
 
 impl Sink {
@@ -82,40 +80,29 @@ impl Sink {
         });
     }
 
-    /// A statement's body, built with a placeholder span.
-    pub fn stmt(&mut self, build: impl FnOnce() -> forms::Res) {
-        self.pending = Some(build());
-    }
-
-    /// The end of a statement: gives it its span and applies the opcode column.
-    pub fn finish(&mut self, span: Span) {
-        let Some(res) = self.pending.take() else {
-            return;
-        };
-        let mut res = forms::spanned(res, span);
-        if let Some((code, pspan)) = self.prefix.take() {
-            res = res.and_then(|s| forms::apply_prefix(code, pspan, s));
-        }
-        match res {
-            Ok(s) => self.stmts.push(s),
-            Err(e) => self.errors.push(e),
-        }
-    }
-
-    /// The end of a line.
-    pub fn end_line(&mut self) {
-        if let Some((_, span)) = self.prefix.take() {
-            self.errors.push(Diagnostic::error(
-                span,
-                "an opcode column needs an instruction after it",
-            ));
+    /// A statement from `lo` to `hi`, built by `build` (with a placeholder span).
+    pub fn stmt(&mut self, lo: usize, hi: usize, build: impl FnOnce() -> forms::Res) {
+        match build() {
+            Ok(mut stmt) => {
+                forms::set_span(&mut stmt, Span::new(lo, hi));
+                match self.prefix.take() {
+                    None => self.stmts.push(stmt),
+                    Some((code, pspan)) => match forms::apply_prefix(code, pspan, stmt) {
+                        Ok(s) => self.stmts.push(s),
+                        Err(e) => self.errors.push(e),
+                    },
+                }
+            }
+            Err(e) => {
+                self.prefix = None;
+                self.errors.push(e);
+            }
         }
     }
 
     /// A syntax error; the parser has skipped to the end of the line.
     pub fn recover(&mut self, e: ErrorRecovery<usize, Tok<'_>, LexError>) {
         self.prefix = None;
-        self.pending = None;
         if let Some(d) = syntax_error(e.error) {
             self.errors.push(d);
         }
@@ -178,7 +165,10 @@ impl<'a> Iterator for Tokens<'a, '_> {
     fn next(&mut self) -> Option<Self::Item> {
         match self.lex.next() {
             Some(Ok(tok)) => {
-                let tok = lexer::fuse(tok, &mut self.lex);
+                let tok = match tok {
+                    Tok::LParen | Tok::Star => lexer::fuse(tok, &mut self.lex),
+                    _ => tok,
+                };
                 let s = self.lex.span();
                 let first = std::mem::replace(
                     &mut self.line_start,
