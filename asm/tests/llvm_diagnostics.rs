@@ -155,3 +155,100 @@ fn spans_point_into_multi_line_sources() {
     let index = asm::diag::LineIndex::new(src);
     assert_eq!(index.line_col(d.span.start), (5, 8));
 }
+
+mod arbitrary_text {
+    use asm::text::{assemble, Dialect};
+    use proptest::prelude::*;
+
+    /// Pieces of the syntax (and of its near misses), so random lines get deep into the
+    /// grammar instead of failing at the first character.
+    const PIECES: &[&str] = &[
+        "r0",
+        "w1",
+        "r10",
+        "r11",
+        "w99",
+        " = ",
+        " += ",
+        " s/= ",
+        "-",
+        "+",
+        "*",
+        "(",
+        ")",
+        "[",
+        "]",
+        ",",
+        ":",
+        ";",
+        "\n",
+        " ",
+        "0x10",
+        "42",
+        "-7",
+        "09",
+        "0x",
+        "99999999999999999999",
+        "ll",
+        "if",
+        "goto",
+        "gotol",
+        "call",
+        "callx",
+        "exit",
+        "lock",
+        "skb",
+        "pc",
+        "*(u32 *)",
+        "(u8 *)",
+        "(r1 + 4)",
+        "(r1 -4)",
+        "(s8)",
+        "be16",
+        "bswap64",
+        "atomic_fetch_add",
+        "xchg_64",
+        "cmpxchg32_32",
+        "load_acquire",
+        "store_release",
+        "map_fd",
+        "map_value",
+        "ld_pseudo",
+        "addr_space_cast",
+        "label",
+        "label:",
+        ".equ",
+        ".byte",
+        ".text",
+        "/*",
+        "*/",
+        "//",
+        "#",
+        "bpf_map_lookup_elem#1",
+        "kernel-function#3",
+        "(b7)",
+        "(18)",
+        "0:",
+        "kfunc",
+        "\"",
+        "@",
+        "é",
+    ];
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(3000))]
+
+        #[test]
+        fn never_panics_and_spans_stay_inside(parts in proptest::collection::vec(0..PIECES.len(), 0..24)) {
+            let src: String = parts.iter().map(|&i| PIECES[i]).collect();
+            if let Err(errs) = assemble(&src, Dialect::Llvm) {
+                prop_assert!(!errs.is_empty());
+                for d in errs {
+                    prop_assert!(d.span.start <= d.span.end && d.span.end <= src.len(), "{d:?} in {src:?}");
+                    prop_assert!(src.is_char_boundary(d.span.start) && src.is_char_boundary(d.span.end), "{d:?} in {src:?}");
+                    prop_assert!(!d.message.is_empty());
+                }
+            }
+        }
+    }
+}
