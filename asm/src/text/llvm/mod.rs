@@ -2,7 +2,7 @@
 //! `llvm-objdump -d --mcpu=v4` prints it, plus the verifier log's spellings and a few bpfx
 //! extensions for encodings LLVM cannot write.
 //!
-//! The parser is a [logos] lexer feeding a [lalrpop] grammar (`grammar.lalrpop`). It accepts:
+//! The parser is a `logos` lexer feeding a `lalrpop` grammar (`grammar.lalrpop`). It accepts:
 //!
 //! * everything llvm-mc 19 accepts in BPF syntax, with the same bytes: `r0 += r1`,
 //!   `w0 s/= 3`, `r0 = (s8)r1`, `r0 = be16 r0`, `r0 = *(u32 *)(r1 + 4)`,
@@ -14,7 +14,7 @@
 //!   `goto pc+3`, `call bpf_map_lookup_elem#1`, `call pc+3`, `r0 = *(u32 *)(r1 +4)`,
 //!   `r2 = atomic64_fetch_add((u64 *)(r1 +0), r2)`, `r0 = *(u32 *)skb[r1 + 4]`, and a leading
 //!   `N: (xx)` column; with the `(18)` opcode column, `r1 = 0x1234` is an `lddw`;
-//! * bpfx extensions (see [`print`] for when they are printed):
+//! * bpfx extensions (see [`print()`] for when they are printed):
 //!   `r1 = map_fd(5) ll`, `r1 = map_value(5, 16) ll`, `r1 = btf_id(7) ll`, `r1 = func(+3) ll`,
 //!   `r1 = map_idx(0) ll`, `r1 = map_idx_value(0, 8) ll` (an optional second argument is the
 //!   second slot's `imm`), `call kfunc 1234` (and the kernel's `call kernel-function#1234`),
