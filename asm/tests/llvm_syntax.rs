@@ -98,9 +98,9 @@ call bpf_get_current_pid_tgid; exit
 #[test]
 fn pasted_verifier_log_reassembles() {
     // The shape of a verifier log (`N: (xx) text`), including an lddw without `ll`.
-    let log = "0: (bf) r6 = r1
+    let log = "0: (bf) r6 = r1                      ; R1=ctx() R6_w=ctx()
 1: (18) r1 = 0xffff888100000000
-3: (b7) r2 = 0
+3: (b7) r2 = 0                        ; R2_w=0
 4: (63) *(u32 *)(r10 -4) = r2
 5: (85) call bpf_map_lookup_elem#1
 6: (15) if r0 == 0x0 goto pc+2
@@ -111,7 +111,18 @@ fn pasted_verifier_log_reassembles() {
 ";
     let a = assemble(log, Dialect::Llvm).unwrap();
     let kernel: Vec<String> = a.insns.iter().map(asm::text::kernel::print).collect();
-    let stripped: Vec<&str> = log.lines().map(|l| l.split_once(": ").unwrap().1).collect();
+    let stripped: Vec<&str> = log
+        .lines()
+        .map(|l| {
+            l.split_once(": ")
+                .unwrap()
+                .1
+                .split(" ;")
+                .next()
+                .unwrap()
+                .trim_end()
+        })
+        .collect();
     assert_eq!(kernel, stripped);
     assert_eq!(a.insns[1].imm as u64, 0xffff_8881_0000_0000);
     assert_eq!(a.insns[1].slots(), 2);

@@ -13,7 +13,8 @@
 //! * what llvm-objdump and the kernel print, so pasted disassembly reassembles:
 //!   `goto pc+3`, `call bpf_map_lookup_elem#1`, `call pc+3`, `r0 = *(u32 *)(r1 +4)`,
 //!   `r2 = atomic64_fetch_add((u64 *)(r1 +0), r2)`, `r0 = *(u32 *)skb[r1 + 4]`, and a leading
-//!   `N: (xx)` column; with the `(18)` opcode column, `r1 = 0x1234` is an `lddw`;
+//!   `N: (xx)` column; with the `(18)` opcode column, `r1 = 0x1234` is an `lddw`, and after
+//!   an opcode column `;` starts the log's register-state comment (`; R0_w=1`);
 //! * bpfx extensions (see [`print()`] for when they are printed):
 //!   `r1 = map_fd(5) ll`, `r1 = map_value(5, 16) ll`, `r1 = btf_id(7) ll`, `r1 = func(+3) ll`,
 //!   `r1 = map_idx(0) ll`, `r1 = map_idx_value(0, 8) ll` (an optional second argument is the
@@ -157,6 +158,8 @@ struct Tokens<'a, 'e> {
     errors: &'e mut Vec<Diagnostic>,
     done: bool,
     line_start: bool,
+    /// The line began with a kernel `(xx)` opcode column.
+    kernel_line: bool,
 }
 
 impl<'a> Iterator for Tokens<'a, '_> {
@@ -169,6 +172,17 @@ impl<'a> Iterator for Tokens<'a, '_> {
                     Tok::LParen | Tok::Star => lexer::fuse(tok, &mut self.lex),
                     _ => tok,
                 };
+                match tok {
+                    Tok::OpPrefix(_) => self.kernel_line = true,
+                    Tok::Newline => self.kernel_line = false,
+                    Tok::Semi if self.kernel_line => {
+                        // In a verifier log, `;` starts the register-state annotation
+                        // (`0: (b7) r0 = 1  ; R0_w=1`): the rest of the line is a comment.
+                        let rest = self.lex.remainder();
+                        self.lex.bump(rest.find('\n').unwrap_or(rest.len()));
+                    }
+                    _ => {}
+                }
                 let s = self.lex.span();
                 let first = std::mem::replace(
                     &mut self.line_start,
@@ -234,6 +248,7 @@ pub fn parse(src: &str) -> Result<Vec<Stmt>, Vec<Diagnostic>> {
         errors: &mut lex_errors,
         done: false,
         line_start: true,
+        kernel_line: false,
     };
     let result = grammar::ProgramParser::new().parse(&mut sink, tokens);
     if let Err(e) = result {
