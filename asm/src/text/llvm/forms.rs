@@ -835,15 +835,10 @@ pub fn apply_prefix(code: u8, prefix_span: Span, stmt: Stmt) -> Res {
     Ok(Stmt::Insn(p))
 }
 
-/// An operand for a signed number written with an explicit sign.
-pub fn signed(neg: bool, n: i128, span: Span) -> Operand {
-    Operand::num(if neg { -n } else { n }, span)
-}
-
 /// A jump target written as a relative number (`+3`, `-1`, `pc+3`, `3`).
-pub fn rel(neg: bool, n: i128, span: Span) -> Operand {
+pub fn rel(n: i128, span: Span) -> Operand {
     Operand {
-        value: Value::Rel(if neg { -n } else { n }),
+        value: Value::Rel(n),
         span,
     }
 }
