@@ -141,11 +141,10 @@ fn check_fields(def: &OpDef, insn: &Insn) -> Result<(), DecodeErrorKind> {
         });
     }
     match def.form {
-        Form::LoadImm64 => {
-            if Pseudo::from_src(insn.src).is_none() {
-                return Err(DecodeErrorKind::BadPseudo { src: insn.src });
-            }
+        Form::LoadImm64 if Pseudo::from_src(insn.src).is_none() => {
+            return Err(DecodeErrorKind::BadPseudo { src: insn.src });
         }
+        Form::LoadImm64 => {}
         _ if f.src && insn.src > 10 => {
             return Err(DecodeErrorKind::BadRegister {
                 name: def.name,
@@ -167,7 +166,7 @@ fn check_fields(def: &OpDef, insn: &Insn) -> Result<(), DecodeErrorKind> {
 
 fn unknown_detail(code: u8) -> &'static str {
     match code & 0x07 {
-        0 | 1 | 2 | 3 => "no load/store instruction has this mode and size",
+        0..=3 => "no load/store instruction has this mode and size",
         4 | 7 => "no arithmetic instruction has this operation and source",
         _ => "no jump instruction has this operation and source",
     }
@@ -284,7 +283,7 @@ pub fn decode_one(bytes: &[u8], pc: usize) -> Result<Decoded, DecodeError> {
                 kind: DecodeErrorKind::BadLddwSecondSlot,
             });
         }
-        insn.imm = (insn.imm as u32 as i64) | ((hi.imm as i64) << 32);
+        insn.imm = (insn.imm as u32 as i64) | (hi.imm << 32);
     }
     let def = insn.check().map_err(err)?;
     Ok(Decoded { pc, insn, def })

@@ -6,9 +6,13 @@ use clap::{Parser, Subcommand};
 use std::process::ExitCode;
 
 mod asm;
+mod conformance;
 mod disasm;
 mod input;
+mod object;
 mod render;
+mod run;
+mod test;
 
 /// Assemble, disassemble, run and check BPF programs.
 #[derive(Debug, Parser)]
@@ -34,6 +38,12 @@ enum Command {
     Asm(asm::Args),
     /// Disassemble eBPF bytecode into text.
     Disasm(disasm::Args),
+    /// Run a program in the VM (kernel semantics, no root needed).
+    Run(run::Args),
+    /// Run bpf_conformance `.data` tests in the VM.
+    Conformance(conformance::Args),
+    /// Run declarative test files (TOML) against BPF programs in the VM.
+    Test(test::Args),
 }
 
 fn main() -> ExitCode {
@@ -41,6 +51,9 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Asm(args) => asm::main(args, cli.color),
         Command::Disasm(args) => disasm::main(args, cli.color),
+        Command::Run(args) => run::main(args),
+        Command::Conformance(args) => conformance::main(args),
+        Command::Test(args) => test::main(args),
     };
     match result {
         Ok(code) => code,

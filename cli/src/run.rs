@@ -1,0 +1,407 @@
+//! `bpfx run`: run a program in the VM and show r0, its meaning for the program type, and
+//! `bpf_trace_printk` output.
+
+use crate::{input, render};
+use anyhow::{bail, Context, Result};
+use asm::text::{self, Dialect};
+use asm::Insn;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Instant;
+use vm::{ProgType, Step, Vm};
+
+const EXAMPLES: &str = "\
+Examples:
+  bpfx run prog.s                                  r0 of an LLVM-syntax program
+  bpfx run --dialect ubpf test.asm --mem-hex '01 02 03'   r1 = that memory, r2 = 3
+  bpfx run --type xdp --packet pkt.bin xdp.s       XDP verdict for a packet
+  bpfx run --trace prog.s                          every executed instruction
+  bpfx run --json --repeat 1000 loop.s             timing per run and per instruction";
+
+/// Run a BPF program in the VM (kernel semantics, no root needed).
+#[derive(Debug, clap::Args)]
+#[command(after_help = EXAMPLES)]
+pub struct Args {
+    /// The program: assembly text (LLVM or ubpf syntax) or raw bytecode (`-`: stdin).
+    pub file: PathBuf,
+    /// Program type: plain (r1 = --mem, r2 = its length), socket_filter, sched_cls (tc),
+    /// xdp, kprobe, tracepoint, raw_tracepoint, syscall.
+    #[arg(long = "type", value_name = "TYPE", default_value = "plain", value_parser = parse_type)]
+    pub prog_type: ProgType,
+    /// User memory from a file (r1 points at it for `--type plain`).
+    #[arg(long, value_name = "FILE", conflicts_with = "mem_hex")]
+    pub mem: Option<PathBuf>,
+    /// User memory as hex bytes.
+    #[arg(long, value_name = "HEX")]
+    pub mem_hex: Option<String>,
+    /// Packet bytes for socket_filter, sched_cls and xdp.
+    #[arg(long, value_name = "FILE")]
+    pub packet: Option<PathBuf>,
+    /// Raw context bytes for kprobe (pt_regs), tracepoint, raw_tracepoint and syscall.
+    #[arg(long, value_name = "FILE")]
+    pub ctx: Option<PathBuf>,
+    /// Print every executed instruction with the registers it changed.
+    #[arg(long)]
+    pub trace: bool,
+    /// Print one JSON object.
+    #[arg(long)]
+    pub json: bool,
+    /// Run N times and report the time per run and per instruction (memory carries over
+    /// from run to run).
+    #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..))]
+    pub repeat: u64,
+    /// Syntax of a text program (default: ubpf if it uses `%r` registers, else LLVM).
+    #[arg(long, value_enum)]
+    pub dialect: Option<DialectArg>,
+    /// How to read FILE (default: bytecode if it is not text, else assembly).
+    #[arg(long, value_enum, default_value_t = InputKind::Auto)]
+    pub input: InputKind,
+    /// Instruction budget per run.
+    #[arg(long, value_name = "N", default_value_t = vm::DEFAULT_BUDGET)]
+    pub budget: u64,
+}
+
+/// Source dialects.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum DialectArg {
+    /// LLVM's syntax (`r0 = 1`).
+    Llvm,
+    /// ubpf / bpf_conformance syntax (`mov %r0, 1`).
+    Ubpf,
+}
+
+/// Input kinds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum InputKind {
+    /// Decide from the content.
+    Auto,
+    /// Assembly text.
+    Text,
+    /// Raw bytecode.
+    Raw,
+    /// Bytecode as hex text.
+    Hex,
+}
+
+fn parse_type(s: &str) -> Result<ProgType, String> {
+    ProgType::from_name(s).ok_or_else(|| {
+        let names: Vec<_> = ProgType::ALL.iter().map(|t| t.name()).collect();
+        format!(
+            "unknown program type `{s}` (expected one of: {})",
+            names.join(", ")
+        )
+    })
+}
+
+/// Whether bytes are assembly text rather than bytecode: UTF-8 without NUL or other
+/// control characters (bytecode nearly always holds zero bytes).
+pub fn is_text(bytes: &[u8]) -> bool {
+    std::str::from_utf8(bytes).is_ok()
+        && !bytes
+            .iter()
+            .any(|&b| b < 0x20 && !matches!(b, b'\t' | b'\n' | b'\r'))
+}
+
+/// A loaded program's source, for printing instructions.
+pub struct Loaded {
+    /// The instructions.
+    pub insns: Vec<Insn>,
+    /// The dialect to print them in.
+    pub dialect: Dialect,
+}
+
+/// Reads FILE into instructions; on assembly errors prints them and returns `None`.
+fn read_program(args: &Args) -> Result<Option<Loaded>> {
+    let path = (args.file.as_os_str() != "-").then_some(args.file.as_path());
+    let (bytes, name) = input::read(path)?;
+    let kind = match args.input {
+        InputKind::Auto if !is_text(&bytes) => InputKind::Raw,
+        InputKind::Auto => InputKind::Text,
+        k => k,
+    };
+    let raw = match kind {
+        InputKind::Raw => bytes,
+        InputKind::Hex => {
+            let text =
+                std::str::from_utf8(&bytes).with_context(|| format!("{name} is not text"))?;
+            input::parse_hex(text).map_err(|e| anyhow::anyhow!("{name}: {e}"))?
+        }
+        _ => {
+            let src =
+                String::from_utf8(bytes).with_context(|| format!("{name} is not UTF-8 text"))?;
+            let dialect = match args.dialect {
+                Some(DialectArg::Ubpf) => Dialect::Ubpf,
+                Some(DialectArg::Llvm) => Dialect::Llvm,
+                None if src.contains("%r") => Dialect::Ubpf,
+                None => Dialect::Llvm,
+            };
+            match text::assemble(&src, dialect) {
+                Ok(a) => {
+                    if !a.warnings.is_empty() {
+                        render::emit(render::Color::Auto, &name, &src, &a.warnings);
+                    }
+                    return Ok(Some(Loaded {
+                        insns: a.insns,
+                        dialect,
+                    }));
+                }
+                Err(diags) => {
+                    render::emit(render::Color::Auto, &name, &src, &diags);
+                    return Ok(None);
+                }
+            }
+        }
+    };
+    match asm::insn::decode(&raw) {
+        Ok(d) => Ok(Some(Loaded {
+            insns: d.iter().map(|d| d.insn).collect(),
+            dialect: Dialect::Ubpf,
+        })),
+        Err(e) => {
+            eprintln!("error: {name}: {e}");
+            Ok(None)
+        }
+    }
+}
+
+fn read_file(p: &PathBuf, what: &str) -> Result<Vec<u8>> {
+    std::fs::read(p).with_context(|| format!("cannot read {what} file {}", p.display()))
+}
+
+/// Entry point.
+pub fn main(args: Args) -> Result<ExitCode> {
+    if args.packet.is_some()
+        && !matches!(
+            args.prog_type,
+            ProgType::SocketFilter | ProgType::SchedCls | ProgType::Xdp
+        )
+    {
+        bail!(
+            "--packet needs --type socket_filter, sched_cls or xdp (this is {})",
+            args.prog_type
+        );
+    }
+    if args.ctx.is_some()
+        && !matches!(
+            args.prog_type,
+            ProgType::Kprobe | ProgType::Tracepoint | ProgType::RawTracepoint | ProgType::Syscall
+        )
+    {
+        bail!(
+            "--ctx needs --type kprobe, tracepoint, raw_tracepoint or syscall (this is {})",
+            args.prog_type
+        );
+    }
+    let Some(loaded) = read_program(&args)? else {
+        return Ok(ExitCode::from(1));
+    };
+    let mut machine = Vm::new();
+    machine.set_budget(args.budget);
+    if let Some(p) = &args.mem {
+        machine.set_mem(read_file(p, "memory")?);
+    }
+    if let Some(h) = &args.mem_hex {
+        machine.set_mem(input::parse_hex(h).map_err(|e| anyhow::anyhow!("--mem-hex: {e}"))?);
+    }
+    if let Some(p) = &args.packet {
+        machine.set_packet(read_file(p, "packet")?);
+    }
+    if let Some(p) = &args.ctx {
+        machine.set_ctx(read_file(p, "context")?);
+    }
+    let id = match machine.load_insns(&loaded.insns, args.prog_type) {
+        Ok(id) => id,
+        Err(e) => {
+            eprintln!("error: cannot load the program: {e}");
+            return Ok(ExitCode::from(1));
+        }
+    };
+
+    let (first, steps) = if args.trace {
+        let (r, s) = machine.run_traced(id);
+        (r, Some(s))
+    } else {
+        (machine.run(id), None)
+    };
+    let mut timing = None;
+    if args.repeat > 1 {
+        if let Ok(out) = &first {
+            let start = Instant::now();
+            for _ in 0..args.repeat {
+                if let Err(e) = machine.run(id) {
+                    eprintln!("error: a repeated run failed: {e}");
+                    return Ok(ExitCode::from(1));
+                }
+            }
+            let ns_run = start.elapsed().as_nanos() as f64 / args.repeat as f64;
+            timing = Some((ns_run, ns_run / out.insns.max(1) as f64));
+        }
+    }
+
+    let print_insn = |pc: usize| -> String {
+        let mut slot = 0;
+        for i in &loaded.insns {
+            if slot == pc {
+                return text::print_insn(i, loaded.dialect);
+            }
+            slot += i.slots();
+        }
+        String::new()
+    };
+    let lines: Vec<String> = machine
+        .trace_lines()
+        .iter()
+        .map(|l| l.line.clone())
+        .collect();
+    if args.json {
+        let mut obj = serde_json::Map::new();
+        obj.insert("type".into(), args.prog_type.name().into());
+        match &first {
+            Ok(out) => {
+                obj.insert("r0".into(), format!("{:#x}", out.r0).into());
+                obj.insert("insns".into(), out.insns.into());
+                if let Some(m) = args.prog_type.meaning(out.r0) {
+                    obj.insert("meaning".into(), m.into());
+                }
+            }
+            Err(e) => {
+                obj.insert("error".into(), e.to_string().into());
+                obj.insert("pc".into(), e.pc.into());
+            }
+        }
+        obj.insert("trace_printk".into(), lines.into());
+        if let Some((run, insn)) = timing {
+            obj.insert("repeat".into(), args.repeat.into());
+            obj.insert("ns_per_run".into(), run.into());
+            obj.insert("ns_per_insn".into(), insn.into());
+        }
+        if let Some(steps) = &steps {
+            let v: Vec<serde_json::Value> = steps
+                .iter()
+                .map(|s| {
+                    let changed: serde_json::Map<_, _> = s
+                        .changed
+                        .iter()
+                        .map(|(r, v)| (format!("r{r}"), format!("{v:#x}").into()))
+                        .collect();
+                    serde_json::json!({"pc": s.pc, "insn": print_insn(s.pc), "changed": changed})
+                })
+                .collect();
+            obj.insert("steps".into(), v.into());
+        }
+        println!("{}", serde_json::Value::Object(obj));
+    } else {
+        if let Some(steps) = &steps {
+            print!("{}", render_steps(steps, &print_insn));
+        }
+        for l in &lines {
+            println!("{l}");
+        }
+        if let Ok(out) = &first {
+            let meaning = args
+                .prog_type
+                .meaning(out.r0)
+                .map(|m| format!(" ({m})"))
+                .unwrap_or_default();
+            println!("r0 = {:#x} ({}){meaning}", out.r0, out.r0 as i64);
+            println!("{} instructions executed", out.insns);
+            if let Some((run, insn)) = timing {
+                println!(
+                    "{run:.1} ns per run, {insn:.3} ns per instruction ({} runs)",
+                    args.repeat
+                );
+            }
+        }
+    }
+    if let Err(e) = &first {
+        let text = print_insn(e.pc);
+        eprintln!("error: {e}");
+        if !text.is_empty() {
+            eprintln!("  --> {}: {text}", e.pc);
+        }
+        return Ok(ExitCode::from(1));
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The `--trace` table: slot, instruction, changed registers.
+pub fn render_steps(steps: &[Step], print: &dyn Fn(usize) -> String) -> String {
+    let mut out = String::new();
+    let mut last_prog = steps.first().map(|s| s.prog);
+    for s in steps {
+        if Some(s.prog) != last_prog {
+            out.push_str(&format!("-- tail call into program {}\n", s.prog));
+            last_prog = Some(s.prog);
+        }
+        let changes: Vec<String> = s
+            .changed
+            .iter()
+            .map(|(r, v)| format!("r{r}={v:#x}"))
+            .collect();
+        let text = if s.prog == steps[0].prog {
+            print(s.pc)
+        } else {
+            format!("{}", s.insn)
+        };
+        out.push_str(format!("{:>5}: {:<36} {}", s.pc, text, changes.join(" ")).trim_end());
+        out.push('\n');
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn trace_of(src: &str, mem: &[u8]) -> String {
+        let a = text::assemble(src, Dialect::Ubpf).unwrap();
+        let mut m = Vm::new();
+        m.set_mem(mem.to_vec());
+        let id = m.load_insns(&a.insns, ProgType::Plain).unwrap();
+        let (res, steps) = m.run_traced(id);
+        let print = |pc: usize| {
+            a.index_of_pc(pc)
+                .map(|i| text::print_insn(&a.insns[i], Dialect::Ubpf))
+                .unwrap_or_default()
+        };
+        let mut out = render_steps(&steps, &print);
+        out.push_str(&match res {
+            Ok(o) => format!("r0 = {:#x}, {} instructions\n", o.r0, o.insns),
+            Err(e) => format!("error: {e}\n"),
+        });
+        out
+    }
+
+    #[test]
+    fn trace_shows_each_step_and_the_registers_it_changed() {
+        let src = "\
+mov %r0, 0
+ldxb %r2, [%r1]
+loop:
+add %r0, %r2
+sub %r2, 1
+jne %r2, 0, loop
+lddw %r3, 0x100000000
+or %r0, %r3
+call local f
+exit
+f:
+stdw [%r10-8], 7
+ldxdw %r0, [%r10-8]
+exit
+";
+        insta::assert_snapshot!(trace_of(src, &[3]));
+    }
+
+    #[test]
+    fn trace_ends_at_a_fault() {
+        insta::assert_snapshot!(trace_of("mov %r0, 1\nldxw %r0, [%r1+2]\nexit", &[1, 2, 3]));
+    }
+
+    #[test]
+    fn text_or_bytecode() {
+        assert!(is_text(b"mov %r0, 1\nexit\n"));
+        assert!(!is_text(&[0xb7, 0, 0, 0, 1, 0, 0, 0]));
+        assert!(!is_text(&[0xff, 0xfe]));
+    }
+}

@@ -1,0 +1,164 @@
+//! `bpfx run`, `bpfx conformance` and the `bpfx-conformance` plugin, end to end.
+
+use std::io::Write;
+use std::process::{Command, Stdio};
+
+fn bpfx() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_bpfx"))
+}
+
+fn tmp(name: &str, content: &[u8]) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("bpfx-vm-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let p = dir.join(name);
+    std::fs::write(&p, content).unwrap();
+    p
+}
+
+#[test]
+fn run_prints_r0_meaning_and_trace_printk() {
+    // "Hi\n" on the stack, trace_printk, then XDP_PASS.
+    let src = "mov %r1, 0x0a6948\nstxw [%r10-8], %r1\nmov %r1, %r10\nadd %r1, -8\nmov %r2, 4\ncall 6\nmov %r0, 2\nexit\n";
+    let p = tmp("hi.asm", src.as_bytes());
+    let pkt = tmp("pkt.bin", &[0; 14]);
+    let out = bpfx()
+        .args(["run", "--type", "xdp", "--packet"])
+        .arg(&pkt)
+        .arg(&p)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.contains("bpf_trace_printk: Hi\n"), "{stdout}");
+    assert!(stdout.contains("r0 = 0x2 (2) (XDP_PASS)"), "{stdout}");
+    assert!(stdout.contains("8 instructions executed"), "{stdout}");
+}
+
+#[test]
+fn run_json_with_repeat_and_raw_bytecode() {
+    let prog = [0xb7, 0, 0, 0, 0x2a, 0, 0, 0, 0x95, 0, 0, 0, 0, 0, 0, 0];
+    let p = tmp("p.bin", &prog);
+    let out = bpfx()
+        .args(["run", "--json", "--repeat", "10"])
+        .arg(&p)
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["r0"], "0x2a");
+    assert_eq!(v["insns"], 2);
+    assert!(v["ns_per_run"].as_f64().unwrap() > 0.0);
+    assert!(v["ns_per_insn"].as_f64().unwrap() > 0.0);
+}
+
+#[test]
+fn run_exit_codes() {
+    let p = tmp("fault.asm", b"ldxw %r0, [%r1]\nexit\n");
+    let out = bpfx()
+        .args(["run", "--mem-hex", "0102"])
+        .arg(&p)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("instruction 0: read of 4 bytes") && err.contains("--> 0: ldxw %r0, [%r1]"),
+        "{err}"
+    );
+    let out = bpfx()
+        .args(["run", "--type", "nope"])
+        .arg(&p)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let out = bpfx()
+        .args(["run", "--packet"])
+        .arg(&p)
+        .arg(&p)
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "--packet needs a packet program type"
+    );
+}
+
+#[test]
+fn conformance_subcommand_counts() {
+    let dir = std::env::temp_dir().join(format!("bpfx-vm-cli-conf-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(
+        dir.join("a.data"),
+        "-- asm\nmov %r0, 3\nexit\n-- result\n0x3\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("b.data"),
+        "-- asm\nldxb %r0, [%r1]\nexit\n-- mem\n07\n-- result\n0x8\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("c.data"),
+        "-- asm\nldxb %r0, [%r1+1]\nexit\n-- mem\n07\n-- error\nout of bounds\n",
+    )
+    .unwrap();
+    let out = bpfx().arg("conformance").arg(&dir).output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.ends_with("2 passed, 1 failed\n"), "{stdout}");
+    assert!(
+        stdout.contains("b.data: r0 is 0x7, expected 0x8"),
+        "{stdout}"
+    );
+    assert_eq!(out.status.code(), Some(1));
+}
+
+#[test]
+fn conformance_plugin_protocol() {
+    let run = |mem: &str, prog: &str| {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_bpfx-conformance"))
+            .arg(mem)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(prog.as_bytes())
+            .unwrap();
+        child.wait_with_output().unwrap()
+    };
+    // ldxb r0, [r1+1]; exit over memory 01 ff.
+    let out = run(
+        "01ff",
+        "71  10  01  00  00  00  00  00  95  00  00  00  00  00  00  00  ",
+    );
+    assert!(out.status.success());
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "ff\n");
+    let out = run(
+        "",
+        "71  10  01  00  00  00  00  00  95  00  00  00  00  00  00  00  ",
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("null pointer"));
+}
+
+#[test]
+fn official_suites_through_the_subcommand() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/conformance");
+    let suite = root.join("bpf_conformance/tests");
+    if !suite.exists() {
+        println!("skipped: {} not found", suite.display());
+        return;
+    }
+    let out = bpfx().arg("conformance").arg(&suite).output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.ends_with("313 passed, 0 failed\n"), "{stdout}");
+}

@@ -1,0 +1,288 @@
+//! Program types and their contexts.
+//!
+//! The kernel rewrites context accesses (`convert_ctx_access`): a 4-byte load of
+//! `__sk_buff.data` yields a 64-bit packet pointer. The VM does the same at run time: the
+//! context is a region whose pointer fields are synthesised on load, whose read-only fields
+//! refuse stores, and whose other bytes are plain memory filled from the packet and
+//! [`SkbFields`].
+
+use std::fmt;
+
+/// A program type: what r1 points at and what r0 means.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
+pub enum ProgType {
+    /// No kernel context: r1 points at user memory and r2 holds its length (the
+    /// bpf_conformance and uBPF convention).
+    #[default]
+    Plain,
+    /// `BPF_PROG_TYPE_SOCKET_FILTER`: `__sk_buff`, r0 = bytes of the packet to keep.
+    SocketFilter,
+    /// `BPF_PROG_TYPE_SCHED_CLS`: `__sk_buff`, r0 = a `TC_ACT_*` verdict.
+    SchedCls,
+    /// `BPF_PROG_TYPE_XDP`: `xdp_md`, r0 = an `XDP_*` action.
+    Xdp,
+    /// `BPF_PROG_TYPE_KPROBE`: `struct pt_regs` (x86-64 layout, 168 bytes).
+    Kprobe,
+    /// `BPF_PROG_TYPE_TRACEPOINT`: the raw tracepoint record.
+    Tracepoint,
+    /// `BPF_PROG_TYPE_RAW_TRACEPOINT`: an array of u64 arguments.
+    RawTracepoint,
+    /// `BPF_PROG_TYPE_SYSCALL`: arbitrary, writable context bytes.
+    Syscall,
+}
+
+impl ProgType {
+    /// All types.
+    pub const ALL: [ProgType; 8] = [
+        ProgType::Plain,
+        ProgType::SocketFilter,
+        ProgType::SchedCls,
+        ProgType::Xdp,
+        ProgType::Kprobe,
+        ProgType::Tracepoint,
+        ProgType::RawTracepoint,
+        ProgType::Syscall,
+    ];
+
+    /// The name the CLI uses (`xdp`, `sched_cls`, ...).
+    pub const fn name(self) -> &'static str {
+        match self {
+            ProgType::Plain => "plain",
+            ProgType::SocketFilter => "socket_filter",
+            ProgType::SchedCls => "sched_cls",
+            ProgType::Xdp => "xdp",
+            ProgType::Kprobe => "kprobe",
+            ProgType::Tracepoint => "tracepoint",
+            ProgType::RawTracepoint => "raw_tracepoint",
+            ProgType::Syscall => "syscall",
+        }
+    }
+
+    /// By name; `tc` and `classifier` are accepted for `sched_cls`, `socket` for
+    /// `socket_filter`.
+    pub fn from_name(name: &str) -> Option<ProgType> {
+        let n = name.to_ascii_lowercase().replace('-', "_");
+        let n = n.strip_prefix("bpf_prog_type_").unwrap_or(&n);
+        Some(match n {
+            "tc" | "classifier" => ProgType::SchedCls,
+            "socket" => ProgType::SocketFilter,
+            "raw_tp" => ProgType::RawTracepoint,
+            _ => *ProgType::ALL.iter().find(|t| t.name() == n)?,
+        })
+    }
+
+    /// Whether the context is a `__sk_buff` and `ld_abs`/`ld_ind` read the packet.
+    pub const fn is_skb(self) -> bool {
+        matches!(self, ProgType::SocketFilter | ProgType::SchedCls)
+    }
+
+    /// What `r0` means for this type, if it has a defined meaning.
+    pub fn meaning(self, r0: u64) -> Option<String> {
+        let v = r0 as u32;
+        match self {
+            ProgType::Xdp => Some(
+                match v {
+                    0 => "XDP_ABORTED",
+                    1 => "XDP_DROP",
+                    2 => "XDP_PASS",
+                    3 => "XDP_TX",
+                    4 => "XDP_REDIRECT",
+                    _ => {
+                        return Some(format!(
+                            "{v} is not an XDP action (the kernel treats it as XDP_ABORTED)"
+                        ))
+                    }
+                }
+                .to_string(),
+            ),
+            ProgType::SchedCls => Some(
+                match v as i32 {
+                    -1 => "TC_ACT_UNSPEC",
+                    0 => "TC_ACT_OK",
+                    1 => "TC_ACT_RECLASSIFY",
+                    2 => "TC_ACT_SHOT",
+                    3 => "TC_ACT_PIPE",
+                    4 => "TC_ACT_STOLEN",
+                    5 => "TC_ACT_QUEUED",
+                    6 => "TC_ACT_REPEAT",
+                    7 => "TC_ACT_REDIRECT",
+                    8 => "TC_ACT_TRAP",
+                    _ => return Some(format!("{} is not a TC_ACT_* verdict", v as i32)),
+                }
+                .to_string(),
+            ),
+            ProgType::SocketFilter => Some(match v {
+                0 => "drop the packet".to_string(),
+                n => format!("keep the first {n} bytes of the packet"),
+            }),
+            ProgType::Kprobe | ProgType::Tracepoint | ProgType::RawTracepoint => Some(match v {
+                0 => "0: the event is not passed on to perf".to_string(),
+                1 => "1: the event is passed on to perf".to_string(),
+                n => format!("{n}: non-zero, the event is passed on to perf"),
+            }),
+            ProgType::Plain | ProgType::Syscall => None,
+        }
+    }
+}
+
+impl fmt::Display for ProgType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// `sk_buff` fields a test can set for socket filters and tc programs.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct SkbFields {
+    /// `mark`.
+    pub mark: u32,
+    /// `priority`.
+    pub priority: u32,
+    /// `ingress_ifindex`.
+    pub ingress_ifindex: u32,
+    /// `ifindex`.
+    pub ifindex: u32,
+    /// `hash`.
+    pub hash: u32,
+    /// `queue_mapping`.
+    pub queue_mapping: u32,
+    /// `vlan_tci` (with `vlan_present` set when non-zero).
+    pub vlan_tci: u32,
+    /// `pkt_type`.
+    pub pkt_type: u32,
+}
+
+/// Which synthesised pointer a context field yields.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum PtrField {
+    Data,
+    DataEnd,
+    DataMeta,
+}
+
+#[derive(Debug)]
+pub(crate) struct Layout {
+    /// Size of the context struct (the context bytes are padded to it).
+    pub size: usize,
+    /// Offsets of 4-byte fields that load as 64-bit pointers.
+    pub ptrs: &'static [(u32, PtrField)],
+    /// Byte ranges a program may write.
+    pub writable: &'static [(u32, u32)],
+    /// Byte ranges a program may not read (`flow_keys`, `sk` ...: pointers to kernel objects).
+    pub no_read: &'static [(u32, u32)],
+}
+
+/// `__sk_buff` offsets (`include/uapi/linux/bpf.h`).
+pub(crate) mod skb {
+    pub const LEN: usize = 0;
+    pub const PKT_TYPE: usize = 4;
+    pub const MARK: usize = 8;
+    pub const QUEUE_MAPPING: usize = 12;
+    pub const PROTOCOL: usize = 16;
+    pub const VLAN_PRESENT: usize = 20;
+    pub const VLAN_TCI: usize = 24;
+    pub const PRIORITY: usize = 32;
+    pub const INGRESS_IFINDEX: usize = 36;
+    pub const IFINDEX: usize = 40;
+    pub const HASH: usize = 68;
+    pub const DATA: u32 = 76;
+    pub const DATA_END: u32 = 80;
+    pub const DATA_META: u32 = 140;
+    pub const WIRE_LEN: usize = 160;
+    pub const SIZE: usize = 192;
+}
+
+static SOCKET_FILTER: Layout = Layout {
+    size: skb::SIZE,
+    // sk_filter_is_valid_access: no direct packet access; only cb[] is writable.
+    ptrs: &[],
+    writable: &[(48, 68)],
+    no_read: &[(76, 84), (140, 152), (168, 176)],
+};
+
+static SCHED_CLS: Layout = Layout {
+    size: skb::SIZE,
+    ptrs: &[
+        (skb::DATA, PtrField::Data),
+        (skb::DATA_END, PtrField::DataEnd),
+        (skb::DATA_META, PtrField::DataMeta),
+    ],
+    // tc_cls_act_is_valid_access: mark, queue_mapping, priority, tc_index, cb[], tc_classid,
+    // tstamp.
+    writable: &[(8, 16), (32, 36), (44, 68), (72, 76), (152, 160)],
+    no_read: &[(144, 152), (168, 176)],
+};
+
+static XDP: Layout = Layout {
+    size: 24,
+    ptrs: &[
+        (0, PtrField::Data),
+        (4, PtrField::DataEnd),
+        (8, PtrField::DataMeta),
+    ],
+    writable: &[],
+    no_read: &[],
+};
+
+static KPROBE: Layout = Layout {
+    size: 168,
+    ptrs: &[],
+    writable: &[],
+    no_read: &[],
+};
+static READ_ONLY: Layout = Layout {
+    size: 0,
+    ptrs: &[],
+    writable: &[],
+    no_read: &[],
+};
+static WRITABLE: Layout = Layout {
+    size: 0,
+    ptrs: &[],
+    writable: &[(0, u32::MAX)],
+    no_read: &[],
+};
+
+pub(crate) fn layout(t: ProgType) -> &'static Layout {
+    match t {
+        ProgType::SocketFilter => &SOCKET_FILTER,
+        ProgType::SchedCls => &SCHED_CLS,
+        ProgType::Xdp => &XDP,
+        ProgType::Kprobe => &KPROBE,
+        ProgType::Tracepoint | ProgType::RawTracepoint => &READ_ONLY,
+        ProgType::Plain | ProgType::Syscall => &WRITABLE,
+    }
+}
+
+impl Layout {
+    pub(crate) fn ptr_at(&self, off: usize) -> Option<PtrField> {
+        self.ptrs
+            .iter()
+            .find(|(o, _)| *o as usize == off)
+            .map(|&(_, p)| p)
+    }
+
+    fn covers(ranges: &[(u32, u32)], off: usize, size: usize) -> bool {
+        ranges
+            .iter()
+            .any(|&(s, e)| off >= s as usize && off + size <= e as usize)
+    }
+
+    fn touches(ranges: &[(u32, u32)], off: usize, size: usize) -> bool {
+        ranges
+            .iter()
+            .any(|&(s, e)| off < e as usize && off + size > s as usize)
+    }
+
+    pub(crate) fn can_write(&self, off: usize, size: usize) -> bool {
+        Layout::covers(self.writable, off, size)
+    }
+
+    pub(crate) fn can_read(&self, off: usize, size: usize) -> bool {
+        !Layout::touches(self.no_read, off, size)
+            && !self
+                .ptrs
+                .iter()
+                .any(|&(o, _)| off < o as usize + 4 && off + size > o as usize)
+    }
+}

@@ -1,0 +1,146 @@
+//! Errors: loading ([`LoadError`]) and running ([`VmError`]) are typed data; the CLI renders them.
+
+use crate::mem::Region;
+
+/// Why a program could not be loaded.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum LoadError {
+    /// The bytes are not valid instructions.
+    #[error(transparent)]
+    Decode(#[from] asm::DecodeError),
+    /// An instruction (given as [`asm::Insn`]) is not valid.
+    #[error("instruction {pc}: {kind}")]
+    Insn {
+        /// Slot index.
+        pc: usize,
+        /// What is wrong.
+        kind: asm::insn::DecodeErrorKind,
+    },
+    /// The program has no instructions.
+    #[error("the program is empty")]
+    Empty,
+    /// A jump or call lands outside the program or inside an `lddw`.
+    #[error("instruction {pc}: {what} target {target} is {why}")]
+    BadTarget {
+        /// Slot index of the jump.
+        pc: usize,
+        /// `jump`, `call` or `function address`.
+        what: &'static str,
+        /// The target slot (may be negative).
+        target: i64,
+        /// `outside the program (N slots)` or `the second slot of an lddw`.
+        why: String,
+    },
+    /// `lddw` names a map the VM does not have.
+    #[error("instruction {pc}: lddw refers to map {handle} ({how}), but the VM has no such map")]
+    UnknownMap {
+        /// Slot index.
+        pc: usize,
+        /// The fd or index.
+        handle: i64,
+        /// `fd` or `index`.
+        how: &'static str,
+    },
+    /// `lddw map_value` on a map that has no direct value address, or offset out of range.
+    #[error("instruction {pc}: {reason}")]
+    BadMapValue {
+        /// Slot index.
+        pc: usize,
+        /// Why.
+        reason: String,
+    },
+    /// The instruction is valid BPF but needs something the VM does not model.
+    #[error("instruction {pc}: `{name}` is not supported by the VM: {why}")]
+    Unsupported {
+        /// Slot index.
+        pc: usize,
+        /// The instruction's name.
+        name: &'static str,
+        /// What is missing.
+        why: &'static str,
+    },
+}
+
+/// A faulting memory access.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{} of {size} bytes at {addr:#x}: {why}", if *.write { "write" } else { "read" })]
+pub struct MemFault {
+    /// The VM address.
+    pub addr: u64,
+    /// Bytes accessed.
+    pub size: usize,
+    /// Store (true) or load.
+    pub write: bool,
+    /// The region the address is in, if any.
+    pub region: Option<Region>,
+    /// Human explanation (`out of bounds of stack frame 0 (512 bytes)`, `null pointer` ...).
+    pub why: String,
+}
+
+/// What went wrong during a run.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum ErrorKind {
+    /// A bad load or store.
+    #[error("{0}")]
+    Memory(#[from] MemFault),
+    /// The instruction budget ran out.
+    #[error("instruction budget of {limit} executed instructions exhausted (infinite loop?)")]
+    Budget {
+        /// The budget.
+        limit: u64,
+    },
+    /// Too many nested bpf-to-bpf calls.
+    #[error("call depth limit of {limit} frames exceeded")]
+    CallDepth {
+        /// The limit (8, `MAX_CALL_FRAMES`).
+        limit: usize,
+    },
+    /// A helper id with no implementation in this VM.
+    #[error("unknown helper {id}{}", name.as_ref().map(|n| format!(" ({n})")).unwrap_or_default())]
+    UnknownHelper {
+        /// The id.
+        id: u32,
+        /// The kernel's name for it, if the id is known.
+        name: Option<String>,
+    },
+    /// A helper failed in a way the kernel's verifier would have prevented.
+    #[error("helper {id} ({name}): {message}")]
+    Helper {
+        /// The id.
+        id: u32,
+        /// Its name.
+        name: String,
+        /// What went wrong.
+        message: String,
+    },
+    /// `callx` through a value that is not a function address.
+    #[error("callx to {target:#x}, which is not a function address or helper id")]
+    BadCallx {
+        /// The register value.
+        target: u64,
+    },
+    /// Execution ran past the last instruction.
+    #[error("execution fell off the end of the program")]
+    FellOffEnd,
+}
+
+/// A run-time error: what and at which instruction.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("instruction {pc}: {kind}")]
+pub struct VmError {
+    /// Slot index of the faulting instruction (in the program running when it happened).
+    pub pc: usize,
+    /// What went wrong.
+    pub kind: ErrorKind,
+}
+
+/// An error from a helper function (built-in or user-registered).
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum HelperError {
+    /// A memory access by the helper failed.
+    #[error(transparent)]
+    Memory(#[from] MemFault),
+    /// Any other failure.
+    #[error("{0}")]
+    Other(String),
+}

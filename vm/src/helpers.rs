@@ -1,0 +1,313 @@
+//! Helper functions: a table indexed by helper id. Built-ins follow the kernel's
+//! `bpf_*_proto` implementations (return values, errnos); users add or replace entries with
+//! [`crate::Vm::register_helper`].
+
+use crate::error::HelperError;
+use crate::machine::Machine;
+use crate::maps::MapError;
+use crate::mem::{Region, R_MAPVAL0};
+
+/// A helper: sees the machine (memory, maps, environment) and r1–r5, returns r0.
+pub type HelperFn = Box<dyn FnMut(&mut Machine, [u64; 5]) -> Result<u64, HelperError>>;
+
+/// A table entry.
+pub(crate) struct Helper {
+    pub name: String,
+    pub f: HelperFn,
+}
+
+impl std::fmt::Debug for Helper {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.name)
+    }
+}
+
+const EINVAL: u64 = -22i64 as u64;
+const EFAULT: u64 = -14i64 as u64;
+
+fn bad(msg: impl Into<String>) -> HelperError {
+    HelperError::Other(msg.into())
+}
+
+fn map(m: &mut Machine, handle: u64) -> Result<(usize, &mut crate::maps::Map), HelperError> {
+    m.map_by_handle(handle).ok_or_else(|| {
+        bad(format!(
+            "{handle:#x} is not a map (pass a map loaded with lddw map_fd)"
+        ))
+    })
+}
+
+fn map_lookup_elem(m: &mut Machine, a: [u64; 5]) -> Result<u64, HelperError> {
+    let cpu = m.env.cpu as usize;
+    let key_size = map(m, a[0])?.1.def().key_size as usize;
+    let key = m.read_vec(a[1], key_size)?;
+    let (idx, map) = map(m, a[0])?;
+    match map.lookup_off(&key, cpu) {
+        Ok(Some(off)) => Ok(Region::MapValue(idx as u32).addr(off as u32)),
+        Ok(None) => Ok(0),
+        Err(e) => Err(bad(e.to_string())),
+    }
+}
+
+fn map_update_elem(m: &mut Machine, a: [u64; 5]) -> Result<u64, HelperError> {
+    let cpu = m.env.cpu as usize;
+    let def = *map(m, a[0])?.1.def();
+    let key = m.read_vec(a[1], def.key_size as usize)?;
+    let value = m.read_vec(a[2], def.value_size as usize)?;
+    let (_, map) = map(m, a[0])?;
+    Ok(match map.update_from_prog(&key, &value, a[3], cpu) {
+        Ok(()) => 0,
+        Err(e) => e.helper_ret(),
+    })
+}
+
+fn map_delete_elem(m: &mut Machine, a: [u64; 5]) -> Result<u64, HelperError> {
+    let key_size = map(m, a[0])?.1.def().key_size as usize;
+    let key = m.read_vec(a[1], key_size)?;
+    Ok(match map(m, a[0])?.1.delete(&key) {
+        Ok(()) => 0,
+        Err(e) => e.helper_ret(),
+    })
+}
+
+fn map_push_elem(m: &mut Machine, a: [u64; 5]) -> Result<u64, HelperError> {
+    let vs = map(m, a[0])?.1.def().value_size as usize;
+    let value = m.read_vec(a[1], vs)?;
+    Ok(match map(m, a[0])?.1.push(&value, a[2]) {
+        Ok(()) => 0,
+        Err(e) => e.helper_ret(),
+    })
+}
+
+fn pop_or_peek(m: &mut Machine, a: [u64; 5], delete: bool) -> Result<u64, HelperError> {
+    match map(m, a[0])?.1.pop(delete) {
+        Ok(v) => {
+            m.write(a[1], &v)?;
+            Ok(0)
+        }
+        Err(e) => Ok(e.helper_ret()),
+    }
+}
+
+fn ktime(m: &mut Machine, boot: bool) -> u64 {
+    let t = m.env.ktime_ns;
+    m.env.ktime_ns = t.wrapping_add(m.env.ktime_step_ns);
+    if boot {
+        t.wrapping_add(m.env.boot_offset_ns)
+    } else {
+        t
+    }
+}
+
+fn probe_read(m: &mut Machine, a: [u64; 5], user: bool) -> Result<u64, HelperError> {
+    let (dst, size, src) = (a[0], a[1] as u32 as usize, a[2]);
+    // VM addresses (a program's own stack, context, maps) read directly; other addresses
+    // come from the image the test provides. A failed read zeroes the buffer (as
+    // copy_from_kernel_nofault's caller does) and returns -EFAULT.
+    let image = if user {
+        &m.env.user_memory
+    } else {
+        &m.env.kernel_memory
+    };
+    let data = match m.read(src, size) {
+        Ok(b) if !user => Some(b.to_vec()),
+        _ => Machine::read_image(image, src, size),
+    };
+    match data {
+        Some(d) => {
+            m.write(dst, &d)?;
+            Ok(0)
+        }
+        None => {
+            m.write(dst, &vec![0; size])?;
+            Ok(EFAULT)
+        }
+    }
+}
+
+fn probe_read_str(m: &mut Machine, a: [u64; 5], user: bool) -> Result<u64, HelperError> {
+    let (dst, size, src) = (a[0], a[1] as u32 as usize, a[2]);
+    if size == 0 {
+        return Ok(0);
+    }
+    let image = if user {
+        &m.env.user_memory
+    } else {
+        &m.env.kernel_memory
+    };
+    let s = (!user)
+        .then(|| m.read_cstr(src, size - 1))
+        .flatten()
+        .or_else(|| {
+            image.iter().find_map(|(base, bytes)| {
+                let off = src.checked_sub(*base)? as usize;
+                let rest = bytes.get(off..)?;
+                Some(
+                    rest.iter()
+                        .take(size - 1)
+                        .take_while(|&&b| b != 0)
+                        .copied()
+                        .collect::<Vec<u8>>(),
+                )
+            })
+        });
+    match s {
+        Some(mut s) => {
+            s.push(0);
+            let n = s.len();
+            m.write(dst, &s)?;
+            Ok(n as u64)
+        }
+        None => {
+            m.write(dst, &vec![0; size])?;
+            Ok(EFAULT)
+        }
+    }
+}
+
+fn get_current_comm(m: &mut Machine, a: [u64; 5]) -> Result<u64, HelperError> {
+    let size = a[1] as u32 as usize;
+    if size == 0 {
+        return Ok(EINVAL);
+    }
+    // TASK_COMM_LEN is 16: at most 15 bytes and a NUL, truncated to the buffer.
+    let mut buf: Vec<u8> = m.env.comm.bytes().take(15).collect();
+    buf.resize(size, 0);
+    let n = size - 1;
+    buf[n] = 0;
+    m.write(a[0], &buf)?;
+    Ok(0)
+}
+
+fn ringbuf_output(m: &mut Machine, a: [u64; 5]) -> Result<u64, HelperError> {
+    let data = m.read_vec(a[1], a[2] as usize)?;
+    let (idx, map) = map(m, a[0])?;
+    if a[3] & !3 != 0 {
+        return Ok(EINVAL);
+    }
+    match map.ringbuf_reserve(data.len()) {
+        Ok(off) => {
+            let _ = idx;
+            map.values[off..off + data.len()].copy_from_slice(&data);
+            map.ringbuf_finish(off, true).map_err(bad)?;
+            Ok(0)
+        }
+        Err(MapError::NoSpace) => Ok(MapError::NoSpace.helper_ret()),
+        Err(e) => Err(bad(e.to_string())),
+    }
+}
+
+fn ringbuf_reserve(m: &mut Machine, a: [u64; 5]) -> Result<u64, HelperError> {
+    if a[2] != 0 {
+        return Ok(0);
+    }
+    let (idx, map) = map(m, a[0])?;
+    match map.ringbuf_reserve(a[1] as usize) {
+        Ok(off) => Ok(Region::MapValue(idx as u32).addr(off as u32)),
+        Err(MapError::NoSpace) => Ok(0),
+        Err(e) => Err(bad(e.to_string())),
+    }
+}
+
+fn ringbuf_finish(m: &mut Machine, a: [u64; 5], commit: bool) -> Result<u64, HelperError> {
+    let id = (a[0] >> 32) as u32;
+    if id < R_MAPVAL0 {
+        return Err(bad(format!("{:#x} is not a ring buffer record", a[0])));
+    }
+    let map = m
+        .maps
+        .get_mut((id - R_MAPVAL0) as usize)
+        .ok_or_else(|| bad(format!("{:#x} is not a ring buffer record", a[0])))?;
+    map.ringbuf_finish(a[0] as u32 as usize, commit)
+        .map_err(bad)?;
+    Ok(0)
+}
+
+fn skb_load_bytes(m: &mut Machine, a: [u64; 5]) -> Result<u64, HelperError> {
+    let (off, to, len) = (a[1] as u32 as usize, a[2], a[3] as u32 as usize);
+    // bpf_skb_load_bytes: offset beyond 0xffff or a read past the end is -EFAULT and
+    // zeroes the buffer.
+    match m
+        .packet
+        .get(off..off.saturating_add(len))
+        .filter(|_| off <= 0xffff)
+        .map(|b| b.to_vec())
+    {
+        Some(b) => {
+            m.write(to, &b)?;
+            Ok(0)
+        }
+        None => {
+            m.write(to, &vec![0; len])?;
+            Ok(EFAULT)
+        }
+    }
+}
+
+/// The built-in helpers: (id, function).
+pub(crate) fn builtins() -> Vec<(u32, HelperFn)> {
+    vec![
+        (1, Box::new(map_lookup_elem)),
+        (2, Box::new(map_update_elem)),
+        (3, Box::new(map_delete_elem)),
+        (4, Box::new(|m, a| probe_read(m, a, false))),
+        (5, Box::new(|m, _| Ok(ktime(m, false)))),
+        (6, Box::new(crate::printk::trace_printk)),
+        (7, Box::new(|m, _| Ok(m.next_random() as u64))),
+        (8, Box::new(|m, _| Ok(m.env.cpu as u64))),
+        (
+            14,
+            Box::new(|m, _| Ok(((m.env.tgid as u64) << 32) | m.env.pid as u64)),
+        ),
+        (
+            15,
+            Box::new(|m, _| Ok(((m.env.gid as u64) << 32) | m.env.uid as u64)),
+        ),
+        (16, Box::new(get_current_comm)),
+        (26, Box::new(skb_load_bytes)),
+        (45, Box::new(|m, a| probe_read_str(m, a, false))),
+        (87, Box::new(map_push_elem)),
+        (88, Box::new(|m, a| pop_or_peek(m, a, true))),
+        (89, Box::new(|m, a| pop_or_peek(m, a, false))),
+        (112, Box::new(|m, a| probe_read(m, a, true))),
+        (113, Box::new(|m, a| probe_read(m, a, false))),
+        (114, Box::new(|m, a| probe_read_str(m, a, true))),
+        (115, Box::new(|m, a| probe_read_str(m, a, false))),
+        (125, Box::new(|m, _| Ok(ktime(m, true)))),
+        (130, Box::new(ringbuf_output)),
+        (131, Box::new(ringbuf_reserve)),
+        (132, Box::new(|m, a| ringbuf_finish(m, a, true))),
+        (133, Box::new(|m, a| ringbuf_finish(m, a, false))),
+    ]
+}
+
+/// Names of the built-ins, for messages when `asm`'s table does not know an id.
+pub(crate) fn builtin_name(id: u32) -> String {
+    let fallback = match id {
+        14 => "bpf_get_current_pid_tgid",
+        15 => "bpf_get_current_uid_gid",
+        16 => "bpf_get_current_comm",
+        26 => "bpf_skb_load_bytes",
+        45 => "bpf_probe_read_str",
+        87 => "bpf_map_push_elem",
+        88 => "bpf_map_pop_elem",
+        89 => "bpf_map_peek_elem",
+        112 => "bpf_probe_read_user",
+        113 => "bpf_probe_read_kernel",
+        114 => "bpf_probe_read_user_str",
+        115 => "bpf_probe_read_kernel_str",
+        125 => "bpf_ktime_get_boot_ns",
+        130 => "bpf_ringbuf_output",
+        131 => "bpf_ringbuf_reserve",
+        132 => "bpf_ringbuf_submit",
+        133 => "bpf_ringbuf_discard",
+        _ => "",
+    };
+    asm::text::helpers::name(id).unwrap_or_else(|| {
+        if fallback.is_empty() {
+            format!("helper {id}")
+        } else {
+            fallback.to_string()
+        }
+    })
+}

@@ -1,0 +1,368 @@
+//! The VM's state outside the registers: memory regions, maps, the environment the test
+//! controls, and captured output. Helpers (built-in and user-registered) work on it.
+
+use crate::ctx::{Layout, PtrField};
+use crate::error::{HelperError, MemFault};
+use crate::maps::Map;
+use crate::mem::{
+    self, fault, get, put, Region, MAX_FRAMES, R_CTX, R_MAP, R_MAPVAL0, R_MEM, R_PACKET, R_STACK0,
+    STACK_SIZE,
+};
+use crate::ProgType;
+
+/// What the test controls: the clock, the current task, the CPU, the random seed, and
+/// memory images for `probe_read_*`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Env {
+    /// `bpf_ktime_get_ns` returns this.
+    pub ktime_ns: u64,
+    /// Added to `ktime_ns` after each clock read (0: the clock stands still).
+    pub ktime_step_ns: u64,
+    /// `bpf_ktime_get_boot_ns` is `ktime_ns` plus this (time spent suspended).
+    pub boot_offset_ns: u64,
+    /// Simulated CPUs (per-CPU maps have this many copies).
+    pub ncpus: u32,
+    /// The CPU the program runs on (`bpf_get_smp_processor_id`).
+    pub cpu: u32,
+    /// Thread id (low half of `bpf_get_current_pid_tgid`).
+    pub pid: u32,
+    /// Process id (high half).
+    pub tgid: u32,
+    /// `bpf_get_current_uid_gid` low half.
+    pub uid: u32,
+    /// High half.
+    pub gid: u32,
+    /// `bpf_get_current_comm` (at most 15 bytes are used, NUL-terminated).
+    pub comm: String,
+    /// Seed of `bpf_get_prandom_u32`.
+    pub seed: u64,
+    /// Kernel memory for `bpf_probe_read_kernel`: (address, bytes) pieces.
+    pub kernel_memory: Vec<(u64, Vec<u8>)>,
+    /// User memory for `bpf_probe_read_user`: (address, bytes) pieces.
+    pub user_memory: Vec<(u64, Vec<u8>)>,
+    /// `__sk_buff` fields for socket filters and tc programs.
+    pub skb: crate::SkbFields,
+    /// `xdp_md.ingress_ifindex`.
+    pub xdp_ingress_ifindex: u32,
+    /// `xdp_md.rx_queue_index`.
+    pub xdp_rx_queue_index: u32,
+}
+
+impl Default for Env {
+    fn default() -> Env {
+        Env {
+            ktime_ns: 1_000_000_000,
+            ktime_step_ns: 0,
+            boot_offset_ns: 0,
+            ncpus: 1,
+            cpu: 0,
+            pid: 1000,
+            tgid: 1000,
+            uid: 0,
+            gid: 0,
+            comm: "bpfx".into(),
+            seed: 0x5eed,
+            kernel_memory: Vec::new(),
+            user_memory: Vec::new(),
+            skb: crate::SkbFields::default(),
+            xdp_ingress_ifindex: 1,
+            xdp_rx_queue_index: 0,
+        }
+    }
+}
+
+/// One `bpf_trace_printk` output.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TraceLine {
+    /// The formatted message (without a trailing newline).
+    pub message: String,
+    /// The line as `/sys/kernel/tracing/trace_pipe` shows it.
+    pub line: String,
+}
+
+/// Memory, maps and environment; what helpers see.
+#[derive(Debug)]
+pub struct Machine {
+    pub(crate) stack: Vec<u8>,
+    pub(crate) ctx: Vec<u8>,
+    pub(crate) layout: &'static Layout,
+    pub(crate) packet: Vec<u8>,
+    pub(crate) mem: Vec<u8>,
+    pub(crate) maps: Vec<Map>,
+    /// The environment the test controls.
+    pub env: Env,
+    pub(crate) trace: Vec<TraceLine>,
+    pub(crate) rng: u64,
+    pub(crate) prog_type: ProgType,
+    /// Region id of the deepest live stack frame: deeper frames are not mapped.
+    pub(crate) stack_live: u32,
+}
+
+impl Machine {
+    pub(crate) fn new() -> Machine {
+        Machine {
+            stack: vec![0; STACK_SIZE * MAX_FRAMES],
+            ctx: Vec::new(),
+            layout: crate::ctx::layout(ProgType::Plain),
+            packet: Vec::new(),
+            mem: Vec::new(),
+            maps: Vec::new(),
+            env: Env::default(),
+            trace: Vec::new(),
+            rng: 0,
+            prog_type: ProgType::Plain,
+            stack_live: R_STACK0,
+        }
+    }
+
+    /// The maps, by index (fd − 3).
+    pub fn maps(&self) -> &[Map] {
+        &self.maps
+    }
+
+    /// A map by the handle a program passes to helpers (`lddw map_fd`).
+    pub fn map_by_handle(&mut self, handle: u64) -> Option<(usize, &mut Map)> {
+        if handle >> 32 != R_MAP as u64 {
+            return None;
+        }
+        let i = handle as u32 as usize;
+        self.maps.get_mut(i).map(|m| (i, m))
+    }
+
+    /// Lines written by `bpf_trace_printk` so far.
+    pub fn trace_lines(&self) -> &[TraceLine] {
+        &self.trace
+    }
+
+    /// Appends a trace_pipe line with `message`.
+    pub fn trace(&mut self, message: String) {
+        let e = &self.env;
+        let t = e.ktime_ns;
+        let comm = if e.comm.is_empty() { "<idle>" } else { &e.comm };
+        let line = format!(
+            "{:>16}-{:<7} [{:03}] d..31 {:>5}.{:06}: bpf_trace_printk: {}",
+            comm,
+            e.pid,
+            e.cpu,
+            t / 1_000_000_000,
+            (t / 1000) % 1_000_000,
+            message
+        );
+        self.trace.push(TraceLine { message, line });
+    }
+
+    fn region(&self, id: u32) -> Option<&[u8]> {
+        match id {
+            R_MEM => Some(&self.mem),
+            R_STACK0..=8 if id <= self.stack_live => {
+                let base = (id - R_STACK0) as usize * STACK_SIZE;
+                self.stack.get(base..base + STACK_SIZE)
+            }
+            R_PACKET => Some(&self.packet),
+            R_CTX => Some(&self.ctx),
+            n if n >= R_MAPVAL0 => self
+                .maps
+                .get((n - R_MAPVAL0) as usize)
+                .map(|m| &m.values[..]),
+            _ => None,
+        }
+    }
+
+    fn region_mut(&mut self, id: u32) -> Option<&mut [u8]> {
+        match id {
+            R_MEM => Some(&mut self.mem),
+            R_STACK0..=8 if id <= self.stack_live => {
+                let base = (id - R_STACK0) as usize * STACK_SIZE;
+                self.stack.get_mut(base..base + STACK_SIZE)
+            }
+            R_PACKET => Some(&mut self.packet),
+            R_CTX => Some(&mut self.ctx),
+            n if n >= R_MAPVAL0 => self
+                .maps
+                .get_mut((n - R_MAPVAL0) as usize)
+                .map(|m| &mut m.values[..]),
+            _ => None,
+        }
+    }
+
+    /// Loads `N` bytes (1, 2, 4, 8) little-endian.
+    #[inline(always)]
+    pub(crate) fn load<const N: usize>(&self, addr: u64) -> Result<u64, MemFault> {
+        let id = (addr >> 32) as u32;
+        let off = addr as u32 as usize;
+        let buf: &[u8] = match id {
+            R_MEM => &self.mem,
+            R_STACK0..=8 if id <= self.stack_live => {
+                let base = (id - R_STACK0) as usize * STACK_SIZE;
+                &self.stack[base..base + STACK_SIZE]
+            }
+            R_PACKET => &self.packet,
+            _ => return self.load_slow::<N>(addr),
+        };
+        match get::<N>(buf, off) {
+            Some(v) => Ok(v),
+            None => Err(fault(addr, N, false, Some(buf.len()))),
+        }
+    }
+
+    #[cold]
+    fn load_slow<const N: usize>(&self, addr: u64) -> Result<u64, MemFault> {
+        let id = (addr >> 32) as u32;
+        let off = addr as u32 as usize;
+        if id == R_CTX {
+            if let Some(p) = self.layout.ptr_at(off) {
+                if N != 4 {
+                    return Err(MemFault {
+                        addr,
+                        size: N,
+                        write: false,
+                        region: Some(Region::Ctx),
+                        why: format!("context field at offset {off} is a packet pointer: it must be read with a 4-byte load"),
+                    });
+                }
+                return Ok(self.ctx_pointer(p));
+            }
+            if off < self.ctx.len() && !self.layout.can_read(off, N) {
+                return Err(MemFault {
+                    addr,
+                    size: N,
+                    write: false,
+                    region: Some(Region::Ctx),
+                    why: format!(
+                        "{} context offset {off} is not readable with this size",
+                        self.prog_type
+                    ),
+                });
+            }
+        }
+        let Some(buf) = self.region(id) else {
+            return Err(fault(addr, N, false, None));
+        };
+        get::<N>(buf, off).ok_or_else(|| fault(addr, N, false, Some(buf.len())))
+    }
+
+    pub(crate) fn ctx_pointer(&self, p: PtrField) -> u64 {
+        match p {
+            PtrField::Data | PtrField::DataMeta => mem::addr(R_PACKET, 0),
+            PtrField::DataEnd => mem::addr(R_PACKET, self.packet.len() as u64),
+        }
+    }
+
+    /// Stores the low `N` bytes of `v`.
+    #[inline(always)]
+    pub(crate) fn store<const N: usize>(&mut self, addr: u64, v: u64) -> Result<(), MemFault> {
+        let id = (addr >> 32) as u32;
+        let off = addr as u32 as usize;
+        let buf: &mut [u8] = match id {
+            R_MEM => &mut self.mem,
+            R_STACK0..=8 if id <= self.stack_live => {
+                let base = (id - R_STACK0) as usize * STACK_SIZE;
+                &mut self.stack[base..base + STACK_SIZE]
+            }
+            R_PACKET => &mut self.packet,
+            _ => return self.store_slow::<N>(addr, v),
+        };
+        let len = buf.len();
+        match put::<N>(buf, off, v) {
+            Some(()) => Ok(()),
+            None => Err(fault(addr, N, true, Some(len))),
+        }
+    }
+
+    #[cold]
+    fn store_slow<const N: usize>(&mut self, addr: u64, v: u64) -> Result<(), MemFault> {
+        let id = (addr >> 32) as u32;
+        let off = addr as u32 as usize;
+        if id == R_CTX && off < self.ctx.len() && !self.layout.can_write(off, N) {
+            return Err(MemFault {
+                addr,
+                size: N,
+                write: true,
+                region: Some(Region::Ctx),
+                why: format!("{} context offset {off} is read-only", self.prog_type),
+            });
+        }
+        let Some(buf) = self.region_mut(id) else {
+            return Err(fault(addr, N, true, None));
+        };
+        let len = buf.len();
+        put::<N>(buf, off, v).ok_or_else(|| fault(addr, N, true, Some(len)))
+    }
+
+    /// Reads `len` bytes at a VM address.
+    pub fn read(&self, addr: u64, len: usize) -> Result<&[u8], MemFault> {
+        let id = (addr >> 32) as u32;
+        let off = addr as u32 as usize;
+        if id == R_CTX && len > 0 && (!self.layout.can_read(off, len)) {
+            return Err(MemFault {
+                addr,
+                size: len,
+                write: false,
+                region: Some(Region::Ctx),
+                why: "helpers cannot read context fields that hold pointers".into(),
+            });
+        }
+        let buf = self
+            .region(id)
+            .ok_or_else(|| fault(addr, len, false, None))?;
+        buf.get(off..off + len)
+            .ok_or_else(|| fault(addr, len, false, Some(buf.len())))
+    }
+
+    /// Writes bytes at a VM address.
+    pub fn write(&mut self, addr: u64, bytes: &[u8]) -> Result<(), MemFault> {
+        let id = (addr >> 32) as u32;
+        let off = addr as u32 as usize;
+        if id == R_CTX && !bytes.is_empty() && !self.layout.can_write(off, bytes.len()) {
+            return Err(MemFault {
+                addr,
+                size: bytes.len(),
+                write: true,
+                region: Some(Region::Ctx),
+                why: format!("{} context offset {off} is read-only", self.prog_type),
+            });
+        }
+        let buf = self
+            .region_mut(id)
+            .ok_or_else(|| fault(addr, bytes.len(), true, None))?;
+        let len = buf.len();
+        buf.get_mut(off..off + bytes.len())
+            .ok_or_else(|| fault(addr, bytes.len(), true, Some(len)))?
+            .copy_from_slice(bytes);
+        Ok(())
+    }
+
+    /// Reads a NUL-terminated string of at most `max` bytes (without the NUL); `None` when
+    /// the address is bad.
+    pub fn read_cstr(&self, addr: u64, max: usize) -> Option<Vec<u8>> {
+        let id = (addr >> 32) as u32;
+        let off = addr as u32 as usize;
+        let buf = self.region(id)?.get(off..)?;
+        let buf = &buf[..buf.len().min(max)];
+        Some(buf.iter().take_while(|&&b| b != 0).copied().collect())
+    }
+
+    /// Reads a map key or value for a helper: `len` bytes at `addr`.
+    pub fn read_vec(&self, addr: u64, len: usize) -> Result<Vec<u8>, HelperError> {
+        Ok(self.read(addr, len)?.to_vec())
+    }
+
+    /// Next value of the seeded generator (xorshift64*; the kernel's is not reproducible
+    /// anyway).
+    pub fn next_random(&mut self) -> u32 {
+        let mut x = self.rng;
+        x ^= x >> 12;
+        x ^= x << 25;
+        x ^= x >> 27;
+        self.rng = x;
+        (x.wrapping_mul(0x2545_f491_4f6c_dd1d) >> 32) as u32
+    }
+
+    /// Reads from a test-provided memory image (`probe_read_kernel/user`).
+    pub(crate) fn read_image(image: &[(u64, Vec<u8>)], addr: u64, len: usize) -> Option<Vec<u8>> {
+        image.iter().find_map(|(base, bytes)| {
+            let off = addr.checked_sub(*base)? as usize;
+            bytes.get(off..off.checked_add(len)?).map(|b| b.to_vec())
+        })
+    }
+}

@@ -1,0 +1,743 @@
+//! BPF maps with the kernel's behaviour (`kernel/bpf/arraymap.c`, `hashtab.c`, `ringbuf.c`,
+//! `queue_stack_maps.c`): the same creation checks, update flags and errnos.
+//!
+//! Each map's values live in one byte vector, which is a region of the VM's address space
+//! ([`crate::Region::MapValue`]): `map_lookup_elem` returns a pointer into it, so a program
+//! writes a value in place as it would in the kernel.
+
+use std::collections::{HashMap, VecDeque};
+use std::fmt;
+
+/// `BPF_ANY`: create or update.
+pub const BPF_ANY: u64 = 0;
+/// `BPF_NOEXIST`: create only.
+pub const BPF_NOEXIST: u64 = 1;
+/// `BPF_EXIST`: update only.
+pub const BPF_EXIST: u64 = 2;
+/// `BPF_F_LOCK`: update under the value's spin lock (accepted, no effect in one thread).
+pub const BPF_F_LOCK: u64 = 4;
+
+/// Map types (the subset of `enum bpf_map_type` the VM implements).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum MapType {
+    /// `BPF_MAP_TYPE_ARRAY`.
+    Array,
+    /// `BPF_MAP_TYPE_HASH`.
+    Hash,
+    /// `BPF_MAP_TYPE_PERCPU_ARRAY`.
+    PercpuArray,
+    /// `BPF_MAP_TYPE_PERCPU_HASH`.
+    PercpuHash,
+    /// `BPF_MAP_TYPE_LRU_HASH`.
+    LruHash,
+    /// `BPF_MAP_TYPE_LRU_PERCPU_HASH`.
+    LruPercpuHash,
+    /// `BPF_MAP_TYPE_PROG_ARRAY`: programs for `bpf_tail_call`.
+    ProgArray,
+    /// `BPF_MAP_TYPE_RINGBUF`.
+    RingBuf,
+    /// `BPF_MAP_TYPE_QUEUE` (FIFO).
+    Queue,
+    /// `BPF_MAP_TYPE_STACK` (LIFO).
+    Stack,
+}
+
+impl MapType {
+    /// The kernel's `enum bpf_map_type` value.
+    pub const fn kernel_id(self) -> u32 {
+        match self {
+            MapType::Hash => 1,
+            MapType::Array => 2,
+            MapType::ProgArray => 3,
+            MapType::PercpuHash => 5,
+            MapType::PercpuArray => 6,
+            MapType::LruHash => 9,
+            MapType::LruPercpuHash => 10,
+            MapType::Queue => 22,
+            MapType::Stack => 23,
+            MapType::RingBuf => 27,
+        }
+    }
+
+    /// From the kernel's name without `BPF_MAP_TYPE_` (`array`, `percpu_hash`, `ringbuf`...).
+    pub fn from_name(name: &str) -> Option<MapType> {
+        let n = name.to_ascii_lowercase();
+        let n = n.strip_prefix("bpf_map_type_").unwrap_or(&n);
+        Some(match n {
+            "array" => MapType::Array,
+            "hash" => MapType::Hash,
+            "percpu_array" => MapType::PercpuArray,
+            "percpu_hash" => MapType::PercpuHash,
+            "lru_hash" => MapType::LruHash,
+            "lru_percpu_hash" => MapType::LruPercpuHash,
+            "prog_array" => MapType::ProgArray,
+            "ringbuf" => MapType::RingBuf,
+            "queue" => MapType::Queue,
+            "stack" => MapType::Stack,
+            _ => return None,
+        })
+    }
+
+    const fn percpu(self) -> bool {
+        matches!(
+            self,
+            MapType::PercpuArray | MapType::PercpuHash | MapType::LruPercpuHash
+        )
+    }
+}
+
+/// What a map is created with (`union bpf_attr` for `BPF_MAP_CREATE`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct MapDef {
+    /// The type.
+    pub map_type: MapType,
+    /// Key size in bytes.
+    pub key_size: u32,
+    /// Value size in bytes.
+    pub value_size: u32,
+    /// Capacity (for the ring buffer: its size in bytes).
+    pub max_entries: u32,
+    /// `map_flags` (`BPF_F_NO_PREALLOC` and friends are accepted and ignored).
+    pub flags: u32,
+}
+
+/// A map operation's failure, with the kernel's errno.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum MapError {
+    /// `ENOENT`: no such element (or queue empty).
+    #[error("no such element (ENOENT)")]
+    NotFound,
+    /// `EEXIST`: the element exists and `BPF_NOEXIST` was given.
+    #[error("element exists (EEXIST)")]
+    Exists,
+    /// `E2BIG`: the map is full or the index is past `max_entries`.
+    #[error("map is full or index out of range (E2BIG)")]
+    Full,
+    /// `EAGAIN`: no room in the ring buffer.
+    #[error("no room in the ring buffer (EAGAIN)")]
+    NoSpace,
+    /// `EINVAL` with the reason.
+    #[error("invalid argument (EINVAL): {0}")]
+    Invalid(String),
+}
+
+impl MapError {
+    /// The positive errno.
+    pub const fn errno(&self) -> i32 {
+        match self {
+            MapError::NotFound => 2,
+            MapError::Exists => 17,
+            MapError::Full => 7,
+            MapError::NoSpace => 11,
+            MapError::Invalid(_) => 22,
+        }
+    }
+
+    /// The value a helper returns for it (`-errno`).
+    pub const fn helper_ret(&self) -> u64 {
+        -(self.errno() as i64) as u64
+    }
+}
+
+fn inval<T>(why: impl Into<String>) -> Result<T, MapError> {
+    Err(MapError::Invalid(why.into()))
+}
+
+#[derive(Clone, Debug)]
+struct Slot {
+    key: Box<[u8]>,
+    last_use: u64,
+}
+
+#[derive(Clone, Debug)]
+enum Store {
+    Array,
+    Hash {
+        index: HashMap<Box<[u8]>, u32>,
+        slots: Vec<Option<Slot>>,
+        free: Vec<u32>,
+        tick: u64,
+    },
+    ProgArray {
+        progs: Vec<Option<u32>>,
+    },
+    RingBuf {
+        used: usize,
+        records: Vec<Record>,
+    },
+    Queue {
+        items: VecDeque<Vec<u8>>,
+    },
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum RecState {
+    Busy,
+    Committed,
+    Discarded,
+}
+
+#[derive(Clone, Copy, Debug)]
+struct Record {
+    /// Offset of the payload in the data area.
+    off: usize,
+    len: usize,
+    state: RecState,
+}
+
+/// One map.
+#[derive(Clone)]
+pub struct Map {
+    def: MapDef,
+    ncpus: usize,
+    /// Bytes per value per CPU (`round_up(value_size, 8)` as the kernel lays them out).
+    stride: usize,
+    pub(crate) values: Vec<u8>,
+    store: Store,
+}
+
+impl fmt::Debug for Map {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Map")
+            .field("def", &self.def)
+            .field("entries", &self.len())
+            .finish()
+    }
+}
+
+/// The ring buffer's record header (`BPF_RINGBUF_HDR_SZ`).
+const RINGBUF_HDR: usize = 8;
+
+impl Map {
+    /// Creates a map, with the checks `map_alloc_check` functions make in the kernel.
+    pub fn new(def: MapDef, ncpus: usize) -> Result<Map, MapError> {
+        let MapDef {
+            map_type,
+            key_size,
+            value_size,
+            max_entries,
+            ..
+        } = def;
+        if max_entries == 0 && map_type != MapType::RingBuf {
+            return inval("max_entries must be positive");
+        }
+        let stride = (value_size as usize).div_ceil(8) * 8;
+        let store = match map_type {
+            MapType::Array | MapType::PercpuArray => {
+                if key_size != 4 || value_size == 0 {
+                    return inval("array maps need key_size 4 and a non-zero value_size");
+                }
+                Store::Array
+            }
+            MapType::Hash | MapType::PercpuHash | MapType::LruHash | MapType::LruPercpuHash => {
+                if key_size == 0 || value_size == 0 {
+                    return inval("hash maps need non-zero key_size and value_size");
+                }
+                Store::Hash {
+                    index: HashMap::new(),
+                    slots: vec![None; max_entries as usize],
+                    free: (0..max_entries).rev().collect(),
+                    tick: 0,
+                }
+            }
+            MapType::ProgArray => {
+                if key_size != 4 || value_size != 4 {
+                    return inval("program arrays need key_size 4 and value_size 4");
+                }
+                Store::ProgArray {
+                    progs: vec![None; max_entries as usize],
+                }
+            }
+            MapType::RingBuf => {
+                if key_size != 0 || value_size != 0 {
+                    return inval("ring buffers need key_size 0 and value_size 0");
+                }
+                if !max_entries.is_power_of_two() || max_entries % 4096 != 0 {
+                    return inval(
+                        "ring buffer size must be a power of 2 and a multiple of the page size",
+                    );
+                }
+                Store::RingBuf {
+                    used: 0,
+                    records: Vec::new(),
+                }
+            }
+            MapType::Queue | MapType::Stack => {
+                if key_size != 0 || value_size == 0 {
+                    return inval("queue and stack maps need key_size 0 and a non-zero value_size");
+                }
+                Store::Queue {
+                    items: VecDeque::new(),
+                }
+            }
+        };
+        let ncpus = if map_type.percpu() { ncpus.max(1) } else { 1 };
+        let bytes = match map_type {
+            MapType::RingBuf => max_entries as usize,
+            MapType::ProgArray | MapType::Queue | MapType::Stack => 0,
+            _ => stride * ncpus * max_entries as usize,
+        };
+        if bytes > 1 << 32 {
+            return inval("map storage would exceed 4 GiB");
+        }
+        Ok(Map {
+            def,
+            ncpus,
+            stride,
+            values: vec![0; bytes],
+            store,
+        })
+    }
+
+    /// How it was created.
+    pub fn def(&self) -> &MapDef {
+        &self.def
+    }
+
+    /// Number of elements present (array maps: `max_entries`).
+    pub fn len(&self) -> usize {
+        match &self.store {
+            Store::Array => self.def.max_entries as usize,
+            Store::Hash { index, .. } => index.len(),
+            Store::ProgArray { progs } => progs.iter().flatten().count(),
+            Store::RingBuf { records, .. } => records
+                .iter()
+                .filter(|r| r.state == RecState::Committed)
+                .count(),
+            Store::Queue { items } => items.len(),
+        }
+    }
+
+    /// Whether [`Map::len`] is zero.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    fn check_key(&self, key: &[u8]) -> Result<(), MapError> {
+        if key.len() != self.def.key_size as usize {
+            return inval(format!(
+                "key is {} bytes, the map's key_size is {}",
+                key.len(),
+                self.def.key_size
+            ));
+        }
+        Ok(())
+    }
+
+    fn array_index(&self, key: &[u8]) -> Result<usize, MapError> {
+        self.check_key(key)?;
+        let i = u32::from_le_bytes([key[0], key[1], key[2], key[3]]) as usize;
+        Ok(i)
+    }
+
+    /// Byte offset of element `slot` for `cpu` in the value storage.
+    fn value_off(&self, slot: usize, cpu: usize) -> usize {
+        (slot * self.ncpus + cpu) * self.stride
+    }
+
+    fn find_slot(&mut self, key: &[u8], touch: bool) -> Result<Option<usize>, MapError> {
+        match &mut self.store {
+            Store::Array => {
+                let i = u32::from_le_bytes(
+                    key.try_into()
+                        .map_err(|_| MapError::Invalid("bad key".into()))?,
+                );
+                Ok((i < self.def.max_entries).then_some(i as usize))
+            }
+            Store::Hash {
+                index, slots, tick, ..
+            } => {
+                let Some(&s) = index.get(key) else {
+                    return Ok(None);
+                };
+                if touch {
+                    *tick += 1;
+                    if let Some(slot) = &mut slots[s as usize] {
+                        slot.last_use = *tick;
+                    }
+                }
+                Ok(Some(s as usize))
+            }
+            _ => inval("this map type has no lookup"),
+        }
+    }
+
+    /// Offset of the value for `key` as a program sees it (this CPU's copy), for
+    /// `bpf_map_lookup_elem`.
+    pub(crate) fn lookup_off(&mut self, key: &[u8], cpu: usize) -> Result<Option<usize>, MapError> {
+        self.check_key(key)?;
+        let cpu = cpu.min(self.ncpus - 1);
+        Ok(self.find_slot(key, true)?.map(|s| self.value_off(s, cpu)))
+    }
+
+    /// The value of `key`; for per-CPU maps every CPU's value, each padded to 8 bytes, as
+    /// `BPF_MAP_LOOKUP_ELEM` returns them.
+    pub fn lookup(&self, key: &[u8]) -> Result<Option<Vec<u8>>, MapError> {
+        self.check_key(key)?;
+        let slot = match &self.store {
+            Store::Array => {
+                let i = self.array_index(key)?;
+                (i < self.def.max_entries as usize).then_some(i)
+            }
+            Store::Hash { index, .. } => index.get(key).map(|&s| s as usize),
+            Store::ProgArray { progs } => {
+                let i = self.array_index(key)?;
+                return Ok(progs
+                    .get(i)
+                    .copied()
+                    .flatten()
+                    .map(|p| p.to_le_bytes().to_vec()));
+            }
+            _ => return inval("this map type has no lookup"),
+        };
+        Ok(slot.map(|s| self.element_bytes(s)))
+    }
+
+    fn element_bytes(&self, slot: usize) -> Vec<u8> {
+        let vs = self.def.value_size as usize;
+        if self.ncpus == 1 && !self.def.map_type.percpu() {
+            let o = self.value_off(slot, 0);
+            self.values[o..o + vs].to_vec()
+        } else {
+            let o = self.value_off(slot, 0);
+            self.values[o..o + self.stride * self.ncpus].to_vec()
+        }
+    }
+
+    /// The value of `key` on one CPU (per-CPU maps) or the value (others).
+    pub fn lookup_cpu(&self, key: &[u8], cpu: usize) -> Result<Option<Vec<u8>>, MapError> {
+        let all = self.lookup(key)?;
+        if !self.def.map_type.percpu() {
+            return Ok(all);
+        }
+        if cpu >= self.ncpus {
+            return inval(format!(
+                "cpu {cpu} out of range (the VM simulates {} CPUs)",
+                self.ncpus
+            ));
+        }
+        let vs = self.def.value_size as usize;
+        Ok(all.map(|v| v[cpu * self.stride..cpu * self.stride + vs].to_vec()))
+    }
+
+    fn check_flags(flags: u64) -> Result<(), MapError> {
+        if flags & !BPF_F_LOCK > BPF_EXIST {
+            return inval(format!("unknown update flags {flags:#x}"));
+        }
+        Ok(())
+    }
+
+    /// Finds or allocates the slot for an update, applying `BPF_NOEXIST`/`BPF_EXIST`.
+    fn slot_for_update(&mut self, key: &[u8], flags: u64) -> Result<(usize, bool), MapError> {
+        Map::check_flags(flags)?;
+        let flags = flags & !BPF_F_LOCK;
+        let lru = matches!(self.def.map_type, MapType::LruHash | MapType::LruPercpuHash);
+        match &mut self.store {
+            Store::Array => {
+                let i = u32::from_le_bytes(
+                    key.try_into()
+                        .map_err(|_| MapError::Invalid("bad key".into()))?,
+                );
+                if i >= self.def.max_entries {
+                    return Err(MapError::Full);
+                }
+                // Every element of an array exists (array_map_update_elem).
+                if flags == BPF_NOEXIST {
+                    return Err(MapError::Exists);
+                }
+                Ok((i as usize, false))
+            }
+            Store::Hash {
+                index,
+                slots,
+                free,
+                tick,
+            } => {
+                *tick += 1;
+                if let Some(&s) = index.get(key) {
+                    if flags == BPF_NOEXIST {
+                        return Err(MapError::Exists);
+                    }
+                    if let Some(slot) = &mut slots[s as usize] {
+                        slot.last_use = *tick;
+                    }
+                    return Ok((s as usize, false));
+                }
+                if flags == BPF_EXIST {
+                    return Err(MapError::NotFound);
+                }
+                let s = match free.pop() {
+                    Some(s) => s,
+                    None if lru => {
+                        // The kernel's LRU is approximate; evicting the least recently used
+                        // element is what it approximates.
+                        let (victim, _) = slots
+                            .iter()
+                            .enumerate()
+                            .filter_map(|(i, s)| s.as_ref().map(|s| (i, s.last_use)))
+                            .min_by_key(|&(_, t)| t)
+                            .ok_or(MapError::Full)?;
+                        let old = slots[victim].take().map(|s| s.key);
+                        if let Some(k) = old {
+                            index.remove(&k);
+                        }
+                        victim as u32
+                    }
+                    None => return Err(MapError::Full),
+                };
+                slots[s as usize] = Some(Slot {
+                    key: key.into(),
+                    last_use: *tick,
+                });
+                index.insert(key.into(), s);
+                Ok((s as usize, true))
+            }
+            _ => inval("this map type has no update"),
+        }
+    }
+
+    /// `BPF_MAP_UPDATE_ELEM` from user space: per-CPU maps take every CPU's value (each
+    /// padded to 8 bytes) or one value that is copied to every CPU.
+    pub fn update(&mut self, key: &[u8], value: &[u8], flags: u64) -> Result<(), MapError> {
+        self.check_key(key)?;
+        if let Store::ProgArray { .. } = self.store {
+            let prog = u32::from_le_bytes(
+                value
+                    .try_into()
+                    .map_err(|_| MapError::Invalid("value must be 4 bytes".into()))?,
+            );
+            return self.set_prog(
+                u32::from_le_bytes(key.try_into().unwrap_or_default()),
+                Some(prog),
+            );
+        }
+        let vs = self.def.value_size as usize;
+        let percpu = self.def.map_type.percpu();
+        let all = percpu && value.len() == self.stride * self.ncpus;
+        if value.len() != vs && !all {
+            return inval(format!(
+                "value is {} bytes, the map's value_size is {vs}",
+                value.len()
+            ));
+        }
+        let (slot, _) = self.slot_for_update(key, flags)?;
+        for cpu in 0..self.ncpus {
+            let o = self.value_off(slot, cpu);
+            let src = if all {
+                &value[cpu * self.stride..cpu * self.stride + vs]
+            } else {
+                value
+            };
+            self.values[o..o + vs].copy_from_slice(src);
+        }
+        Ok(())
+    }
+
+    /// `bpf_map_update_elem` from a program: on a per-CPU map only this CPU's copy is written,
+    /// and a new element's other copies are zeroed (`pcpu_init_value`).
+    pub(crate) fn update_from_prog(
+        &mut self,
+        key: &[u8],
+        value: &[u8],
+        flags: u64,
+        cpu: usize,
+    ) -> Result<(), MapError> {
+        self.check_key(key)?;
+        if let Store::ProgArray { .. } = self.store {
+            return inval("program arrays cannot be updated from a program");
+        }
+        let (slot, new) = self.slot_for_update(key, flags)?;
+        let vs = self.def.value_size as usize;
+        let cpu = cpu.min(self.ncpus - 1);
+        for c in 0..self.ncpus {
+            let o = self.value_off(slot, c);
+            if c == cpu {
+                self.values[o..o + vs].copy_from_slice(&value[..vs]);
+            } else if new {
+                self.values[o..o + self.stride].fill(0);
+            }
+        }
+        Ok(())
+    }
+
+    /// `BPF_MAP_DELETE_ELEM`. Arrays answer `EINVAL` as in the kernel.
+    pub fn delete(&mut self, key: &[u8]) -> Result<(), MapError> {
+        self.check_key(key)?;
+        match &mut self.store {
+            Store::Array => inval("elements of an array map cannot be deleted"),
+            Store::ProgArray { progs } => {
+                let i = u32::from_le_bytes([key[0], key[1], key[2], key[3]]) as usize;
+                match progs.get_mut(i) {
+                    Some(p @ Some(_)) => {
+                        *p = None;
+                        Ok(())
+                    }
+                    _ => Err(MapError::NotFound),
+                }
+            }
+            Store::Hash {
+                index, slots, free, ..
+            } => {
+                let s = index.remove(key).ok_or(MapError::NotFound)?;
+                slots[s as usize] = None;
+                free.push(s);
+                let o = (s as usize * self.ncpus) * self.stride;
+                self.values[o..o + self.ncpus * self.stride].fill(0);
+                Ok(())
+            }
+            _ => inval("this map type has no delete"),
+        }
+    }
+
+    /// Keys present, in slot order (arrays: every index).
+    pub fn keys(&self) -> Vec<Vec<u8>> {
+        match &self.store {
+            Store::Array => (0..self.def.max_entries)
+                .map(|i| i.to_le_bytes().to_vec())
+                .collect(),
+            Store::Hash { slots, .. } => slots.iter().flatten().map(|s| s.key.to_vec()).collect(),
+            Store::ProgArray { progs } => progs
+                .iter()
+                .enumerate()
+                .filter(|(_, p)| p.is_some())
+                .map(|(i, _)| (i as u32).to_le_bytes().to_vec())
+                .collect(),
+            _ => Vec::new(),
+        }
+    }
+
+    /// Puts program `prog` (an id from [`crate::Vm::add_program`]) at `index` of a program
+    /// array, or clears it.
+    pub fn set_prog(&mut self, index: u32, prog: Option<u32>) -> Result<(), MapError> {
+        let Store::ProgArray { progs } = &mut self.store else {
+            return inval("not a program array");
+        };
+        let slot = progs.get_mut(index as usize).ok_or(MapError::Full)?;
+        *slot = prog;
+        Ok(())
+    }
+
+    pub(crate) fn prog_at(&self, index: u64) -> Option<u32> {
+        match &self.store {
+            Store::ProgArray { progs } => {
+                progs.get(usize::try_from(index).ok()?).copied().flatten()
+            }
+            _ => None,
+        }
+    }
+
+    // ---- ring buffer ----------------------------------------------------------------------
+
+    /// Reserves `len` bytes; returns the payload's offset in the data area.
+    pub(crate) fn ringbuf_reserve(&mut self, len: usize) -> Result<usize, MapError> {
+        let cap = self.values.len();
+        let Store::RingBuf { used, records } = &mut self.store else {
+            return inval("not a ring buffer");
+        };
+        let need = RINGBUF_HDR + len.div_ceil(8) * 8;
+        if *used + need > cap {
+            return Err(MapError::NoSpace);
+        }
+        let off = *used + RINGBUF_HDR;
+        // The header is the record length with the busy bit, as the kernel writes it.
+        let hdr = (len as u32) | (1 << 31);
+        self.values[*used..*used + 4].copy_from_slice(&hdr.to_le_bytes());
+        *used += need;
+        records.push(Record {
+            off,
+            len,
+            state: RecState::Busy,
+        });
+        Ok(off)
+    }
+
+    /// Commits (`submit`) or drops (`discard`) the record whose payload is at `off`.
+    pub(crate) fn ringbuf_finish(&mut self, off: usize, commit: bool) -> Result<(), String> {
+        let Store::RingBuf { records, .. } = &mut self.store else {
+            return Err("not a ring buffer".into());
+        };
+        let rec = records
+            .iter_mut()
+            .find(|r| r.off == off && r.state == RecState::Busy)
+            .ok_or_else(|| format!("no reserved ring buffer record at offset {off}"))?;
+        rec.state = if commit {
+            RecState::Committed
+        } else {
+            RecState::Discarded
+        };
+        let hdr = (rec.len as u32) | if commit { 0 } else { 1 << 30 };
+        self.values[off - RINGBUF_HDR..off - RINGBUF_HDR + 4].copy_from_slice(&hdr.to_le_bytes());
+        Ok(())
+    }
+
+    /// Committed ring buffer records not yet consumed, oldest first.
+    pub fn records(&self) -> Vec<Vec<u8>> {
+        match &self.store {
+            Store::RingBuf { records, .. } => records
+                .iter()
+                .filter(|r| r.state == RecState::Committed)
+                .map(|r| self.values[r.off..r.off + r.len].to_vec())
+                .collect(),
+            _ => Vec::new(),
+        }
+    }
+
+    /// Consumes the ring buffer: returns the committed records and frees the space of every
+    /// finished record (a busy record and everything after it stay, as for a real consumer).
+    pub fn take_records(&mut self) -> Vec<Vec<u8>> {
+        let out = self.records();
+        if let Store::RingBuf { used, records } = &mut self.store {
+            if records.iter().all(|r| r.state != RecState::Busy) {
+                records.clear();
+                *used = 0;
+            } else {
+                records.retain(|r| r.state == RecState::Busy);
+            }
+        }
+        out
+    }
+
+    // ---- queue / stack --------------------------------------------------------------------
+
+    /// `bpf_map_push_elem`: with `BPF_EXIST` a full map drops its oldest element.
+    pub fn push(&mut self, value: &[u8], flags: u64) -> Result<(), MapError> {
+        let max = self.def.max_entries as usize;
+        let vs = self.def.value_size as usize;
+        let Store::Queue { items } = &mut self.store else {
+            return inval("not a queue or stack map");
+        };
+        if flags & !BPF_EXIST != 0 {
+            return inval(format!("unknown push flags {flags:#x}"));
+        }
+        if value.len() != vs {
+            return inval(format!(
+                "value is {} bytes, the map's value_size is {vs}",
+                value.len()
+            ));
+        }
+        if items.len() >= max {
+            if flags & BPF_EXIST == 0 {
+                return Err(MapError::Full);
+            }
+            // Both queue and stack drop the oldest element (queue_stack_map_push_elem).
+            items.pop_front();
+        }
+        items.push_back(value.to_vec());
+        Ok(())
+    }
+
+    /// `bpf_map_pop_elem` (`delete`) or `bpf_map_peek_elem`.
+    pub fn pop(&mut self, delete: bool) -> Result<Vec<u8>, MapError> {
+        let lifo = self.def.map_type == MapType::Stack;
+        let Store::Queue { items } = &mut self.store else {
+            return inval("not a queue or stack map");
+        };
+        let v = match (lifo, delete) {
+            (false, true) => items.pop_front(),
+            (true, true) => items.pop_back(),
+            (false, false) => items.front().cloned(),
+            (true, false) => items.back().cloned(),
+        };
+        v.ok_or(MapError::NotFound)
+    }
+}

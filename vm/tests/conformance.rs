@@ -1,0 +1,52 @@
+//! The bpf_conformance suite (313 programs) through the golden program bytes, so no
+//! assembler is needed: every program must give the expected r0.
+
+use std::path::PathBuf;
+
+fn hex(s: &str) -> Vec<u8> {
+    (0..s.len() / 2)
+        .map(|i| u8::from_str_radix(&s[2 * i..2 * i + 2], 16).expect("hex"))
+        .collect()
+}
+
+fn golden() -> Option<PathBuf> {
+    let p = std::env::var_os("BPFX_SHARED")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared"))
+        .join("conformance/bpf_conformance/golden/tests.jsonl");
+    p.exists().then_some(p)
+}
+
+#[test]
+fn bpf_conformance_golden() {
+    let Some(path) = golden() else {
+        println!("skipped: ../shared/conformance/bpf_conformance/golden/tests.jsonl not found");
+        return;
+    };
+    let text = std::fs::read_to_string(path).unwrap();
+    let (mut passed, mut failed) = (0, Vec::new());
+    for line in text.lines().filter(|l| !l.trim().is_empty()) {
+        let v: serde_json::Value = serde_json::from_str(line).unwrap();
+        let file = v["file"].as_str().unwrap().to_string();
+        let prog = hex(v["prog"].as_str().unwrap());
+        let mem = hex(v["mem"].as_str().unwrap_or(""));
+        let result = v["result"].as_str().unwrap_or("");
+        let error = v["error"].as_str().unwrap_or("");
+        let got = vm::run_plain(&prog, &mem);
+        let ok = match (result, &got) {
+            ("", Err(_)) if !error.is_empty() => true,
+            (r, Ok(v)) if !r.is_empty() => {
+                u64::from_str_radix(r.trim_start_matches("0x"), 16).ok() == Some(*v)
+            }
+            _ => false,
+        };
+        if ok {
+            passed += 1;
+        } else {
+            failed.push(format!("{file}: expected {result}{error}, got {got:?}"));
+        }
+    }
+    println!("{passed} passed, {} failed", failed.len());
+    assert!(failed.is_empty(), "{}", failed.join("\n"));
+    assert_eq!(passed, 313);
+}
