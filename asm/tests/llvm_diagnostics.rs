@@ -93,9 +93,14 @@ fn form_specific_checks() {
     one(
         "r0 = *(s64 *)(r1 + 0)",
         "no sign-extending 64-bit load",
-        "*(s64 *)",
+        "s64",
     );
-    one("lock *(u8 *)(r1 + 0) += w2", "32 or 64 bits", "*(u8 *)");
+    one("lock *(u8 *)(r1 + 0) += w2", "32 or 64 bits", "u8");
+    one(
+        "w2 = atomic_fetch_add(( u16 *)(r1 + 0), w2)",
+        "32 or 64 bits",
+        "u16",
+    );
     let d = one(
         "lock *(u64 *)(r1 + 0) -= r2",
         "`lock -=` is not an atomic operation",

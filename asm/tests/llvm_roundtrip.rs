@@ -10,7 +10,11 @@ use proptest::prelude::*;
 /// not use are zeroed and the others are brought into their valid ranges.
 fn valid(def: &'static OpDef, dst: u8, src: u8, off: i16, imm: i64) -> Insn {
     let f = def.fields();
-    let mut imm = if def.slots() == 2 { imm } else { imm as i32 as i64 };
+    let mut imm = if def.slots() == 2 {
+        imm
+    } else {
+        imm as i32 as i64
+    };
     let mut src = if f.src { src % 11 } else { 0 };
     match def.form {
         Form::AddrSpaceCast => imm = if imm & 1 == 0 { 1 } else { 1 << 16 },
@@ -27,7 +31,8 @@ fn valid(def: &'static OpDef, dst: u8, src: u8, off: i16, imm: i64) -> Insn {
         if f.off { off } else { 0 },
         imm,
     );
-    insn.check().unwrap_or_else(|e| panic!("{}: {e} ({insn})", def.name));
+    insn.check()
+        .unwrap_or_else(|e| panic!("{}: {e} ({insn})", def.name));
     insn
 }
 

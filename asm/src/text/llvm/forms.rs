@@ -887,3 +887,9 @@ pub fn mem_tok(m: super::lexer::MemTok<'_>, span: Span) -> Result<Mem, Diagnosti
     };
     Ok(Mem { base, off })
 }
+
+/// The span of the size word in a fused cast token starting at `at`.
+pub fn word(at: usize, s: super::lexer::SizeTok) -> Span {
+    let start = at + s.word.0 as usize;
+    Span::new(start, start + s.word.1 as usize)
+}

@@ -46,8 +46,9 @@ fn ident_char(c: Option<&u8>) -> bool {
 }
 
 /// Matches `u32 *)` (what follows `(` in a cast); returns the size and the length matched.
-fn match_cast(b: &[u8]) -> Option<((Size, bool), usize)> {
+fn match_cast(b: &[u8]) -> Option<(SizeTok, usize)> {
     let i = skip_ws(b, 0);
+    let at = i;
     let signed = match b.get(i)? {
         b'u' => false,
         b's' => true,
@@ -69,7 +70,8 @@ fn match_cast(b: &[u8]) -> Option<((Size, bool), usize)> {
         return None;
     }
     let i = skip_ws(b, i + 1);
-    (b.get(i) == Some(&b')')).then_some(((size, signed), i + 1))
+    let word = (at as u8, (1 + len) as u8);
+    (b.get(i) == Some(&b')')).then_some((SizeTok { size, signed, word }, i + 1))
 }
 
 /// Matches `r1 + 4)` (what follows `(` in a memory operand).
@@ -140,8 +142,9 @@ pub fn fuse<'a>(tok: Tok<'a>, lex: &mut logos::Lexer<'a, Tok<'a>>) -> Tok<'a> {
     let rem = lex.remainder();
     match tok {
         Tok::LParen => {
-            if let Some((size, len)) = match_cast(rem.as_bytes()) {
+            if let Some((mut size, len)) = match_cast(rem.as_bytes()) {
                 lex.bump(len);
+                size.word.0 += 1;
                 Tok::Cast(size)
             } else if let Some((m, len)) = match_mem(rem) {
                 lex.bump(len);
@@ -151,14 +154,26 @@ pub fn fuse<'a>(tok: Tok<'a>, lex: &mut logos::Lexer<'a, Tok<'a>>) -> Tok<'a> {
             }
         }
         Tok::Star if rem.starts_with('(') => match match_cast(&rem.as_bytes()[1..]) {
-            Some((size, len)) => {
+            Some((mut size, len)) => {
                 lex.bump(len + 1);
+                size.word.0 += 2;
                 Tok::Deref(size)
             }
             None => tok,
         },
         _ => tok,
     }
+}
+
+/// A size in a cast lexed as one token with the cast (`*(u32 *)`, `(u32 *)`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SizeTok {
+    /// The size.
+    pub size: Size,
+    /// `s8` .. `s64` rather than `u8` .. `u64`.
+    pub signed: bool,
+    /// Where the size word (`u32`) starts in the token, and its length, for diagnostics.
+    pub word: (u8, u8),
 }
 
 /// Functions in atomic instructions' LLVM and kernel spellings.
@@ -269,9 +284,9 @@ pub enum Tok<'a> {
     OpPrefix(&'a str),
 
     /// `*(u32 *)` as one token (see [`MemTok`] for why).
-    Deref((Size, bool)),
+    Deref(SizeTok),
     /// `(u32 *)` as one token.
-    Cast((Size, bool)),
+    Cast(SizeTok),
     /// `(r1 + 4)` as one token.
     Mem(MemTok<'a>),
     /// A compound assignment (`+=`, `s/=` ...).
