@@ -138,6 +138,11 @@ fn names_resolve_or_explain() {
     );
     assert_eq!(d.help.as_deref(), Some("did you mean `bpf_trace_printk`?"));
     one("goto nowhere", "unknown label `nowhere`", "nowhere");
+    one(
+        "call bpf_map_lookup_elem#2",
+        "`bpf_map_lookup_elem` is helper 1, not 2",
+        "bpf_map_lookup_elem#2",
+    );
     one("r0 = LIMIT", "unknown name `LIMIT`", "LIMIT");
 }
 

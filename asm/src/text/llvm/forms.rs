@@ -783,6 +783,17 @@ pub fn call_ref(kind: CallKind, text: &str, span_tok: Span, span: Span) -> Res {
     };
     let n = number(digits, span_tok)?;
     let id = if neg { -n } else { n };
+    // A helper's name must agree with its id (`unknown#300` and kfunc names pass).
+    let name = &text[..hash];
+    if let (CallKind::Helper, Some(known)) = (kind, crate::text::helpers::by_name(name)) {
+        if known as i128 != id {
+            return Err(Diagnostic::error(
+                span_tok,
+                format!("`{name}` is helper {known}, not {id}"),
+            )
+            .with_help(format!("write `call {name}#{known}`, or `call {id}`")));
+        }
+    }
     call(kind, Operand::num(id, span_tok), span)
 }
 
