@@ -235,8 +235,9 @@ impl<'a> Iterator for Tokens<'a, '_> {
     }
 }
 
-/// Parses a source text into statements, reporting every error (the parser recovers at the
-/// end of each bad line).
+/// Parses a source text into statements, reporting every error: the parser recovers at the
+/// end of each bad line, and when there are syntax errors the statements that did parse are
+/// also checked as [`crate::text::resolve`] would check them.
 pub fn parse(src: &str) -> Result<Vec<Stmt>, Vec<Diagnostic>> {
     let mut sink = Sink {
         stmts: Vec::with_capacity(src.len() / 20 + 1),
@@ -256,9 +257,17 @@ pub fn parse(src: &str) -> Result<Vec<Stmt>, Vec<Diagnostic>> {
     }
     sink.errors.append(&mut lex_errors);
     if sink.errors.is_empty() {
-        Ok(sink.stmts)
-    } else {
-        sink.errors.sort_by_key(|d| (d.span.start, d.span.end));
-        Err(sink.errors)
+        return Ok(sink.stmts);
     }
+    // Report what resolving would find in the statements that did parse (values out of
+    // range, unknown names), so one pass shows every problem. Jump distances are left out:
+    // with the bad lines missing, they would be measured wrongly.
+    if let Err(more) = crate::text::resolve(std::mem::take(&mut sink.stmts)) {
+        sink.errors.extend(
+            more.into_iter()
+                .filter(|d| !d.message.starts_with("jump offset")),
+        );
+    }
+    sink.errors.sort_by_key(|d| (d.span.start, d.span.end));
+    Err(sink.errors)
 }
