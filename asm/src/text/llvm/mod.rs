@@ -259,15 +259,5 @@ pub fn parse(src: &str) -> Result<Vec<Stmt>, Vec<Diagnostic>> {
     if sink.errors.is_empty() {
         return Ok(sink.stmts);
     }
-    // Report what resolving would find in the statements that did parse (values out of
-    // range, unknown names), so one pass shows every problem. Jump distances are left out:
-    // with the bad lines missing, they would be measured wrongly.
-    if let Err(more) = crate::text::resolve(std::mem::take(&mut sink.stmts)) {
-        sink.errors.extend(
-            more.into_iter()
-                .filter(|d| !d.message.starts_with("jump offset")),
-        );
-    }
-    sink.errors.sort_by_key(|d| (d.span.start, d.span.end));
-    Err(sink.errors)
+    Err(crate::text::with_resolution_errors(sink.stmts, sink.errors))
 }
