@@ -568,3 +568,16 @@ fn too_large_reports_e2big_with_the_verdict() {
     assert_eq!(e.errno().map(|e| e.0), Some(libc::E2BIG), "{e}");
     assert!(e.to_string().contains("BPF program is too large"), "{e}");
 }
+
+#[test]
+fn test_runnable_types_match_the_table() {
+    // `asm::types::ProgType::can_test_run` is data the VM and CLI rely on; the running kernel
+    // is the oracle for it.
+    if !kernel_available("test_runnable_types_match_the_table") {
+        return;
+    }
+    for &t in ProgType::ALL {
+        let runs = matches!(kernel::probe::probe_type(t), kernel::probe::TypeProbe::Runs);
+        assert_eq!(runs, t.can_test_run(), "{t}: kernel test-runs it: {runs}");
+    }
+}
