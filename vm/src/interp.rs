@@ -50,7 +50,7 @@ impl Vm {
         } = self;
         let budget = *budget;
         let mut cur = prog;
-        let mut ops = &programs[cur as usize].ops[..];
+        let mut ops = ops_of::<TRACE>(&programs[cur as usize]);
         let mut pc = 0usize;
         let mut count: u64 = 0;
         let mut frames = [Frame::default(); MAX_FRAMES];
@@ -468,7 +468,7 @@ impl Vm {
                         if tail_calls < MAX_TAIL_CALLS {
                             tail_calls += 1;
                             cur = p;
-                            ops = &programs[cur as usize].ops[..];
+                            ops = ops_of::<TRACE>(&programs[cur as usize]);
                             pc = 0;
                         }
                     } else if m.map_by_handle(r[2]).is_none() {
@@ -497,13 +497,74 @@ impl Vm {
                     may_goto = f.may_goto;
                     if f.prog != cur {
                         cur = f.prog;
-                        ops = &programs[cur as usize].ops[..];
+                        ops = ops_of::<TRACE>(&programs[cur as usize]);
                     }
                     pc = f.ret as usize;
                 }
                 K::FellOff => fail!(ErrorKind::FellOffEnd),
+
+                // Fused pairs: the second half runs only if the budget allows it; otherwise
+                // execution goes on with the (unfused) second instruction, which then stops.
+                K::MovAddI => {
+                    reg!(r, d) = reg!(r, s);
+                    if count < budget {
+                        count += 1;
+                        pc += 1;
+                        reg!(r, d) = reg!(r, d).wrapping_add(op.imm);
+                    }
+                }
+                K::MovAddX => {
+                    reg!(r, d) = reg!(r, s);
+                    if count < budget {
+                        count += 1;
+                        pc += 1;
+                        reg!(r, d) = reg!(r, d).wrapping_add(reg!(r, op.imm));
+                    }
+                }
+                K::LdxBe16 => {
+                    let v = mem!(m.load::<2>(reg!(r, s).wrapping_add(op.off as i64 as u64)));
+                    reg!(r, d) = v;
+                    if count < budget {
+                        count += 1;
+                        pc += 1;
+                        reg!(r, d) = (v as u16).to_be() as u64;
+                    }
+                }
+                K::LdxBe32 => {
+                    let v = mem!(m.load::<4>(reg!(r, s).wrapping_add(op.off as i64 as u64)));
+                    reg!(r, d) = v;
+                    if count < budget {
+                        count += 1;
+                        pc += 1;
+                        reg!(r, d) = (v as u32).to_be() as u64;
+                    }
+                }
+                K::AddJltI | K::AddJneI | K::AddJleI | K::AddJgtI => {
+                    let v = reg!(r, d).wrapping_add(op.imm as i32 as i64 as u64);
+                    reg!(r, d) = v;
+                    if count < budget {
+                        count += 1;
+                        let b = (op.imm >> 32) as i32 as i64 as u64;
+                        let taken = match op.k {
+                            K::AddJltI => v < b,
+                            K::AddJneI => v != b,
+                            K::AddJleI => v <= b,
+                            _ => v > b,
+                        };
+                        pc = if taken { op.off as usize } else { pc + 1 };
+                    }
+                }
             }
         }
+    }
+}
+
+#[inline(always)]
+fn ops_of<const TRACE: bool>(p: &crate::Program) -> &[crate::program::Op] {
+    if TRACE {
+        &p.plain
+    } else {
+        &p.ops
     }
 }
 

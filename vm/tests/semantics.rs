@@ -379,3 +379,39 @@ fn load_errors() {
         "instruction 0: lddw refers to map 9 (fd), but the VM has no such map"
     );
 }
+
+#[test]
+fn fused_pairs_respect_the_budget_and_jump_targets() {
+    // mov+add, ldxh+be16 and add+jlt are fused in plain runs; with a budget that ends
+    // between the halves, the error names the second instruction as in a traced run.
+    let src = "mov %r2, %r1\nadd %r2, 1\nldxh %r0, [%r2]\nbe16 %r0\nmov %r3, 0\nloop:\nadd %r3, 1\njlt %r3, 3, loop\nexit";
+    let a = assemble(src, Dialect::Ubpf).unwrap();
+    let full = {
+        let mut m = Vm::new();
+        m.set_mem(vec![0, 0x12, 0x34]);
+        let id = m.load_insns(&a.insns, ProgType::Plain).unwrap();
+        m.run(id).unwrap()
+    };
+    assert_eq!((full.r0, full.insns), (0x1234, 12));
+    let all_steps = {
+        let mut m = Vm::new();
+        m.set_mem(vec![0, 0x12, 0x34]);
+        let id = m.load_insns(&a.insns, ProgType::Plain).unwrap();
+        m.run_traced(id).1
+    };
+    for budget in 1..12 {
+        let mut m = Vm::new();
+        m.set_mem(vec![0, 0x12, 0x34]);
+        m.set_budget(budget);
+        let id = m.load_insns(&a.insns, ProgType::Plain).unwrap();
+        let plain = m.run(id).unwrap_err();
+        let (traced, steps) = m.run_traced(id);
+        assert_eq!(Err(plain.clone()), traced, "budget {budget}");
+        assert_eq!(steps.len() as u64, budget);
+        // The error names the instruction that would have run next.
+        assert_eq!(plain.pc, all_steps[budget as usize].pc, "budget {budget}");
+    }
+    // A jump into the second half of a would-be pair keeps it unfused.
+    let src = "mov %r0, 0\nja +1\nmov %r0, %r1\nadd %r0, 5\nexit";
+    assert_eq!(run(src, &[]).unwrap(), 5);
+}
