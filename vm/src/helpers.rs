@@ -311,3 +311,50 @@ pub(crate) fn builtin_name(id: u32) -> String {
         }
     })
 }
+
+/// The helpers uBPF's test suite registers (`test_helpers.h` in uBPF), replacing the
+/// kernel's helpers 0–5: 0 `gather_bytes`, 1 `memfrob`, 2 `trash_registers`, 3 `sqrti`,
+/// 4 `strcmp_ext`, 5 `unwind` (ends the program with r0 = 0 when its argument is 0).
+pub fn register_ubpf_test_helpers(vm: &mut crate::Vm) {
+    vm.register_helper(0, "gather_bytes", |_, a| {
+        Ok(((a[0] as u8 as u64) << 32)
+            | ((a[1] as u8 as u64) << 24)
+            | ((a[2] as u8 as u64) << 16)
+            | ((a[3] as u8 as u64) << 8)
+            | a[4] as u8 as u64)
+    });
+    vm.register_helper(1, "memfrob", |m, a| {
+        let bytes: Vec<u8> = m
+            .read(a[0], a[1] as usize)?
+            .iter()
+            .map(|b| b ^ 42)
+            .collect();
+        m.write(a[0], &bytes)?;
+        Ok(a[0])
+    });
+    vm.register_helper(2, "trash_registers", |_, _| Ok(0));
+    vm.register_helper(3, "sqrti", |_, a| {
+        Ok((a[0] as u32 as f64).sqrt() as u32 as u64)
+    });
+    vm.register_helper(4, "strcmp_ext", |m, a| {
+        let x = m
+            .read_cstr(a[0], usize::MAX)
+            .ok_or_else(|| bad(format!("{:#x} is not a readable string", a[0])))?;
+        let y = m
+            .read_cstr(a[1], usize::MAX)
+            .ok_or_else(|| bad(format!("{:#x} is not a readable string", a[1])))?;
+        let first_diff = x
+            .iter()
+            .chain(std::iter::once(&0))
+            .zip(y.iter().chain(std::iter::once(&0)))
+            .find(|(p, q)| p != q);
+        Ok(first_diff.map_or(0, |(&p, &q)| (p as i32 - q as i32) as i64 as u64))
+    });
+    vm.register_helper(5, "unwind", |_, a| {
+        if a[0] == 0 {
+            Err(HelperError::Exit(0))
+        } else {
+            Ok(a[0])
+        }
+    });
+}

@@ -417,6 +417,17 @@ impl Vm {
                     match helpers.get_mut(id as usize).and_then(|h| h.as_mut()) {
                         Some(h) => match (h.f)(m, args) {
                             Ok(v) => r[0] = v,
+                            Err(crate::HelperError::Exit(v)) => {
+                                r[0] = v;
+                                *last_regs = r;
+                                if TRACE {
+                                    finish(steps, &before, &r);
+                                }
+                                return Ok(Outcome {
+                                    r0: v,
+                                    insns: count,
+                                });
+                            }
                             Err(e) => {
                                 let name = h.name.clone();
                                 fail!(helper_error(id, name, e))
@@ -445,6 +456,17 @@ impl Vm {
                         match helpers.get_mut(id as usize).and_then(|h| h.as_mut()) {
                             Some(h) => match (h.f)(m, args) {
                                 Ok(v) => r[0] = v,
+                                Err(crate::HelperError::Exit(v)) => {
+                                    r[0] = v;
+                                    *last_regs = r;
+                                    if TRACE {
+                                        finish(steps, &before, &r);
+                                    }
+                                    return Ok(Outcome {
+                                        r0: v,
+                                        insns: count,
+                                    });
+                                }
                                 Err(e) => {
                                     let name = h.name.clone();
                                     fail!(helper_error(id, name, e))
@@ -620,6 +642,11 @@ fn helper_error(id: u32, name: String, e: crate::HelperError) -> ErrorKind {
             message: f.to_string(),
         },
         crate::HelperError::Other(message) => ErrorKind::Helper { id, name, message },
+        crate::HelperError::Exit(v) => ErrorKind::Helper {
+            id,
+            name,
+            message: format!("exit with {v:#x}"),
+        },
     }
 }
 

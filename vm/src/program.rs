@@ -564,6 +564,7 @@ pub(crate) fn compile(
         off: 0,
         imm: 0,
     });
+    check_subprogs(&ops, &slots, &func_targets)?;
     let fused = fuse(&ops, &func_targets);
     Ok(Program {
         ops: fused,
@@ -573,6 +574,50 @@ pub(crate) fn compile(
         insns: decoded.iter().map(|d| d.insn).collect(),
         prog_type,
     })
+}
+
+/// The kernel's `check_subprogs`: a subprogram (the main one, and each target of a local
+/// call or function address) must end with `exit` or an unconditional jump, so execution
+/// cannot fall into the next one, and no jump may leave its subprogram.
+fn check_subprogs(ops: &[Op], slots: &[u32], func_targets: &[usize]) -> Result<(), LoadError> {
+    let n = ops.len() - 1; // without the end sentinel
+    let mut starts: Vec<usize> = ops[..n]
+        .iter()
+        .filter(|o| o.k == K::CallLocal)
+        .map(|o| o.off as usize)
+        .collect();
+    starts.extend_from_slice(func_targets);
+    starts.push(0);
+    starts.push(n);
+    starts.sort_unstable();
+    starts.dedup();
+    for w in starts.windows(2) {
+        let (start, end) = (w[0], w[1]);
+        for (i, op) in ops.iter().enumerate().take(end).skip(start) {
+            let k = op.k as usize;
+            if (K::Ja as usize..=K::Jsle32X as usize).contains(&k) || op.k == K::MayGoto {
+                let t = op.off as usize;
+                if t < start || t >= end {
+                    return Err(LoadError::BadTarget {
+                        pc: slots[i] as usize,
+                        what: "jump",
+                        target: slots[t] as i64,
+                        why: format!(
+                            "outside its subprogram (slots {} to {})",
+                            slots[start],
+                            slots[end] - 1
+                        ),
+                    });
+                }
+            }
+        }
+        if !matches!(ops[end - 1].k, K::Exit | K::Ja) {
+            return Err(LoadError::NoExit {
+                pc: slots[end - 1] as usize,
+            });
+        }
+    }
+    Ok(())
 }
 
 /// Fuses pairs that compiled programs use all the time into one op, so they cost one

@@ -296,8 +296,26 @@ fn runaway_programs_end_with_errors() {
     assert!(e.contains("budget of 1000000"), "{e}");
     let e = run("f:\ncall local f\nexit", &[]).unwrap_err().to_string();
     assert!(e.contains("call depth limit of 8"), "{e}");
+    // Falling off the end, or out of a subprogram, is refused at load (check_subprogs).
     let e = run("mov %r0, 0", &[]).unwrap_err().to_string();
-    assert!(e.contains("fell off the end"), "{e}");
+    assert_eq!(
+        e,
+        "instruction 0: last instruction of a subprogram is not an exit or jump"
+    );
+    let e = run("mov %r0, 1\ncall local f\nf:\nexit", &[])
+        .unwrap_err()
+        .to_string();
+    assert_eq!(
+        e,
+        "instruction 1: last instruction of a subprogram is not an exit or jump"
+    );
+    let e = run("begin:\ncall local f\nexit\nf:\nja begin\nexit", &[])
+        .unwrap_err()
+        .to_string();
+    assert_eq!(
+        e,
+        "instruction 2: jump target 0 is outside its subprogram (slots 2 to 3)"
+    );
 }
 
 #[test]
