@@ -16,6 +16,14 @@ pub enum LoadError {
         /// What is wrong.
         kind: asm::insn::DecodeErrorKind,
     },
+    /// More instructions than the kernel accepts.
+    #[error("the program has {insns} instructions; the limit is {limit}")]
+    TooLarge {
+        /// Its length.
+        insns: usize,
+        /// The limit.
+        limit: usize,
+    },
     /// The program has no instructions.
     #[error("the program is empty")]
     Empty,

@@ -95,6 +95,7 @@ impl Vm {
                 };
                 depth += 1;
                 m.stack_live = R_STACK0 + depth as u32;
+                m.stack_dirty = m.stack_dirty.max(m.stack_live);
                 may_goto = MAY_GOTO_BUDGET;
                 r[10] = stack_top(depth);
                 pc = $target;

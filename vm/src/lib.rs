@@ -81,6 +81,9 @@ use ctx::skb;
 use helpers::Helper;
 use mem::R_MEM;
 
+/// The most instructions a program may have (`BPF_COMPLEXITY_LIMIT_INSNS`).
+pub const MAX_INSNS: usize = 1_000_000;
+
 /// Default instruction budget per run.
 pub const DEFAULT_BUDGET: u64 = 1_000_000;
 /// The fd of the first map created (0–2 are taken, as in a fresh process).
@@ -240,6 +243,12 @@ impl Vm {
         decoded: &[asm::insn::Decoded],
         prog_type: ProgType,
     ) -> Result<ProgId, LoadError> {
+        if decoded.len() > MAX_INSNS {
+            return Err(LoadError::TooLarge {
+                insns: decoded.len(),
+                limit: MAX_INSNS,
+            });
+        }
         let p = program::compile(decoded, prog_type, &MapsView(&self.machine.maps))?;
         self.programs.push(p);
         Ok(ProgId(self.programs.len() as u32 - 1))
@@ -327,7 +336,11 @@ impl Vm {
         m.prog_type = prog_type;
         m.layout = ctx::layout(prog_type);
         m.rng = m.env.seed | 1;
-        m.stack.fill(0);
+        // Clear the frames the last run used (the kernel does not, but the verifier would
+        // refuse reads of uninitialised stack; zeroes make runs reproducible).
+        let used = (m.stack_dirty - mem::R_STACK0 + 1) as usize * STACK_SIZE;
+        m.stack[..used].fill(0);
+        m.stack_dirty = mem::R_STACK0;
         let mut r = [0u64; 16];
         let ctx_addr = Region::Ctx.addr(0);
         match prog_type {

@@ -96,6 +96,8 @@ pub struct Machine {
     pub(crate) prog_type: ProgType,
     /// Region id of the deepest live stack frame: deeper frames are not mapped.
     pub(crate) stack_live: u32,
+    /// Deepest stack region used since the stack was last cleared.
+    pub(crate) stack_dirty: u32,
 }
 
 impl Machine {
@@ -112,6 +114,7 @@ impl Machine {
             rng: 0,
             prog_type: ProgType::Plain,
             stack_live: R_STACK0,
+            stack_dirty: R_STACK0,
         }
     }
 

@@ -433,3 +433,18 @@ fn fused_pairs_respect_the_budget_and_jump_targets() {
     let src = "mov %r0, 0\nja +1\nmov %r0, %r1\nadd %r0, 5\nexit";
     assert_eq!(run(src, &[]).unwrap(), 5);
 }
+
+#[test]
+fn every_run_starts_with_a_clean_stack_and_programs_have_a_size_limit() {
+    let a = assemble("ldxdw %r0, [%r10-8]\nstdw [%r10-8], 5\ncall local f\nexit\nf:\nldxdw %r0, [%r10-8]\nstdw [%r10-8], 6\nexit", Dialect::Ubpf).unwrap();
+    let mut m = Vm::new();
+    let id = m.load_insns(&a.insns, ProgType::Plain).unwrap();
+    assert_eq!(m.run(id).unwrap().r0, 0);
+    assert_eq!(m.run(id).unwrap().r0, 0, "frames 0 and 1 were cleared");
+    let big = vec![0xb7, 0, 0, 0, 0, 0, 0, 0].repeat(vm::MAX_INSNS + 1);
+    let e = m.load(&big, ProgType::Plain).unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "the program has 1000001 instructions; the limit is 1000000"
+    );
+}
