@@ -441,7 +441,7 @@ fn every_run_starts_with_a_clean_stack_and_programs_have_a_size_limit() {
     let id = m.load_insns(&a.insns, ProgType::Plain).unwrap();
     assert_eq!(m.run(id).unwrap().r0, 0);
     assert_eq!(m.run(id).unwrap().r0, 0, "frames 0 and 1 were cleared");
-    let big = vec![0xb7, 0, 0, 0, 0, 0, 0, 0].repeat(vm::MAX_INSNS + 1);
+    let big = [0xb7, 0, 0, 0, 0, 0, 0, 0].repeat(vm::MAX_INSNS + 1);
     let e = m.load(&big, ProgType::Plain).unwrap_err();
     assert_eq!(
         e.to_string(),
