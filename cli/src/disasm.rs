@@ -20,7 +20,7 @@ Examples:
   bpfx disasm --dialect kernel --pc prog.bin
   bpfx disasm --input hex --bytes prog.hex")]
 pub struct Args {
-    /// Bytecode file (`-` or nothing: standard input).
+    /// Bytecode file or ELF object (`-` or nothing: standard input).
     pub file: Option<PathBuf>,
     /// Output syntax.
     #[arg(long, value_enum, default_value_t = OutDialect::Llvm)]
@@ -60,6 +60,25 @@ pub enum InputFormat {
 
 pub fn main(args: Args, _color: render::Color) -> Result<ExitCode> {
     let (data, name) = input::read(args.file.as_deref())?;
+    let dialect = match args.dialect {
+        OutDialect::Llvm => Dialect::Llvm,
+        OutDialect::Kernel => Dialect::Kernel,
+        OutDialect::Ubpf => Dialect::Ubpf,
+    };
+    if crate::object::is_elf(&data) {
+        // A clang-built object: list its sections, symbols and relocations like
+        // `llvm-objdump -dr` instead of treating the file as one flat program.
+        return match vm::object::Object::parse(&data) {
+            Ok(obj) => {
+                std::io::stdout().write_all(crate::object::listing(&obj, dialect).as_bytes())?;
+                Ok(ExitCode::SUCCESS)
+            }
+            Err(e) => {
+                eprintln!("error: {name}: {e}");
+                Ok(ExitCode::from(1))
+            }
+        };
+    }
     let bytes = match args.input {
         InputFormat::Raw => data,
         InputFormat::Hex => match std::str::from_utf8(&data)
@@ -73,11 +92,6 @@ pub fn main(args: Args, _color: render::Color) -> Result<ExitCode> {
             input::parse_hex(std::str::from_utf8(&data).unwrap_or_default()).unwrap_or_default()
         }
         InputFormat::Auto => data,
-    };
-    let dialect = match args.dialect {
-        OutDialect::Llvm => Dialect::Llvm,
-        OutDialect::Kernel => Dialect::Kernel,
-        OutDialect::Ubpf => Dialect::Ubpf,
     };
     let (decoded, errors) = decode_all(&bytes);
     let mut out = String::new();

@@ -9,8 +9,10 @@ mod asm;
 mod conformance;
 mod disasm;
 mod input;
+mod object;
 mod render;
 mod run;
+mod test;
 
 /// Assemble, disassemble, run and check BPF programs.
 #[derive(Debug, Parser)]
@@ -40,6 +42,8 @@ enum Command {
     Run(run::Args),
     /// Run bpf_conformance `.data` tests in the VM.
     Conformance(conformance::Args),
+    /// Run declarative test files (TOML) against BPF programs in the VM.
+    Test(test::Args),
 }
 
 fn main() -> ExitCode {
@@ -49,6 +53,7 @@ fn main() -> ExitCode {
         Command::Disasm(args) => disasm::main(args, cli.color),
         Command::Run(args) => run::main(args),
         Command::Conformance(args) => conformance::main(args),
+        Command::Test(args) => test::main(args),
     };
     match result {
         Ok(code) => code,

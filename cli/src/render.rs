@@ -52,9 +52,14 @@ fn write(out: &mut dyn termcolor::WriteColor, name: &str, src: &str, diags: &[Di
     let config = term::Config::default();
     for d in diags {
         // A span past the end (an error at end of input) is clamped so rendering never fails.
+        // A span that ends in a line break (an error at end of line) is shrunk so the caret
+        // stays on the line it is about instead of reaching into the next one.
         let mut d = d.clone();
         d.span.end = d.span.end.min(src.len());
         d.span.start = d.span.start.min(d.span.end);
+        while d.span.end > d.span.start && matches!(src.as_bytes()[d.span.end - 1], b'\n' | b'\r') {
+            d.span.end -= 1;
+        }
         if term::emit(out, &config, &file, &to_report(&d)).is_err() {
             // Rendering only fails on a broken stderr; there is nowhere left to report to.
             return;

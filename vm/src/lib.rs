@@ -64,8 +64,10 @@ mod interp;
 mod machine;
 mod maps;
 mod mem;
+pub mod object;
 mod printk;
 mod program;
+pub mod testing;
 
 pub use ctx::{ProgType, SkbFields};
 pub use error::{ErrorKind, HelperError, LoadError, MemFault, VmError};

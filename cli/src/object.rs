@@ -1,0 +1,217 @@
+//! Rendering of BPF ELF objects (`bpfx disasm prog.o`): each code section with its
+//! function symbols and relocations, in the layout of `llvm-objdump -dr`, plus the maps and
+//! the license.
+
+use asm::text::{print_insn, Dialect};
+use asm::Insn;
+use std::fmt::Write as _;
+use vm::object::{MapSource, Object};
+
+/// Whether the bytes start with the ELF magic.
+pub fn is_elf(bytes: &[u8]) -> bool {
+    bytes.starts_with(b"\x7fELF")
+}
+
+/// Lists an object: maps, then every code section as in the file (before linking), each
+/// instruction at its slot index, each function symbol as a `<name>:` header, and each
+/// relocation under the instruction it patches with what it resolves to.
+pub fn listing(obj: &Object, dialect: Dialect) -> String {
+    let mut out = String::new();
+    if let Some(l) = &obj.license {
+        let _ = writeln!(out, "license: {l:?}");
+    }
+    if !obj.maps.is_empty() {
+        out.push_str("maps:\n");
+        for (i, m) in obj.maps.iter().enumerate() {
+            let source = match m.source {
+                MapSource::Btf => ".maps",
+                MapSource::Legacy => "maps",
+                MapSource::Data => "global data",
+                MapSource::Declared => "declared",
+            };
+            let _ = writeln!(
+                out,
+                "  {i}: {} {} key {} value {} max_entries {}{} ({source})",
+                m.name,
+                m.map_type,
+                m.key_size,
+                m.value_size,
+                m.max_entries,
+                if m.flags != 0 {
+                    format!(" flags {:#x}", m.flags)
+                } else {
+                    String::new()
+                },
+            );
+        }
+    }
+    // clang emits an empty `.text` even when every function is in a program section;
+    // llvm-objdump does not list empty sections either.
+    for sec in obj.sections.iter().filter(|s| !s.insns.is_empty()) {
+        let _ = write!(out, "\nDisassembly of section {}:\n", sec.name);
+        let mut relocs = sec.relocations.iter().peekable();
+        for &(slot, insn) in &sec.insns {
+            for (name, _) in sec.symbols.iter().filter(|(_, s)| *s == slot) {
+                let _ = write!(out, "\n{:016x} <{name}>:\n", slot * 8);
+            }
+            let _ = write!(out, "{slot:>8}:\t{}", print_insn(&insn, dialect));
+            if let Some(target) = jump_target(slot, &insn) {
+                // llvm-objdump names a jump's target by the function it falls in.
+                if let Some((name, start)) = sec
+                    .symbols
+                    .iter()
+                    .filter(|(_, s)| *s as i64 <= target)
+                    .max_by_key(|(_, s)| *s)
+                {
+                    match (target - *start as i64) * 8 {
+                        0 => {
+                            let _ = write!(out, " <{name}>");
+                        }
+                        off => {
+                            let _ = write!(out, " <{name}+{off:#x}>");
+                        }
+                    }
+                }
+            }
+            out.push('\n');
+            while let Some(r) = relocs.next_if(|r| r.slot == slot) {
+                let _ = write!(out, "\t\t{:016x}:  {}\t{}", r.slot * 8, r.kind, r.symbol);
+                match &r.target {
+                    Some(t) if *t != r.symbol => {
+                        let _ = write!(out, "\t; {t}");
+                    }
+                    _ => {}
+                }
+                out.push('\n');
+            }
+        }
+    }
+    out
+}
+
+/// The slot a jump goes to (`gotol` and `may_goto` included; calls and exit are not jumps).
+fn jump_target(slot: usize, insn: &Insn) -> Option<i64> {
+    let class = insn.code & 0x07;
+    if class != 0x05 && class != 0x06 {
+        return None;
+    }
+    let op = insn.code & 0xf0;
+    if op == 0x80 || op == 0x90 {
+        return None; // call, exit
+    }
+    // `gotol` (JMP32 | JA) keeps its offset in imm.
+    let rel = if insn.code == 0x06 {
+        insn.imm
+    } else {
+        i64::from(insn.off)
+    };
+    Some(slot as i64 + 1 + rel)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::Path;
+
+    fn object(name: &str) -> Object {
+        let path = format!("{}/../testdata/elf/{name}", env!("CARGO_MANIFEST_DIR"));
+        Object::parse(&std::fs::read(path).unwrap()).unwrap()
+    }
+
+    #[test]
+    fn sections_symbols_and_relocations() {
+        let text = listing(&object("calls.bpf.o"), Dialect::Llvm);
+        let lines: Vec<&str> = text.lines().collect();
+        let at = |needle: &str| {
+            lines
+                .iter()
+                .position(|l| l.contains(needle))
+                .unwrap_or_else(|| panic!("no `{needle}` in\n{text}"))
+        };
+        assert!(at("Disassembly of section .text:") < at("<square>:"));
+        assert!(at("<square>:") < at("<sum_of_squares>:"));
+        assert!(at("<sum_of_squares>:") < at("Disassembly of section xdp:"));
+        // The call at slot 8 of xdp names its target.
+        let reloc = at("0000000000000040:  R_BPF_64_32\tsum_of_squares");
+        assert!(lines[reloc - 1].trim_start().starts_with("8:"), "{text}");
+        assert_eq!(text.matches("R_BPF_64_32").count(), 4);
+        assert!(is_elf(b"\x7fELF\x02"));
+        assert!(!is_elf(b"\x95\0\0\0"));
+    }
+
+    #[test]
+    fn maps_and_global_data() {
+        let text = listing(&object("globals.bpf.o"), Dialect::Llvm);
+        assert!(text.contains("license: \"GPL\""), "{text}");
+        assert!(
+            text.contains(
+                "  0: .rodata array key 4 value 4 max_entries 1 flags 0x80 (global data)"
+            ),
+            "{text}"
+        );
+        // A string literal is reached through its section symbol: show the offset.
+        assert!(
+            text.contains("R_BPF_64_64\t.rodata.str1.1\t; .rodata.str1.1+0"),
+            "{text}"
+        );
+        let text = listing(&object("xdp_count.bpf.o"), Dialect::Llvm);
+        assert!(
+            text.contains("  0: counts hash key 4 value 8 max_entries 256 (.maps)"),
+            "{text}"
+        );
+        assert!(text.contains("R_BPF_64_64\tcounts\n"), "{text}");
+        assert!(!text.contains("section .text"), "{text}");
+    }
+
+    /// The listing against `llvm-objdump -dr --mattr=+alu32` for every test object: the
+    /// same sections, symbols, instructions, jump targets and relocations (bpfx adds what
+    /// a relocation resolves to after a `;`, and spells local calls `call pc-N`).
+    #[test]
+    fn matches_llvm_objdump() {
+        let objdump = "llvm-objdump-19";
+        if std::process::Command::new(objdump)
+            .arg("--version")
+            .output()
+            .is_err()
+        {
+            println!("skipped: {objdump} not installed");
+            return;
+        }
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../testdata/elf");
+        let mut checked = 0;
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            if !matches!(path.extension(), Some(e) if e == "o") {
+                continue;
+            }
+            let obj = Object::parse(&std::fs::read(&path).unwrap()).unwrap();
+            let ours: Vec<String> = listing(&obj, Dialect::Llvm)
+                .lines()
+                .skip_while(|l| !l.starts_with("Disassembly"))
+                .map(|l| {
+                    // bpfx prints a local call as `call pc-0x1` so that it reassembles as
+                    // one; objdump prints `call -0x1`, which reads as a helper number.
+                    l.split("\t; ")
+                        .next()
+                        .unwrap()
+                        .replace("call pc+", "call ")
+                        .replace("call pc-", "call -")
+                })
+                .collect();
+            let out = std::process::Command::new(objdump)
+                .args(["-dr", "--mattr=+alu32", "--no-show-raw-insn"])
+                .arg(&path)
+                .output()
+                .unwrap();
+            let theirs: Vec<String> = String::from_utf8(out.stdout)
+                .unwrap()
+                .lines()
+                .skip_while(|l| !l.starts_with("Disassembly"))
+                .map(str::to_string)
+                .collect();
+            assert_eq!(ours, theirs, "{}", path.display());
+            checked += 1;
+        }
+        assert!(checked >= 10);
+    }
+}

@@ -1,0 +1,861 @@
+//! `bpfx test`: declarative test files (TOML) run in the VM. One line per case, then
+//! `N passed, N failed`; a failing case shows what was expected and what happened.
+//!
+//! The format is described in `docs/unit-testing.md`.
+
+use anyhow::Result;
+use asm::types::{MapType, ProgType};
+use asm::Dialect;
+use serde::Deserialize;
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use vm::object::{MapDef, Object};
+use vm::testing::Test;
+use vm::Env;
+
+/// Run declarative test files (TOML) against BPF programs in the VM.
+#[derive(Debug, clap::Args)]
+#[command(after_help = "\
+Each file names a program (a clang-built object and a program or section, or an assembly
+file and a type), the maps' initial contents, and cases: input packet or context, and the
+expected return value, maps, globals, output packet, trace lines and ring buffer records.
+
+Examples:
+  bpfx test testdata/elf/tests/xdp_count.toml
+  bpfx test testdata/elf/tests/*.toml")]
+pub struct Args {
+    /// Test files.
+    #[arg(required = true)]
+    pub files: Vec<PathBuf>,
+}
+
+/// A map key or value: an integer (little-endian in the field's size) or hex bytes.
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[serde(untagged)]
+enum Scalar {
+    Int(i64),
+    Hex(String),
+}
+
+/// A map value: one value, or one per CPU for per-CPU maps.
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[serde(untagged)]
+enum MapValue {
+    One(Scalar),
+    PerCpu(Vec<Scalar>),
+}
+
+type Entries = Vec<(Scalar, MapValue)>;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct File {
+    /// Object file, relative to the test file.
+    object: Option<PathBuf>,
+    /// Program name or section in the object.
+    program: Option<String>,
+    /// Assembly file, relative to the test file.
+    asm: Option<PathBuf>,
+    /// Dialect of the assembly file.
+    dialect: Option<String>,
+    /// Program type of the assembly file.
+    #[serde(rename = "type")]
+    prog_type: Option<String>,
+    /// Maps for the assembly program, in index order.
+    #[serde(default, rename = "map")]
+    map_defs: Vec<MapDecl>,
+    /// Initial map contents for every case.
+    #[serde(default)]
+    maps: BTreeMap<String, Entries>,
+    /// Program arrays: index → program name.
+    #[serde(default)]
+    tail_calls: BTreeMap<String, Vec<(u32, String)>>,
+    /// Environment for every case.
+    #[serde(default)]
+    env: EnvDecl,
+    #[serde(default, rename = "case")]
+    cases: Vec<Case>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct MapDecl {
+    name: String,
+    #[serde(rename = "type")]
+    map_type: String,
+    key_size: u32,
+    value_size: u32,
+    max_entries: u32,
+    #[serde(default)]
+    flags: u32,
+}
+
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct EnvDecl {
+    pid: Option<u32>,
+    tgid: Option<u32>,
+    uid: Option<u32>,
+    gid: Option<u32>,
+    comm: Option<String>,
+    cpu: Option<u32>,
+    ncpus: Option<u32>,
+    ktime_ns: Option<u64>,
+    mark: Option<u32>,
+    priority: Option<u32>,
+    ingress_ifindex: Option<u32>,
+    ifindex: Option<u32>,
+    hash: Option<u32>,
+    vlan_tci: Option<u32>,
+    rx_queue_index: Option<u32>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Case {
+    name: String,
+    /// Program for this case (default: the file's).
+    program: Option<String>,
+    packet: Option<String>,
+    packet_file: Option<PathBuf>,
+    /// Raw context bytes (kprobe, tracepoint, raw tracepoint, syscall).
+    ctx: Option<String>,
+    /// kprobe: `struct pt_regs` registers by name (x86-64).
+    #[serde(default)]
+    regs: BTreeMap<String, u64>,
+    #[serde(default)]
+    env: EnvDecl,
+    #[serde(default)]
+    maps: BTreeMap<String, Entries>,
+    #[serde(default)]
+    globals: BTreeMap<String, Scalar>,
+    /// Runs of the program (expectations are checked after the last).
+    #[serde(default = "one")]
+    repeat: u32,
+    #[serde(default)]
+    expect: Expect,
+}
+
+fn one() -> u32 {
+    1
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Expect {
+    ret: Option<Scalar>,
+    packet: Option<String>,
+    trace: Option<Vec<String>>,
+    #[serde(default)]
+    ringbuf: BTreeMap<String, Vec<String>>,
+    #[serde(default)]
+    maps: BTreeMap<String, Entries>,
+    #[serde(default)]
+    globals: BTreeMap<String, Scalar>,
+    insns: Option<u64>,
+    error: Option<String>,
+}
+
+/// `struct pt_regs` on x86-64 (`arch/x86/include/asm/ptrace.h`): register → byte offset.
+const PT_REGS: &[(&str, usize)] = &[
+    ("r15", 0),
+    ("r14", 8),
+    ("r13", 16),
+    ("r12", 24),
+    ("bp", 32),
+    ("bx", 40),
+    ("r11", 48),
+    ("r10", 56),
+    ("r9", 64),
+    ("r8", 72),
+    ("ax", 80),
+    ("cx", 88),
+    ("dx", 96),
+    ("si", 104),
+    ("di", 112),
+    ("orig_ax", 120),
+    ("ip", 128),
+    ("cs", 136),
+    ("flags", 144),
+    ("sp", 152),
+    ("ss", 160),
+];
+const PT_REGS_SIZE: usize = 168;
+
+/// The outcome of one case.
+#[derive(Debug)]
+struct CaseResult {
+    name: String,
+    /// `Ok(summary)` or the mismatches.
+    outcome: Result<String, Vec<String>>,
+}
+
+pub fn main(args: Args) -> Result<ExitCode> {
+    let mut out = std::io::stdout().lock();
+    let (passed, failed) = run_files(&args.files, &mut out)?;
+    Ok(if failed == 0 && passed > 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}
+
+/// Runs every file, writing one line per case and the totals; returns (passed, failed).
+/// A file that cannot be read or parsed counts as one failure.
+fn run_files(files: &[PathBuf], out: &mut dyn Write) -> Result<(usize, usize)> {
+    let (mut passed, mut failed) = (0, 0);
+    for f in files {
+        let shown = f.display();
+        match run_file(f) {
+            Ok(results) => {
+                if results.is_empty() {
+                    writeln!(out, "FAIL {shown}: the file has no [[case]]")?;
+                    failed += 1;
+                }
+                for r in results {
+                    match r.outcome {
+                        Ok(summary) => {
+                            passed += 1;
+                            writeln!(out, "ok   {shown}: {} ({summary})", r.name)?;
+                        }
+                        Err(lines) => {
+                            failed += 1;
+                            writeln!(out, "FAIL {shown}: {}", r.name)?;
+                            for l in lines {
+                                writeln!(out, "       {l}")?;
+                            }
+                        }
+                    }
+                }
+            }
+            Err(e) => {
+                failed += 1;
+                writeln!(out, "FAIL {shown}: {e}")?;
+            }
+        }
+    }
+    writeln!(out, "{passed} passed, {failed} failed")?;
+    Ok((passed, failed))
+}
+
+/// What a file's cases run: an object, or one assembled program with its maps.
+enum Source {
+    Object(Box<Object>),
+    Asm {
+        insns: Vec<asm::Insn>,
+        prog_type: ProgType,
+        maps: Vec<MapDef>,
+    },
+}
+
+fn run_file(path: &Path) -> Result<Vec<CaseResult>, String> {
+    let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read: {e}"))?;
+    let file: File = toml::from_str(&text).map_err(|e| {
+        let at = e
+            .span()
+            .map(|s| {
+                let line = text[..s.start].matches('\n').count() + 1;
+                let col = s.start - text[..s.start].rfind('\n').map_or(0, |n| n + 1) + 1;
+                format!("{line}:{col}: ")
+            })
+            .unwrap_or_default();
+        format!("{at}{}", e.message())
+    })?;
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let source = match (&file.object, &file.asm) {
+        (Some(obj), None) => {
+            if file.prog_type.is_some() || file.dialect.is_some() || !file.map_defs.is_empty() {
+                return Err(
+                    "`type`, `dialect` and `[[map]]` are for `asm` files; an object has its own"
+                        .into(),
+                );
+            }
+            let p = dir.join(obj);
+            let bytes = std::fs::read(&p).map_err(|e| format!("object {}: {e}", p.display()))?;
+            Source::Object(Box::new(
+                Object::parse(&bytes).map_err(|e| format!("object {}: {e}", p.display()))?,
+            ))
+        }
+        (None, Some(asm_path)) => {
+            let p = dir.join(asm_path);
+            let src = std::fs::read_to_string(&p)
+                .map_err(|e| format!("assembly {}: {e}", p.display()))?;
+            let dialect = match file.dialect.as_deref() {
+                None | Some("llvm") => Dialect::Llvm,
+                Some("ubpf") => Dialect::Ubpf,
+                Some(other) => {
+                    return Err(format!(
+                        "unknown dialect `{other}` (expected `llvm` or `ubpf`)"
+                    ))
+                }
+            };
+            let assembled = asm::text::assemble(&src, dialect).map_err(|ds| {
+                let idx = asm::diag::LineIndex::new(&src);
+                ds.iter()
+                    .map(|d| {
+                        let (l, c) = idx.line_col(d.span.start);
+                        format!("{}:{l}:{c}: {}", p.display(), d.message)
+                    })
+                    .collect::<Vec<_>>()
+                    .join("; ")
+            })?;
+            let prog_type = file
+                .prog_type
+                .as_deref()
+                .ok_or("an `asm` file needs `type` (xdp, socket_filter, ...)")?
+                .parse::<ProgType>()?;
+            let mut maps = Vec::new();
+            for m in &file.map_defs {
+                let t = m.map_type.parse::<MapType>()?;
+                let mut def = MapDef::new(&m.name, t, m.key_size, m.value_size, m.max_entries);
+                def.flags = m.flags;
+                maps.push(def);
+            }
+            Source::Asm {
+                insns: assembled.insns,
+                prog_type,
+                maps,
+            }
+        }
+        _ => return Err("give exactly one of `object` or `asm`".into()),
+    };
+    Ok(file
+        .cases
+        .iter()
+        .map(|case| CaseResult {
+            name: case.name.clone(),
+            outcome: run_case(&file, &source, dir, case),
+        })
+        .collect())
+}
+
+fn env_of(decls: [&EnvDecl; 2]) -> Env {
+    let mut env = Env::default();
+    for d in decls {
+        macro_rules! set {
+            ($($f:ident => $($target:ident).+),*) => {$(
+                if let Some(v) = d.$f.clone() { env.$($target).+ = v; }
+            )*};
+        }
+        set!(pid => pid, tgid => tgid, uid => uid, gid => gid, comm => comm, cpu => cpu,
+             ncpus => ncpus, ktime_ns => ktime_ns, mark => skb.mark, priority => skb.priority,
+             ifindex => skb.ifindex, hash => skb.hash, vlan_tci => skb.vlan_tci,
+             rx_queue_index => xdp_rx_queue_index);
+        if let Some(i) = d.ingress_ifindex {
+            env.skb.ingress_ifindex = i;
+            env.xdp_ingress_ifindex = i;
+        }
+    }
+    env
+}
+
+fn run_case(file: &File, source: &Source, dir: &Path, case: &Case) -> Result<String, Vec<String>> {
+    let one = |s: String| vec![s];
+    let env = env_of([&file.env, &case.env]);
+    let mut t = match source {
+        Source::Object(obj) => Test::from_object_env(obj, env.clone()),
+        Source::Asm {
+            insns,
+            prog_type,
+            maps,
+        } => Test::from_insns_env(insns, *prog_type, maps, env.clone()),
+    }
+    .map_err(|e| one(e.to_string()))?;
+    *t.env_mut() = env;
+    if let Some(p) = case.program.as_ref().or(file.program.as_ref()) {
+        t.select(p).map_err(|e| one(e.to_string()))?;
+    }
+    for (name, entries) in file.maps.iter().chain(case.maps.iter()) {
+        set_map(&mut t, name, entries).map_err(one)?;
+    }
+    for (map, slots) in &file.tail_calls {
+        for (index, prog) in slots {
+            t.set_tail_call(map, *index, prog)
+                .map_err(|e| one(e.to_string()))?;
+        }
+    }
+    for (name, v) in &case.globals {
+        let size = t.global_bytes(name).map_err(|e| one(e.to_string()))?.len();
+        let bytes = encode(v, size, &format!("global `{name}`")).map_err(one)?;
+        t.set_global(name, &bytes).map_err(|e| one(e.to_string()))?;
+    }
+    let packet = match (&case.packet, &case.packet_file) {
+        (Some(h), None) => Some(parse_hex(h).map_err(|e| one(format!("packet: {e}")))?),
+        (None, Some(f)) => Some(
+            std::fs::read(dir.join(f))
+                .map_err(|e| one(format!("packet_file {}: {e}", dir.join(f).display())))?,
+        ),
+        (None, None) => None,
+        (Some(_), Some(_)) => return Err(one("give `packet` or `packet_file`, not both".into())),
+    };
+    if let Some(p) = &packet {
+        t.set_packet(p);
+    }
+    let mut ctx = match &case.ctx {
+        Some(h) => parse_hex(h).map_err(|e| one(format!("ctx: {e}")))?,
+        None => Vec::new(),
+    };
+    if !case.regs.is_empty() {
+        if t.prog_type() != Some(ProgType::Kprobe) {
+            return Err(one("`regs` is for kprobe programs (struct pt_regs)".into()));
+        }
+        ctx.resize(ctx.len().max(PT_REGS_SIZE), 0);
+        for (reg, v) in &case.regs {
+            let off = PT_REGS
+                .iter()
+                .find(|(n, _)| n == reg)
+                .map(|(_, o)| *o)
+                .ok_or_else(|| {
+                    one(format!(
+                        "unknown pt_regs register `{reg}` (known: {})",
+                        PT_REGS.iter().map(|r| r.0).collect::<Vec<_>>().join(", ")
+                    ))
+                })?;
+            ctx[off..off + 8].copy_from_slice(&v.to_le_bytes());
+        }
+    }
+    t.set_ctx(&ctx);
+
+    if case.repeat == 0 {
+        return Err(one("`repeat` must be at least 1".into()));
+    }
+    let mut trace = Vec::new();
+    let mut records: BTreeMap<String, Vec<Vec<u8>>> = BTreeMap::new();
+    let mut last = None;
+    for _ in 0..case.repeat {
+        match t.run() {
+            Ok(run) => {
+                trace.extend(run.trace.iter().cloned());
+                for r in &run.records {
+                    records
+                        .entry(r.map.clone())
+                        .or_default()
+                        .push(r.data.clone());
+                }
+                last = Some(Ok(run));
+            }
+            Err(e) => {
+                last = Some(Err(e));
+                break;
+            }
+        }
+    }
+    let run = match (last.expect("repeat >= 1"), &case.expect.error) {
+        (Ok(run), None) => run,
+        (Err(e), Some(want)) => {
+            let msg = e.to_string();
+            return if msg.contains(want.as_str()) {
+                Ok(format!("error as expected: {msg}"))
+            } else {
+                Err(one(format!(
+                    "error: expected a message containing {want:?}, got {msg:?}"
+                )))
+            };
+        }
+        (Ok(run), Some(want)) => {
+            return Err(one(format!(
+                "error: expected a run error containing {want:?}, but the program returned {}",
+                show_ret(run.ret, &run.meaning)
+            )))
+        }
+        (Err(e), None) => return Err(one(format!("run failed: {e}"))),
+    };
+
+    let mut bad = Vec::new();
+    let x = &case.expect;
+    if let Some(want) = &x.ret {
+        // BPF_PROG_TEST_RUN reports a 32-bit retval; compare the same bits here, so the
+        // file means the same in the VM and in the kernel.
+        let ok = match want {
+            Scalar::Int(n) if (i64::from(i32::MIN)..=i64::from(u32::MAX)).contains(n) => {
+                run.ret as u32 == *n as u32
+            }
+            Scalar::Int(n) => {
+                bad.push(format!("expect.ret: {n} does not fit in 32 bits"));
+                true
+            }
+            Scalar::Hex(s) => run.meaning.as_deref() == Some(s.as_str()),
+        };
+        if !ok {
+            let w = match want {
+                Scalar::Int(n) => n.to_string(),
+                Scalar::Hex(s) => s.clone(),
+            };
+            bad.push(format!(
+                "ret: expected {w}, got {}",
+                show_ret(run.ret, &run.meaning)
+            ));
+        }
+    }
+    if let Some(h) = &x.packet {
+        match parse_hex(h) {
+            Ok(want) if want == run.packet => {}
+            Ok(want) => bad.push(format!(
+                "packet: expected {}, got {}",
+                hex(&want),
+                hex(&run.packet)
+            )),
+            Err(e) => bad.push(format!("expect.packet: {e}")),
+        }
+    }
+    if let Some(want) = &x.trace {
+        if *want != trace {
+            bad.push(format!("trace: expected {want:?}, got {trace:?}"));
+        }
+    }
+    for (map, want) in &x.ringbuf {
+        if t.maps().iter().all(|m| &m.name != map) {
+            bad.push(format!("ringbuf: no map named `{map}`"));
+            continue;
+        }
+        let got: Vec<String> = records
+            .get(map)
+            .map(|rs| rs.iter().map(|r| hex(r)).collect())
+            .unwrap_or_default();
+        let want_norm: Result<Vec<String>, String> =
+            want.iter().map(|h| parse_hex(h).map(|b| hex(&b))).collect();
+        match want_norm {
+            Ok(w) if w == got => {}
+            Ok(w) => bad.push(format!("ringbuf {map}: expected {w:?}, got {got:?}")),
+            Err(e) => bad.push(format!("expect.ringbuf.{map}: {e}")),
+        }
+    }
+    for (map, want) in &x.maps {
+        if let Err(e) = check_map(&mut t, map, want) {
+            bad.push(e);
+        }
+    }
+    for (name, want) in &x.globals {
+        match t.global_bytes(name) {
+            Ok(got) => match encode(want, got.len(), &format!("global `{name}`")) {
+                Ok(w) if w == got => {}
+                Ok(w) => bad.push(format!(
+                    "global {name}: expected {}, got {}",
+                    show(&w),
+                    show(&got)
+                )),
+                Err(e) => bad.push(e),
+            },
+            Err(e) => bad.push(e.to_string()),
+        }
+    }
+    if let Some(n) = x.insns {
+        if n != run.insns {
+            bad.push(format!("insns: expected {n}, got {}", run.insns));
+        }
+    }
+    if bad.is_empty() {
+        Ok(format!(
+            "{}, {} insns",
+            show_ret(run.ret, &run.meaning),
+            run.insns
+        ))
+    } else {
+        Err(bad)
+    }
+}
+
+fn show_ret(ret: u64, meaning: &Option<String>) -> String {
+    match meaning {
+        Some(m) if m.starts_with(|c: char| c.is_ascii_uppercase()) => format!("{ret} ({m})"),
+        Some(m) if !m.starts_with(&ret.to_string()) => format!("{ret}: {m}"),
+        Some(m) => m.clone(),
+        None => ret.to_string(),
+    }
+}
+
+fn map_def(t: &Test, name: &str) -> Result<MapDef, String> {
+    t.maps()
+        .iter()
+        .find(|m| m.name == name)
+        .cloned()
+        .ok_or_else(|| {
+            let known: Vec<_> = t.maps().iter().map(|m| m.name.as_str()).collect();
+            format!(
+                "no map named `{name}` (maps: {})",
+                if known.is_empty() {
+                    "none".into()
+                } else {
+                    known.join(", ")
+                }
+            )
+        })
+}
+
+fn is_percpu(t: MapType) -> bool {
+    matches!(
+        t,
+        MapType::PercpuArray | MapType::PercpuHash | MapType::LruPercpuHash
+    )
+}
+
+fn set_map(t: &mut Test, name: &str, entries: &Entries) -> Result<(), String> {
+    let def = map_def(t, name)?;
+    let ncpus = t.env_mut().ncpus as usize;
+    for (k, v) in entries {
+        let key = encode(k, def.key_size as usize, &format!("map `{name}` key"))?;
+        let what = format!("map `{name}` value");
+        let value = match v {
+            MapValue::One(s) => encode(s, def.value_size as usize, &what)?,
+            MapValue::PerCpu(list) if is_percpu(def.map_type) => {
+                if list.len() != ncpus {
+                    return Err(format!(
+                        "{what}: {} per-CPU values for {ncpus} CPUs",
+                        list.len()
+                    ));
+                }
+                // BPF_MAP_UPDATE_ELEM takes each CPU's value padded to 8 bytes.
+                let stride = (def.value_size as usize).div_ceil(8) * 8;
+                let mut all = Vec::new();
+                for s in list {
+                    let mut b = encode(s, def.value_size as usize, &what)?;
+                    b.resize(stride, 0);
+                    all.extend(b);
+                }
+                all
+            }
+            MapValue::PerCpu(_) => {
+                return Err(format!(
+                    "{what}: a list of values is for per-CPU maps; `{name}` is a {} map",
+                    def.map_type
+                ))
+            }
+        };
+        t.map::<Vec<u8>, Vec<u8>>(name)
+            .and_then(|mut m| m.set(&key, &value))
+            .map_err(|e| e.to_string())?;
+    }
+    Ok(())
+}
+
+/// Hash maps must hold exactly the listed entries; arrays must hold the listed values at
+/// the listed indexes (the other indexes always exist).
+fn check_map(t: &mut Test, name: &str, want: &Entries) -> Result<(), String> {
+    let def = map_def(t, name)?;
+    let percpu = is_percpu(def.map_type);
+    let exact = !matches!(def.map_type, MapType::Array | MapType::PercpuArray);
+    let mut want_entries = Vec::new();
+    for (k, v) in want {
+        let key = encode(k, def.key_size as usize, &format!("map `{name}` key"))?;
+        let what = format!("map `{name}` value");
+        let vals = match v {
+            MapValue::One(s) => vec![encode(s, def.value_size as usize, &what)?],
+            MapValue::PerCpu(list) if percpu => list
+                .iter()
+                .map(|s| encode(s, def.value_size as usize, &what))
+                .collect::<Result<_, _>>()?,
+            MapValue::PerCpu(_) => {
+                return Err(format!(
+                    "{what}: a list of values is for per-CPU maps; `{name}` is a {} map",
+                    def.map_type
+                ))
+            }
+        };
+        let per_cpu_list = matches!(v, MapValue::PerCpu(_));
+        want_entries.push((key, vals, per_cpu_list));
+    }
+    let m = t.map::<Vec<u8>, Vec<u8>>(name).map_err(|e| e.to_string())?;
+    let mut problems = Vec::new();
+    for (key, vals, per_cpu_list) in &want_entries {
+        let got = if *per_cpu_list {
+            m.get_all_cpus(key)
+        } else {
+            m.get(key).map(|v| v.map(|v| vec![v]))
+        }
+        .map_err(|e| e.to_string())?;
+        match got {
+            Some(g) if g == *vals => {}
+            Some(g) => problems.push(format!(
+                "key {}: expected {}, got {}",
+                show(key),
+                show_vals(vals),
+                show_vals(&g)
+            )),
+            None => problems.push(format!(
+                "key {}: expected {}, got no entry",
+                show(key),
+                show_vals(vals)
+            )),
+        }
+    }
+    if exact {
+        let mut extra: Vec<_> = m
+            .entries()
+            .map_err(|e| e.to_string())?
+            .into_iter()
+            .filter(|(k, _)| want_entries.iter().all(|(w, _, _)| w != k))
+            .collect();
+        extra.sort();
+        for (k, v) in extra {
+            problems.push(format!(
+                "key {}: expected no entry, got {}",
+                show(&k),
+                show(&v)
+            ));
+        }
+    }
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(format!("map {name}: {}", problems.join("; ")))
+    }
+}
+
+fn show_vals(v: &[Vec<u8>]) -> String {
+    if v.len() == 1 {
+        show(&v[0])
+    } else {
+        format!(
+            "[{}]",
+            v.iter().map(|b| show(b)).collect::<Vec<_>>().join(", ")
+        )
+    }
+}
+
+/// Bytes as the test file would write them: an integer up to 8 bytes, else hex.
+fn show(b: &[u8]) -> String {
+    if matches!(b.len(), 1 | 2 | 4 | 8) {
+        let mut w = [0u8; 8];
+        w[..b.len()].copy_from_slice(b);
+        u64::from_le_bytes(w).to_string()
+    } else {
+        format!("\"{}\"", hex(b))
+    }
+}
+
+fn hex(b: &[u8]) -> String {
+    b.iter().map(|x| format!("{x:02x}")).collect()
+}
+
+/// Hex bytes; whitespace and `_` between them are ignored.
+fn parse_hex(s: &str) -> Result<Vec<u8>, String> {
+    let digits: Vec<char> = s
+        .chars()
+        .filter(|c| !c.is_whitespace() && *c != '_')
+        .collect();
+    if let Some(bad) = digits.iter().find(|c| !c.is_ascii_hexdigit()) {
+        return Err(format!("`{bad}` is not a hex digit in {s:?}"));
+    }
+    if digits.len() % 2 != 0 {
+        return Err(format!(
+            "odd number of hex digits ({}) in {s:?}",
+            digits.len()
+        ));
+    }
+    Ok(digits
+        .chunks(2)
+        .map(|p| u8::from_str_radix(&p.iter().collect::<String>(), 16).expect("checked hex digits"))
+        .collect())
+}
+
+/// A scalar as `size` bytes: integers little-endian (range-checked), hex exactly `size`.
+fn encode(s: &Scalar, size: usize, what: &str) -> Result<Vec<u8>, String> {
+    match s {
+        Scalar::Int(n) => {
+            if !matches!(size, 1 | 2 | 4 | 8) {
+                return Err(format!(
+                    "{what} is {size} bytes: write it as a hex string, not an integer"
+                ));
+            }
+            let bits = size as u32 * 8;
+            let fits = if bits == 64 {
+                true
+            } else {
+                let n = i128::from(*n);
+                n >= -(1i128 << (bits - 1)) && n < (1i128 << bits)
+            };
+            if !fits {
+                return Err(format!("{what}: {n} does not fit in {size} bytes"));
+            }
+            Ok(n.to_le_bytes()[..size].to_vec())
+        }
+        Scalar::Hex(h) => {
+            let b = parse_hex(h).map_err(|e| format!("{what}: {e}"))?;
+            if b.len() != size {
+                return Err(format!(
+                    "{what}: {} bytes of hex, but it is {size} bytes",
+                    b.len()
+                ));
+            }
+            Ok(b)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn elf_tests() -> PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../testdata/elf/tests")
+    }
+
+    fn files_in(dir: &Path) -> Vec<PathBuf> {
+        let mut v: Vec<_> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.extension().is_some_and(|e| e == "toml"))
+            .collect();
+        v.sort();
+        v
+    }
+
+    #[test]
+    fn every_test_file_passes() {
+        let files = files_in(&elf_tests());
+        assert!(files.len() >= 9, "{files:?}");
+        let mut out = Vec::new();
+        let (passed, failed) = run_files(&files, &mut out).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        assert_eq!(failed, 0, "{text}");
+        assert!(passed >= 25, "{text}");
+        assert!(
+            text.ends_with(&format!("{passed} passed, 0 failed\n")),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn failing_cases_show_expected_and_actual() {
+        let files = files_in(&elf_tests().join("failing"));
+        let mut out = Vec::new();
+        let (passed, failed) = run_files(&files, &mut out).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        let expected = std::fs::read_to_string(elf_tests().join("failing/expected.txt")).unwrap();
+        // Paths differ between machines: compare from the file name on.
+        let normalized: String = text
+            .lines()
+            .map(|l| match l.find("failing/") {
+                Some(i) => format!("{}{}\n", &l[..5], &l[i..]),
+                None => format!("{l}\n"),
+            })
+            .collect();
+        assert_eq!(normalized, expected);
+        assert_eq!((passed, failed), (1, expected.matches("FAIL ").count()));
+    }
+
+    #[test]
+    fn scalars_are_range_checked() {
+        assert_eq!(encode(&Scalar::Int(-1), 2, "k").unwrap(), [0xff, 0xff]);
+        assert_eq!(encode(&Scalar::Int(65535), 2, "k").unwrap(), [0xff, 0xff]);
+        assert!(encode(&Scalar::Int(65536), 2, "k")
+            .unwrap_err()
+            .contains("does not fit in 2 bytes"));
+        assert!(encode(&Scalar::Int(1), 3, "k")
+            .unwrap_err()
+            .contains("hex string"));
+        assert_eq!(
+            encode(&Scalar::Hex("01 02 03".into()), 3, "k").unwrap(),
+            [1, 2, 3]
+        );
+        assert!(encode(&Scalar::Hex("0102".into()), 3, "k")
+            .unwrap_err()
+            .contains("2 bytes of hex"));
+        assert!(parse_hex("0g").unwrap_err().contains("`g`"));
+        assert!(parse_hex("012").unwrap_err().contains("odd"));
+        assert_eq!(show(&[5, 0, 0, 0]), "5");
+        assert_eq!(show(&[1, 2, 3]), "\"010203\"");
+    }
+}

@@ -1,0 +1,110 @@
+//! End-to-end behaviour of the `bpfx` binary: formats, exit codes, round trips.
+
+use std::io::Write;
+use std::process::{Command, Output, Stdio};
+
+fn bpfx(args: &[&str], stdin: &[u8]) -> Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_bpfx"))
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("bpfx runs");
+    child.stdin.take().unwrap().write_all(stdin).unwrap();
+    child.wait_with_output().unwrap()
+}
+
+const PROG: &str =
+    "r0 = 42\nr1 = 0x1122334455667788 ll\nif r1 > 16 goto +1\nexit\nr0 += -1\nexit\n";
+
+#[test]
+fn hex_output_and_disasm_round_trip() {
+    let hex = bpfx(&["asm", "--format", "hex"], PROG.as_bytes());
+    assert!(
+        hex.status.success(),
+        "{}",
+        String::from_utf8_lossy(&hex.stderr)
+    );
+    let hex_text = String::from_utf8(hex.stdout).unwrap();
+    assert_eq!(hex_text.lines().next(), Some("b7 00 00 00 2a 00 00 00"));
+    assert_eq!(
+        hex_text.lines().nth(1),
+        Some("18 01 00 00 88 77 66 55 00 00 00 00 44 33 22 11")
+    );
+    let dis = bpfx(&["disasm", "--input", "hex"], hex_text.as_bytes());
+    assert!(dis.status.success());
+    let text = String::from_utf8(dis.stdout).unwrap();
+    // Reassembling the disassembly gives the same bytes.
+    let raw1 = bpfx(&["asm", "--format", "raw"], PROG.as_bytes()).stdout;
+    let raw2 = bpfx(&["asm", "--format", "raw"], text.as_bytes()).stdout;
+    assert_eq!(raw1, raw2);
+    assert_eq!(raw1.len(), 7 * 8);
+}
+
+#[test]
+fn raw_input_disassembles_in_every_dialect() {
+    let raw = bpfx(&["asm"], PROG.as_bytes()).stdout;
+    for dialect in ["llvm", "kernel", "ubpf"] {
+        let out = bpfx(&["disasm", "--dialect", dialect], &raw);
+        assert!(out.status.success(), "{dialect}");
+        let text = String::from_utf8(out.stdout).unwrap();
+        assert_eq!(text.lines().count(), 6, "{dialect}:\n{text}");
+        let asm_dialect = if dialect == "ubpf" { "ubpf" } else { "llvm" };
+        let again = bpfx(&["asm", "--dialect", asm_dialect], text.as_bytes());
+        assert_eq!(again.stdout, raw, "{dialect} does not reassemble:\n{text}");
+    }
+}
+
+#[test]
+fn formats() {
+    let c = String::from_utf8(bpfx(&["asm", "--format", "c"], PROG.as_bytes()).stdout).unwrap();
+    assert!(c.contains("struct bpf_insn prog[]"));
+    assert!(
+        c.contains("{ .code = 0xb7, .dst_reg = 0, .src_reg = 0, .off = 0, .imm = 42 },"),
+        "{c}"
+    );
+    assert_eq!(c.matches(".code =").count(), 7, "lddw takes two entries");
+    let rust =
+        String::from_utf8(bpfx(&["asm", "--format", "rust"], PROG.as_bytes()).stdout).unwrap();
+    assert!(rust.starts_with("pub const PROG: [u8; 56] = ["), "{rust}");
+    let json = bpfx(&["asm", "--format", "json"], PROG.as_bytes()).stdout;
+    let v: serde_json::Value = serde_json::from_slice(&json).unwrap();
+    assert_eq!(v["slots"], 7);
+    assert_eq!(v["insns"][1]["imm"], 0x1122334455667788i64);
+    assert_eq!(v["insns"][0]["bytes"], "b70000002a000000");
+}
+
+#[test]
+fn pc_and_bytes_columns() {
+    let raw = bpfx(&["asm"], PROG.as_bytes()).stdout;
+    let out = String::from_utf8(bpfx(&["disasm", "--pc", "--bytes"], &raw).stdout).unwrap();
+    let lines: Vec<_> = out.lines().collect();
+    assert!(
+        lines[0].starts_with("    0:\tb7 00 00 00 2a 00 00 00\t"),
+        "{out}"
+    );
+    assert!(
+        lines[2].starts_with("    2:\t00 00 00 00 44 33 22 11"),
+        "{out}"
+    );
+}
+
+#[test]
+fn exit_codes() {
+    assert_eq!(bpfx(&["asm"], b"r0 = 1\nexit\n").status.code(), Some(0));
+    assert_eq!(bpfx(&["asm"], b"r0 = \n").status.code(), Some(1));
+    assert_eq!(bpfx(&["asm", "--no-such-flag"], b"").status.code(), Some(2));
+    assert_eq!(
+        bpfx(&["asm", "/no/such/file.s"], b"").status.code(),
+        Some(2)
+    );
+    // Undecodable bytes: rejected input.
+    let bad = bpfx(&["disasm", "--input", "raw"], &[0x8e, 0, 0, 0, 0, 0, 0, 0]);
+    assert_eq!(bad.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&bad.stderr);
+    assert!(
+        err.contains("instruction 0 (byte offset 0): unknown opcode 0x8e"),
+        "{err}"
+    );
+}

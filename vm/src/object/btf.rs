@@ -1,0 +1,535 @@
+//! Just enough of the BPF Type Format to read BTF-defined maps: the type table of a
+//! `.BTF` section (kernel `Documentation/bpf/btf.rst`, `include/uapi/linux/btf.h`), the
+//! `.maps` DATASEC, and the sizes of types.
+
+use std::fmt;
+
+/// `BTF_MAGIC`, stored little-endian.
+const MAGIC: u16 = 0xeb9f;
+
+/// Kinds from `include/uapi/linux/btf.h` (`BTF_KIND_*`).
+mod kind {
+    pub const INT: u8 = 1;
+    pub const PTR: u8 = 2;
+    pub const ARRAY: u8 = 3;
+    pub const STRUCT: u8 = 4;
+    pub const UNION: u8 = 5;
+    pub const ENUM: u8 = 6;
+    pub const FWD: u8 = 7;
+    pub const TYPEDEF: u8 = 8;
+    pub const VOLATILE: u8 = 9;
+    pub const CONST: u8 = 10;
+    pub const RESTRICT: u8 = 11;
+    pub const FUNC: u8 = 12;
+    pub const FUNC_PROTO: u8 = 13;
+    pub const VAR: u8 = 14;
+    pub const DATASEC: u8 = 15;
+    pub const FLOAT: u8 = 16;
+    pub const DECL_TAG: u8 = 17;
+    pub const TYPE_TAG: u8 = 18;
+    pub const ENUM64: u8 = 19;
+}
+
+/// A problem in a `.BTF` section.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct BtfError(pub String);
+
+fn err<T>(msg: impl Into<String>) -> Result<T, BtfError> {
+    Err(BtfError(msg.into()))
+}
+
+/// One member of a struct or union, one entry of a DATASEC, one parameter.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Member {
+    /// Name (empty when anonymous).
+    pub name: String,
+    /// Type id.
+    pub type_id: u32,
+    /// Bit offset (struct member) or byte offset (DATASEC entry).
+    pub offset: u32,
+    /// Byte size (DATASEC entry only).
+    pub size: u32,
+}
+
+/// One type of the table. Only what map definitions need is kept in detail.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Type {
+    /// `BTF_KIND_INT`, `ENUM`, `ENUM64`, `FLOAT`: a scalar of `size` bytes.
+    Scalar {
+        /// Name.
+        name: String,
+        /// Size in bytes.
+        size: u32,
+    },
+    /// `BTF_KIND_PTR` to a type.
+    Ptr(u32),
+    /// `BTF_KIND_ARRAY` of `nelems` elements of type `elem`.
+    Array {
+        /// Element type id.
+        elem: u32,
+        /// Number of elements.
+        nelems: u32,
+    },
+    /// `BTF_KIND_STRUCT` or `UNION`.
+    Struct {
+        /// Name (empty when anonymous).
+        name: String,
+        /// Size in bytes.
+        size: u32,
+        /// Members.
+        members: Vec<Member>,
+    },
+    /// `TYPEDEF`, `VOLATILE`, `CONST`, `RESTRICT`, `TYPE_TAG`: the same type as the target.
+    Alias(u32),
+    /// `BTF_KIND_VAR`: a global variable.
+    Var {
+        /// Name.
+        name: String,
+        /// Type id.
+        type_id: u32,
+    },
+    /// `BTF_KIND_DATASEC`: the variables of an ELF section.
+    Datasec {
+        /// Section name.
+        name: String,
+        /// Variables, with their offsets and sizes.
+        vars: Vec<Member>,
+    },
+    /// Functions, prototypes, forward declarations, tags: no size.
+    Other(u8),
+}
+
+/// A parsed type table. Type id 0 is `void`; ids start at 1.
+#[derive(Clone, Debug, Default)]
+pub struct Btf {
+    types: Vec<Type>,
+}
+
+struct Reader<'a> {
+    data: &'a [u8],
+    pos: usize,
+}
+
+impl Reader<'_> {
+    fn u32(&mut self) -> Result<u32, BtfError> {
+        let b = self
+            .data
+            .get(self.pos..self.pos + 4)
+            .ok_or_else(|| BtfError(format!("type table truncated at byte {}", self.pos)))?;
+        self.pos += 4;
+        Ok(u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+    }
+}
+
+impl Btf {
+    /// Parses the contents of a `.BTF` section (little-endian, as clang writes it for
+    /// `-target bpf` on a little-endian host).
+    pub fn parse(data: &[u8]) -> Result<Btf, BtfError> {
+        if data.len() < 24 {
+            return err(format!("header needs 24 bytes, section has {}", data.len()));
+        }
+        let magic = u16::from_le_bytes([data[0], data[1]]);
+        if magic != MAGIC {
+            return err(format!("bad magic {magic:#06x} (expected {MAGIC:#06x})"));
+        }
+        let word = |i: usize| u32::from_le_bytes([data[i], data[i + 1], data[i + 2], data[i + 3]]);
+        let (hdr_len, type_off, type_len, str_off, str_len) =
+            (word(4), word(8), word(12), word(16), word(20));
+        let base = hdr_len as usize;
+        let range = |off: u32, len: u32, what: &str| {
+            let start = base.checked_add(off as usize);
+            let end = start.and_then(|s| s.checked_add(len as usize));
+            match (start, end) {
+                (Some(s), Some(e)) if e <= data.len() => Ok(&data[s..e]),
+                _ => err(format!(
+                    "{what} (offset {off}, length {len}) is outside the {}-byte section",
+                    data.len()
+                )),
+            }
+        };
+        let types = range(type_off, type_len, "type table")?;
+        let strings = range(str_off, str_len, "string table")?;
+        let name = |off: u32| -> Result<String, BtfError> {
+            let rest = strings.get(off as usize..).ok_or_else(|| {
+                BtfError(format!("name offset {off} is outside the string table"))
+            })?;
+            let end = rest.iter().position(|&b| b == 0).unwrap_or(rest.len());
+            Ok(String::from_utf8_lossy(&rest[..end]).into_owned())
+        };
+
+        let mut r = Reader {
+            data: types,
+            pos: 0,
+        };
+        let mut out = Vec::new();
+        while r.pos < types.len() {
+            let name_off = r.u32()?;
+            let info = r.u32()?;
+            let size_or_type = r.u32()?;
+            let k = ((info >> 24) & 0x1f) as u8;
+            let vlen = (info & 0xffff) as usize;
+            let t = match k {
+                kind::INT => {
+                    r.u32()?;
+                    Type::Scalar {
+                        name: name(name_off)?,
+                        size: size_or_type,
+                    }
+                }
+                kind::FLOAT => Type::Scalar {
+                    name: name(name_off)?,
+                    size: size_or_type,
+                },
+                kind::ENUM | kind::ENUM64 => {
+                    let words = if k == kind::ENUM { 2 } else { 3 };
+                    for _ in 0..vlen * words {
+                        r.u32()?;
+                    }
+                    Type::Scalar {
+                        name: name(name_off)?,
+                        size: size_or_type,
+                    }
+                }
+                kind::PTR => Type::Ptr(size_or_type),
+                kind::ARRAY => {
+                    let elem = r.u32()?;
+                    let _index_type = r.u32()?;
+                    let nelems = r.u32()?;
+                    Type::Array { elem, nelems }
+                }
+                kind::STRUCT | kind::UNION => {
+                    let mut members = Vec::with_capacity(vlen);
+                    for _ in 0..vlen {
+                        let n = r.u32()?;
+                        let type_id = r.u32()?;
+                        let offset = r.u32()?;
+                        members.push(Member {
+                            name: name(n)?,
+                            type_id,
+                            offset,
+                            size: 0,
+                        });
+                    }
+                    Type::Struct {
+                        name: name(name_off)?,
+                        size: size_or_type,
+                        members,
+                    }
+                }
+                kind::TYPEDEF | kind::VOLATILE | kind::CONST | kind::RESTRICT | kind::TYPE_TAG => {
+                    Type::Alias(size_or_type)
+                }
+                kind::VAR => {
+                    r.u32()?; // linkage
+                    Type::Var {
+                        name: name(name_off)?,
+                        type_id: size_or_type,
+                    }
+                }
+                kind::DATASEC => {
+                    let mut vars = Vec::with_capacity(vlen);
+                    for _ in 0..vlen {
+                        let type_id = r.u32()?;
+                        let offset = r.u32()?;
+                        let size = r.u32()?;
+                        vars.push(Member {
+                            name: String::new(),
+                            type_id,
+                            offset,
+                            size,
+                        });
+                    }
+                    Type::Datasec {
+                        name: name(name_off)?,
+                        vars,
+                    }
+                }
+                kind::FUNC_PROTO => {
+                    for _ in 0..vlen * 2 {
+                        r.u32()?;
+                    }
+                    Type::Other(k)
+                }
+                kind::DECL_TAG => {
+                    r.u32()?;
+                    Type::Other(k)
+                }
+                kind::FWD | kind::FUNC => Type::Other(k),
+                other => {
+                    return err(format!(
+                        "type {} has unknown kind {other} (1 to 19 are defined)",
+                        out.len() + 1
+                    ))
+                }
+            };
+            out.push(t);
+        }
+        Ok(Btf { types: out })
+    }
+
+    /// The type with this id (`None` for `void` and for ids past the table).
+    pub fn get(&self, id: u32) -> Option<&Type> {
+        id.checked_sub(1).and_then(|i| self.types.get(i as usize))
+    }
+
+    fn get_or_err(&self, id: u32) -> Result<&Type, BtfError> {
+        self.get(id)
+            .ok_or_else(|| BtfError(format!("type id {id} does not exist")))
+    }
+
+    /// Follows typedefs and qualifiers to the underlying type id. Stops after as many
+    /// steps as there are types, so a cycle is an error rather than a hang.
+    pub fn skip_aliases(&self, mut id: u32) -> Result<u32, BtfError> {
+        for _ in 0..=self.types.len() {
+            match self.get_or_err(id)? {
+                Type::Alias(next) => id = *next,
+                _ => return Ok(id),
+            }
+        }
+        err(format!("type id {id} is part of a typedef cycle"))
+    }
+
+    /// The size in bytes of a type (`btf__resolve_size` in libbpf terms).
+    pub fn size_of(&self, id: u32) -> Result<u32, BtfError> {
+        self.size_of_depth(id, 0)
+    }
+
+    fn size_of_depth(&self, id: u32, depth: usize) -> Result<u32, BtfError> {
+        if depth > 32 {
+            return err(format!("type id {id} nests more than 32 levels deep"));
+        }
+        let id = self.skip_aliases(id)?;
+        match self.get_or_err(id)? {
+            Type::Scalar { size, .. } | Type::Struct { size, .. } => Ok(*size),
+            Type::Ptr(_) => Ok(8),
+            Type::Array { elem, nelems } => {
+                let e = self.size_of_depth(*elem, depth + 1)?;
+                e.checked_mul(*nelems)
+                    .ok_or_else(|| BtfError(format!("array type id {id} is too large")))
+            }
+            Type::Var { type_id, .. } => self.size_of_depth(*type_id, depth + 1),
+            other => err(format!("type id {id} ({}) has no size", describe(other))),
+        }
+    }
+
+    /// Finds a DATASEC by section name.
+    pub fn datasec(&self, section: &str) -> Option<&[Member]> {
+        self.types.iter().find_map(|t| match t {
+            Type::Datasec { name, vars } if name == section => Some(vars.as_slice()),
+            _ => None,
+        })
+    }
+}
+
+fn describe(t: &Type) -> &'static str {
+    match t {
+        Type::Scalar { .. } => "scalar",
+        Type::Ptr(_) => "pointer",
+        Type::Array { .. } => "array",
+        Type::Struct { .. } => "struct",
+        Type::Alias(_) => "typedef",
+        Type::Var { .. } => "variable",
+        Type::Datasec { .. } => "section",
+        Type::Other(kind::FUNC) => "function",
+        Type::Other(kind::FUNC_PROTO) => "function prototype",
+        Type::Other(kind::FWD) => "forward declaration",
+        Type::Other(_) => "tag",
+    }
+}
+
+impl fmt::Display for Type {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(describe(self))
+    }
+}
+
+/// The fields of one BTF-defined map (`struct { __uint(type, ...); ... } name SEC(".maps")`).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct BtfMap {
+    /// Variable name.
+    pub name: String,
+    /// Byte offset of the variable in `.maps`.
+    pub offset: u32,
+    /// `type`.
+    pub map_type: Option<u32>,
+    /// `key_size`, or the size of `key`'s type.
+    pub key_size: Option<u32>,
+    /// `value_size`, or the size of `value`'s type.
+    pub value_size: Option<u32>,
+    /// `max_entries`.
+    pub max_entries: Option<u32>,
+    /// `map_flags`.
+    pub flags: Option<u32>,
+    /// Byte offset of `values` (`__array(values, ...)`: initial slots, filled by
+    /// relocations in `.rel.maps`), inside the variable.
+    pub values_offset: Option<u32>,
+    /// Size of the variable in `.maps` (with its `values` initialiser).
+    pub size: u32,
+}
+
+impl Btf {
+    /// Reads the maps defined in the `.maps` DATASEC.
+    pub fn maps(&self) -> Result<Vec<BtfMap>, BtfError> {
+        let Some(vars) = self.datasec(".maps") else {
+            return err("no DATASEC named `.maps` in .BTF");
+        };
+        let mut out = Vec::new();
+        for v in vars {
+            let Type::Var { name, type_id } = self.get_or_err(v.type_id)? else {
+                return err(format!(
+                    "`.maps` entry at offset {} is not a variable",
+                    v.offset
+                ));
+            };
+            let sid = self.skip_aliases(*type_id)?;
+            let Type::Struct { members, .. } = self.get_or_err(sid)? else {
+                return err(format!("map `{name}`: its type is not a struct"));
+            };
+            let mut m = BtfMap {
+                name: name.clone(),
+                offset: v.offset,
+                size: v.size,
+                ..BtfMap::default()
+            };
+            for mem in members {
+                let ctx =
+                    |e: BtfError| BtfError(format!("map `{name}`, field `{}`: {e}", mem.name));
+                match mem.name.as_str() {
+                    "type" => m.map_type = Some(self.uint_field(mem.type_id).map_err(ctx)?),
+                    "max_entries" => {
+                        m.max_entries = Some(self.uint_field(mem.type_id).map_err(ctx)?)
+                    }
+                    "map_flags" => m.flags = Some(self.uint_field(mem.type_id).map_err(ctx)?),
+                    "key_size" => m.key_size = Some(self.uint_field(mem.type_id).map_err(ctx)?),
+                    "value_size" => m.value_size = Some(self.uint_field(mem.type_id).map_err(ctx)?),
+                    "key" => m.key_size = Some(self.pointee_size(mem.type_id).map_err(ctx)?),
+                    "value" => m.value_size = Some(self.pointee_size(mem.type_id).map_err(ctx)?),
+                    "values" => {
+                        if mem.offset % 64 != 0 {
+                            return err(format!(
+                                "map `{name}`: field `values` is not 8-byte aligned"
+                            ));
+                        }
+                        m.values_offset = Some(mem.offset / 8);
+                    }
+                    // Accepted and without effect here: pinning is a loader concern, NUMA
+                    // placement and map_extra do not change what a program sees.
+                    "pinning" | "numa_node" | "map_extra" => {}
+                    other => {
+                        return err(format!(
+                            "map `{name}`: field `{other}` is not supported \
+                             (supported: type, key, value, key_size, value_size, \
+                             max_entries, map_flags, values, pinning, numa_node, map_extra)"
+                        ))
+                    }
+                }
+            }
+            out.push(m);
+        }
+        Ok(out)
+    }
+
+    /// `__uint(name, N)` is `int (*name)[N]`: a pointer to an array of N elements.
+    fn uint_field(&self, id: u32) -> Result<u32, BtfError> {
+        let pid = self.skip_aliases(id)?;
+        let Type::Ptr(target) = self.get_or_err(pid)? else {
+            return err("expected `__uint(...)`, a pointer to an array");
+        };
+        let aid = self.skip_aliases(*target)?;
+        match self.get_or_err(aid)? {
+            Type::Array { nelems, .. } => Ok(*nelems),
+            other => err(format!(
+                "expected `__uint(...)`, a pointer to an array, found a pointer to a {other}"
+            )),
+        }
+    }
+
+    /// `__type(name, T)` is `T *name`.
+    fn pointee_size(&self, id: u32) -> Result<u32, BtfError> {
+        let pid = self.skip_aliases(id)?;
+        let Type::Ptr(target) = self.get_or_err(pid)? else {
+            return err("expected `__type(...)`, a pointer to the type");
+        };
+        self.size_of(*target)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Builds a BTF blob from (kind, name, vlen, size_or_type, extra words).
+    fn blob(strings: &[&str], types: &[(u8, u32, u32, u32, Vec<u32>)]) -> Vec<u8> {
+        let mut strtab = vec![0u8];
+        for s in strings {
+            strtab.extend_from_slice(s.as_bytes());
+            strtab.push(0);
+        }
+        let mut tt = Vec::new();
+        for (k, name, vlen, st, extra) in types {
+            for w in [*name, ((*k as u32) << 24) | vlen, *st]
+                .iter()
+                .chain(extra.iter())
+            {
+                tt.extend_from_slice(&w.to_le_bytes());
+            }
+        }
+        let mut out = Vec::new();
+        out.extend_from_slice(&MAGIC.to_le_bytes());
+        out.extend_from_slice(&[1, 0]);
+        for w in [
+            24u32,
+            0,
+            tt.len() as u32,
+            tt.len() as u32,
+            strtab.len() as u32,
+        ] {
+            out.extend_from_slice(&w.to_le_bytes());
+        }
+        out.extend_from_slice(&tt);
+        out.extend_from_slice(&strtab);
+        out
+    }
+
+    #[test]
+    fn sizes_through_typedefs_and_arrays() {
+        // 1: int "int" 4; 2: typedef "u32" -> 1; 3: array of 2 x 5; 4: const -> 3
+        let b = blob(
+            &["int", "u32"],
+            &[
+                (kind::INT, 1, 0, 4, vec![32]),
+                (kind::TYPEDEF, 5, 0, 1, vec![]),
+                (kind::ARRAY, 0, 0, 0, vec![2, 1, 5]),
+                (kind::CONST, 0, 0, 3, vec![]),
+            ],
+        );
+        let btf = Btf::parse(&b).unwrap();
+        assert_eq!(btf.size_of(2).unwrap(), 4);
+        assert_eq!(btf.size_of(4).unwrap(), 20);
+        assert!(btf.size_of(9).unwrap_err().0.contains("does not exist"));
+    }
+
+    #[test]
+    fn bad_input_is_an_error() {
+        assert!(Btf::parse(&[0; 10]).unwrap_err().0.contains("24 bytes"));
+        let mut b = blob(&[], &[(kind::INT, 0, 0, 4, vec![32])]);
+        b[0] = 0;
+        assert!(Btf::parse(&b).unwrap_err().0.contains("magic"));
+        let b = blob(&[], &[(25, 0, 0, 4, vec![])]);
+        assert!(Btf::parse(&b).unwrap_err().0.contains("unknown kind 25"));
+        let mut b = blob(&[], &[(kind::INT, 0, 0, 4, vec![32])]);
+        b.truncate(b.len() - 4);
+        assert!(Btf::parse(&b).is_err());
+        // A typedef cycle: 1 -> 2 -> 1.
+        let b = blob(
+            &[],
+            &[
+                (kind::TYPEDEF, 0, 0, 2, vec![]),
+                (kind::TYPEDEF, 0, 0, 1, vec![]),
+            ],
+        );
+        let btf = Btf::parse(&b).unwrap();
+        assert!(btf.size_of(1).unwrap_err().0.contains("cycle"));
+    }
+}
