@@ -155,7 +155,7 @@ fn read_program(args: &Args) -> Result<Option<Loaded>> {
     match asm::insn::decode(&raw) {
         Ok(d) => Ok(Some(Loaded {
             insns: d.iter().map(|d| d.insn).collect(),
-            dialect: Dialect::Ubpf,
+            dialect: Dialect::Llvm,
         })),
         Err(e) => {
             eprintln!("error: {name}: {e}");
