@@ -59,6 +59,22 @@ impl MapType {
         }
     }
 
+    /// The kernel's name without `BPF_MAP_TYPE_`, lower case (`percpu_hash`).
+    pub const fn name(self) -> &'static str {
+        match self {
+            MapType::Array => "array",
+            MapType::Hash => "hash",
+            MapType::PercpuArray => "percpu_array",
+            MapType::PercpuHash => "percpu_hash",
+            MapType::LruHash => "lru_hash",
+            MapType::LruPercpuHash => "lru_percpu_hash",
+            MapType::ProgArray => "prog_array",
+            MapType::RingBuf => "ringbuf",
+            MapType::Queue => "queue",
+            MapType::Stack => "stack",
+        }
+    }
+
     /// From the kernel's name without `BPF_MAP_TYPE_` (`array`, `percpu_hash`, `ringbuf`...).
     pub fn from_name(name: &str) -> Option<MapType> {
         let n = name.to_ascii_lowercase();
