@@ -119,7 +119,7 @@ fn probe_read(m: &mut Machine, a: [u64; 5], user: bool) -> Result<u64, HelperErr
             Ok(0)
         }
         None => {
-            m.write(dst, &vec![0; size])?;
+            m.zero(dst, size)?;
             Ok(EFAULT)
         }
     }
@@ -159,7 +159,7 @@ fn probe_read_str(m: &mut Machine, a: [u64; 5], user: bool) -> Result<u64, Helpe
             Ok(n as u64)
         }
         None => {
-            m.write(dst, &vec![0; size])?;
+            m.zero(dst, size)?;
             Ok(EFAULT)
         }
     }
@@ -171,6 +171,7 @@ fn get_current_comm(m: &mut Machine, a: [u64; 5]) -> Result<u64, HelperError> {
         return Ok(EINVAL);
     }
     // TASK_COMM_LEN is 16: at most 15 bytes and a NUL, truncated to the buffer.
+    m.read(a[0], size)?;
     let mut buf: Vec<u8> = m.env.comm.bytes().take(15).collect();
     buf.resize(size, 0);
     let n = size - 1;
@@ -238,7 +239,7 @@ fn skb_load_bytes(m: &mut Machine, a: [u64; 5]) -> Result<u64, HelperError> {
             Ok(0)
         }
         None => {
-            m.write(to, &vec![0; len])?;
+            m.zero(to, len)?;
             Ok(EFAULT)
         }
     }

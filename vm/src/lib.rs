@@ -74,7 +74,9 @@ pub use error::{ErrorKind, HelperError, LoadError, MemFault, VmError};
 pub use helpers::{register_ubpf_test_helpers, HelperFn};
 pub use interp::{MAX_TAIL_CALLS, MAY_GOTO_BUDGET};
 pub use machine::{Env, Machine, TraceLine};
-pub use maps::{Map, MapDef, MapError, MapType, BPF_ANY, BPF_EXIST, BPF_F_LOCK, BPF_NOEXIST};
+pub use maps::{
+    Map, MapDef, MapError, MapType, BPF_ANY, BPF_EXIST, BPF_F_LOCK, BPF_NOEXIST, MAX_MAP_BYTES,
+};
 pub use mem::{Region, MAX_FRAMES, STACK_SIZE};
 pub use program::Program;
 

@@ -308,7 +308,7 @@ impl Machine {
         let buf = self
             .region(id)
             .ok_or_else(|| fault(addr, len, false, None))?;
-        buf.get(off..off + len)
+        buf.get(off..off.saturating_add(len))
             .ok_or_else(|| fault(addr, len, false, Some(buf.len())))
     }
 
@@ -329,10 +329,16 @@ impl Machine {
             .region_mut(id)
             .ok_or_else(|| fault(addr, bytes.len(), true, None))?;
         let len = buf.len();
-        buf.get_mut(off..off + bytes.len())
+        buf.get_mut(off..off.saturating_add(bytes.len()))
             .ok_or_else(|| fault(addr, bytes.len(), true, Some(len)))?
             .copy_from_slice(bytes);
         Ok(())
+    }
+
+    /// Fills `len` bytes at a VM address with zeros (checked before anything is allocated).
+    pub fn zero(&mut self, addr: u64, len: usize) -> Result<(), MemFault> {
+        self.read(addr, len)?;
+        self.write(addr, &vec![0; len])
     }
 
     /// Reads a NUL-terminated string of at most `max` bytes (without the NUL); `None` when

@@ -127,6 +127,25 @@ fn map_api_checks_like_map_create() {
         m.create_map(def(MapType::RingBuf, 0, 0, 1000)),
         Err(MapError::Invalid(_))
     ));
+    // Too large to allocate: ENOMEM before any allocation.
+    assert_eq!(
+        m.create_map(def(MapType::Hash, 4, 8, u32::MAX)),
+        Err(MapError::NoMemory)
+    );
+    assert_eq!(
+        m.create_map(def(MapType::ProgArray, 4, 4, u32::MAX)),
+        Err(MapError::NoMemory)
+    );
+    assert_eq!(
+        m.create_map(def(MapType::RingBuf, 0, 0, 1 << 31)),
+        Err(MapError::NoMemory)
+    );
+    m.env_mut().ncpus = 1 << 20;
+    assert_eq!(
+        m.create_map(def(MapType::PercpuArray, 4, 8, 1 << 12)),
+        Err(MapError::NoMemory)
+    );
+    m.env_mut().ncpus = 1;
     let fd = m.create_map(def(MapType::Hash, 4, 4, 1)).unwrap();
     let map = m.map_mut(fd).unwrap();
     assert_eq!(
@@ -623,4 +642,26 @@ fn map_value_and_map_index_pseudo_loads() {
     .unwrap();
     let e = m.load_insns(&a.insns, ProgType::Plain).unwrap_err();
     assert!(e.to_string().contains("past the value size 16"), "{e}");
+}
+
+#[test]
+fn huge_helper_sizes_fault_instead_of_allocating() {
+    let mut m = Vm::new();
+    let fd = m.create_map(def(MapType::RingBuf, 0, 0, 4096)).unwrap();
+    for src in [
+        "mov %r1, %r10\nadd %r1, -8\nmov32 %r2, -1\nmov %r3, 0\ncall 113\nexit".to_string(),
+        "mov %r1, %r10\nadd %r1, -8\nmov32 %r2, -1\ncall 16\nexit".to_string(),
+        "mov %r1, %r10\nadd %r1, -8\nmov32 %r2, -1\nmov %r3, 0\ncall 115\nexit".to_string(),
+        format!("lddw map_fd %r1, {fd}\nmov %r2, %r10\nmov %r3, -1\nmov %r4, 0\ncall 130\nexit"),
+    ] {
+        let id = load(&mut m, &src, ProgType::Plain);
+        let e = m.run(id).unwrap_err().to_string();
+        assert!(e.contains("out of bounds of stack frame 0"), "{src}: {e}");
+    }
+    let id = load(
+        &mut m,
+        &format!("lddw map_fd %r1, {fd}\nmov %r2, -1\nmov %r3, 0\ncall 131\nexit"),
+        ProgType::Plain,
+    );
+    assert_eq!(m.run(id).unwrap().r0, 0, "reserve of 2^64-1 bytes: NULL");
 }
