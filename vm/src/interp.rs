@@ -225,14 +225,14 @@ impl Vm {
                 K::MovSx32_8 => reg!(r, d) = reg!(r, s) as i8 as i32 as u32 as u64,
                 K::MovSx32_16 => reg!(r, d) = reg!(r, s) as i16 as i32 as u32 as u64,
 
-                // This host is little-endian-agnostic: `to_le`/`to_be` are what the kernel's
-                // interpreter uses (cpu_to_le16 ...), so results match a little-endian kernel.
-                K::Le16 => reg!(r, d) = (reg!(r, d) as u16).to_le() as u64,
-                K::Le32 => reg!(r, d) = (reg!(r, d) as u32).to_le() as u64,
-                K::Nop => reg!(r, d) = reg!(r, d).to_le(),
-                K::Be16 => reg!(r, d) = (reg!(r, d) as u16).to_be() as u64,
-                K::Be32 => reg!(r, d) = (reg!(r, d) as u32).to_be() as u64,
-                K::Be64 => reg!(r, d) = reg!(r, d).to_be(),
+                // The VM is a little-endian BPF machine on any host (memory is read with
+                // from_le_bytes), so `le` truncates and `be` swaps, as on x86-64 Linux.
+                K::Le16 => reg!(r, d) = reg!(r, d) as u16 as u64,
+                K::Le32 => reg!(r, d) = reg!(r, d) as u32 as u64,
+                K::Nop => {}
+                K::Be16 => reg!(r, d) = (reg!(r, d) as u16).swap_bytes() as u64,
+                K::Be32 => reg!(r, d) = (reg!(r, d) as u32).swap_bytes() as u64,
+                K::Be64 => reg!(r, d) = reg!(r, d).swap_bytes(),
                 K::Swap16 => reg!(r, d) = (reg!(r, d) as u16).swap_bytes() as u64,
                 K::Swap32 => reg!(r, d) = (reg!(r, d) as u32).swap_bytes() as u64,
                 K::Swap64 => reg!(r, d) = reg!(r, d).swap_bytes(),
@@ -550,7 +550,7 @@ impl Vm {
                     if count < budget {
                         count += 1;
                         pc += 1;
-                        reg!(r, d) = (v as u16).to_be() as u64;
+                        reg!(r, d) = (v as u16).swap_bytes() as u64;
                     }
                 }
                 K::LdxBe32 => {
@@ -559,7 +559,7 @@ impl Vm {
                     if count < budget {
                         count += 1;
                         pc += 1;
-                        reg!(r, d) = (v as u32).to_be() as u64;
+                        reg!(r, d) = (v as u32).swap_bytes() as u64;
                     }
                 }
                 K::AddJltI | K::AddJneI | K::AddJleI | K::AddJgtI => {

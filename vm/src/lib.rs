@@ -370,7 +370,7 @@ impl Vm {
                 let proto = m
                     .packet
                     .get(12..14)
-                    .map(|b| u16::from_ne_bytes([b[0], b[1]]))
+                    .map(|b| u16::from_le_bytes([b[0], b[1]]))
                     .unwrap_or(0);
                 put32(skb::PROTOCOL, proto as u32);
                 put32(skb::VLAN_PRESENT, (e.vlan_tci != 0) as u32);
