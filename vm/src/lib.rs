@@ -48,6 +48,29 @@
 //!   the conformance suite: a function address (`lddw` with `src = 4`) is called as a
 //!   subprogram, a small number as a helper id.
 //!
+//! # Loading
+//!
+//! Programs are decoded once (`asm::insn::decode`) into 16-byte ops: one tag per operation,
+//! width and operand source; jump targets as op indexes; `lddw` folded, its map or
+//! function reference resolved (maps are numbered by fd from [`FIRST_MAP_FD`], or by index
+//! for `map_idx`). Like the kernel's `check_subprogs`, loading refuses a subprogram whose
+//! last instruction is not `exit` or a jump, and jumps from one subprogram into another;
+//! programs may have at most [`MAX_INSNS`] instructions. Plain runs then fuse a few pairs
+//! that compilers emit all the time (`rX = rY; rX += K`, `ldxh` + `be16`, `rX += K; if rX < K
+//! goto`) into one dispatch; traced runs execute one op per instruction, and both count
+//! instructions the same way.
+//!
+//! # Maps and helpers
+//!
+//! [`Vm::create_map`] makes array, hash, per-CPU array/hash, LRU hash, program array, ring
+//! buffer, queue and stack maps with the kernel's creation checks, update flags and errnos;
+//! their contents are readable and writable through [`Vm::map`] / [`Vm::map_mut`] between
+//! runs. Helpers are a table by id ([`Vm::register_helper`] adds or replaces one); the
+//! built-ins cover map access, `trace_printk` (captured as trace_pipe lines), the clock,
+//! random numbers, task ids, `probe_read_*` from test-provided memory images, ring buffers,
+//! `skb_load_bytes`, queue push/pop/peek and `tail_call`. [`register_ubpf_test_helpers`]
+//! installs the helpers uBPF's test suite expects instead.
+//!
 //! # What the VM checks that the verifier would have
 //!
 //! Every load and store is bounds-checked against its region ([`Region`]); bounds of map
