@@ -643,7 +643,7 @@ impl Map {
         }
     }
 
-    /// Puts program `prog` (an id from [`crate::Vm::add_program`]) at `index` of a program
+    /// Puts program `prog` (the id ([`crate::ProgId`]`.0`) of a program loaded with [`crate::Vm::load`]) at `index` of a program
     /// array, or clears it.
     pub fn set_prog(&mut self, index: u32, prog: Option<u32>) -> Result<(), MapError> {
         let Store::ProgArray { progs } = &mut self.store else {
