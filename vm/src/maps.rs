@@ -643,7 +643,8 @@ impl Map {
         }
     }
 
-    /// Puts program `prog` (the id ([`crate::ProgId`]`.0`) of a program loaded with [`crate::Vm::load`]) at `index` of a program
+    /// Puts program `prog` (a [`crate::ProgId`]'s number, from [`crate::Vm::load`]) at
+    /// `index` of a program
     /// array, or clears it.
     pub fn set_prog(&mut self, index: u32, prog: Option<u32>) -> Result<(), MapError> {
         let Store::ProgArray { progs } = &mut self.store else {
