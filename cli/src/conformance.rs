@@ -14,9 +14,14 @@ pub struct Args {
     /// Print a line for every test, not only failures.
     #[arg(short, long)]
     pub verbose: bool,
-    /// Helper functions: the kernel's (default) or the ones uBPF's test suite registers
-    /// (ids 0-5: gather_bytes, memfrob, trash_registers, sqrti, strcmp_ext, unwind).
-    #[arg(long, value_enum, default_value_t = Helpers::Kernel)]
+    /// Run the tests in the running kernel (BPF_PROG_TEST_RUN) instead of the VM; programs
+    /// the kernel refuses on purpose are listed as expected rejections. Exit 77 when the
+    /// kernel cannot be used here.
+    #[arg(long)]
+    pub kernel: bool,
+    /// Helper functions for the VM: the kernel's (default) or the ones uBPF's test suite
+    /// registers (ids 0-5: gather_bytes, memfrob, trash_registers, sqrti, strcmp_ext, unwind).
+    #[arg(long, value_enum, default_value_t = Helpers::Kernel, conflicts_with = "kernel")]
     pub helpers: Helpers,
 }
 
@@ -48,6 +53,8 @@ pub enum Verdict {
     Fail(String),
     /// Uses sections this runner does not interpret (uBPF-only), or has no expectation.
     Skip(String),
+    /// The kernel refuses the program for a documented reason (`--kernel` only).
+    ExpectedRejection(String),
 }
 
 /// Sections that only inform (C source, notes for other runners): ignored.
@@ -55,7 +62,8 @@ const INFORMATIONAL: &[&str] = &["c", "no register offset", "description", "no j
 
 /// Runs one `.data` text; `dir` is its directory, for uBPF's `-- asm @ FILE` and
 /// `-- mem @ FILE` sections.
-pub fn run_one(text: &str, dir: Option<&Path>, helpers: Helpers) -> Verdict {
+/// `in_kernel`: in the running kernel instead of the VM; `helpers`: the VM's helper set.
+pub fn run_one(text: &str, dir: Option<&Path>, in_kernel: bool, helpers: Helpers) -> Verdict {
     let mut f = match data_file::parse(text) {
         Ok(f) => f,
         Err(e) => return Verdict::Fail(format!("bad .data file: {e}")),
@@ -115,6 +123,9 @@ pub fn run_one(text: &str, dir: Option<&Path>, helpers: Helpers) -> Verdict {
         },
         (None, None) => return Verdict::Skip("no program".into()),
     };
+    if in_kernel {
+        return crate::kernel::conformance_verdict(&prog, &f.mem, f.result, f.error.is_some());
+    }
     let got = run_program(&prog, &f.mem, helpers);
     match (f.result, &f.error, got) {
         (_, Some(_), Err(_)) => Verdict::Pass,
@@ -148,6 +159,13 @@ fn collect(path: &Path, out: &mut Vec<PathBuf>) -> Result<()> {
 
 /// Entry point.
 pub fn main(args: Args) -> Result<ExitCode> {
+    if args.kernel {
+        if let Err(why) = ::kernel::probe::availability() {
+            eprintln!("kernel unavailable: {why}");
+            return Ok(ExitCode::from(crate::kernel::EXIT_UNAVAILABLE));
+        }
+    }
+    let mut rejected = 0;
     let mut files = Vec::new();
     for p in &args.paths {
         if !p.exists() {
@@ -159,7 +177,11 @@ pub fn main(args: Args) -> Result<ExitCode> {
     for file in &files {
         let text = std::fs::read_to_string(file)
             .with_context(|| format!("cannot read {}", file.display()))?;
-        match run_one(&text, file.parent(), args.helpers) {
+        match run_one(&text, file.parent(), args.kernel, args.helpers) {
+            Verdict::ExpectedRejection(why) => {
+                rejected += 1;
+                println!("expected rejection {}: {why}", file.display());
+            }
             Verdict::Pass => {
                 passed += 1;
                 if args.verbose {
@@ -181,7 +203,11 @@ pub fn main(args: Args) -> Result<ExitCode> {
     if skipped > 0 {
         println!("{skipped} skipped (non-standard sections or no expectation)");
     }
-    println!("{passed} passed, {failed} failed");
+    if args.kernel {
+        println!("kernel: {passed} passed, {failed} failed, {rejected} expected rejections");
+    } else {
+        println!("{passed} passed, {failed} failed");
+    }
     Ok(if failed == 0 {
         ExitCode::SUCCESS
     } else {

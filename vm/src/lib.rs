@@ -80,6 +80,7 @@
 
 #![deny(missing_docs)]
 
+pub mod classic;
 mod ctx;
 mod error;
 mod helpers;
