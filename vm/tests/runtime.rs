@@ -665,3 +665,25 @@ fn huge_helper_sizes_fault_instead_of_allocating() {
     );
     assert_eq!(m.run(id).unwrap().r0, 0, "reserve of 2^64-1 bytes: NULL");
 }
+
+#[test]
+fn trace_printk_strings_and_addresses() {
+    let mut m = Vm::new();
+    // "%s|%5s|%pI4|%pi4" with r3 = "ok" on the stack, r4 = the same, r5 = 10.1.2.3 in memory.
+    m.set_mem(vec![10, 1, 2, 3]);
+    let fmt = string_on_stack("%s|%-4s|%pI4");
+    let src = format!(
+        "stdw [%r10-48], 0x6b6f\nmov %r6, %r1\n{fmt}mov %r3, %r10\nadd %r3, -48\nmov %r4, %r3\nmov %r5, %r6\ncall 6\nexit"
+    );
+    let r0 = run(&mut m, &src);
+    assert_eq!(m.trace_lines()[0].message, "ok|ok  |10.1.2.3");
+    assert_eq!(r0, 16);
+    let fmt = string_on_stack("%pi4 %s");
+    let src = format!("mov %r6, %r1\n{fmt}mov %r3, %r6\nmov %r4, 0\ncall 6\nexit");
+    run(&mut m, &src);
+    // A bad %s pointer prints nothing for it, as the kernel's failed copy does.
+    assert_eq!(m.trace_lines()[1].message, "010.001.002.003 ");
+    let fmt = string_on_stack("%pZ");
+    let src = format!("{fmt}mov %r3, 0\ncall 6\nexit");
+    assert_eq!(run(&mut m, &src), (-22i64) as u64, "unknown %p extension");
+}
