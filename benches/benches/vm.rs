@@ -144,7 +144,10 @@ fn bench(c: &mut Criterion) {
         }
         g.finish();
 
-        // The summary: the two interpreters timed back to back.
+        // The summary: the two interpreters timed back to back (BPFX_BENCH_SUMMARY=0 skips it).
+        if std::env::var_os("BPFX_BENCH_SUMMARY").is_some_and(|v| v == "0") {
+            continue;
+        }
         let budget = Duration::from_millis(700);
         let bpfx_ns = time_per_run(
             || {

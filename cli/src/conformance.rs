@@ -19,6 +19,29 @@ pub struct Args {
     /// kernel cannot be used here.
     #[arg(long)]
     pub kernel: bool,
+    /// Helper functions for the VM: the kernel's (default) or the ones uBPF's test suite
+    /// registers (ids 0-5: gather_bytes, memfrob, trash_registers, sqrti, strcmp_ext, unwind).
+    #[arg(long, value_enum, default_value_t = Helpers::Kernel, conflicts_with = "kernel")]
+    pub helpers: Helpers,
+}
+
+/// Helper sets.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Helpers {
+    /// Linux's helpers by id.
+    Kernel,
+    /// uBPF's test helpers for ids 0-5, the kernel's for the others.
+    Ubpf,
+}
+
+fn run_program(prog: &[u8], mem: &[u8], helpers: Helpers) -> Result<u64, vm::RunError> {
+    let mut m = vm::Vm::new();
+    if helpers == Helpers::Ubpf {
+        vm::register_ubpf_test_helpers(&mut m);
+    }
+    let id = m.load(prog, vm::ProgType::Plain)?;
+    m.set_mem(mem.to_vec());
+    Ok(m.run(id)?.r0)
 }
 
 /// What happened to one test.
@@ -39,8 +62,8 @@ const INFORMATIONAL: &[&str] = &["c", "no register offset", "description", "no j
 
 /// Runs one `.data` text; `dir` is its directory, for uBPF's `-- asm @ FILE` and
 /// `-- mem @ FILE` sections.
-/// `in_kernel`: in the running kernel instead of the VM.
-pub fn run_one(text: &str, dir: Option<&Path>, in_kernel: bool) -> Verdict {
+/// `in_kernel`: in the running kernel instead of the VM; `helpers`: the VM's helper set.
+pub fn run_one(text: &str, dir: Option<&Path>, in_kernel: bool, helpers: Helpers) -> Verdict {
     let mut f = match data_file::parse(text) {
         Ok(f) => f,
         Err(e) => return Verdict::Fail(format!("bad .data file: {e}")),
@@ -103,7 +126,7 @@ pub fn run_one(text: &str, dir: Option<&Path>, in_kernel: bool) -> Verdict {
     if in_kernel {
         return crate::kernel::conformance_verdict(&prog, &f.mem, f.result, f.error.is_some());
     }
-    let got = vm::run_plain(&prog, &f.mem);
+    let got = run_program(&prog, &f.mem, helpers);
     match (f.result, &f.error, got) {
         (_, Some(_), Err(_)) => Verdict::Pass,
         (Some(want), _, Ok(r0)) if r0 == want => Verdict::Pass,
@@ -154,7 +177,7 @@ pub fn main(args: Args) -> Result<ExitCode> {
     for file in &files {
         let text = std::fs::read_to_string(file)
             .with_context(|| format!("cannot read {}", file.display()))?;
-        match run_one(&text, file.parent(), args.kernel) {
+        match run_one(&text, file.parent(), args.kernel, args.helpers) {
             Verdict::ExpectedRejection(why) => {
                 rejected += 1;
                 println!("expected rejection {}: {why}", file.display());
