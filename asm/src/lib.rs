@@ -14,6 +14,7 @@
 //! ```
 #![deny(missing_docs)]
 
+pub mod cbpf;
 pub mod diag;
 pub mod insn;
 pub mod isa;

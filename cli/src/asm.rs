@@ -37,6 +37,11 @@ pub enum SourceDialect {
     Llvm,
     /// ubpf / bpf_conformance syntax (`ldxw %r0, [%r1+4]`).
     Ubpf,
+    /// Classic BPF in the kernel's tools/bpf/bpf_asm syntax (`ldh [12]`); also `bpfx cbpf asm`.
+    #[value(name = "bpf_asm", alias = "bpf-asm")]
+    BpfAsm,
+    /// Classic BPF in the readable seccomp form (`if (A == openat) goto deny`).
+    Seccomp,
 }
 
 /// Output formats.
@@ -52,14 +57,21 @@ pub enum Format {
     Rust,
     /// A JSON object with every instruction's fields, bytes and text.
     Json,
+    /// `N,code jt jf k,...` for xt_bpf and tc (classic BPF only).
+    Bpfasm,
 }
 
 pub fn main(args: Args, color: render::Color) -> Result<ExitCode> {
-    let (src, name) = input::read_text(args.file.as_deref())?;
     let dialect = match args.dialect {
         SourceDialect::Llvm => Dialect::Llvm,
         SourceDialect::Ubpf => Dialect::Ubpf,
+        SourceDialect::BpfAsm => return classic(args, crate::cbpf::CDialect::BpfAsm, color),
+        SourceDialect::Seccomp => return classic(args, crate::cbpf::CDialect::Seccomp, color),
     };
+    if args.format == Some(Format::Bpfasm) {
+        bail!("--format bpfasm is for classic BPF: use it with --dialect bpf_asm or seccomp");
+    }
+    let (src, name) = input::read_text(args.file.as_deref())?;
     let assembled = match text::assemble(&src, dialect) {
         Ok(a) => a,
         Err(diags) => {
@@ -90,6 +102,34 @@ pub fn main(args: Args, color: render::Color) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// Classic BPF (`struct sock_filter[]`) through the same command line.
+fn classic(args: Args, dialect: crate::cbpf::CDialect, color: render::Color) -> Result<ExitCode> {
+    use crate::cbpf::OutFormat;
+    crate::cbpf::set_color(color);
+    let to_terminal = args.output.is_none() && std::io::stdout().is_terminal();
+    let format = match args.format {
+        Some(Format::Raw) if to_terminal => {
+            bail!(
+                "refusing to write raw bytecode to a terminal; use -o FILE, a pipe, or --format c"
+            )
+        }
+        Some(Format::Raw) => OutFormat::Raw,
+        None if to_terminal => OutFormat::C,
+        None => OutFormat::Raw,
+        Some(Format::Hex | Format::C) => OutFormat::C,
+        Some(Format::Rust) => OutFormat::Rust,
+        Some(Format::Json) => OutFormat::Json,
+        Some(Format::Bpfasm) => OutFormat::Bpfasm,
+    };
+    let path = args.file.unwrap_or_else(|| PathBuf::from("-"));
+    crate::cbpf::exit_code((|| {
+        let prog = crate::cbpf::load_filter(&path, Some(dialect))?;
+        let arch = asm::cbpf::seccomp::Arch::X86_64;
+        crate::cbpf::write_out(&prog, format, arch, args.output.as_deref())?;
+        Ok(ExitCode::SUCCESS)
+    })())
+}
+
 /// The output bytes for a format.
 pub fn render_output(a: &Assembled, format: Format) -> Vec<u8> {
     match format {
@@ -98,6 +138,8 @@ pub fn render_output(a: &Assembled, format: Format) -> Vec<u8> {
         Format::C => c_array(a).into_bytes(),
         Format::Rust => rust_array(a).into_bytes(),
         Format::Json => json(a).into_bytes(),
+        // Rejected before assembling: classic BPF only.
+        Format::Bpfasm => Vec::new(),
     }
 }
 

@@ -14,6 +14,34 @@ pub struct Args {
     /// Print a line for every test, not only failures.
     #[arg(short, long)]
     pub verbose: bool,
+    /// Run the tests in the running kernel (BPF_PROG_TEST_RUN) instead of the VM; programs
+    /// the kernel refuses on purpose are listed as expected rejections. Exit 77 when the
+    /// kernel cannot be used here.
+    #[arg(long)]
+    pub kernel: bool,
+    /// Helper functions for the VM: the kernel's (default) or the ones uBPF's test suite
+    /// registers (ids 0-5: gather_bytes, memfrob, trash_registers, sqrti, strcmp_ext, unwind).
+    #[arg(long, value_enum, default_value_t = Helpers::Kernel, conflicts_with = "kernel")]
+    pub helpers: Helpers,
+}
+
+/// Helper sets.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Helpers {
+    /// Linux's helpers by id.
+    Kernel,
+    /// uBPF's test helpers for ids 0-5, the kernel's for the others.
+    Ubpf,
+}
+
+fn run_program(prog: &[u8], mem: &[u8], helpers: Helpers) -> Result<u64, vm::RunError> {
+    let mut m = vm::Vm::new();
+    if helpers == Helpers::Ubpf {
+        vm::register_ubpf_test_helpers(&mut m);
+    }
+    let id = m.load(prog, vm::ProgType::Plain)?;
+    m.set_mem(mem.to_vec());
+    Ok(m.run(id)?.r0)
 }
 
 /// What happened to one test.
@@ -25,6 +53,8 @@ pub enum Verdict {
     Fail(String),
     /// Uses sections this runner does not interpret (uBPF-only), or has no expectation.
     Skip(String),
+    /// The kernel refuses the program for a documented reason (`--kernel` only).
+    ExpectedRejection(String),
 }
 
 /// Sections that only inform (C source, notes for other runners): ignored.
@@ -32,7 +62,8 @@ const INFORMATIONAL: &[&str] = &["c", "no register offset", "description", "no j
 
 /// Runs one `.data` text; `dir` is its directory, for uBPF's `-- asm @ FILE` and
 /// `-- mem @ FILE` sections.
-pub fn run_one(text: &str, dir: Option<&Path>) -> Verdict {
+/// `in_kernel`: in the running kernel instead of the VM; `helpers`: the VM's helper set.
+pub fn run_one(text: &str, dir: Option<&Path>, in_kernel: bool, helpers: Helpers) -> Verdict {
     let mut f = match data_file::parse(text) {
         Ok(f) => f,
         Err(e) => return Verdict::Fail(format!("bad .data file: {e}")),
@@ -92,7 +123,10 @@ pub fn run_one(text: &str, dir: Option<&Path>) -> Verdict {
         },
         (None, None) => return Verdict::Skip("no program".into()),
     };
-    let got = vm::run_plain(&prog, &f.mem);
+    if in_kernel {
+        return crate::kernel::conformance_verdict(&prog, &f.mem, f.result, f.error.is_some());
+    }
+    let got = run_program(&prog, &f.mem, helpers);
     match (f.result, &f.error, got) {
         (_, Some(_), Err(_)) => Verdict::Pass,
         (Some(want), _, Ok(r0)) if r0 == want => Verdict::Pass,
@@ -125,6 +159,13 @@ fn collect(path: &Path, out: &mut Vec<PathBuf>) -> Result<()> {
 
 /// Entry point.
 pub fn main(args: Args) -> Result<ExitCode> {
+    if args.kernel {
+        if let Err(why) = ::kernel::probe::availability() {
+            eprintln!("kernel unavailable: {why}");
+            return Ok(ExitCode::from(crate::kernel::EXIT_UNAVAILABLE));
+        }
+    }
+    let mut rejected = 0;
     let mut files = Vec::new();
     for p in &args.paths {
         if !p.exists() {
@@ -136,7 +177,11 @@ pub fn main(args: Args) -> Result<ExitCode> {
     for file in &files {
         let text = std::fs::read_to_string(file)
             .with_context(|| format!("cannot read {}", file.display()))?;
-        match run_one(&text, file.parent()) {
+        match run_one(&text, file.parent(), args.kernel, args.helpers) {
+            Verdict::ExpectedRejection(why) => {
+                rejected += 1;
+                println!("expected rejection {}: {why}", file.display());
+            }
             Verdict::Pass => {
                 passed += 1;
                 if args.verbose {
@@ -158,7 +203,11 @@ pub fn main(args: Args) -> Result<ExitCode> {
     if skipped > 0 {
         println!("{skipped} skipped (non-standard sections or no expectation)");
     }
-    println!("{passed} passed, {failed} failed");
+    if args.kernel {
+        println!("kernel: {passed} passed, {failed} failed, {rejected} expected rejections");
+    } else {
+        println!("{passed} passed, {failed} failed");
+    }
     Ok(if failed == 0 {
         ExitCode::SUCCESS
     } else {

@@ -20,7 +20,7 @@ Examples:
   bpfx disasm --dialect kernel --pc prog.bin
   bpfx disasm --input hex --bytes prog.hex")]
 pub struct Args {
-    /// Bytecode file (`-` or nothing: standard input).
+    /// Bytecode file or ELF object (`-` or nothing: standard input).
     pub file: Option<PathBuf>,
     /// Output syntax.
     #[arg(long, value_enum, default_value_t = OutDialect::Llvm)]
@@ -34,6 +34,9 @@ pub struct Args {
     /// Show each instruction's bytes, like llvm-objdump.
     #[arg(long)]
     pub bytes: bool,
+    /// Architecture whose syscall names the seccomp form uses until the filter checks it.
+    #[arg(long, value_parser = crate::cbpf::parse_arch, default_value = "x86_64")]
+    pub arch: asm::cbpf::seccomp::Arch,
 }
 
 /// Syntaxes `bpfx disasm` prints.
@@ -45,6 +48,11 @@ pub enum OutDialect {
     Kernel,
     /// The ubpf / bpf_conformance spelling.
     Ubpf,
+    /// Classic BPF (`struct sock_filter[]`) in bpf_asm syntax.
+    #[value(name = "bpf_asm", alias = "bpf-asm")]
+    BpfAsm,
+    /// Classic BPF as a readable seccomp filter, with syscall names and actions.
+    Seccomp,
 }
 
 /// Input encodings.
@@ -58,8 +66,40 @@ pub enum InputFormat {
     Hex,
 }
 
-pub fn main(args: Args, _color: render::Color) -> Result<ExitCode> {
+/// Classic BPF: raw `struct sock_filter[]`, a C array or `N,...` text, printed as text.
+fn classic(args: &Args, format: crate::cbpf::OutFormat, color: render::Color) -> Result<ExitCode> {
+    crate::cbpf::set_color(color);
+    let path = args.file.clone().unwrap_or_else(|| PathBuf::from("-"));
+    crate::cbpf::exit_code((|| {
+        let prog = crate::cbpf::load_filter(&path, None)?;
+        crate::cbpf::write_out(&prog, format, args.arch, None)?;
+        Ok(ExitCode::SUCCESS)
+    })())
+}
+
+pub fn main(args: Args, color: render::Color) -> Result<ExitCode> {
+    let dialect = match args.dialect {
+        OutDialect::Llvm => Dialect::Llvm,
+        OutDialect::Kernel => Dialect::Kernel,
+        OutDialect::Ubpf => Dialect::Ubpf,
+        OutDialect::BpfAsm => return classic(&args, crate::cbpf::OutFormat::BpfAsm, color),
+        OutDialect::Seccomp => return classic(&args, crate::cbpf::OutFormat::Seccomp, color),
+    };
     let (data, name) = input::read(args.file.as_deref())?;
+    if crate::object::is_elf(&data) {
+        // A clang-built object: list its sections, symbols and relocations like
+        // `llvm-objdump -dr` instead of treating the file as one flat program.
+        return match vm::object::Object::parse(&data) {
+            Ok(obj) => {
+                std::io::stdout().write_all(crate::object::listing(&obj, dialect).as_bytes())?;
+                Ok(ExitCode::SUCCESS)
+            }
+            Err(e) => {
+                eprintln!("error: {name}: {e}");
+                Ok(ExitCode::from(1))
+            }
+        };
+    }
     let bytes = match args.input {
         InputFormat::Raw => data,
         InputFormat::Hex => match std::str::from_utf8(&data)
@@ -73,11 +113,6 @@ pub fn main(args: Args, _color: render::Color) -> Result<ExitCode> {
             input::parse_hex(std::str::from_utf8(&data).unwrap_or_default()).unwrap_or_default()
         }
         InputFormat::Auto => data,
-    };
-    let dialect = match args.dialect {
-        OutDialect::Llvm => Dialect::Llvm,
-        OutDialect::Kernel => Dialect::Kernel,
-        OutDialect::Ubpf => Dialect::Ubpf,
     };
     let (decoded, errors) = decode_all(&bytes);
     let mut out = String::new();

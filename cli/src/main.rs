@@ -6,14 +6,16 @@ use clap::{Parser, Subcommand};
 use std::process::ExitCode;
 
 mod asm;
+mod cbpf;
 mod conformance;
+mod cross_check;
 mod disasm;
 mod input;
-// `bpfx disasm prog.o` calls `object::listing` once the disasm wiring lands.
-#[allow(dead_code)]
+mod kernel;
 mod object;
 mod render;
 mod run;
+mod seccomp;
 mod test;
 mod verify;
 
@@ -45,8 +47,16 @@ enum Command {
     Run(run::Args),
     /// Run bpf_conformance `.data` tests in the VM.
     Conformance(conformance::Args),
+    /// Use the running kernel: probe it, run programs in it, run conformance cases.
+    Kernel(kernel::Args),
+    /// Run a program in the VM and in the kernel and compare the results.
+    CrossCheck(cross_check::Args),
     /// Run declarative test files (TOML) against BPF programs in the VM.
     Test(test::Args),
+    /// Seccomp filters: emulate, tabulate, assemble, disassemble, cross-check.
+    Seccomp(seccomp::Args),
+    /// Classic BPF (socket filters): assemble, disassemble, check, run, cross-check.
+    Cbpf(cbpf::Args),
     /// Verify a program as the Linux 6.18 verifier would, without root.
     Verify(verify::Args),
 }
@@ -58,7 +68,11 @@ fn main() -> ExitCode {
         Command::Disasm(args) => disasm::main(args, cli.color),
         Command::Run(args) => run::main(args),
         Command::Conformance(args) => conformance::main(args),
+        Command::Kernel(args) => kernel::main(args),
+        Command::CrossCheck(args) => cross_check::main(args),
         Command::Test(args) => test::main(args),
+        Command::Seccomp(args) => seccomp::main(args, cli.color),
+        Command::Cbpf(args) => cbpf::main(args, cli.color),
         Command::Verify(args) => verify::main(args, cli.color),
     };
     match result {

@@ -59,6 +59,65 @@ pub struct Args {
     /// Instruction budget per run.
     #[arg(long, value_name = "N", default_value_t = vm::DEFAULT_BUDGET)]
     pub budget: u64,
+    /// Create a map before loading: TYPE:KEY_SIZE:VALUE_SIZE:MAX_ENTRIES (types: array, hash,
+    /// percpu_array, percpu_hash, lru_hash, lru_percpu_hash, prog_array, ringbuf, queue,
+    /// stack). Maps get fds 3, 4, ... in order, for `lddw map_fd`; their contents are shown
+    /// after the run.
+    #[arg(long = "map", value_name = "SPEC", value_parser = parse_map)]
+    pub maps: Vec<vm::MapDef>,
+}
+
+fn parse_map(s: &str) -> Result<vm::MapDef, String> {
+    let parts: Vec<&str> = s.split(':').collect();
+    let [ty, k, v, n] = parts[..] else {
+        return Err(format!(
+            "`{s}` is not TYPE:KEY_SIZE:VALUE_SIZE:MAX_ENTRIES (e.g. hash:4:8:16)"
+        ));
+    };
+    let map_type = vm::MapType::from_name(ty).ok_or_else(|| format!("unknown map type `{ty}`"))?;
+    let num = |x: &str, what: &str| {
+        x.parse::<u32>()
+            .map_err(|_| format!("{what} `{x}` is not a number"))
+    };
+    Ok(vm::MapDef {
+        map_type,
+        key_size: num(k, "key size")?,
+        value_size: num(v, "value size")?,
+        max_entries: num(n, "max entries")?,
+        flags: 0,
+    })
+}
+
+fn hex(b: &[u8]) -> String {
+    b.iter().map(|x| format!("{x:02x}")).collect()
+}
+
+/// One map after a run: fd, type, entries as (key, value) hex, ring buffer records as hex.
+type MapReport = (u32, String, Vec<(String, String)>, Vec<String>);
+
+fn map_report(m: &Vm, n: usize) -> Vec<MapReport> {
+    (0..n as u32)
+        .filter_map(|i| {
+            let fd = vm::FIRST_MAP_FD + i;
+            let map = m.map(fd)?;
+            let ty = map.def().map_type.name().to_string();
+            let entries = map
+                .keys()
+                .into_iter()
+                .filter_map(|k| {
+                    let v = map.lookup(&k).ok().flatten()?;
+                    // Arrays list every index; show the ones that hold something.
+                    let array = matches!(
+                        map.def().map_type,
+                        vm::MapType::Array | vm::MapType::PercpuArray
+                    );
+                    (!array || v.iter().any(|&b| b != 0)).then(|| (hex(&k), hex(&v)))
+                })
+                .collect();
+            let records = map.records().iter().map(|r| hex(r)).collect();
+            Some((fd, ty, entries, records))
+        })
+        .collect()
 }
 
 /// Source dialects.
@@ -155,7 +214,7 @@ fn read_program(args: &Args) -> Result<Option<Loaded>> {
     match asm::insn::decode(&raw) {
         Ok(d) => Ok(Some(Loaded {
             insns: d.iter().map(|d| d.insn).collect(),
-            dialect: Dialect::Ubpf,
+            dialect: Dialect::Llvm,
         })),
         Err(e) => {
             eprintln!("error: {name}: {e}");
@@ -197,6 +256,11 @@ pub fn main(args: Args) -> Result<ExitCode> {
     };
     let mut machine = Vm::new();
     machine.set_budget(args.budget);
+    for (i, def) in args.maps.iter().enumerate() {
+        if let Err(e) = machine.create_map(*def) {
+            bail!("--map #{} ({:?}): {e}", i + 1, def.map_type);
+        }
+    }
     if let Some(p) = &args.mem {
         machine.set_mem(read_file(p, "memory")?);
     }
@@ -270,6 +334,17 @@ pub fn main(args: Args) -> Result<ExitCode> {
             }
         }
         obj.insert("trace_printk".into(), lines.into());
+        if !args.maps.is_empty() {
+            let maps: Vec<serde_json::Value> = map_report(&machine, args.maps.len())
+                .into_iter()
+                .map(|(fd, ty, entries, records)| {
+                    let entries: Vec<_> =
+                        entries.into_iter().map(|(k, v)| serde_json::json!({"key": k, "value": v})).collect();
+                    serde_json::json!({"fd": fd, "type": ty, "entries": entries, "records": records})
+                })
+                .collect();
+            obj.insert("maps".into(), maps.into());
+        }
         if let Some((run, insn)) = timing {
             obj.insert("repeat".into(), args.repeat.into());
             obj.insert("ns_per_run".into(), run.into());
@@ -296,6 +371,18 @@ pub fn main(args: Args) -> Result<ExitCode> {
         }
         for l in &lines {
             println!("{l}");
+        }
+        for (fd, ty, entries, records) in map_report(&machine, args.maps.len()) {
+            println!(
+                "map fd {fd} ({ty}): {} entries",
+                entries.len() + records.len()
+            );
+            for (k, v) in entries {
+                println!("  {k} => {v}");
+            }
+            for r in records {
+                println!("  record {r}");
+            }
         }
         if let Ok(out) = &first {
             let meaning = args

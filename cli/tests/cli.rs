@@ -108,3 +108,45 @@ fn exit_codes() {
         "{err}"
     );
 }
+
+#[test]
+fn classic_dialects_through_asm_and_disasm() {
+    let src = b"ldh [12]\njeq #0x800, ok, drop\nok: ret #-1\ndrop: ret #0\n";
+    let c = bpfx(&["asm", "--dialect", "bpf_asm", "--format", "c"], src);
+    assert!(c.status.success(), "{}", String::from_utf8_lossy(&c.stderr));
+    assert_eq!(
+        String::from_utf8(c.stdout).unwrap(),
+        "{ 0x28, 0, 0, 0x0000000c },\n{ 0x15, 0, 1, 0x00000800 },\n{ 0x06, 0, 0, 0xffffffff },\n{ 0x06, 0, 0, 0x00000000 },\n"
+    );
+    let raw = bpfx(&["asm", "--dialect", "bpf_asm"], src).stdout;
+    assert_eq!(raw.len(), 4 * 8);
+    let text = bpfx(&["disasm", "--dialect", "bpf_asm"], &raw).stdout;
+    assert_eq!(
+        bpfx(&["asm", "--dialect", "bpf_asm"], &text).stdout,
+        raw,
+        "bpf_asm round trip"
+    );
+    // The readable seccomp form names syscalls and actions.
+    let filter =
+        b".arch x86_64\nA = sys_number\nif (A == openat) goto deny\nreturn ALLOW\ndeny: return ERRNO(13)\n";
+    let raw = bpfx(&["asm", "--dialect", "seccomp"], filter).stdout;
+    let shown = String::from_utf8(bpfx(&["disasm", "--dialect", "seccomp"], &raw).stdout).unwrap();
+    assert!(
+        shown.contains("openat") && shown.contains("ERRNO(13)"),
+        "{shown}"
+    );
+    // eBPF-only format with an eBPF dialect is a usage error.
+    assert_eq!(
+        bpfx(&["asm", "--format", "bpfasm"], b"exit\n")
+            .status
+            .code(),
+        Some(2)
+    );
+    // An undefined label is rejected input.
+    assert_eq!(
+        bpfx(&["asm", "--dialect", "bpf_asm"], b"ja nowhere\n")
+            .status
+            .code(),
+        Some(1)
+    );
+}

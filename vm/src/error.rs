@@ -16,6 +16,14 @@ pub enum LoadError {
         /// What is wrong.
         kind: asm::insn::DecodeErrorKind,
     },
+    /// More instructions than the kernel accepts.
+    #[error("the program has {insns} instructions; the limit is {limit}")]
+    TooLarge {
+        /// Its length.
+        insns: usize,
+        /// The limit.
+        limit: usize,
+    },
     /// The program has no instructions.
     #[error("the program is empty")]
     Empty,
@@ -30,6 +38,13 @@ pub enum LoadError {
         target: i64,
         /// `outside the program (N slots)` or `the second slot of an lddw`.
         why: String,
+    },
+    /// A subprogram's last instruction could fall through into the next one or off the end
+    /// (the kernel's "last insn is not an exit or jmp").
+    #[error("instruction {pc}: last instruction of a subprogram is not an exit or jump")]
+    NoExit {
+        /// Slot index of that instruction.
+        pc: usize,
     },
     /// `lddw` names a map the VM does not have.
     #[error("instruction {pc}: lddw refers to map {handle} ({how}), but the VM has no such map")]
@@ -143,4 +158,7 @@ pub enum HelperError {
     /// Any other failure.
     #[error("{0}")]
     Other(String),
+    /// Not a failure: end the whole program now with this r0 (uBPF's "unwind" helpers).
+    #[error("the helper ended the program with r0 = {0:#x}")]
+    Exit(u64),
 }

@@ -119,7 +119,7 @@ fn probe_read(m: &mut Machine, a: [u64; 5], user: bool) -> Result<u64, HelperErr
             Ok(0)
         }
         None => {
-            m.write(dst, &vec![0; size])?;
+            m.zero(dst, size)?;
             Ok(EFAULT)
         }
     }
@@ -159,7 +159,7 @@ fn probe_read_str(m: &mut Machine, a: [u64; 5], user: bool) -> Result<u64, Helpe
             Ok(n as u64)
         }
         None => {
-            m.write(dst, &vec![0; size])?;
+            m.zero(dst, size)?;
             Ok(EFAULT)
         }
     }
@@ -171,6 +171,7 @@ fn get_current_comm(m: &mut Machine, a: [u64; 5]) -> Result<u64, HelperError> {
         return Ok(EINVAL);
     }
     // TASK_COMM_LEN is 16: at most 15 bytes and a NUL, truncated to the buffer.
+    m.read(a[0], size)?;
     let mut buf: Vec<u8> = m.env.comm.bytes().take(15).collect();
     buf.resize(size, 0);
     let n = size - 1;
@@ -238,7 +239,7 @@ fn skb_load_bytes(m: &mut Machine, a: [u64; 5]) -> Result<u64, HelperError> {
             Ok(0)
         }
         None => {
-            m.write(to, &vec![0; len])?;
+            m.zero(to, len)?;
             Ok(EFAULT)
         }
     }
@@ -310,4 +311,51 @@ pub(crate) fn builtin_name(id: u32) -> String {
             fallback.to_string()
         }
     })
+}
+
+/// The helpers uBPF's test suite registers (`test_helpers.h` in uBPF), replacing the
+/// kernel's helpers 0–5: 0 `gather_bytes`, 1 `memfrob`, 2 `trash_registers`, 3 `sqrti`,
+/// 4 `strcmp_ext`, 5 `unwind` (ends the program with r0 = 0 when its argument is 0).
+pub fn register_ubpf_test_helpers(vm: &mut crate::Vm) {
+    vm.register_helper(0, "gather_bytes", |_, a| {
+        Ok(((a[0] as u8 as u64) << 32)
+            | ((a[1] as u8 as u64) << 24)
+            | ((a[2] as u8 as u64) << 16)
+            | ((a[3] as u8 as u64) << 8)
+            | a[4] as u8 as u64)
+    });
+    vm.register_helper(1, "memfrob", |m, a| {
+        let bytes: Vec<u8> = m
+            .read(a[0], a[1] as usize)?
+            .iter()
+            .map(|b| b ^ 42)
+            .collect();
+        m.write(a[0], &bytes)?;
+        Ok(a[0])
+    });
+    vm.register_helper(2, "trash_registers", |_, _| Ok(0));
+    vm.register_helper(3, "sqrti", |_, a| {
+        Ok((a[0] as u32 as f64).sqrt() as u32 as u64)
+    });
+    vm.register_helper(4, "strcmp_ext", |m, a| {
+        let x = m
+            .read_cstr(a[0], usize::MAX)
+            .ok_or_else(|| bad(format!("{:#x} is not a readable string", a[0])))?;
+        let y = m
+            .read_cstr(a[1], usize::MAX)
+            .ok_or_else(|| bad(format!("{:#x} is not a readable string", a[1])))?;
+        let first_diff = x
+            .iter()
+            .chain(std::iter::once(&0))
+            .zip(y.iter().chain(std::iter::once(&0)))
+            .find(|(p, q)| p != q);
+        Ok(first_diff.map_or(0, |(&p, &q)| (p as i32 - q as i32) as i64 as u64))
+    });
+    vm.register_helper(5, "unwind", |_, a| {
+        if a[0] == 0 {
+            Err(HelperError::Exit(0))
+        } else {
+            Ok(a[0])
+        }
+    });
 }

@@ -50,7 +50,7 @@ impl Vm {
         } = self;
         let budget = *budget;
         let mut cur = prog;
-        let mut ops = &programs[cur as usize].ops[..];
+        let mut ops = ops_of::<TRACE>(&programs[cur as usize]);
         let mut pc = 0usize;
         let mut count: u64 = 0;
         let mut frames = [Frame::default(); MAX_FRAMES];
@@ -95,6 +95,7 @@ impl Vm {
                 };
                 depth += 1;
                 m.stack_live = R_STACK0 + depth as u32;
+                m.stack_dirty = m.stack_dirty.max(m.stack_live);
                 may_goto = MAY_GOTO_BUDGET;
                 r[10] = stack_top(depth);
                 pc = $target;
@@ -224,14 +225,14 @@ impl Vm {
                 K::MovSx32_8 => reg!(r, d) = reg!(r, s) as i8 as i32 as u32 as u64,
                 K::MovSx32_16 => reg!(r, d) = reg!(r, s) as i16 as i32 as u32 as u64,
 
-                // This host is little-endian-agnostic: `to_le`/`to_be` are what the kernel's
-                // interpreter uses (cpu_to_le16 ...), so results match a little-endian kernel.
-                K::Le16 => reg!(r, d) = (reg!(r, d) as u16).to_le() as u64,
-                K::Le32 => reg!(r, d) = (reg!(r, d) as u32).to_le() as u64,
-                K::Nop => reg!(r, d) = reg!(r, d).to_le(),
-                K::Be16 => reg!(r, d) = (reg!(r, d) as u16).to_be() as u64,
-                K::Be32 => reg!(r, d) = (reg!(r, d) as u32).to_be() as u64,
-                K::Be64 => reg!(r, d) = reg!(r, d).to_be(),
+                // The VM is a little-endian BPF machine on any host (memory is read with
+                // from_le_bytes), so `le` truncates and `be` swaps, as on x86-64 Linux.
+                K::Le16 => reg!(r, d) = reg!(r, d) as u16 as u64,
+                K::Le32 => reg!(r, d) = reg!(r, d) as u32 as u64,
+                K::Nop => {}
+                K::Be16 => reg!(r, d) = (reg!(r, d) as u16).swap_bytes() as u64,
+                K::Be32 => reg!(r, d) = (reg!(r, d) as u32).swap_bytes() as u64,
+                K::Be64 => reg!(r, d) = reg!(r, d).swap_bytes(),
                 K::Swap16 => reg!(r, d) = (reg!(r, d) as u16).swap_bytes() as u64,
                 K::Swap32 => reg!(r, d) = (reg!(r, d) as u32).swap_bytes() as u64,
                 K::Swap64 => reg!(r, d) = reg!(r, d).swap_bytes(),
@@ -417,6 +418,17 @@ impl Vm {
                     match helpers.get_mut(id as usize).and_then(|h| h.as_mut()) {
                         Some(h) => match (h.f)(m, args) {
                             Ok(v) => r[0] = v,
+                            Err(crate::HelperError::Exit(v)) => {
+                                r[0] = v;
+                                *last_regs = r;
+                                if TRACE {
+                                    finish(steps, &before, &r);
+                                }
+                                return Ok(Outcome {
+                                    r0: v,
+                                    insns: count,
+                                });
+                            }
                             Err(e) => {
                                 let name = h.name.clone();
                                 fail!(helper_error(id, name, e))
@@ -445,6 +457,17 @@ impl Vm {
                         match helpers.get_mut(id as usize).and_then(|h| h.as_mut()) {
                             Some(h) => match (h.f)(m, args) {
                                 Ok(v) => r[0] = v,
+                                Err(crate::HelperError::Exit(v)) => {
+                                    r[0] = v;
+                                    *last_regs = r;
+                                    if TRACE {
+                                        finish(steps, &before, &r);
+                                    }
+                                    return Ok(Outcome {
+                                        r0: v,
+                                        insns: count,
+                                    });
+                                }
                                 Err(e) => {
                                     let name = h.name.clone();
                                     fail!(helper_error(id, name, e))
@@ -468,7 +491,7 @@ impl Vm {
                         if tail_calls < MAX_TAIL_CALLS {
                             tail_calls += 1;
                             cur = p;
-                            ops = &programs[cur as usize].ops[..];
+                            ops = ops_of::<TRACE>(&programs[cur as usize]);
                             pc = 0;
                         }
                     } else if m.map_by_handle(r[2]).is_none() {
@@ -497,13 +520,74 @@ impl Vm {
                     may_goto = f.may_goto;
                     if f.prog != cur {
                         cur = f.prog;
-                        ops = &programs[cur as usize].ops[..];
+                        ops = ops_of::<TRACE>(&programs[cur as usize]);
                     }
                     pc = f.ret as usize;
                 }
                 K::FellOff => fail!(ErrorKind::FellOffEnd),
+
+                // Fused pairs: the second half runs only if the budget allows it; otherwise
+                // execution goes on with the (unfused) second instruction, which then stops.
+                K::MovAddI => {
+                    reg!(r, d) = reg!(r, s);
+                    if count < budget {
+                        count += 1;
+                        pc += 1;
+                        reg!(r, d) = reg!(r, d).wrapping_add(op.imm);
+                    }
+                }
+                K::MovAddX => {
+                    reg!(r, d) = reg!(r, s);
+                    if count < budget {
+                        count += 1;
+                        pc += 1;
+                        reg!(r, d) = reg!(r, d).wrapping_add(reg!(r, op.imm));
+                    }
+                }
+                K::LdxBe16 => {
+                    let v = mem!(m.load::<2>(reg!(r, s).wrapping_add(op.off as i64 as u64)));
+                    reg!(r, d) = v;
+                    if count < budget {
+                        count += 1;
+                        pc += 1;
+                        reg!(r, d) = (v as u16).swap_bytes() as u64;
+                    }
+                }
+                K::LdxBe32 => {
+                    let v = mem!(m.load::<4>(reg!(r, s).wrapping_add(op.off as i64 as u64)));
+                    reg!(r, d) = v;
+                    if count < budget {
+                        count += 1;
+                        pc += 1;
+                        reg!(r, d) = (v as u32).swap_bytes() as u64;
+                    }
+                }
+                K::AddJltI | K::AddJneI | K::AddJleI | K::AddJgtI => {
+                    let v = reg!(r, d).wrapping_add(op.imm as i32 as i64 as u64);
+                    reg!(r, d) = v;
+                    if count < budget {
+                        count += 1;
+                        let b = (op.imm >> 32) as i32 as i64 as u64;
+                        let taken = match op.k {
+                            K::AddJltI => v < b,
+                            K::AddJneI => v != b,
+                            K::AddJleI => v <= b,
+                            _ => v > b,
+                        };
+                        pc = if taken { op.off as usize } else { pc + 1 };
+                    }
+                }
             }
         }
+    }
+}
+
+#[inline(always)]
+fn ops_of<const TRACE: bool>(p: &crate::Program) -> &[crate::program::Op] {
+    if TRACE {
+        &p.plain
+    } else {
+        &p.ops
     }
 }
 
@@ -559,6 +643,11 @@ fn helper_error(id: u32, name: String, e: crate::HelperError) -> ErrorKind {
             message: f.to_string(),
         },
         crate::HelperError::Other(message) => ErrorKind::Helper { id, name, message },
+        crate::HelperError::Exit(v) => ErrorKind::Helper {
+            id,
+            name,
+            message: format!("exit with {v:#x}"),
+        },
     }
 }
 

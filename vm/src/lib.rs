@@ -48,6 +48,29 @@
 //!   the conformance suite: a function address (`lddw` with `src = 4`) is called as a
 //!   subprogram, a small number as a helper id.
 //!
+//! # Loading
+//!
+//! Programs are decoded once (`asm::insn::decode`) into 16-byte ops: one tag per operation,
+//! width and operand source; jump targets as op indexes; `lddw` folded, its map or
+//! function reference resolved (maps are numbered by fd from [`FIRST_MAP_FD`], or by index
+//! for `map_idx`). Like the kernel's `check_subprogs`, loading refuses a subprogram whose
+//! last instruction is not `exit` or a jump, and jumps from one subprogram into another;
+//! programs may have at most [`MAX_INSNS`] instructions. Plain runs then fuse a few pairs
+//! that compilers emit all the time (`rX = rY; rX += K`, `ldxh` + `be16`, `rX += K; if rX < K
+//! goto`) into one dispatch; traced runs execute one op per instruction, and both count
+//! instructions the same way.
+//!
+//! # Maps and helpers
+//!
+//! [`Vm::create_map`] makes array, hash, per-CPU array/hash, LRU hash, program array, ring
+//! buffer, queue and stack maps with the kernel's creation checks, update flags and errnos;
+//! their contents are readable and writable through [`Vm::map`] / [`Vm::map_mut`] between
+//! runs. Helpers are a table by id ([`Vm::register_helper`] adds or replaces one); the
+//! built-ins cover map access, `trace_printk` (captured as trace_pipe lines), the clock,
+//! random numbers, task ids, `probe_read_*` from test-provided memory images, ring buffers,
+//! `skb_load_bytes`, queue push/pop/peek and `tail_call`. [`register_ubpf_test_helpers`]
+//! installs the helpers uBPF's test suite expects instead.
+//!
 //! # What the VM checks that the verifier would have
 //!
 //! Every load and store is bounds-checked against its region ([`Region`]); bounds of map
@@ -57,6 +80,7 @@
 
 #![deny(missing_docs)]
 
+pub mod classic;
 mod ctx;
 mod error;
 mod helpers;
@@ -71,10 +95,12 @@ pub mod testing;
 
 pub use ctx::{ProgType, SkbFields};
 pub use error::{ErrorKind, HelperError, LoadError, MemFault, VmError};
-pub use helpers::HelperFn;
+pub use helpers::{register_ubpf_test_helpers, HelperFn};
 pub use interp::{MAX_TAIL_CALLS, MAY_GOTO_BUDGET};
 pub use machine::{Env, Machine, TraceLine};
-pub use maps::{Map, MapDef, MapError, MapType, BPF_ANY, BPF_EXIST, BPF_F_LOCK, BPF_NOEXIST};
+pub use maps::{
+    Map, MapDef, MapError, MapType, BPF_ANY, BPF_EXIST, BPF_F_LOCK, BPF_NOEXIST, MAX_MAP_BYTES,
+};
 pub use mem::{Region, MAX_FRAMES, STACK_SIZE};
 pub use program::Program;
 
@@ -82,6 +108,9 @@ use asm::Insn;
 use ctx::skb;
 use helpers::Helper;
 use mem::R_MEM;
+
+/// The most instructions a program may have (`BPF_COMPLEXITY_LIMIT_INSNS`).
+pub const MAX_INSNS: usize = 1_000_000;
 
 /// Default instruction budget per run.
 pub const DEFAULT_BUDGET: u64 = 1_000_000;
@@ -242,6 +271,12 @@ impl Vm {
         decoded: &[asm::insn::Decoded],
         prog_type: ProgType,
     ) -> Result<ProgId, LoadError> {
+        if decoded.len() > MAX_INSNS {
+            return Err(LoadError::TooLarge {
+                insns: decoded.len(),
+                limit: MAX_INSNS,
+            });
+        }
         let p = program::compile(decoded, prog_type, &MapsView(&self.machine.maps))?;
         self.programs.push(p);
         Ok(ProgId(self.programs.len() as u32 - 1))
@@ -329,7 +364,11 @@ impl Vm {
         m.prog_type = prog_type;
         m.layout = ctx::layout(prog_type);
         m.rng = m.env.seed | 1;
-        m.stack.fill(0);
+        // Clear the frames the last run used (the kernel does not, but the verifier would
+        // refuse reads of uninitialised stack; zeroes make runs reproducible).
+        let used = (m.stack_dirty - mem::R_STACK0 + 1) as usize * STACK_SIZE;
+        m.stack[..used].fill(0);
+        m.stack_dirty = mem::R_STACK0;
         let mut r = [0u64; 16];
         let ctx_addr = Region::Ctx.addr(0);
         match prog_type {
@@ -355,7 +394,7 @@ impl Vm {
                 let proto = m
                     .packet
                     .get(12..14)
-                    .map(|b| u16::from_ne_bytes([b[0], b[1]]))
+                    .map(|b| u16::from_le_bytes([b[0], b[1]]))
                     .unwrap_or(0);
                 put32(skb::PROTOCOL, proto as u32);
                 put32(skb::VLAN_PRESENT, (e.vlan_tci != 0) as u32);

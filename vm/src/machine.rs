@@ -96,6 +96,8 @@ pub struct Machine {
     pub(crate) prog_type: ProgType,
     /// Region id of the deepest live stack frame: deeper frames are not mapped.
     pub(crate) stack_live: u32,
+    /// Deepest stack region used since the stack was last cleared.
+    pub(crate) stack_dirty: u32,
 }
 
 impl Machine {
@@ -112,6 +114,7 @@ impl Machine {
             rng: 0,
             prog_type: ProgType::Plain,
             stack_live: R_STACK0,
+            stack_dirty: R_STACK0,
         }
     }
 
@@ -305,7 +308,7 @@ impl Machine {
         let buf = self
             .region(id)
             .ok_or_else(|| fault(addr, len, false, None))?;
-        buf.get(off..off + len)
+        buf.get(off..off.saturating_add(len))
             .ok_or_else(|| fault(addr, len, false, Some(buf.len())))
     }
 
@@ -326,10 +329,16 @@ impl Machine {
             .region_mut(id)
             .ok_or_else(|| fault(addr, bytes.len(), true, None))?;
         let len = buf.len();
-        buf.get_mut(off..off + bytes.len())
+        buf.get_mut(off..off.saturating_add(bytes.len()))
             .ok_or_else(|| fault(addr, bytes.len(), true, Some(len)))?
             .copy_from_slice(bytes);
         Ok(())
+    }
+
+    /// Fills `len` bytes at a VM address with zeros (checked before anything is allocated).
+    pub fn zero(&mut self, addr: u64, len: usize) -> Result<(), MemFault> {
+        self.read(addr, len)?;
+        self.write(addr, &vec![0; len])
     }
 
     /// Reads a NUL-terminated string of at most `max` bytes (without the NUL); `None` when

@@ -8,6 +8,9 @@
 use std::collections::{HashMap, VecDeque};
 use std::fmt;
 
+/// The most memory one map may take in the VM (values and bookkeeping).
+pub const MAX_MAP_BYTES: usize = 1 << 30;
+
 /// `BPF_ANY`: create or update.
 pub const BPF_ANY: u64 = 0;
 /// `BPF_NOEXIST`: create only.
@@ -56,6 +59,22 @@ impl MapType {
             MapType::Queue => 22,
             MapType::Stack => 23,
             MapType::RingBuf => 27,
+        }
+    }
+
+    /// The kernel's name without `BPF_MAP_TYPE_`, lower case (`percpu_hash`).
+    pub const fn name(self) -> &'static str {
+        match self {
+            MapType::Array => "array",
+            MapType::Hash => "hash",
+            MapType::PercpuArray => "percpu_array",
+            MapType::PercpuHash => "percpu_hash",
+            MapType::LruHash => "lru_hash",
+            MapType::LruPercpuHash => "lru_percpu_hash",
+            MapType::ProgArray => "prog_array",
+            MapType::RingBuf => "ringbuf",
+            MapType::Queue => "queue",
+            MapType::Stack => "stack",
         }
     }
 
@@ -116,6 +135,9 @@ pub enum MapError {
     /// `EAGAIN`: no room in the ring buffer.
     #[error("no room in the ring buffer (EAGAIN)")]
     NoSpace,
+    /// `ENOMEM`: the map would need more than [`MAX_MAP_BYTES`].
+    #[error("map too large for the VM (ENOMEM)")]
+    NoMemory,
     /// `EINVAL` with the reason.
     #[error("invalid argument (EINVAL): {0}")]
     Invalid(String),
@@ -129,6 +151,7 @@ impl MapError {
             MapError::Exists => 17,
             MapError::Full => 7,
             MapError::NoSpace => 11,
+            MapError::NoMemory => 12,
             MapError::Invalid(_) => 22,
         }
     }
@@ -222,6 +245,23 @@ impl Map {
             return inval("max_entries must be positive");
         }
         let stride = (value_size as usize).div_ceil(8) * 8;
+        // Refuse what the host could not allocate (the kernel answers ENOMEM the same way),
+        // before allocating anything.
+        let cpus = if map_type.percpu() {
+            ncpus.max(1) as u128
+        } else {
+            1
+        };
+        let per_entry: u128 = match map_type {
+            MapType::RingBuf => 1,
+            MapType::ProgArray => 8,
+            MapType::Queue | MapType::Stack => value_size as u128 + 24,
+            MapType::Array | MapType::PercpuArray => stride as u128 * cpus,
+            _ => stride as u128 * cpus + key_size as u128 + 64,
+        };
+        if max_entries as u128 * per_entry > MAX_MAP_BYTES as u128 {
+            return Err(MapError::NoMemory);
+        }
         let store = match map_type {
             MapType::Array | MapType::PercpuArray => {
                 if key_size != 4 || value_size == 0 {
@@ -277,9 +317,6 @@ impl Map {
             MapType::ProgArray | MapType::Queue | MapType::Stack => 0,
             _ => stride * ncpus * max_entries as usize,
         };
-        if bytes > 1 << 32 {
-            return inval("map storage would exceed 4 GiB");
-        }
         Ok(Map {
             def,
             ncpus,
@@ -606,7 +643,8 @@ impl Map {
         }
     }
 
-    /// Puts program `prog` (an id from [`crate::Vm::add_program`]) at `index` of a program
+    /// Puts program `prog` (a [`crate::ProgId`]'s number, from [`crate::Vm::load`]) at
+    /// `index` of a program
     /// array, or clears it.
     pub fn set_prog(&mut self, index: u32, prog: Option<u32>) -> Result<(), MapError> {
         let Store::ProgArray { progs } = &mut self.store else {
@@ -634,8 +672,11 @@ impl Map {
         let Store::RingBuf { used, records } = &mut self.store else {
             return inval("not a ring buffer");
         };
-        let need = RINGBUF_HDR + len.div_ceil(8) * 8;
-        if *used + need > cap {
+        let need = len
+            .div_ceil(8)
+            .saturating_mul(8)
+            .saturating_add(RINGBUF_HDR);
+        if need > cap - *used {
             return Err(MapError::NoSpace);
         }
         let off = *used + RINGBUF_HDR;

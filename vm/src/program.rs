@@ -163,6 +163,15 @@ pub(crate) enum K {
     TailCall,
     Exit,
     FellOff,
+    // Fused pairs (see `fuse`).
+    MovAddI,
+    MovAddX,
+    LdxBe16,
+    LdxBe32,
+    AddJltI,
+    AddJneI,
+    AddJleI,
+    AddJgtI,
 }
 
 /// One decoded instruction in dispatch form.
@@ -180,7 +189,10 @@ pub(crate) struct Op {
 /// A loaded program: ops plus the mapping back to slot indexes.
 #[derive(Clone, Debug)]
 pub struct Program {
+    /// Ops with common pairs fused (for plain runs).
     pub(crate) ops: Vec<Op>,
+    /// One op per instruction (for traced runs).
+    pub(crate) plain: Vec<Op>,
     /// Slot index of each op (one extra entry for the end sentinel).
     pub(crate) slots: Vec<u32>,
     /// Op index of each slot (`u32::MAX` inside an `lddw`), one extra for the end.
@@ -265,7 +277,7 @@ all_kinds!(
     Jsge64X, Jlt64X, Jle64X, Jslt64X, Jsle64X, Jeq32I, Jgt32I, Jge32I, Jset32I, Jne32I, Jsgt32I,
     Jsge32I, Jlt32I, Jle32I, Jslt32I, Jsle32I, Jeq32X, Jgt32X, Jge32X, Jset32X, Jne32X, Jsgt32X,
     Jsge32X, Jlt32X, Jle32X, Jslt32X, Jsle32X, MayGoto, Call, CallLocal, Callx, TailCall, Exit,
-    FellOff,
+    FellOff, MovAddI, MovAddX, LdxBe16, LdxBe32, AddJltI, AddJneI, AddJleI, AddJgtI,
 );
 
 fn size_idx(size: Size) -> usize {
@@ -314,6 +326,7 @@ pub(crate) fn compile(
     };
 
     let mut ops = Vec::with_capacity(decoded.len() + 1);
+    let mut func_targets = Vec::new();
     for d in decoded {
         let Insn {
             dst, src, off, imm, ..
@@ -480,7 +493,7 @@ pub(crate) fn compile(
                     Pseudo::Func => {
                         // The address names the target slot, as a user reads it.
                         let rel = imm as i32 as i64;
-                        target(pc, rel, "function address")?;
+                        func_targets.push(target(pc, rel, "function address")? as usize);
                         Region::Code.addr((pc as i64 + 1 + rel) as u32)
                     }
                     Pseudo::BtfId => {
@@ -551,13 +564,124 @@ pub(crate) fn compile(
         off: 0,
         imm: 0,
     });
+    check_subprogs(&ops, &slots, &func_targets)?;
+    let fused = fuse(&ops, &func_targets);
     Ok(Program {
-        ops,
+        ops: fused,
+        plain: ops,
         slots,
         index_of_slot,
         insns: decoded.iter().map(|d| d.insn).collect(),
         prog_type,
     })
+}
+
+/// The kernel's `check_subprogs`: a subprogram (the main one, and each target of a local
+/// call or function address) must end with `exit` or an unconditional jump, so execution
+/// cannot fall into the next one, and no jump may leave its subprogram.
+fn check_subprogs(ops: &[Op], slots: &[u32], func_targets: &[usize]) -> Result<(), LoadError> {
+    let n = ops.len() - 1; // without the end sentinel
+    let mut starts: Vec<usize> = ops[..n]
+        .iter()
+        .filter(|o| o.k == K::CallLocal)
+        .map(|o| o.off as usize)
+        .collect();
+    starts.extend_from_slice(func_targets);
+    starts.push(0);
+    starts.push(n);
+    starts.sort_unstable();
+    starts.dedup();
+    for w in starts.windows(2) {
+        let (start, end) = (w[0], w[1]);
+        for (i, op) in ops.iter().enumerate().take(end).skip(start) {
+            let k = op.k as usize;
+            if (K::Ja as usize..=K::Jsle32X as usize).contains(&k) || op.k == K::MayGoto {
+                let t = op.off as usize;
+                if t < start || t >= end {
+                    return Err(LoadError::BadTarget {
+                        pc: slots[i] as usize,
+                        what: "jump",
+                        target: slots[t] as i64,
+                        why: format!(
+                            "outside its subprogram (slots {} to {})",
+                            slots[start],
+                            slots[end] - 1
+                        ),
+                    });
+                }
+            }
+        }
+        if !matches!(ops[end - 1].k, K::Exit | K::Ja) {
+            return Err(LoadError::NoExit {
+                pc: slots[end - 1] as usize,
+            });
+        }
+    }
+    Ok(())
+}
+
+/// Fuses pairs that compiled programs use all the time into one op, so they cost one
+/// dispatch: `rX = rY; rX += imm|rZ` (pointer arithmetic), `ldxh/ldxw` + `be16/be32` (header
+/// fields), `rX += imm; if rX <cond> imm goto` (loop counters). The second instruction stays
+/// in place, so a fused op that lacks budget for both halves runs its first half only and
+/// falls through; no pair is fused whose second instruction is a jump target.
+fn fuse(ops: &[Op], func_targets: &[usize]) -> Vec<Op> {
+    let mut target = vec![false; ops.len()];
+    for op in ops {
+        let k = op.k as usize;
+        if (K::Ja as usize..=K::Jsle32X as usize).contains(&k)
+            || matches!(op.k, K::MayGoto | K::CallLocal)
+        {
+            if let Some(t) = target.get_mut(op.off as usize) {
+                *t = true;
+            }
+        }
+    }
+    for &t in func_targets {
+        if let Some(t) = target.get_mut(t) {
+            *t = true;
+        }
+    }
+    let mut out = ops.to_vec();
+    for i in 0..ops.len().saturating_sub(1) {
+        let (a, b) = (ops[i], ops[i + 1]);
+        if target[i + 1] || a.dst != b.dst {
+            continue;
+        }
+        out[i] = match (a.k, b.k) {
+            (K::Mov64X, K::Add64I) => Op {
+                k: K::MovAddI,
+                imm: b.imm,
+                ..a
+            },
+            (K::Mov64X, K::Add64X) => Op {
+                k: K::MovAddX,
+                imm: b.src as u64,
+                ..a
+            },
+            (K::Ldx16, K::Be16) => Op { k: K::LdxBe16, ..a },
+            (K::Ldx32, K::Be32) => Op { k: K::LdxBe32, ..a },
+            (K::Add64I, K::Jlt64I | K::Jne64I | K::Jle64I | K::Jgt64I) => {
+                let k = match b.k {
+                    K::Jlt64I => K::AddJltI,
+                    K::Jne64I => K::AddJneI,
+                    K::Jle64I => K::AddJleI,
+                    _ => K::AddJgtI,
+                };
+                // Both immediates are sign-extended 32-bit values: pack them.
+                let imm = (a.imm as u32 as u64) | ((b.imm as u32 as u64) << 32);
+                Op {
+                    k,
+                    dst: a.dst,
+                    src: 0,
+                    off: b.off,
+                    imm,
+                }
+            }
+            _ => continue,
+        };
+    }
+    out
 }
 
 #[cfg(test)]

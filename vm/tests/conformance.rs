@@ -50,3 +50,35 @@ fn bpf_conformance_golden() {
     assert!(failed.is_empty(), "{}", failed.join("\n"));
     assert_eq!(passed, 313);
 }
+
+/// The benchmark programs are kept as ubpf text and raw bytes; they must stay the same
+/// program, and give the same answer on every run.
+#[test]
+fn bench_programs_match_their_text() {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../testdata/bench");
+    for (name, mem, insns) in [
+        ("alu_loop", vec![], 10_000_003),
+        ("mem_loop", vec![1u8; 4096], 262_339),
+        (
+            "packet_parse",
+            std::fs::read(dir.join("packet.bin")).unwrap(),
+            41_463,
+        ),
+    ] {
+        let text = std::fs::read_to_string(dir.join(format!("{name}.asm"))).unwrap();
+        let bin = std::fs::read(dir.join(format!("{name}.bin"))).unwrap();
+        let a = asm::text::assemble(&text, asm::Dialect::Ubpf).unwrap();
+        assert_eq!(a.bytes(), bin, "{name}.asm and {name}.bin differ");
+        let mut m = vm::Vm::new();
+        m.set_budget(u64::MAX);
+        let id = m.load(&bin, vm::ProgType::Plain).unwrap();
+        m.set_mem(mem.clone());
+        let out = m.run(id).unwrap();
+        assert_eq!(out.insns, insns, "{name}");
+        if name == "packet_parse" {
+            // The packet comes back as it was, so repeated runs measure the same work.
+            assert_eq!(m.mem(), &mem[..]);
+            assert_eq!(m.run(id).unwrap(), out);
+        }
+    }
+}

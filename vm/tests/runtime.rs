@@ -127,6 +127,25 @@ fn map_api_checks_like_map_create() {
         m.create_map(def(MapType::RingBuf, 0, 0, 1000)),
         Err(MapError::Invalid(_))
     ));
+    // Too large to allocate: ENOMEM before any allocation.
+    assert_eq!(
+        m.create_map(def(MapType::Hash, 4, 8, u32::MAX)),
+        Err(MapError::NoMemory)
+    );
+    assert_eq!(
+        m.create_map(def(MapType::ProgArray, 4, 4, u32::MAX)),
+        Err(MapError::NoMemory)
+    );
+    assert_eq!(
+        m.create_map(def(MapType::RingBuf, 0, 0, 1 << 31)),
+        Err(MapError::NoMemory)
+    );
+    m.env_mut().ncpus = 1 << 20;
+    assert_eq!(
+        m.create_map(def(MapType::PercpuArray, 4, 8, 1 << 12)),
+        Err(MapError::NoMemory)
+    );
+    m.env_mut().ncpus = 1;
     let fd = m.create_map(def(MapType::Hash, 4, 4, 1)).unwrap();
     let map = m.map_mut(fd).unwrap();
     assert_eq!(
@@ -623,4 +642,48 @@ fn map_value_and_map_index_pseudo_loads() {
     .unwrap();
     let e = m.load_insns(&a.insns, ProgType::Plain).unwrap_err();
     assert!(e.to_string().contains("past the value size 16"), "{e}");
+}
+
+#[test]
+fn huge_helper_sizes_fault_instead_of_allocating() {
+    let mut m = Vm::new();
+    let fd = m.create_map(def(MapType::RingBuf, 0, 0, 4096)).unwrap();
+    for src in [
+        "mov %r1, %r10\nadd %r1, -8\nmov32 %r2, -1\nmov %r3, 0\ncall 113\nexit".to_string(),
+        "mov %r1, %r10\nadd %r1, -8\nmov32 %r2, -1\ncall 16\nexit".to_string(),
+        "mov %r1, %r10\nadd %r1, -8\nmov32 %r2, -1\nmov %r3, 0\ncall 115\nexit".to_string(),
+        format!("lddw map_fd %r1, {fd}\nmov %r2, %r10\nmov %r3, -1\nmov %r4, 0\ncall 130\nexit"),
+    ] {
+        let id = load(&mut m, &src, ProgType::Plain);
+        let e = m.run(id).unwrap_err().to_string();
+        assert!(e.contains("out of bounds of stack frame 0"), "{src}: {e}");
+    }
+    let id = load(
+        &mut m,
+        &format!("lddw map_fd %r1, {fd}\nmov %r2, -1\nmov %r3, 0\ncall 131\nexit"),
+        ProgType::Plain,
+    );
+    assert_eq!(m.run(id).unwrap().r0, 0, "reserve of 2^64-1 bytes: NULL");
+}
+
+#[test]
+fn trace_printk_strings_and_addresses() {
+    let mut m = Vm::new();
+    // "%s|%5s|%pI4|%pi4" with r3 = "ok" on the stack, r4 = the same, r5 = 10.1.2.3 in memory.
+    m.set_mem(vec![10, 1, 2, 3]);
+    let fmt = string_on_stack("%s|%-4s|%pI4");
+    let src = format!(
+        "stdw [%r10-48], 0x6b6f\nmov %r6, %r1\n{fmt}mov %r3, %r10\nadd %r3, -48\nmov %r4, %r3\nmov %r5, %r6\ncall 6\nexit"
+    );
+    let r0 = run(&mut m, &src);
+    assert_eq!(m.trace_lines()[0].message, "ok|ok  |10.1.2.3");
+    assert_eq!(r0, 16);
+    let fmt = string_on_stack("%pi4 %s");
+    let src = format!("mov %r6, %r1\n{fmt}mov %r3, %r6\nmov %r4, 0\ncall 6\nexit");
+    run(&mut m, &src);
+    // A bad %s pointer prints nothing for it, as the kernel's failed copy does.
+    assert_eq!(m.trace_lines()[1].message, "010.001.002.003 ");
+    let fmt = string_on_stack("%pZ");
+    let src = format!("{fmt}mov %r3, 0\ncall 6\nexit");
+    assert_eq!(run(&mut m, &src), (-22i64) as u64, "unknown %p extension");
 }

@@ -296,8 +296,26 @@ fn runaway_programs_end_with_errors() {
     assert!(e.contains("budget of 1000000"), "{e}");
     let e = run("f:\ncall local f\nexit", &[]).unwrap_err().to_string();
     assert!(e.contains("call depth limit of 8"), "{e}");
+    // Falling off the end, or out of a subprogram, is refused at load (check_subprogs).
     let e = run("mov %r0, 0", &[]).unwrap_err().to_string();
-    assert!(e.contains("fell off the end"), "{e}");
+    assert_eq!(
+        e,
+        "instruction 0: last instruction of a subprogram is not an exit or jump"
+    );
+    let e = run("mov %r0, 1\ncall local f\nf:\nexit", &[])
+        .unwrap_err()
+        .to_string();
+    assert_eq!(
+        e,
+        "instruction 1: last instruction of a subprogram is not an exit or jump"
+    );
+    let e = run("begin:\ncall local f\nexit\nf:\nja begin\nexit", &[])
+        .unwrap_err()
+        .to_string();
+    assert_eq!(
+        e,
+        "instruction 2: jump target 0 is outside its subprogram (slots 2 to 3)"
+    );
 }
 
 #[test]
@@ -377,5 +395,56 @@ fn load_errors() {
     assert_eq!(
         e.to_string(),
         "instruction 0: lddw refers to map 9 (fd), but the VM has no such map"
+    );
+}
+
+#[test]
+fn fused_pairs_respect_the_budget_and_jump_targets() {
+    // mov+add, ldxh+be16 and add+jlt are fused in plain runs; with a budget that ends
+    // between the halves, the error names the second instruction as in a traced run.
+    let src = "mov %r2, %r1\nadd %r2, 1\nldxh %r0, [%r2]\nbe16 %r0\nmov %r3, 0\nloop:\nadd %r3, 1\njlt %r3, 3, loop\nexit";
+    let a = assemble(src, Dialect::Ubpf).unwrap();
+    let full = {
+        let mut m = Vm::new();
+        m.set_mem(vec![0, 0x12, 0x34]);
+        let id = m.load_insns(&a.insns, ProgType::Plain).unwrap();
+        m.run(id).unwrap()
+    };
+    assert_eq!((full.r0, full.insns), (0x1234, 12));
+    let all_steps = {
+        let mut m = Vm::new();
+        m.set_mem(vec![0, 0x12, 0x34]);
+        let id = m.load_insns(&a.insns, ProgType::Plain).unwrap();
+        m.run_traced(id).1
+    };
+    for budget in 1..12 {
+        let mut m = Vm::new();
+        m.set_mem(vec![0, 0x12, 0x34]);
+        m.set_budget(budget);
+        let id = m.load_insns(&a.insns, ProgType::Plain).unwrap();
+        let plain = m.run(id).unwrap_err();
+        let (traced, steps) = m.run_traced(id);
+        assert_eq!(Err(plain.clone()), traced, "budget {budget}");
+        assert_eq!(steps.len() as u64, budget);
+        // The error names the instruction that would have run next.
+        assert_eq!(plain.pc, all_steps[budget as usize].pc, "budget {budget}");
+    }
+    // A jump into the second half of a would-be pair keeps it unfused.
+    let src = "mov %r0, 0\nja +1\nmov %r0, %r1\nadd %r0, 5\nexit";
+    assert_eq!(run(src, &[]).unwrap(), 5);
+}
+
+#[test]
+fn every_run_starts_with_a_clean_stack_and_programs_have_a_size_limit() {
+    let a = assemble("ldxdw %r0, [%r10-8]\nstdw [%r10-8], 5\ncall local f\nexit\nf:\nldxdw %r0, [%r10-8]\nstdw [%r10-8], 6\nexit", Dialect::Ubpf).unwrap();
+    let mut m = Vm::new();
+    let id = m.load_insns(&a.insns, ProgType::Plain).unwrap();
+    assert_eq!(m.run(id).unwrap().r0, 0);
+    assert_eq!(m.run(id).unwrap().r0, 0, "frames 0 and 1 were cleared");
+    let big = [0xb7, 0, 0, 0, 0, 0, 0, 0].repeat(vm::MAX_INSNS + 1);
+    let e = m.load(&big, ProgType::Plain).unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "the program has 1000001 instructions; the limit is 1000000"
     );
 }

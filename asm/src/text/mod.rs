@@ -169,6 +169,23 @@ pub mod range {
     pub const IMM64: std::ops::RangeInclusive<i128> = i64::MIN as i128..=u64::MAX as i128;
 }
 
+/// Adds to a dialect's syntax errors what [`resolve`] finds in the statements that did parse
+/// (values out of range, unknown names), so one pass shows every problem. Jump distances are
+/// left out: with the bad lines missing they would be measured wrongly.
+pub(crate) fn with_resolution_errors(
+    stmts: Vec<Stmt>,
+    mut errors: Vec<Diagnostic>,
+) -> Vec<Diagnostic> {
+    if let Err(more) = resolve(stmts) {
+        errors.extend(
+            more.into_iter()
+                .filter(|d| !d.message.starts_with("jump offset")),
+        );
+    }
+    errors.sort_by_key(|d| (d.span.start, d.span.end));
+    errors
+}
+
 /// Resolves labels, constants and helper names, checks ranges, and produces instructions.
 /// Reports every error found, not only the first.
 pub fn resolve(stmts: Vec<Stmt>) -> Result<Assembled, Vec<Diagnostic>> {

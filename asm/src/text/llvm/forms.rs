@@ -91,8 +91,39 @@ pub struct Mem {
     pub off: Option<Operand>,
 }
 
-fn by_form() -> &'static HashMap<Form, &'static OpDef> {
-    static MAP: OnceLock<HashMap<Form, &'static OpDef>> = OnceLock::new();
+/// A multiply-rotate hasher (as in rustc's FxHash): the keys are a few small enum fields,
+/// and SipHash showed up in profiles of million-line inputs.
+#[derive(Default)]
+struct FxHasher(u64);
+
+impl std::hash::Hasher for FxHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.write_u64(b as u64);
+        }
+    }
+
+    fn write_u8(&mut self, i: u8) {
+        self.write_u64(i as u64);
+    }
+
+    fn write_u64(&mut self, i: u64) {
+        self.0 = (self.0.rotate_left(5) ^ i).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+    }
+
+    fn write_usize(&mut self, i: usize) {
+        self.write_u64(i as u64);
+    }
+}
+
+type FormMap = HashMap<Form, &'static OpDef, std::hash::BuildHasherDefault<FxHasher>>;
+
+fn by_form() -> &'static FormMap {
+    static MAP: OnceLock<FormMap> = OnceLock::new();
     MAP.get_or_init(|| isa::table().iter().map(|d| (d.form, d)).collect())
 }
 
@@ -221,11 +252,7 @@ pub fn lddw_pseudo(
     span: Span,
 ) -> Res {
     let dst = d.r("`ll` loads a 64-bit value into a 64-bit register")?;
-    let lo_range = if pseudo == Pseudo::Func {
-        i32::MIN as i128..=i32::MAX as i128
-    } else {
-        super::super::range::IMM
-    };
+    let lo_range = super::super::range::IMM;
     if !lo_range.contains(&lo.0) {
         return Err(
             Diagnostic::error(lo.1, format!("{} does not fit in 32 bits", lo.0))
@@ -512,6 +539,7 @@ fn same_reg(a: &Reg, b: &Reg, what: &str) -> Result<(), Diagnostic> {
 }
 
 /// `dst = atomic_fetch_add((u64 *)(r1 + 0), src)` and the kernel's `atomic64_*` spellings.
+#[allow(clippy::too_many_arguments)]
 pub fn fetch(
     d: Reg,
     f: AtomicFn,
@@ -755,6 +783,17 @@ pub fn call_ref(kind: CallKind, text: &str, span_tok: Span, span: Span) -> Res {
     };
     let n = number(digits, span_tok)?;
     let id = if neg { -n } else { n };
+    // A helper's name must agree with its id (`unknown#300` and kfunc names pass).
+    let name = &text[..hash];
+    if let (CallKind::Helper, Some(known)) = (kind, crate::text::helpers::by_name(name)) {
+        if known as i128 != id {
+            return Err(Diagnostic::error(
+                span_tok,
+                format!("`{name}` is helper {known}, not {id}"),
+            )
+            .with_help(format!("write `call {name}#{known}`, or `call {id}`")));
+        }
+    }
     call(kind, Operand::num(id, span_tok), span)
 }
 
@@ -807,15 +846,10 @@ pub fn apply_prefix(code: u8, prefix_span: Span, stmt: Stmt) -> Res {
     Ok(Stmt::Insn(p))
 }
 
-/// An operand for a signed number written with an explicit sign.
-pub fn signed(neg: bool, n: i128, span: Span) -> Operand {
-    Operand::num(if neg { -n } else { n }, span)
-}
-
 /// A jump target written as a relative number (`+3`, `-1`, `pc+3`, `3`).
-pub fn rel(neg: bool, n: i128, span: Span) -> Operand {
+pub fn rel(n: i128, span: Span) -> Operand {
     Operand {
-        value: Value::Rel(if neg { -n } else { n }),
+        value: Value::Rel(n),
         span,
     }
 }
@@ -832,12 +866,41 @@ pub fn name(s: &str, span: Span) -> Operand {
 pub const NO: Span = Span::new(0, 0);
 
 /// Gives a statement built with [`NO`] its span.
-pub fn spanned(res: Res, span: Span) -> Res {
-    res.map(|mut s| {
-        match &mut s {
-            Stmt::Insn(p) => p.span = span,
-            Stmt::Equ { span: sp, .. } | Stmt::Label { span: sp, .. } => *sp = span,
-        }
-        s
-    })
+pub fn set_span(stmt: &mut Stmt, span: Span) {
+    match stmt {
+        Stmt::Insn(p) => p.span = span,
+        Stmt::Equ { span: sp, .. } | Stmt::Label { span: sp, .. } => *sp = span,
+    }
+}
+
+/// Errors carried on the parser's stack are boxed to keep its values small.
+pub type E = Box<Diagnostic>;
+
+/// Unboxes a carried error.
+pub fn u<T>(r: Result<T, E>) -> Result<T, Diagnostic> {
+    r.map_err(|e| *e)
+}
+
+/// A memory operand lexed as one token.
+pub fn mem_tok(m: super::lexer::MemTok<'_>, span: Span) -> Result<Mem, Diagnostic> {
+    let at = span.start + m.reg_at.0 as usize;
+    let base = Reg {
+        tok: m.reg,
+        span: Span::new(at, at + m.reg_at.1 as usize),
+    };
+    let off = if m.digits.is_empty() {
+        None
+    } else {
+        let at = span.start + m.off_at.0 as usize;
+        let sp = Span::new(at, at + m.off_at.1 as usize);
+        let v = number(m.digits, sp)?;
+        Some(Operand::num(if m.neg { -v } else { v }, sp))
+    };
+    Ok(Mem { base, off })
+}
+
+/// The span of the size word in a fused cast token starting at `at`.
+pub fn word(at: usize, s: super::lexer::SizeTok) -> Span {
+    let start = at + s.word.0 as usize;
+    Span::new(start, start + s.word.1 as usize)
 }

@@ -2,7 +2,7 @@
 //! `llvm-objdump -d --mcpu=v4` prints it, plus the verifier log's spellings and a few bpfx
 //! extensions for encodings LLVM cannot write.
 //!
-//! The parser is a [logos] lexer feeding a [lalrpop] grammar (`grammar.lalrpop`). It accepts:
+//! The parser is a `logos` lexer feeding a `lalrpop` grammar (`grammar.lalrpop`). It accepts:
 //!
 //! * everything llvm-mc 19 accepts in BPF syntax, with the same bytes: `r0 += r1`,
 //!   `w0 s/= 3`, `r0 = (s8)r1`, `r0 = be16 r0`, `r0 = *(u32 *)(r1 + 4)`,
@@ -13,8 +13,9 @@
 //! * what llvm-objdump and the kernel print, so pasted disassembly reassembles:
 //!   `goto pc+3`, `call bpf_map_lookup_elem#1`, `call pc+3`, `r0 = *(u32 *)(r1 +4)`,
 //!   `r2 = atomic64_fetch_add((u64 *)(r1 +0), r2)`, `r0 = *(u32 *)skb[r1 + 4]`, and a leading
-//!   `N: (xx)` column; with the `(18)` opcode column, `r1 = 0x1234` is an `lddw`;
-//! * bpfx extensions (see [`print`] for when they are printed):
+//!   `N: (xx)` column; with the `(18)` opcode column, `r1 = 0x1234` is an `lddw`, and after
+//!   an opcode column `;` starts the log's register-state comment (`; R0_w=1`);
+//! * bpfx extensions (see [`print()`] for when they are printed):
 //!   `r1 = map_fd(5) ll`, `r1 = map_value(5, 16) ll`, `r1 = btf_id(7) ll`, `r1 = func(+3) ll`,
 //!   `r1 = map_idx(0) ll`, `r1 = map_idx_value(0, 8) ll` (an optional second argument is the
 //!   second slot's `imm`), `call kfunc 1234` (and the kernel's `call kernel-function#1234`),
@@ -62,43 +63,47 @@ use lexer::{LexError, Tok};
 pub struct Sink {
     stmts: Vec<Stmt>,
     errors: Vec<Diagnostic>,
+    /// The kernel `(xx)` opcode column of the current line.
+    prefix: Option<(u8, Span)>,
 }
 
 impl Sink {
-    /// One parsed line: an optional kernel opcode column, labels, and a statement.
-    pub fn line(
-        &mut self,
-        op: Option<(u8, Span)>,
-        labels: Vec<(&str, Span)>,
-        stmt: Option<forms::Res>,
-    ) {
-        for (name, span) in labels {
-            self.stmts.push(Stmt::Label {
-                name: name.to_string(),
-                span,
-            });
-        }
-        let Some(stmt) = stmt else {
-            if let Some((_, span)) = op {
-                self.errors.push(Diagnostic::error(
-                    span,
-                    "an opcode column needs an instruction after it",
-                ));
+    /// A kernel opcode column `(xx)`.
+    pub fn prefix(&mut self, code: u8, span: Span) {
+        self.prefix = Some((code, span));
+    }
+
+    /// A label definition.
+    pub fn label(&mut self, name: &str, span: Span) {
+        self.stmts.push(Stmt::Label {
+            name: name.to_string(),
+            span,
+        });
+    }
+
+    /// A statement from `lo` to `hi`, built by `build` (with a placeholder span).
+    pub fn stmt(&mut self, lo: usize, hi: usize, build: impl FnOnce() -> forms::Res) {
+        match build() {
+            Ok(mut stmt) => {
+                forms::set_span(&mut stmt, Span::new(lo, hi));
+                match self.prefix.take() {
+                    None => self.stmts.push(stmt),
+                    Some((code, pspan)) => match forms::apply_prefix(code, pspan, stmt) {
+                        Ok(s) => self.stmts.push(s),
+                        Err(e) => self.errors.push(e),
+                    },
+                }
             }
-            return;
-        };
-        let stmt = match op {
-            Some((code, span)) => stmt.and_then(|s| forms::apply_prefix(code, span, s)),
-            None => stmt,
-        };
-        match stmt {
-            Ok(s) => self.stmts.push(s),
-            Err(e) => self.errors.push(e),
+            Err(e) => {
+                self.prefix = None;
+                self.errors.push(e);
+            }
         }
     }
 
     /// A syntax error; the parser has skipped to the end of the line.
     pub fn recover(&mut self, e: ErrorRecovery<usize, Tok<'_>, LexError>) {
+        self.prefix = None;
         if let Some(d) = syntax_error(e.error) {
             self.errors.push(d);
         }
@@ -153,6 +158,8 @@ struct Tokens<'a, 'e> {
     errors: &'e mut Vec<Diagnostic>,
     done: bool,
     line_start: bool,
+    /// The line began with a kernel `(xx)` opcode column.
+    kernel_line: bool,
 }
 
 impl<'a> Iterator for Tokens<'a, '_> {
@@ -161,6 +168,21 @@ impl<'a> Iterator for Tokens<'a, '_> {
     fn next(&mut self) -> Option<Self::Item> {
         match self.lex.next() {
             Some(Ok(tok)) => {
+                let tok = match tok {
+                    Tok::LParen | Tok::Star => lexer::fuse(tok, &mut self.lex),
+                    _ => tok,
+                };
+                match tok {
+                    Tok::OpPrefix(_) => self.kernel_line = true,
+                    Tok::Newline => self.kernel_line = false,
+                    Tok::Semi if self.kernel_line => {
+                        // In a verifier log, `;` starts the register-state annotation
+                        // (`0: (b7) r0 = 1  ; R0_w=1`): the rest of the line is a comment.
+                        let rest = self.lex.remainder();
+                        self.lex.bump(rest.find('\n').unwrap_or(rest.len()));
+                    }
+                    _ => {}
+                }
                 let s = self.lex.span();
                 let first = std::mem::replace(
                     &mut self.line_start,
@@ -213,12 +235,13 @@ impl<'a> Iterator for Tokens<'a, '_> {
     }
 }
 
-/// Parses a source text into statements, reporting every error (the parser recovers at the
-/// end of each bad line).
+/// Parses a source text into statements, reporting every error: the parser recovers at the
+/// end of each bad line, and when there are syntax errors the statements that did parse are
+/// also checked as [`crate::text::resolve`] would check them.
 pub fn parse(src: &str) -> Result<Vec<Stmt>, Vec<Diagnostic>> {
     let mut sink = Sink {
         stmts: Vec::with_capacity(src.len() / 20 + 1),
-        errors: Vec::new(),
+        ..Sink::default()
     };
     let mut lex_errors = Vec::new();
     let tokens = Tokens {
@@ -226,6 +249,7 @@ pub fn parse(src: &str) -> Result<Vec<Stmt>, Vec<Diagnostic>> {
         errors: &mut lex_errors,
         done: false,
         line_start: true,
+        kernel_line: false,
     };
     let result = grammar::ProgramParser::new().parse(&mut sink, tokens);
     if let Err(e) = result {
@@ -233,9 +257,7 @@ pub fn parse(src: &str) -> Result<Vec<Stmt>, Vec<Diagnostic>> {
     }
     sink.errors.append(&mut lex_errors);
     if sink.errors.is_empty() {
-        Ok(sink.stmts)
-    } else {
-        sink.errors.sort_by_key(|d| (d.span.start, d.span.end));
-        Err(sink.errors)
+        return Ok(sink.stmts);
     }
+    Err(crate::text::with_resolution_errors(sink.stmts, sink.errors))
 }

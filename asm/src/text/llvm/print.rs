@@ -71,7 +71,21 @@ fn wc(width: Width) -> char {
     }
 }
 
-/// Prints one instruction.
+/// Prints one instruction as `llvm-objdump-19 -d --mcpu=v4` does (immediates in signed
+/// hexadecimal, `w` registers for 8- to 32-bit memory operands), except where objdump's
+/// text would assemble to other bytes; there bpfx prints an extension the parser reads:
+///
+/// | encoding | objdump 19 | bpfx |
+/// |---|---|---|
+/// | `lddw` with a pseudo source and a non-zero second slot | `ld_pseudo r1, 0x2, 0x5` | `r1 = map_value(5, 16) ll` |
+/// | local call (`src` 1) | `call 0x3` | `call pc+0x3` |
+/// | kfunc call (`src` 2) | `call 0x4d2` | `call kfunc 0x4d2` |
+/// | indirect packet load with `imm` ≠ 0 | `r0 = *(u8 *)skb[r1]` | `r0 = *(u8 *)skb[r1 + 0x4]` |
+/// | load-acquire / store-release | `<unknown>` | LLVM 21's `w0 = load_acquire((u8 *)(r1 + 0x0))` |
+///
+/// `lddw` with a pseudo source and a zero second slot prints as objdump's `ld_pseudo`
+/// (tab after the mnemonic), which llvm-mc also reads. Invalid encodings print as
+/// `<unknown>`.
 pub fn print(insn: &Insn) -> String {
     let mut s = String::with_capacity(40);
     write(insn, &mut s);

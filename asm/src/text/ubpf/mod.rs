@@ -60,8 +60,8 @@ use crate::text::Stmt;
 use lalrpop_util::ParseError;
 use lexer::{LexError, Tok};
 
-/// Parses a source text into statements, reporting every syntax error (a bad line is
-/// reported and parsing goes on with the next line).
+/// Parses a source text into statements, reporting every error: a bad line is reported and
+/// parsing goes on with the next line, and the lines that did parse are also resolved.
 pub fn parse(src: &str) -> Result<Vec<Stmt>, Vec<Diagnostic>> {
     let parser = grammar::LineParser::new();
     let mut lower = lower::Lowerer::new(src);
@@ -89,7 +89,7 @@ pub fn parse(src: &str) -> Result<Vec<Stmt>, Vec<Diagnostic>> {
     if errors.is_empty() {
         Ok(lower.finish())
     } else {
-        Err(errors)
+        Err(crate::text::with_resolution_errors(lower.finish(), errors))
     }
 }
 

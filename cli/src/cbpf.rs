@@ -1,0 +1,456 @@
+//! `bpfx cbpf`: classic BPF programs — assemble, disassemble, convert, check, run a socket
+//! filter over a packet, and cross-check it with the kernel (SO_ATTACH_FILTER).
+//!
+//! Also the shared helpers of `bpfx seccomp`: [`load_filter`] reads a program in any form
+//! (raw `struct sock_filter[]`, C array, `N,code jt jf k,...`, bpf_asm or seccomp text) and
+//! [`render`] prints diagnostics.
+
+use anyhow::{bail, Context};
+use asm::cbpf::check::{check, Mode};
+use asm::cbpf::formats::{self, Format, TextKind};
+use asm::cbpf::seccomp::Arch;
+use asm::cbpf::{self, bpf_asm, seccomp, SockFilter};
+use asm::diag::Diagnostic;
+use clap::{Subcommand, ValueEnum};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+/// Text dialects of classic BPF.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum CDialect {
+    /// The kernel's tools/bpf/bpf_asm syntax (also tcpdump -d / bpf_dbg listings).
+    #[value(name = "bpf_asm", alias = "bpf-asm")]
+    BpfAsm,
+    /// The readable seccomp form (`A = sys_number`, `if (A == openat) goto deny`).
+    Seccomp,
+}
+
+/// Output forms.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum OutFormat {
+    /// `struct sock_filter[]` bytes.
+    Raw,
+    /// `{ 0x20, 0, 0, 0x00000004 },` lines (`bpf_asm -c`, `tcpdump -dd`).
+    C,
+    /// `N,code jt jf k,...` (`tcpdump -ddd`, xt_bpf, tc).
+    Bpfasm,
+    /// An array of `libc::sock_filter`.
+    Rust,
+    /// JSON array of `{code, jt, jf, k}`.
+    Json,
+    /// bpf_asm text.
+    #[value(name = "bpf_asm", alias = "bpf-asm")]
+    BpfAsm,
+    /// The readable seccomp form.
+    Seccomp,
+}
+
+/// How diagnostics are colored (set once from `--color` by the subcommand entry points).
+static COLOR: std::sync::OnceLock<crate::render::Color> = std::sync::OnceLock::new();
+
+/// Sets the color choice for diagnostics (first call wins).
+pub fn set_color(color: crate::render::Color) {
+    let _ = COLOR.set(color);
+}
+
+/// Renders diagnostics for `src` (named `name`) to stderr through the CLI's renderer.
+pub fn render(name: &str, src: &str, diags: &[Diagnostic]) {
+    let color = COLOR.get().copied().unwrap_or(crate::render::Color::Auto);
+    crate::render::emit(color, name, src, diags);
+}
+
+/// The input was rejected and the reasons are already on stderr (exit status 1).
+#[derive(Debug)]
+pub struct Rejected(pub String);
+
+impl std::fmt::Display for Rejected {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for Rejected {}
+
+/// Maps a [`Rejected`] error to exit status 1 (already reported); other errors pass.
+pub fn exit_code(r: anyhow::Result<ExitCode>) -> anyhow::Result<ExitCode> {
+    match r {
+        Err(e) if e.downcast_ref::<Rejected>().is_some() => Ok(ExitCode::from(1)),
+        r => r,
+    }
+}
+
+/// Reads a classic program from `path` (`-` is stdin) in any form. Text that is neither a C
+/// array nor `N,...` is assembly in `dialect`, or, when `None`, seccomp if it looks like
+/// it (`A =`, `return`, `goto`) and bpf_asm otherwise. Assembly errors are rendered to
+/// stderr and returned as one error.
+pub fn load_filter(path: &Path, dialect: Option<CDialect>) -> anyhow::Result<Vec<SockFilter>> {
+    load_filter_endian(path, dialect, cbpf::Endian::Native)
+}
+
+/// [`load_filter`] reading raw files in byte order `endian`.
+pub fn load_filter_endian(
+    path: &Path,
+    dialect: Option<CDialect>,
+    endian: cbpf::Endian,
+) -> anyhow::Result<Vec<SockFilter>> {
+    let bytes = if path == Path::new("-") {
+        let mut b = Vec::new();
+        std::io::Read::read_to_end(&mut std::io::stdin(), &mut b)?;
+        b
+    } else {
+        std::fs::read(path).with_context(|| format!("reading {}", path.display()))?
+    };
+    let name = path.display().to_string();
+    let text = match std::str::from_utf8(&bytes) {
+        Ok(t) if !t.contains('\0') && path.extension().map_or(true, |e| e != "bpf") => t,
+        _ => {
+            return cbpf::decode_endian(&bytes, endian)
+                .with_context(|| format!("{name}: not a struct sock_filter[]"))
+        }
+    };
+    let result = match formats::detect(text) {
+        TextKind::C => formats::parse_c(text),
+        TextKind::Bpfasm => formats::parse_bpfasm(text),
+        TextKind::Asm => {
+            let d = dialect.unwrap_or_else(|| {
+                if text.contains("A =") || text.contains("return") || text.contains("goto") {
+                    CDialect::Seccomp
+                } else {
+                    CDialect::BpfAsm
+                }
+            });
+            match d {
+                CDialect::BpfAsm => bpf_asm::assemble(text),
+                CDialect::Seccomp => seccomp::assemble(text),
+            }
+        }
+    };
+    result.map_err(|diags| {
+        render(&name, text, &diags);
+        anyhow::Error::new(Rejected(format!(
+            "{name}: {} error(s)",
+            diags.iter().filter(|d| d.is_error()).count()
+        )))
+    })
+}
+
+/// Byte order of raw `struct sock_filter[]` input and output.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum EndianArg {
+    /// This machine's (what its kernel reads).
+    Native,
+    /// Little-endian.
+    Little,
+    /// Big-endian (s390x, ...).
+    Big,
+}
+
+impl From<EndianArg> for cbpf::Endian {
+    fn from(e: EndianArg) -> cbpf::Endian {
+        match e {
+            EndianArg::Native => cbpf::Endian::Native,
+            EndianArg::Little => cbpf::Endian::Little,
+            EndianArg::Big => cbpf::Endian::Big,
+        }
+    }
+}
+
+/// Writes `prog` in `format` to `out` (stdout when `None`).
+pub fn write_out(
+    prog: &[SockFilter],
+    format: OutFormat,
+    arch: Arch,
+    out: Option<&Path>,
+) -> anyhow::Result<()> {
+    write_out_endian(prog, format, arch, out, cbpf::Endian::Native)
+}
+
+/// [`write_out`] with raw output in byte order `endian`.
+pub fn write_out_endian(
+    prog: &[SockFilter],
+    format: OutFormat,
+    arch: Arch,
+    out: Option<&Path>,
+    endian: cbpf::Endian,
+) -> anyhow::Result<()> {
+    let bytes = match format {
+        OutFormat::Raw => cbpf::encode_endian(prog, endian),
+        OutFormat::C => formats::write(prog, Format::C).into_bytes(),
+        OutFormat::Bpfasm => formats::write(prog, Format::Bpfasm).into_bytes(),
+        OutFormat::Rust => formats::write(prog, Format::Rust).into_bytes(),
+        OutFormat::Json => formats::write(prog, Format::Json).into_bytes(),
+        OutFormat::BpfAsm => bpf_asm::disassemble(prog).into_bytes(),
+        OutFormat::Seccomp => seccomp::disassemble(prog, arch).into_bytes(),
+    };
+    match out {
+        Some(p) => std::fs::write(p, bytes).with_context(|| format!("writing {}", p.display())),
+        None => emit(&bytes),
+    }
+}
+
+/// Writes to stdout; a closed pipe (`bpfx ... | head`) ends output quietly.
+pub fn emit(bytes: &[u8]) -> anyhow::Result<()> {
+    let mut out = std::io::stdout().lock();
+    match out.write_all(bytes).and_then(|()| out.flush()) {
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        r => Ok(r?),
+    }
+}
+
+pub(crate) fn parse_arch(s: &str) -> Result<Arch, String> {
+    Arch::from_name(s).ok_or_else(|| {
+        format!("unknown architecture `{s}` (x86_64, i386, x32, aarch64, arm, riscv64)")
+    })
+}
+
+/// `bpfx cbpf`.
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    #[command(subcommand)]
+    cmd: Cmd,
+}
+
+#[derive(Subcommand, Debug)]
+enum Cmd {
+    /// Assemble bpf_asm or seccomp text (or convert any form) to an output format.
+    Asm {
+        /// Input file (`-` for stdin).
+        input: PathBuf,
+        /// Input dialect (guessed when omitted).
+        #[arg(long)]
+        dialect: Option<CDialect>,
+        /// Output format.
+        #[arg(long, short = 'f', value_enum, default_value = "raw")]
+        format: OutFormat,
+        /// Output file (stdout by default).
+        #[arg(long, short)]
+        output: Option<PathBuf>,
+        /// Byte order of raw input and output.
+        #[arg(long, value_enum, default_value = "native")]
+        endian: EndianArg,
+    },
+    /// Disassemble a program (raw, C array or `N,...`) to text.
+    Disasm {
+        /// Input file.
+        input: PathBuf,
+        /// Output dialect.
+        #[arg(long, value_enum, default_value = "bpf_asm")]
+        dialect: CDialect,
+        /// Architecture for syscall names (seccomp dialect), until the filter checks it.
+        #[arg(long, value_parser = parse_arch, default_value = "x86_64")]
+        arch: Arch,
+        /// Byte order of a raw input file.
+        #[arg(long, value_enum, default_value = "native")]
+        endian: EndianArg,
+    },
+    /// Check a program with the kernel's load-time rules.
+    Check {
+        /// Input file.
+        input: PathBuf,
+        /// Socket filter or seccomp rules.
+        #[arg(long, value_enum, default_value = "socket")]
+        mode: CheckMode,
+    },
+    /// Run a socket filter over a packet (the file's bytes).
+    Run {
+        /// The filter.
+        filter: PathBuf,
+        /// The packet.
+        #[arg(long)]
+        packet: PathBuf,
+    },
+    /// Run a socket filter in the emulator and in the kernel (SO_ATTACH_FILTER on an
+    /// AF_UNIX socket pair) and compare.
+    CrossCheck {
+        /// The filter.
+        filter: PathBuf,
+        /// The packet (AF_UNIX filters see the payload only).
+        #[arg(long)]
+        packet: PathBuf,
+    },
+}
+
+/// Which load-time rules apply.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum CheckMode {
+    /// SO_ATTACH_FILTER.
+    Socket,
+    /// seccomp(SECCOMP_SET_MODE_FILTER).
+    Seccomp,
+}
+
+/// Runs `bpfx cbpf`; diagnostics are colored per `color`.
+pub fn main(args: Args, color: crate::render::Color) -> anyhow::Result<ExitCode> {
+    set_color(color);
+    exit_code(run(args))
+}
+
+fn run(args: Args) -> anyhow::Result<ExitCode> {
+    match args.cmd {
+        Cmd::Asm {
+            input,
+            dialect,
+            format,
+            output,
+            endian,
+        } => {
+            let prog = load_filter_endian(&input, dialect, endian.into())?;
+            write_out_endian(
+                &prog,
+                format,
+                Arch::X86_64,
+                output.as_deref(),
+                endian.into(),
+            )?;
+        }
+        Cmd::Disasm {
+            input,
+            dialect,
+            arch,
+            endian,
+        } => {
+            let prog = load_filter_endian(&input, None, endian.into())?;
+            let f = match dialect {
+                CDialect::BpfAsm => OutFormat::BpfAsm,
+                CDialect::Seccomp => OutFormat::Seccomp,
+            };
+            write_out(&prog, f, arch, None)?;
+        }
+        Cmd::Check { input, mode } => {
+            let prog = load_filter(&input, None)?;
+            let m = match mode {
+                CheckMode::Socket => Mode::Socket,
+                CheckMode::Seccomp => Mode::Seccomp,
+            };
+            match check(&prog, m) {
+                Ok(()) => println!("ok: {} instructions", prog.len()),
+                Err(e) => {
+                    println!("rejected: {e}");
+                    return Ok(ExitCode::FAILURE);
+                }
+            }
+        }
+        Cmd::Run { filter, packet } => {
+            let prog = load_filter(&filter, None)?;
+            let pkt =
+                std::fs::read(&packet).with_context(|| format!("reading {}", packet.display()))?;
+            let o = vm::classic::run_socket(&prog, &pkt, &vm::classic::SkbContext::default())?;
+            println!("{}", o.ret);
+        }
+        Cmd::CrossCheck { filter, packet } => {
+            let prog = load_filter(&filter, None)?;
+            let pkt =
+                std::fs::read(&packet).with_context(|| format!("reading {}", packet.display()))?;
+            let verdict = check(&prog, Mode::Socket);
+            let emu = match &verdict {
+                Ok(()) => {
+                    let o = vm::classic::run_socket(&prog, &pkt, &vm::classic::SkbContext::unix())?;
+                    Ok(kernel::socket_filter::expected(o.ret, pkt.len()))
+                }
+                Err(e) => Err(e.to_string()),
+            };
+            let kern = kernel::socket_filter::run(&prog, &pkt).context("probing the kernel")?;
+            println!(
+                "emulator: {}",
+                emu.as_ref()
+                    .map_or_else(|e| format!("refused: {e}"), |d| format!("{d:?}"))
+            );
+            println!(
+                "kernel:   {}",
+                kern.map_or_else(|e| format!("refused (errno {e})"), |d| format!("{d:?}"))
+            );
+            let agree = match (&emu, &kern) {
+                (Ok(a), Ok(b)) => a == b,
+                (Err(_), Err(_)) => true,
+                _ => false,
+            };
+            println!("{}", if agree { "agree" } else { "DIFFER" });
+            if !agree {
+                return Ok(ExitCode::FAILURE);
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Fails when `prog` is not a seccomp filter the kernel would load.
+pub(crate) fn require_seccomp(name: &Path, prog: &[SockFilter]) -> anyhow::Result<()> {
+    if let Err(e) = check(prog, Mode::Seccomp) {
+        bail!(
+            "{}: the kernel would refuse this filter: {e}",
+            name.display()
+        );
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn temp(name: &str, bytes: &[u8]) -> PathBuf {
+        let p = std::env::temp_dir().join(format!("bpfx-cbpf-{}-{name}", std::process::id()));
+        std::fs::write(&p, bytes).unwrap();
+        p
+    }
+
+    #[test]
+    fn every_input_form_loads_the_same_program() {
+        let prog = vec![
+            SockFilter::new(0x28, 0, 0, 12),
+            SockFilter::new(0x15, 0, 1, 0x800),
+            SockFilter::new(0x06, 0, 0, 0xffff),
+            SockFilter::new(0x06, 0, 0, 0),
+        ];
+        let inputs = [
+            temp("raw.bpf", &cbpf::encode(&prog)),
+            temp("c.txt", formats::write(&prog, Format::C).as_bytes()),
+            temp("n.txt", formats::write(&prog, Format::Bpfasm).as_bytes()),
+            temp("asm.txt", bpf_asm::disassemble(&prog).as_bytes()),
+            temp(
+                "listing.txt",
+                b"(000) ldh [12]\n(001) jeq #0x800 jt 2 jf 3\n(002) ret #65535\n(003) ret #0\n",
+            ),
+        ];
+        for p in &inputs {
+            assert_eq!(load_filter(p, None).unwrap(), prog, "{}", p.display());
+            std::fs::remove_file(p).unwrap();
+        }
+        let s = temp("sc.txt", b"A = sys_number\nreturn ALLOW\n");
+        assert_eq!(load_filter(&s, None).unwrap().len(), 2);
+        std::fs::remove_file(&s).unwrap();
+    }
+
+    #[test]
+    fn assembly_errors_become_one_error() {
+        let p = temp("bad.txt", b"ld [12]\nbogus\nret #0\nfoo #1\n");
+        let e = load_filter(&p, Some(CDialect::BpfAsm)).unwrap_err();
+        assert!(e.to_string().ends_with(": 2 error(s)"), "{e}");
+        // Already reported: exit status 1, nothing more printed.
+        assert_eq!(exit_code(Err(e)).unwrap(), ExitCode::from(1));
+        std::fs::remove_file(&p).unwrap();
+    }
+
+    #[test]
+    fn socket_filter_expectations_match_the_kernel() {
+        // ret #3 keeps 3 bytes; ldb [9] drops short packets; ret a of 0 drops.
+        for (src, pkt) in [
+            ("ret #3\n", &b"hello"[..]),
+            ("ldb [9]\nret #100\n", b"short"),
+            ("ld #0\nret a\n", b"x"),
+        ] {
+            let prog = bpf_asm::assemble(src).unwrap();
+            let Ok(k) = kernel::socket_filter::run(&prog, pkt) else {
+                println!("skipped: AF_UNIX socket pair unavailable");
+                return;
+            };
+            let o = vm::classic::run_socket(&prog, pkt, &vm::classic::SkbContext::unix()).unwrap();
+            assert_eq!(
+                Ok(kernel::socket_filter::expected(o.ret, pkt.len())),
+                k,
+                "{src}"
+            );
+        }
+    }
+}

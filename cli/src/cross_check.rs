@@ -1,0 +1,367 @@
+//! `bpfx cross-check`: the same program in the VM and in the kernel, side by side.
+//!
+//! Exit status: 0 they agree, 1 they differ (the report says where), 2 usage or I/O error,
+//! 77 the kernel cannot be used here (the reason on stderr).
+
+use crate::kernel::{hex, load_program, read_inputs, MapArg, RunArgs, EXIT_UNAVAILABLE};
+use ::kernel::run::{run, RunInput};
+use ::kernel::{Map, MapSpec, ProgType};
+use anyhow::{anyhow, Result};
+use asm::isa::Pseudo;
+use asm::Insn;
+use serde_json::json;
+use std::process::ExitCode;
+
+/// Run a program in the VM and in the kernel and compare: verdict, r0, memory or packet,
+/// context, and map contents after the run.
+#[derive(Debug, clap::Args)]
+#[command(after_help = "\
+Exit status: 0 agree, 1 differ, 77 kernel unavailable (reason on stderr).
+
+Examples:
+  bpfx cross-check prog.s --mem-hex '01 02 03 04'
+  bpfx cross-check --type xdp --packet pkt.bin --map array:4:8:1 prog.bin")]
+pub struct Args {
+    #[command(flatten)]
+    pub run: RunArgs,
+}
+
+/// What one engine did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Side {
+    /// `Ok` accepted (and ran), `Err` the refusal or fault.
+    verdict: Result<(), String>,
+    r0: Option<u64>,
+    /// Bits of r0 that are known.
+    r0_bits: u8,
+    data: Vec<u8>,
+    ctx: Vec<u8>,
+    /// Per map: sorted (key, value) pairs.
+    maps: Vec<Vec<(Vec<u8>, Vec<u8>)>>,
+}
+
+fn vm_map_type(t: asm::types::MapType) -> Result<vm::MapType> {
+    vm::MapType::from_name(t.name()).ok_or_else(|| anyhow!("the VM has no {} maps", t.name()))
+}
+
+fn run_vm(prog: &[Insn], inputs: &crate::kernel::Inputs, maps: &[MapArg]) -> Result<Side> {
+    let vm_type = match inputs.prog_type {
+        None => vm::ProgType::Plain,
+        Some(t) => vm::ProgType::from_name(t.name())
+            .ok_or_else(|| anyhow!("the VM cannot run {t} programs"))?,
+    };
+    let mut machine = vm::Vm::new();
+    let mut fds = Vec::new();
+    for m in maps {
+        let def = vm::MapDef {
+            map_type: vm_map_type(m.map_type)?,
+            key_size: m.key_size,
+            value_size: m.value_size,
+            max_entries: m.max_entries,
+            flags: 0,
+        };
+        fds.push(
+            machine
+                .create_map(def)
+                .map_err(|e| anyhow!("VM map {}: {e}", fds.len()))?,
+        );
+    }
+    // Programs name maps by index; the VM by fd.
+    let mut patched = Vec::with_capacity(prog.len());
+    for (i, insn) in prog.iter().enumerate() {
+        let mut insn = *insn;
+        if matches!(insn.pseudo(), Some(Pseudo::MapFd | Pseudo::MapValue)) {
+            let idx = insn.imm as u32 as usize;
+            let fd = fds.get(idx).ok_or_else(|| {
+                anyhow!("instruction {i}: `lddw` refers to map {idx} but {} map(s) were given with --map", fds.len())
+            })?;
+            insn.imm = (insn.imm & !0xffff_ffff) | *fd as i64;
+        }
+        patched.push(insn);
+    }
+    let empty = |verdict| Side {
+        verdict,
+        r0: None,
+        r0_bits: 64,
+        data: vec![],
+        ctx: vec![],
+        maps: vec![],
+    };
+    let id = match machine.load_insns(&patched, vm_type) {
+        Ok(id) => id,
+        Err(e) => return Ok(empty(Err(format!("refuses: {e}")))),
+    };
+    machine.set_mem(inputs.mem.clone());
+    machine.set_packet(inputs.packet.clone());
+    machine.set_ctx(inputs.ctx.clone());
+    let out = match machine.run(id) {
+        Ok(o) => o,
+        Err(e) => return Ok(empty(Err(format!("faults: {e}")))),
+    };
+    let data = if inputs.prog_type.is_none() {
+        machine.mem().to_vec()
+    } else {
+        machine.packet().to_vec()
+    };
+    let ctx = machine.ctx().to_vec();
+    let mut map_dump = Vec::new();
+    for fd in &fds {
+        let m = machine
+            .map(*fd)
+            .ok_or_else(|| anyhow!("VM map {fd} vanished"))?;
+        let mut entries = Vec::new();
+        for k in m.keys() {
+            if let Ok(Some(v)) = m.lookup(&k) {
+                entries.push((k, v));
+            }
+        }
+        entries.sort();
+        map_dump.push(entries);
+    }
+    Ok(Side {
+        verdict: Ok(()),
+        r0: Some(out.r0),
+        r0_bits: 64,
+        data,
+        ctx,
+        maps: map_dump,
+    })
+}
+
+enum KernelSide {
+    Unavailable(String),
+    Ran(Side),
+}
+
+fn run_kernel(
+    prog: &[Insn],
+    args: &RunArgs,
+    inputs: &crate::kernel::Inputs,
+    maps: &[MapArg],
+) -> Result<KernelSide> {
+    if let Err(why) = ::kernel::probe::availability() {
+        return Ok(KernelSide::Unavailable(why));
+    }
+    let mut owned = Vec::new();
+    for (i, m) in maps.iter().enumerate() {
+        let spec = MapSpec {
+            map_type: m.map_type,
+            key_size: m.key_size,
+            value_size: m.value_size,
+            max_entries: m.max_entries,
+            flags: 0,
+            name: format!("bpfx_map{i}"),
+        };
+        owned.push(Map::create(&spec).map_err(|e| anyhow!("kernel map {i}: {e}"))?);
+    }
+    let input = RunInput {
+        prog_type: inputs.prog_type,
+        mem: &inputs.mem,
+        packet: &inputs.packet,
+        ctx: &inputs.ctx,
+        repeat: 1,
+        maps: owned.iter().collect(),
+        want_log: false,
+        mem_in_map: args.mem_in_map,
+    };
+    let out = match run(prog, &input) {
+        Ok(o) => o,
+        Err(e) if e.is_unavailable() => return Ok(KernelSide::Unavailable(e.to_string())),
+        Err(e) => {
+            let empty = Side {
+                verdict: Err(e.to_string()),
+                r0: None,
+                r0_bits: 64,
+                data: vec![],
+                ctx: vec![],
+                maps: vec![],
+            };
+            return Ok(KernelSide::Ran(empty));
+        }
+    };
+    let mut map_dump = Vec::new();
+    for m in &owned {
+        let mut entries = m
+            .entries()
+            .map_err(|e| anyhow!("reading a kernel map: {e}"))?;
+        entries.sort();
+        map_dump.push(entries);
+    }
+    Ok(KernelSide::Ran(Side {
+        verdict: Ok(()),
+        r0: Some(out.r0),
+        r0_bits: out.r0_bits,
+        data: out.data,
+        ctx: out.ctx,
+        maps: map_dump,
+    }))
+}
+
+/// One compared aspect.
+struct Row {
+    what: String,
+    kernel: String,
+    vm: String,
+    agree: bool,
+}
+
+fn compare(k: &Side, v: &Side, inputs: &crate::kernel::Inputs) -> Vec<Row> {
+    let verdict = |s: &Side, ok: &str| match &s.verdict {
+        Ok(()) => ok.to_string(),
+        Err(e) => e.clone(),
+    };
+    let mut rows = vec![Row {
+        what: "verdict".into(),
+        kernel: verdict(k, "accepts"),
+        vm: verdict(v, "runs"),
+        agree: k.verdict.is_ok() == v.verdict.is_ok(),
+    }];
+    if k.verdict.is_err() || v.verdict.is_err() {
+        return rows;
+    }
+    let (kr, vr) = (k.r0.unwrap_or_default(), v.r0.unwrap_or_default());
+    // When the kernel ran the program without the wrapper only 32 bits are known.
+    let mask = if k.r0_bits == 64 {
+        u64::MAX
+    } else {
+        0xffff_ffff
+    };
+    let note = if k.r0_bits == 64 {
+        ""
+    } else {
+        " (32 bits known)"
+    };
+    rows.push(Row {
+        what: "r0".into(),
+        kernel: format!("{kr:#x}{note}"),
+        vm: format!("{vr:#x}"),
+        agree: kr & mask == vr & mask,
+    });
+    let data_name = if inputs.prog_type.is_none() {
+        "memory"
+    } else {
+        "packet"
+    };
+    // For types that see the packet from the network header on (socket filters, cgroup
+    // skb), the kernel's test run hands back the Ethernet header zeroed
+    // (bpf_prog_test_run_skb): that is the harness, not the program, so it is not compared.
+    let l2_zeroed = matches!(
+        inputs.prog_type,
+        Some(ProgType::SocketFilter | ProgType::CgroupSkb)
+    );
+    if l2_zeroed && k.data.len() >= ETH_HLEN && v.data.len() >= ETH_HLEN {
+        let mut row = bytes_row(data_name, &k.data[ETH_HLEN..], &v.data[ETH_HLEN..]);
+        row.what = format!("{data_name}[{ETH_HLEN}..]");
+        rows.push(row);
+    } else if !k.data.is_empty() || !v.data.is_empty() {
+        rows.push(bytes_row(data_name, &k.data, &v.data));
+    }
+    // The context is only compared when the user gave one: otherwise each engine builds
+    // its own (the kernel reports nothing back).
+    if !inputs.ctx.is_empty() && !k.ctx.is_empty() {
+        // The VM's context may be the kernel's structure plus fields it synthesises past
+        // the end of what the user gave: compare what both have.
+        let n = k.ctx.len().min(v.ctx.len());
+        rows.push(bytes_row("context", &k.ctx[..n], &v.ctx[..n]));
+    }
+    for (i, (km, vm)) in k.maps.iter().zip(&v.maps).enumerate() {
+        let show = |m: &Vec<(Vec<u8>, Vec<u8>)>| {
+            m.iter()
+                .map(|(k, v)| format!("{}={}", hex(k), hex(v)))
+                .collect::<Vec<_>>()
+                .join(" ")
+        };
+        rows.push(Row {
+            what: format!("map {i}"),
+            kernel: show(km),
+            vm: show(vm),
+            agree: km == vm,
+        });
+    }
+    rows
+}
+
+/// Length of the Ethernet header.
+const ETH_HLEN: usize = 14;
+
+/// Bytes shown at most per side; the first difference is named.
+const SHOW: usize = 16;
+
+fn bytes_row(what: &str, k: &[u8], v: &[u8]) -> Row {
+    let show = |b: &[u8]| {
+        if b.len() <= SHOW {
+            hex(b)
+        } else {
+            format!("{}… ({} bytes)", hex(&b[..SHOW]), b.len())
+        }
+    };
+    let agree = k == v;
+    let mut vm = show(v);
+    if !agree {
+        match k.iter().zip(v).position(|(a, b)| a != b) {
+            Some(i) => vm.push_str(&format!(
+                " [first difference at byte {i}: {:#04x} vs {:#04x}]",
+                k[i], v[i]
+            )),
+            None => vm.push_str(&format!(" [lengths differ: {} vs {}]", k.len(), v.len())),
+        }
+    }
+    Row {
+        what: what.into(),
+        kernel: show(k),
+        vm,
+        agree,
+    }
+}
+
+pub fn main(args: Args) -> Result<ExitCode> {
+    let a = &args.run;
+    let prog = load_program(&a.file, a.dialect)?;
+    let inputs = read_inputs(a)?;
+    let vm_side = run_vm(&prog, &inputs, &a.map)?;
+    let k = match run_kernel(&prog, a, &inputs, &a.map)? {
+        KernelSide::Unavailable(why) => {
+            eprintln!("kernel unavailable: {why}");
+            return Ok(ExitCode::from(EXIT_UNAVAILABLE));
+        }
+        KernelSide::Ran(s) => s,
+    };
+    let rows = compare(&k, &vm_side, &inputs);
+    let agree = rows.iter().all(|r| r.agree);
+    if a.json {
+        let v = json!({
+            "agree": agree,
+            "rows": rows.iter().map(|r| json!({"what": r.what, "kernel": r.kernel, "vm": r.vm, "agree": r.agree})).collect::<Vec<_>>(),
+            "differences": rows.iter().filter(|r| !r.agree).map(|r| r.what.clone()).collect::<Vec<_>>(),
+        });
+        println!("{}", serde_json::to_string_pretty(&v)?);
+    } else {
+        let w = rows
+            .iter()
+            .map(|r| r.kernel.len())
+            .max()
+            .unwrap_or(0)
+            .clamp(6, 40);
+        let lw = rows.iter().map(|r| r.what.len()).max().unwrap_or(0).max(8);
+        println!(" {:<lw$} {:<w$}  vm", "", "kernel");
+        for r in &rows {
+            let mark = if r.agree { " " } else { "≠" };
+            println!("{mark}{:<lw$} {:<w$}  {}", r.what, r.kernel, r.vm);
+        }
+        if agree {
+            println!("agree");
+        } else {
+            let d: Vec<_> = rows
+                .iter()
+                .filter(|r| !r.agree)
+                .map(|r| r.what.as_str())
+                .collect();
+            println!("differ: {}", d.join(", "));
+        }
+    }
+    Ok(if agree {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}

@@ -1,0 +1,336 @@
+//! `bpfx kernel ...` end to end. Prints `skipped:` and passes where bpf() is unusable, after
+//! checking that the CLI says so with exit status 77.
+
+use std::path::PathBuf;
+use std::process::{Command, Output};
+
+fn bpfx(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_bpfx"))
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+/// A fresh file per call: the tests run in parallel.
+fn tmp(name: &str, contents: &[u8]) -> PathBuf {
+    static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let dir = std::env::temp_dir().join(format!("bpfx-kernel-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let p = dir.join(format!("{n}-{name}"));
+    std::fs::write(&p, contents).unwrap();
+    p
+}
+
+/// Whether the kernel is usable; when it is not, checks that `kernel run` exits 77 with the
+/// reason on stderr, and prints `skipped:`.
+fn usable() -> bool {
+    let p = tmp("r0.hex", b"b7000000030000009500000000000000\n");
+    let out = bpfx(&["kernel", "run", p.to_str().unwrap()]);
+    if out.status.code() == Some(77) {
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.starts_with("kernel unavailable: "), "{err}");
+        println!("skipped: kernel unavailable ({})", err.trim());
+        return false;
+    }
+    assert!(out.status.success(), "{out:?}");
+    true
+}
+
+#[test]
+fn run_prints_r0_and_json() {
+    if !usable() {
+        return;
+    }
+    // r0 = *(u32 *)(r1 + 0) + r2: the memory reaches r1/r2
+    let p = tmp(
+        "mem.hex",
+        b"61100000000000000f200000000000009500000000000000",
+    );
+    let out = bpfx(&[
+        "kernel",
+        "run",
+        "--mem-hex",
+        "05 00 00 00",
+        p.to_str().unwrap(),
+    ]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.starts_with("r0 = 0x9 (9)\n"), "{text}");
+    assert!(
+        text.contains("instructions executed: not counted by the kernel"),
+        "{text}"
+    );
+    let pkt = tmp("pkt.bin", &[0u8; 20]);
+    let p = tmp("xdp.hex", b"b7000000020000009500000000000000");
+    let out = bpfx(&[
+        "kernel",
+        "run",
+        "--json",
+        "--type",
+        "xdp",
+        "--packet",
+        pkt.to_str().unwrap(),
+        "--repeat",
+        "10",
+        p.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{out:?}");
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["r0"], "0x2");
+    assert_eq!(v["type"], "xdp");
+    assert_eq!(v["r0_bits"], 64);
+    assert_eq!(v["meaning"], "XDP_PASS");
+    assert!(v["insns"].is_null());
+    assert!(v["ns_per_run"].is_u64());
+}
+
+#[test]
+fn rejection_shows_the_log_and_where_the_program_starts() {
+    if !usable() {
+        return;
+    }
+    let p = tmp("bad.hex", b"9500000000000000");
+    let out = bpfx(&["kernel", "run", p.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.starts_with("error: the verifier rejected the program (EACCES"),
+        "{err}"
+    );
+    assert!(err.contains("R0 !read_ok"), "{err}");
+    assert!(
+        err.contains(
+            "note: instructions 0 to 9 of the log are bpfx's wrapper; the program starts at 10"
+        ),
+        "{err}"
+    );
+}
+
+#[test]
+fn bad_inputs_are_usage_errors() {
+    let p = tmp("ok.hex", b"b7000000030000009500000000000000");
+    let out = bpfx(&["kernel", "run", "--mem-hex", "0g", p.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("--mem-hex: line 1: `0g` is not hex"), "{err}");
+    let out = bpfx(&[
+        "kernel",
+        "run",
+        "--type",
+        "nope",
+        "--packet",
+        "/dev/null",
+        p.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("unknown ProgType `nope`"), "{err}");
+    let out = bpfx(&[
+        "kernel",
+        "run",
+        "--type",
+        "xdp",
+        "--packet",
+        "/dev/zero",
+        p.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("/dev/zero is larger than 1048576 bytes"),
+        "{err}"
+    );
+}
+
+#[test]
+fn conformance_from_golden_jsonl() {
+    if !usable() {
+        return;
+    }
+    let golden = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../shared/conformance/bpf_conformance/golden/tests.jsonl");
+    if !golden.exists() {
+        println!("skipped: {} not found", golden.display());
+        return;
+    }
+    let out = bpfx(&["kernel", "conformance", golden.to_str().unwrap()]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{text}");
+    assert!(
+        text.ends_with("kernel: 300 pass, 13 expected rejections, 0 fail (of 313)\n"),
+        "{text}"
+    );
+    assert!(
+        text.contains("expected rejection tests/callx.data: unknown opcode 8d"),
+        "{text}"
+    );
+}
+
+#[test]
+fn probe_reports() {
+    let out = bpfx(&["kernel", "probe", "--json"]);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(v["release"].is_string());
+    if v["bpf_usable"] == true {
+        assert_eq!(out.status.code(), Some(0));
+        let xdp = v["types"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|t| t["type"] == "xdp")
+            .unwrap();
+        assert_eq!(xdp["test_run"], true);
+    } else {
+        assert_eq!(out.status.code(), Some(77));
+        let reason = v["reason"].as_str().unwrap();
+        assert!(!reason.is_empty());
+        println!("skipped: kernel unavailable ({reason})");
+    }
+}
+
+#[test]
+fn cross_check_agrees_and_reports_maps() {
+    if !usable() {
+        return;
+    }
+    // r1 = &map0[0] (lddw src=2: byte 1 is 0x21); *(u64 *)(r1 + 0) = 42; r0 = 42; exit
+    let map_prog = tmp(
+        "mapv.hex",
+        b"1821000000000000 0000000000000000 7a0100002a000000 b70000002a000000 9500000000000000",
+    );
+    let out = bpfx(&[
+        "cross-check",
+        "--json",
+        "--map",
+        "array:4:8:1",
+        map_prog.to_str().unwrap(),
+    ]);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["agree"], true, "{v}");
+    assert_eq!(out.status.code(), Some(0));
+    let rows = v["rows"].as_array().unwrap();
+    let map = rows.iter().find(|r| r["what"] == "map 0").unwrap();
+    assert_eq!(map["kernel"], "00000000=2a00000000000000");
+    assert_eq!(map["vm"], map["kernel"]);
+    // memory mode with memory
+    let m = tmp(
+        "memw.hex",
+        b"7201000007000000 b70000002a000000 9500000000000000",
+    );
+    let out = bpfx(&[
+        "cross-check",
+        "--mem-hex",
+        "00 01 02 03",
+        m.to_str().unwrap(),
+    ]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    assert!(text.contains(" memory   07010203  07010203"), "{text}");
+    assert!(text.ends_with("agree\n"), "{text}");
+}
+
+#[test]
+fn cross_check_reports_a_verdict_difference() {
+    if !usable() {
+        return;
+    }
+    // r0 = 1; r0 <<= 64: the verifier refuses the constant shift, the VM masks it.
+    let p = tmp(
+        "shift.hex",
+        b"b700000001000000 6700000040000000 9500000000000000",
+    );
+    let out = bpfx(&["cross-check", p.to_str().unwrap()]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(text.contains("≠verdict  the verifier rejected the program (EINVAL (Invalid argument)): invalid shift 64"), "{text}");
+    assert!(text.ends_with("differ: verdict\n"), "{text}");
+}
+
+#[test]
+fn cross_check_map_index_must_exist() {
+    let p = tmp(
+        "mapidx.hex",
+        b"1821000000000000 0000000000000000 b700000000000000 9500000000000000",
+    );
+    let out = bpfx(&["cross-check", p.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("instruction 0: `lddw` refers to map 0 but 0 map(s) were given with --map"),
+        "{err}"
+    );
+    let out = bpfx(&["cross-check", "--map", "array:4:8", p.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("is not TYPE:KEY_SIZE:VALUE_SIZE:MAX_ENTRIES"),
+        "{err}"
+    );
+}
+
+#[test]
+fn conformance_dir_in_the_kernel() {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../shared/conformance/bpf_conformance/tests");
+    if !dir.exists() {
+        println!("skipped: {} not found", dir.display());
+        return;
+    }
+    let out = bpfx(&["conformance", "--kernel", dir.to_str().unwrap()]);
+    if out.status.code() == Some(77) {
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.starts_with("kernel unavailable: "), "{err}");
+        println!("skipped: {}", err.trim());
+        return;
+    }
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{text}");
+    assert!(
+        text.ends_with("kernel: 300 passed, 0 failed, 13 expected rejections\n"),
+        "{text}"
+    );
+    assert_eq!(text.matches("expected rejection ").count(), 13, "{text}");
+    assert!(text.contains("callx.data: unknown opcode 8d"), "{text}");
+}
+
+#[test]
+fn cross_check_socket_filter_ignores_the_zeroed_ethernet_header() {
+    if !usable() {
+        return;
+    }
+    // r0 = 0; exit: the program does not touch the packet, but the kernel's test run hands
+    // the Ethernet header back zeroed for socket filters.
+    let p = tmp("zero.hex", b"b700000000000000 9500000000000000");
+    let mut pkt = vec![0x11u8; 60];
+    pkt[20] = 0x42;
+    let pkt = tmp("pkt60", &pkt);
+    let out = bpfx(&[
+        "cross-check",
+        "--type",
+        "socket_filter",
+        "--packet",
+        pkt.to_str().unwrap(),
+        p.to_str().unwrap(),
+    ]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains(" packet[14..] "), "{text}");
+    assert!(!text.contains("≠packet"), "{text}");
+}
+
+#[test]
+fn programs_as_llvm_or_ubpf_text() {
+    if !usable() {
+        return;
+    }
+    let llvm = tmp("p.txt", b"r0 = 6\nr0 *= 7\nexit\n");
+    let ubpf = tmp("p2.txt", b"mov %r0, 6\nmul %r0, 7\nexit\n");
+    for p in [llvm, ubpf] {
+        let out = bpfx(&["kernel", "run", p.to_str().unwrap()]);
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            text.starts_with("r0 = 0x2a (42)\n"),
+            "{text}{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}

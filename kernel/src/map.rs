@@ -1,0 +1,252 @@
+//! BPF maps: create, look up, update, delete, iterate.
+
+use crate::error::{needs_text, Error, Op};
+use crate::sys::{self, cmd, MapCreateAttr, MapElemAttr};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
+
+pub use asm::types::MapType;
+
+/// Whether lookups of this map type return one value per possible CPU.
+pub fn is_percpu(t: MapType) -> bool {
+    matches!(
+        t,
+        MapType::PercpuHash
+            | MapType::PercpuArray
+            | MapType::LruPercpuHash
+            | MapType::PercpuCgroupStorage
+    )
+}
+
+/// `BPF_MAP_UPDATE_ELEM` flags.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
+#[repr(u64)]
+pub enum UpdateFlags {
+    /// `BPF_ANY`: create or replace.
+    #[default]
+    Any = 0,
+    /// `BPF_NOEXIST`: create only.
+    NoExist = 1,
+    /// `BPF_EXIST`: replace only.
+    Exist = 2,
+}
+
+/// A map's shape.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct MapSpec {
+    /// The type.
+    pub map_type: MapType,
+    /// Key size in bytes.
+    pub key_size: u32,
+    /// Value size in bytes (per CPU for per-CPU types).
+    pub value_size: u32,
+    /// Maximum number of entries.
+    pub max_entries: u32,
+    /// `BPF_F_*` creation flags.
+    pub flags: u32,
+    /// Name (at most 15 characters are kept; characters other than alphanumerics, `_` and `.`
+    /// are dropped, as the kernel would reject them).
+    pub name: String,
+}
+
+impl MapSpec {
+    /// An array of `max_entries` values of `value_size` bytes (4-byte keys).
+    pub fn array(value_size: u32, max_entries: u32) -> MapSpec {
+        MapSpec {
+            map_type: MapType::Array,
+            key_size: 4,
+            value_size,
+            max_entries,
+            flags: 0,
+            name: String::new(),
+        }
+    }
+
+    /// A hash map.
+    pub fn hash(key_size: u32, value_size: u32, max_entries: u32) -> MapSpec {
+        MapSpec {
+            map_type: MapType::Hash,
+            key_size,
+            value_size,
+            max_entries,
+            flags: 0,
+            name: String::new(),
+        }
+    }
+}
+
+/// A key and its value, as bytes.
+pub type Entry = (Vec<u8>, Vec<u8>);
+
+/// A map owned by this process; the file descriptor is closed on drop (the kernel frees the
+/// map once no program or descriptor refers to it).
+#[derive(Debug)]
+pub struct Map {
+    fd: OwnedFd,
+    spec: MapSpec,
+    value_len: usize,
+}
+
+fn possible_cpus() -> usize {
+    // Per-CPU values are laid out for every *possible* CPU (`num_possible_cpus()`), which the
+    // kernel lists as ranges such as "0-3,5".
+    let Ok(text) = std::fs::read_to_string("/sys/devices/system/cpu/possible") else {
+        return 1;
+    };
+    let mut n = 0;
+    for part in text.trim().split(',') {
+        let mut ends = part.split('-').filter_map(|s| s.parse::<usize>().ok());
+        match (ends.next(), ends.next()) {
+            (Some(a), Some(b)) if b >= a => n += b - a + 1,
+            (Some(_), None) => n += 1,
+            _ => {}
+        }
+    }
+    n.max(1)
+}
+
+impl Map {
+    /// `BPF_MAP_CREATE`.
+    pub fn create(spec: &MapSpec) -> Result<Map, Error> {
+        let mut attr = MapCreateAttr {
+            map_type: spec.map_type.number(),
+            key_size: spec.key_size,
+            value_size: spec.value_size,
+            max_entries: spec.max_entries,
+            map_flags: spec.flags,
+            map_name: sys::obj_name(&spec.name),
+            ..Default::default()
+        };
+        // SAFETY: a MAP_CREATE attr without pointer fields.
+        let fd = unsafe { sys::bpf_fd(cmd::MAP_CREATE, &mut attr) }
+            .map_err(|e| Error::from_errno(Op::MapCreate, e, || needs_text("")))?;
+        let value_len = if is_percpu(spec.map_type) {
+            // Each CPU's value is padded to 8 bytes (`bpf_map_value_size`).
+            (spec.value_size as usize).div_ceil(8) * 8 * possible_cpus()
+        } else {
+            spec.value_size as usize
+        };
+        Ok(Map {
+            fd,
+            spec: spec.clone(),
+            value_len,
+        })
+    }
+
+    /// The shape the map was created with.
+    pub fn spec(&self) -> &MapSpec {
+        &self.spec
+    }
+
+    /// Bytes a lookup returns: `value_size`, or for per-CPU maps one 8-byte-padded value per
+    /// possible CPU.
+    pub fn value_len(&self) -> usize {
+        self.value_len
+    }
+
+    fn check_key(&self, key: &[u8]) -> Result<(), Error> {
+        if key.len() != self.spec.key_size as usize {
+            return Err(Error::Size {
+                what: "key",
+                expected: self.spec.key_size as usize,
+                got: key.len(),
+            });
+        }
+        Ok(())
+    }
+
+    fn elem(&self, key: *const u8, value: *mut u8, flags: u64) -> MapElemAttr {
+        MapElemAttr {
+            map_fd: self.fd.as_raw_fd() as u32,
+            key: key as u64,
+            value_or_next_key: value as u64,
+            flags,
+        }
+    }
+
+    /// `BPF_MAP_LOOKUP_ELEM`: the value, or `None` when the key is absent.
+    pub fn lookup(&self, key: &[u8]) -> Result<Option<Vec<u8>>, Error> {
+        self.check_key(key)?;
+        let mut value = vec![0u8; self.value_len];
+        let mut attr = self.elem(key.as_ptr(), value.as_mut_ptr(), 0);
+        // SAFETY: `key` holds key_size bytes (checked above) and `value` value_len bytes,
+        // what the kernel reads and writes; both outlive the call.
+        match unsafe { sys::bpf(cmd::MAP_LOOKUP_ELEM, &mut attr) } {
+            Ok(_) => Ok(Some(value)),
+            Err(e) if e.0 == libc::ENOENT => Ok(None),
+            Err(e) => Err(Error::from_errno(Op::MapLookup, e, || needs_text(""))),
+        }
+    }
+
+    /// `BPF_MAP_UPDATE_ELEM`.
+    pub fn update(&self, key: &[u8], value: &[u8], flags: UpdateFlags) -> Result<(), Error> {
+        self.check_key(key)?;
+        if value.len() != self.value_len {
+            return Err(Error::Size {
+                what: "value",
+                expected: self.value_len,
+                got: value.len(),
+            });
+        }
+        // The kernel only reads the value; the attr field is a plain address.
+        let mut attr = self.elem(key.as_ptr(), value.as_ptr() as *mut u8, flags as u64);
+        // SAFETY: `key` and `value` have the map's key and value sizes (checked above) and
+        // outlive the call; the kernel only reads them.
+        unsafe { sys::bpf(cmd::MAP_UPDATE_ELEM, &mut attr) }
+            .map(drop)
+            .map_err(|e| Error::from_errno(Op::MapUpdate, e, || needs_text("")))
+    }
+
+    /// `BPF_MAP_DELETE_ELEM`: whether the key was present.
+    pub fn delete(&self, key: &[u8]) -> Result<bool, Error> {
+        self.check_key(key)?;
+        let mut attr = self.elem(key.as_ptr(), std::ptr::null_mut(), 0);
+        // SAFETY: `key` has the key size (checked above) and outlives the call.
+        match unsafe { sys::bpf(cmd::MAP_DELETE_ELEM, &mut attr) } {
+            Ok(_) => Ok(true),
+            Err(e) if e.0 == libc::ENOENT => Ok(false),
+            Err(e) => Err(Error::from_errno(Op::MapDelete, e, || needs_text(""))),
+        }
+    }
+
+    /// `BPF_MAP_GET_NEXT_KEY`: the key after `key` (the first key when `key` is `None`), or
+    /// `None` at the end.
+    pub fn next_key(&self, key: Option<&[u8]>) -> Result<Option<Vec<u8>>, Error> {
+        if let Some(k) = key {
+            self.check_key(k)?;
+        }
+        let mut next = vec![0u8; self.spec.key_size as usize];
+        let kp = key.map_or(std::ptr::null(), <[u8]>::as_ptr);
+        let mut attr = self.elem(kp, next.as_mut_ptr(), 0);
+        // SAFETY: `key` is null or key_size bytes (checked above); `next` is key_size bytes;
+        // both outlive the call.
+        match unsafe { sys::bpf(cmd::MAP_GET_NEXT_KEY, &mut attr) } {
+            Ok(_) => Ok(Some(next)),
+            Err(e) if e.0 == libc::ENOENT => Ok(None),
+            Err(e) => Err(Error::from_errno(Op::MapGetNextKey, e, || needs_text(""))),
+        }
+    }
+
+    /// Every key and value, in the kernel's iteration order (array maps: index order).
+    pub fn entries(&self) -> Result<Vec<Entry>, Error> {
+        let mut out = Vec::new();
+        let mut key: Option<Vec<u8>> = None;
+        // An array map always has max_entries keys; a hash map is bounded by max_entries, so
+        // this loop ends even if the map is changed concurrently.
+        for _ in 0..=self.spec.max_entries {
+            let Some(next) = self.next_key(key.as_deref())? else {
+                break;
+            };
+            if let Some(value) = self.lookup(&next)? {
+                out.push((next.clone(), value));
+            }
+            key = Some(next);
+        }
+        Ok(out)
+    }
+}
+
+impl AsFd for Map {
+    fn as_fd(&self) -> BorrowedFd<'_> {
+        self.fd.as_fd()
+    }
+}

@@ -1,0 +1,505 @@
+//! Loading programs (`BPF_PROG_LOAD`) and running them (`BPF_PROG_TEST_RUN`).
+
+use crate::error::{needs_text, Error, Op};
+use crate::map::Map;
+use crate::sys::{self, cmd, Errno, ProgLoadAttr, TestRunAttr};
+use asm::isa::Pseudo;
+use asm::Insn;
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
+
+pub use asm::types::ProgType;
+
+/// Whether the kernel takes test-run input as a packet (`data_in`), as opposed to a
+/// context only.
+pub const fn takes_packet(t: ProgType) -> bool {
+    matches!(
+        t,
+        ProgType::SocketFilter
+            | ProgType::SchedCls
+            | ProgType::SchedAct
+            | ProgType::Xdp
+            | ProgType::CgroupSkb
+            | ProgType::LwtIn
+            | ProgType::LwtOut
+            | ProgType::LwtXmit
+            | ProgType::LwtSeg6local
+            | ProgType::FlowDissector
+    )
+}
+
+/// What an unprivileged caller is missing to load this type.
+fn needs(t: ProgType) -> String {
+    // bpf_prog_load(): networking types need CAP_NET_ADMIN on top of CAP_BPF, tracing
+    // types CAP_PERFMON (`is_net_admin_prog_type`, `is_perfmon_prog_type`).
+    match t {
+        ProgType::Kprobe
+        | ProgType::Tracepoint
+        | ProgType::PerfEvent
+        | ProgType::RawTracepoint
+        | ProgType::RawTracepointWritable
+        | ProgType::Tracing
+        | ProgType::Lsm
+        | ProgType::StructOps
+        | ProgType::Ext => needs_text(""),
+        ProgType::SocketFilter | ProgType::CgroupSkb => needs_text(""),
+        _ => needs_text(" (and CAP_NET_ADMIN for this program type)"),
+    }
+}
+
+/// What a return value means for this type, when the kernel gives it a meaning.
+pub fn meaning(t: ProgType, r0: u64) -> Option<String> {
+    let v = r0 as u32;
+    Some(match t {
+        ProgType::Xdp => match v {
+            0 => "XDP_ABORTED".into(),
+            1 => "XDP_DROP".into(),
+            2 => "XDP_PASS".into(),
+            3 => "XDP_TX".into(),
+            4 => "XDP_REDIRECT".into(),
+            _ => format!("unknown XDP action {v}"),
+        },
+        ProgType::SchedCls | ProgType::SchedAct => match v as i32 {
+            -1 => "TC_ACT_UNSPEC".into(),
+            0 => "TC_ACT_OK".into(),
+            1 => "TC_ACT_RECLASSIFY".into(),
+            2 => "TC_ACT_SHOT".into(),
+            3 => "TC_ACT_PIPE".into(),
+            4 => "TC_ACT_STOLEN".into(),
+            5 => "TC_ACT_QUEUED".into(),
+            6 => "TC_ACT_REPEAT".into(),
+            7 => "TC_ACT_REDIRECT".into(),
+            8 => "TC_ACT_TRAP".into(),
+            _ => format!("unknown tc action {}", v as i32),
+        },
+        ProgType::SocketFilter => match v {
+            0 => "drop the packet".into(),
+            n => format!("keep up to {n} bytes of the packet"),
+        },
+        ProgType::CgroupSkb => match v {
+            0 => "deny".into(),
+            1 => "allow".into(),
+            n => format!("verdict {n} (bit 0: allow, bit 1: congestion notification)"),
+        },
+        _ => return None,
+    })
+}
+
+/// Verifier log verbosity.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
+pub enum LogLevel {
+    /// No log on success; on failure the load is repeated with [`LogLevel::Verbose`] so
+    /// the error carries the log.
+    #[default]
+    OnFailure,
+    /// `BPF_LOG_LEVEL1`: one line per instruction explored along failing paths, and the
+    /// statistics; kept on success too.
+    Verbose,
+    /// `BPF_LOG_LEVEL2`: every instruction of every explored path.
+    Full,
+    /// `BPF_LOG_STATS`: the statistics only.
+    Stats,
+}
+
+/// How to load a program.
+#[derive(Clone, Debug)]
+pub struct LoadOptions<'a> {
+    /// The program type.
+    pub prog_type: ProgType,
+    /// `enum bpf_attach_type` number, for types that need it at load time (0 otherwise).
+    pub expected_attach_type: u32,
+    /// Licence string; "GPL" unlocks GPL-only helpers.
+    pub license: String,
+    /// Verifier log verbosity.
+    pub log_level: LogLevel,
+    /// Program name (see [`crate::map::MapSpec::name`] for the rules).
+    pub name: String,
+    /// Maps the program refers to: an `lddw` with `src` = 1 (map fd) or 2 (map value) has
+    /// the map's *index* in this list in the low 32 bits of `imm`; it is patched to the fd.
+    pub maps: Vec<&'a Map>,
+    /// `BPF_F_*` load flags.
+    pub flags: u32,
+}
+
+impl LoadOptions<'_> {
+    /// Options for a type, GPL-licensed, log on failure only, no maps.
+    pub fn new(prog_type: ProgType) -> LoadOptions<'static> {
+        LoadOptions {
+            prog_type,
+            expected_attach_type: 0,
+            license: "GPL".into(),
+            log_level: LogLevel::OnFailure,
+            name: "bpfx".into(),
+            maps: Vec::new(),
+            flags: 0,
+        }
+    }
+}
+
+/// Replaces map indexes in `lddw` map references by the maps' file descriptors, keeping the
+/// value offset of `src` = 2 references.
+pub fn patch_maps(insns: &[Insn], maps: &[BorrowedFd<'_>]) -> Result<Vec<Insn>, Error> {
+    insns
+        .iter()
+        .enumerate()
+        .map(|(index, insn)| {
+            let mut insn = *insn;
+            if matches!(insn.pseudo(), Some(Pseudo::MapFd | Pseudo::MapValue)) {
+                let map = insn.imm as u32;
+                let fd = maps.get(map as usize).ok_or(Error::MapIndex {
+                    index,
+                    map,
+                    count: maps.len(),
+                })?;
+                insn.imm = (insn.imm & !0xffff_ffff) | fd.as_raw_fd() as u32 as i64;
+            }
+            Ok(insn)
+        })
+        .collect()
+}
+
+/// The kernel's limit on the log buffer (`UINT_MAX >> 2`, `bpf_vlog_init`); bpfx stops
+/// growing the buffer well before it.
+const MAX_LOG: usize = 64 << 20;
+
+/// The number of instructions the kernel accepts (`BPF_COMPLEXITY_LIMIT_INSNS`, 1M).
+const MAX_INSNS: usize = 1_000_000;
+
+/// A loaded program; the descriptor is closed (and the program freed) on drop.
+#[derive(Debug)]
+pub struct Program {
+    fd: OwnedFd,
+    prog_type: ProgType,
+    log: String,
+}
+
+impl Program {
+    /// `BPF_PROG_LOAD`. On rejection the error carries the verifier log; a log that does not
+    /// fit is fetched again with a buffer of the size the kernel reports.
+    pub fn load(insns: &[Insn], opts: &LoadOptions<'_>) -> Result<Program, Error> {
+        let fds: Vec<BorrowedFd<'_>> = opts.maps.iter().map(|m| m.as_fd()).collect();
+        let patched = patch_maps(insns, &fds)?;
+        let mut bytes = Vec::with_capacity(patched.len() * Insn::SLOT);
+        for (index, insn) in patched.iter().enumerate() {
+            if insn.slots() == 1 && i32::try_from(insn.imm).is_err() {
+                return Err(Error::ImmRange {
+                    index,
+                    imm: insn.imm,
+                });
+            }
+            insn.encode_into(&mut bytes);
+        }
+        let slots = bytes.len() / Insn::SLOT;
+        if slots > MAX_INSNS {
+            return Err(Error::TooLarge {
+                what: "program (in 8-byte slots)",
+                got: slots,
+                max: MAX_INSNS,
+            });
+        }
+        let mut license = opts.license.clone().into_bytes();
+        license.retain(|b| *b != 0);
+        license.push(0);
+        let level = match opts.log_level {
+            LogLevel::OnFailure => 0,
+            LogLevel::Verbose => 1,
+            LogLevel::Full => 2,
+            LogLevel::Stats => 4,
+        };
+        let attempt = |level: u32, log: &mut Vec<u8>| -> (Result<OwnedFd, Errno>, u32) {
+            let mut attr = ProgLoadAttr {
+                prog_type: opts.prog_type.number(),
+                insn_cnt: slots as u32,
+                insns: bytes.as_ptr() as u64,
+                license: license.as_ptr() as u64,
+                log_level: level,
+                log_size: if level == 0 { 0 } else { log.len() as u32 },
+                log_buf: if level == 0 {
+                    0
+                } else {
+                    log.as_mut_ptr() as u64
+                },
+                prog_flags: opts.flags,
+                prog_name: sys::obj_name(&opts.name),
+                expected_attach_type: opts.expected_attach_type,
+                ..Default::default()
+            };
+            // SAFETY: `bytes` (insn_cnt slots), `license` (NUL-terminated) and `log`
+            // (log_size bytes, or no buffer at level 0) outlive the call.
+            let r = unsafe { sys::bpf_fd(cmd::PROG_LOAD, &mut attr) };
+            (r, attr.log_true_size)
+        };
+        let mut log = vec![0u8; if level == 0 { 0 } else { 1 << 16 }];
+        let mut level_used = level;
+        // The outcome of a load without a log, once known.
+        let mut plain_errno = None;
+        let mut result = attempt(level_used, &mut log);
+        loop {
+            match result.0 {
+                Err(e)
+                    if e.0 == libc::EACCES
+                        || e.0 == libc::EINVAL
+                        || e.0 == libc::E2BIG
+                        || e.0 == libc::ENOSPC =>
+                {
+                    if level_used == 0 {
+                        // Load again with a log to learn why.
+                        plain_errno = Some(e);
+                        level_used = 1;
+                        log = vec![0u8; 1 << 16];
+                    } else if e.0 == libc::ENOSPC && log.len() < MAX_LOG {
+                        let want = (result.1 as usize).max(log.len() * 2).min(MAX_LOG);
+                        log = vec![0u8; want];
+                    } else {
+                        break;
+                    }
+                    result = attempt(level_used, &mut log);
+                }
+                _ => break,
+            }
+        }
+        if matches!(result.0, Err(Errno(libc::ENOSPC))) && level_used > 0 {
+            // Even the largest buffer was too small. The kernel keeps the log's tail (it
+            // rotates since 6.4), which holds the verdict; the real outcome is the one
+            // without a log.
+            result.0 = match plain_errno {
+                Some(e) => Err(e),
+                None => attempt(0, &mut Vec::new()).0,
+            };
+        }
+        let text = log_text(&log);
+        match result.0 {
+            Ok(fd) => Ok(Program {
+                fd,
+                prog_type: opts.prog_type,
+                log: if level == 0 { String::new() } else { text },
+            }),
+            Err(e) if e.0 == libc::EPERM => {
+                Err(Error::from_errno(Op::ProgLoad, e, || needs(opts.prog_type)))
+            }
+            Err(e) if !text.is_empty() || e.0 == libc::EACCES || e.0 == libc::EINVAL => {
+                Err(Error::Verifier {
+                    errno: e,
+                    log: text,
+                })
+            }
+            Err(e) => Err(Error::Sys {
+                op: Op::ProgLoad,
+                errno: e,
+            }),
+        }
+    }
+
+    /// The verifier log of a successful load (empty unless a log level was requested).
+    pub fn log(&self) -> &str {
+        &self.log
+    }
+
+    /// The type it was loaded as.
+    pub fn prog_type(&self) -> ProgType {
+        self.prog_type
+    }
+
+    /// `BPF_PROG_TEST_RUN`.
+    pub fn test_run(&self, input: &TestRun<'_>) -> Result<TestRunResult, Error> {
+        // The kernel copies data and context into its own buffers; these limits only stop a
+        // u32 truncation here (it rejects anything above a page for most types anyway).
+        for (what, len) in [("packet", input.data.len()), ("context", input.ctx.len())] {
+            if len > u32::MAX as usize {
+                return Err(Error::TooLarge {
+                    what,
+                    got: len,
+                    max: u32::MAX as usize,
+                });
+            }
+        }
+        // Output room: the program may grow the packet (bpf_xdp_adjust_tail, skb helpers);
+        // on ENOSPC the kernel reports the size it needed and the run is repeated.
+        let mut data_out = vec![
+            0u8;
+            if input.data.is_empty() {
+                0
+            } else {
+                input.data.len() + 4096
+            }
+        ];
+        let mut ctx_out = vec![
+            0u8;
+            if input.ctx.is_empty() {
+                0
+            } else {
+                input.ctx.len() + 256
+            }
+        ];
+        for _ in 0..3 {
+            let mut attr = TestRunAttr {
+                prog_fd: self.fd.as_raw_fd() as u32,
+                data_size_in: input.data.len() as u32,
+                data_size_out: data_out.len() as u32,
+                data_in: ptr_or_null(input.data),
+                data_out: if data_out.is_empty() {
+                    0
+                } else {
+                    data_out.as_mut_ptr() as u64
+                },
+                repeat: input.repeat,
+                ctx_size_in: input.ctx.len() as u32,
+                ctx_size_out: ctx_out.len() as u32,
+                ctx_in: ptr_or_null(input.ctx),
+                ctx_out: if ctx_out.is_empty() {
+                    0
+                } else {
+                    ctx_out.as_mut_ptr() as u64
+                },
+                flags: input.flags,
+                ..Default::default()
+            };
+            // SAFETY: the data, context and both output buffers live across the call with the
+            // sizes written in `attr` (empty ones are passed as null with size 0).
+            match unsafe { sys::bpf(cmd::PROG_TEST_RUN, &mut attr) } {
+                Ok(_) => {
+                    data_out.truncate(attr.data_size_out as usize);
+                    ctx_out.truncate(attr.ctx_size_out as usize);
+                    return Ok(TestRunResult {
+                        retval: attr.retval,
+                        duration_ns: attr.duration,
+                        data: data_out,
+                        ctx: ctx_out,
+                    });
+                }
+                Err(e) if e.0 == libc::ENOSPC => {
+                    let grow = |buf: &mut Vec<u8>, need: u32| {
+                        if need as usize > buf.len() {
+                            *buf = vec![0u8; need as usize];
+                        }
+                    };
+                    grow(&mut data_out, attr.data_size_out);
+                    grow(&mut ctx_out, attr.ctx_size_out);
+                }
+                Err(e) => {
+                    return Err(Error::from_errno(Op::ProgTestRun, e, || {
+                        needs(self.prog_type)
+                    }))
+                }
+            }
+        }
+        Err(Error::Sys {
+            op: Op::ProgTestRun,
+            errno: Errno(libc::ENOSPC),
+        })
+    }
+}
+
+fn ptr_or_null(b: &[u8]) -> u64 {
+    if b.is_empty() {
+        0
+    } else {
+        b.as_ptr() as u64
+    }
+}
+
+fn log_text(log: &[u8]) -> String {
+    let end = log.iter().position(|b| *b == 0).unwrap_or(log.len());
+    String::from_utf8_lossy(&log[..end]).into_owned()
+}
+
+impl AsFd for Program {
+    fn as_fd(&self) -> BorrowedFd<'_> {
+        self.fd.as_fd()
+    }
+}
+
+/// Input of one `BPF_PROG_TEST_RUN`.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct TestRun<'a> {
+    /// The packet (`data_in`), for packet types.
+    pub data: &'a [u8],
+    /// The context (`ctx_in`), e.g. a `struct __sk_buff` or `struct xdp_md`.
+    pub ctx: &'a [u8],
+    /// How many times to run (the kernel reports the mean duration); 0 and 1 both mean once.
+    pub repeat: u32,
+    /// `BPF_F_TEST_*` flags.
+    pub flags: u32,
+}
+
+/// Output of one `BPF_PROG_TEST_RUN`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TestRunResult {
+    /// The return value, as the kernel reports it: 32 bits.
+    pub retval: u32,
+    /// Mean nanoseconds per run, measured by the kernel.
+    pub duration_ns: u32,
+    /// The packet after the run.
+    pub data: Vec<u8>,
+    /// The context after the run.
+    pub ctx: Vec<u8>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn meanings() {
+        assert_eq!(meaning(ProgType::Xdp, 2).as_deref(), Some("XDP_PASS"));
+        assert_eq!(
+            meaning(ProgType::SchedCls, 2).as_deref(),
+            Some("TC_ACT_SHOT")
+        );
+        assert_eq!(
+            meaning(ProgType::SocketFilter, 0).as_deref(),
+            Some("drop the packet")
+        );
+        assert_eq!(meaning(ProgType::Syscall, 0), None);
+        assert!(takes_packet(ProgType::Xdp) && !takes_packet(ProgType::Syscall));
+    }
+
+    #[test]
+    fn map_patching_keeps_value_offset_and_checks_indexes() {
+        let f = std::fs::File::open("/dev/null").unwrap();
+        let g = std::fs::File::open("/dev/null").unwrap();
+        let fds = [f.as_fd(), g.as_fd()];
+        let insns = [
+            Insn {
+                code: 0x18,
+                dst: 1,
+                src: 1,
+                off: 0,
+                imm: 1,
+            },
+            Insn {
+                code: 0x18,
+                dst: 1,
+                src: 2,
+                off: 0,
+                imm: 24 << 32,
+            },
+            Insn {
+                code: 0x18,
+                dst: 1,
+                src: 0,
+                off: 0,
+                imm: 7,
+            },
+            Insn {
+                code: 0x95,
+                dst: 0,
+                src: 0,
+                off: 0,
+                imm: 0,
+            },
+        ];
+        let out = patch_maps(&insns, &fds).unwrap();
+        assert_eq!(out[0].imm, g.as_raw_fd() as i64);
+        assert_eq!(out[1].imm, (24 << 32) | f.as_raw_fd() as i64);
+        assert_eq!(out[2].imm, 7, "plain constants are untouched");
+        let e = patch_maps(&insns, &fds[..1]).unwrap_err();
+        assert_eq!(
+            e,
+            Error::MapIndex {
+                index: 0,
+                map: 1,
+                count: 1
+            }
+        );
+    }
+}

@@ -1,0 +1,395 @@
+//! Running a program in the kernel and observing its whole 64-bit `r0`.
+//!
+//! `BPF_PROG_TEST_RUN` reports a 32-bit return value. To see all of `r0`, the program is
+//! loaded as a bpf-to-bpf subprogram of a small wrapper that calls it, stores its `r0` into
+//! a one-entry array map through a direct map-value reference (`lddw` with `src` = 2), and
+//! returns. This is the approach of the bpf_conformance kernel plugin.
+//!
+//! Two shapes of wrapper:
+//! - **memory mode** (no program type, the bpf_conformance convention: `r1` points to the
+//!   memory, `r2` holds its length): an XDP program whose packet is the memory. Its prolog
+//!   proves to the verifier that `[data, data + len)` is inside the packet, so the program
+//!   may read and write all of it without bounds checks of its own.
+//! - **typed mode**: a wrapper of the requested type that passes its context through in `r1`
+//!   and returns the program's `r0` unchanged, so the kernel sees the same return value.
+//!   Where the kernel refuses subprograms (legacy `ld_abs`/`ld_ind` cannot be mixed with
+//!   bpf-to-bpf calls) the program is run directly and only 32 bits of `r0` are known.
+
+use crate::error::Error;
+use crate::map::{Map, MapSpec};
+use crate::prog::{LoadOptions, LogLevel, ProgType, Program, TestRun};
+use asm::isa::Pseudo;
+use asm::Insn;
+
+/// What to run and with what input.
+#[derive(Clone, Debug, Default)]
+pub struct RunInput<'a> {
+    /// `None`: memory mode (see the module docs). `Some(t)`: run as that type.
+    pub prog_type: Option<ProgType>,
+    /// Memory mode: the bytes `r1` points to.
+    pub mem: &'a [u8],
+    /// Typed mode: the packet (`data_in`).
+    pub packet: &'a [u8],
+    /// Typed mode: the context (`ctx_in`).
+    pub ctx: &'a [u8],
+    /// Repetitions for timing (0 or 1: once).
+    pub repeat: u32,
+    /// The program's maps, by index (see [`LoadOptions::maps`]).
+    pub maps: Vec<&'a Map>,
+    /// Keep the verifier log of a successful load.
+    pub want_log: bool,
+    /// Memory mode: put the memory in a map value even when it would fit in a packet. The
+    /// verifier bounds map-value accesses by the value size, so programs that check bounds
+    /// against something other than `data_end` (e.g. `r1 + len`) can still load.
+    pub mem_in_map: bool,
+}
+
+/// What a run produced.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RunOutput {
+    /// `r0` at exit; only the low 32 bits are meaningful when `r0_bits` is 32.
+    pub r0: u64,
+    /// 64 when observed through the wrapper, 32 when the program ran directly.
+    pub r0_bits: u8,
+    /// Mean nanoseconds per run, as the kernel measured it (wrapper overhead included).
+    pub ns_per_run: u32,
+    /// Memory mode: the memory after the run. Typed mode: the packet after the run.
+    pub data: Vec<u8>,
+    /// Typed mode: the context after the run.
+    pub ctx: Vec<u8>,
+    /// The verifier log, if requested.
+    pub log: String,
+}
+
+/// The smallest packet `BPF_PROG_TEST_RUN` accepts for XDP and skb programs (`ETH_HLEN`,
+/// checked in `bpf_test_init`).
+pub const MIN_PACKET: usize = 14;
+
+/// The largest memory passed as the packet: XDP test runs take at most a page minus the
+/// headroom and `skb_shared_info` tailroom; 3,000 bytes stays inside that on every 4K-page
+/// kernel. Larger memory goes into the value of a one-entry array map instead (`r1` is then
+/// a map-value pointer, which the verifier bounds by the value size just as well).
+pub const MAX_PACKET_MEM: usize = 3000;
+
+/// The largest memory memory mode accepts (in a map value).
+pub const MAX_MEM: usize = 1 << 20;
+
+fn ins(code: u8, dst: u8, src: u8, off: i16, imm: i64) -> Insn {
+    Insn {
+        code,
+        dst,
+        src,
+        off,
+        imm,
+    }
+}
+
+fn slots(insns: &[Insn]) -> usize {
+    insns.iter().map(Insn::slots).sum()
+}
+
+/// The memory-mode wrapper followed by the program. `result_map` is the index the wrapper
+/// uses for its result map in the load's map list.
+pub fn mem_wrapper(prog: &[Insn], mem_len: usize, result_map: u32) -> Vec<Insn> {
+    let mut w = vec![
+        // r2 = xdp_md->data; r3 = xdp_md->data_end
+        ins(0x61, 2, 1, 0, 0),
+        ins(0x61, 3, 1, 4, 0),
+        // r1 = data
+        ins(0xbf, 1, 2, 0, 0),
+    ];
+    let mut fail_jumps = Vec::new();
+    if mem_len > 0 {
+        // r4 = data + len; if r4 > data_end goto fail: after this the verifier knows the
+        // packet range is at least len (find_good_pkt_pointers).
+        w.push(ins(0xbf, 4, 1, 0, 0));
+        w.push(ins(0x07, 4, 0, 0, mem_len as i64));
+        fail_jumps.push(w.len());
+        w.push(ins(0x2d, 4, 3, 0, 0));
+    }
+    // r2 = len
+    w.push(ins(0xb7, 2, 0, 0, mem_len as i64));
+    let call_at = w.len();
+    w.push(ins(0x85, 0, 1, 0, 0));
+    // *(u64 *)map_value(result, 0) = r0
+    w.push(ins(0x18, 1, Pseudo::MapValue.src(), 0, result_map as i64));
+    w.push(ins(0x7b, 1, 0, 0, 0));
+    // return XDP_PASS
+    w.push(ins(0xb7, 0, 0, 0, 2));
+    w.push(ins(0x95, 0, 0, 0, 0));
+    let fail = w.len();
+    if !fail_jumps.is_empty() {
+        // Never taken at run time (the packet is always long enough): XDP_ABORTED. Only
+        // emitted when something jumps here: the verifier rejects unreachable code.
+        w.push(ins(0xb7, 0, 0, 0, 0));
+        w.push(ins(0x95, 0, 0, 0, 0));
+    }
+    for j in fail_jumps {
+        w[j].off = (slots(&w[..fail]) - slots(&w[..j]) - 1) as i16;
+    }
+    w[call_at].imm = (slots(&w) - slots(&w[..call_at]) - 1) as i64;
+    w.extend_from_slice(prog);
+    w
+}
+
+/// The memory-mode wrapper for memory in a map value (see [`MAX_PACKET_MEM`]): `r1` =
+/// the value of map `mem_map`, `r2` = its size.
+pub fn map_mem_wrapper(prog: &[Insn], mem_len: usize, mem_map: u32, result_map: u32) -> Vec<Insn> {
+    let mut w = vec![
+        ins(0x18, 1, Pseudo::MapValue.src(), 0, mem_map as i64),
+        ins(0xb7, 2, 0, 0, mem_len as i64),
+        ins(0x85, 0, 1, 0, 0),
+        ins(0x18, 1, Pseudo::MapValue.src(), 0, result_map as i64),
+        ins(0x7b, 1, 0, 0, 0),
+        ins(0xb7, 0, 0, 0, 2),
+        ins(0x95, 0, 0, 0, 0),
+    ];
+    w[2].imm = (slots(&w) - slots(&w[..2]) - 1) as i64;
+    w.extend_from_slice(prog);
+    w
+}
+
+/// The typed-mode wrapper followed by the program.
+pub fn typed_wrapper(prog: &[Insn], result_map: u32) -> Vec<Insn> {
+    let mut w = vec![
+        // call the program with the context still in r1
+        ins(0x85, 0, 1, 0, 0),
+        ins(0x18, 1, Pseudo::MapValue.src(), 0, result_map as i64),
+        ins(0x7b, 1, 0, 0, 0),
+        // r0 is still the program's: return it
+        ins(0x95, 0, 0, 0, 0),
+    ];
+    w[0].imm = (slots(&w) - 1) as i64;
+    w.extend_from_slice(prog);
+    w
+}
+
+/// Where the program starts (in slots) inside the wrapper `run` loads for this input, so a
+/// verifier log can be mapped back to the program. `None` in typed mode, where a rejected
+/// program's log comes from loading it on its own.
+pub fn program_start(input: &RunInput<'_>) -> Option<usize> {
+    match input.prog_type {
+        None if mem_in_map(input) => Some(slots(&map_mem_wrapper(&[], 0, 0, 0))),
+        None => Some(slots(&mem_wrapper(&[], input.mem.len(), 0))),
+        Some(_) => None,
+    }
+}
+
+/// Whether memory mode puts the memory in a map value rather than the packet.
+fn mem_in_map(input: &RunInput<'_>) -> bool {
+    input.mem.len() > MAX_PACKET_MEM || (input.mem_in_map && !input.mem.is_empty())
+}
+
+fn result_map() -> Result<Map, Error> {
+    let mut spec = MapSpec::array(8, 1);
+    spec.name = "bpfx_r0".into();
+    Map::create(&spec)
+}
+
+fn read_r0(map: &Map) -> Result<u64, Error> {
+    let v = map.lookup(&0u32.to_le_bytes())?.unwrap_or_default();
+    let mut b = [0u8; 8];
+    b.copy_from_slice(&v[..8]);
+    Ok(u64::from_le_bytes(b))
+}
+
+/// A program loaded inside its wrapper, ready to be test-run any number of times (the
+/// verifier runs once, in [`prepare`]).
+#[derive(Debug)]
+pub struct Prepared {
+    program: Program,
+    result: Map,
+    /// Memory mode with the memory in a map value: the map and the memory to reset it to.
+    mem_map: Option<(Map, Vec<u8>)>,
+    /// Memory mode: the memory length.
+    mem_len: Option<usize>,
+    packet: Vec<u8>,
+    ctx: Vec<u8>,
+    /// Whether r0 comes from the wrapper (64 bits) or the kernel's retval (32 bits).
+    wide: bool,
+}
+
+/// Loads a program for [`Prepared::run`]; see the module docs.
+pub fn prepare(prog: &[Insn], input: &RunInput<'_>) -> Result<Prepared, Error> {
+    // Check the program's map indexes against its own maps before the wrapper's result map
+    // joins the list, so the program cannot name that map by accident.
+    for (index, insn) in prog.iter().enumerate() {
+        if matches!(insn.pseudo(), Some(Pseudo::MapFd | Pseudo::MapValue))
+            && insn.imm as u32 as usize >= input.maps.len()
+        {
+            return Err(Error::MapIndex {
+                index,
+                map: insn.imm as u32,
+                count: input.maps.len(),
+            });
+        }
+    }
+    let result = result_map()?;
+    let log_level = if input.want_log {
+        LogLevel::Verbose
+    } else {
+        LogLevel::OnFailure
+    };
+    let result_idx = input.maps.len() as u32;
+    match input.prog_type {
+        None => {
+            if input.mem.len() > MAX_MEM {
+                return Err(Error::TooLarge {
+                    what: "memory",
+                    got: input.mem.len(),
+                    max: MAX_MEM,
+                });
+            }
+            // Memory too large for a packet (or asked to) lives in a map value.
+            let mem_map = if mem_in_map(input) {
+                let mut spec = MapSpec::array(input.mem.len() as u32, 1);
+                spec.name = "bpfx_mem".into();
+                Some(Map::create(&spec)?)
+            } else {
+                None
+            };
+            let program = {
+                let mut maps = input.maps.clone();
+                maps.push(&result);
+                let insns = match &mem_map {
+                    Some(m) => {
+                        maps.push(m);
+                        map_mem_wrapper(prog, input.mem.len(), result_idx + 1, result_idx)
+                    }
+                    None => mem_wrapper(prog, input.mem.len(), result_idx),
+                };
+                let mut opts = LoadOptions::new(ProgType::Xdp);
+                opts.maps = maps;
+                opts.log_level = log_level;
+                Program::load(&insns, &opts)?
+            };
+            let mut packet = if mem_map.is_some() {
+                Vec::new()
+            } else {
+                input.mem.to_vec()
+            };
+            packet.resize(packet.len().max(MIN_PACKET), 0);
+            Ok(Prepared {
+                program,
+                result,
+                mem_map: mem_map.map(|m| (m, input.mem.to_vec())),
+                mem_len: Some(input.mem.len()),
+                packet,
+                ctx: Vec::new(),
+                wide: true,
+            })
+        }
+        Some(t) => {
+            let mut opts = LoadOptions::new(t);
+            opts.maps = input.maps.clone();
+            opts.maps.push(&result);
+            opts.log_level = log_level;
+            let wrapped = typed_wrapper(prog, result_idx);
+            let (program, wide) = match Program::load(&wrapped, &opts) {
+                Ok(p) => (p, true),
+                Err(wrapper_err) => {
+                    // The program alone decides the verdict: if it loads directly, only the
+                    // wrapper was the problem (e.g. ld_abs with subprograms).
+                    opts.maps.pop();
+                    match Program::load(prog, &opts) {
+                        Ok(p) => (p, false),
+                        Err(e @ Error::Verifier { .. }) => return Err(e),
+                        Err(_) => return Err(wrapper_err),
+                    }
+                }
+            };
+            Ok(Prepared {
+                program,
+                result,
+                mem_map: None,
+                mem_len: None,
+                packet: input.packet.to_vec(),
+                ctx: input.ctx.to_vec(),
+                wide,
+            })
+        }
+    }
+}
+
+impl Prepared {
+    /// The verifier log (empty unless [`RunInput::want_log`] was set).
+    pub fn log(&self) -> &str {
+        self.program.log()
+    }
+
+    /// Test-runs the program `repeat` times (0 or 1: once) from the original input; the
+    /// memory or packet carries over from one repetition to the next within the call, as the
+    /// kernel runs them back to back.
+    pub fn run(&self, repeat: u32) -> Result<RunOutput, Error> {
+        if let Some((m, mem)) = &self.mem_map {
+            m.update(&0u32.to_le_bytes(), mem, crate::map::UpdateFlags::Any)?;
+        }
+        let out = self.program.test_run(&TestRun {
+            data: &self.packet,
+            ctx: &self.ctx,
+            repeat,
+            flags: 0,
+        })?;
+        let r0 = if self.wide {
+            read_r0(&self.result)?
+        } else {
+            out.retval as u64
+        };
+        let (data, ctx) = match (&self.mem_map, self.mem_len) {
+            (Some((m, _)), _) => (
+                m.lookup(&0u32.to_le_bytes())?.unwrap_or_default(),
+                Vec::new(),
+            ),
+            // The packet was padded to the minimum size: give back the memory only.
+            (None, Some(len)) => {
+                let mut d = out.data;
+                d.truncate(len);
+                (d, Vec::new())
+            }
+            (None, None) => (out.data, out.ctx),
+        };
+        Ok(RunOutput {
+            r0,
+            r0_bits: if self.wide { 64 } else { 32 },
+            ns_per_run: out.duration_ns,
+            data,
+            ctx,
+            log: self.program.log().to_string(),
+        })
+    }
+}
+
+/// Loads and runs a program once (or `repeat` times) in the kernel; see the module docs.
+pub fn run(prog: &[Insn], input: &RunInput<'_>) -> Result<RunOutput, Error> {
+    prepare(prog, input)?.run(input.repeat)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn mem_wrapper_targets() {
+        let prog = [ins(0xb7, 0, 0, 0, 7), ins(0x95, 0, 0, 0, 0)];
+        let w = mem_wrapper(&prog, 16, 0);
+        let call = w.iter().position(|i| i.code == 0x85).unwrap();
+        let at = slots(&w[..call]);
+        // The call lands on the program's first instruction.
+        assert_eq!(at + 1 + w[call].imm as usize, slots(&w) - 2);
+        let jgt = w.iter().position(|i| i.code == 0x2d).unwrap();
+        let fail = slots(&w[..jgt]) + 1 + w[jgt].off as usize;
+        assert_eq!(w[w.len() - 4], ins(0xb7, 0, 0, 0, 0));
+        assert_eq!(fail, slots(&w) - 4);
+        // No bounds check when there is no memory.
+        assert!(mem_wrapper(&prog, 0, 0).iter().all(|i| i.code != 0x2d));
+    }
+
+    #[test]
+    fn typed_wrapper_targets() {
+        let prog = [ins(0xb7, 0, 0, 0, 7), ins(0x95, 0, 0, 0, 0)];
+        let w = typed_wrapper(&prog, 3);
+        assert_eq!(1 + w[0].imm as usize, 5);
+        assert_eq!(w[1].imm, 3);
+        assert_eq!(&w[4..], &prog);
+    }
+}

@@ -1,0 +1,583 @@
+//! The kernel backend against the running kernel. Every test prints `skipped: ...` and
+//! passes where bpf() is not usable (unprivileged user, seccomp, old kernel).
+
+mod common;
+
+use asm::Insn;
+use common::kernel_available;
+use kernel::map::UpdateFlags;
+use kernel::run::{prepare, run, RunInput};
+use kernel::{Error, LoadOptions, LogLevel, Map, MapSpec, MapType, ProgType, Program, TestRun};
+
+fn i(code: u8, dst: u8, src: u8, off: i16, imm: i64) -> Insn {
+    Insn {
+        code,
+        dst,
+        src,
+        off,
+        imm,
+    }
+}
+const EXIT: Insn = Insn {
+    code: 0x95,
+    dst: 0,
+    src: 0,
+    off: 0,
+    imm: 0,
+};
+
+#[test]
+fn array_map_crud() {
+    if !kernel_available("array_map_crud") {
+        return;
+    }
+    let m = Map::create(&MapSpec::array(8, 4)).unwrap();
+    let k = 2u32.to_le_bytes();
+    assert_eq!(
+        m.lookup(&k).unwrap(),
+        Some(vec![0; 8]),
+        "array slots start zeroed"
+    );
+    m.update(&k, &7u64.to_le_bytes(), UpdateFlags::Any).unwrap();
+    assert_eq!(m.lookup(&k).unwrap(), Some(7u64.to_le_bytes().to_vec()));
+    assert_eq!(
+        m.lookup(&9u32.to_le_bytes()).unwrap(),
+        None,
+        "out of range index"
+    );
+    let e = m.update(&k, &[0; 4], UpdateFlags::Any).unwrap_err();
+    assert_eq!(
+        e,
+        Error::Size {
+            what: "value",
+            expected: 8,
+            got: 4
+        }
+    );
+    let e = m.update(&k, &[0; 8], UpdateFlags::NoExist).unwrap_err();
+    assert_eq!(
+        e.errno().map(|e| e.0),
+        Some(libc::EEXIST),
+        "array elements always exist"
+    );
+    let entries = m.entries().unwrap();
+    assert_eq!(entries.len(), 4);
+    assert_eq!(entries[2], (k.to_vec(), 7u64.to_le_bytes().to_vec()));
+    let e = m.delete(&k).unwrap_err();
+    assert_eq!(
+        e.errno().map(|e| e.0),
+        Some(libc::EINVAL),
+        "arrays cannot delete"
+    );
+}
+
+#[test]
+fn hash_map_crud_and_iteration() {
+    if !kernel_available("hash_map_crud_and_iteration") {
+        return;
+    }
+    let m = Map::create(&MapSpec::hash(2, 4, 8)).unwrap();
+    assert_eq!(m.spec().map_type, MapType::Hash);
+    assert_eq!(
+        m.next_key(None).unwrap(),
+        None,
+        "empty map has no first key"
+    );
+    for k in [1u16, 5, 9] {
+        m.update(
+            &k.to_le_bytes(),
+            &(k as u32 * 10).to_le_bytes(),
+            UpdateFlags::NoExist,
+        )
+        .unwrap();
+    }
+    let e = m
+        .update(&5u16.to_le_bytes(), &[0; 4], UpdateFlags::NoExist)
+        .unwrap_err();
+    assert_eq!(e.errno().map(|e| e.0), Some(libc::EEXIST));
+    m.update(&5u16.to_le_bytes(), &[1, 0, 0, 0], UpdateFlags::Exist)
+        .unwrap();
+    let e = m
+        .update(&6u16.to_le_bytes(), &[0; 4], UpdateFlags::Exist)
+        .unwrap_err();
+    assert_eq!(e.errno().map(|e| e.0), Some(libc::ENOENT));
+    let mut entries = m.entries().unwrap();
+    entries.sort();
+    assert_eq!(
+        entries,
+        vec![
+            (1u16.to_le_bytes().to_vec(), 10u32.to_le_bytes().to_vec()),
+            (5u16.to_le_bytes().to_vec(), 1u32.to_le_bytes().to_vec()),
+            (9u16.to_le_bytes().to_vec(), 90u32.to_le_bytes().to_vec()),
+        ]
+    );
+    assert!(m.delete(&5u16.to_le_bytes()).unwrap());
+    assert!(!m.delete(&5u16.to_le_bytes()).unwrap());
+    assert_eq!(m.lookup(&5u16.to_le_bytes()).unwrap(), None);
+    let e = m.lookup(&[0; 3]).unwrap_err();
+    assert_eq!(
+        e,
+        Error::Size {
+            what: "key",
+            expected: 2,
+            got: 3
+        }
+    );
+}
+
+#[test]
+fn percpu_values_cover_every_cpu() {
+    if !kernel_available("percpu_values_cover_every_cpu") {
+        return;
+    }
+    let spec = MapSpec {
+        map_type: MapType::PercpuArray,
+        ..MapSpec::array(4, 1)
+    };
+    let m = Map::create(&spec).unwrap();
+    assert_eq!(m.value_len() % 8, 0);
+    let v = m.lookup(&0u32.to_le_bytes()).unwrap().unwrap();
+    assert_eq!(v.len(), m.value_len());
+}
+
+#[test]
+fn rejected_program_carries_the_verifier_log() {
+    if !kernel_available("rejected_program_carries_the_verifier_log") {
+        return;
+    }
+    // exit without setting r0
+    let e = Program::load(&[EXIT], &LoadOptions::new(ProgType::Xdp)).unwrap_err();
+    let Error::Verifier { errno, log } = &e else {
+        panic!("{e:?}")
+    };
+    assert_eq!(errno.0, libc::EACCES);
+    assert!(log.contains("R0 !read_ok"), "{log}");
+    assert!(e.to_string().ends_with("R0 !read_ok"), "{e}");
+    // an invalid opcode: EINVAL, still with a log
+    let e = Program::load(
+        &[i(0x8e, 0, 0, 0, 0), EXIT],
+        &LoadOptions::new(ProgType::Xdp),
+    )
+    .unwrap_err();
+    assert_eq!(e.errno().map(|e| e.0), Some(libc::EINVAL));
+    assert!(
+        e.verifier_log().unwrap().contains("unknown opcode 8e"),
+        "{e:?}"
+    );
+}
+
+#[test]
+fn log_on_request_and_bigger_buffers() {
+    if !kernel_available("log_on_request_and_bigger_buffers") {
+        return;
+    }
+    // 3,000 instructions at log level 2 produce far more than the first 64 KiB buffer:
+    // the load must still succeed and return the whole log.
+    let mut prog = vec![i(0xb7, 0, 0, 0, 0)];
+    prog.extend(std::iter::repeat(i(0x07, 0, 0, 0, 1)).take(3000));
+    prog.push(EXIT);
+    let mut opts = LoadOptions::new(ProgType::Xdp);
+    opts.log_level = LogLevel::Full;
+    let p = Program::load(&prog, &opts).unwrap();
+    assert!(p.log().len() > 1 << 16, "{}", p.log().len());
+    assert!(p.log().contains("3001: (95) exit"), "log is complete");
+    let p = Program::load(&prog, &LoadOptions::new(ProgType::Xdp)).unwrap();
+    assert_eq!(p.log(), "", "no log unless asked");
+}
+
+#[test]
+fn test_run_xdp_packet_and_duration() {
+    if !kernel_available("test_run_xdp_packet_and_duration") {
+        return;
+    }
+    // r2 = data; r3 = data_end; if data + 1 > data_end goto drop; *(u8 *)data = 0xaa; XDP_TX
+    let prog = [
+        i(0x61, 2, 1, 0, 0),
+        i(0x61, 3, 1, 4, 0),
+        i(0xbf, 4, 2, 0, 0),
+        i(0x07, 4, 0, 0, 1),
+        i(0x2d, 4, 3, 3, 0),
+        i(0x72, 2, 0, 0, 0xaa),
+        i(0xb7, 0, 0, 0, 3),
+        EXIT,
+        i(0xb7, 0, 0, 0, 1),
+        EXIT,
+    ];
+    let p = Program::load(&prog, &LoadOptions::new(ProgType::Xdp)).unwrap();
+    let out = p
+        .test_run(&TestRun {
+            data: &[0x11; 20],
+            repeat: 100,
+            ..Default::default()
+        })
+        .unwrap();
+    assert_eq!(out.retval, 3);
+    assert_eq!(
+        kernel::prog::meaning(ProgType::Xdp, out.retval as u64).as_deref(),
+        Some("XDP_TX")
+    );
+    let mut want = vec![0x11; 20];
+    want[0] = 0xaa;
+    assert_eq!(out.data, want);
+    // Below ETH_HLEN the kernel refuses the packet.
+    let e = p
+        .test_run(&TestRun {
+            data: &[0; 4],
+            ..Default::default()
+        })
+        .unwrap_err();
+    assert_eq!(e.errno().map(|e| e.0), Some(libc::EINVAL));
+}
+
+#[test]
+fn test_run_socket_filter_reads_skb_len() {
+    if !kernel_available("test_run_socket_filter_reads_skb_len") {
+        return;
+    }
+    // r0 = skb->len (offset 0 of struct __sk_buff)
+    let prog = [i(0x61, 0, 1, 0, 0), EXIT];
+    let p = Program::load(&prog, &LoadOptions::new(ProgType::SocketFilter)).unwrap();
+    let out = p
+        .test_run(&TestRun {
+            data: &[0; 60],
+            ..Default::default()
+        })
+        .unwrap();
+    // bpf_prog_test_run_skb() passes the packet through eth_type_trans(), which pulls the
+    // 14-byte Ethernet header: the program sees the rest.
+    assert_eq!(out.retval, 60 - 14);
+}
+
+#[test]
+fn full_r0_through_the_wrapper() {
+    if !kernel_available("full_r0_through_the_wrapper") {
+        return;
+    }
+    let prog = [i(0x18, 0, 0, 0, -2), EXIT];
+    let out = run(&prog, &RunInput::default()).unwrap();
+    assert_eq!((out.r0, out.r0_bits), (u64::MAX - 1, 64));
+    // memory mode: r0 = *(u64 *)(r1 + 8) + r2, and the program writes the memory
+    let prog = [
+        i(0x79, 0, 1, 8, 0),
+        i(0x0f, 0, 2, 0, 0),
+        i(0x72, 1, 0, 0, 0x5a),
+        EXIT,
+    ];
+    let mem: Vec<u8> = (0..16).collect();
+    let out = run(
+        &prog,
+        &RunInput {
+            mem: &mem,
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    assert_eq!(
+        out.r0,
+        u64::from_le_bytes(mem[8..16].try_into().unwrap()) + 16
+    );
+    let mut after = mem.clone();
+    after[0] = 0x5a;
+    assert_eq!(out.data, after);
+    // reading past the memory is the verifier's business
+    let prog = [i(0x79, 0, 1, 16, 0), EXIT];
+    let e = run(
+        &prog,
+        &RunInput {
+            mem: &mem,
+            ..Default::default()
+        },
+    )
+    .unwrap_err();
+    assert!(
+        e.verifier_log()
+            .unwrap()
+            .contains("invalid access to packet"),
+        "{e}"
+    );
+    // typed mode keeps 64 bits too
+    let prog = [i(0x18, 0, 0, 0, 0x7_0000_0002), EXIT];
+    let out = run(
+        &prog,
+        &RunInput {
+            prog_type: Some(ProgType::Xdp),
+            packet: &[0; 14],
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    assert_eq!((out.r0, out.r0_bits), (0x7_0000_0002, 64));
+}
+
+#[test]
+fn ld_abs_falls_back_to_a_direct_run() {
+    if !kernel_available("ld_abs_falls_back_to_a_direct_run") {
+        return;
+    }
+    // r6 = r1; r0 = *(u8 *)skb[0]  (ld_abs needs the context in r6 and no subprograms)
+    let prog = [i(0xbf, 6, 1, 0, 0), i(0x30, 0, 0, 0, 0), EXIT];
+    let mut pkt = vec![0u8; 20];
+    pkt[14] = 0x42; // ld_abs offsets start after the Ethernet header (see above)
+    let input = RunInput {
+        prog_type: Some(ProgType::SocketFilter),
+        packet: &pkt,
+        ..Default::default()
+    };
+    let out = run(&prog, &input).unwrap();
+    assert_eq!((out.r0, out.r0_bits), (0x42, 32));
+}
+
+#[test]
+fn programs_use_maps_by_index() {
+    if !kernel_available("programs_use_maps_by_index") {
+        return;
+    }
+    let a = Map::create(&MapSpec::array(8, 1)).unwrap();
+    let b = Map::create(&MapSpec::array(8, 1)).unwrap();
+    b.update(&0u32.to_le_bytes(), &41u64.to_le_bytes(), UpdateFlags::Any)
+        .unwrap();
+    // r1 = &map[1][0]; r0 = *r1 + 1; r2 = &map[0][0]; *r2 = r0
+    let prog = [
+        i(0x18, 1, 2, 0, 1),
+        i(0x79, 0, 1, 0, 0),
+        i(0x07, 0, 0, 0, 1),
+        i(0x18, 2, 2, 0, 0),
+        i(0x7b, 2, 0, 0, 0),
+        EXIT,
+    ];
+    let out = run(
+        &prog,
+        &RunInput {
+            maps: vec![&a, &b],
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    assert_eq!(out.r0, 42);
+    assert_eq!(
+        a.lookup(&0u32.to_le_bytes()).unwrap(),
+        Some(42u64.to_le_bytes().to_vec())
+    );
+    // The wrapper's own result map is not addressable by the program.
+    let e = run(
+        &prog,
+        &RunInput {
+            maps: vec![&a],
+            ..Default::default()
+        },
+    )
+    .unwrap_err();
+    assert_eq!(
+        e,
+        Error::MapIndex {
+            index: 0,
+            map: 1,
+            count: 1
+        }
+    );
+}
+
+#[test]
+fn probe_finds_test_runnable_types() {
+    if !kernel_available("probe_finds_test_runnable_types") {
+        return;
+    }
+    use kernel::probe::{report, TypeProbe};
+    let r = report();
+    assert!(r.usable.is_ok());
+    assert_eq!(r.release.as_deref().map(|s| s.is_empty()), Some(false));
+    let get = |t: ProgType| {
+        r.types
+            .iter()
+            .find(|(x, _)| *x == t)
+            .map(|(_, p)| p.clone())
+            .unwrap()
+    };
+    for t in [
+        ProgType::SocketFilter,
+        ProgType::Xdp,
+        ProgType::SchedCls,
+        ProgType::SkLookup,
+        ProgType::Syscall,
+    ] {
+        assert_eq!(get(t), TypeProbe::Runs, "{t}");
+    }
+    // kprobes load but the kernel has no test_run for them: ENOTSUPP (524)
+    match get(ProgType::Kprobe) {
+        TypeProbe::Loads(e) => assert_eq!(e.errno().map(|e| e.0), Some(524)),
+        other => panic!("{other:?}"),
+    }
+    // fentry/fexit programs need a BTF attach target
+    assert!(matches!(get(ProgType::Tracing), TypeProbe::Unloadable(_)));
+}
+
+#[test]
+fn large_memory_lives_in_a_map_value() {
+    if !kernel_available("large_memory_lives_in_a_map_value") {
+        return;
+    }
+    let mut mem = vec![0u8; 4096];
+    mem[4088..].copy_from_slice(&0x1122_3344_5566_7788u64.to_le_bytes());
+    // r0 = *(u64 *)(r1 + 4088) + r2; *(u8 *)(r1 + 0) = 9
+    let prog = [
+        i(0x79, 0, 1, 4088, 0),
+        i(0x0f, 0, 2, 0, 0),
+        i(0x72, 1, 0, 0, 9),
+        EXIT,
+    ];
+    let out = run(
+        &prog,
+        &RunInput {
+            mem: &mem,
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    assert_eq!(out.r0, 0x1122_3344_5566_7788 + 4096);
+    assert_eq!(out.data.len(), 4096);
+    assert_eq!(out.data[0], 9);
+    assert_eq!(out.data[4088..], mem[4088..]);
+    // Past the end is refused by the verifier, as for a packet.
+    let prog = [i(0x79, 0, 1, 4090, 0), EXIT];
+    let e = run(
+        &prog,
+        &RunInput {
+            mem: &mem,
+            ..Default::default()
+        },
+    )
+    .unwrap_err();
+    assert!(
+        e.verifier_log()
+            .unwrap()
+            .contains("invalid access to map value"),
+        "{e}"
+    );
+    // Small memory in a map value on request: a variable offset bounded only by its value
+    // range (r3 = *(u8 *)r1 & 15; r0 = *(u8 *)(r1 + r3)) loads there, not in a packet.
+    let prog = [
+        i(0x71, 3, 1, 0, 0),
+        i(0x57, 3, 0, 0, 15),
+        i(0x0f, 1, 3, 0, 0),
+        i(0x71, 0, 1, 0, 0),
+        EXIT,
+    ];
+    let mut small = vec![0u8; 16];
+    small[0] = 5;
+    small[5] = 0x77;
+    let e = run(
+        &prog,
+        &RunInput {
+            mem: &small,
+            ..Default::default()
+        },
+    )
+    .unwrap_err();
+    assert!(
+        e.verifier_log()
+            .unwrap()
+            .contains("invalid access to packet"),
+        "{e}"
+    );
+    let out = run(
+        &prog,
+        &RunInput {
+            mem: &small,
+            mem_in_map: true,
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    assert_eq!(out.r0, 0x77);
+    assert_eq!(out.data, small);
+    let huge = vec![0u8; kernel::run::MAX_MEM + 1];
+    let e = run(
+        &prog,
+        &RunInput {
+            mem: &huge,
+            ..Default::default()
+        },
+    )
+    .unwrap_err();
+    assert_eq!(
+        e,
+        Error::TooLarge {
+            what: "memory",
+            got: kernel::run::MAX_MEM + 1,
+            max: kernel::run::MAX_MEM
+        }
+    );
+}
+
+#[test]
+fn prepared_runs_start_from_the_input() {
+    if !kernel_available("prepared_runs_start_from_the_input") {
+        return;
+    }
+    // *(u8 *)r1 += 1; r0 = *(u8 *)r1
+    let prog = [
+        i(0x71, 0, 1, 0, 0),
+        i(0x07, 0, 0, 0, 1),
+        i(0x73, 1, 0, 0, 0),
+        EXIT,
+    ];
+    for (mem, in_map) in [
+        (vec![0u8; 16], false),
+        (vec![0u8; 16], true),
+        (vec![0u8; 4000], false),
+    ] {
+        let p = prepare(
+            &prog,
+            &RunInput {
+                mem: &mem,
+                mem_in_map: in_map,
+                ..Default::default()
+            },
+        )
+        .unwrap();
+        assert_eq!(p.run(1).unwrap().r0, 1);
+        assert_eq!(p.run(1).unwrap().r0, 1, "each call starts from the input");
+        let out = p.run(5).unwrap();
+        assert_eq!(out.r0, 5, "repetitions within a call carry over");
+        assert_eq!(out.data[0], 5);
+        assert_eq!(out.data.len(), mem.len());
+    }
+    // No memory: no bytes come back (the kernel's minimum packet is bpfx's padding).
+    let prog = [i(0xb7, 0, 0, 0, 1), EXIT];
+    assert_eq!(
+        run(&prog, &RunInput::default()).unwrap().data,
+        Vec::<u8>::new()
+    );
+}
+
+#[test]
+fn too_large_reports_e2big_with_the_verdict() {
+    if !kernel_available("too_large_reports_e2big_with_the_verdict") {
+        return;
+    }
+    // r0 = 0; do { r0 += 1 } while (r0 != 2000000): the verifier walks every iteration and
+    // gives up after a million instructions. The log (level 1) outgrows every buffer; the
+    // error must still name E2BIG and the verifier's last words.
+    let prog = [
+        i(0xb7, 0, 0, 0, 0),
+        i(0x07, 0, 0, 0, 1),
+        i(0x55, 0, 0, -2, 2_000_000),
+        EXIT,
+    ];
+    let e = Program::load(&prog, &LoadOptions::new(ProgType::Xdp)).unwrap_err();
+    assert_eq!(e.errno().map(|e| e.0), Some(libc::E2BIG), "{e}");
+    assert!(e.to_string().contains("BPF program is too large"), "{e}");
+}
+
+#[test]
+fn test_runnable_types_match_the_table() {
+    // `asm::types::ProgType::can_test_run` is data the VM and CLI rely on; the running kernel
+    // is the oracle for it.
+    if !kernel_available("test_runnable_types_match_the_table") {
+        return;
+    }
+    for &t in ProgType::ALL {
+        let runs = matches!(kernel::probe::probe_type(t), kernel::probe::TypeProbe::Runs);
+        assert_eq!(runs, t.can_test_run(), "{t}: kernel test-runs it: {runs}");
+    }
+}
