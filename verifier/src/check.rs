@@ -1762,6 +1762,19 @@ impl<'a> Env<'a> {
             Ty::BtfPtr => {
                 return unsupported("BTF-typed kernel pointers are not modelled");
             }
+            Ty::MapPtr => {
+                // `check_ptr_to_map_access`: a map's kernel struct, read-only through BTF.
+                let m = self.map(&reg);
+                let tname = match m.map_type {
+                    MapType::Array | MapType::PercpuArray | MapType::ProgArray => "bpf_array",
+                    MapType::Hash | MapType::PercpuHash | MapType::LruHash => "bpf_htab",
+                    _ => "bpf_map",
+                };
+                if write {
+                    return fail(EACCES, format!("only read from {tname} is supported"));
+                }
+                return unsupported("reading map fields needs kernel BTF");
+            }
             _ => {
                 return fail(
                     EACCES,

@@ -450,6 +450,17 @@ fn maps_and_helpers() {
 }
 
 #[test]
+fn map_pointers_are_read_only() {
+    check(
+        "write through a map pointer",
+        SocketFilter,
+        vec![MapDef::new("a", MapType::Array, 4, 8, 1)],
+        vec![map_fd(1, 0), i(0x62, 1, 0, 0, 0), mov(0, 0), exit()],
+        Reject("only read from bpf_array is supported", EACCES),
+    );
+}
+
+#[test]
 fn return_values_and_calls() {
     check(
         "cgroup/sock return range",
