@@ -61,7 +61,8 @@ pub struct Args {
     pub budget: u64,
     /// Create a map before loading: TYPE:KEY_SIZE:VALUE_SIZE:MAX_ENTRIES (types: array, hash,
     /// percpu_array, percpu_hash, lru_hash, lru_percpu_hash, prog_array, ringbuf, queue,
-    /// stack). Maps get fds 3, 4, ... in order, for `lddw map_fd`; their contents are shown
+    /// stack). Maps are numbered 0, 1, ... in order: `lddw map_fd N` names map N (as in `bpfx
+    /// kernel run` and `bpfx verify`); their contents are shown
     /// after the run.
     #[arg(long = "map", value_name = "SPEC", value_parser = parse_map)]
     pub maps: Vec<vm::MapDef>,
@@ -98,7 +99,7 @@ type MapReport = (u32, String, Vec<(String, String)>, Vec<String>);
 fn map_report(m: &Vm, n: usize) -> Vec<MapReport> {
     (0..n as u32)
         .filter_map(|i| {
-            let fd = vm::FIRST_MAP_FD + i;
+            let fd = i;
             let map = m.map(fd)?;
             let ty = map.def().map_type.name().to_string();
             let entries = map
@@ -340,7 +341,7 @@ pub fn main(args: Args) -> Result<ExitCode> {
                 .map(|(fd, ty, entries, records)| {
                     let entries: Vec<_> =
                         entries.into_iter().map(|(k, v)| serde_json::json!({"key": k, "value": v})).collect();
-                    serde_json::json!({"fd": fd, "type": ty, "entries": entries, "records": records})
+                    serde_json::json!({"map": fd, "type": ty, "entries": entries, "records": records})
                 })
                 .collect();
             obj.insert("maps".into(), maps.into());
@@ -373,10 +374,7 @@ pub fn main(args: Args) -> Result<ExitCode> {
             println!("{l}");
         }
         for (fd, ty, entries, records) in map_report(&machine, args.maps.len()) {
-            println!(
-                "map fd {fd} ({ty}): {} entries",
-                entries.len() + records.len()
-            );
+            println!("map {fd} ({ty}): {} entries", entries.len() + records.len());
             for (k, v) in entries {
                 println!("  {k} => {v}");
             }

@@ -165,9 +165,9 @@ fn official_suites_through_the_subcommand() {
 
 #[test]
 fn run_with_maps_shows_their_contents() {
-    // map_update_elem(fd 3, &1, &77, BPF_ANY), then ringbuf_output(fd 4, &77, 8, 0).
-    let src = "stw [%r10-4], 1\nstdw [%r10-16], 77\nlddw map_fd %r1, 3\nmov %r2, %r10\nadd %r2, -4\n\
-               mov %r3, %r10\nadd %r3, -16\nmov %r4, 0\ncall 2\nlddw map_fd %r1, 4\nmov %r2, %r10\nadd %r2, -16\n\
+    // map_update_elem(map 0, &1, &77, BPF_ANY), then ringbuf_output(map 1, &77, 8, 0).
+    let src = "stw [%r10-4], 1\nstdw [%r10-16], 77\nlddw map_fd %r1, 0\nmov %r2, %r10\nadd %r2, -4\n\
+               mov %r3, %r10\nadd %r3, -16\nmov %r4, 0\ncall 2\nlddw map_fd %r1, 1\nmov %r2, %r10\nadd %r2, -16\n\
                mov %r3, 8\nmov %r4, 0\ncall 130\nexit\n";
     let p = tmp("maps.asm", src.as_bytes());
     let out = bpfx()
@@ -182,11 +182,11 @@ fn run_with_maps_shows_their_contents() {
         String::from_utf8_lossy(&out.stderr)
     );
     assert!(
-        stdout.contains("map fd 3 (hash): 1 entries\n  01000000 => 4d00000000000000\n"),
+        stdout.contains("map 0 (hash): 1 entries\n  01000000 => 4d00000000000000\n"),
         "{stdout}"
     );
     assert!(
-        stdout.contains("map fd 4 (ringbuf): 1 entries\n  record 4d00000000000000\n"),
+        stdout.contains("map 1 (ringbuf): 1 entries\n  record 4d00000000000000\n"),
         "{stdout}"
     );
     let out = bpfx()

@@ -47,7 +47,7 @@ pub enum LoadError {
         pc: usize,
     },
     /// `lddw` names a map the VM does not have.
-    #[error("instruction {pc}: lddw refers to map {handle} ({how}), but the VM has no such map")]
+    #[error("instruction {pc}: lddw refers to map {handle}, but the VM has no such map (maps are numbered 0, 1, ... in creation order)")]
     UnknownMap {
         /// Slot index.
         pc: usize,

@@ -52,8 +52,8 @@
 //!
 //! Programs are decoded once (`asm::insn::decode`) into 16-byte ops: one tag per operation,
 //! width and operand source; jump targets as op indexes; `lddw` folded, its map or
-//! function reference resolved (maps are numbered by fd from [`FIRST_MAP_FD`], or by index
-//! for `map_idx`). Like the kernel's `check_subprogs`, loading refuses a subprogram whose
+//! function reference resolved (`map_fd N` and `map_idx N` both name the N-th map created,
+//! the convention the verifier and the kernel backend share). Like the kernel's `check_subprogs`, loading refuses a subprogram whose
 //! last instruction is not `exit` or a jump, and jumps from one subprogram into another;
 //! programs may have at most [`MAX_INSNS`] instructions. Plain runs then fuse a few pairs
 //! that compilers emit all the time (`rX = rY; rX += K`, `ldxh` + `be16`, `rX += K; if rX < K
@@ -114,8 +114,6 @@ pub const MAX_INSNS: usize = 1_000_000;
 
 /// Default instruction budget per run.
 pub const DEFAULT_BUDGET: u64 = 1_000_000;
-/// The fd of the first map created (0–2 are taken, as in a fresh process).
-pub const FIRST_MAP_FD: u32 = 3;
 
 /// A program's id in a [`Vm`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -172,9 +170,11 @@ impl Default for Vm {
 struct MapsView<'a>(&'a [Map]);
 
 impl program::MapLookup for MapsView<'_> {
+    // bpfx programs name maps by index with either pseudo source (`map_fd N` is the N-th
+    // map), as the verifier and the kernel backend do; only the kernel backend turns the
+    // index into a real fd.
     fn by_fd(&self, fd: i64) -> Option<(u32, &Map)> {
-        let i = fd.checked_sub(FIRST_MAP_FD as i64)?;
-        self.by_index(i)
+        self.by_index(fd)
     }
     fn by_index(&self, idx: i64) -> Option<(u32, &Map)> {
         let i = usize::try_from(idx).ok()?;
@@ -222,26 +222,23 @@ impl Vm {
         self.budget = budget;
     }
 
-    /// Creates a map; returns its fd (3, 4, ...), which `lddw map_fd` instructions use.
+    /// Creates a map; returns its index (0, 1, ...), which `lddw map_fd N` / `map_idx N`
+    /// instructions use.
     /// Per-CPU maps get [`Env::ncpus`] copies: set it first.
     pub fn create_map(&mut self, def: MapDef) -> Result<u32, MapError> {
         let map = Map::new(def, self.machine.env.ncpus as usize)?;
         self.machine.maps.push(map);
-        Ok(FIRST_MAP_FD + self.machine.maps.len() as u32 - 1)
+        Ok(self.machine.maps.len() as u32 - 1)
     }
 
-    /// A map by fd.
-    pub fn map(&self, fd: u32) -> Option<&Map> {
-        self.machine
-            .maps
-            .get(fd.checked_sub(FIRST_MAP_FD)? as usize)
+    /// A map by index.
+    pub fn map(&self, index: u32) -> Option<&Map> {
+        self.machine.maps.get(index as usize)
     }
 
-    /// A map by fd, to fill or change it between runs.
-    pub fn map_mut(&mut self, fd: u32) -> Option<&mut Map> {
-        self.machine
-            .maps
-            .get_mut(fd.checked_sub(FIRST_MAP_FD)? as usize)
+    /// A map by index, to fill or change it between runs.
+    pub fn map_mut(&mut self, index: u32) -> Option<&mut Map> {
+        self.machine.maps.get_mut(index as usize)
     }
 
     /// Loads a program from its binary form.

@@ -430,13 +430,10 @@ impl Test {
 
     fn clear_maps(&mut self) -> Result<(), TestError> {
         for (i, m) in self.maps.iter().enumerate() {
-            let map = self
-                .vm
-                .map_mut(crate::FIRST_MAP_FD + i as u32)
-                .ok_or_else(|| TestError::NoMap {
-                    name: m.name.clone(),
-                    known: String::new(),
-                })?;
+            let map = self.vm.map_mut(i as u32).ok_or_else(|| TestError::NoMap {
+                name: m.name.clone(),
+                known: String::new(),
+            })?;
             let err = |source| TestError::Map {
                 map: m.name.clone(),
                 source,
@@ -592,7 +589,7 @@ impl Test {
         })?;
         let name = self.maps[mi].name.clone();
         self.vm
-            .map_mut(crate::FIRST_MAP_FD + mi as u32)
+            .map_mut(mi as u32)
             .expect("every map was created")
             .set_prog(index, Some(id.0))
             .map_err(|source| TestError::Map { map: name, source })
@@ -623,7 +620,7 @@ impl Test {
         let map = &self.maps[g.map];
         let value = self
             .vm
-            .map(crate::FIRST_MAP_FD + g.map as u32)
+            .map(g.map as u32)
             .expect("every map was created")
             .lookup(&0u32.to_le_bytes())
             .map_err(|source| TestError::Map {
@@ -663,7 +660,7 @@ impl Test {
         }
         let map = self
             .vm
-            .map_mut(crate::FIRST_MAP_FD + g.map as u32)
+            .map_mut(g.map as u32)
             .expect("every map was created");
         let err = |source| TestError::Map {
             map: map_name.clone(),
@@ -739,10 +736,7 @@ impl Test {
         let mut records = Vec::new();
         for (i, m) in self.maps.iter().enumerate() {
             if m.map_type == MapType::Ringbuf {
-                let map = self
-                    .vm
-                    .map_mut(crate::FIRST_MAP_FD + i as u32)
-                    .expect("every map was created");
+                let map = self.vm.map_mut(i as u32).expect("every map was created");
                 records.extend(map.take_records().into_iter().map(|data| Record {
                     map: m.name.clone(),
                     data,
@@ -774,7 +768,7 @@ impl<K: Pod, V: Pod> MapRef<'_, K, V> {
     fn map(&self) -> &crate::Map {
         self.test
             .vm
-            .map(crate::FIRST_MAP_FD + self.index as u32)
+            .map(self.index as u32)
             .expect("every map was created")
     }
 
@@ -830,7 +824,7 @@ impl<K: Pod, V: Pod> MapRef<'_, K, V> {
         let r = self
             .test
             .vm
-            .map_mut(crate::FIRST_MAP_FD + i as u32)
+            .map_mut(i as u32)
             .expect("every map was created")
             .update(&key.to_bytes(), &value.to_bytes(), crate::BPF_ANY);
         r.map_err(|e| self.err(e))
@@ -842,7 +836,7 @@ impl<K: Pod, V: Pod> MapRef<'_, K, V> {
         let r = self
             .test
             .vm
-            .map_mut(crate::FIRST_MAP_FD + i as u32)
+            .map_mut(i as u32)
             .expect("every map was created")
             .delete(&key.to_bytes());
         match r {

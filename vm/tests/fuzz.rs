@@ -64,7 +64,7 @@ proptest! {
         let mut m = setup(t);
         if let Ok(id) = m.load(&bytes, t) {
             // Tail calls may land in the program itself.
-            m.map_mut(vm::FIRST_MAP_FD + 3).unwrap().set_prog(0, Some(id.0)).unwrap();
+            m.map_mut(3).unwrap().set_prog(0, Some(id.0)).unwrap();
             let res = m.run(id);
             match &res {
                 Ok(out) => prop_assert!(out.insns <= 10_000),
@@ -73,7 +73,7 @@ proptest! {
             // The traced run executes one op per instruction (no fused pairs): same answer.
             let mut m2 = setup(t);
             let id2 = m2.load(&bytes, t).unwrap();
-            m2.map_mut(vm::FIRST_MAP_FD + 3).unwrap().set_prog(0, Some(id2.0)).unwrap();
+            m2.map_mut(3).unwrap().set_prog(0, Some(id2.0)).unwrap();
             let (res2, steps) = m2.run_traced(id2);
             prop_assert_eq!(&res, &res2);
             prop_assert!(steps.len() as u64 <= 10_000);

@@ -394,7 +394,7 @@ fn load_errors() {
     let e = m.load_insns(&a.insns, ProgType::Plain).unwrap_err();
     assert_eq!(
         e.to_string(),
-        "instruction 0: lddw refers to map 9 (fd), but the VM has no such map"
+        "instruction 0: lddw refers to map 9, but the VM has no such map (maps are numbered 0, 1, ... in creation order)"
     );
 }
 
