@@ -56,6 +56,11 @@ pub struct Args {
     /// How to read FILE (default: bytecode if it is not text, else assembly).
     #[arg(long, value_enum, default_value_t = InputKind::Auto)]
     pub input: InputKind,
+    /// Run without verifying first. By default a program with a kernel program type is
+    /// checked by bpfx's verifier and refused when the kernel would refuse to load it
+    /// (`--type plain` has no kernel counterpart and is never verified).
+    #[arg(long)]
+    pub no_verify: bool,
     /// Instruction budget per run.
     #[arg(long, value_name = "N", default_value_t = vm::DEFAULT_BUDGET)]
     pub budget: u64,
@@ -168,6 +173,10 @@ pub struct Loaded {
     pub insns: Vec<Insn>,
     /// The dialect to print them in.
     pub dialect: Dialect,
+    /// The source text and each instruction's span, for programs read as assembly.
+    pub source: Option<(String, Vec<asm::Span>)>,
+    /// The input's name for messages.
+    pub name: String,
 }
 
 /// Reads FILE into instructions; on assembly errors prints them and returns `None`.
@@ -203,6 +212,8 @@ fn read_program(args: &Args) -> Result<Option<Loaded>> {
                     return Ok(Some(Loaded {
                         insns: a.insns,
                         dialect,
+                        source: Some((src, a.spans)),
+                        name,
                     }));
                 }
                 Err(diags) => {
@@ -216,12 +227,37 @@ fn read_program(args: &Args) -> Result<Option<Loaded>> {
         Ok(d) => Ok(Some(Loaded {
             insns: d.iter().map(|d| d.insn).collect(),
             dialect: Dialect::Llvm,
+            source: None,
+            name,
         })),
         Err(e) => {
             eprintln!("error: {name}: {e}");
             Ok(None)
         }
     }
+}
+
+/// What the kernel's verifier would say, for a program with a kernel program type.
+fn verified(args: &Args, loaded: &Loaded) -> bool {
+    // `plain` (r1 = user memory) is the conformance suite's convention, not a kernel type.
+    let Ok(kernel_type) = args.prog_type.name().parse::<asm::types::ProgType>() else {
+        return true;
+    };
+    let mut opts = verifier::Options::new(kernel_type);
+    for (i, def) in args.maps.iter().enumerate() {
+        let Ok(t) = def.map_type.name().parse::<asm::types::MapType>() else {
+            return true;
+        };
+        opts.maps.push(verifier::MapDef::new(
+            &format!("map{i}"),
+            t,
+            def.key_size,
+            def.value_size,
+            def.max_entries,
+        ));
+    }
+    let source = loaded.source.as_ref().map(|(s, spans)| (s.as_str(), spans.as_slice()));
+    crate::verify::gate(&loaded.insns, &loaded.name, source, &opts, crate::render::Color::Auto)
 }
 
 fn read_file(p: &PathBuf, what: &str) -> Result<Vec<u8>> {
@@ -255,6 +291,9 @@ pub fn main(args: Args) -> Result<ExitCode> {
     let Some(loaded) = read_program(&args)? else {
         return Ok(ExitCode::from(1));
     };
+    if !args.no_verify && !verified(&args, &loaded) {
+        return Ok(ExitCode::from(1));
+    }
     let mut machine = Vm::new();
     machine.set_budget(args.budget);
     for (i, def) in args.maps.iter().enumerate() {

@@ -131,6 +131,45 @@ fn read(args: &Args, color: render::Color) -> Result<Option<Program>> {
     }
 }
 
+/// Verifies a program about to run (`bpfx run` without `--no-verify`) and reports a
+/// rejection the way `bpfx verify` does, with the source line when there is one. Returns
+/// whether the program may run: a kernel rejection stops it; a program bpfx cannot decide
+/// (BTF, kfuncs) runs with a warning.
+pub fn gate(
+    insns: &[asm::Insn],
+    name: &str,
+    source: Option<(&str, &[Span])>,
+    opts: &Options,
+    color: render::Color,
+) -> bool {
+    let mut spans = Vec::new();
+    if let Some((_, per_insn)) = source {
+        for (insn, span) in insns.iter().zip(per_insn) {
+            spans.push(Some(*span));
+            if insn.slots() == 2 {
+                spans.push(None);
+            }
+        }
+    }
+    let prog = Program {
+        bytes: asm::encode(insns),
+        name: name.to_string(),
+        source: source.map(|(src, _)| (src.to_string(), spans)),
+    };
+    match verifier::verify_bytes(&prog.bytes, opts) {
+        Ok(_) => true,
+        Err(r) if r.kind == RejectKind::Unsupported => {
+            eprintln!("warning: {name}: bpfx cannot verify this program ({}); running it anyway", r.message);
+            true
+        }
+        Err(r) => {
+            report(&prog, &r, color);
+            eprintln!("note: the kernel would refuse to load it; `bpfx run --no-verify` runs it anyway");
+            false
+        }
+    }
+}
+
 pub fn main(args: Args, color: render::Color) -> Result<ExitCode> {
     let Some(prog) = read(&args, color)? else {
         return Ok(ExitCode::from(1));
