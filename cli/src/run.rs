@@ -256,8 +256,17 @@ fn verified(args: &Args, loaded: &Loaded) -> bool {
             def.max_entries,
         ));
     }
-    let source = loaded.source.as_ref().map(|(s, spans)| (s.as_str(), spans.as_slice()));
-    crate::verify::gate(&loaded.insns, &loaded.name, source, &opts, crate::render::Color::Auto)
+    let source = loaded
+        .source
+        .as_ref()
+        .map(|(s, spans)| (s.as_str(), spans.as_slice()));
+    crate::verify::gate(
+        &loaded.insns,
+        &loaded.name,
+        source,
+        &opts,
+        crate::render::Color::Auto,
+    )
 }
 
 fn read_file(p: &PathBuf, what: &str) -> Result<Vec<u8>> {

@@ -43,6 +43,12 @@ pub struct Args {
     /// Print the verdict as JSON on stdout.
     #[arg(long)]
     pub json: bool,
+    /// For an ELF object: the program to verify, by section name (`xdp`, `kprobe/...`).
+    #[arg(long, conflicts_with = "program")]
+    pub section: Option<String>,
+    /// For an ELF object: the program to verify, by function name.
+    #[arg(long)]
+    pub program: Option<String>,
 }
 
 fn parse_map(s: &str) -> Result<MapDef, String> {
@@ -83,6 +89,11 @@ fn read(args: &Args, color: render::Color) -> Result<Option<Program>> {
     let (bytes, name) = input::read(path)?;
     if bytes.is_empty() {
         bail!("{name} is empty: expected assembly text or bytecode");
+    }
+    if crate::object::is_elf(&bytes) {
+        bail!(
+            "{name} is an ELF object: verify it through `bpfx verify` with --section or --program"
+        );
     }
     if !crate::run::is_text(&bytes) {
         return Ok(Some(Program {
@@ -159,23 +170,93 @@ pub fn gate(
     match verifier::verify_bytes(&prog.bytes, opts) {
         Ok(_) => true,
         Err(r) if r.kind == RejectKind::Unsupported => {
-            eprintln!("warning: {name}: bpfx cannot verify this program ({}); running it anyway", r.message);
+            eprintln!(
+                "warning: {name}: bpfx cannot verify this program ({}); running it anyway",
+                r.message
+            );
             true
         }
         Err(r) => {
             report(&prog, &r, color);
-            eprintln!("note: the kernel would refuse to load it; `bpfx run --no-verify` runs it anyway");
+            eprintln!(
+                "note: the kernel would refuse to load it; `bpfx run --no-verify` runs it anyway"
+            );
             false
         }
     }
 }
 
-pub fn main(args: Args, color: render::Color) -> Result<ExitCode> {
-    let Some(prog) = read(&args, color)? else {
-        return Ok(ExitCode::from(1));
+/// Picks a program of a clang-built object and the verifier's view of its maps.
+fn from_object(args: &Args, bytes: &[u8], name: &str) -> Result<(Program, ProgType, Vec<MapDef>)> {
+    let obj = vm::object::Object::parse(bytes).map_err(|e| anyhow::anyhow!("{name}: {e}"))?;
+    let listing = || {
+        obj.programs
+            .iter()
+            .map(|p| format!("{} (section {})", p.name, p.section))
+            .collect::<Vec<_>>()
+            .join(", ")
     };
-    let mut opts = Options::new(args.prog_type);
-    opts.maps = args.maps.clone();
+    if obj.programs.is_empty() {
+        bail!("{name} has no program sections (only `.text` functions or data)");
+    }
+    let matching: Vec<_> = obj
+        .programs
+        .iter()
+        .filter(|p| match (&args.section, &args.program) {
+            (Some(s), _) => &p.section == s,
+            (_, Some(n)) => &p.name == n,
+            (None, None) => true,
+        })
+        .collect();
+    let p = match matching.as_slice() {
+        [one] => *one,
+        [] => bail!("{name} has no such program; it has: {}", listing()),
+        many => bail!(
+            "{name} has {} programs{}: choose one with --program ({})",
+            many.len(),
+            args.section
+                .as_ref()
+                .map(|s| format!(" in section {s}"))
+                .unwrap_or_default(),
+            listing()
+        ),
+    };
+    let maps = obj
+        .maps
+        .iter()
+        .map(|m| {
+            let mut d = MapDef::new(&m.name, m.map_type, m.key_size, m.value_size, m.max_entries);
+            d.flags = m.flags;
+            d
+        })
+        .collect();
+    let prog = Program {
+        bytes: asm::encode(&p.insns),
+        name: format!("{name}:{}", p.name),
+        source: None,
+    };
+    Ok((prog, p.prog_type, maps))
+}
+
+pub fn main(args: Args, color: render::Color) -> Result<ExitCode> {
+    let path = (args.file.as_os_str() != "-").then_some(args.file.as_path());
+    let (prog, prog_type, maps) = match std::fs::read(args.file.as_path())
+        .ok()
+        .filter(|b| path.is_some() && crate::object::is_elf(b))
+    {
+        Some(bytes) => {
+            let (prog, t, maps) = from_object(&args, &bytes, &args.file.display().to_string())?;
+            (prog, t, maps)
+        }
+        None => {
+            let Some(prog) = read(&args, color)? else {
+                return Ok(ExitCode::from(1));
+            };
+            (prog, args.prog_type, args.maps.clone())
+        }
+    };
+    let mut opts = Options::new(prog_type);
+    opts.maps = maps;
     opts.expected_attach_type = args.attach_type;
     opts.privileged = !args.unprivileged;
     opts.log_level = args.log_level;

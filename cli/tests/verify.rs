@@ -111,3 +111,70 @@ fn bad_map_spec_is_a_usage_error() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("unknown MapType"));
 }
+
+fn elf(name: &str) -> String {
+    format!("{}/../testdata/elf/{name}", env!("CARGO_MANIFEST_DIR"))
+}
+
+#[test]
+fn objects_are_verified_program_by_program() {
+    // One program: no choice needed; its maps come from the object.
+    let out = bpfx(&["verify", &elf("xdp_count.bpf.o")], b"");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).starts_with("accepted:"));
+    // Several programs in one section: the choice is required and the error lists them.
+    let out = bpfx(
+        &["verify", &elf("tail_call.bpf.o"), "--section", "xdp"],
+        b"",
+    );
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("3 programs in section xdp") && err.contains("dispatch (section xdp)"),
+        "{err}"
+    );
+    let out = bpfx(
+        &["verify", &elf("tail_call.bpf.o"), "--program", "dispatch"],
+        b"",
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // bpf-to-bpf calls into .text are linked before verifying.
+    let out = bpfx(
+        &["verify", &elf("calls.bpf.o"), "--program", "xdp_calls"],
+        b"",
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = bpfx(&["verify", &elf("text_only.bpf.o")], b"");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no program sections"));
+}
+
+#[test]
+fn run_refuses_what_the_kernel_would_refuse() {
+    // An unchecked packet read: the verifier rejects it, `bpfx run` says so and stops.
+    let src = b"r0 = *(u32 *)(r1 + 0)\nr2 = *(u8 *)(r0 + 0)\nr0 = 2\nexit\n";
+    let out = bpfx(&["--color", "never", "run", "-", "--type", "xdp"], src);
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("the kernel rejects this program") && err.contains("--no-verify"),
+        "{err}"
+    );
+    // With --no-verify it runs, and the VM's own bounds check catches the read of an
+    // empty packet.
+    let out = bpfx(&["run", "-", "--type", "xdp", "--no-verify"], src);
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("out of bounds of packet"), "{err}");
+}
