@@ -5,7 +5,7 @@
 
 use crate::kernel::{hex, load_program, read_inputs, MapArg, RunArgs, EXIT_UNAVAILABLE};
 use ::kernel::run::{run, RunInput};
-use ::kernel::{Map, MapSpec, ProgType};
+use ::kernel::{Map, MapSpec};
 use anyhow::{anyhow, Result};
 use asm::isa::Pseudo;
 use asm::Insn;
@@ -242,18 +242,9 @@ fn compare(k: &Side, v: &Side, inputs: &crate::kernel::Inputs) -> Vec<Row> {
     } else {
         "packet"
     };
-    // For types that see the packet from the network header on (socket filters, cgroup
-    // skb), the kernel's test run hands back the Ethernet header zeroed
-    // (bpf_prog_test_run_skb): that is the harness, not the program, so it is not compared.
-    let l2_zeroed = matches!(
-        inputs.prog_type,
-        Some(ProgType::SocketFilter | ProgType::CgroupSkb)
-    );
-    if l2_zeroed && k.data.len() >= ETH_HLEN && v.data.len() >= ETH_HLEN {
-        let mut row = bytes_row(data_name, &k.data[ETH_HLEN..], &v.data[ETH_HLEN..]);
-        row.what = format!("{data_name}[{ETH_HLEN}..]");
-        rows.push(row);
-    } else if !k.data.is_empty() || !v.data.is_empty() {
+    // Both engines give back the packet as the program saw it at skb->data (the kernel
+    // backend strips the Ethernet header it adds for socket filters; see kernel::run).
+    if !k.data.is_empty() || !v.data.is_empty() {
         rows.push(bytes_row(data_name, &k.data, &v.data));
     }
     // The context is only compared when the user gave one: otherwise each engine builds
@@ -280,9 +271,6 @@ fn compare(k: &Side, v: &Side, inputs: &crate::kernel::Inputs) -> Vec<Row> {
     }
     rows
 }
-
-/// Length of the Ethernet header.
-const ETH_HLEN: usize = 14;
 
 /// Bytes shown at most per side; the first difference is named.
 const SHOW: usize = 16;

@@ -16,18 +16,27 @@ Examples:
   bpfx run --dialect ubpf test.asm --mem-hex '01 02 03'   r1 = that memory, r2 = 3
   bpfx run --type xdp --packet pkt.bin xdp.s       XDP verdict for a packet
   bpfx run --trace prog.s                          every executed instruction
-  bpfx run --json --repeat 1000 loop.s             timing per run and per instruction";
+  bpfx run --json --repeat 1000 loop.s             timing per run and per instruction
+  bpfx run prog.o --section xdp --packet pkt.bin   a program of a clang-built object";
 
 /// Run a BPF program in the VM (kernel semantics, no root needed).
 #[derive(Debug, clap::Args)]
 #[command(after_help = EXAMPLES)]
 pub struct Args {
-    /// The program: assembly text (LLVM or ubpf syntax) or raw bytecode (`-`: stdin).
+    /// The program: assembly text (LLVM or ubpf syntax), raw bytecode (`-`: stdin), or an
+    /// ELF object (pick the program with --section or --program).
     pub file: PathBuf,
     /// Program type: plain (r1 = --mem, r2 = its length), socket_filter, sched_cls (tc),
-    /// xdp, kprobe, tracepoint, raw_tracepoint, syscall.
-    #[arg(long = "type", value_name = "TYPE", default_value = "plain", value_parser = parse_type)]
-    pub prog_type: ProgType,
+    /// xdp, kprobe, tracepoint, raw_tracepoint, syscall. Default: plain, or for an object
+    /// the type its section gives.
+    #[arg(long = "type", value_name = "TYPE", value_parser = parse_type)]
+    pub prog_type: Option<ProgType>,
+    /// ELF object: run the (first) program of this section (`xdp`, `socket`, ...).
+    #[arg(long, value_name = "SEC", conflicts_with = "program")]
+    pub section: Option<String>,
+    /// ELF object: run the program with this function name.
+    #[arg(long, value_name = "NAME")]
+    pub program: Option<String>,
     /// User memory from a file (r1 points at it for `--type plain`).
     #[arg(long, value_name = "FILE", conflicts_with = "mem_hex")]
     pub mem: Option<PathBuf>,
@@ -158,6 +167,51 @@ fn parse_type(s: &str) -> Result<ProgType, String> {
     })
 }
 
+/// Whether bytes are an ELF file.
+pub fn is_elf(bytes: &[u8]) -> bool {
+    bytes.starts_with(b"\x7fELF")
+}
+
+/// The index in `obj.programs` of the program chosen with `--section` or `--program`
+/// (without either, the object's only program); the error lists what there is.
+pub fn pick_program(
+    obj: &vm::object::Object,
+    name: &str,
+    section: Option<&str>,
+    program: Option<&str>,
+) -> Result<usize> {
+    let list = || {
+        obj.programs
+            .iter()
+            .map(|p| format!("  --section {:<28} --program {}", p.section, p.name))
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    if obj.programs.is_empty() {
+        bail!("{name} has no programs (functions in `.text` are only subprograms)");
+    }
+    let found = match (section, program) {
+        (Some(sec), _) => obj.programs.iter().position(|p| p.section == sec),
+        (None, Some(prog)) => obj.programs.iter().position(|p| p.name == prog),
+        (None, None) if obj.programs.len() == 1 => Some(0),
+        (None, None) => bail!(
+            "{name} has {} programs: choose one with --section or --program:\n{}",
+            obj.programs.len(),
+            list()
+        ),
+    };
+    match found {
+        Some(i) => Ok(i),
+        None => {
+            let what = match (section, program) {
+                (Some(s), _) => format!("no section `{s}`"),
+                (None, p) => format!("no program `{}`", p.unwrap_or_default()),
+            };
+            bail!("{name} has {what}; its programs are:\n{}", list())
+        }
+    }
+}
+
 /// Whether bytes are assembly text rather than bytecode: UTF-8 without NUL or other
 /// control characters (bytecode nearly always holds zero bytes).
 pub fn is_text(bytes: &[u8]) -> bool {
@@ -237,25 +291,30 @@ fn read_program(args: &Args) -> Result<Option<Loaded>> {
     }
 }
 
+/// A map as the verifier sees it (types by name: the VM's and the object's map types both
+/// spell the kernel's names).
+fn verifier_map(
+    name: &str,
+    map_type: &str,
+    key: u32,
+    value: u32,
+    max: u32,
+) -> Option<verifier::MapDef> {
+    let t = map_type.parse::<asm::types::MapType>().ok()?;
+    Some(verifier::MapDef::new(name, t, key, value, max))
+}
+
 /// What the kernel's verifier would say, for a program with a kernel program type.
-fn verified(args: &Args, loaded: &Loaded) -> bool {
+fn verified(prog_type: ProgType, maps: Vec<Option<verifier::MapDef>>, loaded: &Loaded) -> bool {
     // `plain` (r1 = user memory) is the conformance suite's convention, not a kernel type.
-    let Ok(kernel_type) = args.prog_type.name().parse::<asm::types::ProgType>() else {
+    let Ok(kernel_type) = prog_type.name().parse::<asm::types::ProgType>() else {
         return true;
     };
     let mut opts = verifier::Options::new(kernel_type);
-    for (i, def) in args.maps.iter().enumerate() {
-        let Ok(t) = def.map_type.name().parse::<asm::types::MapType>() else {
-            return true;
-        };
-        opts.maps.push(verifier::MapDef::new(
-            &format!("map{i}"),
-            t,
-            def.key_size,
-            def.value_size,
-            def.max_entries,
-        ));
-    }
+    let Some(maps) = maps.into_iter().collect::<Option<Vec<_>>>() else {
+        return true;
+    };
+    opts.maps = maps;
     let source = loaded
         .source
         .as_ref()
@@ -273,43 +332,158 @@ fn read_file(p: &PathBuf, what: &str) -> Result<Vec<u8>> {
     std::fs::read(p).with_context(|| format!("cannot read {what} file {}", p.display()))
 }
 
+/// Where the program runs: a VM of its own, or an object's test bench.
+enum Bench {
+    Plain(Box<Vm>),
+    Object(Box<vm::testing::Test>),
+}
+
+/// Loads an ELF object's chosen program into a test bench (maps created from the object,
+/// `.rodata`/`.data`/`.bss` initialised); the type is the section's unless --type is given.
+fn read_object(args: &Args, bytes: &[u8]) -> Result<(vm::testing::Test, Loaded, ProgType)> {
+    let name = args.file.display().to_string();
+    if !args.maps.is_empty() {
+        bail!("--map is for assembly and bytecode: {name} declares its own maps");
+    }
+    let mut obj = vm::object::Object::parse(bytes).with_context(|| name.clone())?;
+    let i = pick_program(
+        &obj,
+        &name,
+        args.section.as_deref(),
+        args.program.as_deref(),
+    )?;
+    if let Some(t) = args.prog_type {
+        obj.programs[i].prog_type = match t {
+            ProgType::Plain => bail!("an object's program runs with a kernel type, not `plain`"),
+            // The VM's type names are the kernel's.
+            t => t
+                .name()
+                .parse::<asm::types::ProgType>()
+                .map_err(anyhow::Error::msg)?,
+        };
+    }
+    let p = obj.programs[i].clone();
+    let mut test = vm::testing::Test::from_object(&obj).with_context(|| name.clone())?;
+    test.select(&p.name)?;
+    let vt = vm::testing::vm_prog_type(p.prog_type).ok_or_else(|| {
+        anyhow::anyhow!(
+            "{name}: program `{}` (section `{}`) has type {}, which the VM cannot run",
+            p.name,
+            p.section,
+            p.prog_type
+        )
+    })?;
+    Ok((
+        test,
+        Loaded {
+            insns: p.insns,
+            dialect: Dialect::Llvm,
+            source: None,
+            name: format!("{name}:{}", p.name),
+        },
+        vt,
+    ))
+}
+
 /// Entry point.
 pub fn main(args: Args) -> Result<ExitCode> {
+    let path = (args.file.as_os_str() != "-").then_some(args.file.as_path());
+    let elf = match path {
+        Some(p) => std::fs::read(p)
+            .map(|b| is_elf(&b).then_some(b))
+            .unwrap_or(None),
+        None => None,
+    };
+    if elf.is_none() && (args.section.is_some() || args.program.is_some()) {
+        bail!(
+            "--section and --program choose a program of an ELF object; {} is not one",
+            args.file.display()
+        );
+    }
+    let (mut bench, loaded, prog_type) = match &elf {
+        Some(bytes) => {
+            let (t, l, pt) = read_object(&args, bytes)?;
+            (Bench::Object(Box::new(t)), l, pt)
+        }
+        None => {
+            let Some(loaded) = read_program(&args)? else {
+                return Ok(ExitCode::from(1));
+            };
+            (
+                Bench::Plain(Box::new(Vm::new())),
+                loaded,
+                args.prog_type.unwrap_or(ProgType::Plain),
+            )
+        }
+    };
     if args.packet.is_some()
         && !matches!(
-            args.prog_type,
+            prog_type,
             ProgType::SocketFilter | ProgType::SchedCls | ProgType::Xdp
         )
     {
-        bail!(
-            "--packet needs --type socket_filter, sched_cls or xdp (this is {})",
-            args.prog_type
-        );
+        bail!("--packet needs --type socket_filter, sched_cls or xdp (this is {prog_type})");
     }
     if args.ctx.is_some()
         && !matches!(
-            args.prog_type,
+            prog_type,
             ProgType::Kprobe | ProgType::Tracepoint | ProgType::RawTracepoint | ProgType::Syscall
         )
     {
         bail!(
-            "--ctx needs --type kprobe, tracepoint, raw_tracepoint or syscall (this is {})",
-            args.prog_type
+            "--ctx needs --type kprobe, tracepoint, raw_tracepoint or syscall (this is {prog_type})"
         );
     }
-    let Some(loaded) = read_program(&args)? else {
-        return Ok(ExitCode::from(1));
-    };
-    if !args.no_verify && !verified(&args, &loaded) {
-        return Ok(ExitCode::from(1));
+    if !args.no_verify {
+        // The verifier sees the maps the program will get: the object's, or `--map`'s.
+        let maps = match &bench {
+            Bench::Object(t) => t
+                .maps()
+                .iter()
+                .map(|m| {
+                    verifier_map(
+                        &m.name,
+                        m.map_type.name(),
+                        m.key_size,
+                        m.value_size,
+                        m.max_entries,
+                    )
+                })
+                .collect(),
+            Bench::Plain(_) => args
+                .maps
+                .iter()
+                .enumerate()
+                .map(|(i, m)| {
+                    verifier_map(
+                        &format!("map{i}"),
+                        m.map_type.name(),
+                        m.key_size,
+                        m.value_size,
+                        m.max_entries,
+                    )
+                })
+                .collect(),
+        };
+        if !verified(prog_type, maps, &loaded) {
+            return Ok(ExitCode::from(1));
+        }
     }
-    let mut machine = Vm::new();
+    let (machine, map_names, object_id) = match &mut bench {
+        Bench::Plain(m) => (&mut **m, Vec::new(), None),
+        Bench::Object(t) => {
+            let names: Vec<String> = t.maps().iter().map(|m| m.name.clone()).collect();
+            let id = t.prog_id();
+            (t.vm_mut(), names, Some(id))
+        }
+    };
     machine.set_budget(args.budget);
     for (i, def) in args.maps.iter().enumerate() {
         if let Err(e) = machine.create_map(*def) {
             bail!("--map #{} ({:?}): {e}", i + 1, def.map_type);
         }
     }
+    let nmaps = args.maps.len().max(map_names.len());
     if let Some(p) = &args.mem {
         machine.set_mem(read_file(p, "memory")?);
     }
@@ -322,7 +496,13 @@ pub fn main(args: Args) -> Result<ExitCode> {
     if let Some(p) = &args.ctx {
         machine.set_ctx(read_file(p, "context")?);
     }
-    let id = match machine.load_insns(&loaded.insns, args.prog_type) {
+    let loaded_id = match object_id {
+        Some(id) => id.map_err(|e| e.to_string()),
+        None => machine
+            .load_insns(&loaded.insns, prog_type)
+            .map_err(|e| e.to_string()),
+    };
+    let id = match loaded_id {
         Ok(id) => id,
         Err(e) => {
             eprintln!("error: cannot load the program: {e}");
@@ -368,12 +548,12 @@ pub fn main(args: Args) -> Result<ExitCode> {
         .collect();
     if args.json {
         let mut obj = serde_json::Map::new();
-        obj.insert("type".into(), args.prog_type.name().into());
+        obj.insert("type".into(), prog_type.name().into());
         match &first {
             Ok(out) => {
                 obj.insert("r0".into(), format!("{:#x}", out.r0).into());
                 obj.insert("insns".into(), out.insns.into());
-                if let Some(m) = args.prog_type.meaning(out.r0) {
+                if let Some(m) = prog_type.meaning(out.r0) {
                     obj.insert("meaning".into(), m.into());
                 }
             }
@@ -383,13 +563,14 @@ pub fn main(args: Args) -> Result<ExitCode> {
             }
         }
         obj.insert("trace_printk".into(), lines.into());
-        if !args.maps.is_empty() {
-            let maps: Vec<serde_json::Value> = map_report(&machine, args.maps.len())
+        if nmaps > 0 {
+            let maps: Vec<serde_json::Value> = map_report(machine, nmaps)
                 .into_iter()
                 .map(|(fd, ty, entries, records)| {
                     let entries: Vec<_> =
                         entries.into_iter().map(|(k, v)| serde_json::json!({"key": k, "value": v})).collect();
-                    serde_json::json!({"map": fd, "type": ty, "entries": entries, "records": records})
+                    let name = map_names.get(fd as usize);
+                    serde_json::json!({"map": fd, "name": name, "type": ty, "entries": entries, "records": records})
                 })
                 .collect();
             obj.insert("maps".into(), maps.into());
@@ -421,8 +602,15 @@ pub fn main(args: Args) -> Result<ExitCode> {
         for l in &lines {
             println!("{l}");
         }
-        for (fd, ty, entries, records) in map_report(&machine, args.maps.len()) {
-            println!("map {fd} ({ty}): {} entries", entries.len() + records.len());
+        for (fd, ty, entries, records) in map_report(machine, nmaps) {
+            let name = map_names
+                .get(fd as usize)
+                .map(|n| format!(" `{n}`"))
+                .unwrap_or_default();
+            println!(
+                "map {fd}{name} ({ty}): {} entries",
+                entries.len() + records.len()
+            );
             for (k, v) in entries {
                 println!("  {k} => {v}");
             }
@@ -431,8 +619,7 @@ pub fn main(args: Args) -> Result<ExitCode> {
             }
         }
         if let Ok(out) = &first {
-            let meaning = args
-                .prog_type
+            let meaning = prog_type
                 .meaning(out.r0)
                 .map(|m| format!(" ({m})"))
                 .unwrap_or_default();

@@ -294,27 +294,37 @@ fn conformance_dir_in_the_kernel() {
 }
 
 #[test]
-fn cross_check_socket_filter_ignores_the_zeroed_ethernet_header() {
+fn cross_check_socket_filter_sees_the_packet_from_byte_0() {
     if !usable() {
         return;
     }
-    // r0 = 0; exit: the program does not touch the packet, but the kernel's test run hands
-    // the Ethernet header back zeroed for socket filters.
-    let p = tmp("zero.hex", b"b700000000000000 9500000000000000");
     let mut pkt = vec![0x11u8; 60];
-    pkt[20] = 0x42;
+    pkt[0] = 0x42;
+    pkt[12] = 0x08;
+    pkt[13] = 0x06;
     let pkt = tmp("pkt60", &pkt);
-    let out = bpfx(&[
-        "cross-check",
-        "--type",
-        "socket_filter",
-        "--packet",
-        pkt.to_str().unwrap(),
-        p.to_str().unwrap(),
-    ]);
-    let text = String::from_utf8_lossy(&out.stdout);
-    assert!(text.contains(" packet[14..] "), "{text}");
-    assert!(!text.contains("≠packet"), "{text}");
+    // r0 = skb->len; r6 = r1; r0 = ld_abs b[0]; r0 = skb->protocol: each agrees, and the
+    // whole packet is compared.
+    for (name, prog, want) in [
+        ("len.txt", "r0 = *(u32 *)(r1 + 0)\nexit\n", "0x3c"),
+        ("ldabs.txt", "r6 = r1\nr0 = *(u8 *)skb[0]\nexit\n", "0x42"),
+        ("proto.txt", "r0 = *(u32 *)(r1 + 16)\nexit\n", "0x608"),
+    ] {
+        let p = tmp(name, prog.as_bytes());
+        let out = bpfx(&[
+            "cross-check",
+            "--type",
+            "socket_filter",
+            "--packet",
+            pkt.to_str().unwrap(),
+            p.to_str().unwrap(),
+        ]);
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(out.status.success(), "{name}: {text}");
+        assert!(text.contains(&format!(" {want}")), "{name}: {text}");
+        assert!(text.contains(" packet "), "{name}: {text}");
+        assert!(text.ends_with("agree\n"), "{name}: {text}");
+    }
 }
 
 #[test]

@@ -197,3 +197,108 @@ fn run_with_maps_shows_their_contents() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("power of 2"));
 }
+
+fn elf(name: &str) -> std::path::PathBuf {
+    std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../testdata/elf")
+        .join(name)
+}
+
+fn run_ok(args: &[&str]) -> String {
+    let out = bpfx().args(args).output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(
+        out.status.success(),
+        "{args:?}: {stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    stdout
+}
+
+fn run_err(args: &[&str]) -> String {
+    let out = bpfx().args(args).output().unwrap();
+    assert_eq!(out.status.code(), Some(2), "{args:?}");
+    String::from_utf8_lossy(&out.stderr).to_string()
+}
+
+#[test]
+fn run_object_by_section_or_program() {
+    let o = elf("xdp_count.bpf.o");
+    let o = o.to_str().unwrap();
+    // Ethernet + IPv4, protocol 6 (TCP): counted in the `counts` hash map, XDP_PASS.
+    let mut pkt = vec![0u8; 34];
+    pkt[12] = 0x08;
+    pkt[23] = 6;
+    let pkt = tmp("tcp34.bin", &pkt);
+    let pkt = pkt.to_str().unwrap();
+    for choose in [["--section", "xdp"], ["--program", "count_proto"]] {
+        let out = run_ok(&["run", o, choose[0], choose[1], "--packet", pkt]);
+        assert!(out.contains("map 0 `counts` (hash): 1 entries"), "{out}");
+        assert!(out.contains("06000000 => 0100000000000000"), "{out}");
+        assert!(out.contains("r0 = 0x2 (2) (XDP_PASS)"), "{out}");
+    }
+    // An object with one program needs no choice; the type comes from the section.
+    let out = run_ok(&["run", elf("hello.bpf.o").to_str().unwrap()]);
+    assert!(out.contains("bpf_trace_printk: Hello, BPF World!"), "{out}");
+    assert!(out.contains("not passed on to perf"), "{out}");
+}
+
+#[test]
+fn run_object_global_data_and_json() {
+    let o = elf("globals.bpf.o");
+    let out = run_ok(&["run", o.to_str().unwrap(), "--json"]);
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["type"], "xdp");
+    let names: Vec<_> = v["maps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["name"].as_str().unwrap().to_string())
+        .collect();
+    assert!(names.contains(&".rodata".to_string()), "{names:?}");
+    assert!(names.contains(&".data".to_string()), "{names:?}");
+    // .rodata was initialised from the object.
+    let rodata = &v["maps"][0]["entries"][0]["value"];
+    assert_ne!(rodata.as_str().unwrap().trim_matches('0'), "", "{v}");
+}
+
+#[test]
+fn run_object_type_override_and_errors() {
+    let o = elf("tail_call.bpf.o");
+    let o = o.to_str().unwrap();
+    let e = run_err(&["run", o]);
+    assert!(
+        e.contains("has 3 programs: choose one with --section or --program"),
+        "{e}"
+    );
+    assert!(e.contains("--program dispatch"), "{e}");
+    assert!(e.contains("--program drop_all"), "{e}");
+    let e = run_err(&["run", o, "--section", "nope"]);
+    assert!(
+        e.contains("has no section `nope`; its programs are:"),
+        "{e}"
+    );
+    let e = run_err(&["run", o, "--program", "nope"]);
+    assert!(e.contains("has no program `nope`"), "{e}");
+    let e = run_err(&["run", o, "--program", "drop_all", "--map", "array:4:4:1"]);
+    assert!(e.contains("declares its own maps"), "{e}");
+    let s = tmp("r0.s", b"r0 = 1\nexit\n");
+    let e = run_err(&["run", s.to_str().unwrap(), "--section", "xdp"]);
+    assert!(e.contains("is not one"), "{e}");
+    // --type overrides the section's: drop_all as a socket filter means "drop the packet".
+    let pkt = tmp("z14.bin", &[0; 14]);
+    let out = run_ok(&[
+        "run",
+        o,
+        "--program",
+        "drop_all",
+        "--type",
+        "socket_filter",
+        "--packet",
+        pkt.to_str().unwrap(),
+    ]);
+    assert!(
+        out.contains("r0 = 0x1 (1) (keep the first 1 bytes of the packet)"),
+        "{out}"
+    );
+}

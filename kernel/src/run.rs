@@ -14,6 +14,21 @@
 //!   and returns the program's `r0` unchanged, so the kernel sees the same return value.
 //!   Where the kernel refuses subprograms (legacy `ld_abs`/`ld_ind` cannot be mixed with
 //!   bpf-to-bpf calls) the program is run directly and only 32 bits of `r0` are known.
+//!
+//! **The packet is what the program sees at `skb->data`.** For the skb types whose test run
+//! is not "layer 2" (socket filters, cgroup skb, lwt), `bpf_prog_test_run_skb`
+//! (`net/bpf/test_run.c`) passes `data_in` through `eth_type_trans`, which pulls a 14-byte
+//! Ethernet header: the program would see the input from byte 14 on, and `skb->protocol`
+//! would be bytes 12–13 of the input. bpfx's convention (the VM's too, and what a filter on
+//! an `AF_PACKET` socket sees) is that the packet given is exactly `skb->data`, so for these
+//! types [`prepare`] puts a 14-byte header in front of it, zero except for the Ethertype,
+//! which is copied from the packet's own bytes 12–13 (0 when it is shorter), and
+//! [`Prepared::run`] strips the header (which the kernel hands back zeroed) from the output.
+//! Two differences remain, both about `skb->protocol`: for a packet shorter than 14 bytes
+//! the kernel reports `ETH_P_802_2` or `ETH_P_802_3` where the VM says 0, and for an 802.3
+//! frame (bytes 12–13 below 0x0600) the kernel tells raw 802.3 from LLC by the packet's
+//! first two bytes (those after the header it pulled) where the VM looks at bytes 14–15.
+//! The kernel also refuses (`EINVAL`) an IPv4 or IPv6 frame too short for its IP header.
 
 use crate::error::Error;
 use crate::map::{Map, MapSpec};
@@ -28,7 +43,9 @@ pub struct RunInput<'a> {
     pub prog_type: Option<ProgType>,
     /// Memory mode: the bytes `r1` points to.
     pub mem: &'a [u8],
-    /// Typed mode: the packet (`data_in`).
+    /// Typed mode: the packet, as the program sees it at `skb->data` / `xdp->data` (for
+    /// socket filters and the other types in [`pulls_ethernet_header`] a header is added in
+    /// front; see the module docs).
     pub packet: &'a [u8],
     /// Typed mode: the context (`ctx_in`).
     pub ctx: &'a [u8],
@@ -53,7 +70,8 @@ pub struct RunOutput {
     pub r0_bits: u8,
     /// Mean nanoseconds per run, as the kernel measured it (wrapper overhead included).
     pub ns_per_run: u32,
-    /// Memory mode: the memory after the run. Typed mode: the packet after the run.
+    /// Memory mode: the memory after the run. Typed mode: the packet after the run, without
+    /// the header [`prepare`] may have added.
     pub data: Vec<u8>,
     /// Typed mode: the context after the run.
     pub ctx: Vec<u8>,
@@ -64,6 +82,35 @@ pub struct RunOutput {
 /// The smallest packet `BPF_PROG_TEST_RUN` accepts for XDP and skb programs (`ETH_HLEN`,
 /// checked in `bpf_test_init`).
 pub const MIN_PACKET: usize = 14;
+
+/// Length of the Ethernet header `eth_type_trans` pulls (`ETH_HLEN`).
+pub const ETH_HLEN: usize = 14;
+
+/// Whether `BPF_PROG_TEST_RUN` pulls an Ethernet header off the packet before running a
+/// program of this type: every type it runs through `bpf_prog_test_run_skb` except the tc
+/// ones, which it treats as layer 2 (`is_l2`) and pushes the header back for.
+pub const fn pulls_ethernet_header(t: ProgType) -> bool {
+    matches!(
+        t,
+        ProgType::SocketFilter
+            | ProgType::CgroupSkb
+            | ProgType::LwtIn
+            | ProgType::LwtOut
+            | ProgType::LwtXmit
+    )
+}
+
+/// The input the kernel is given for a packet the program must see at `skb->data`: a
+/// 14-byte header, zero except its Ethertype (the packet's bytes 12–13, or 0 when it has
+/// fewer than 14 bytes), then the packet. See the module docs.
+pub fn with_ethernet_header(packet: &[u8]) -> Vec<u8> {
+    let mut d = vec![0u8; ETH_HLEN];
+    if let Some(t) = packet.get(12..14) {
+        d[12..14].copy_from_slice(t);
+    }
+    d.extend_from_slice(packet);
+    d
+}
 
 /// The largest memory passed as the packet: XDP test runs take at most a page minus the
 /// headroom and `skb_shared_info` tailroom; 3,000 bytes stays inside that on every 4K-page
@@ -207,6 +254,8 @@ pub struct Prepared {
     ctx: Vec<u8>,
     /// Whether r0 comes from the wrapper (64 bits) or the kernel's retval (32 bits).
     wide: bool,
+    /// Whether `packet` starts with a header added by [`with_ethernet_header`].
+    added_header: bool,
 }
 
 /// Loads a program for [`Prepared::run`]; see the module docs.
@@ -277,6 +326,7 @@ pub fn prepare(prog: &[Insn], input: &RunInput<'_>) -> Result<Prepared, Error> {
                 packet,
                 ctx: Vec::new(),
                 wide: true,
+                added_header: false,
             })
         }
         Some(t) => {
@@ -298,14 +348,21 @@ pub fn prepare(prog: &[Insn], input: &RunInput<'_>) -> Result<Prepared, Error> {
                     }
                 }
             };
+            let added_header = pulls_ethernet_header(t);
+            let packet = if added_header {
+                with_ethernet_header(input.packet)
+            } else {
+                input.packet.to_vec()
+            };
             Ok(Prepared {
                 program,
                 result,
                 mem_map: None,
                 mem_len: None,
-                packet: input.packet.to_vec(),
+                packet,
                 ctx: input.ctx.to_vec(),
                 wide,
+                added_header,
             })
         }
     }
@@ -346,6 +403,13 @@ impl Prepared {
                 d.truncate(len);
                 (d, Vec::new())
             }
+            // The kernel pushed the header back (zeroed) before copying the packet out: the
+            // user's packet is what follows it.
+            (None, None) if self.added_header => {
+                let mut d = out.data;
+                d.drain(..ETH_HLEN.min(d.len()));
+                (d, out.ctx)
+            }
             (None, None) => (out.data, out.ctx),
         };
         Ok(RunOutput {
@@ -382,6 +446,24 @@ mod tests {
         assert_eq!(fail, slots(&w) - 4);
         // No bounds check when there is no memory.
         assert!(mem_wrapper(&prog, 0, 0).iter().all(|i| i.code != 0x2d));
+    }
+
+    #[test]
+    fn ethernet_header_carries_the_ethertype_only() {
+        let mut pkt: Vec<u8> = (1..=20).collect();
+        pkt[12] = 0x08;
+        pkt[13] = 0x06;
+        let d = with_ethernet_header(&pkt);
+        assert_eq!(d.len(), 34);
+        assert_eq!(&d[..12], &[0; 12]);
+        assert_eq!(&d[12..14], &[0x08, 0x06]);
+        assert_eq!(&d[14..], &pkt[..]);
+        // Shorter than a header: Ethertype 0.
+        assert_eq!(with_ethernet_header(&[7; 13])[..14], [0; 14]);
+        assert_eq!(with_ethernet_header(&[]), vec![0; 14]);
+        assert!(pulls_ethernet_header(ProgType::SocketFilter));
+        assert!(!pulls_ethernet_header(ProgType::SchedCls));
+        assert!(!pulls_ethernet_header(ProgType::Xdp));
     }
 
     #[test]

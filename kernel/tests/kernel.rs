@@ -317,7 +317,8 @@ fn ld_abs_falls_back_to_a_direct_run() {
     // r6 = r1; r0 = *(u8 *)skb[0]  (ld_abs needs the context in r6 and no subprograms)
     let prog = [i(0xbf, 6, 1, 0, 0), i(0x30, 0, 0, 0, 0), EXIT];
     let mut pkt = vec![0u8; 20];
-    pkt[14] = 0x42; // ld_abs offsets start after the Ethernet header (see above)
+    // run() adds the Ethernet header the test run pulls: ld_abs 0 is the packet's byte 0.
+    pkt[0] = 0x42;
     let input = RunInput {
         prog_type: Some(ProgType::SocketFilter),
         packet: &pkt,

@@ -15,7 +15,9 @@ pub enum ProgType {
     /// bpf_conformance and uBPF convention).
     #[default]
     Plain,
-    /// `BPF_PROG_TYPE_SOCKET_FILTER`: `__sk_buff`, r0 = bytes of the packet to keep.
+    /// `BPF_PROG_TYPE_SOCKET_FILTER`: `__sk_buff`, r0 = bytes of the packet to keep. The
+    /// packet is the whole frame (Ethernet header included) at `skb->data`, as a filter on an
+    /// `AF_PACKET` socket sees it; `skb->protocol` comes from it ([`skb_protocol`]).
     SocketFilter,
     /// `BPF_PROG_TYPE_SCHED_CLS`: `__sk_buff`, r0 = a `TC_ACT_*` verdict.
     SchedCls,
@@ -129,6 +131,34 @@ impl fmt::Display for ProgType {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.name())
     }
+}
+
+/// `skb->protocol` for a packet, as the 16-bit value the context holds (network byte order,
+/// i.e. the bytes as they are in the frame).
+///
+/// The packet is what the program sees at `skb->data`: for a socket filter that is the whole
+/// frame from the Ethernet header on, as on an `AF_PACKET` socket. The protocol is what
+/// `eth_type_trans` (`net/ethernet/eth.c`) derived when the frame was received: the
+/// Ethertype (bytes 12–13) when it is at least `ETH_P_802_3_MIN` (0x0600); below that the
+/// field is an 802.3 length, and the protocol is `ETH_P_802_3` (raw 802.3, payload starting
+/// `ff ff`) or `ETH_P_802_2` (LLC). A packet shorter than an Ethernet header has protocol 0.
+pub fn skb_protocol(packet: &[u8]) -> u16 {
+    const ETH_P_802_3_MIN: u16 = 0x0600;
+    const ETH_P_802_3: u16 = 0x0001;
+    const ETH_P_802_2: u16 = 0x0004;
+    let Some(t) = packet.get(12..14) else {
+        return 0;
+    };
+    let be = u16::from_be_bytes([t[0], t[1]]);
+    let proto = if be >= ETH_P_802_3_MIN {
+        be
+    } else if packet.get(14..16) == Some(&[0xff, 0xff]) {
+        ETH_P_802_3
+    } else {
+        ETH_P_802_2
+    };
+    // The context stores the __be16 as it is in memory.
+    u16::from_le_bytes(proto.to_be_bytes())
 }
 
 /// `sk_buff` fields a test can set for socket filters and tc programs.

@@ -93,7 +93,7 @@ mod printk;
 mod program;
 pub mod testing;
 
-pub use ctx::{ProgType, SkbFields};
+pub use ctx::{skb_protocol, ProgType, SkbFields};
 pub use error::{ErrorKind, HelperError, LoadError, MemFault, VmError};
 pub use helpers::{register_ubpf_test_helpers, HelperFn};
 pub use interp::{MAX_TAIL_CALLS, MAY_GOTO_BUDGET};
@@ -387,13 +387,7 @@ impl Vm {
                 put32(skb::PKT_TYPE, e.pkt_type);
                 put32(skb::MARK, e.mark);
                 put32(skb::QUEUE_MAPPING, e.queue_mapping);
-                // skb->protocol is the Ethernet type in network byte order (eth_type_trans).
-                let proto = m
-                    .packet
-                    .get(12..14)
-                    .map(|b| u16::from_le_bytes([b[0], b[1]]))
-                    .unwrap_or(0);
-                put32(skb::PROTOCOL, proto as u32);
+                put32(skb::PROTOCOL, ctx::skb_protocol(&m.packet) as u32);
                 put32(skb::VLAN_PRESENT, (e.vlan_tci != 0) as u32);
                 put32(skb::VLAN_TCI, e.vlan_tci);
                 put32(skb::PRIORITY, e.priority);

@@ -683,6 +683,21 @@ impl Test {
             .map_err(err)
     }
 
+    /// The VM holding the maps (numbered 0, 1, ... in [`Test::maps`] order)
+    /// and the programs, for what this API does not cover (tracing, timing).
+    pub fn vm_mut(&mut self) -> &mut Vm {
+        &mut self.vm
+    }
+
+    /// The VM's id of the selected program, or why it cannot run.
+    pub fn prog_id(&self) -> Result<ProgId, TestError> {
+        let p = self.progs.get(self.current).ok_or(TestError::NoPrograms)?;
+        p.id.clone().map_err(|why| TestError::NotRunnable {
+            program: p.name.clone(),
+            why,
+        })
+    }
+
     /// The environment: current task, CPU, clock, `__sk_buff` and `xdp_md` fields.
     pub fn env_mut(&mut self) -> &mut Env {
         self.vm.env_mut()

@@ -132,6 +132,63 @@ pub mod diff {
         }
     }
 
+    /// What a typed (packet) run produced in one engine.
+    #[derive(Debug, PartialEq, Eq)]
+    pub struct PacketObserved {
+        /// r0 at exit, masked to the bits both engines know.
+        pub r0: u64,
+        /// The packet after the run, as the program saw it at `skb->data`.
+        pub packet: Vec<u8>,
+    }
+
+    /// Runs `prog` as `t` over `packet` in both engines (no maps) and compares r0 and the
+    /// packet after the run. The packet is what the program sees at `skb->data` / `xdp->data`
+    /// in both (the kernel backend adds and strips an Ethernet header where its test run
+    /// pulls one).
+    pub fn compare_packet(
+        prog: &[Insn],
+        t: kernel::ProgType,
+        packet: &[u8],
+    ) -> Result<PacketObserved, String> {
+        let out = run(
+            prog,
+            &RunInput {
+                prog_type: Some(t),
+                packet,
+                ..Default::default()
+            },
+        )
+        .map_err(|e| match e.verifier_log() {
+            Some(log) => format!("kernel rejected: {e}\n{log}"),
+            None => format!("kernel: {e}"),
+        })?;
+        let mask = if out.r0_bits == 64 {
+            u64::MAX
+        } else {
+            0xffff_ffff
+        };
+        let vm_type = vm::ProgType::from_name(t.name()).ok_or("the VM has no such type")?;
+        let mut vm = vm::Vm::new();
+        let id = vm
+            .load_insns(prog, vm_type)
+            .map_err(|e| format!("vm load: {e}"))?;
+        vm.set_packet(packet.to_vec());
+        let v = vm.run(id).map_err(|e| format!("vm run: {e}"))?;
+        let k = PacketObserved {
+            r0: out.r0 & mask,
+            packet: out.data,
+        };
+        let v = PacketObserved {
+            r0: v.r0 & mask,
+            packet: vm.packet().to_vec(),
+        };
+        if k == v {
+            Ok(k)
+        } else {
+            Err(format!("kernel {k:02x?}, vm {v:02x?}"))
+        }
+    }
+
     /// Program bytes as hex, one instruction slot per line.
     pub fn to_hex(prog: &[Insn]) -> String {
         let bytes = asm::encode(prog);
