@@ -20,10 +20,15 @@ Exit status: 0 agree, 1 differ, 77 kernel unavailable (reason on stderr).
 
 Examples:
   bpfx cross-check prog.s --mem-hex '01 02 03 04'
-  bpfx cross-check --type xdp --packet pkt.bin --map array:4:8:1 prog.bin")]
+  bpfx cross-check --type xdp --packet pkt.bin --map array:4:8:1 prog.bin
+  bpfx cross-check --verify --type xdp prog.s     bpfx's verifier against the kernel's")]
 pub struct Args {
     #[command(flatten)]
     pub run: RunArgs,
+    /// Compare verifiers instead of runs: bpfx's verdict and first message against what
+    /// BPF_PROG_LOAD says (type from --type, socket_filter by default; maps from --map).
+    #[arg(long)]
+    pub verify: bool,
 }
 
 /// What one engine did.
@@ -302,10 +307,110 @@ fn bytes_row(what: &str, k: &[u8], v: &[u8]) -> Row {
     }
 }
 
+/// `--verify`: bpfx's verifier and the kernel's on the same program and maps.
+fn compare_verifiers(
+    prog: &[Insn],
+    a: &RunArgs,
+    prog_type: ::kernel::ProgType,
+) -> Result<ExitCode> {
+    if let Err(why) = ::kernel::probe::availability() {
+        eprintln!("kernel unavailable: {why}");
+        return Ok(ExitCode::from(EXIT_UNAVAILABLE));
+    }
+    let mut opts = verifier::Options::new(prog_type);
+    let mut owned = Vec::new();
+    for (i, m) in a.map.iter().enumerate() {
+        opts.maps.push(verifier::MapDef::new(
+            &format!("map{i}"),
+            m.map_type,
+            m.key_size,
+            m.value_size,
+            m.max_entries,
+        ));
+        let spec = MapSpec {
+            map_type: m.map_type,
+            key_size: m.key_size,
+            value_size: m.value_size,
+            max_entries: m.max_entries,
+            flags: 0,
+            name: format!("bpfx_map{i}"),
+        };
+        owned.push(Map::create(&spec).map_err(|e| anyhow!("kernel map {i}: {e}"))?);
+    }
+    let ours = match verifier::verify(prog, &opts) {
+        Ok(_) => Ok(()),
+        Err(r) => Err((r.message.clone(), r.errno)),
+    };
+    let mut load = ::kernel::LoadOptions::new(prog_type);
+    load.maps = owned.iter().collect();
+    let theirs = match ::kernel::Program::load(prog, &load) {
+        Ok(_) => Ok(()),
+        Err(e) if e.is_unavailable() => {
+            eprintln!("kernel unavailable: {e}");
+            return Ok(ExitCode::from(EXIT_UNAVAILABLE));
+        }
+        Err(e) => {
+            let msg = e
+                .verifier_log()
+                .and_then(::kernel::error::first_error_line)
+                .map(str::to_string);
+            Err((
+                msg.unwrap_or_else(|| e.to_string()),
+                e.errno().map_or(0, |n| n.0),
+            ))
+        }
+    };
+    let show = |v: &Result<(), (String, i32)>| match v {
+        Ok(()) => "accept".to_string(),
+        Err((m, errno)) => format!("reject (errno {errno}): {m}"),
+    };
+    let verdict_agrees = ours.is_ok() == theirs.is_ok();
+    let message_agrees = match (&ours, &theirs) {
+        (Err((a, _)), Err((b, _))) => a == b,
+        _ => verdict_agrees,
+    };
+    if a.json {
+        let v = json!({
+            "agree": verdict_agrees && message_agrees,
+            "verdict_agrees": verdict_agrees,
+            "message_agrees": message_agrees,
+            "kernel": show(&theirs),
+            "bpfx": show(&ours),
+        });
+        println!("{}", serde_json::to_string_pretty(&v)?);
+    } else {
+        println!("kernel: {}", show(&theirs));
+        println!("bpfx:   {}", show(&ours));
+        println!(
+            "{}",
+            match (verdict_agrees, message_agrees) {
+                (true, true) => "agree",
+                (true, false) => "differ: first message",
+                _ => "differ: verdict",
+            }
+        );
+    }
+    Ok(if verdict_agrees && message_agrees {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}
+
 pub fn main(args: Args) -> Result<ExitCode> {
     let a = &args.run;
     let prog = load_program(&a.file, a.dialect)?;
     let inputs = read_inputs(a)?;
+    if args.verify {
+        let t = inputs.prog_type.unwrap_or(::kernel::ProgType::SocketFilter);
+        return compare_verifiers(&prog, a, t);
+    }
+    if let Some(t) = inputs.prog_type.filter(|t| !t.can_test_run()) {
+        // Without a test run there is nothing to compare but the verdict: say so, as for
+        // any other reason the kernel cannot be used here.
+        eprintln!("kernel unavailable: {t} programs cannot be test-run by the kernel (BPF_PROG_TEST_RUN); try --verify");
+        return Ok(ExitCode::from(EXIT_UNAVAILABLE));
+    }
     let vm_side = run_vm(&prog, &inputs, &a.map)?;
     let k = match run_kernel(&prog, a, &inputs, &a.map)? {
         KernelSide::Unavailable(why) => {

@@ -344,3 +344,64 @@ fn programs_as_llvm_or_ubpf_text() {
         );
     }
 }
+
+#[test]
+fn cross_check_verify_compares_verdicts_and_messages() {
+    if !usable() {
+        return;
+    }
+    // Rejected by both with the same first message.
+    let p = tmp("uninit.s", b"r0 = r2\nexit\n");
+    let out = bpfx(&["cross-check", "--verify", p.to_str().unwrap()]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    assert!(
+        text.contains("kernel: reject (errno 13): R2 !read_ok"),
+        "{text}"
+    );
+    assert!(
+        text.contains("bpfx:   reject (errno 13): R2 !read_ok"),
+        "{text}"
+    );
+    // An unchecked packet read in XDP, as JSON.
+    let p = tmp(
+        "pkt.s",
+        b"r0 = *(u32 *)(r1 + 0)\nr0 = *(u8 *)(r0 + 0)\nexit\n",
+    );
+    let out = bpfx(&[
+        "cross-check",
+        "--verify",
+        "--json",
+        "--type",
+        "xdp",
+        p.to_str().unwrap(),
+    ]);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["agree"], true, "{v}");
+    assert!(v["kernel"].as_str().unwrap().starts_with("reject"), "{v}");
+    // Accepted by both.
+    let p = tmp("ok.s", b"r0 = 0\nexit\n");
+    let out = bpfx(&[
+        "cross-check",
+        "--verify",
+        "--type",
+        "xdp",
+        p.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(0));
+}
+
+#[test]
+fn cross_check_of_a_type_without_test_run_is_unavailable() {
+    if !usable() {
+        return;
+    }
+    let p = tmp("tp.s", b"r0 = 0\nexit\n");
+    let out = bpfx(&["cross-check", "--type", "tracepoint", p.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(77));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("cannot be test-run") && err.contains("--verify"),
+        "{err}"
+    );
+}
