@@ -71,19 +71,17 @@ fn run_vm(prog: &[Insn], inputs: &crate::kernel::Inputs, maps: &[MapArg]) -> Res
                 .map_err(|e| anyhow!("VM map {}: {e}", fds.len()))?,
         );
     }
-    // Programs name maps by index; the VM by fd.
-    let mut patched = Vec::with_capacity(prog.len());
+    // Programs name maps by index, as the VM does; say which index is missing before the
+    // VM's own load error would.
     for (i, insn) in prog.iter().enumerate() {
-        let mut insn = *insn;
         if matches!(insn.pseudo(), Some(Pseudo::MapFd | Pseudo::MapValue)) {
             let idx = insn.imm as u32 as usize;
-            let fd = fds.get(idx).ok_or_else(|| {
-                anyhow!("instruction {i}: `lddw` refers to map {idx} but {} map(s) were given with --map", fds.len())
-            })?;
-            insn.imm = (insn.imm & !0xffff_ffff) | *fd as i64;
+            if idx >= fds.len() {
+                return Err(anyhow!("instruction {i}: `lddw` refers to map {idx} but {} map(s) were given with --map", fds.len()));
+            }
         }
-        patched.push(insn);
     }
+    let patched = prog.to_vec();
     let empty = |verdict| Side {
         verdict,
         r0: None,
