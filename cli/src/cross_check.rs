@@ -3,9 +3,10 @@
 //! Exit status: 0 they agree, 1 they differ (the report says where), 2 usage or I/O error,
 //! 77 the kernel cannot be used here (the reason on stderr).
 
-use crate::kernel::{hex, load_program, read_inputs, MapArg, RunArgs, EXIT_UNAVAILABLE};
+use crate::kernel::{
+    create_kernel_maps, hex, load_run_program, read_inputs_for, MapInit, RunArgs, EXIT_UNAVAILABLE,
+};
 use ::kernel::run::{run, RunInput};
-use ::kernel::{Map, MapSpec};
 use anyhow::{anyhow, Result};
 use asm::isa::Pseudo;
 use asm::Insn;
@@ -44,7 +45,7 @@ fn vm_map_type(t: asm::types::MapType) -> Result<vm::MapType> {
     vm::MapType::from_name(t.name()).ok_or_else(|| anyhow!("the VM has no {} maps", t.name()))
 }
 
-fn run_vm(prog: &[Insn], inputs: &crate::kernel::Inputs, maps: &[MapArg]) -> Result<Side> {
+fn run_vm(prog: &[Insn], inputs: &crate::kernel::Inputs, maps: &[MapInit]) -> Result<Side> {
     let vm_type = match inputs.prog_type {
         None => vm::ProgType::Plain,
         Some(t) => vm::ProgType::from_name(t.name())
@@ -54,17 +55,23 @@ fn run_vm(prog: &[Insn], inputs: &crate::kernel::Inputs, maps: &[MapArg]) -> Res
     let mut fds = Vec::new();
     for m in maps {
         let def = vm::MapDef {
-            map_type: vm_map_type(m.map_type)?,
-            key_size: m.key_size,
-            value_size: m.value_size,
-            max_entries: m.max_entries,
-            flags: 0,
+            map_type: vm_map_type(m.arg.map_type)?,
+            key_size: m.arg.key_size,
+            value_size: m.arg.value_size,
+            max_entries: m.arg.max_entries,
+            flags: m.flags,
         };
-        fds.push(
+        let fd = machine
+            .create_map(def)
+            .map_err(|e| anyhow!("VM map {} `{}`: {e}", fds.len(), m.name))?;
+        if let Some(d) = &m.data {
             machine
-                .create_map(def)
-                .map_err(|e| anyhow!("VM map {}: {e}", fds.len()))?,
-        );
+                .map_mut(fd)
+                .ok_or_else(|| anyhow!("VM map {fd} vanished"))?
+                .update(&0u32.to_le_bytes(), d, vm::BPF_ANY)
+                .map_err(|e| anyhow!("VM map `{}`: {e}", m.name))?;
+        }
+        fds.push(fd);
     }
     // Programs name maps by index; the VM by fd.
     let mut patched = Vec::with_capacity(prog.len());
@@ -109,6 +116,10 @@ fn run_vm(prog: &[Insn], inputs: &crate::kernel::Inputs, maps: &[MapArg]) -> Res
         let m = machine
             .map(*fd)
             .ok_or_else(|| anyhow!("VM map {fd} vanished"))?;
+        if m.def().map_type == vm::MapType::RingBuf {
+            map_dump.push(Vec::new());
+            continue;
+        }
         let mut entries = Vec::new();
         for k in m.keys() {
             if let Ok(Some(v)) = m.lookup(&k) {
@@ -137,23 +148,16 @@ fn run_kernel(
     prog: &[Insn],
     args: &RunArgs,
     inputs: &crate::kernel::Inputs,
-    maps: &[MapArg],
+    maps: &[MapInit],
 ) -> Result<KernelSide> {
     if let Err(why) = ::kernel::probe::availability() {
         return Ok(KernelSide::Unavailable(why));
     }
-    let mut owned = Vec::new();
-    for (i, m) in maps.iter().enumerate() {
-        let spec = MapSpec {
-            map_type: m.map_type,
-            key_size: m.key_size,
-            value_size: m.value_size,
-            max_entries: m.max_entries,
-            flags: 0,
-            name: format!("bpfx_map{i}"),
-        };
-        owned.push(Map::create(&spec).map_err(|e| anyhow!("kernel map {i}: {e}"))?);
-    }
+    let owned = match create_kernel_maps(maps) {
+        Ok(m) => m,
+        Err(e) if e.is_unavailable() => return Ok(KernelSide::Unavailable(e.to_string())),
+        Err(e) => return Err(anyhow!("kernel maps: {e}")),
+    };
     let input = RunInput {
         prog_type: inputs.prog_type,
         mem: &inputs.mem,
@@ -181,6 +185,12 @@ fn run_kernel(
     };
     let mut map_dump = Vec::new();
     for m in &owned {
+        // A ring buffer has no keys (its records are read through mmap, which bpfx does not
+        // do in the kernel): both sides show it empty.
+        if m.spec().map_type == asm::types::MapType::Ringbuf {
+            map_dump.push(Vec::new());
+            continue;
+        }
         let mut entries = m
             .entries()
             .map_err(|e| anyhow!("reading a kernel map: {e}"))?;
@@ -205,7 +215,7 @@ struct Row {
     agree: bool,
 }
 
-fn compare(k: &Side, v: &Side, inputs: &crate::kernel::Inputs) -> Vec<Row> {
+fn compare(k: &Side, v: &Side, inputs: &crate::kernel::Inputs, names: &[String]) -> Vec<Row> {
     let verdict = |s: &Side, ok: &str| match &s.verdict {
         Ok(()) => ok.to_string(),
         Err(e) => e.clone(),
@@ -256,6 +266,7 @@ fn compare(k: &Side, v: &Side, inputs: &crate::kernel::Inputs) -> Vec<Row> {
         rows.push(bytes_row("context", &k.ctx[..n], &v.ctx[..n]));
     }
     for (i, (km, vm)) in k.maps.iter().zip(&v.maps).enumerate() {
+        let name = names.get(i).map(|n| format!(" `{n}`")).unwrap_or_default();
         let show = |m: &Vec<(Vec<u8>, Vec<u8>)>| {
             m.iter()
                 .map(|(k, v)| format!("{}={}", hex(k), hex(v)))
@@ -263,7 +274,7 @@ fn compare(k: &Side, v: &Side, inputs: &crate::kernel::Inputs) -> Vec<Row> {
                 .join(" ")
         };
         rows.push(Row {
-            what: format!("map {i}"),
+            what: format!("map {i}{name}"),
             kernel: show(km),
             vm: show(vm),
             agree: km == vm,
@@ -304,17 +315,24 @@ fn bytes_row(what: &str, k: &[u8], v: &[u8]) -> Row {
 
 pub fn main(args: Args) -> Result<ExitCode> {
     let a = &args.run;
-    let prog = load_program(&a.file, a.dialect)?;
-    let inputs = read_inputs(a)?;
-    let vm_side = run_vm(&prog, &inputs, &a.map)?;
-    let k = match run_kernel(&prog, a, &inputs, &a.map)? {
+    let loaded = load_run_program(a)?;
+    let prog = loaded.insns;
+    let inputs = read_inputs_for(a, loaded.section_type)?;
+    let vm_side = run_vm(&prog, &inputs, &loaded.maps)?;
+    let k = match run_kernel(&prog, a, &inputs, &loaded.maps)? {
         KernelSide::Unavailable(why) => {
             eprintln!("kernel unavailable: {why}");
             return Ok(ExitCode::from(EXIT_UNAVAILABLE));
         }
         KernelSide::Ran(s) => s,
     };
-    let rows = compare(&k, &vm_side, &inputs);
+    // An object's maps are shown with their names; --map maps by index only.
+    let names: Vec<String> = if loaded.section_type.is_some() {
+        loaded.maps.iter().map(|m| m.name.clone()).collect()
+    } else {
+        Vec::new()
+    };
+    let rows = compare(&k, &vm_side, &inputs, &names);
     let agree = rows.iter().all(|r| r.agree);
     if a.json {
         let v = json!({
