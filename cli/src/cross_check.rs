@@ -41,10 +41,6 @@ struct Side {
     maps: Vec<Vec<(Vec<u8>, Vec<u8>)>>,
 }
 
-fn vm_map_type(t: asm::types::MapType) -> Result<vm::MapType> {
-    vm::MapType::from_name(t.name()).ok_or_else(|| anyhow!("the VM has no {} maps", t.name()))
-}
-
 fn run_vm(prog: &[Insn], inputs: &crate::kernel::Inputs, maps: &[MapInit]) -> Result<Side> {
     let vm_type = match inputs.prog_type {
         None => vm::ProgType::Plain,
@@ -55,7 +51,7 @@ fn run_vm(prog: &[Insn], inputs: &crate::kernel::Inputs, maps: &[MapInit]) -> Re
     let mut fds = Vec::new();
     for m in maps {
         let def = vm::MapDef {
-            map_type: vm_map_type(m.arg.map_type)?,
+            map_type: m.arg.map_type,
             key_size: m.arg.key_size,
             value_size: m.arg.value_size,
             max_entries: m.arg.max_entries,
@@ -116,7 +112,7 @@ fn run_vm(prog: &[Insn], inputs: &crate::kernel::Inputs, maps: &[MapInit]) -> Re
         let m = machine
             .map(*fd)
             .ok_or_else(|| anyhow!("VM map {fd} vanished"))?;
-        if m.def().map_type == vm::MapType::RingBuf {
+        if m.def().map_type == vm::MapType::Ringbuf {
             map_dump.push(Vec::new());
             continue;
         }

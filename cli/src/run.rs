@@ -83,7 +83,10 @@ fn parse_map(s: &str) -> Result<vm::MapDef, String> {
             "`{s}` is not TYPE:KEY_SIZE:VALUE_SIZE:MAX_ENTRIES (e.g. hash:4:8:16)"
         ));
     };
-    let map_type = vm::MapType::from_name(ty).ok_or_else(|| format!("unknown map type `{ty}`"))?;
+    let map_type: vm::MapType = ty.parse()?;
+    if !vm::SUPPORTED_MAP_TYPES.contains(&map_type) {
+        return Err(vm::MapError::Unsupported(map_type).to_string());
+    }
     let num = |x: &str, what: &str| {
         x.parse::<u32>()
             .map_err(|_| format!("{what} `{x}` is not a number"))
