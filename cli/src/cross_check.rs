@@ -44,8 +44,9 @@ struct Side {
 fn run_vm(prog: &[Insn], inputs: &crate::kernel::Inputs, maps: &[MapInit]) -> Result<Side> {
     let vm_type = match inputs.prog_type {
         None => vm::ProgType::Plain,
-        Some(t) => vm::ProgType::from_name(t.name())
-            .ok_or_else(|| anyhow!("the VM cannot run {t} programs"))?,
+        Some(t) => {
+            vm::ProgType::from_kernel(t).ok_or_else(|| anyhow!("the VM cannot run {t} programs"))?
+        }
     };
     let mut machine = vm::Vm::new();
     let mut fds = Vec::new();

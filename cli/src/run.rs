@@ -307,11 +307,7 @@ fn read_object(args: &Args, bytes: &[u8]) -> Result<(vm::testing::Test, Loaded, 
     if let Some(t) = args.prog_type {
         obj.programs[i].prog_type = match t {
             ProgType::Plain => bail!("an object's program runs with a kernel type, not `plain`"),
-            // The VM's type names are the kernel's.
-            t => t
-                .name()
-                .parse::<asm::types::ProgType>()
-                .map_err(anyhow::Error::msg)?,
+            t => t.kernel().expect("every type but plain is a kernel type"),
         };
     }
     let p = obj.programs[i].clone();

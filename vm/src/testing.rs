@@ -271,7 +271,7 @@ pub struct Test {
 
 /// The VM's program type for one of `asm`'s, if it has a context for it.
 pub fn vm_prog_type(t: ProgType) -> Option<crate::ProgType> {
-    crate::ProgType::from_name(t.name())
+    crate::ProgType::from_kernel(t)
 }
 
 impl Test {

@@ -1,6 +1,7 @@
-//! The VM's map types are the kernel's (`asm::types::MapType`): one enum for the assembler,
-//! the VM and the kernel backend; types the VM does not implement are a typed error at
-//! creation that names the type.
+//! One source of truth for types: the VM's map types are the kernel's
+//! (`asm::types::MapType`: one enum for the assembler, the VM and the kernel backend), types
+//! the VM does not implement are a typed error at creation that names the type, and the VM's
+//! program types convert to and from the kernel's by value, not by name.
 
 use asm::types::MapType;
 use vm::{MapDef, MapError, Vm, SUPPORTED_MAP_TYPES};
@@ -75,5 +76,26 @@ fn testing_api_names_the_map_and_type() {
     assert!(
         msg.contains("`filter`") && msg.contains("bloom_filter"),
         "{msg}"
+    );
+}
+
+#[test]
+fn program_types_map_to_the_kernels() {
+    for t in vm::ProgType::ALL {
+        match t.kernel() {
+            None => assert_eq!(t, vm::ProgType::Plain),
+            Some(k) => {
+                assert_eq!(k.name(), t.name());
+                assert_eq!(vm::ProgType::from_kernel(k), Some(t));
+            }
+        }
+    }
+    assert_eq!(
+        vm::ProgType::SocketFilter.kernel().map(|k| k.number()),
+        Some(1)
+    );
+    assert_eq!(
+        vm::ProgType::from_kernel(asm::types::ProgType::CgroupSkb),
+        None
     );
 }
