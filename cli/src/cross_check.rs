@@ -3,9 +3,10 @@
 //! Exit status: 0 they agree, 1 they differ (the report says where), 2 usage or I/O error,
 //! 77 the kernel cannot be used here (the reason on stderr).
 
-use crate::kernel::{hex, load_program, read_inputs, MapArg, RunArgs, EXIT_UNAVAILABLE};
+use crate::kernel::{
+    create_kernel_maps, hex, load_run_program, read_inputs_for, MapInit, RunArgs, EXIT_UNAVAILABLE,
+};
 use ::kernel::run::{run, RunInput};
-use ::kernel::{Map, MapSpec};
 use anyhow::{anyhow, Result};
 use asm::isa::Pseudo;
 use asm::Insn;
@@ -45,31 +46,34 @@ struct Side {
     maps: Vec<Vec<(Vec<u8>, Vec<u8>)>>,
 }
 
-fn vm_map_type(t: asm::types::MapType) -> Result<vm::MapType> {
-    vm::MapType::from_name(t.name()).ok_or_else(|| anyhow!("the VM has no {} maps", t.name()))
-}
-
-fn run_vm(prog: &[Insn], inputs: &crate::kernel::Inputs, maps: &[MapArg]) -> Result<Side> {
+fn run_vm(prog: &[Insn], inputs: &crate::kernel::Inputs, maps: &[MapInit]) -> Result<Side> {
     let vm_type = match inputs.prog_type {
         None => vm::ProgType::Plain,
-        Some(t) => vm::ProgType::from_name(t.name())
-            .ok_or_else(|| anyhow!("the VM cannot run {t} programs"))?,
+        Some(t) => {
+            vm::ProgType::from_kernel(t).ok_or_else(|| anyhow!("the VM cannot run {t} programs"))?
+        }
     };
     let mut machine = vm::Vm::new();
     let mut fds = Vec::new();
     for m in maps {
         let def = vm::MapDef {
-            map_type: vm_map_type(m.map_type)?,
-            key_size: m.key_size,
-            value_size: m.value_size,
-            max_entries: m.max_entries,
-            flags: 0,
+            map_type: m.arg.map_type,
+            key_size: m.arg.key_size,
+            value_size: m.arg.value_size,
+            max_entries: m.arg.max_entries,
+            flags: m.flags,
         };
-        fds.push(
+        let fd = machine
+            .create_map(def)
+            .map_err(|e| anyhow!("VM map {} `{}`: {e}", fds.len(), m.name))?;
+        if let Some(d) = &m.data {
             machine
-                .create_map(def)
-                .map_err(|e| anyhow!("VM map {}: {e}", fds.len()))?,
-        );
+                .map_mut(fd)
+                .ok_or_else(|| anyhow!("VM map {fd} vanished"))?
+                .update(&0u32.to_le_bytes(), d, vm::BPF_ANY)
+                .map_err(|e| anyhow!("VM map `{}`: {e}", m.name))?;
+        }
+        fds.push(fd);
     }
     // Programs name maps by index, as the VM does; say which index is missing before the
     // VM's own load error would.
@@ -112,6 +116,10 @@ fn run_vm(prog: &[Insn], inputs: &crate::kernel::Inputs, maps: &[MapArg]) -> Res
         let m = machine
             .map(*fd)
             .ok_or_else(|| anyhow!("VM map {fd} vanished"))?;
+        if m.def().map_type == vm::MapType::Ringbuf {
+            map_dump.push(Vec::new());
+            continue;
+        }
         let mut entries = Vec::new();
         for k in m.keys() {
             if let Ok(Some(v)) = m.lookup(&k) {
@@ -140,23 +148,16 @@ fn run_kernel(
     prog: &[Insn],
     args: &RunArgs,
     inputs: &crate::kernel::Inputs,
-    maps: &[MapArg],
+    maps: &[MapInit],
 ) -> Result<KernelSide> {
     if let Err(why) = ::kernel::probe::availability() {
         return Ok(KernelSide::Unavailable(why));
     }
-    let mut owned = Vec::new();
-    for (i, m) in maps.iter().enumerate() {
-        let spec = MapSpec {
-            map_type: m.map_type,
-            key_size: m.key_size,
-            value_size: m.value_size,
-            max_entries: m.max_entries,
-            flags: 0,
-            name: format!("bpfx_map{i}"),
-        };
-        owned.push(Map::create(&spec).map_err(|e| anyhow!("kernel map {i}: {e}"))?);
-    }
+    let owned = match create_kernel_maps(maps) {
+        Ok(m) => m,
+        Err(e) if e.is_unavailable() => return Ok(KernelSide::Unavailable(e.to_string())),
+        Err(e) => return Err(anyhow!("kernel maps: {e}")),
+    };
     let input = RunInput {
         prog_type: inputs.prog_type,
         mem: &inputs.mem,
@@ -184,6 +185,12 @@ fn run_kernel(
     };
     let mut map_dump = Vec::new();
     for m in &owned {
+        // A ring buffer has no keys (its records are read through mmap, which bpfx does not
+        // do in the kernel): both sides show it empty.
+        if m.spec().map_type == asm::types::MapType::Ringbuf {
+            map_dump.push(Vec::new());
+            continue;
+        }
         let mut entries = m
             .entries()
             .map_err(|e| anyhow!("reading a kernel map: {e}"))?;
@@ -208,7 +215,7 @@ struct Row {
     agree: bool,
 }
 
-fn compare(k: &Side, v: &Side, inputs: &crate::kernel::Inputs) -> Vec<Row> {
+fn compare(k: &Side, v: &Side, inputs: &crate::kernel::Inputs, names: &[String]) -> Vec<Row> {
     let verdict = |s: &Side, ok: &str| match &s.verdict {
         Ok(()) => ok.to_string(),
         Err(e) => e.clone(),
@@ -259,6 +266,7 @@ fn compare(k: &Side, v: &Side, inputs: &crate::kernel::Inputs) -> Vec<Row> {
         rows.push(bytes_row("context", &k.ctx[..n], &v.ctx[..n]));
     }
     for (i, (km, vm)) in k.maps.iter().zip(&v.maps).enumerate() {
+        let name = names.get(i).map(|n| format!(" `{n}`")).unwrap_or_default();
         let show = |m: &Vec<(Vec<u8>, Vec<u8>)>| {
             m.iter()
                 .map(|(k, v)| format!("{}={}", hex(k), hex(v)))
@@ -266,7 +274,7 @@ fn compare(k: &Side, v: &Side, inputs: &crate::kernel::Inputs) -> Vec<Row> {
                 .join(" ")
         };
         rows.push(Row {
-            what: format!("map {i}"),
+            what: format!("map {i}{name}"),
             kernel: show(km),
             vm: show(vm),
             agree: km == vm,
@@ -309,6 +317,7 @@ fn bytes_row(what: &str, k: &[u8], v: &[u8]) -> Row {
 fn compare_verifiers(
     prog: &[Insn],
     a: &RunArgs,
+    maps: &[crate::kernel::MapInit],
     prog_type: ::kernel::ProgType,
 ) -> Result<ExitCode> {
     if let Err(why) = ::kernel::probe::availability() {
@@ -316,25 +325,19 @@ fn compare_verifiers(
         return Ok(ExitCode::from(EXIT_UNAVAILABLE));
     }
     let mut opts = verifier::Options::new(prog_type);
-    let mut owned = Vec::new();
-    for (i, m) in a.map.iter().enumerate() {
-        opts.maps.push(verifier::MapDef::new(
-            &format!("map{i}"),
-            m.map_type,
-            m.key_size,
-            m.value_size,
-            m.max_entries,
-        ));
-        let spec = MapSpec {
-            map_type: m.map_type,
-            key_size: m.key_size,
-            value_size: m.value_size,
-            max_entries: m.max_entries,
-            flags: 0,
-            name: format!("bpfx_map{i}"),
-        };
-        owned.push(Map::create(&spec).map_err(|e| anyhow!("kernel map {i}: {e}"))?);
+    for m in maps {
+        let mut d = verifier::MapDef::new(
+            &m.name,
+            m.arg.map_type,
+            m.arg.key_size,
+            m.arg.value_size,
+            m.arg.max_entries,
+        );
+        d.flags = m.flags;
+        opts.maps.push(d);
     }
+    let owned =
+        crate::kernel::create_kernel_maps(maps).map_err(|e| anyhow!("creating the maps: {e}"))?;
     let ours = match verifier::verify(prog, &opts) {
         Ok(_) => Ok(()),
         Err(r) => Err((r.message.clone(), r.errno)),
@@ -397,11 +400,12 @@ fn compare_verifiers(
 
 pub fn main(args: Args) -> Result<ExitCode> {
     let a = &args.run;
-    let prog = load_program(&a.file, a.dialect)?;
-    let inputs = read_inputs(a)?;
+    let loaded = load_run_program(a)?;
+    let prog = loaded.insns;
+    let inputs = read_inputs_for(a, loaded.section_type)?;
     if args.verify {
         let t = inputs.prog_type.unwrap_or(::kernel::ProgType::SocketFilter);
-        return compare_verifiers(&prog, a, t);
+        return compare_verifiers(&prog, a, &loaded.maps, t);
     }
     if let Some(t) = inputs.prog_type.filter(|t| !t.can_test_run()) {
         // Without a test run there is nothing to compare but the verdict: say so, as for
@@ -409,15 +413,21 @@ pub fn main(args: Args) -> Result<ExitCode> {
         eprintln!("kernel unavailable: {t} programs cannot be test-run by the kernel (BPF_PROG_TEST_RUN); try --verify");
         return Ok(ExitCode::from(EXIT_UNAVAILABLE));
     }
-    let vm_side = run_vm(&prog, &inputs, &a.map)?;
-    let k = match run_kernel(&prog, a, &inputs, &a.map)? {
+    let vm_side = run_vm(&prog, &inputs, &loaded.maps)?;
+    let k = match run_kernel(&prog, a, &inputs, &loaded.maps)? {
         KernelSide::Unavailable(why) => {
             eprintln!("kernel unavailable: {why}");
             return Ok(ExitCode::from(EXIT_UNAVAILABLE));
         }
         KernelSide::Ran(s) => s,
     };
-    let rows = compare(&k, &vm_side, &inputs);
+    // An object's maps are shown with their names; --map maps by index only.
+    let names: Vec<String> = if loaded.section_type.is_some() {
+        loaded.maps.iter().map(|m| m.name.clone()).collect()
+    } else {
+        Vec::new()
+    };
+    let rows = compare(&k, &vm_side, &inputs, &names);
     let agree = rows.iter().all(|r| r.agree);
     if a.json {
         let v = json!({

@@ -61,8 +61,15 @@ Examples:
   bpfx kernel run prog.s --mem-hex '01 02 03 04'
   bpfx kernel run --type xdp --packet pkt.bin --repeat 1000 --json prog.bin")]
 pub struct RunArgs {
-    /// Program: assembly text, hex text, or raw bytecode (`-`: standard input).
+    /// Program: assembly text, hex text, raw bytecode (`-`: standard input), or an ELF
+    /// object (choose with --section or --program; its maps and global data come with it).
     pub file: PathBuf,
+    /// ELF object: the (first) program of this section.
+    #[arg(long, value_name = "SEC", conflicts_with = "program")]
+    pub section: Option<String>,
+    /// ELF object: the program with this function name.
+    #[arg(long, value_name = "NAME")]
+    pub program: Option<String>,
     /// Program type (xdp, socket_filter, sched_cls, ...); none or `plain`: memory mode.
     #[arg(long = "type", short = 't')]
     pub prog_type: Option<String>,
@@ -75,11 +82,12 @@ pub struct RunArgs {
     /// Memory as hex text, e.g. `'01 02 0a'` (memory mode).
     #[arg(long)]
     pub mem_hex: Option<String>,
-    /// File holding the packet (with --type).
-    #[arg(long, requires = "prog_type")]
+    /// File holding the packet (with --type, or an object's program).
+    #[arg(long)]
     pub packet: Option<PathBuf>,
-    /// File holding the context, e.g. a `struct __sk_buff` (with --type).
-    #[arg(long, requires = "prog_type")]
+    /// File holding the context, e.g. a `struct __sk_buff` (with --type, or an object's
+    /// program).
+    #[arg(long)]
     pub ctx: Option<PathBuf>,
     /// Run this many times; the kernel reports the mean time per run.
     #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..))]
@@ -291,6 +299,132 @@ fn read_limited(p: &Path) -> Result<Vec<u8>> {
     Ok(buf)
 }
 
+/// A map a program refers to by index, with what it holds before the run.
+#[derive(Debug, Clone)]
+pub struct MapInit {
+    /// Its shape.
+    pub arg: MapArg,
+    /// `map_flags`.
+    pub flags: u32,
+    /// Its name (`--map`: `bpfx_mapN`; an object's: the variable or section name).
+    pub name: String,
+    /// Global data: the single value's initial bytes.
+    pub data: Option<Vec<u8>>,
+}
+
+/// A program to run with its maps (in index order) and, for an object, the type its
+/// section gives.
+#[derive(Debug)]
+pub struct RunProgram {
+    /// The instructions; `lddw` map references hold indexes into `maps`.
+    pub insns: Vec<Insn>,
+    /// The maps.
+    pub maps: Vec<MapInit>,
+    /// The type from the object's section name.
+    pub section_type: Option<ProgType>,
+}
+
+/// Loads FILE: an ELF object's chosen program with the object's maps, or a text or
+/// bytecode program with the --map maps.
+pub fn load_run_program(args: &RunArgs) -> Result<RunProgram> {
+    let name = args.file.display().to_string();
+    let bytes = if args.file.as_os_str() == "-" {
+        None
+    } else {
+        std::fs::read(&args.file).ok()
+    };
+    let Some(bytes) = bytes.filter(|b| crate::run::is_elf(b)) else {
+        if args.section.is_some() || args.program.is_some() {
+            bail!("--section and --program choose a program of an ELF object; {name} is not one");
+        }
+        return Ok(RunProgram {
+            insns: load_program(&args.file, args.dialect)?,
+            maps: args
+                .map
+                .iter()
+                .enumerate()
+                .map(|(i, m)| MapInit {
+                    arg: *m,
+                    flags: 0,
+                    name: format!("bpfx_map{i}"),
+                    data: None,
+                })
+                .collect(),
+            section_type: None,
+        });
+    };
+    if !args.map.is_empty() {
+        bail!("--map is for assembly and bytecode: {name} declares its own maps");
+    }
+    let obj = vm::object::Object::parse(&bytes).with_context(|| name.clone())?;
+    let i = crate::run::pick_program(
+        &obj,
+        &name,
+        args.section.as_deref(),
+        args.program.as_deref(),
+    )?;
+    let mut maps = Vec::new();
+    for m in &obj.maps {
+        if !m.slots.is_empty() {
+            bail!(
+                "{name}: map `{}` is a program array initialised with programs (`.values`), which the kernel backend does not load",
+                m.name
+            );
+        }
+        maps.push(MapInit {
+            arg: MapArg {
+                map_type: m.map_type,
+                key_size: m.key_size,
+                value_size: m.value_size,
+                max_entries: m.max_entries,
+            },
+            flags: m.flags,
+            name: m.name.clone(),
+            data: m.data.clone(),
+        });
+    }
+    let p = &obj.programs[i];
+    Ok(RunProgram {
+        insns: p.insns.clone(),
+        maps,
+        section_type: Some(p.prog_type),
+    })
+}
+
+/// Creates the maps in the kernel and stores their initial data.
+pub fn create_kernel_maps(maps: &[MapInit]) -> Result<Vec<::kernel::Map>, Error> {
+    let mut out = Vec::new();
+    for m in maps {
+        let spec = ::kernel::MapSpec {
+            map_type: m.arg.map_type,
+            key_size: m.arg.key_size,
+            value_size: m.arg.value_size,
+            max_entries: m.arg.max_entries,
+            flags: m.flags,
+            name: m.name.clone(),
+        };
+        let map = ::kernel::Map::create(&spec)?;
+        if let Some(d) = &m.data {
+            map.update(&0u32.to_le_bytes(), d, ::kernel::map::UpdateFlags::Any)?;
+        }
+        out.push(map);
+    }
+    Ok(out)
+}
+
+/// Reads the run inputs the flags name; without --type, an object's program runs as the
+/// type its section gives.
+pub fn read_inputs_for(args: &RunArgs, section_type: Option<ProgType>) -> Result<Inputs> {
+    let mut inputs = read_inputs(args)?;
+    if args.prog_type.is_none() {
+        inputs.prog_type = section_type;
+    }
+    if inputs.prog_type.is_none() && (args.packet.is_some() || args.ctx.is_some()) {
+        bail!("--packet and --ctx need --type (without it the program runs in memory mode: give --mem)");
+    }
+    Ok(inputs)
+}
+
 /// Reads the run inputs the flags name.
 pub fn read_inputs(args: &RunArgs) -> Result<Inputs> {
     let read = |p: &Option<PathBuf>| -> Result<Vec<u8>> {
@@ -361,27 +495,17 @@ pub fn hex(b: &[u8]) -> String {
 }
 
 fn run_main(args: RunArgs) -> Result<ExitCode> {
-    let prog = load_program(&args.file, args.dialect)?;
-    let inputs = read_inputs(&args)?;
-    let mut maps = Vec::new();
-    for (i, m) in args.map.iter().enumerate() {
-        let spec = ::kernel::MapSpec {
-            map_type: m.map_type,
-            key_size: m.key_size,
-            value_size: m.value_size,
-            max_entries: m.max_entries,
-            flags: 0,
-            name: format!("bpfx_map{i}"),
-        };
-        match ::kernel::Map::create(&spec) {
-            Ok(m) => maps.push(m),
-            Err(e) if is_unavailable(&e) => {
-                eprintln!("kernel unavailable: {e}");
-                return Ok(ExitCode::from(EXIT_UNAVAILABLE));
-            }
-            Err(e) => bail!("--map {i}: {e}"),
+    let loaded = load_run_program(&args)?;
+    let prog = loaded.insns;
+    let inputs = read_inputs_for(&args, loaded.section_type)?;
+    let maps = match create_kernel_maps(&loaded.maps) {
+        Ok(m) => m,
+        Err(e) if is_unavailable(&e) => {
+            eprintln!("kernel unavailable: {e}");
+            return Ok(ExitCode::from(EXIT_UNAVAILABLE));
         }
-    }
+        Err(e) => bail!("creating the maps: {e}"),
+    };
     let input = RunInput {
         prog_type: inputs.prog_type,
         mem: &inputs.mem,
@@ -417,6 +541,11 @@ fn run_main(args: RunArgs) -> Result<ExitCode> {
     }
     let mut dumps = Vec::new();
     for m in &maps {
+        // Ring buffer records are read through mmap, which bpfx does not do: no entries.
+        if m.spec().map_type == asm::types::MapType::Ringbuf {
+            dumps.push(Vec::new());
+            continue;
+        }
         let mut entries = m.entries()?;
         entries.sort();
         dumps.push(entries);
@@ -469,7 +598,10 @@ fn run_main(args: RunArgs) -> Result<ExitCode> {
                 .iter()
                 .map(|(k, v)| format!("{}={}", hex(k), hex(v)))
                 .collect();
-            println!("map {i}: {}", shown.join(" "));
+            match loaded.section_type {
+                Some(_) => println!("map {i} `{}`: {}", loaded.maps[i].name, shown.join(" ")),
+                None => println!("map {i}: {}", shown.join(" ")),
+            }
         }
     }
     Ok(ExitCode::SUCCESS)

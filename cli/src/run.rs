@@ -89,7 +89,10 @@ fn parse_map(s: &str) -> Result<vm::MapDef, String> {
             "`{s}` is not TYPE:KEY_SIZE:VALUE_SIZE:MAX_ENTRIES (e.g. hash:4:8:16)"
         ));
     };
-    let map_type = vm::MapType::from_name(ty).ok_or_else(|| format!("unknown map type `{ty}`"))?;
+    let map_type: vm::MapType = ty.parse()?;
+    if !vm::SUPPORTED_MAP_TYPES.contains(&map_type) {
+        return Err(vm::MapError::Unsupported(map_type).to_string());
+    }
     let num = |x: &str, what: &str| {
         x.parse::<u32>()
             .map_err(|_| format!("{what} `{x}` is not a number"))
@@ -355,11 +358,7 @@ fn read_object(args: &Args, bytes: &[u8]) -> Result<(vm::testing::Test, Loaded, 
     if let Some(t) = args.prog_type {
         obj.programs[i].prog_type = match t {
             ProgType::Plain => bail!("an object's program runs with a kernel type, not `plain`"),
-            // The VM's type names are the kernel's.
-            t => t
-                .name()
-                .parse::<asm::types::ProgType>()
-                .map_err(anyhow::Error::msg)?,
+            t => t.kernel().expect("every type but plain is a kernel type"),
         };
     }
     let p = obj.programs[i].clone();

@@ -1,5 +1,7 @@
-//! `bpfx test`: declarative test files (TOML) run in the VM. One line per case, then
-//! `N passed, N failed`; a failing case shows what was expected and what happened.
+//! `bpfx test`: declarative test files (TOML) run in the VM, in the kernel (`--kernel`), or
+//! in both, compared (`--both`). One line per case, then `N passed, N failed` (and
+//! `N skipped` when the kernel could not run some cases); a failing case shows what was
+//! expected and what happened.
 //!
 //! The format is described in `docs/unit-testing.md`.
 
@@ -15,7 +17,7 @@ use vm::object::{MapDef, Object};
 use vm::testing::Test;
 use vm::Env;
 
-/// Run declarative test files (TOML) against BPF programs in the VM.
+/// Run declarative test files (TOML) against BPF programs in the VM (or the kernel).
 #[derive(Debug, clap::Args)]
 #[command(after_help = "\
 Each file names a program (a clang-built object and a program or section, or an assembly
@@ -29,6 +31,24 @@ pub struct Args {
     /// Test files.
     #[arg(required = true)]
     pub files: Vec<PathBuf>,
+    /// Run the cases in the kernel instead (load, create and fill maps, BPF_PROG_TEST_RUN,
+    /// read maps back); cases the kernel cannot run print `skipped: <reason>`.
+    #[arg(long, conflicts_with = "both")]
+    pub kernel: bool,
+    /// Run every case in the VM and in the kernel; a difference between them is a failure.
+    #[arg(long)]
+    pub both: bool,
+}
+
+/// Which engines run the cases.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Mode {
+    /// The VM only.
+    Vm,
+    /// The kernel only.
+    Kernel,
+    /// Both, compared.
+    Both,
 }
 
 /// A map key or value: an integer (little-endian in the field's size) or hex bytes.
@@ -189,12 +209,32 @@ const PT_REGS_SIZE: usize = 168;
 struct CaseResult {
     name: String,
     /// `Ok(summary)` or the mismatches.
-    outcome: Result<String, Vec<String>>,
+    outcome: Result<Outcome, Vec<String>>,
+}
+
+/// A case that did not fail.
+#[derive(Debug)]
+enum Outcome {
+    /// It passed; a summary of what it returned.
+    Passed(String),
+    /// It could not run here; why.
+    Skipped(String),
 }
 
 pub fn main(args: Args) -> Result<ExitCode> {
     let mut out = std::io::stdout().lock();
-    let (passed, failed) = run_files(&args.files, &mut out)?;
+    let mode = match (args.kernel, args.both) {
+        (true, _) => Mode::Kernel,
+        (_, true) => Mode::Both,
+        _ => Mode::Vm,
+    };
+    if mode != Mode::Vm {
+        if let Err(why) = ::kernel::probe::availability() {
+            eprintln!("kernel unavailable: {why}");
+            return Ok(ExitCode::from(crate::kernel::EXIT_UNAVAILABLE));
+        }
+    }
+    let (passed, failed) = run_files_mode(&args.files, mode, &mut out)?;
     Ok(if failed == 0 && passed > 0 {
         ExitCode::SUCCESS
     } else {
@@ -202,13 +242,19 @@ pub fn main(args: Args) -> Result<ExitCode> {
     })
 }
 
-/// Runs every file, writing one line per case and the totals; returns (passed, failed).
-/// A file that cannot be read or parsed counts as one failure.
+/// Runs every file in the VM (see [`run_files_mode`]).
+#[cfg(test)]
 fn run_files(files: &[PathBuf], out: &mut dyn Write) -> Result<(usize, usize)> {
-    let (mut passed, mut failed) = (0, 0);
+    run_files_mode(files, Mode::Vm, out)
+}
+
+/// Runs every file, writing one line per case and the totals; returns (passed, failed).
+/// A file that cannot be read or parsed counts as one failure. Skipped cases are neither.
+fn run_files_mode(files: &[PathBuf], mode: Mode, out: &mut dyn Write) -> Result<(usize, usize)> {
+    let (mut passed, mut failed, mut skipped) = (0, 0, 0);
     for f in files {
         let shown = f.display();
-        match run_file(f) {
+        match run_file(f, mode) {
             Ok(results) => {
                 if results.is_empty() {
                     writeln!(out, "FAIL {shown}: the file has no [[case]]")?;
@@ -216,9 +262,13 @@ fn run_files(files: &[PathBuf], out: &mut dyn Write) -> Result<(usize, usize)> {
                 }
                 for r in results {
                     match r.outcome {
-                        Ok(summary) => {
+                        Ok(Outcome::Passed(summary)) => {
                             passed += 1;
                             writeln!(out, "ok   {shown}: {} ({summary})", r.name)?;
+                        }
+                        Ok(Outcome::Skipped(why)) => {
+                            skipped += 1;
+                            writeln!(out, "skip {shown}: {} (skipped: {why})", r.name)?;
                         }
                         Err(lines) => {
                             failed += 1;
@@ -236,7 +286,11 @@ fn run_files(files: &[PathBuf], out: &mut dyn Write) -> Result<(usize, usize)> {
             }
         }
     }
-    writeln!(out, "{passed} passed, {failed} failed")?;
+    if skipped > 0 {
+        writeln!(out, "{passed} passed, {failed} failed, {skipped} skipped")?;
+    } else {
+        writeln!(out, "{passed} passed, {failed} failed")?;
+    }
     Ok((passed, failed))
 }
 
@@ -250,7 +304,7 @@ enum Source {
     },
 }
 
-fn run_file(path: &Path) -> Result<Vec<CaseResult>, String> {
+fn run_file(path: &Path, mode: Mode) -> Result<Vec<CaseResult>, String> {
     let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read: {e}"))?;
     let file: File = toml::from_str(&text).map_err(|e| {
         let at = e
@@ -326,7 +380,14 @@ fn run_file(path: &Path) -> Result<Vec<CaseResult>, String> {
         .iter()
         .map(|case| CaseResult {
             name: case.name.clone(),
-            outcome: run_case(&file, &source, dir, case),
+            outcome: match mode {
+                Mode::Vm => {
+                    run_case(&file, &source, dir, case).map(|(summary, _)| Outcome::Passed(summary))
+                }
+                Mode::Kernel => run_case_kernel(&file, &source, dir, case)
+                    .map(|r| r.map_or_else(Outcome::Skipped, |(s, _)| Outcome::Passed(s))),
+                Mode::Both => both(&file, &source, dir, case),
+            },
         })
         .collect())
 }
@@ -351,7 +412,12 @@ fn env_of(decls: [&EnvDecl; 2]) -> Env {
     env
 }
 
-fn run_case(file: &File, source: &Source, dir: &Path, case: &Case) -> Result<String, Vec<String>> {
+fn run_case(
+    file: &File,
+    source: &Source,
+    dir: &Path,
+    case: &Case,
+) -> Result<(String, Option<Observed>), Vec<String>> {
     let one = |s: String| vec![s];
     let env = env_of([&file.env, &case.env]);
     let mut t = match source {
@@ -447,7 +513,7 @@ fn run_case(file: &File, source: &Source, dir: &Path, case: &Case) -> Result<Str
         (Err(e), Some(want)) => {
             let msg = e.to_string();
             return if msg.contains(want.as_str()) {
-                Ok(format!("error as expected: {msg}"))
+                Ok((format!("error as expected: {msg}"), None))
             } else {
                 Err(one(format!(
                     "error: expected a message containing {want:?}, got {msg:?}"
@@ -546,15 +612,517 @@ fn run_case(file: &File, source: &Source, dir: &Path, case: &Case) -> Result<Str
             bad.push(format!("insns: expected {n}, got {}", run.insns));
         }
     }
-    if bad.is_empty() {
-        Ok(format!(
-            "{}, {} insns",
-            show_ret(run.ret, &run.meaning),
-            run.insns
-        ))
-    } else {
-        Err(bad)
+    if !bad.is_empty() {
+        return Err(bad);
     }
+    let mut maps = Vec::new();
+    for m in t.maps().to_vec() {
+        if comparable(m.map_type) {
+            let mut e = t
+                .map::<Vec<u8>, Vec<u8>>(&m.name)
+                .and_then(|r| r.entries())
+                .map_err(|e| one(e.to_string()))?;
+            e.sort();
+            maps.push((m.name.clone(), e));
+        }
+    }
+    Ok((
+        format!("{}, {} insns", show_ret(run.ret, &run.meaning), run.insns),
+        Some(Observed {
+            ret: run.ret as u32,
+            packet: run.packet.clone(),
+            maps,
+        }),
+    ))
+}
+
+/// What a case's run left behind, to compare the engines with.
+#[derive(Debug, PartialEq, Eq)]
+struct Observed {
+    /// The return value's low 32 bits (all `BPF_PROG_TEST_RUN` reports).
+    ret: u32,
+    /// The packet after the run.
+    packet: Vec<u8>,
+    /// Contents of the maps both engines can list the same way, sorted by key.
+    maps: Vec<(String, MapDump)>,
+}
+
+/// A map's (key, value) pairs, sorted.
+type MapDump = Vec<(Vec<u8>, Vec<u8>)>;
+
+/// Maps whose contents are compared between the engines: per-CPU maps hold values on
+/// whichever CPU the kernel ran the program, and ring buffers, queues and program arrays
+/// cannot be listed by key.
+fn comparable(t: MapType) -> bool {
+    matches!(t, MapType::Array | MapType::Hash | MapType::LruHash)
+}
+
+/// `--both`: the case in the VM and in the kernel; each must meet the expectations, and
+/// their return values, packets and map contents must agree.
+fn both(file: &File, source: &Source, dir: &Path, case: &Case) -> Result<Outcome, Vec<String>> {
+    let v = run_case(file, source, dir, case);
+    let k = run_case_kernel(file, source, dir, case);
+    fn tag(who: &'static str, e: Vec<String>) -> impl Iterator<Item = String> {
+        e.into_iter().map(move |l| format!("{who}: {l}"))
+    }
+    match (v, k) {
+        (Err(ve), Err(ke)) => Err(tag("vm", ve).chain(tag("kernel", ke)).collect()),
+        (Err(ve), _) => Err(tag("vm", ve).collect()),
+        (Ok(_), Err(ke)) => Err(tag("kernel", ke).collect()),
+        (Ok((vs, _)), Ok(Err(skip))) => {
+            Ok(Outcome::Passed(format!("vm: {vs}; kernel skipped: {skip}")))
+        }
+        (Ok((vs, vo)), Ok(Ok((ks, ko)))) => {
+            let Some(vo) = vo else {
+                return Ok(Outcome::Passed(format!("vm: {vs}; kernel: {ks}")));
+            };
+            let mut d = Vec::new();
+            if vo.ret != ko.ret {
+                d.push(format!("ret differs: vm {}, kernel {}", vo.ret, ko.ret));
+            }
+            if vo.packet != ko.packet {
+                d.push(format!(
+                    "packet differs: vm {}, kernel {}",
+                    hex(&vo.packet),
+                    hex(&ko.packet)
+                ));
+            }
+            for ((name, a), (_, b)) in vo.maps.iter().zip(&ko.maps) {
+                if a != b {
+                    let show_all = |e: &MapDump| {
+                        e.iter()
+                            .map(|(k, v)| format!("{}={}", hex(k), hex(v)))
+                            .collect::<Vec<_>>()
+                            .join(" ")
+                    };
+                    d.push(format!(
+                        "map {name} differs: vm {}, kernel {}",
+                        show_all(a),
+                        show_all(b)
+                    ));
+                }
+            }
+            if d.is_empty() {
+                Ok(Outcome::Passed(format!("vm: {vs}; kernel: {ks}")))
+            } else {
+                Err(d)
+            }
+        }
+    }
+}
+
+fn env_is_set(e: &EnvDecl) -> bool {
+    let EnvDecl {
+        pid,
+        tgid,
+        uid,
+        gid,
+        comm,
+        cpu,
+        ncpus,
+        ktime_ns,
+        mark,
+        priority,
+        ingress_ifindex,
+        ifindex,
+        hash,
+        vlan_tci,
+        rx_queue_index,
+    } = e;
+    pid.is_some()
+        || tgid.is_some()
+        || uid.is_some()
+        || gid.is_some()
+        || comm.is_some()
+        || cpu.is_some()
+        || ncpus.is_some()
+        || ktime_ns.is_some()
+        || mark.is_some()
+        || priority.is_some()
+        || ingress_ifindex.is_some()
+        || ifindex.is_some()
+        || hash.is_some()
+        || vlan_tci.is_some()
+        || rx_queue_index.is_some()
+}
+
+/// A kernel case that ran: its summary and what it left; or why it was skipped.
+type KernelResult = Result<(String, Observed), String>;
+
+/// Runs a case in the kernel: maps created from the object (global data initialised) or
+/// the file's `[[map]]`, filled from `maps`, the program test-run with the packet or
+/// context, and the expectations checked against the kernel's results.
+fn run_case_kernel(
+    file: &File,
+    source: &Source,
+    dir: &Path,
+    case: &Case,
+) -> Result<KernelResult, Vec<String>> {
+    let one = |s: String| vec![s];
+    if case.expect.error.is_some() {
+        return Ok(Err("the case expects a VM run error".into()));
+    }
+    let (insns, prog_type, maps, globals) = match source {
+        Source::Object(obj) => {
+            let p = match case.program.as_ref().or(file.program.as_ref()) {
+                Some(sel) => obj.program(sel).ok_or_else(|| {
+                    one(format!(
+                        "no program named `{sel}` (programs: {})",
+                        obj.programs
+                            .iter()
+                            .map(|p| format!("{} in `{}`", p.name, p.section))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ))
+                })?,
+                None => obj
+                    .programs
+                    .first()
+                    .ok_or_else(|| one("the object has no programs".into()))?,
+            };
+            (
+                p.insns.clone(),
+                p.prog_type,
+                obj.maps.clone(),
+                obj.globals.clone(),
+            )
+        }
+        Source::Asm {
+            insns,
+            prog_type,
+            maps,
+        } => {
+            // Text names maps by index with either pseudo source; the kernel backend takes
+            // indexes in src 1/2 (it turns them into fds), so map_idx becomes map_fd.
+            let mut out = Vec::new();
+            for insn in insns {
+                let mut insn = *insn;
+                if insn.code == 0x18 {
+                    match insn.src {
+                        5 => insn.src = 1,
+                        6 => insn.src = 2,
+                        _ => {}
+                    }
+                }
+                out.push(insn);
+            }
+            (out, *prog_type, maps.clone(), Vec::new())
+        }
+    };
+    if !prog_type.can_test_run() {
+        return Ok(Err(format!(
+            "{prog_type} programs cannot be test-run in the kernel"
+        )));
+    }
+    if let Some(m) = maps.iter().find(|m| !m.slots.is_empty()) {
+        return Ok(Err(format!(
+            "program array `{}` is filled with programs by the loader, which the kernel backend does not do",
+            m.name
+        )));
+    }
+    if !file.tail_calls.is_empty() {
+        return Ok(Err("tail calls are not set up in the kernel".into()));
+    }
+    if env_is_set(&file.env) || env_is_set(&case.env) {
+        return Ok(Err(
+            "`env` (task, clock, CPU, skb fields) cannot be set in the kernel".into(),
+        ));
+    }
+    let touched = file
+        .maps
+        .keys()
+        .chain(case.maps.keys())
+        .chain(case.expect.maps.keys());
+    for name in touched {
+        if let Some(m) = maps.iter().find(|m| &m.name == name) {
+            if is_percpu(m.map_type) {
+                return Ok(Err(format!(
+                    "per-CPU map `{name}`: the kernel runs the program on whichever CPU it is on"
+                )));
+            }
+        }
+    }
+    let inits: Vec<crate::kernel::MapInit> = maps
+        .iter()
+        .map(|m| crate::kernel::MapInit {
+            arg: crate::kernel::MapArg {
+                map_type: m.map_type,
+                key_size: m.key_size,
+                value_size: m.value_size,
+                max_entries: m.max_entries,
+            },
+            flags: m.flags,
+            name: m.name.clone(),
+            data: m.data.clone(),
+        })
+        .collect();
+    let kmaps =
+        crate::kernel::create_kernel_maps(&inits).map_err(|e| one(format!("kernel maps: {e}")))?;
+    let find = |name: &str| -> Result<(usize, &MapDef), String> {
+        maps.iter()
+            .enumerate()
+            .find(|(_, m)| m.name == name)
+            .ok_or_else(|| {
+                format!(
+                    "no map named `{name}` (maps: {})",
+                    maps.iter()
+                        .map(|m| m.name.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )
+            })
+    };
+    for (name, entries) in file.maps.iter().chain(case.maps.iter()) {
+        let (i, def) = find(name).map_err(one)?;
+        for (k, v) in entries {
+            let key =
+                encode(k, def.key_size as usize, &format!("map `{name}` key")).map_err(one)?;
+            let MapValue::One(v) = v else {
+                return Err(one(format!(
+                    "map `{name}`: a list of values is for per-CPU maps"
+                )));
+            };
+            let value =
+                encode(v, def.value_size as usize, &format!("map `{name}` value")).map_err(one)?;
+            kmaps[i]
+                .update(&key, &value, ::kernel::map::UpdateFlags::Any)
+                .map_err(|e| one(format!("map `{name}`: {e}")))?;
+        }
+    }
+    let global_of = |name: &str| {
+        globals
+            .iter()
+            .find(|g| g.name == name)
+            .ok_or_else(|| format!("no global variable `{name}`"))
+    };
+    for (name, v) in &case.globals {
+        let g = global_of(name).map_err(one)?;
+        let bytes = encode(v, g.size as usize, &format!("global `{name}`")).map_err(one)?;
+        let m = &kmaps[g.map];
+        let mut whole = m
+            .lookup(&0u32.to_le_bytes())
+            .map_err(|e| one(e.to_string()))?
+            .unwrap_or_default();
+        let range = g.offset as usize..(g.offset + g.size) as usize;
+        if whole.len() < range.end {
+            return Err(one(format!("global `{name}` lies outside its map's value")));
+        }
+        whole[range].copy_from_slice(&bytes);
+        m.update(&0u32.to_le_bytes(), &whole, ::kernel::map::UpdateFlags::Any)
+            .map_err(|e| one(e.to_string()))?;
+    }
+    let packet = match (&case.packet, &case.packet_file) {
+        (Some(h), None) => parse_hex(h).map_err(|e| one(format!("packet: {e}")))?,
+        (None, Some(f)) => std::fs::read(dir.join(f))
+            .map_err(|e| one(format!("packet_file {}: {e}", dir.join(f).display())))?,
+        (None, None) => Vec::new(),
+        (Some(_), Some(_)) => return Err(one("give `packet` or `packet_file`, not both".into())),
+    };
+    if let Some(why) = ::kernel::run::refused_packet(prog_type, &packet) {
+        return Ok(Err(why));
+    }
+    if !case.regs.is_empty() {
+        return Err(one("`regs` is for kprobe programs (struct pt_regs)".into()));
+    }
+    let ctx = match &case.ctx {
+        Some(h) => parse_hex(h).map_err(|e| one(format!("ctx: {e}")))?,
+        None => Vec::new(),
+    };
+    if case.repeat == 0 {
+        return Err(one("`repeat` must be at least 1".into()));
+    }
+    let input = ::kernel::run::RunInput {
+        prog_type: Some(prog_type),
+        packet: &packet,
+        ctx: &ctx,
+        maps: kmaps.iter().collect(),
+        ..Default::default()
+    };
+    let prepared = ::kernel::run::prepare(&insns, &input).map_err(|e| {
+        let mut v = vec![format!("the kernel refused the program: {e}")];
+        if let Some(log) = e.verifier_log() {
+            v.extend(
+                log.lines()
+                    .rev()
+                    .take(3)
+                    .map(|l| format!("  {l}"))
+                    .collect::<Vec<_>>()
+                    .into_iter()
+                    .rev(),
+            );
+        }
+        v
+    })?;
+    let mut out = None;
+    for _ in 0..case.repeat {
+        out = Some(prepared.run(1).map_err(|e| one(format!("test run: {e}")))?);
+    }
+    let out = out.expect("repeat >= 1");
+    let meaning = vm::testing::vm_prog_type(prog_type)
+        .and_then(|t| t.meaning(out.r0))
+        .or_else(|| ::kernel::prog::meaning(prog_type, out.r0));
+    let ret = out.r0 as u32 as u64;
+    let mut bad = Vec::new();
+    let x = &case.expect;
+    if let Some(want) = &x.ret {
+        let ok = match want {
+            Scalar::Int(n) if (i64::from(i32::MIN)..=i64::from(u32::MAX)).contains(n) => {
+                ret as u32 == *n as u32
+            }
+            Scalar::Int(n) => {
+                bad.push(format!("expect.ret: {n} does not fit in 32 bits"));
+                true
+            }
+            Scalar::Hex(s) => meaning.as_deref() == Some(s.as_str()),
+        };
+        if !ok {
+            let w = match want {
+                Scalar::Int(n) => n.to_string(),
+                Scalar::Hex(s) => s.clone(),
+            };
+            bad.push(format!(
+                "ret: expected {w}, got {}",
+                show_ret(ret, &meaning)
+            ));
+        }
+    }
+    if let Some(h) = &x.packet {
+        match parse_hex(h) {
+            Ok(want) if want == out.data => {}
+            Ok(want) => bad.push(format!(
+                "packet: expected {}, got {}",
+                hex(&want),
+                hex(&out.data)
+            )),
+            Err(e) => bad.push(format!("expect.packet: {e}")),
+        }
+    }
+    for (name, want) in &x.maps {
+        let (i, def) = match find(name) {
+            Ok(f) => f,
+            Err(e) => {
+                bad.push(e);
+                continue;
+            }
+        };
+        let exact = !matches!(def.map_type, MapType::Array);
+        let mut problems = Vec::new();
+        let mut keys = Vec::new();
+        for (k, v) in want {
+            let key = match encode(k, def.key_size as usize, &format!("map `{name}` key")) {
+                Ok(k) => k,
+                Err(e) => {
+                    problems.push(e);
+                    continue;
+                }
+            };
+            let MapValue::One(v) = v else {
+                problems.push("a list of values is for per-CPU maps".into());
+                continue;
+            };
+            let value = match encode(v, def.value_size as usize, &format!("map `{name}` value")) {
+                Ok(v) => v,
+                Err(e) => {
+                    problems.push(e);
+                    continue;
+                }
+            };
+            match kmaps[i].lookup(&key) {
+                Ok(Some(g)) if g == value => {}
+                Ok(Some(g)) => problems.push(format!(
+                    "key {}: expected {}, got {}",
+                    show(&key),
+                    show(&value),
+                    show(&g)
+                )),
+                Ok(None) => problems.push(format!(
+                    "key {}: expected {}, got no entry",
+                    show(&key),
+                    show(&value)
+                )),
+                Err(e) => problems.push(e.to_string()),
+            }
+            keys.push(key);
+        }
+        if exact {
+            match kmaps[i].entries() {
+                Ok(mut all) => {
+                    all.sort();
+                    for (k, v) in all.into_iter().filter(|(k, _)| !keys.contains(k)) {
+                        problems.push(format!(
+                            "key {}: expected no entry, got {}",
+                            show(&k),
+                            show(&v)
+                        ));
+                    }
+                }
+                Err(e) => problems.push(e.to_string()),
+            }
+        }
+        if !problems.is_empty() {
+            bad.push(format!("map {name}: {}", problems.join("; ")));
+        }
+    }
+    for (name, want) in &x.globals {
+        let got = global_of(name).and_then(|g| {
+            let whole = kmaps[g.map]
+                .lookup(&0u32.to_le_bytes())
+                .map_err(|e| e.to_string())?
+                .unwrap_or_default();
+            whole
+                .get(g.offset as usize..(g.offset + g.size) as usize)
+                .map(<[u8]>::to_vec)
+                .ok_or_else(|| format!("global `{name}` lies outside its map's value"))
+        });
+        match got {
+            Ok(got) => match encode(want, got.len(), &format!("global `{name}`")) {
+                Ok(w) if w == got => {}
+                Ok(w) => bad.push(format!(
+                    "global {name}: expected {}, got {}",
+                    show(&w),
+                    show(&got)
+                )),
+                Err(e) => bad.push(e),
+            },
+            Err(e) => bad.push(e),
+        }
+    }
+    if !bad.is_empty() {
+        return Err(bad);
+    }
+    let mut unchecked = Vec::new();
+    if x.trace.is_some() {
+        unchecked.push("trace");
+    }
+    if !x.ringbuf.is_empty() {
+        unchecked.push("ringbuf");
+    }
+    if x.insns.is_some() {
+        unchecked.push("insns");
+    }
+    let note = if unchecked.is_empty() {
+        String::new()
+    } else {
+        format!("; not checked in the kernel: {}", unchecked.join(", "))
+    };
+    let mut dumps = Vec::new();
+    for (m, km) in maps.iter().zip(&kmaps) {
+        if comparable(m.map_type) {
+            let mut e = km
+                .entries()
+                .map_err(|e| one(format!("map `{}`: {e}", m.name)))?;
+            e.sort();
+            dumps.push((m.name.clone(), e));
+        }
+    }
+    Ok(Ok((
+        format!("{}, {} ns{note}", show_ret(ret, &meaning), out.ns_per_run),
+        Observed {
+            ret: ret as u32,
+            packet: out.data,
+            maps: dumps,
+        },
+    )))
 }
 
 fn show_ret(ret: u64, meaning: &Option<String>) -> String {

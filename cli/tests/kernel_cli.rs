@@ -405,3 +405,97 @@ fn cross_check_of_a_type_without_test_run_is_unavailable() {
         "{err}"
     );
 }
+
+fn elf(name: &str) -> String {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../testdata/elf")
+        .join(name)
+        .to_str()
+        .unwrap()
+        .to_string()
+}
+
+/// Ethernet + IPv4 with protocol 6 (TCP).
+fn tcp_frame() -> PathBuf {
+    let mut pkt = vec![0u8; 34];
+    pkt[12] = 0x08;
+    pkt[23] = 6;
+    tmp("tcp34", &pkt)
+}
+
+#[test]
+fn kernel_run_object_with_its_maps() {
+    // Choosing the program needs no kernel.
+    let e = bpfx(&["kernel", "run", &elf("tail_call.bpf.o")]);
+    assert_eq!(e.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&e.stderr).contains("--program drop_all"));
+    if !usable() {
+        return;
+    }
+    let pkt = tcp_frame();
+    for choose in [["--section", "xdp"], ["--program", "count_proto"]] {
+        let out = bpfx(&[
+            "kernel",
+            "run",
+            &elf("xdp_count.bpf.o"),
+            choose[0],
+            choose[1],
+            "--packet",
+            pkt.to_str().unwrap(),
+        ]);
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(out.status.success(), "{text}{out:?}");
+        assert!(text.contains("r0 = 0x2 (2) (XDP_PASS)"), "{text}");
+        assert!(
+            text.contains("map 0 `counts`: 06000000=0100000000000000"),
+            "{text}"
+        );
+    }
+    // Program arrays filled by the loader are refused with the reason.
+    let out = bpfx(&[
+        "kernel",
+        "run",
+        &elf("prog_array_init.bpf.o"),
+        "--program",
+        "entry",
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("does not load"),
+        "{out:?}"
+    );
+}
+
+#[test]
+fn cross_check_objects_agree() {
+    if !usable() {
+        return;
+    }
+    let pkt = tcp_frame();
+    let pkt = pkt.to_str().unwrap();
+    // xdp with a hash map; global data (.rodata/.data/.bss initialised); several map
+    // types; bpf-to-bpf calls in a socket filter; a ring buffer.
+    for (obj, extra, want) in [
+        (
+            "xdp_count.bpf.o",
+            None,
+            "map 0 `counts` 06000000=0100000000000000",
+        ),
+        ("globals.bpf.o", None, "map 1 `.data`"),
+        ("multi_maps.bpf.o", None, "map 2 `lengths`"),
+        ("calls.bpf.o", Some("socket"), " r0 "),
+        ("ringbuf.bpf.o", None, "map 0 `events`"),
+    ] {
+        let mut args = vec!["cross-check", "--packet", pkt];
+        let o = elf(obj);
+        args.push(&o);
+        if let Some(sec) = extra {
+            args.extend(["--section", sec]);
+        }
+        let out = bpfx(&args);
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(out.status.success(), "{obj}: {text}{out:?}");
+        assert!(text.contains(want), "{obj}: {text}");
+        assert!(text.ends_with("agree\n"), "{obj}: {text}");
+    }
+}

@@ -100,6 +100,43 @@ pub const fn pulls_ethernet_header(t: ProgType) -> bool {
     )
 }
 
+/// Why `BPF_PROG_TEST_RUN` would refuse (`EINVAL`) this packet for this type, before
+/// anything runs; `packet` as [`RunInput::packet`] takes it (what the program sees).
+///
+/// - XDP and tc: fewer than [`ETH_HLEN`] bytes (`bpf_test_init`; socket filters and the
+///   other types in [`pulls_ethernet_header`] get a header added, so any length works).
+/// - skb types: an IPv4 or IPv6 Ethertype with fewer bytes after the Ethernet header than
+///   the IP header needs (`bpf_prog_test_run_skb` checks the network header it will hand to
+///   the program's socket).
+pub fn refused_packet(t: ProgType, packet: &[u8]) -> Option<String> {
+    let skb = pulls_ethernet_header(t) || matches!(t, ProgType::SchedCls | ProgType::SchedAct);
+    if !pulls_ethernet_header(t) && (skb || t == ProgType::Xdp) && packet.len() < ETH_HLEN {
+        return Some(format!(
+            "the kernel's test run needs a packet of at least {ETH_HLEN} bytes for {t} programs (this one has {})",
+            packet.len()
+        ));
+    }
+    if !skb {
+        return None;
+    }
+    let ethertype = packet.get(12..14).map(|b| u16::from_be_bytes([b[0], b[1]]));
+    let network = if pulls_ethernet_header(t) {
+        packet.len()
+    } else {
+        packet.len() - ETH_HLEN
+    };
+    let (name, need) = match ethertype {
+        Some(0x0800) => ("IPv4", 20),
+        Some(0x86dd) => ("IPv6", 40),
+        _ => return None,
+    };
+    (network < need).then(|| {
+        format!(
+            "the kernel's test run refuses an {name} frame with {network} bytes after the Ethernet header (an {name} header needs {need})"
+        )
+    })
+}
+
 /// The input the kernel is given for a packet the program must see at `skb->data`: a
 /// 14-byte header, zero except its Ethertype (the packet's bytes 12–13, or 0 when it has
 /// fewer than 14 bytes), then the packet. See the module docs.

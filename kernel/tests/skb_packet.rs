@@ -131,3 +131,40 @@ fn sched_cls_sees_the_same_packet_too() {
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
+
+#[test]
+fn refused_packets_are_predicted() {
+    if !common::kernel_available("refused_packets_are_predicted") {
+        return;
+    }
+    use kernel::run::{refused_packet, run, RunInput};
+    // r0 = 0; exit
+    let prog = [i(0xb7, 0, 0, 0, 0), EXIT];
+    let mut checked = 0;
+    for t in [ProgType::SocketFilter, ProgType::SchedCls, ProgType::Xdp] {
+        for ethertype in [[0x08, 0x00], [0x86, 0xdd], [0x08, 0x06]] {
+            for len in [0usize, 13, 14, 19, 20, 33, 34, 39, 40, 53, 54, 60] {
+                let mut p = vec![0u8; len];
+                if len >= 14 {
+                    p[12..14].copy_from_slice(&ethertype);
+                }
+                let predicted = refused_packet(t, &p);
+                let got = run(
+                    &prog,
+                    &RunInput {
+                        prog_type: Some(t),
+                        packet: &p,
+                        ..Default::default()
+                    },
+                );
+                match (&predicted, &got) {
+                    (None, Ok(_)) => {}
+                    (Some(_), Err(e)) if e.errno().map(|e| e.0) == Some(libc::EINVAL) => {}
+                    _ => panic!("{t}, {len} bytes, {ethertype:02x?}: predicted {predicted:?}, kernel {got:?}"),
+                }
+                checked += 1;
+            }
+        }
+    }
+    println!("{checked} packets: refusals predicted");
+}

@@ -73,6 +73,27 @@ impl ProgType {
         })
     }
 
+    /// The kernel's program type (`asm::types::ProgType`, which carries the kernel's
+    /// number); `None` for [`ProgType::Plain`], which has no kernel counterpart.
+    pub const fn kernel(self) -> Option<asm::types::ProgType> {
+        use asm::types::ProgType as K;
+        Some(match self {
+            ProgType::Plain => return None,
+            ProgType::SocketFilter => K::SocketFilter,
+            ProgType::SchedCls => K::SchedCls,
+            ProgType::Xdp => K::Xdp,
+            ProgType::Kprobe => K::Kprobe,
+            ProgType::Tracepoint => K::Tracepoint,
+            ProgType::RawTracepoint => K::RawTracepoint,
+            ProgType::Syscall => K::Syscall,
+        })
+    }
+
+    /// The VM's context for a kernel program type, if the VM has one.
+    pub fn from_kernel(t: asm::types::ProgType) -> Option<ProgType> {
+        ProgType::ALL.into_iter().find(|p| p.kernel() == Some(t))
+    }
+
     /// Whether the context is a `__sk_buff` and `ld_abs`/`ld_ind` read the packet.
     pub const fn is_skb(self) -> bool {
         matches!(self, ProgType::SocketFilter | ProgType::SchedCls)

@@ -100,6 +100,7 @@ pub use interp::{MAX_TAIL_CALLS, MAY_GOTO_BUDGET};
 pub use machine::{Env, Machine, TraceLine};
 pub use maps::{
     Map, MapDef, MapError, MapType, BPF_ANY, BPF_EXIST, BPF_F_LOCK, BPF_NOEXIST, MAX_MAP_BYTES,
+    SUPPORTED_MAP_TYPES,
 };
 pub use mem::{Region, MAX_FRAMES, STACK_SIZE};
 pub use program::Program;

@@ -20,89 +20,31 @@ pub const BPF_EXIST: u64 = 2;
 /// `BPF_F_LOCK`: update under the value's spin lock (accepted, no effect in one thread).
 pub const BPF_F_LOCK: u64 = 4;
 
-/// Map types (the subset of `enum bpf_map_type` the VM implements).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum MapType {
-    /// `BPF_MAP_TYPE_ARRAY`.
-    Array,
-    /// `BPF_MAP_TYPE_HASH`.
-    Hash,
-    /// `BPF_MAP_TYPE_PERCPU_ARRAY`.
-    PercpuArray,
-    /// `BPF_MAP_TYPE_PERCPU_HASH`.
-    PercpuHash,
-    /// `BPF_MAP_TYPE_LRU_HASH`.
-    LruHash,
-    /// `BPF_MAP_TYPE_LRU_PERCPU_HASH`.
-    LruPercpuHash,
-    /// `BPF_MAP_TYPE_PROG_ARRAY`: programs for `bpf_tail_call`.
-    ProgArray,
-    /// `BPF_MAP_TYPE_RINGBUF`.
-    RingBuf,
-    /// `BPF_MAP_TYPE_QUEUE` (FIFO).
-    Queue,
-    /// `BPF_MAP_TYPE_STACK` (LIFO).
-    Stack,
-}
+/// Map types: the kernel's `enum bpf_map_type`, shared with the assembler and the kernel
+/// backend. The VM implements those in [`SUPPORTED_MAP_TYPES`]; creating any other is a
+/// [`MapError::Unsupported`].
+pub use asm::types::MapType;
 
-impl MapType {
-    /// The kernel's `enum bpf_map_type` value.
-    pub const fn kernel_id(self) -> u32 {
-        match self {
-            MapType::Hash => 1,
-            MapType::Array => 2,
-            MapType::ProgArray => 3,
-            MapType::PercpuHash => 5,
-            MapType::PercpuArray => 6,
-            MapType::LruHash => 9,
-            MapType::LruPercpuHash => 10,
-            MapType::Queue => 22,
-            MapType::Stack => 23,
-            MapType::RingBuf => 27,
-        }
-    }
+/// The map types the VM implements.
+pub const SUPPORTED_MAP_TYPES: [MapType; 10] = [
+    MapType::Array,
+    MapType::Hash,
+    MapType::PercpuArray,
+    MapType::PercpuHash,
+    MapType::LruHash,
+    MapType::LruPercpuHash,
+    MapType::ProgArray,
+    MapType::Ringbuf,
+    MapType::Queue,
+    MapType::Stack,
+];
 
-    /// The kernel's name without `BPF_MAP_TYPE_`, lower case (`percpu_hash`).
-    pub const fn name(self) -> &'static str {
-        match self {
-            MapType::Array => "array",
-            MapType::Hash => "hash",
-            MapType::PercpuArray => "percpu_array",
-            MapType::PercpuHash => "percpu_hash",
-            MapType::LruHash => "lru_hash",
-            MapType::LruPercpuHash => "lru_percpu_hash",
-            MapType::ProgArray => "prog_array",
-            MapType::RingBuf => "ringbuf",
-            MapType::Queue => "queue",
-            MapType::Stack => "stack",
-        }
-    }
-
-    /// From the kernel's name without `BPF_MAP_TYPE_` (`array`, `percpu_hash`, `ringbuf`...).
-    pub fn from_name(name: &str) -> Option<MapType> {
-        let n = name.to_ascii_lowercase();
-        let n = n.strip_prefix("bpf_map_type_").unwrap_or(&n);
-        Some(match n {
-            "array" => MapType::Array,
-            "hash" => MapType::Hash,
-            "percpu_array" => MapType::PercpuArray,
-            "percpu_hash" => MapType::PercpuHash,
-            "lru_hash" => MapType::LruHash,
-            "lru_percpu_hash" => MapType::LruPercpuHash,
-            "prog_array" => MapType::ProgArray,
-            "ringbuf" => MapType::RingBuf,
-            "queue" => MapType::Queue,
-            "stack" => MapType::Stack,
-            _ => return None,
-        })
-    }
-
-    const fn percpu(self) -> bool {
-        matches!(
-            self,
-            MapType::PercpuArray | MapType::PercpuHash | MapType::LruPercpuHash
-        )
-    }
+/// Whether values are kept per CPU.
+const fn percpu(t: MapType) -> bool {
+    matches!(
+        t,
+        MapType::PercpuArray | MapType::PercpuHash | MapType::LruPercpuHash
+    )
 }
 
 /// What a map is created with (`union bpf_attr` for `BPF_MAP_CREATE`).
@@ -141,6 +83,9 @@ pub enum MapError {
     /// `EINVAL` with the reason.
     #[error("invalid argument (EINVAL): {0}")]
     Invalid(String),
+    /// A map type the VM does not implement (see [`SUPPORTED_MAP_TYPES`]).
+    #[error("the VM does not implement {0} maps (it has: {list})", list = SUPPORTED_MAP_TYPES.map(|t| t.name()).join(", "))]
+    Unsupported(MapType),
 }
 
 impl MapError {
@@ -152,7 +97,7 @@ impl MapError {
             MapError::Full => 7,
             MapError::NoSpace => 11,
             MapError::NoMemory => 12,
-            MapError::Invalid(_) => 22,
+            MapError::Invalid(_) | MapError::Unsupported(_) => 22,
         }
     }
 
@@ -241,19 +186,22 @@ impl Map {
             max_entries,
             ..
         } = def;
-        if max_entries == 0 && map_type != MapType::RingBuf {
+        if !SUPPORTED_MAP_TYPES.contains(&map_type) {
+            return Err(MapError::Unsupported(map_type));
+        }
+        if max_entries == 0 && map_type != MapType::Ringbuf {
             return inval("max_entries must be positive");
         }
         let stride = (value_size as usize).div_ceil(8) * 8;
         // Refuse what the host could not allocate (the kernel answers ENOMEM the same way),
         // before allocating anything.
-        let cpus = if map_type.percpu() {
+        let cpus = if percpu(map_type) {
             ncpus.max(1) as u128
         } else {
             1
         };
         let per_entry: u128 = match map_type {
-            MapType::RingBuf => 1,
+            MapType::Ringbuf => 1,
             MapType::ProgArray => 8,
             MapType::Queue | MapType::Stack => value_size as u128 + 24,
             MapType::Array | MapType::PercpuArray => stride as u128 * cpus,
@@ -288,7 +236,7 @@ impl Map {
                     progs: vec![None; max_entries as usize],
                 }
             }
-            MapType::RingBuf => {
+            MapType::Ringbuf => {
                 if key_size != 0 || value_size != 0 {
                     return inval("ring buffers need key_size 0 and value_size 0");
                 }
@@ -310,10 +258,12 @@ impl Map {
                     items: VecDeque::new(),
                 }
             }
+            // Checked above.
+            other => return Err(MapError::Unsupported(other)),
         };
-        let ncpus = if map_type.percpu() { ncpus.max(1) } else { 1 };
+        let ncpus = if percpu(map_type) { ncpus.max(1) } else { 1 };
         let bytes = match map_type {
-            MapType::RingBuf => max_entries as usize,
+            MapType::Ringbuf => max_entries as usize,
             MapType::ProgArray | MapType::Queue | MapType::Stack => 0,
             _ => stride * ncpus * max_entries as usize,
         };
@@ -432,7 +382,7 @@ impl Map {
 
     fn element_bytes(&self, slot: usize) -> Vec<u8> {
         let vs = self.def.value_size as usize;
-        if self.ncpus == 1 && !self.def.map_type.percpu() {
+        if self.ncpus == 1 && !percpu(self.def.map_type) {
             let o = self.value_off(slot, 0);
             self.values[o..o + vs].to_vec()
         } else {
@@ -444,7 +394,7 @@ impl Map {
     /// The value of `key` on one CPU (per-CPU maps) or the value (others).
     pub fn lookup_cpu(&self, key: &[u8], cpu: usize) -> Result<Option<Vec<u8>>, MapError> {
         let all = self.lookup(key)?;
-        if !self.def.map_type.percpu() {
+        if !percpu(self.def.map_type) {
             return Ok(all);
         }
         if cpu >= self.ncpus {
@@ -549,7 +499,7 @@ impl Map {
             );
         }
         let vs = self.def.value_size as usize;
-        let percpu = self.def.map_type.percpu();
+        let percpu = percpu(self.def.map_type);
         let all = percpu && value.len() == self.stride * self.ncpus;
         if value.len() != vs && !all {
             return inval(format!(

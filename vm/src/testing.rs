@@ -271,7 +271,7 @@ pub struct Test {
 
 /// The VM's program type for one of `asm`'s, if it has a context for it.
 pub fn vm_prog_type(t: ProgType) -> Option<crate::ProgType> {
-    crate::ProgType::from_name(t.name())
+    crate::ProgType::from_kernel(t)
 }
 
 impl Test {
@@ -366,14 +366,14 @@ impl Test {
             current: 0,
         };
         for m in maps {
-            let map_type = crate::MapType::from_name(m.map_type.name()).ok_or_else(|| {
-                TestError::UnsupportedMapType {
+            if !crate::SUPPORTED_MAP_TYPES.contains(&m.map_type) {
+                return Err(TestError::UnsupportedMapType {
                     map: m.name.clone(),
                     map_type: m.map_type,
-                }
-            })?;
+                });
+            }
             let def = crate::MapDef {
-                map_type,
+                map_type: m.map_type,
                 key_size: m.key_size,
                 value_size: m.value_size,
                 max_entries: m.max_entries,

@@ -28,7 +28,7 @@ fn setup(t: ProgType) -> Vm {
     for (ty, k, v, n) in [
         (MapType::Array, 4, 8, 4),
         (MapType::Hash, 4, 8, 4),
-        (MapType::RingBuf, 0, 0, 4096),
+        (MapType::Ringbuf, 0, 0, 4096),
         (MapType::ProgArray, 4, 4, 2),
     ] {
         m.create_map(MapDef {

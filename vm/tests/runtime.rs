@@ -124,7 +124,7 @@ fn map_api_checks_like_map_create() {
         Err(MapError::Invalid(_))
     ));
     assert!(matches!(
-        m.create_map(def(MapType::RingBuf, 0, 0, 1000)),
+        m.create_map(def(MapType::Ringbuf, 0, 0, 1000)),
         Err(MapError::Invalid(_))
     ));
     // Too large to allocate: ENOMEM before any allocation.
@@ -137,7 +137,7 @@ fn map_api_checks_like_map_create() {
         Err(MapError::NoMemory)
     );
     assert_eq!(
-        m.create_map(def(MapType::RingBuf, 0, 0, 1 << 31)),
+        m.create_map(def(MapType::Ringbuf, 0, 0, 1 << 31)),
         Err(MapError::NoMemory)
     );
     m.env_mut().ncpus = 1 << 20;
@@ -224,7 +224,7 @@ fn lru_hash_evicts_the_least_recently_used() {
 #[test]
 fn ring_buffer_records_are_readable_after_the_run() {
     let mut m = Vm::new();
-    let fd = m.create_map(def(MapType::RingBuf, 0, 0, 4096)).unwrap();
+    let fd = m.create_map(def(MapType::Ringbuf, 0, 0, 4096)).unwrap();
     // reserve 4 bytes, write, submit; reserve again, discard; output 8 bytes from the stack.
     let src = format!(
         "lddw map_fd %r1, {fd}\nmov %r2, 4\nmov %r3, 0\ncall 131\njeq %r0, 0, fail\nstw [%r0], 0x11223344\nmov %r1, %r0\nmov %r2, 0\ncall 132\n\
@@ -647,7 +647,7 @@ fn map_value_and_map_index_pseudo_loads() {
 #[test]
 fn huge_helper_sizes_fault_instead_of_allocating() {
     let mut m = Vm::new();
-    let fd = m.create_map(def(MapType::RingBuf, 0, 0, 4096)).unwrap();
+    let fd = m.create_map(def(MapType::Ringbuf, 0, 0, 4096)).unwrap();
     for src in [
         "mov %r1, %r10\nadd %r1, -8\nmov32 %r2, -1\nmov %r3, 0\ncall 113\nexit".to_string(),
         "mov %r1, %r10\nadd %r1, -8\nmov32 %r2, -1\ncall 16\nexit".to_string(),

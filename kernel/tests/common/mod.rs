@@ -158,7 +158,7 @@ pub mod diff {
         } else {
             0xffff_ffff
         };
-        let vm_type = vm::ProgType::from_name(t.name()).ok_or("the VM has no such type")?;
+        let vm_type = vm::ProgType::from_kernel(t).ok_or("the VM has no such type")?;
         let mut vm = vm::Vm::new();
         let id = vm
             .load_insns(prog, vm_type)

@@ -1,0 +1,101 @@
+//! One source of truth for types: the VM's map types are the kernel's
+//! (`asm::types::MapType`: one enum for the assembler, the VM and the kernel backend), types
+//! the VM does not implement are a typed error at creation that names the type, and the VM's
+//! program types convert to and from the kernel's by value, not by name.
+
+use asm::types::MapType;
+use vm::{MapDef, MapError, Vm, SUPPORTED_MAP_TYPES};
+
+fn def(map_type: MapType) -> MapDef {
+    MapDef {
+        map_type,
+        key_size: 4,
+        value_size: 8,
+        max_entries: 4,
+        flags: 0,
+    }
+}
+
+#[test]
+fn unsupported_types_are_a_typed_error_naming_the_type() {
+    let mut vm = Vm::new();
+    let mut refused = 0;
+    for &t in MapType::ALL {
+        if SUPPORTED_MAP_TYPES.contains(&t) {
+            continue;
+        }
+        let e = vm.create_map(def(t)).unwrap_err();
+        assert_eq!(e, MapError::Unsupported(t));
+        assert_eq!(e.errno(), 22);
+        assert!(e.to_string().contains(&format!("{} maps", t.name())), "{e}");
+        refused += 1;
+    }
+    assert!(refused > 20, "{refused}");
+    // The supported ones are created (with shapes each accepts).
+    for t in SUPPORTED_MAP_TYPES {
+        let d = match t {
+            MapType::Ringbuf => MapDef {
+                key_size: 0,
+                value_size: 0,
+                max_entries: 4096,
+                ..def(t)
+            },
+            MapType::Queue | MapType::Stack => MapDef {
+                key_size: 0,
+                ..def(t)
+            },
+            MapType::ProgArray => MapDef {
+                value_size: 4,
+                ..def(t)
+            },
+            _ => def(t),
+        };
+        let fd = vm.create_map(d).unwrap_or_else(|e| panic!("{t}: {e}"));
+        // The kernel's numbering comes with the type.
+        assert_eq!(vm.map(fd).unwrap().def().map_type.number(), t.number());
+    }
+}
+
+#[test]
+fn testing_api_names_the_map_and_type() {
+    let maps = [vm::object::MapDef::new(
+        "filter",
+        MapType::BloomFilter,
+        0,
+        4,
+        16,
+    )];
+    let e = vm::testing::Test::asm(
+        "r0 = 0\nexit\n",
+        asm::Dialect::Llvm,
+        asm::types::ProgType::Xdp,
+        &maps,
+    )
+    .unwrap_err();
+    let msg = e.to_string();
+    assert!(
+        msg.contains("`filter`") && msg.contains("bloom_filter"),
+        "{msg}"
+    );
+}
+
+#[test]
+fn program_types_map_to_the_kernels() {
+    for t in vm::ProgType::ALL {
+        match t.kernel() {
+            None => assert_eq!(t, vm::ProgType::Plain),
+            Some(k) => {
+                assert_eq!(k.name(), t.name());
+                assert_eq!(vm::ProgType::from_kernel(k), Some(t));
+            }
+        }
+    }
+    assert_eq!(
+        vm::ProgType::SocketFilter.kernel().map(|k| k.number()),
+        Some(1)
+    );
+    assert_eq!(
+        vm::ProgType::from_kernel(asm::types::ProgType::CgroupSkb),
+        None
+    );
+}
