@@ -1,16 +1,17 @@
 //! Verifier speed: the kernel selftest corpus (`../shared/verifier/cases*.jsonl`, or
 //! `BPFX_VERIFIER_CASES`) and a generated 100,000-instruction program.
 //!
-//! `cargo bench -p bpfx-benches --bench verifier`. The kernel's own verification time for
-//! the same programs comes from the kernel backend (BPF_PROG_LOAD with log level 4 reports
-//! "verification time"); it is not measured here.
+//! `cargo bench -p bpfx-benches --bench verifier`. Beside bpfx's time, the kernel's own
+//! verification time for the same programs is printed: each is loaded with log level 4
+//! (`BPF_LOG_STATS`), whose log ends with "verification time N usec". Without bpf() that
+//! column is skipped with the reason.
 
 use asm::types::ProgType;
 use asm::Insn;
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use serde_json::Value;
 use std::path::PathBuf;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 #[path = "../../verifier/tests/common/cases.rs"]
 mod cases;
@@ -81,6 +82,142 @@ fn generated(n: usize) -> Vec<Insn> {
     p
 }
 
+/// `verification time N usec` from a `BPF_LOG_STATS` log.
+fn verification_usec(log: &str) -> Option<u64> {
+    log.lines().find_map(|l| {
+        l.trim()
+            .strip_prefix("verification time ")?
+            .strip_suffix(" usec")?
+            .parse()
+            .ok()
+    })
+}
+
+/// The kernel's maps for a case, or why they cannot be made (map-in-map templates and
+/// BTF-described values need more than `BPF_MAP_CREATE` with sizes).
+fn kernel_maps(opts: &verifier::Options) -> Result<Vec<kernel::Map>, String> {
+    opts.maps
+        .iter()
+        .enumerate()
+        .map(|(i, m)| {
+            if m.inner.is_some() || m.spin_lock_off.is_some() || m.timer_off.is_some() {
+                return Err(format!("map {i} needs an inner map or BTF"));
+            }
+            kernel::Map::create(&kernel::MapSpec {
+                map_type: m.map_type,
+                key_size: m.key_size,
+                value_size: m.value_size,
+                max_entries: m.max_entries,
+                flags: m.flags,
+                name: format!("bench{i}"),
+            })
+            .map_err(|e| format!("map {i}: {e}"))
+        })
+        .collect()
+}
+
+/// Kernel verification time (µs, from the log) and wall time of the load syscall, for one
+/// program whatever the verdict; `Err` when the kernel gives no figure.
+fn kernel_time(
+    insns: &[Insn],
+    opts: &verifier::Options,
+) -> Result<(u64, Duration, String), String> {
+    let maps = kernel_maps(opts)?;
+    let mut load = kernel::LoadOptions::new(opts.prog_type);
+    load.maps = maps.iter().collect();
+    load.log_level = kernel::LogLevel::Stats;
+    load.expected_attach_type = opts.expected_attach_type.unwrap_or(0);
+    // BPF_F_STRICT_ALIGNMENT, BPF_F_ANY_ALIGNMENT, BPF_F_TEST_STATE_FREQ.
+    load.flags = opts.strict_alignment as u32
+        | (opts.any_alignment as u32) << 1
+        | (opts.test_state_freq as u32) << 3;
+    let t = Instant::now();
+    let r = kernel::Program::load(insns, &load);
+    let wall = t.elapsed();
+    let (log, verdict) = match &r {
+        Ok(p) => (p.log().to_string(), "accepted".to_string()),
+        Err(e) if e.is_unavailable() => return Err(e.to_string()),
+        Err(e) => (
+            e.verifier_log().unwrap_or("").to_string(),
+            format!("rejected: {e}"),
+        ),
+    };
+    // The statistics line ("processed N insns ... total_states N ...") says how much
+    // work the kernel did for that time.
+    let stats = log
+        .lines()
+        .find(|l| l.starts_with("processed "))
+        .unwrap_or("");
+    verification_usec(&log)
+        .map(|us| (us, wall, format!("{verdict}; {stats}")))
+        .ok_or_else(|| "no verification time in the log".to_string())
+}
+
+/// bpfx's mean time over `runs` passes of `f`.
+fn mean_time(runs: u32, mut f: impl FnMut()) -> Duration {
+    let t = Instant::now();
+    for _ in 0..runs {
+        f();
+    }
+    t.elapsed() / runs
+}
+
+fn kernel_corpus_column(cs: &[(Vec<u8>, verifier::Options)]) {
+    if let Err(why) = kernel::probe::availability() {
+        println!("kernel column skipped: kernel unavailable ({why})");
+        return;
+    }
+    let mut same = Vec::new();
+    let (mut k_us, mut k_wall, mut skipped) = (0u64, Duration::ZERO, 0usize);
+    for (bytes, opts) in cs {
+        let Ok(decoded) = asm::decode(bytes) else {
+            skipped += 1;
+            continue;
+        };
+        let insns: Vec<Insn> = decoded.into_iter().map(|d| d.insn).collect();
+        match kernel_time(&insns, opts) {
+            Ok((us, wall, _)) => {
+                k_us += us;
+                k_wall += wall;
+                same.push((bytes, opts));
+            }
+            Err(_) => skipped += 1,
+        }
+    }
+    let ours = mean_time(5, || {
+        for (bytes, opts) in &same {
+            std::hint::black_box(verifier::verify_bytes(bytes, opts).is_ok());
+        }
+    });
+    println!(
+        "selftest corpus, {} programs the kernel reports a time for ({skipped} skipped: maps needing BTF or inner maps, undecodable bytes):\n  bpfx   {:>10.3} ms (mean of 5 passes)\n  kernel {:>10.3} ms verification time (BPF_LOG_STATS), {:.3} ms BPF_PROG_LOAD wall time",
+        same.len(),
+        ours.as_secs_f64() * 1e3,
+        k_us as f64 / 1e3,
+        k_wall.as_secs_f64() * 1e3
+    );
+}
+
+fn kernel_generated_column(prog: &[Insn], opts: &verifier::Options) {
+    if let Err(why) = kernel::probe::availability() {
+        println!("kernel column skipped: kernel unavailable ({why})");
+        return;
+    }
+    let ours = mean_time(5, || {
+        std::hint::black_box(verifier::verify(prog, opts).is_ok());
+    });
+    match kernel_time(prog, opts) {
+        Ok((us, wall, what)) => println!(
+            "generated program, {} instructions:\n  bpfx   {:>10.3} ms (mean of 5 runs)\n  kernel {:>10.3} ms verification time (BPF_LOG_STATS), {:.3} ms BPF_PROG_LOAD wall time\n  kernel {what}",
+            prog.len(),
+            ours.as_secs_f64() * 1e3,
+            us as f64 / 1e3,
+            wall.as_secs_f64() * 1e3
+        ),
+        Err(why) => println!("kernel column skipped for the generated program: {why}"),
+    }
+}
+
 fn bench(c: &mut Criterion) {
     let mut g = c.benchmark_group("verifier");
     g.measurement_time(Duration::from_secs(10));
@@ -93,6 +230,7 @@ fn bench(c: &mut Criterion) {
                 "selftest corpus: {} programs, {insns} instructions",
                 cs.len()
             );
+            kernel_corpus_column(&cs);
             g.bench_function("selftest_corpus", |b| {
                 b.iter(|| {
                     let mut accepted = 0;
@@ -120,6 +258,7 @@ fn bench(c: &mut Criterion) {
         stats.processed,
         stats.total_states
     );
+    kernel_generated_column(&prog, &opts);
     g.throughput(Throughput::Elements(prog.len() as u64));
     g.bench_function("generated_100k", |b| {
         b.iter(|| verifier::verify(&prog, &opts).map(|a| a.processed))

@@ -2709,8 +2709,12 @@ impl<'a> Env<'a> {
                 id
             ));
         };
-        // Capability-gated parts of bpf_base_func_proto (CAP_BPF / CAP_PERFMON).
-        let needs_caps = matches!(id, 6 | 35 | 93 | 94 | 113 | 115 | 153 | 154 | 169..=172);
+        // Capability-gated parts of bpf_base_func_proto (CAP_BPF / CAP_PERFMON); 14-17,
+        // 112 and 114 joined the CAP_PERFMON part when they were opened to every type.
+        let needs_caps = matches!(
+            id,
+            6 | 14..=17 | 35 | 93 | 94 | 112..=115 | 153 | 154 | 169..=172
+        );
         if !helpers::available(p, self.opts.prog_type) || (needs_caps && !self.opts.privileged) {
             return fail(
                 EINVAL,
@@ -2759,7 +2763,9 @@ impl<'a> Env<'a> {
                         regno,
                         &reg,
                         &[Ty::Stack, Ty::Pkt, Ty::PktMeta, Ty::MapKey, Ty::MapValue],
-                        "fp, pkt, pkt_meta, map_key, map_value",
+                        // check_reg_type() prints all of map_key_value_types, including
+                        // the kinds bpfx never produces here (mem, buf, trusted BTF).
+                        "fp, pkt, pkt_meta, map_key, map_value, mem, ringbuf_mem, buf, trusted_ptr_",
                     )?;
                     let Some(m) = map else {
                         return fail(EACCES, "invalid map_ptr to access map->key");

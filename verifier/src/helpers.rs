@@ -89,8 +89,6 @@ pub struct Proto {
 pub enum Avail {
     /// `bpf_base_func_proto`: every type.
     Base,
-    /// Base, but not the tracing types (kprobe, tracepoint, perf_event, raw_tp).
-    BaseNotTracing,
     /// Tracing types only.
     Tracing,
     /// Programs that see an skb (tc, socket filter, cgroup skb, lwt, sk_skb).
@@ -109,9 +107,80 @@ pub enum Avail {
     Reuseport,
     /// Any program type (checked elsewhere).
     All,
+    /// Every type but these (`*_func_proto` switches that do not offer it; the lists
+    /// are what kernel 6.18 refuses with "cannot use helper").
+    Except(&'static [ProgType]),
+    /// Only these types (where the groups above are too coarse; checked against 6.18 by
+    /// tests/kernel_differential.rs).
+    Only(&'static [ProgType]),
 }
 
 use Arg::*;
+
+/// Types whose `*_func_proto` has no `bpf_get_socket_cookie` (6.18: sk_filter, tc, cgroup
+/// skb/sock/sock_addr, sock_ops, sk_skb, sk_reuseport and tracing have one).
+const NO_SOCKET_COOKIE: &[ProgType] = &[
+    ProgType::Kprobe,
+    ProgType::Tracepoint,
+    ProgType::Xdp,
+    ProgType::PerfEvent,
+    ProgType::LwtIn,
+    ProgType::LwtOut,
+    ProgType::LwtXmit,
+    ProgType::CgroupDevice,
+    ProgType::SkMsg,
+    ProgType::RawTracepoint,
+    ProgType::LwtSeg6local,
+    ProgType::FlowDissector,
+    ProgType::CgroupSysctl,
+    ProgType::RawTracepointWritable,
+];
+
+/// Types without `bpf_getsockopt` (it belongs to sock_ops, cgroup sockopt/sock_addr hooks
+/// and struct_ops).
+const NO_GETSOCKOPT: &[ProgType] = &[
+    ProgType::SocketFilter,
+    ProgType::Kprobe,
+    ProgType::SchedCls,
+    ProgType::SchedAct,
+    ProgType::Tracepoint,
+    ProgType::Xdp,
+    ProgType::PerfEvent,
+    ProgType::CgroupSkb,
+    ProgType::CgroupSock,
+    ProgType::LwtIn,
+    ProgType::LwtOut,
+    ProgType::LwtXmit,
+    ProgType::SkSkb,
+    ProgType::CgroupDevice,
+    ProgType::SkMsg,
+    ProgType::RawTracepoint,
+    ProgType::LwtSeg6local,
+    ProgType::SkReuseport,
+    ProgType::FlowDissector,
+    ProgType::CgroupSysctl,
+    ProgType::RawTracepointWritable,
+];
+
+/// Types without `bpf_get_netns_cookie` (sk_filter, tc, cgroup hooks, sock_ops and
+/// sk_msg have one).
+const NO_NETNS_COOKIE: &[ProgType] = &[
+    ProgType::Kprobe,
+    ProgType::Tracepoint,
+    ProgType::Xdp,
+    ProgType::PerfEvent,
+    ProgType::LwtIn,
+    ProgType::LwtOut,
+    ProgType::LwtXmit,
+    ProgType::SkSkb,
+    ProgType::CgroupDevice,
+    ProgType::RawTracepoint,
+    ProgType::LwtSeg6local,
+    ProgType::SkReuseport,
+    ProgType::FlowDissector,
+    ProgType::CgroupSysctl,
+    ProgType::RawTracepointWritable,
+];
 
 /// The table.
 pub static PROTOS: &[Proto] = &[
@@ -159,14 +228,14 @@ pub static PROTOS: &[Proto] = &[
         "l3_csum_replace",
         Ret::Int,
         &[Ctx, Any, Any, Any, Any],
-        Avail::SkbWrite,
+        Avail::Only(&[ProgType::SchedCls, ProgType::SchedAct, ProgType::LwtXmit]),
     ),
     p(
         11,
         "l4_csum_replace",
         Ret::Int,
         &[Ctx, Any, Any, Any, Any],
-        Avail::SkbWrite,
+        Avail::Only(&[ProgType::SchedCls, ProgType::SchedAct, ProgType::LwtXmit]),
     ),
     p(12, "tail_call", Ret::Void, &[Ctx, MapPtr, Any], Avail::Base),
     p(
@@ -174,18 +243,21 @@ pub static PROTOS: &[Proto] = &[
         "clone_redirect",
         Ret::Int,
         &[Ctx, Any, Any],
-        Avail::SkbWrite,
+        Avail::Only(&[ProgType::SchedCls, ProgType::SchedAct, ProgType::LwtXmit]),
     ),
-    p(14, "get_current_pid_tgid", Ret::Int, &[], Avail::Tracing),
-    p(15, "get_current_uid_gid", Ret::Int, &[], Avail::Tracing),
+    p(14, "get_current_pid_tgid", Ret::Int, &[], Avail::Base),
+    p(15, "get_current_uid_gid", Ret::Int, &[], Avail::Base),
     p(
         16,
         "get_current_comm",
         Ret::Int,
         &[UninitMem, Size],
-        Avail::Tracing,
+        Avail::Base,
     ),
-    p(17, "get_cgroup_classid", Ret::Int, &[Ctx], Avail::SkbWrite),
+    // 6.18 answers every type with bpf_get_cgroup_classid_curr_proto (no arguments): a
+    // program calling it with r1 unwritten loads as sched_cls too (checked against the
+    // kernel by tests/kernel_differential.rs).
+    p(17, "get_cgroup_classid", Ret::Int, &[], Avail::Base),
     p(23, "redirect", Ret::Int, &[Any, Any], Avail::Net),
     p(
         25,
@@ -213,12 +285,53 @@ pub static PROTOS: &[Proto] = &[
         "csum_diff",
         Ret::Int,
         &[MemOrNull, SizeOrZero, MemOrNull, SizeOrZero, Any],
-        Avail::Net,
+        Avail::Only(&[
+            ProgType::SchedCls,
+            ProgType::SchedAct,
+            ProgType::Xdp,
+            ProgType::LwtIn,
+            ProgType::LwtOut,
+            ProgType::LwtXmit,
+            ProgType::LwtSeg6local,
+        ]),
     ),
-    p(34, "get_hash_recalc", Ret::Int, &[Ctx], Avail::SkbWrite),
+    p(
+        34,
+        "get_hash_recalc",
+        Ret::Int,
+        &[Ctx],
+        Avail::Only(&[
+            ProgType::SchedCls,
+            ProgType::SchedAct,
+            ProgType::LwtIn,
+            ProgType::LwtOut,
+            ProgType::LwtXmit,
+            ProgType::LwtSeg6local,
+        ]),
+    ),
     p(35, "get_current_task", Ret::Int, &[], Avail::Base),
-    p(39, "skb_pull_data", Ret::Int, &[Ctx, Any], Avail::SkbWrite),
-    p(40, "csum_update", Ret::Int, &[Ctx, Any], Avail::SkbWrite),
+    p(
+        39,
+        "skb_pull_data",
+        Ret::Int,
+        &[Ctx, Any],
+        Avail::Only(&[
+            ProgType::SchedCls,
+            ProgType::SchedAct,
+            ProgType::LwtIn,
+            ProgType::LwtOut,
+            ProgType::LwtXmit,
+            ProgType::LwtSeg6local,
+            ProgType::SkSkb,
+        ]),
+    ),
+    p(
+        40,
+        "csum_update",
+        Ret::Int,
+        &[Ctx, Any],
+        Avail::Only(&[ProgType::SchedCls, ProgType::SchedAct, ProgType::LwtXmit]),
+    ),
     p(42, "get_numa_node_id", Ret::Int, &[], Avail::Base),
     p(
         43,
@@ -235,7 +348,13 @@ pub static PROTOS: &[Proto] = &[
         &[UninitMem, SizeOrZero, Any],
         Avail::Tracing,
     ),
-    p(46, "get_socket_cookie", Ret::Int, &[Ctx], Avail::All),
+    p(
+        46,
+        "get_socket_cookie",
+        Ret::Int,
+        &[Ctx],
+        Avail::Except(NO_SOCKET_COOKIE),
+    ),
     p(
         51,
         "redirect_map",
@@ -248,7 +367,7 @@ pub static PROTOS: &[Proto] = &[
         "getsockopt",
         Ret::Int,
         &[Ctx, Any, Any, UninitMem, Size],
-        Avail::All,
+        Avail::Except(NO_GETSOCKOPT),
     ),
     p(
         67,
@@ -262,7 +381,7 @@ pub static PROTOS: &[Proto] = &[
         "fib_lookup",
         Ret::Int,
         &[Ctx, Mem, Size, Any],
-        Avail::Net,
+        Avail::Only(&[ProgType::SchedCls, ProgType::SchedAct, ProgType::Xdp]),
     ),
     p(
         81,
@@ -314,33 +433,32 @@ pub static PROTOS: &[Proto] = &[
         &[MapPtr, UninitMem],
         Avail::Base,
     ),
-    p(
-        93,
-        "spin_lock",
-        Ret::Void,
-        &[SpinLock],
-        Avail::BaseNotTracing,
-    ),
-    p(
-        94,
-        "spin_unlock",
-        Ret::Void,
-        &[SpinLock],
-        Avail::BaseNotTracing,
-    ),
+    p(93, "spin_lock", Ret::Void, &[SpinLock], Avail::Base),
+    p(94, "spin_unlock", Ret::Void, &[SpinLock], Avail::Base),
     p(
         95,
         "sk_fullsock",
         Ret::SockNoRefOrNull,
         &[SockCommon],
-        Avail::SkLookup,
+        Avail::Only(&[
+            ProgType::SchedCls,
+            ProgType::SchedAct,
+            ProgType::CgroupSkb,
+            ProgType::SkLookup,
+        ]),
     ),
     p(
         96,
         "tcp_sock",
         Ret::TcpSockOrNull,
         &[SockCommon],
-        Avail::SkLookup,
+        Avail::Only(&[
+            ProgType::SchedCls,
+            ProgType::SchedAct,
+            ProgType::CgroupSkb,
+            ProgType::SockOps,
+            ProgType::SkLookup,
+        ]),
     ),
     p(
         99,
@@ -368,7 +486,7 @@ pub static PROTOS: &[Proto] = &[
         "probe_read_user",
         Ret::Int,
         &[UninitMem, SizeOrZero, Any],
-        Avail::Tracing,
+        Avail::Base,
     ),
     p(
         113,
@@ -382,7 +500,7 @@ pub static PROTOS: &[Proto] = &[
         "probe_read_user_str",
         Ret::Int,
         &[UninitMem, SizeOrZero, Any],
-        Avail::Tracing,
+        Avail::Base,
     ),
     p(
         115,
@@ -392,7 +510,13 @@ pub static PROTOS: &[Proto] = &[
         Avail::Base,
     ),
     p(118, "jiffies64", Ret::Int, &[], Avail::Base),
-    p(122, "get_netns_cookie", Ret::Int, &[CtxOrNull], Avail::All),
+    p(
+        122,
+        "get_netns_cookie",
+        Ret::Int,
+        &[CtxOrNull],
+        Avail::Except(NO_NETNS_COOKIE),
+    ),
     p(125, "ktime_get_boot_ns", Ret::Int, &[], Avail::Base),
     p(
         130,
@@ -436,7 +560,14 @@ pub static PROTOS: &[Proto] = &[
         "ktime_get_coarse_ns",
         Ret::Int,
         &[],
-        Avail::BaseNotTracing,
+        Avail::Except(&[
+            ProgType::Kprobe,
+            ProgType::Tracepoint,
+            ProgType::PerfEvent,
+            ProgType::RawTracepoint,
+            ProgType::RawTracepointWritable,
+            ProgType::CgroupDevice,
+        ]),
     ),
     p(
         169,
@@ -473,6 +604,10 @@ pub fn name(id: i64) -> String {
             return n;
         }
     }
+    // func_id_str[] names id 0 after FN(unspec).
+    if id == 0 {
+        return "bpf_unspec".to_string();
+    }
     "unknown".to_string()
 }
 
@@ -497,7 +632,8 @@ pub fn available(p: &Proto, pt: ProgType) -> bool {
     use ProgType::*;
     match p.avail {
         Avail::Base | Avail::All => true,
-        Avail::BaseNotTracing => !is_tracing(pt),
+        Avail::Except(no) => !no.contains(&pt),
+        Avail::Only(yes) => yes.contains(&pt),
         Avail::Tracing => is_tracing(pt) || pt == Tracing,
         Avail::Skb => is_skb(pt) || pt == FlowDissector || pt == SkReuseport,
         Avail::SkbWrite => matches!(pt, SchedCls | SchedAct | LwtXmit | SkSkb),
