@@ -197,6 +197,9 @@ pub struct Program {
     pub(crate) slots: Vec<u32>,
     /// Op index of each slot (`u32::MAX` inside an `lddw`), one extra for the end.
     pub(crate) index_of_slot: Vec<u32>,
+    /// For each op of `ops`: the instructions run from it to the end of its straight-line
+    /// block (see [`block_rem`]); the interpreter charges the budget once per block.
+    pub(crate) rem: Vec<u32>,
     pub(crate) insns: Vec<Insn>,
     pub(crate) prog_type: ProgType,
 }
@@ -566,7 +569,9 @@ pub(crate) fn compile(
     });
     check_subprogs(&ops, &slots, &func_targets)?;
     let fused = fuse(&ops, &func_targets);
+    let rem = block_rem(&fused);
     Ok(Program {
+        rem,
         ops: fused,
         plain: ops,
         slots,
@@ -623,8 +628,9 @@ fn check_subprogs(ops: &[Op], slots: &[u32], func_targets: &[usize]) -> Result<(
 /// Fuses pairs that compiled programs use all the time into one op, so they cost one
 /// dispatch: `rX = rY; rX += imm|rZ` (pointer arithmetic), `ldxh/ldxw` + `be16/be32` (header
 /// fields), `rX += imm; if rX <cond> imm goto` (loop counters). The second instruction stays
-/// in place, so a fused op that lacks budget for both halves runs its first half only and
-/// falls through; no pair is fused whose second instruction is a jump target.
+/// in place and no pair is fused whose second instruction is a jump target, so the same op
+/// indexes work for the unfused ops, which the interpreter runs one by one when the budget
+/// runs short and when tracing.
 fn fuse(ops: &[Op], func_targets: &[usize]) -> Vec<Op> {
     let mut target = vec![false; ops.len()];
     for op in ops {
@@ -682,6 +688,52 @@ fn fuse(ops: &[Op], func_targets: &[usize]) -> Vec<Op> {
         };
     }
     out
+}
+
+impl K {
+    /// Instructions this op stands for (fused pairs: 2).
+    pub(crate) fn len(self) -> usize {
+        match self {
+            K::MovAddI
+            | K::MovAddX
+            | K::LdxBe16
+            | K::LdxBe32
+            | K::AddJltI
+            | K::AddJneI
+            | K::AddJleI
+            | K::AddJgtI => 2,
+            _ => 1,
+        }
+    }
+
+    /// Whether the op may transfer control anywhere but to the next op: a block ends here.
+    pub(crate) fn ends_block(self) -> bool {
+        let k = self as usize;
+        (K::Ja as usize..=K::Jsle32X as usize).contains(&k)
+            || (K::AddJltI as usize..=K::AddJgtI as usize).contains(&k)
+            || matches!(
+                self,
+                K::MayGoto | K::CallLocal | K::Callx | K::TailCall | K::Exit | K::FellOff
+            )
+    }
+}
+
+/// For each op: how many instructions run from it through the end of its block (the next
+/// op that [ends a block](K::ends_block), included), following fused ops past their second
+/// half. Execution enters a block only at the op after a block end, so the interpreter can
+/// check and charge the budget once on entry; an exit in mid-block (a helper's
+/// `Exit`, a failed `ld_abs`) subtracts what it did not run.
+pub(crate) fn block_rem(ops: &[Op]) -> Vec<u32> {
+    let mut rem = vec![0u32; ops.len()];
+    for i in (0..ops.len()).rev() {
+        let len = ops[i].k.len();
+        let rest = match rem.get(i + len) {
+            Some(&r) if !ops[i].k.ends_block() => r,
+            _ => 0,
+        };
+        rem[i] = rest.saturating_add(len as u32);
+    }
+    rem
 }
 
 #[cfg(test)]
