@@ -77,7 +77,15 @@ impl Vm {
                 })
             });
         }
-        match self.run_loop::<true, false>(&mut st, steps)? {
+        let fast = match self.programs.get(prog as usize) {
+            Some(p) => p.blockwise,
+            None => false,
+        };
+        match if fast {
+            self.run_loop::<true, false>(&mut st, steps)?
+        } else {
+            None
+        } {
             Some(out) => Ok(out),
             None => self.run_loop::<false, false>(&mut st, steps).map(|o| {
                 o.unwrap_or(Outcome {
@@ -203,12 +211,30 @@ impl Vm {
                 enter!();
             }};
         }
+        // A jump: in fast mode the op carries the lengths of both successor blocks.
         macro_rules! jump {
             ($op:ident, $cond:expr) => {{
-                if $cond {
+                if FAST {
+                    let n = if $cond {
+                        pc = $op.off as usize;
+                        ($op.imm >> 32) as u16
+                    } else {
+                        ($op.imm >> 48) as u16
+                    } as u64;
+                    if n > left {
+                        st.r = r;
+                        st.pc = pc;
+                        st.cur = cur;
+                        st.left = left;
+                        st.depth = depth;
+                        st.may_goto = may_goto;
+                        st.tail_calls = tail_calls;
+                        return Ok(None);
+                    }
+                    left -= n;
+                } else if $cond {
                     pc = $op.off as usize;
                 }
-                enter!();
             }};
         }
 
@@ -466,17 +492,17 @@ impl Vm {
                 }
 
                 K::Ja => jump!(op, true),
-                K::Jeq64I => jump!(op, reg!(r, d) == op.imm),
-                K::Jgt64I => jump!(op, reg!(r, d) > op.imm),
-                K::Jge64I => jump!(op, reg!(r, d) >= op.imm),
-                K::Jset64I => jump!(op, reg!(r, d) & op.imm != 0),
-                K::Jne64I => jump!(op, reg!(r, d) != op.imm),
-                K::Jsgt64I => jump!(op, (reg!(r, d) as i64) > op.imm as i64),
-                K::Jsge64I => jump!(op, (reg!(r, d) as i64) >= op.imm as i64),
-                K::Jlt64I => jump!(op, reg!(r, d) < op.imm),
-                K::Jle64I => jump!(op, reg!(r, d) <= op.imm),
-                K::Jslt64I => jump!(op, (reg!(r, d) as i64) < op.imm as i64),
-                K::Jsle64I => jump!(op, (reg!(r, d) as i64) <= op.imm as i64),
+                K::Jeq64I => jump!(op, reg!(r, d) == sx32(op.imm)),
+                K::Jgt64I => jump!(op, reg!(r, d) > sx32(op.imm)),
+                K::Jge64I => jump!(op, reg!(r, d) >= sx32(op.imm)),
+                K::Jset64I => jump!(op, reg!(r, d) & sx32(op.imm) != 0),
+                K::Jne64I => jump!(op, reg!(r, d) != sx32(op.imm)),
+                K::Jsgt64I => jump!(op, (reg!(r, d) as i64) > sx32(op.imm) as i64),
+                K::Jsge64I => jump!(op, (reg!(r, d) as i64) >= sx32(op.imm) as i64),
+                K::Jlt64I => jump!(op, reg!(r, d) < sx32(op.imm)),
+                K::Jle64I => jump!(op, reg!(r, d) <= sx32(op.imm)),
+                K::Jslt64I => jump!(op, (reg!(r, d) as i64) < sx32(op.imm) as i64),
+                K::Jsle64I => jump!(op, (reg!(r, d) as i64) <= sx32(op.imm) as i64),
                 K::Jeq64X => jump!(op, reg!(r, d) == reg!(r, s)),
                 K::Jgt64X => jump!(op, reg!(r, d) > reg!(r, s)),
                 K::Jge64X => jump!(op, reg!(r, d) >= reg!(r, s)),
@@ -637,9 +663,9 @@ impl Vm {
                     pc += 1;
                 }
                 K::AddJltI | K::AddJneI | K::AddJleI | K::AddJgtI => {
-                    let v = reg!(r, d).wrapping_add(op.imm as i32 as i64 as u64);
+                    let v = reg!(r, d).wrapping_add(s as i8 as i64 as u64);
                     reg!(r, d) = v;
-                    let b = (op.imm >> 32) as i32 as i64 as u64;
+                    let b = sx32(op.imm);
                     let taken = match op.k {
                         K::AddJltI => v < b,
                         K::AddJneI => v != b,
@@ -661,6 +687,12 @@ fn ops_of<const FAST: bool>(p: &crate::Program) -> &[crate::program::Op] {
     } else {
         &p.plain
     }
+}
+
+/// The sign-extended low half of a jump's immediate (the high half may hold block lengths).
+#[inline(always)]
+fn sx32(imm: u64) -> u64 {
+    imm as i32 as i64 as u64
 }
 
 #[inline(always)]
@@ -782,5 +814,30 @@ mod tests {
                 assert_eq!(steps.len() as u64, budget.min(full.insns), "{src}");
             }
         }
+    }
+
+    /// A block too long for a jump's 16-bit length field makes the program run step by
+    /// step, with the same results.
+    #[test]
+    fn programs_with_huge_blocks_run_step_by_step() {
+        let mut src = String::from("mov %r0, 0\nja +0\n");
+        src.push_str(&"add %r0, 1\n".repeat(70_000));
+        src.push_str("exit");
+        let a = assemble(&src, Dialect::Ubpf).unwrap();
+        let mut m = Vm::new();
+        let id = m.load_insns(&a.insns, ProgType::Plain).unwrap();
+        assert!(!m.programs[id.0 as usize].blockwise);
+        let out = m.run(id).unwrap();
+        assert_eq!((out.r0, out.insns), (70_000, 70_003));
+        m.set_budget(50_000);
+        assert_eq!(m.run(id), m.run_traced(id).0);
+        // Short blocks keep the fast path.
+        let a = assemble(
+            "mov %r0, 0\nloop:\nadd %r0, 1\njlt %r0, 9, loop\nexit",
+            Dialect::Ubpf,
+        )
+        .unwrap();
+        let id = m.load_insns(&a.insns, ProgType::Plain).unwrap();
+        assert!(m.programs[id.0 as usize].blockwise);
     }
 }
