@@ -749,8 +749,8 @@ pub(crate) fn block_rem(ops: &[Op]) -> Vec<u32> {
 /// the comparand. Returns false (and the program runs step by step) if a length or
 /// comparand does not fit.
 fn embed_rem(ops: &mut [Op], rem: &[u32]) -> bool {
-    for i in 0..ops.len() {
-        let op = ops[i];
+    for (i, slot) in ops.iter_mut().enumerate() {
+        let op = *slot;
         let k = op.k as usize;
         let jump = (K::Ja as usize..=K::Jsle32X as usize).contains(&k)
             || (K::AddJltI as usize..=K::AddJgtI as usize).contains(&k);
@@ -765,7 +765,7 @@ fn embed_rem(ops: &mut [Op], rem: &[u32]) -> bool {
         if op.imm as i32 as i64 as u64 != op.imm && op.imm >> 32 != 0 {
             return false;
         }
-        ops[i].imm = (op.imm as u32 as u64) | (taken as u64) << 32 | (fall as u64) << 48;
+        slot.imm = (op.imm as u32 as u64) | (taken as u64) << 32 | (fall as u64) << 48;
     }
     true
 }
