@@ -28,7 +28,7 @@ fn stack_top(depth: usize) -> u64 {
 
 macro_rules! reg {
     ($r:ident, $i:expr) => {
-        $r[($i & 15) as usize]
+        $r[$i as u8 as usize]
     };
 }
 
@@ -114,7 +114,10 @@ impl Vm {
             ..
         } = self;
         let budget = *budget;
-        let mut r = st.r;
+        // 256 registers, so that any `u8` register number indexes without a check or mask;
+        // the decoder only produces 0..=10.
+        let mut r = [0u64; 256];
+        r[..16].copy_from_slice(&st.r);
         let mut cur = st.cur;
         let mut pc = st.pc;
         let mut left = st.left;
@@ -124,14 +127,14 @@ impl Vm {
         let frames = &mut st.frames;
         let mut ops = ops_of::<FAST>(&programs[cur as usize]);
         let mut rem: &[u32] = &programs[cur as usize].rem;
-        let mut before = r;
+        let mut before = regs16(&r);
 
         macro_rules! fail {
             ($kind:expr) => {{
-                *last_regs = r;
+                *last_regs = regs16(&r);
                 let slot = programs[cur as usize].slot(pc.saturating_sub(1));
                 if TRACE {
-                    finish(steps, &before, &r);
+                    finish(steps, &before, &regs16(&r));
                 }
                 return Err(VmError {
                     pc: slot,
@@ -153,9 +156,9 @@ impl Vm {
         macro_rules! finish_ok {
             ($r0:expr) => {{
                 let r0 = $r0;
-                *last_regs = r;
+                *last_regs = regs16(&r);
                 if TRACE {
-                    finish(steps, &before, &r);
+                    finish(steps, &before, &regs16(&r));
                 }
                 return Ok(Some(Outcome {
                     r0,
@@ -170,7 +173,7 @@ impl Vm {
                 if FAST {
                     let n = rem[pc] as u64;
                     if n > left {
-                        st.r = r;
+                        st.r = regs16(&r);
                         st.pc = pc;
                         st.cur = cur;
                         st.left = left;
@@ -222,7 +225,7 @@ impl Vm {
                         ($op.imm >> 48) as u16
                     } as u64;
                     if n > left {
-                        st.r = r;
+                        st.r = regs16(&r);
                         st.pc = pc;
                         st.cur = cur;
                         st.left = left;
@@ -249,8 +252,8 @@ impl Vm {
                 left -= 1;
             }
             if TRACE {
-                finish(steps, &before, &r);
-                before = r;
+                finish(steps, &before, &regs16(&r));
+                before = regs16(&r);
                 let p = &programs[cur as usize];
                 let idx = (pc - 1).min(p.insns.len().saturating_sub(1));
                 steps.push(Step {
@@ -691,6 +694,13 @@ fn ops_of<const FAST: bool>(p: &crate::Program) -> &[crate::program::Op] {
 
 /// The sign-extended low half of a jump's immediate (the high half may hold block lengths).
 #[inline(always)]
+fn regs16(r: &[u64; 256]) -> [u64; 16] {
+    let mut out = [0; 16];
+    out.copy_from_slice(&r[..16]);
+    out
+}
+
+#[inline(always)]
 fn sx32(imm: u64) -> u64 {
     imm as i32 as i64 as u64
 }
@@ -782,7 +792,7 @@ mod tests {
             "mov %r0, 1\nmov %r6, %r1\nldabsb 1\nldabsb 9\nadd %r0, 5\nexit",
             // may_goto and a jump back into the middle of a straight run.
             "mov %r0, 0\nmov %r1, 0\nja mid\ntop:\nadd %r0, 3\nmid:\nadd %r0, 1\nadd %r1, 1\n\
-             jlt %r1, 4, top\nexit",
+             may_goto +1\nadd %r0, 7\njlt %r1, 4, top\nexit",
         ];
         for src in progs {
             let a = assemble(src, Dialect::Ubpf).unwrap_or_else(|e| panic!("{src}: {e:?}"));

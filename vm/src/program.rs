@@ -752,7 +752,7 @@ fn embed_rem(ops: &mut [Op], rem: &[u32]) -> bool {
     for (i, slot) in ops.iter_mut().enumerate() {
         let op = *slot;
         let k = op.k as usize;
-        let jump = (K::Ja as usize..=K::Jsle32X as usize).contains(&k)
+        let jump = (K::Ja as usize..=K::MayGoto as usize).contains(&k)
             || (K::AddJltI as usize..=K::AddJgtI as usize).contains(&k);
         if !jump {
             continue;
