@@ -222,6 +222,9 @@ impl Vm {
                         pc = $op.off as usize;
                         ($op.imm >> 32) as u16
                     } else {
+                        // A branch the CPU predicts, not a conditional move: with `cmov`
+                        // the next op's address would wait for the comparison.
+                        not_a_cmov();
                         ($op.imm >> 48) as u16
                     } as u64;
                     if n > left {
@@ -693,6 +696,12 @@ fn ops_of<const FAST: bool>(p: &crate::Program) -> &[crate::program::Op] {
 }
 
 /// The sign-extended low half of a jump's immediate (the high half may hold block lengths).
+/// Marks a path as unlikely, which keeps LLVM from turning the branch into a conditional
+/// move (the branch weights make it keep a predicted branch).
+#[cold]
+#[inline(always)]
+fn not_a_cmov() {}
+
 #[inline(always)]
 fn regs16(r: &[u64; 256]) -> [u64; 16] {
     let mut out = [0; 16];
