@@ -28,18 +28,83 @@ fn stack_top(depth: usize) -> u64 {
 
 macro_rules! reg {
     ($r:ident, $i:expr) => {
-        $r[($i & 15) as usize]
+        $r[$i as u8 as usize]
     };
+}
+
+/// Interpreter state that survives the switch from block-wise to step-wise budgeting.
+struct State {
+    r: [u64; 16],
+    pc: usize,
+    cur: u32,
+    /// Budget left: `budget - executed` (charged per block in fast mode).
+    left: u64,
+    frames: [Frame; MAX_FRAMES],
+    depth: usize,
+    may_goto: u64,
+    tail_calls: u32,
 }
 
 impl Vm {
     /// Runs program `prog` with `r` as the initial registers.
+    ///
+    /// Untraced runs go block by block on the fused ops, charging the budget when a block is
+    /// entered; when a block would overrun it, the run goes on one unfused instruction at a
+    /// time, so it stops at exactly the same instruction a step-by-step run would.
     pub(crate) fn exec<const TRACE: bool>(
         &mut self,
         prog: u32,
         mut r: [u64; 16],
         steps: &mut Vec<Step>,
     ) -> Result<Outcome, VmError> {
+        r[10] = stack_top(0);
+        self.machine.stack_live = R_STACK0;
+        let mut st = State {
+            r,
+            pc: 0,
+            cur: prog,
+            left: self.budget,
+            frames: [Frame::default(); MAX_FRAMES],
+            depth: 0,
+            may_goto: MAY_GOTO_BUDGET,
+            tail_calls: 0,
+        };
+        if TRACE {
+            return self.run_loop::<false, true>(&mut st, steps).map(|o| {
+                o.unwrap_or(Outcome {
+                    r0: st.r[0],
+                    insns: 0,
+                })
+            });
+        }
+        let fast = match self.programs.get(prog as usize) {
+            Some(p) => p.blockwise,
+            None => false,
+        };
+        match if fast {
+            self.run_loop::<true, false>(&mut st, steps)?
+        } else {
+            None
+        } {
+            Some(out) => Ok(out),
+            None => self.run_loop::<false, false>(&mut st, steps).map(|o| {
+                o.unwrap_or(Outcome {
+                    r0: st.r[0],
+                    insns: 0,
+                })
+            }),
+        }
+    }
+
+    /// The dispatch loop. `FAST`: fused ops, budget charged per block; returns `Ok(None)`
+    /// (with `st` updated) at a block that would overrun the budget. Otherwise: one
+    /// instruction at a time, recording steps if `TRACE`; never returns `Ok(None)`.
+    #[inline(never)]
+    fn run_loop<const FAST: bool, const TRACE: bool>(
+        &mut self,
+        st: &mut State,
+        steps: &mut Vec<Step>,
+    ) -> Result<Option<Outcome>, VmError> {
         let Vm {
             programs,
             helpers,
@@ -49,30 +114,77 @@ impl Vm {
             ..
         } = self;
         let budget = *budget;
-        let mut cur = prog;
-        let mut ops = ops_of::<TRACE>(&programs[cur as usize]);
-        let mut pc = 0usize;
-        let mut count: u64 = 0;
-        let mut frames = [Frame::default(); MAX_FRAMES];
-        let mut depth = 0usize;
-        let mut may_goto = MAY_GOTO_BUDGET;
-        let mut tail_calls = 0u32;
-        r[10] = stack_top(0);
-        m.stack_live = R_STACK0;
-        let mut before = r;
+        // 256 registers, so that any `u8` register number indexes without a check or mask;
+        // the decoder only produces 0..=10.
+        let mut r = [0u64; 256];
+        r[..16].copy_from_slice(&st.r);
+        let mut cur = st.cur;
+        let mut pc = st.pc;
+        let mut left = st.left;
+        let mut depth = st.depth;
+        let mut may_goto = st.may_goto;
+        let mut tail_calls = st.tail_calls;
+        let frames = &mut st.frames;
+        let mut ops = ops_of::<FAST>(&programs[cur as usize]);
+        let mut rem: &[u32] = &programs[cur as usize].rem;
+        let mut before = regs16(&r);
 
         macro_rules! fail {
             ($kind:expr) => {{
-                *last_regs = r;
+                *last_regs = regs16(&r);
                 let slot = programs[cur as usize].slot(pc.saturating_sub(1));
                 if TRACE {
-                    finish(steps, &before, &r);
+                    finish(steps, &before, &regs16(&r));
                 }
                 return Err(VmError {
                     pc: slot,
                     kind: $kind,
                 });
             }};
+        }
+        // Instructions executed up to and including the current one: in fast mode the
+        // budget was charged up to the end of the block, which did not all run.
+        macro_rules! executed {
+            () => {
+                if FAST {
+                    budget - left - (rem.get(pc.wrapping_sub(1)).copied().unwrap_or(1) as u64 - 1)
+                } else {
+                    budget - left
+                }
+            };
+        }
+        macro_rules! finish_ok {
+            ($r0:expr) => {{
+                let r0 = $r0;
+                *last_regs = regs16(&r);
+                if TRACE {
+                    finish(steps, &before, &regs16(&r));
+                }
+                return Ok(Some(Outcome {
+                    r0,
+                    insns: executed!(),
+                }));
+            }};
+        }
+        // Entering the block at `pc`: charge it, or hand over to step mode if it would
+        // overrun the budget.
+        macro_rules! enter {
+            () => {
+                if FAST {
+                    let n = rem[pc] as u64;
+                    if n > left {
+                        st.r = regs16(&r);
+                        st.pc = pc;
+                        st.cur = cur;
+                        st.left = left;
+                        st.depth = depth;
+                        st.may_goto = may_goto;
+                        st.tail_calls = tail_calls;
+                        return Ok(None);
+                    }
+                    left -= n;
+                }
+            };
         }
         macro_rules! mem {
             ($e:expr) => {
@@ -99,19 +211,52 @@ impl Vm {
                 may_goto = MAY_GOTO_BUDGET;
                 r[10] = stack_top(depth);
                 pc = $target;
+                enter!();
+            }};
+        }
+        // A jump: in fast mode the op carries the lengths of both successor blocks.
+        macro_rules! jump {
+            ($op:ident, $cond:expr) => {{
+                if FAST {
+                    let n = if $cond {
+                        pc = $op.off as usize;
+                        ($op.imm >> 32) as u16
+                    } else {
+                        // A branch the CPU predicts, not a conditional move: with `cmov`
+                        // the next op's address would wait for the comparison.
+                        not_a_cmov();
+                        ($op.imm >> 48) as u16
+                    } as u64;
+                    if n > left {
+                        st.r = regs16(&r);
+                        st.pc = pc;
+                        st.cur = cur;
+                        st.left = left;
+                        st.depth = depth;
+                        st.may_goto = may_goto;
+                        st.tail_calls = tail_calls;
+                        return Ok(None);
+                    }
+                    left -= n;
+                } else if $cond {
+                    pc = $op.off as usize;
+                }
             }};
         }
 
+        enter!();
         loop {
             let op = ops[pc];
             pc += 1;
-            count += 1;
-            if count > budget {
-                fail!(ErrorKind::Budget { limit: budget });
+            if !FAST {
+                if left == 0 {
+                    fail!(ErrorKind::Budget { limit: budget });
+                }
+                left -= 1;
             }
             if TRACE {
-                finish(steps, &before, &r);
-                before = r;
+                finish(steps, &before, &regs16(&r));
+                before = regs16(&r);
                 let p = &programs[cur as usize];
                 let idx = (pc - 1).min(p.insns.len().saturating_sub(1));
                 steps.push(Step {
@@ -347,69 +492,62 @@ impl Vm {
                         Some(b) => r[0] = b.iter().fold(0u64, |acc, &x| (acc << 8) | x as u64),
                         None => {
                             r[0] = 0;
-                            *last_regs = r;
-                            if TRACE {
-                                finish(steps, &before, &r);
-                            }
-                            return Ok(Outcome {
-                                r0: 0,
-                                insns: count,
-                            });
+                            finish_ok!(0)
                         }
                     }
                 }
 
-                K::Ja => pc = op.off as usize,
-                K::Jeq64I => jump(&mut pc, op.off, reg!(r, d) == op.imm),
-                K::Jgt64I => jump(&mut pc, op.off, reg!(r, d) > op.imm),
-                K::Jge64I => jump(&mut pc, op.off, reg!(r, d) >= op.imm),
-                K::Jset64I => jump(&mut pc, op.off, reg!(r, d) & op.imm != 0),
-                K::Jne64I => jump(&mut pc, op.off, reg!(r, d) != op.imm),
-                K::Jsgt64I => jump(&mut pc, op.off, (reg!(r, d) as i64) > op.imm as i64),
-                K::Jsge64I => jump(&mut pc, op.off, (reg!(r, d) as i64) >= op.imm as i64),
-                K::Jlt64I => jump(&mut pc, op.off, reg!(r, d) < op.imm),
-                K::Jle64I => jump(&mut pc, op.off, reg!(r, d) <= op.imm),
-                K::Jslt64I => jump(&mut pc, op.off, (reg!(r, d) as i64) < op.imm as i64),
-                K::Jsle64I => jump(&mut pc, op.off, (reg!(r, d) as i64) <= op.imm as i64),
-                K::Jeq64X => jump(&mut pc, op.off, reg!(r, d) == reg!(r, s)),
-                K::Jgt64X => jump(&mut pc, op.off, reg!(r, d) > reg!(r, s)),
-                K::Jge64X => jump(&mut pc, op.off, reg!(r, d) >= reg!(r, s)),
-                K::Jset64X => jump(&mut pc, op.off, reg!(r, d) & reg!(r, s) != 0),
-                K::Jne64X => jump(&mut pc, op.off, reg!(r, d) != reg!(r, s)),
-                K::Jsgt64X => jump(&mut pc, op.off, (reg!(r, d) as i64) > reg!(r, s) as i64),
-                K::Jsge64X => jump(&mut pc, op.off, (reg!(r, d) as i64) >= reg!(r, s) as i64),
-                K::Jlt64X => jump(&mut pc, op.off, reg!(r, d) < reg!(r, s)),
-                K::Jle64X => jump(&mut pc, op.off, reg!(r, d) <= reg!(r, s)),
-                K::Jslt64X => jump(&mut pc, op.off, (reg!(r, d) as i64) < reg!(r, s) as i64),
-                K::Jsle64X => jump(&mut pc, op.off, (reg!(r, d) as i64) <= reg!(r, s) as i64),
-                K::Jeq32I => jump(&mut pc, op.off, reg!(r, d) as u32 == op.imm as u32),
-                K::Jgt32I => jump(&mut pc, op.off, reg!(r, d) as u32 > op.imm as u32),
-                K::Jge32I => jump(&mut pc, op.off, reg!(r, d) as u32 >= op.imm as u32),
-                K::Jset32I => jump(&mut pc, op.off, reg!(r, d) as u32 & op.imm as u32 != 0),
-                K::Jne32I => jump(&mut pc, op.off, reg!(r, d) as u32 != op.imm as u32),
-                K::Jsgt32I => jump(&mut pc, op.off, reg!(r, d) as i32 > op.imm as i32),
-                K::Jsge32I => jump(&mut pc, op.off, reg!(r, d) as i32 >= op.imm as i32),
-                K::Jlt32I => jump(&mut pc, op.off, (reg!(r, d) as u32) < op.imm as u32),
-                K::Jle32I => jump(&mut pc, op.off, reg!(r, d) as u32 <= op.imm as u32),
-                K::Jslt32I => jump(&mut pc, op.off, (reg!(r, d) as i32) < op.imm as i32),
-                K::Jsle32I => jump(&mut pc, op.off, reg!(r, d) as i32 <= op.imm as i32),
-                K::Jeq32X => jump(&mut pc, op.off, reg!(r, d) as u32 == reg!(r, s) as u32),
-                K::Jgt32X => jump(&mut pc, op.off, reg!(r, d) as u32 > reg!(r, s) as u32),
-                K::Jge32X => jump(&mut pc, op.off, reg!(r, d) as u32 >= reg!(r, s) as u32),
-                K::Jset32X => jump(&mut pc, op.off, reg!(r, d) as u32 & reg!(r, s) as u32 != 0),
-                K::Jne32X => jump(&mut pc, op.off, reg!(r, d) as u32 != reg!(r, s) as u32),
-                K::Jsgt32X => jump(&mut pc, op.off, reg!(r, d) as i32 > reg!(r, s) as i32),
-                K::Jsge32X => jump(&mut pc, op.off, reg!(r, d) as i32 >= reg!(r, s) as i32),
-                K::Jlt32X => jump(&mut pc, op.off, (reg!(r, d) as u32) < reg!(r, s) as u32),
-                K::Jle32X => jump(&mut pc, op.off, reg!(r, d) as u32 <= reg!(r, s) as u32),
-                K::Jslt32X => jump(&mut pc, op.off, (reg!(r, d) as i32) < reg!(r, s) as i32),
-                K::Jsle32X => jump(&mut pc, op.off, reg!(r, d) as i32 <= reg!(r, s) as i32),
+                K::Ja => jump!(op, true),
+                K::Jeq64I => jump!(op, reg!(r, d) == sx32(op.imm)),
+                K::Jgt64I => jump!(op, reg!(r, d) > sx32(op.imm)),
+                K::Jge64I => jump!(op, reg!(r, d) >= sx32(op.imm)),
+                K::Jset64I => jump!(op, reg!(r, d) & sx32(op.imm) != 0),
+                K::Jne64I => jump!(op, reg!(r, d) != sx32(op.imm)),
+                K::Jsgt64I => jump!(op, (reg!(r, d) as i64) > sx32(op.imm) as i64),
+                K::Jsge64I => jump!(op, (reg!(r, d) as i64) >= sx32(op.imm) as i64),
+                K::Jlt64I => jump!(op, reg!(r, d) < sx32(op.imm)),
+                K::Jle64I => jump!(op, reg!(r, d) <= sx32(op.imm)),
+                K::Jslt64I => jump!(op, (reg!(r, d) as i64) < sx32(op.imm) as i64),
+                K::Jsle64I => jump!(op, (reg!(r, d) as i64) <= sx32(op.imm) as i64),
+                K::Jeq64X => jump!(op, reg!(r, d) == reg!(r, s)),
+                K::Jgt64X => jump!(op, reg!(r, d) > reg!(r, s)),
+                K::Jge64X => jump!(op, reg!(r, d) >= reg!(r, s)),
+                K::Jset64X => jump!(op, reg!(r, d) & reg!(r, s) != 0),
+                K::Jne64X => jump!(op, reg!(r, d) != reg!(r, s)),
+                K::Jsgt64X => jump!(op, (reg!(r, d) as i64) > reg!(r, s) as i64),
+                K::Jsge64X => jump!(op, (reg!(r, d) as i64) >= reg!(r, s) as i64),
+                K::Jlt64X => jump!(op, reg!(r, d) < reg!(r, s)),
+                K::Jle64X => jump!(op, reg!(r, d) <= reg!(r, s)),
+                K::Jslt64X => jump!(op, (reg!(r, d) as i64) < reg!(r, s) as i64),
+                K::Jsle64X => jump!(op, (reg!(r, d) as i64) <= reg!(r, s) as i64),
+                K::Jeq32I => jump!(op, reg!(r, d) as u32 == op.imm as u32),
+                K::Jgt32I => jump!(op, reg!(r, d) as u32 > op.imm as u32),
+                K::Jge32I => jump!(op, reg!(r, d) as u32 >= op.imm as u32),
+                K::Jset32I => jump!(op, reg!(r, d) as u32 & op.imm as u32 != 0),
+                K::Jne32I => jump!(op, reg!(r, d) as u32 != op.imm as u32),
+                K::Jsgt32I => jump!(op, reg!(r, d) as i32 > op.imm as i32),
+                K::Jsge32I => jump!(op, reg!(r, d) as i32 >= op.imm as i32),
+                K::Jlt32I => jump!(op, (reg!(r, d) as u32) < op.imm as u32),
+                K::Jle32I => jump!(op, reg!(r, d) as u32 <= op.imm as u32),
+                K::Jslt32I => jump!(op, (reg!(r, d) as i32) < op.imm as i32),
+                K::Jsle32I => jump!(op, reg!(r, d) as i32 <= op.imm as i32),
+                K::Jeq32X => jump!(op, reg!(r, d) as u32 == reg!(r, s) as u32),
+                K::Jgt32X => jump!(op, reg!(r, d) as u32 > reg!(r, s) as u32),
+                K::Jge32X => jump!(op, reg!(r, d) as u32 >= reg!(r, s) as u32),
+                K::Jset32X => jump!(op, reg!(r, d) as u32 & reg!(r, s) as u32 != 0),
+                K::Jne32X => jump!(op, reg!(r, d) as u32 != reg!(r, s) as u32),
+                K::Jsgt32X => jump!(op, reg!(r, d) as i32 > reg!(r, s) as i32),
+                K::Jsge32X => jump!(op, reg!(r, d) as i32 >= reg!(r, s) as i32),
+                K::Jlt32X => jump!(op, (reg!(r, d) as u32) < reg!(r, s) as u32),
+                K::Jle32X => jump!(op, reg!(r, d) as u32 <= reg!(r, s) as u32),
+                K::Jslt32X => jump!(op, (reg!(r, d) as i32) < reg!(r, s) as i32),
+                K::Jsle32X => jump!(op, reg!(r, d) as i32 <= reg!(r, s) as i32),
                 K::MayGoto => {
-                    if may_goto == 0 {
-                        pc = op.off as usize;
-                    } else {
+                    let exhausted = may_goto == 0;
+                    if !exhausted {
                         may_goto -= 1;
                     }
+                    jump!(op, exhausted)
                 }
 
                 K::Call => {
@@ -420,14 +558,7 @@ impl Vm {
                             Ok(v) => r[0] = v,
                             Err(crate::HelperError::Exit(v)) => {
                                 r[0] = v;
-                                *last_regs = r;
-                                if TRACE {
-                                    finish(steps, &before, &r);
-                                }
-                                return Ok(Outcome {
-                                    r0: v,
-                                    insns: count,
-                                });
+                                finish_ok!(v)
                             }
                             Err(e) => {
                                 let name = h.name.clone();
@@ -459,14 +590,7 @@ impl Vm {
                                 Ok(v) => r[0] = v,
                                 Err(crate::HelperError::Exit(v)) => {
                                     r[0] = v;
-                                    *last_regs = r;
-                                    if TRACE {
-                                        finish(steps, &before, &r);
-                                    }
-                                    return Ok(Outcome {
-                                        r0: v,
-                                        insns: count,
-                                    });
+                                    finish_ok!(v)
                                 }
                                 Err(e) => {
                                     let name = h.name.clone();
@@ -475,6 +599,7 @@ impl Vm {
                             },
                             None => fail!(ErrorKind::BadCallx { target: v }),
                         }
+                        enter!();
                     } else {
                         fail!(ErrorKind::BadCallx { target: v })
                     }
@@ -491,7 +616,8 @@ impl Vm {
                         if tail_calls < MAX_TAIL_CALLS {
                             tail_calls += 1;
                             cur = p;
-                            ops = ops_of::<TRACE>(&programs[cur as usize]);
+                            ops = ops_of::<FAST>(&programs[cur as usize]);
+                            rem = &programs[cur as usize].rem;
                             pc = 0;
                         }
                     } else if m.map_by_handle(r[2]).is_none() {
@@ -501,17 +627,11 @@ impl Vm {
                             message: format!("{:#x} is not a program array", r[2]),
                         })
                     }
+                    enter!();
                 }
                 K::Exit => {
                     if depth == 0 {
-                        *last_regs = r;
-                        if TRACE {
-                            finish(steps, &before, &r);
-                        }
-                        return Ok(Outcome {
-                            r0: r[0],
-                            insns: count,
-                        });
+                        finish_ok!(r[0])
                     }
                     depth -= 1;
                     m.stack_live = R_STACK0 + depth as u32;
@@ -520,62 +640,46 @@ impl Vm {
                     may_goto = f.may_goto;
                     if f.prog != cur {
                         cur = f.prog;
-                        ops = ops_of::<TRACE>(&programs[cur as usize]);
+                        ops = ops_of::<FAST>(&programs[cur as usize]);
+                        rem = &programs[cur as usize].rem;
                     }
                     pc = f.ret as usize;
+                    enter!();
                 }
                 K::FellOff => fail!(ErrorKind::FellOffEnd),
 
-                // Fused pairs: the second half runs only if the budget allows it; otherwise
-                // execution goes on with the (unfused) second instruction, which then stops.
+                // Fused pairs (fast mode only, where the whole block was charged): both
+                // halves run and the unfused second instruction is skipped.
                 K::MovAddI => {
-                    reg!(r, d) = reg!(r, s);
-                    if count < budget {
-                        count += 1;
-                        pc += 1;
-                        reg!(r, d) = reg!(r, d).wrapping_add(op.imm);
-                    }
+                    reg!(r, d) = reg!(r, s).wrapping_add(op.imm);
+                    pc += 1;
                 }
                 K::MovAddX => {
-                    reg!(r, d) = reg!(r, s);
-                    if count < budget {
-                        count += 1;
-                        pc += 1;
-                        reg!(r, d) = reg!(r, d).wrapping_add(reg!(r, op.imm));
-                    }
+                    reg!(r, d) = reg!(r, s).wrapping_add(reg!(r, op.imm));
+                    pc += 1;
                 }
                 K::LdxBe16 => {
                     let v = mem!(m.load::<2>(reg!(r, s).wrapping_add(op.off as i64 as u64)));
-                    reg!(r, d) = v;
-                    if count < budget {
-                        count += 1;
-                        pc += 1;
-                        reg!(r, d) = (v as u16).swap_bytes() as u64;
-                    }
+                    reg!(r, d) = (v as u16).swap_bytes() as u64;
+                    pc += 1;
                 }
                 K::LdxBe32 => {
                     let v = mem!(m.load::<4>(reg!(r, s).wrapping_add(op.off as i64 as u64)));
-                    reg!(r, d) = v;
-                    if count < budget {
-                        count += 1;
-                        pc += 1;
-                        reg!(r, d) = (v as u32).swap_bytes() as u64;
-                    }
+                    reg!(r, d) = (v as u32).swap_bytes() as u64;
+                    pc += 1;
                 }
                 K::AddJltI | K::AddJneI | K::AddJleI | K::AddJgtI => {
-                    let v = reg!(r, d).wrapping_add(op.imm as i32 as i64 as u64);
+                    let v = reg!(r, d).wrapping_add(s as i8 as i64 as u64);
                     reg!(r, d) = v;
-                    if count < budget {
-                        count += 1;
-                        let b = (op.imm >> 32) as i32 as i64 as u64;
-                        let taken = match op.k {
-                            K::AddJltI => v < b,
-                            K::AddJneI => v != b,
-                            K::AddJleI => v <= b,
-                            _ => v > b,
-                        };
-                        pc = if taken { op.off as usize } else { pc + 1 };
-                    }
+                    let b = sx32(op.imm);
+                    let taken = match op.k {
+                        K::AddJltI => v < b,
+                        K::AddJneI => v != b,
+                        K::AddJleI => v <= b,
+                        _ => v > b,
+                    };
+                    pc += 1;
+                    jump!(op, taken)
                 }
             }
         }
@@ -583,19 +687,31 @@ impl Vm {
 }
 
 #[inline(always)]
-fn ops_of<const TRACE: bool>(p: &crate::Program) -> &[crate::program::Op] {
-    if TRACE {
-        &p.plain
-    } else {
+fn ops_of<const FAST: bool>(p: &crate::Program) -> &[crate::program::Op] {
+    if FAST {
         &p.ops
+    } else {
+        &p.plain
     }
 }
 
+/// The sign-extended low half of a jump's immediate (the high half may hold block lengths).
+/// Marks a path as unlikely, which keeps LLVM from turning the branch into a conditional
+/// move (the branch weights make it keep a predicted branch).
+#[cold]
 #[inline(always)]
-fn jump(pc: &mut usize, target: i32, cond: bool) {
-    if cond {
-        *pc = target as usize;
-    }
+fn not_a_cmov() {}
+
+#[inline(always)]
+fn regs16(r: &[u64; 256]) -> [u64; 16] {
+    let mut out = [0; 16];
+    out.copy_from_slice(&r[..16]);
+    out
+}
+
+#[inline(always)]
+fn sx32(imm: u64) -> u64 {
+    imm as i32 as i64 as u64
 }
 
 #[inline(always)]
@@ -659,5 +775,88 @@ fn finish(steps: &mut [Step], before: &[u64; 16], after: &[u64; 16]) {
                 .map(|i| (i, after[i as usize]))
                 .collect();
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::{ProgType, Vm};
+    use asm::text::{assemble, Dialect};
+
+    /// Block-wise budgeting must be invisible: for every budget, a plain run ends like a
+    /// traced (step-by-step) run, with the same instruction count, r0 or error, even when
+    /// the program leaves in mid-block (a helper's exit, a failed `ldabs`), calls and returns
+    /// across blocks, or runs fused pairs.
+    #[test]
+    fn block_budget_matches_stepping_for_every_budget() {
+        let progs = [
+            // Loops, fused pairs (mov+add, ldxh+be16, add+jlt), a local call.
+            "mov %r2, %r1\nadd %r2, 1\nldxh %r0, [%r2]\nbe16 %r0\nmov %r3, 0\nloop:\n\
+             add %r3, 1\ncall local f\njlt %r3, 3, loop\nexit\nf:\nmov %r4, %r3\n\
+             add %r4, %r3\nadd %r0, %r4\nexit",
+            // The ubpf `unwind` helper ends the run in mid-block when r1 is 0.
+            "mov %r6, 3\nmov %r0, 7\nloop:\nsub %r6, 1\nmov %r1, %r6\ncall 5\n\
+             add %r0, 1\nadd %r0, 2\njne %r6, 0, loop\nexit",
+            // ldabs past the end of memory returns 0 in mid-block.
+            "mov %r0, 1\nmov %r6, %r1\nldabsb 1\nldabsb 9\nadd %r0, 5\nexit",
+            // may_goto and a jump back into the middle of a straight run.
+            "mov %r0, 0\nmov %r1, 0\nja mid\ntop:\nadd %r0, 3\nmid:\nadd %r0, 1\nadd %r1, 1\n\
+             may_goto +1\nadd %r0, 7\njlt %r1, 4, top\nexit",
+        ];
+        for src in progs {
+            let a = assemble(src, Dialect::Ubpf).unwrap_or_else(|e| panic!("{src}: {e:?}"));
+            let setup = |budget: u64| {
+                let mut m = Vm::new();
+                crate::helpers::register_ubpf_test_helpers(&mut m);
+                m.set_mem(vec![0, 0x12, 0x34]);
+                m.set_budget(budget);
+                let id = m.load_insns(&a.insns, ProgType::Plain).unwrap();
+                (m, id)
+            };
+            let (mut m, id) = setup(u64::MAX);
+            let full = m.run(id).unwrap_or_else(|e| panic!("{src}: {e}"));
+            let (traced, steps) = m.run_traced(id);
+            assert_eq!(Ok(full), traced, "{src}");
+            assert_eq!(steps.len() as u64, full.insns, "{src}");
+            for budget in 0..=full.insns + 1 {
+                let (mut m, id) = setup(budget);
+                let plain = m.run(id);
+                let plain_regs = m.last_regs;
+                let (traced, steps) = m.run_traced(id);
+                assert_eq!(plain, traced, "{src}: budget {budget}");
+                assert_eq!(plain_regs, m.last_regs, "{src}: budget {budget}");
+                assert_eq!(
+                    plain.is_ok(),
+                    budget >= full.insns,
+                    "{src}: budget {budget}"
+                );
+                assert_eq!(steps.len() as u64, budget.min(full.insns), "{src}");
+            }
+        }
+    }
+
+    /// A block too long for a jump's 16-bit length field makes the program run step by
+    /// step, with the same results.
+    #[test]
+    fn programs_with_huge_blocks_run_step_by_step() {
+        let mut src = String::from("mov %r0, 0\nja +0\n");
+        src.push_str(&"add %r0, 1\n".repeat(70_000));
+        src.push_str("exit");
+        let a = assemble(&src, Dialect::Ubpf).unwrap();
+        let mut m = Vm::new();
+        let id = m.load_insns(&a.insns, ProgType::Plain).unwrap();
+        assert!(!m.programs[id.0 as usize].blockwise);
+        let out = m.run(id).unwrap();
+        assert_eq!((out.r0, out.insns), (70_000, 70_003));
+        m.set_budget(50_000);
+        assert_eq!(m.run(id), m.run_traced(id).0);
+        // Short blocks keep the fast path.
+        let a = assemble(
+            "mov %r0, 0\nloop:\nadd %r0, 1\njlt %r0, 9, loop\nexit",
+            Dialect::Ubpf,
+        )
+        .unwrap();
+        let id = m.load_insns(&a.insns, ProgType::Plain).unwrap();
+        assert!(m.programs[id.0 as usize].blockwise);
     }
 }

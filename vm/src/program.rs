@@ -197,6 +197,12 @@ pub struct Program {
     pub(crate) slots: Vec<u32>,
     /// Op index of each slot (`u32::MAX` inside an `lddw`), one extra for the end.
     pub(crate) index_of_slot: Vec<u32>,
+    /// For each op of `ops`: the instructions run from it to the end of its straight-line
+    /// block (see [`block_rem`]); the interpreter charges the budget once per block.
+    pub(crate) rem: Vec<u32>,
+    /// Whether `ops` carry their successors' block lengths (see [`embed_rem`]), so the
+    /// block-wise interpreter can run them; if not, runs go step by step.
+    pub(crate) blockwise: bool,
     pub(crate) insns: Vec<Insn>,
     pub(crate) prog_type: ProgType,
 }
@@ -565,8 +571,12 @@ pub(crate) fn compile(
         imm: 0,
     });
     check_subprogs(&ops, &slots, &func_targets)?;
-    let fused = fuse(&ops, &func_targets);
+    let mut fused = fuse(&ops, &func_targets);
+    let rem = block_rem(&fused);
+    let blockwise = embed_rem(&mut fused, &rem);
     Ok(Program {
+        rem,
+        blockwise,
         ops: fused,
         plain: ops,
         slots,
@@ -623,8 +633,9 @@ fn check_subprogs(ops: &[Op], slots: &[u32], func_targets: &[usize]) -> Result<(
 /// Fuses pairs that compiled programs use all the time into one op, so they cost one
 /// dispatch: `rX = rY; rX += imm|rZ` (pointer arithmetic), `ldxh/ldxw` + `be16/be32` (header
 /// fields), `rX += imm; if rX <cond> imm goto` (loop counters). The second instruction stays
-/// in place, so a fused op that lacks budget for both halves runs its first half only and
-/// falls through; no pair is fused whose second instruction is a jump target.
+/// in place and no pair is fused whose second instruction is a jump target, so the same op
+/// indexes work for the unfused ops, which the interpreter runs one by one when the budget
+/// runs short and when tracing.
 fn fuse(ops: &[Op], func_targets: &[usize]) -> Vec<Op> {
     let mut target = vec![false; ops.len()];
     for op in ops {
@@ -661,27 +672,102 @@ fn fuse(ops: &[Op], func_targets: &[usize]) -> Vec<Op> {
             },
             (K::Ldx16, K::Be16) => Op { k: K::LdxBe16, ..a },
             (K::Ldx32, K::Be32) => Op { k: K::LdxBe32, ..a },
-            (K::Add64I, K::Jlt64I | K::Jne64I | K::Jle64I | K::Jgt64I) => {
+            (K::Add64I, K::Jlt64I | K::Jne64I | K::Jle64I | K::Jgt64I)
+                if a.imm as i64 == a.imm as i8 as i64 =>
+            {
                 let k = match b.k {
                     K::Jlt64I => K::AddJltI,
                     K::Jne64I => K::AddJneI,
                     K::Jle64I => K::AddJleI,
                     _ => K::AddJgtI,
                 };
-                // Both immediates are sign-extended 32-bit values: pack them.
-                let imm = (a.imm as u32 as u64) | ((b.imm as u32 as u64) << 32);
+                // The increment (a small constant in loops) goes in `src`, so the
+                // immediate has room for the comparand and the block lengths.
                 Op {
                     k,
                     dst: a.dst,
-                    src: 0,
+                    src: a.imm as u8,
                     off: b.off,
-                    imm,
+                    imm: b.imm,
                 }
             }
             _ => continue,
         };
     }
     out
+}
+
+impl K {
+    /// Instructions this op stands for (fused pairs: 2).
+    pub(crate) fn len(self) -> usize {
+        match self {
+            K::MovAddI
+            | K::MovAddX
+            | K::LdxBe16
+            | K::LdxBe32
+            | K::AddJltI
+            | K::AddJneI
+            | K::AddJleI
+            | K::AddJgtI => 2,
+            _ => 1,
+        }
+    }
+
+    /// Whether the op may transfer control anywhere but to the next op: a block ends here.
+    pub(crate) fn ends_block(self) -> bool {
+        let k = self as usize;
+        (K::Ja as usize..=K::Jsle32X as usize).contains(&k)
+            || (K::AddJltI as usize..=K::AddJgtI as usize).contains(&k)
+            || matches!(
+                self,
+                K::MayGoto | K::CallLocal | K::Callx | K::TailCall | K::Exit | K::FellOff
+            )
+    }
+}
+
+/// For each op: how many instructions run from it through the end of its block (the next
+/// op that [ends a block](K::ends_block), included), following fused ops past their second
+/// half. Execution enters a block only at the op after a block end, so the interpreter can
+/// check and charge the budget once on entry; an exit in mid-block (a helper's
+/// `Exit`, a failed `ld_abs`) subtracts what it did not run.
+pub(crate) fn block_rem(ops: &[Op]) -> Vec<u32> {
+    let mut rem = vec![0u32; ops.len()];
+    for i in (0..ops.len()).rev() {
+        let len = ops[i].k.len();
+        let rest = match rem.get(i + len) {
+            Some(&r) if !ops[i].k.ends_block() => r,
+            _ => 0,
+        };
+        rem[i] = rest.saturating_add(len as u32);
+    }
+    rem
+}
+
+/// Puts the block lengths of both successors of each jump into the high half of its
+/// immediate (taken: bits 32..48, not taken: bits 48..64), where the interpreter reads them
+/// without another lookup; immediate operands of jumps are 32-bit, so the low half keeps
+/// the comparand. Returns false (and the program runs step by step) if a length or
+/// comparand does not fit.
+fn embed_rem(ops: &mut [Op], rem: &[u32]) -> bool {
+    for (i, slot) in ops.iter_mut().enumerate() {
+        let op = *slot;
+        let k = op.k as usize;
+        let jump = (K::Ja as usize..=K::MayGoto as usize).contains(&k)
+            || (K::AddJltI as usize..=K::AddJgtI as usize).contains(&k);
+        if !jump {
+            continue;
+        }
+        let taken = rem.get(op.off as usize).copied();
+        let fall = rem.get(i + op.k.len()).copied().unwrap_or(0);
+        let (Some(Ok(taken)), Ok(fall)) = (taken.map(u16::try_from), u16::try_from(fall)) else {
+            return false;
+        };
+        if op.imm as i32 as i64 as u64 != op.imm && op.imm >> 32 != 0 {
+            return false;
+        }
+        slot.imm = (op.imm as u32 as u64) | (taken as u64) << 32 | (fall as u64) << 48;
+    }
+    true
 }
 
 #[cfg(test)]
