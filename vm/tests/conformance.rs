@@ -62,7 +62,7 @@ fn bench_programs_match_their_text() {
         (
             "packet_parse",
             std::fs::read(dir.join("packet.bin")).unwrap(),
-            41_463,
+            20_733,
         ),
     ] {
         let text = std::fs::read_to_string(dir.join(format!("{name}.asm"))).unwrap();
