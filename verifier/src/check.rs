@@ -3049,6 +3049,8 @@ impl<'a> Env<'a> {
             MapType::ReuseportSockarray => Some(&[82u32, 1, 2, 3][..]),
             MapType::SkStorage => Some(&[107u32, 108][..]),
             MapType::Xskmap => Some(&[51u32, 1, 2, 3][..]),
+            MapType::Devmap | MapType::DevmapHash => Some(&[51u32, 1][..]),
+            MapType::Cpumap => Some(&[51u32][..]),
             _ => None,
         };
         if let Some(list) = needs {
@@ -3061,6 +3063,14 @@ impl<'a> Env<'a> {
             81 => Some(&[MapType::CgroupStorage, MapType::PercpuCgroupStorage][..]),
             130 | 131 | 134 => Some(&[MapType::Ringbuf][..]),
             107 | 108 => Some(&[MapType::SkStorage][..]),
+            51 => Some(
+                &[
+                    MapType::Devmap,
+                    MapType::DevmapHash,
+                    MapType::Cpumap,
+                    MapType::Xskmap,
+                ][..],
+            ),
             _ => None,
         };
         if let Some(list) = only {
