@@ -2921,6 +2921,7 @@ impl<'a> Env<'a> {
                 return fail(EINVAL, "get_local_storage() doesn't support non-zero flags");
             }
         }
+        let never_null = id == 1 && self.lookup_never_null(st, map);
         for r in 0..=5 {
             self.set(st, r, Reg::NOT_INIT);
         }
@@ -2949,7 +2950,7 @@ impl<'a> Env<'a> {
             Ret::MapValueOrNull | Ret::MapValue => {
                 let mut r = Reg::ptr(Ty::MapValue);
                 r.aux = map.unwrap_or(0);
-                r.maybe_null = matches!(p.ret, Ret::MapValueOrNull);
+                r.maybe_null = matches!(p.ret, Ret::MapValueOrNull) && !never_null;
                 if !r.maybe_null && self.maps[r.aux as usize].spin_lock_off.is_some() {
                     r.id = self.new_id();
                 }
@@ -3028,6 +3029,58 @@ impl<'a> Env<'a> {
         Ok(())
     }
 
+    /// Whether `bpf_map_lookup_elem` cannot return NULL: an array (or per-CPU array)
+    /// looked up with a constant key below `max_entries` that sits on the stack as known
+    /// zero bytes or a spilled constant of the key's size (`can_elide_value_nullness`,
+    /// `get_constant_map_key`; privileged programs only).
+    fn lookup_never_null(&self, st: &State, map: Option<u32>) -> bool {
+        let Some(md) = map.and_then(|m| self.maps.get(m as usize)) else {
+            return false;
+        };
+        if !self.opts.privileged || !matches!(md.map_type, MapType::Array | MapType::PercpuArray) {
+            return false;
+        }
+        let key = self.reg(st, 2);
+        if key.ty != Ty::Stack || !key.s.is_const() {
+            return false;
+        }
+        let off = key.off as i64 + key.s.value() as i64;
+        if off >= 0 {
+            return false;
+        }
+        let si = ((-off - 1) / 8) as usize;
+        // The kernel's slot_type index (higher addresses at lower indexes).
+        let k = ((-off - 1) % 8) as usize;
+        let Some(slot) = st
+            .frames
+            .get(key.aux as usize)
+            .and_then(|f| f.stack.get(si))
+        else {
+            return false;
+        };
+        // Bytes from the key's address upwards, as get_constant_map_key walks them.
+        let run = |kind: Slot| {
+            slot.bytes[..=k]
+                .iter()
+                .rev()
+                .take_while(|x| **x == kind)
+                .count()
+        };
+        let ks = md.key_size as usize;
+        let value = if run(Slot::Zero) >= ks {
+            0
+        } else if slot.bytes[7] == Slot::Spill
+            && run(Slot::Spill) == ks
+            && slot.spilled.ty == Ty::Scalar
+            && slot.spilled.s.is_const()
+        {
+            slot.spilled.s.value()
+        } else {
+            return false;
+        };
+        value < md.max_entries as u64
+    }
+
     fn check_map_func(&self, m: u32, func: u32) -> R<()> {
         let md = &self.maps[m as usize];
         let t = md.map_type;
@@ -3049,6 +3102,8 @@ impl<'a> Env<'a> {
             MapType::ReuseportSockarray => Some(&[82u32, 1, 2, 3][..]),
             MapType::SkStorage => Some(&[107u32, 108][..]),
             MapType::Xskmap => Some(&[51u32, 1, 2, 3][..]),
+            MapType::Devmap | MapType::DevmapHash => Some(&[51u32, 1][..]),
+            MapType::Cpumap => Some(&[51u32][..]),
             _ => None,
         };
         if let Some(list) = needs {
@@ -3061,6 +3116,14 @@ impl<'a> Env<'a> {
             81 => Some(&[MapType::CgroupStorage, MapType::PercpuCgroupStorage][..]),
             130 | 131 | 134 => Some(&[MapType::Ringbuf][..]),
             107 | 108 => Some(&[MapType::SkStorage][..]),
+            51 => Some(
+                &[
+                    MapType::Devmap,
+                    MapType::DevmapHash,
+                    MapType::Cpumap,
+                    MapType::Xskmap,
+                ][..],
+            ),
             _ => None,
         };
         if let Some(list) = only {

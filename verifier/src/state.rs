@@ -159,7 +159,8 @@ pub enum Slot {
 /// An 8-byte stack slot.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct StackSlot {
-    /// Byte kinds, lowest address first.
+    /// Byte kinds, indexed as the kernel's `slot_type`: byte `fp-off` is at
+    /// `(off - 1) % 8`, so index 7 is the slot's lowest address.
     pub bytes: [Slot; 8],
     /// The spilled register when `bytes` holds `Spill`.
     pub spilled: Reg,

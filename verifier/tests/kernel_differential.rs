@@ -19,7 +19,9 @@
 //!   instruction of the loop than the kernel, whose checkpoints fall elsewhere;
 //! - a loop bpfx proves infinite the kernel may instead explore until
 //!   "BPF program is too large. Processed 1000001 insn" (the kernel's state comparison
-//!   misses the repetition there, e.g. with precision marks that differ between visits).
+//!   misses the repetition there, e.g. with precision marks that differ between visits),
+//!   and once in 20,000 programs the other way round;
+//! - the kernel once failed a load of such a loop with EFAULT and no log.
 
 #[path = "common/kdiff.rs"]
 mod kdiff;
