@@ -239,7 +239,10 @@ impl Program {
                     if e.0 == libc::EACCES
                         || e.0 == libc::EINVAL
                         || e.0 == libc::E2BIG
-                        || e.0 == libc::ENOSPC =>
+                        || e.0 == libc::ENOSPC
+                        // The verifier also gives up with EFAULT ("The sequence of 8193
+                        // jumps is too complex", check_cond_jmp_op's failed push_stack).
+                        || e.0 == libc::EFAULT =>
                 {
                     if level_used == 0 {
                         // Load again with a log to learn why.

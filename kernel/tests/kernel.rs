@@ -582,3 +582,24 @@ fn test_runnable_types_match_the_table() {
         assert_eq!(runs, t.can_test_run(), "{t}: kernel test-runs it: {runs}");
     }
 }
+
+#[test]
+fn efault_from_the_verifier_carries_its_log() {
+    // The verifier answers EFAULT when too many branches are pending; the load is repeated
+    // with a log so the reason is not lost.
+    if !kernel_available("efault_from_the_verifier_carries_its_log") {
+        return;
+    }
+    let mut prog = vec![i(0x85, 0, 0, 0, 7)];
+    for k in 0..9000 {
+        prog.push(i(0x15, 0, 0, 0, k));
+    }
+    prog.push(i(0xb7, 0, 0, 0, 0));
+    prog.push(EXIT);
+    let e = Program::load(&prog, &LoadOptions::new(ProgType::SocketFilter)).unwrap_err();
+    assert_eq!(e.errno().map(|n| n.0), Some(libc::EFAULT), "{e}");
+    assert_eq!(
+        e.verifier_log().and_then(kernel::error::first_error_line),
+        Some("The sequence of 8193 jumps is too complex.")
+    );
+}

@@ -684,3 +684,18 @@ fn rejection_carries_path_and_log() {
     let ok = verify(&[mov(0, 0), exit()], &opts).unwrap();
     assert!(ok.log.contains("; R0=0 R1=ctx() R10=fp0"), "{}", ok.log);
 }
+
+#[test]
+fn too_many_pending_branches_fail_as_the_kernel_does() {
+    // 9,000 undecided branches in a row: the kernel's push_stack gives up at the 8,193rd
+    // pending state and check_cond_jmp_op reports EFAULT (measured on 6.18).
+    let mut prog = vec![call(7)]; // bpf_get_prandom_u32: r0 unknown
+    for k in 0..9000 {
+        prog.push(i(0x15, 0, 0, 0, k)); // if r0 == k goto +0
+    }
+    prog.push(mov(0, 0));
+    prog.push(exit());
+    let r = verify(&prog, &Options::new(ProgType::SocketFilter)).unwrap_err();
+    assert_eq!(r.message, "The sequence of 8193 jumps is too complex.");
+    assert_eq!(r.errno, verifier::EFAULT);
+}
