@@ -51,7 +51,7 @@ pub mod diff {
         // The VM and the kernel backend both name maps by index: the program runs as is.
         assert_eq!(fd, 0);
         let id = vm
-            .load_insns(&prog, vm::ProgType::Plain)
+            .load_insns(prog, vm::ProgType::Plain)
             .map_err(|e| format!("vm load: {e}"))?;
         vm.set_mem(vec![0; MEM_LEN]);
         let out = vm.run(id).map_err(|e| format!("vm run: {e}"))?;
