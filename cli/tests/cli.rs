@@ -154,3 +154,13 @@ fn classic_dialects_through_asm_and_disasm() {
         Some(1)
     );
 }
+
+#[test]
+fn readme_quick_start_runs_the_main_binary() {
+    // The README's first command is `cargo run -p bpfx -- asm ...`: with a second binary in
+    // the package (bpfx-conformance), `default-run` must name `bpfx`.
+    let manifest =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/Cargo.toml")).unwrap();
+    let package = manifest.split("[[bin]]").next().unwrap();
+    assert!(package.contains("default-run = \"bpfx\""), "{package}");
+}
