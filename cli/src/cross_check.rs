@@ -85,7 +85,6 @@ fn run_vm(prog: &[Insn], inputs: &crate::kernel::Inputs, maps: &[MapInit]) -> Re
             }
         }
     }
-    let patched = prog.to_vec();
     let empty = |verdict| Side {
         verdict,
         r0: None,
@@ -94,7 +93,7 @@ fn run_vm(prog: &[Insn], inputs: &crate::kernel::Inputs, maps: &[MapInit]) -> Re
         ctx: vec![],
         maps: vec![],
     };
-    let id = match machine.load_insns(&patched, vm_type) {
+    let id = match machine.load_insns(prog, vm_type) {
         Ok(id) => id,
         Err(e) => return Ok(empty(Err(format!("refuses: {e}")))),
     };
