@@ -250,6 +250,170 @@ impl ProgType {
     }
 }
 
+/// Fields of a map value that the kernel treats specially, found in the value's BTF
+/// (`btf_parse_fields` builds the kernel's `btf_record` from the same facts).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub struct ValueFields {
+    /// Offset of a `struct bpf_spin_lock`.
+    pub spin_lock: Option<u32>,
+    /// Offset of a `struct bpf_timer`.
+    pub timer: Option<u32>,
+}
+
+/// A map's shape: what `BPF_MAP_CREATE` is given, plus the name and, for map-in-map types,
+/// the inner map's template. The one map definition every crate uses (VM, verifier, kernel
+/// backend, object loader, CLI).
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct MapSpec {
+    /// Name (the variable name in an object, the section name for global data).
+    pub name: String,
+    /// The type.
+    pub map_type: MapType,
+    /// Key size in bytes.
+    pub key_size: u32,
+    /// Value size in bytes (per CPU for per-CPU types).
+    pub value_size: u32,
+    /// Maximum number of entries (for ring buffers: the size in bytes).
+    pub max_entries: u32,
+    /// `map_flags` (`BPF_F_*`).
+    pub flags: u32,
+    /// For `array_of_maps` / `hash_of_maps`: the inner map's template.
+    pub inner: Option<Box<MapSpec>>,
+    /// Special fields of the value, from BTF.
+    pub value_fields: ValueFields,
+}
+
+/// `BPF_F_RDONLY_PROG`: the program may only read the map.
+pub const BPF_F_RDONLY_PROG: u32 = 1 << 7;
+/// `BPF_F_WRONLY_PROG`: the program may only write the map.
+pub const BPF_F_WRONLY_PROG: u32 = 1 << 8;
+
+impl MapSpec {
+    /// A map of the given shape, unnamed, no flags.
+    pub fn new(map_type: MapType, key_size: u32, value_size: u32, max_entries: u32) -> MapSpec {
+        MapSpec {
+            name: String::new(),
+            map_type,
+            key_size,
+            value_size,
+            max_entries,
+            flags: 0,
+            inner: None,
+            value_fields: ValueFields::default(),
+        }
+    }
+
+    /// An array of `max_entries` values of `value_size` bytes (4-byte keys).
+    pub fn array(value_size: u32, max_entries: u32) -> MapSpec {
+        MapSpec::new(MapType::Array, 4, value_size, max_entries)
+    }
+
+    /// A hash map.
+    pub fn hash(key_size: u32, value_size: u32, max_entries: u32) -> MapSpec {
+        MapSpec::new(MapType::Hash, key_size, value_size, max_entries)
+    }
+
+    /// The same map with a name.
+    pub fn named(mut self, name: impl Into<String>) -> MapSpec {
+        self.name = name.into();
+        self
+    }
+
+    /// The same map with `map_flags`.
+    pub fn with_flags(mut self, flags: u32) -> MapSpec {
+        self.flags = flags;
+        self
+    }
+
+    /// Parses the command-line spelling shared by every subcommand:
+    /// `[NAME=]TYPE:KEY_SIZE:VALUE_SIZE:MAX_ENTRIES[:FLAGS]`, e.g. `hash:4:8:16`,
+    /// `counts=percpu_array:4:8:1`, `array:4:8:1:0x80` (flags in decimal or `0x` hex).
+    ///
+    /// The older `bpfx verify` spelling `NAME:TYPE:KEY_SIZE:VALUE_SIZE:MAX_ENTRIES` is still
+    /// read; the second value returned is then a deprecation note for the user.
+    pub fn parse_cli(s: &str) -> Result<(MapSpec, Option<String>), String> {
+        const SYNTAX: &str =
+            "[NAME=]TYPE:KEY_SIZE:VALUE_SIZE:MAX_ENTRIES[:FLAGS] (e.g. hash:4:8:16)";
+        let (name, rest) = match s.split_once('=') {
+            Some((n, r)) => (Some(n), r),
+            None => (None, s),
+        };
+        if let Some(n) = name {
+            if n.is_empty()
+                || !n
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '.')
+            {
+                return Err(format!(
+                    "map name `{n}` in `{s}` must be letters, digits, `_` or `.`"
+                ));
+            }
+        }
+        let parts: Vec<&str> = rest.split(':').collect();
+        // The old verify spelling: a name first, then the type.
+        if name.is_none()
+            && parts.len() == 5
+            && parts[0].parse::<MapType>().is_err()
+            && parts[1].parse::<MapType>().is_ok()
+        {
+            let (spec, _) = MapSpec::parse_cli(&format!("{}={}", parts[0], parts[1..].join(":")))?;
+            let note = format!(
+                "`--map {s}` uses the old NAME:TYPE:... spelling; write `--map {}={}`",
+                parts[0],
+                parts[1..].join(":")
+            );
+            return Ok((spec, Some(note)));
+        }
+        if !(4..=5).contains(&parts.len()) {
+            return Err(format!("`{s}` is not {SYNTAX}: {} fields", parts.len()));
+        }
+        let map_type: MapType = parts[0].parse()?;
+        let num = |what: &str, x: &str| -> Result<u32, String> {
+            let parsed = match x.strip_prefix("0x").or_else(|| x.strip_prefix("0X")) {
+                Some(h) => u32::from_str_radix(h, 16),
+                None => x.parse::<u32>(),
+            };
+            parsed.map_err(|_| {
+                format!(
+                    "{what} `{x}` in `{s}` is not a number from 0 to {}",
+                    u32::MAX
+                )
+            })
+        };
+        let mut spec = MapSpec::new(
+            map_type,
+            num("key size", parts[1])?,
+            num("value size", parts[2])?,
+            num("max entries", parts[3])?,
+        );
+        if let Some(f) = parts.get(4) {
+            spec.flags = num("flags", f)?;
+        }
+        if let Some(n) = name {
+            spec.name = n.to_string();
+        }
+        Ok((spec, None))
+    }
+}
+
+impl fmt::Display for MapSpec {
+    /// The command-line spelling ([`MapSpec::parse_cli`] reads it back).
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if !self.name.is_empty() {
+            write!(f, "{}=", self.name)?;
+        }
+        write!(
+            f,
+            "{}:{}:{}:{}",
+            self.map_type, self.key_size, self.value_size, self.max_entries
+        )?;
+        if self.flags != 0 {
+            write!(f, ":{:#x}", self.flags)?;
+        }
+        Ok(())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -285,5 +449,33 @@ mod tests {
             Some(ProgType::Kprobe)
         );
         assert_eq!(ProgType::from_section(".text"), None);
+    }
+
+    #[test]
+    fn map_spec_cli_spelling() {
+        let (m, note) = MapSpec::parse_cli("hash:4:8:16").unwrap();
+        assert_eq!(m, MapSpec::hash(4, 8, 16));
+        assert!(note.is_none());
+        let (m, _) = MapSpec::parse_cli("counts=percpu_array:4:8:1:0x80").unwrap();
+        assert_eq!(m.name, "counts");
+        assert_eq!(m.map_type, MapType::PercpuArray);
+        assert_eq!(m.flags, BPF_F_RDONLY_PROG);
+        assert_eq!(m.to_string(), "counts=percpu_array:4:8:1:0x80");
+        assert_eq!(MapSpec::parse_cli(&m.to_string()).unwrap().0, m);
+        let (old, note) = MapSpec::parse_cli("m:array:4:8:1").unwrap();
+        assert_eq!(old, MapSpec::array(8, 1).named("m"));
+        assert!(note.unwrap().contains("--map m=array:4:8:1"));
+        assert!(MapSpec::parse_cli("array:4:8")
+            .unwrap_err()
+            .contains("3 fields"));
+        assert!(MapSpec::parse_cli("array:4:8:4294967296")
+            .unwrap_err()
+            .contains("max entries"));
+        assert!(MapSpec::parse_cli("nope:4:8:1")
+            .unwrap_err()
+            .contains("unknown MapType"));
+        assert!(MapSpec::parse_cli("a b=array:4:8:1")
+            .unwrap_err()
+            .contains("map name"));
     }
 }
