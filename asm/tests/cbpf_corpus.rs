@@ -2,30 +2,11 @@
 //! identical bytes, and its `.bpfasm.txt` twin parses to the same program.
 
 use asm::cbpf::{self, bpf_asm, formats, seccomp};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 fn corpus() -> Option<Vec<PathBuf>> {
-    let dir = std::env::var_os("BPFX_SECCOMP_CORPUS")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/seccomp"));
-    if !dir.is_dir() {
-        println!("skipped: {} not found", dir.display());
-        return None;
-    }
-    let mut out = Vec::new();
-    let mut stack = vec![dir];
-    while let Some(d) = stack.pop() {
-        for e in std::fs::read_dir(&d).unwrap() {
-            let p = e.unwrap().path();
-            if p.is_dir() {
-                stack.push(p);
-            } else if p.extension().is_some_and(|x| x == "bpf") {
-                out.push(p);
-            }
-        }
-    }
-    out.sort();
-    Some(out)
+    let dir = test_support::corpus_dir("BPFX_SECCOMP_CORPUS", "seccomp")?;
+    Some(test_support::files_with_ext(&dir, "bpf"))
 }
 
 #[test]

@@ -8,12 +8,10 @@ use kernel::conformance::{run_case, Outcome};
 use std::path::PathBuf;
 
 fn golden() -> Option<PathBuf> {
-    let p = match std::env::var_os("BPFX_CONFORMANCE_GOLDEN") {
-        Some(p) => PathBuf::from(p),
-        None => PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-            .join("../../shared/conformance/bpf_conformance/golden/tests.jsonl"),
-    };
-    p.exists().then_some(p)
+    test_support::corpus_file(
+        "BPFX_CONFORMANCE_GOLDEN",
+        "conformance/bpf_conformance/golden/tests.jsonl",
+    )
 }
 
 fn hex(s: &str) -> Vec<u8> {
@@ -30,7 +28,6 @@ fn kernel_runs_the_conformance_suite() {
         return;
     }
     let Some(path) = golden() else {
-        println!("skipped: golden tests.jsonl not found (set BPFX_CONFORMANCE_GOLDEN)");
         return;
     };
     let text = std::fs::read_to_string(&path).unwrap();

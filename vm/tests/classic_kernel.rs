@@ -6,31 +6,12 @@ use asm::cbpf::check::{check, Mode};
 use asm::cbpf::seccomp::Arch;
 use asm::cbpf::{self, SockFilter};
 use kernel::seccomp as ks;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use vm::classic::{run_seccomp, SeccompData};
 
 fn corpus() -> Option<Vec<PathBuf>> {
-    let dir = std::env::var_os("BPFX_SECCOMP_CORPUS")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/seccomp"));
-    if !dir.is_dir() {
-        println!("skipped: {} not found", dir.display());
-        return None;
-    }
-    let mut out = Vec::new();
-    let mut stack = vec![dir];
-    while let Some(d) = stack.pop() {
-        for e in std::fs::read_dir(&d).unwrap() {
-            let p = e.unwrap().path();
-            if p.is_dir() {
-                stack.push(p);
-            } else if p.extension().is_some_and(|x| x == "bpf") {
-                out.push(p);
-            }
-        }
-    }
-    out.sort();
-    Some(out)
+    let dir = test_support::corpus_dir("BPFX_SECCOMP_CORPUS", "seccomp")?;
+    Some(test_support::files_with_ext(&dir, "bpf"))
 }
 
 struct Rng(u64);

@@ -172,11 +172,9 @@ fn uprobe_calls_bypass_filters() {
 #[test]
 fn possible_returns_cover_every_concrete_run() {
     use vm::classic::possible_returns;
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/seccomp");
-    if !dir.is_dir() {
-        println!("skipped: {} not found", dir.display());
+    let Some(dir) = test_support::corpus_dir("BPFX_SECCOMP_CORPUS", "seccomp") else {
         return;
-    }
+    };
     let mut seed = 0x9e37_79b9_7f4a_7c15u64;
     let mut rnd = move || {
         seed ^= seed << 13;

@@ -10,17 +10,15 @@ fn hex(s: &str) -> Vec<u8> {
 }
 
 fn golden() -> Option<PathBuf> {
-    let p = std::env::var_os("BPFX_SHARED")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared"))
-        .join("conformance/bpf_conformance/golden/tests.jsonl");
-    p.exists().then_some(p)
+    test_support::corpus_file(
+        "BPFX_CONFORMANCE_GOLDEN",
+        "conformance/bpf_conformance/golden/tests.jsonl",
+    )
 }
 
 #[test]
 fn bpf_conformance_golden() {
     let Some(path) = golden() else {
-        println!("skipped: ../shared/conformance/bpf_conformance/golden/tests.jsonl not found");
         return;
     };
     let text = std::fs::read_to_string(path).unwrap();

@@ -47,11 +47,10 @@ fn hexdump(text: &str) -> Vec<u8> {
 
 #[test]
 fn ubpf_suite() {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/conformance/ubpf/tests");
-    if !dir.exists() {
-        println!("skipped: {} not found", dir.display());
+    let Some(dir) = test_support::corpus_dir("BPFX_UBPF_TESTS_DIR", "conformance/ubpf/tests")
+    else {
         return;
-    }
+    };
     let mut all = Vec::new();
     files(&dir, &mut all);
     let (mut passed, mut skipped, mut differ, mut failures) = (0, 0, 0, Vec::new());

@@ -1,15 +1,6 @@
 //! Shared by the integration tests: skip cleanly where bpf() is not usable.
 
-/// True when the kernel can be used; otherwise prints why the caller skips.
-pub fn kernel_available(test: &str) -> bool {
-    match kernel::probe::availability() {
-        Ok(()) => true,
-        Err(reason) => {
-            println!("skipped: kernel unavailable ({reason}) [{test}]");
-            false
-        }
-    }
-}
+pub use test_support::kernel_available;
 
 /// Differential harness: one program run in the VM and in the kernel, same input.
 #[allow(dead_code)]

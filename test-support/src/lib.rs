@@ -1,0 +1,134 @@
+//! Dev-only helpers shared by the tests and benches of every bpfx crate (never a dependency of
+//! a library): where the shared corpora live, the visible skip when the kernel or a corpus is
+//! missing, and the bless switch for expectation files.
+//!
+//! A test that cannot run prints one `skipped: <reason>` line and returns; it never passes
+//! silently. `cargo test -- --nocapture 2>&1 | grep skipped:` lists every skip of a run.
+//!
+//! Instruction builders live in `asm` (`asm::Insn::mov64_imm`, ...); tests use those rather
+//! than a local byte helper.
+#![deny(missing_docs)]
+
+use std::path::{Path, PathBuf};
+
+/// The workspace root (the folder holding `Cargo.toml` with `[workspace]`).
+pub fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("test-support sits one folder below the workspace root")
+        .to_path_buf()
+}
+
+/// The shared corpora: `$BPFX_SHARED`, or `../shared` beside the checkout.
+pub fn shared_dir() -> PathBuf {
+    std::env::var_os("BPFX_SHARED")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| workspace_root().join("../shared"))
+}
+
+/// A corpus folder: `$env_var` when set, otherwise `rel` inside [`shared_dir`]. `None` (after
+/// printing `skipped: ...` naming the path and the variable) when it is not a folder.
+pub fn corpus_dir(env_var: &str, rel: &str) -> Option<PathBuf> {
+    let dir = std::env::var_os(env_var)
+        .map(PathBuf::from)
+        .unwrap_or_else(|| shared_dir().join(rel));
+    if dir.is_dir() {
+        Some(dir)
+    } else {
+        println!(
+            "skipped: corpus {} not found (set ${env_var} or $BPFX_SHARED)",
+            dir.display()
+        );
+        None
+    }
+}
+
+/// A corpus file: `$env_var` when set, otherwise `rel` inside [`shared_dir`]; `None` with a
+/// printed skip when it does not exist.
+pub fn corpus_file(env_var: &str, rel: &str) -> Option<PathBuf> {
+    let file = std::env::var_os(env_var)
+        .map(PathBuf::from)
+        .unwrap_or_else(|| shared_dir().join(rel));
+    if file.is_file() {
+        Some(file)
+    } else {
+        println!(
+            "skipped: corpus file {} not found (set ${env_var} or $BPFX_SHARED)",
+            file.display()
+        );
+        None
+    }
+}
+
+/// Every file below `dir` (recursively) whose name ends in `.{ext}`, sorted by path.
+///
+/// # Panics
+/// When a folder cannot be read: a corpus that exists but cannot be listed is a broken test
+/// setup, not a skip.
+pub fn files_with_ext(dir: &Path, ext: &str) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        let entries =
+            std::fs::read_dir(&d).unwrap_or_else(|e| panic!("cannot list {}: {e}", d.display()));
+        for entry in entries {
+            let path = entry
+                .unwrap_or_else(|e| panic!("cannot list {}: {e}", d.display()))
+                .path();
+            if path.is_dir() {
+                stack.push(path);
+            } else if path.extension().is_some_and(|x| x == ext) {
+                out.push(path);
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+/// True when bpf(2) can be used here; otherwise prints `skipped: kernel unavailable (...)
+/// [test]` and returns false.
+pub fn kernel_available(test: &str) -> bool {
+    match kernel::probe::availability() {
+        Ok(()) => true,
+        Err(reason) => {
+            println!("skipped: kernel unavailable ({reason}) [{test}]");
+            false
+        }
+    }
+}
+
+/// Whether expectation files should be rewritten from the actual results (`BPFX_BLESS=1`).
+pub fn bless() -> bool {
+    std::env::var_os("BPFX_BLESS").is_some_and(|v| v == "1")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn finds_files_by_extension_sorted() {
+        let dir = std::env::temp_dir().join(format!("bpfx-ts-{}", std::process::id()));
+        std::fs::create_dir_all(dir.join("sub")).unwrap();
+        for f in ["b.bpf", "a.bpf", "sub/c.bpf", "x.txt"] {
+            std::fs::write(dir.join(f), b"").unwrap();
+        }
+        let found = files_with_ext(&dir, "bpf");
+        let names: Vec<_> = found
+            .iter()
+            .map(|p| p.strip_prefix(&dir).unwrap().to_string_lossy().into_owned())
+            .collect();
+        assert_eq!(names, ["a.bpf", "b.bpf", "sub/c.bpf"]);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn a_missing_corpus_is_none() {
+        assert_eq!(
+            corpus_dir("BPFX_TEST_SUPPORT_UNSET_VAR", "no/such/corpus"),
+            None
+        );
+        assert!(workspace_root().join("Cargo.toml").is_file());
+    }
+}
