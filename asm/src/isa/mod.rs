@@ -17,7 +17,7 @@ pub mod op;
 mod table;
 
 pub use form::{Fields, Form, OpDef, Selector};
-pub use table::{by_code, by_name, lookup, table};
+pub use table::{by_code, by_name, lookup, table, TABLE};
 
 /// Instruction class, the low three bits of the opcode (RFC 9669 §3.3).
 #[allow(missing_docs)]
