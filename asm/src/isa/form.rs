@@ -64,7 +64,7 @@ pub enum Form {
         /// Access size (B, H, W).
         size: Size,
     },
-    /// `dst = imm64` over two slots (`lddw`), `src` selects a [`Pseudo`] source.
+    /// `dst = imm64` over two slots (`lddw`), `src` selects a [`Pseudo`](super::Pseudo) source.
     LoadImm64,
     /// `if dst cond src|imm goto +off`.
     Jump {
