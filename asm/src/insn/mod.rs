@@ -71,6 +71,13 @@ impl Insn {
         isa::lookup(self.code, self.src, self.off, self.imm as i32)
     }
 
+    /// The form of this instruction, if it is in the table: the way to ask "is this a
+    /// local call / an exit / a jump" without comparing opcode bits, e.g.
+    /// `insn.form() == Some(Form::Call(CallKind::Local))`.
+    pub fn form(&self) -> Option<Form> {
+        self.def().map(|d| d.form)
+    }
+
     /// Number of 8-byte slots (2 for `lddw`).
     pub fn slots(&self) -> usize {
         if self.code == op::LDDW {
@@ -572,6 +579,15 @@ mod tests {
         ];
         assert_eq!(targets, expected);
         assert_eq!(prog[4].branch_offset(), Some(-8));
+        assert_eq!(prog[3].form(), Some(Form::Call(CallKind::Local)));
+        assert_eq!(
+            Insn {
+                code: 0x8e, // BPF_JMP32 | BPF_CALL | BPF_X: no such instruction
+                ..Insn::default()
+            }
+            .form(),
+            None
+        );
         assert_eq!(prog[5].branch_offset(), None);
         // The unchecked walk gives the same slot indexes and instructions.
         let walked: Vec<_> = slots(&bytes).collect();
