@@ -92,6 +92,16 @@ impl Size {
         }
     }
 
+    /// The size an opcode's `BPF_SIZE` bits (`code & 0x18`) name: the inverse of
+    /// [`Size::code`], for load and store opcodes (RFC 9669 §5.1).
+    pub const fn from_code(code: u8) -> Size {
+        let mut i = 0;
+        while Size::ALL[i].code() != code & Size::DW.code() {
+            i += 1;
+        }
+        Size::ALL[i]
+    }
+
     /// The suffix in ubpf mnemonics: `b`, `h`, `w`, `dw`.
     pub const fn suffix(self) -> &'static str {
         match self {

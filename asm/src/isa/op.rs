@@ -56,6 +56,16 @@ mod tests {
     }
 
     #[test]
+    fn size_bits_read_back() {
+        use crate::isa::Size;
+        for size in Size::ALL {
+            assert_eq!(Size::from_code(STXW | size.code()), size);
+        }
+        assert_eq!(Size::from_code(LDXDW), Size::DW);
+        assert_eq!(Size::from_code(LDABSH), Size::H);
+    }
+
+    #[test]
     // The zero fields are written out so each line spells the whole encoding.
     #[allow(clippy::identity_op)]
     fn constants_match_the_uapi_encoding() {
