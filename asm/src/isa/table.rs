@@ -11,8 +11,8 @@ use super::{
 /// Each group is `NAME = byte => [selector, "name", form, isa], ...;`: the named opcode
 /// byte (see [`op`](super::op) for the naming scheme) and the instructions it encodes,
 /// told apart by their [`S`]elector field when there are several. Groups are in opcode
-/// order, as in RFC 9669 Appendix A; within a group the first row is what a plain
-/// `by_code(byte)[0]` gives. Names are the ubpf / bpf_conformance mnemonics; the ISA column
+/// order, as in RFC 9669 Appendix A (a compile-time check in `INDEX` holds the list to it).
+/// Names are the ubpf / bpf_conformance mnemonics; the ISA column
 /// is the first `-mcpu` level (or Linux) that has the instruction. The pattern follows
 /// wasmparser's `for_each_operator!`: consumers are macros that pick the columns they need.
 macro_rules! for_each_opcode {
@@ -20,6 +20,7 @@ macro_rules! for_each_opcode {
         $callback! {
             ADD32_IMM = 0x04 => [S::None, "add32", alu(A::Add, W32, Imm), V1];
             JA = 0x05 => [S::None, "ja", Form::Ja, V1];
+            // `gotol`: BPF_JMP32 | BPF_JA takes its 32-bit offset from imm (RFC 9669 §4.3).
             JA32 = 0x06 => [S::None, "ja32", Form::Gotol, V4];
             ADD64_IMM = 0x07 => [S::None, "add", alu(A::Add, W64, Imm), V1];
             ADD32_REG = 0x0c => [S::None, "add32", alu(A::Add, W32, Reg), V1];
@@ -28,6 +29,7 @@ macro_rules! for_each_opcode {
             JEQ_IMM = 0x15 => [S::None, "jeq", jmp(C::Eq, W64, Imm), V1];
             JEQ32_IMM = 0x16 => [S::None, "jeq32", jmp(C::Eq, W32, Imm), V3];
             SUB64_IMM = 0x17 => [S::None, "sub", alu(A::Sub, W64, Imm), V1];
+            // BPF_LD | BPF_IMM | BPF_DW, two slots; src picks a pseudo source (uapi bpf.h, RFC 9669 §5.4).
             LDDW = 0x18 => [S::None, "lddw", Form::LoadImm64, V1];
             SUB32_REG = 0x1c => [S::None, "sub32", alu(A::Sub, W32, Reg), V1];
             JEQ_REG = 0x1d => [S::None, "jeq", jmp(C::Eq, W64, Reg), V1];
@@ -44,6 +46,7 @@ macro_rules! for_each_opcode {
             JGT32_REG = 0x2e => [S::None, "jgt32", jmp(C::Gt, W32, Reg), V3];
             MUL64_REG = 0x2f => [S::None, "mul", alu(A::Mul, W64, Reg), V1];
             LDABSB = 0x30 => [S::None, "ldabsb", ldabs(B), V1];
+            // The signed division forms share the opcode, off = 1 (RFC 9669 §4.1); so do SMOD and MOD.
             DIV32_IMM = 0x34 =>
                 [S::Off(0), "div32", alu(A::Div, W32, Imm), V1],
                 [S::Off(1), "sdiv32", alu(A::SDiv, W32, Imm), V4];
@@ -109,6 +112,8 @@ macro_rules! for_each_opcode {
             RSH64_REG = 0x7f => [S::None, "rsh", alu(A::Rsh, W64, Reg), V1];
             LDXSW = 0x81 => [S::None, "ldxsw", ldxs(W), V4];
             NEG32 = 0x84 => [S::None, "neg32", neg(W32), V1];
+            // src picks the callee: helper id, pc-relative subprogram (BPF_PSEUDO_CALL) or kfunc
+            // (BPF_PSEUDO_KFUNC_CALL), include/uapi/linux/bpf.h.
             CALL = 0x85 =>
                 [S::Src(0), "call", Form::Call(CallKind::Helper), V1],
                 [S::Src(1), "call local", Form::Call(CallKind::Local), V1],
@@ -142,6 +147,8 @@ macro_rules! for_each_opcode {
             JLE_IMM = 0xb5 => [S::None, "jle", jmp(C::Le, W64, Imm), V2];
             JLE32_IMM = 0xb6 => [S::None, "jle32", jmp(C::Le, W32, Imm), V3];
             MOV64_IMM = 0xb7 => [S::Off(0), "mov", alu(A::Mov, W64, Imm), V1];
+            // movsx shares mov's opcode with off = 8/16/32 (RFC 9669 §4.1); addr_space_cast is the
+            // 64-bit mov with off = 1 (Linux BPF_ADDR_SPACE_CAST).
             MOV32_REG = 0xbc =>
                 [S::Off(0), "mov32", alu(A::Mov, W32, Reg), V1],
                 [S::Off(8), "movsx832", movsx(W32, 8), V4],
@@ -154,6 +161,9 @@ macro_rules! for_each_opcode {
                 [S::Off(16), "movsx1664", movsx(W64, 16), V4],
                 [S::Off(32), "movsx3264", movsx(W64, 32), V4],
                 [S::Off(1), "addr_space_cast", Form::AddrSpaceCast, Linux];
+            // imm picks the operation (RFC 9669 §5.3). The 32-bit `lock add` (the old BPF_XADD) is as
+            // old as the 64-bit one; the other atomics came with -mcpu=v3, load-acquire and
+            // store-release later with Linux (BPF_LOAD_ACQ / BPF_STORE_REL, all four sizes).
             ATOMIC_W = 0xc3 =>
                 [S::Imm(At::Add.imm()), "lock add32", atomic(W, At::Add), V1],
                 [S::Imm(At::Or.imm()), "lock or32", atomic(W, At::Or), V3],
@@ -181,6 +191,7 @@ macro_rules! for_each_opcode {
             ATOMIC_B = 0xd3 =>
                 [S::Imm(At::LoadAcquire.imm()), "load_acquireb", atomic(B, At::LoadAcquire), Linux],
                 [S::Imm(At::StoreRelease.imm()), "store_releaseb", atomic(B, At::StoreRelease), Linux];
+            // imm is the width; BPF_ALU64 | BPF_END (0xd7) is the unconditional swap (RFC 9669 §4.2).
             LE = 0xd4 =>
                 [S::Imm(16), "le16", endian(ByteOrder::Le, 16), V1],
                 [S::Imm(32), "le32", endian(ByteOrder::Le, 32), V1],
