@@ -2,7 +2,7 @@
 //! ([`insn`]), and text dialects ([`text`]) with diagnostics as data ([`diag`]).
 //!
 //! ```
-//! use asm::insn::{decode, encode};
+//! use asm::insn::{decode, encode, Insn};
 //!
 //! // `r0 = 1; exit` in its binary form.
 //! let bytes = [0xb7, 0, 0, 0, 1, 0, 0, 0, 0x95, 0, 0, 0, 0, 0, 0, 0];
@@ -11,6 +11,8 @@
 //! assert_eq!(insns[0].insn.imm, 1);
 //! let round: Vec<_> = insns.iter().map(|d| d.insn).collect();
 //! assert_eq!(encode(&round), bytes);
+//! // The same program from the typed builders.
+//! assert_eq!(encode(&[Insn::mov64_imm(0, 1), Insn::exit()]), bytes);
 //! ```
 #![deny(missing_docs)]
 

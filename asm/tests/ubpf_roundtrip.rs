@@ -96,18 +96,16 @@ fn programs_disassemble_and_reassemble() {
 fn invalid_instructions_print_as_unparsable_text() {
     for insn in [
         Insn {
-            code: 0x8e,
+            code: 0x8e, // BPF_JMP32 | BPF_CALL | BPF_X: not an instruction
             ..Insn::default()
         },
         Insn {
-            code: 0x95,
             dst: 1,
-            ..Insn::default()
+            ..Insn::exit()
         },
         Insn {
-            code: 0xb7,
             dst: 11,
-            ..Insn::default()
+            ..Insn::mov64_imm(0, 0)
         },
     ] {
         let text = ubpf::print(&insn);

@@ -6,6 +6,7 @@
 //! (`BPF_LOG_STATS`), whose log ends with "verification time N usec". Without bpf() that
 //! column is skipped with the reason.
 
+use asm::isa::{AluOp, Cond, Size};
 use asm::types::ProgType;
 use asm::Insn;
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
@@ -44,41 +45,32 @@ fn corpus() -> Option<Vec<(Vec<u8>, verifier::Options)>> {
     Some(out)
 }
 
-fn i(code: u8, dst: u8, src: u8, off: i16, imm: i64) -> Insn {
-    Insn {
-        code,
-        dst,
-        src,
-        off,
-        imm,
-    }
-}
-
 /// About `n` instructions of blocks that each write a variable stack offset and branch;
 /// the fallthrough arm exits at once, so pending branches never pile up (the kernel allows
 /// 8192) and exploration stays linear.
 fn generated(n: usize) -> Vec<Insn> {
+    const BPF_GET_PRANDOM_U32: i32 = 7;
     let mut p = vec![
-        i(0x85, 0, 0, 0, 7),   // call bpf_get_prandom_u32
-        i(0xbf, 6, 0, 0, 0),   // r6 = r0
-        i(0x7b, 10, 6, -8, 0), // *(u64 *)(r10 - 8) = r6
+        Insn::call_helper(BPF_GET_PRANDOM_U32),
+        Insn::mov64_reg(6, 0),
+        Insn::stx(Size::DW, 10, 6, -8),
     ];
     while p.len() + 12 < n {
         p.extend([
-            i(0x79, 1, 10, -8, 0),  // r1 = *(u64 *)(r10 - 8)
-            i(0x57, 1, 0, 0, 0xff), // r1 &= 0xff
-            i(0xbf, 2, 10, 0, 0),   // r2 = r10
-            i(0x07, 2, 0, 0, -264), // r2 += -264
-            i(0x0f, 2, 1, 0, 0),    // r2 += r1
-            i(0x73, 2, 1, 0, 0),    // *(u8 *)(r2 + 0) = r1
-            i(0xb5, 1, 0, 2, 100),  // if r1 <= 100 goto +2
-            i(0xb7, 0, 0, 0, 0),    // r0 = 0
-            i(0x95, 0, 0, 0, 0),    // exit
-            i(0xb7, 1, 0, 0, 0),    // r1 = 0
+            Insn::ldx(Size::DW, 1, 10, -8),
+            Insn::alu64_imm(AluOp::And, 1, 0xff),
+            Insn::mov64_reg(2, 10),
+            Insn::alu64_imm(AluOp::Add, 2, -264),
+            Insn::alu64_reg(AluOp::Add, 2, 1),
+            Insn::stx(Size::B, 2, 1, 0),
+            Insn::jmp_imm(Cond::Le, 1, 100, 2),
+            Insn::mov64_imm(0, 0),
+            Insn::exit(),
+            Insn::mov64_imm(1, 0),
         ]);
     }
-    p.push(i(0xb7, 0, 0, 0, 0));
-    p.push(i(0x95, 0, 0, 0, 0));
+    p.push(Insn::mov64_imm(0, 0));
+    p.push(Insn::exit());
     p
 }
 

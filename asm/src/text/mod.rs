@@ -269,6 +269,12 @@ pub fn resolve(stmts: Vec<Stmt>) -> Result<Assembled, Vec<Diagnostic>> {
     }
 }
 
+/// The table entry and `src` of a bpf-to-bpf call, which a `call` to a label becomes.
+fn call_local() -> (&'static OpDef, u8) {
+    let call = Insn::call_local(0);
+    (call.def().expect("call local is in the table"), call.src)
+}
+
 fn resolve_insn(
     p: &PendingInsn,
     pc: usize,
@@ -362,13 +368,11 @@ fn resolve_insn(
             }
             Form::Call(_) => match &op.value {
                 Value::Name(name) if labels.contains_key(name) => {
-                    def = crate::isa::lookup(0x85, 1, 0, 0).expect("call local is in the table");
-                    src = 1;
+                    (def, src) = call_local();
                     imm = labels[name].0 as i128 - (pc as i128 + 1);
                 }
                 Value::Rel(n) => {
-                    def = crate::isa::lookup(0x85, 1, 0, 0).expect("call local is in the table");
-                    src = 1;
+                    (def, src) = call_local();
                     imm = *n;
                 }
                 Value::Name(name) if !consts.contains_key(name) => match helpers::by_name(name) {

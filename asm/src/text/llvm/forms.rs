@@ -5,7 +5,7 @@ use crate::diag::{Diagnostic, Span};
 use crate::isa::{
     self, AluOp, AtomicOp, ByteOrder, CallKind, Cond, Form, OpDef, PacketMode, Pseudo,
 };
-use crate::isa::{Size, Source, Width};
+use crate::isa::{op, Size, Source, Width};
 use crate::text::{Operand, PendingInsn, Stmt, Value};
 use std::collections::HashMap;
 use std::sync::OnceLock;
@@ -820,7 +820,7 @@ pub fn apply_prefix(code: u8, prefix_span: Span, stmt: Stmt) -> Res {
     let Stmt::Insn(mut p) = stmt else {
         return Ok(stmt);
     };
-    if code == 0x18
+    if code == op::LDDW
         && matches!(
             p.def.form,
             Form::Alu {

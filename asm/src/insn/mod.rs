@@ -1,6 +1,30 @@
 //! Instructions and their binary form (RFC 9669 §3: 8-byte little-endian slots).
+//!
+//! - [`Insn`] is one instruction; its typed builders (`Insn::mov64_imm`, `Insn::ldx`,
+//!   `Insn::jmp_imm`, `Insn::call_helper`, `Insn::exit` ...) take their opcodes from the
+//!   [table](crate::isa::TABLE).
+//! - [`decode`] / [`decode_all`] check bytes against the table; [`slots`] walks them
+//!   without checking, one `(slot index, Insn)` per instruction, and [`Insn::from_slot`]
+//!   reads a single raw slot.
+//! - [`Insn::jump_target`] is the one place a pc-relative target is computed.
+//!
+//! ```
+//! use asm::insn::{decode, encode, Insn};
+//! use asm::isa::{AluOp, Cond};
+//!
+//! let prog = [
+//!     Insn::mov64_imm(0, 0),
+//!     Insn::jmp_imm(Cond::Eq, 1, 0, 1),
+//!     Insn::alu64_imm(AluOp::Add, 0, 1),
+//!     Insn::exit(),
+//! ];
+//! let decoded = decode(&encode(&prog)).unwrap();
+//! assert_eq!(decoded[1].insn.jump_target(decoded[1].pc), Some(3));
+//! ```
 
-use crate::isa::{self, Form, OpDef, Pseudo, Selector};
+mod build;
+
+use crate::isa::{self, op, CallKind, Form, OpDef, Pseudo, Selector};
 use std::fmt;
 
 /// One eBPF instruction. `lddw` is one `Insn` with its full 64-bit immediate in `imm`
@@ -25,7 +49,7 @@ impl Insn {
     pub const SLOT: usize = 8;
 
     /// Builds an instruction from a table entry, filling in its selector field.
-    pub fn new(def: &OpDef, dst: u8, src: u8, off: i16, imm: i64) -> Insn {
+    pub const fn new(def: &OpDef, dst: u8, src: u8, off: i16, imm: i64) -> Insn {
         let mut insn = Insn {
             code: def.code,
             dst,
@@ -47,9 +71,16 @@ impl Insn {
         isa::lookup(self.code, self.src, self.off, self.imm as i32)
     }
 
+    /// The form of this instruction, if it is in the table: the way to ask "is this a
+    /// local call / an exit / a jump" without comparing opcode bits, e.g.
+    /// `insn.form() == Some(Form::Call(CallKind::Local))`.
+    pub fn form(&self) -> Option<Form> {
+        self.def().map(|d| d.form)
+    }
+
     /// Number of 8-byte slots (2 for `lddw`).
     pub fn slots(&self) -> usize {
-        if self.code == 0x18 {
+        if self.code == op::LDDW {
             2
         } else {
             1
@@ -58,9 +89,50 @@ impl Insn {
 
     /// The pseudo source of an `lddw`.
     pub fn pseudo(&self) -> Option<Pseudo> {
-        (self.code == 0x18)
+        (self.code == op::LDDW)
             .then(|| Pseudo::from_src(self.src))
             .flatten()
+    }
+
+    /// Reads one 8-byte slot as it is, without checking it against the table: `imm` is the
+    /// slot's 32 bits sign-extended, so an `lddw` read this way has only its low half (use
+    /// [`slots`] or [`decode`] for whole instructions).
+    ///
+    /// # Panics
+    /// If `slot` is shorter than 8 bytes; bytes past the eighth are ignored, so
+    /// `bytes.chunks_exact(Insn::SLOT).map(Insn::from_slot)` reads every slot.
+    pub fn from_slot(slot: &[u8]) -> Insn {
+        Insn {
+            code: slot[0],
+            dst: slot[1] & 0x0f,
+            src: slot[1] >> 4,
+            off: i16::from_le_bytes([slot[2], slot[3]]),
+            imm: i32::from_le_bytes([slot[4], slot[5], slot[6], slot[7]]) as i64,
+        }
+    }
+
+    /// How far a pc-relative instruction reaches, in slots counted from the slot after
+    /// the instruction's first: `off` for `goto`, conditional jumps and `may_goto`; `imm`
+    /// for `gotol` and local calls; the low `imm` for `lddw` of a function address.
+    /// (RFC 9669 §4.3; the kernel resolves `BPF_PSEUDO_FUNC` as `i + imm + 1` too.)
+    /// `None` for every other instruction, including helper and kfunc calls.
+    pub fn branch_offset(&self) -> Option<i64> {
+        match self.def()?.form {
+            Form::Jump { .. } | Form::Ja | Form::MayGoto => Some(self.off as i64),
+            Form::Gotol | Form::Call(CallKind::Local) => Some(self.imm),
+            Form::LoadImm64 if self.pseudo() == Some(Pseudo::Func) => Some(self.imm as i32 as i64),
+            _ => None,
+        }
+    }
+
+    /// The slot a jump, local call or function address at slot `pc` refers to:
+    /// `pc + 1 + `[`branch_offset`](Insn::branch_offset). Slot indexes are those of
+    /// [`Decoded::pc`] and [`slots`] (an `lddw` counts two). `None` when the instruction
+    /// has no target, or the target would be before slot 0 — use `branch_offset` to tell
+    /// these apart. The caller checks the target against the program's length.
+    pub fn jump_target(&self, pc: usize) -> Option<usize> {
+        let target = (pc as i64).checked_add(1 + self.branch_offset()?)?;
+        usize::try_from(target).ok()
     }
 
     /// Appends the binary form. Fields are truncated to their widths: call
@@ -246,13 +318,49 @@ pub struct Decoded {
     pub def: &'static OpDef,
 }
 
-fn read_slot(bytes: &[u8]) -> Insn {
-    Insn {
-        code: bytes[0],
-        dst: bytes[1] & 0x0f,
-        src: bytes[1] >> 4,
-        off: i16::from_le_bytes([bytes[2], bytes[3]]),
-        imm: i32::from_le_bytes([bytes[4], bytes[5], bytes[6], bytes[7]]) as i64,
+/// The 64-bit immediate of an `lddw` from its two slots' 32-bit immediates.
+fn lddw_imm(lo: i64, hi: i64) -> i64 {
+    (lo as u32 as i64) | (hi << 32)
+}
+
+/// Iterates over the instructions in `bytes` as `(slot index, Insn)`, without checking them
+/// against the table — the unchecked counterpart of [`decode`]. An `lddw` is one `Insn`
+/// with its whole 64-bit `imm` and advances the slot index by 2; when its second slot is
+/// missing it is yielded with only its low half. A trailing partial slot is not yielded.
+///
+/// ```
+/// use asm::insn::{encode, slots, Insn};
+///
+/// let bytes = encode(&[Insn::lddw(1, 1 << 40), Insn::exit()]);
+/// let pcs: Vec<usize> = slots(&bytes).map(|(pc, _)| pc).collect();
+/// assert_eq!(pcs, [0, 2]);
+/// ```
+pub fn slots(bytes: &[u8]) -> Slots<'_> {
+    Slots { bytes, pc: 0 }
+}
+
+/// The iterator [`slots`] returns.
+#[derive(Clone, Debug)]
+pub struct Slots<'a> {
+    bytes: &'a [u8],
+    pc: usize,
+}
+
+impl Iterator for Slots<'_> {
+    type Item = (usize, Insn);
+
+    fn next(&mut self) -> Option<(usize, Insn)> {
+        let at = self.pc * Insn::SLOT;
+        let mut insn = Insn::from_slot(self.bytes.get(at..at + Insn::SLOT)?);
+        let pc = self.pc;
+        self.pc += 1;
+        if insn.code == op::LDDW {
+            if let Some(hi) = self.bytes.get(at + Insn::SLOT..at + 2 * Insn::SLOT) {
+                insn.imm = lddw_imm(insn.imm, Insn::from_slot(hi).imm);
+                self.pc += 1;
+            }
+        }
+        Some((pc, insn))
     }
 }
 
@@ -270,12 +378,12 @@ pub fn decode_one(bytes: &[u8], pc: usize) -> Result<Decoded, DecodeError> {
             extra: bytes.len() % Insn::SLOT,
         })
     })?;
-    let mut insn = read_slot(slot);
-    if insn.code == 0x18 {
+    let mut insn = Insn::from_slot(slot);
+    if insn.code == op::LDDW {
         let Some(next) = bytes.get(at + Insn::SLOT..at + 2 * Insn::SLOT) else {
             return Err(err(DecodeErrorKind::TruncatedLddw));
         };
-        let hi = read_slot(next);
+        let hi = Insn::from_slot(next);
         if hi.code != 0 || hi.dst != 0 || hi.src != 0 || hi.off != 0 {
             return Err(DecodeError {
                 index: pc + 1,
@@ -283,7 +391,7 @@ pub fn decode_one(bytes: &[u8], pc: usize) -> Result<Decoded, DecodeError> {
                 kind: DecodeErrorKind::BadLddwSecondSlot,
             });
         }
-        insn.imm = (insn.imm as u32 as i64) | (hi.imm << 32);
+        insn.imm = lddw_imm(insn.imm, hi.imm);
     }
     let def = insn.check().map_err(err)?;
     Ok(Decoded { pc, insn, def })
@@ -438,5 +546,69 @@ mod tests {
             assert_eq!(d[0].insn, insn, "{}", def.name);
             assert_eq!(d[0].def, def);
         }
+    }
+
+    #[test]
+    fn jump_targets_count_lddw_as_two_slots() {
+        use crate::isa::Cond;
+        let prog = [
+            Insn::jmp_imm(Cond::Eq, 1, 0, 2), // 0 -> 3
+            Insn::lddw(1, 1 << 40),           // 1, 2
+            Insn::ld_func(2, 1),              // 3, 4 -> 5
+            Insn::call_local(-6),             // 5 -> 0
+            Insn::ja(-8),                     // 6 -> None (before slot 0)
+            Insn::call_helper(1),             // 7: no target
+            Insn::gotol(-1),                  // 8 -> 8
+            Insn::exit(),                     // 9
+        ];
+        let bytes = encode(&prog);
+        let decoded = decode(&bytes).unwrap();
+        let targets: Vec<_> = decoded
+            .iter()
+            .map(|d| (d.pc, d.insn.jump_target(d.pc)))
+            .collect();
+        let expected = [
+            (0, Some(3)),
+            (1, None),
+            (3, Some(5)),
+            (5, Some(0)),
+            (6, None),
+            (7, None),
+            (8, Some(8)),
+            (9, None),
+        ];
+        assert_eq!(targets, expected);
+        assert_eq!(prog[4].branch_offset(), Some(-8));
+        assert_eq!(prog[3].form(), Some(Form::Call(CallKind::Local)));
+        assert_eq!(
+            Insn {
+                code: 0x8e, // BPF_JMP32 | BPF_CALL | BPF_X: no such instruction
+                ..Insn::default()
+            }
+            .form(),
+            None
+        );
+        assert_eq!(prog[5].branch_offset(), None);
+        // The unchecked walk gives the same slot indexes and instructions.
+        let walked: Vec<_> = slots(&bytes).collect();
+        let checked: Vec<_> = decoded.iter().map(|d| (d.pc, d.insn)).collect();
+        assert_eq!(walked, checked);
+    }
+
+    #[test]
+    fn slots_tolerate_truncation() {
+        let mut bytes = Insn::lddw(1, 1 << 40).encode();
+        bytes.truncate(12);
+        let walked: Vec<_> = slots(&bytes).collect();
+        assert_eq!(
+            walked,
+            [(
+                0,
+                Insn {
+                    imm: 0,
+                    ..Insn::lddw(1, 0)
+                }
+            )]
+        );
     }
 }
