@@ -16,7 +16,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 /// Exit status when the kernel cannot be used (the automake "skipped" convention).
-pub const EXIT_UNAVAILABLE: u8 = 77;
+pub use crate::exit::EXIT_UNAVAILABLE;
 
 /// Talk to the running kernel through bpf(2).
 #[derive(Debug, clap::Args)]

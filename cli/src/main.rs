@@ -10,6 +10,7 @@ mod cbpf;
 mod conformance;
 mod cross_check;
 mod disasm;
+mod exit;
 mod input;
 mod kernel;
 mod object;
@@ -79,7 +80,7 @@ fn main() -> ExitCode {
         Ok(code) => code,
         Err(e) => {
             eprintln!("error: {e:#}");
-            ExitCode::from(2)
+            ExitCode::from(exit::EXIT_USAGE)
         }
     }
 }
