@@ -13,6 +13,7 @@ mod disasm;
 mod exit;
 mod input;
 mod kernel;
+mod load;
 mod object;
 mod render;
 mod run;
@@ -80,7 +81,11 @@ fn main() -> ExitCode {
         Ok(code) => code,
         Err(e) => {
             eprintln!("error: {e:#}");
-            ExitCode::from(exit::EXIT_USAGE)
+            if e.downcast_ref::<exit::Rejected>().is_some() {
+                ExitCode::from(exit::EXIT_REJECTED)
+            } else {
+                ExitCode::from(exit::EXIT_USAGE)
+            }
         }
     }
 }

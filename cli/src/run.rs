@@ -73,37 +73,13 @@ pub struct Args {
     /// Instruction budget per run.
     #[arg(long, value_name = "N", default_value_t = vm::DEFAULT_BUDGET)]
     pub budget: u64,
-    /// Create a map before loading: TYPE:KEY_SIZE:VALUE_SIZE:MAX_ENTRIES (types: array, hash,
-    /// percpu_array, percpu_hash, lru_hash, lru_percpu_hash, prog_array, ringbuf, queue,
-    /// stack). Maps are numbered 0, 1, ... in order: `lddw map_fd N` names map N (as in `bpfx
-    /// kernel run` and `bpfx verify`); their contents are shown
-    /// after the run.
-    #[arg(long = "map", value_name = "SPEC", value_parser = parse_map)]
-    pub maps: Vec<vm::MapDef>,
-}
-
-fn parse_map(s: &str) -> Result<vm::MapDef, String> {
-    let parts: Vec<&str> = s.split(':').collect();
-    let [ty, k, v, n] = parts[..] else {
-        return Err(format!(
-            "`{s}` is not TYPE:KEY_SIZE:VALUE_SIZE:MAX_ENTRIES (e.g. hash:4:8:16)"
-        ));
-    };
-    let map_type: vm::MapType = ty.parse()?;
-    if !vm::SUPPORTED_MAP_TYPES.contains(&map_type) {
-        return Err(vm::MapError::Unsupported(map_type).to_string());
-    }
-    let num = |x: &str, what: &str| {
-        x.parse::<u32>()
-            .map_err(|_| format!("{what} `{x}` is not a number"))
-    };
-    Ok(vm::MapDef {
-        map_type,
-        key_size: num(k, "key size")?,
-        value_size: num(v, "value size")?,
-        max_entries: num(n, "max entries")?,
-        flags: 0,
-    })
+    /// Create a map before loading: [NAME=]TYPE:KEY_SIZE:VALUE_SIZE:MAX_ENTRIES[:FLAGS]
+    /// (types: array, hash, percpu_array, percpu_hash, lru_hash, lru_percpu_hash, prog_array,
+    /// ringbuf, queue, stack). Maps are numbered 0, 1, ... in order: `lddw map_fd N` names
+    /// map N (as in `bpfx kernel run` and `bpfx verify`); their contents are shown after the
+    /// run.
+    #[arg(long = "map", value_name = "SPEC", value_parser = crate::input::map_spec)]
+    pub maps: Vec<asm::types::MapSpec>,
 }
 
 fn hex(b: &[u8]) -> String {
@@ -454,13 +430,12 @@ pub fn main(args: Args) -> Result<ExitCode> {
                 .iter()
                 .enumerate()
                 .map(|(i, m)| {
-                    verifier_map(
-                        &format!("map{i}"),
-                        m.map_type.name(),
-                        m.key_size,
-                        m.value_size,
-                        m.max_entries,
-                    )
+                    let name = if m.name.is_empty() {
+                        format!("map{i}")
+                    } else {
+                        m.name.clone()
+                    };
+                    Some(harness::convert::verifier_map(&m.clone().named(name)))
                 })
                 .collect(),
         };
@@ -477,9 +452,16 @@ pub fn main(args: Args) -> Result<ExitCode> {
         }
     };
     machine.set_budget(args.budget);
-    for (i, def) in args.maps.iter().enumerate() {
-        if let Err(e) = machine.create_map(*def) {
-            bail!("--map #{} ({:?}): {e}", i + 1, def.map_type);
+    for (i, spec) in args.maps.iter().enumerate() {
+        if !vm::SUPPORTED_MAP_TYPES.contains(&spec.map_type) {
+            bail!(
+                "--map #{}: {}",
+                i + 1,
+                vm::MapError::Unsupported(spec.map_type)
+            );
+        }
+        if let Err(e) = machine.create_map(harness::convert::vm_map(spec)) {
+            bail!("--map #{} ({:?}): {e}", i + 1, spec.map_type);
         }
     }
     let nmaps = args.maps.len().max(map_names.len());

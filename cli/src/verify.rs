@@ -4,7 +4,7 @@ use crate::{input, render};
 use anyhow::{bail, Context, Result};
 use asm::diag::Diagnostic;
 use asm::text::{self, Dialect};
-use asm::types::{MapType, ProgType};
+use asm::types::ProgType;
 use asm::Span;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -13,7 +13,7 @@ use verifier::{MapDef, Options, RejectKind, Rejection};
 const EXAMPLES: &str = "\
 Examples:
   bpfx verify prog.s                                  socket filter, privileged
-  bpfx verify --type xdp --map counts:array:4:8:1 xdp.s
+  bpfx verify --type xdp --map counts=array:4:8:1 xdp.s
   bpfx verify --log-level 2 prog.bin                  the kernel-style log
   bpfx verify --json prog.s                           the verdict as JSON
 
@@ -28,9 +28,10 @@ pub struct Args {
     /// Program type (kernel name: socket_filter, xdp, sched_cls, kprobe, ...).
     #[arg(long = "type", value_name = "TYPE", default_value = "socket_filter")]
     pub prog_type: ProgType,
-    /// A map: NAME:TYPE:KEY_SIZE:VALUE_SIZE:MAX_ENTRIES (repeatable; index = order).
-    #[arg(long = "map", value_name = "SPEC", value_parser = parse_map)]
-    pub maps: Vec<MapDef>,
+    /// A map: [NAME=]TYPE:KEY_SIZE:VALUE_SIZE:MAX_ENTRIES[:FLAGS] (repeatable; index =
+    /// order). The old NAME:TYPE:... spelling is still read, with a note.
+    #[arg(long = "map", value_name = "SPEC", value_parser = input::map_spec)]
+    pub maps: Vec<asm::types::MapSpec>,
     /// `expected_attach_type` number (for cgroup programs' return ranges).
     #[arg(long, value_name = "N")]
     pub attach_type: Option<u32>,
@@ -49,32 +50,6 @@ pub struct Args {
     /// For an ELF object: the program to verify, by function name.
     #[arg(long)]
     pub program: Option<String>,
-}
-
-fn parse_map(s: &str) -> Result<MapDef, String> {
-    let parts: Vec<&str> = s.split(':').collect();
-    if parts.len() != 5 {
-        return Err(format!(
-            "`{s}`: expected NAME:TYPE:KEY_SIZE:VALUE_SIZE:MAX_ENTRIES (5 fields, got {})",
-            parts.len()
-        ));
-    }
-    let t: MapType = parts[1].parse()?;
-    let num = |i: usize, what: &str| {
-        parts[i].parse::<u32>().map_err(|_| {
-            format!(
-                "`{s}`: {what} `{}` is not a number in 0..=4294967295",
-                parts[i]
-            )
-        })
-    };
-    Ok(MapDef::new(
-        parts[0],
-        t,
-        num(2, "KEY_SIZE")?,
-        num(3, "VALUE_SIZE")?,
-        num(4, "MAX_ENTRIES")?,
-    ))
 }
 
 /// What was read: bytes plus, for text, the source and each slot's span.
@@ -252,7 +227,12 @@ pub fn main(args: Args, color: render::Color) -> Result<ExitCode> {
             let Some(prog) = read(&args, color)? else {
                 return Ok(ExitCode::from(1));
             };
-            (prog, args.prog_type, args.maps.clone())
+            let maps = args
+                .maps
+                .iter()
+                .map(harness::convert::verifier_map)
+                .collect();
+            (prog, args.prog_type, maps)
         }
     };
     let mut opts = Options::new(prog_type);

@@ -46,6 +46,7 @@ pub mod observation;
 pub mod program;
 pub mod runner;
 pub mod schema;
+pub mod single;
 
 pub use check::{check, unchecked, Mismatch};
 pub use engine::{Engine, HostKernel, Outcome, Source, Suite, VmEngine};

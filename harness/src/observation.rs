@@ -80,16 +80,10 @@ impl ObservedMap {
             .map(|(_, v)| v.as_slice()))
     }
 
-    /// Whether two engines' contents of this map can be compared: per-CPU values depend on
-    /// the CPU the kernel ran on, and ring buffers, queues and program arrays are not listed
-    /// by key the same way.
+    /// Whether two engines' contents of this map can be compared: the engine listed them,
+    /// and they are not per-CPU values (which depend on the CPU the kernel ran on).
     pub fn comparable(&self) -> bool {
-        !is_percpu(self.spec.map_type)
-            && !matches!(
-                self.spec.map_type,
-                MapType::Ringbuf | MapType::ProgArray | MapType::Queue | MapType::Stack
-            )
-            && self.entries.is_ok()
+        !is_percpu(self.spec.map_type) && self.entries.is_ok()
     }
 }
 
