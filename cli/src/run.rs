@@ -146,60 +146,6 @@ fn parse_type(s: &str) -> Result<ProgType, String> {
     })
 }
 
-/// Whether bytes are an ELF file.
-pub fn is_elf(bytes: &[u8]) -> bool {
-    bytes.starts_with(b"\x7fELF")
-}
-
-/// The index in `obj.programs` of the program chosen with `--section` or `--program`
-/// (without either, the object's only program); the error lists what there is.
-pub fn pick_program(
-    obj: &vm::object::Object,
-    name: &str,
-    section: Option<&str>,
-    program: Option<&str>,
-) -> Result<usize> {
-    let list = || {
-        obj.programs
-            .iter()
-            .map(|p| format!("  --section {:<28} --program {}", p.section, p.name))
-            .collect::<Vec<_>>()
-            .join("\n")
-    };
-    if obj.programs.is_empty() {
-        bail!("{name} has no programs (functions in `.text` are only subprograms)");
-    }
-    let found = match (section, program) {
-        (Some(sec), _) => obj.programs.iter().position(|p| p.section == sec),
-        (None, Some(prog)) => obj.programs.iter().position(|p| p.name == prog),
-        (None, None) if obj.programs.len() == 1 => Some(0),
-        (None, None) => bail!(
-            "{name} has {} programs: choose one with --section or --program:\n{}",
-            obj.programs.len(),
-            list()
-        ),
-    };
-    match found {
-        Some(i) => Ok(i),
-        None => {
-            let what = match (section, program) {
-                (Some(s), _) => format!("no section `{s}`"),
-                (None, p) => format!("no program `{}`", p.unwrap_or_default()),
-            };
-            bail!("{name} has {what}; its programs are:\n{}", list())
-        }
-    }
-}
-
-/// Whether bytes are assembly text rather than bytecode: UTF-8 without NUL or other
-/// control characters (bytecode nearly always holds zero bytes).
-pub fn is_text(bytes: &[u8]) -> bool {
-    std::str::from_utf8(bytes).is_ok()
-        && !bytes
-            .iter()
-            .any(|&b| b < 0x20 && !matches!(b, b'\t' | b'\n' | b'\r'))
-}
-
 /// A loaded program's source, for printing instructions.
 pub struct Loaded {
     /// The instructions.
@@ -216,8 +162,9 @@ pub struct Loaded {
 fn read_program(args: &Args) -> Result<Option<Loaded>> {
     let path = (args.file.as_os_str() != "-").then_some(args.file.as_path());
     let (bytes, name) = input::read(path)?;
+    crate::load::nonempty(&bytes, &name)?;
     let kind = match args.input {
-        InputKind::Auto if !is_text(&bytes) => InputKind::Raw,
+        InputKind::Auto if !input::is_text(&bytes) => InputKind::Raw,
         InputKind::Auto => InputKind::Text,
         k => k,
     };
@@ -324,13 +271,14 @@ fn read_object(args: &Args, bytes: &[u8]) -> Result<(vm::testing::Test, Loaded, 
     if !args.maps.is_empty() {
         bail!("--map is for assembly and bytecode: {name} declares its own maps");
     }
-    let mut obj = vm::object::Object::parse(bytes).with_context(|| name.clone())?;
-    let i = pick_program(
+    let mut obj = crate::load::object(bytes, &name)?;
+    let i = harness::program::pick_index(
         &obj,
         &name,
         args.section.as_deref(),
         args.program.as_deref(),
-    )?;
+    )
+    .map_err(anyhow::Error::msg)?;
     if let Some(t) = args.prog_type {
         obj.programs[i].prog_type = match t {
             ProgType::Plain => bail!("an object's program runs with a kernel type, not `plain`"),
@@ -365,7 +313,7 @@ pub fn main(args: Args) -> Result<ExitCode> {
     let path = (args.file.as_os_str() != "-").then_some(args.file.as_path());
     let elf = match path {
         Some(p) => std::fs::read(p)
-            .map(|b| is_elf(&b).then_some(b))
+            .map(|b| input::is_elf(&b).then_some(b))
             .unwrap_or(None),
         None => None,
     };
@@ -701,8 +649,8 @@ exit
 
     #[test]
     fn text_or_bytecode() {
-        assert!(is_text(b"mov %r0, 1\nexit\n"));
-        assert!(!is_text(&[0xb7, 0, 0, 0, 1, 0, 0, 0]));
-        assert!(!is_text(&[0xff, 0xfe]));
+        assert!(input::is_text(b"mov %r0, 1\nexit\n"));
+        assert!(!input::is_text(&[0xb7, 0, 0, 0, 1, 0, 0, 0]));
+        assert!(!input::is_text(&[0xff, 0xfe]));
     }
 }

@@ -62,15 +62,13 @@ struct Program {
 fn read(args: &Args, color: render::Color) -> Result<Option<Program>> {
     let path = (args.file.as_os_str() != "-").then_some(args.file.as_path());
     let (bytes, name) = input::read(path)?;
-    if bytes.is_empty() {
-        bail!("{name} is empty: expected assembly text or bytecode");
-    }
-    if crate::object::is_elf(&bytes) {
+    crate::load::nonempty(&bytes, &name)?;
+    if input::is_elf(&bytes) {
         bail!(
             "{name} is an ELF object: verify it through `bpfx verify` with --section or --program"
         );
     }
-    if !crate::run::is_text(&bytes) {
+    if !input::is_text(&bytes) {
         return Ok(Some(Program {
             bytes,
             name,
@@ -163,7 +161,7 @@ pub fn gate(
 
 /// Picks a program of a clang-built object and the verifier's view of its maps.
 fn from_object(args: &Args, bytes: &[u8], name: &str) -> Result<(Program, ProgType, Vec<MapDef>)> {
-    let obj = vm::object::Object::parse(bytes).map_err(|e| anyhow::anyhow!("{name}: {e}"))?;
+    let obj = crate::load::object(bytes, name)?;
     let listing = || {
         obj.programs
             .iter()
@@ -217,7 +215,7 @@ pub fn main(args: Args, color: render::Color) -> Result<ExitCode> {
     let path = (args.file.as_os_str() != "-").then_some(args.file.as_path());
     let (prog, prog_type, maps) = match std::fs::read(args.file.as_path())
         .ok()
-        .filter(|b| path.is_some() && crate::object::is_elf(b))
+        .filter(|b| path.is_some() && input::is_elf(b))
     {
         Some(bytes) => {
             let (prog, t, maps) = from_object(&args, &bytes, &args.file.display().to_string())?;

@@ -59,6 +59,16 @@ pub fn pick(
     section: Option<&str>,
     program: Option<&str>,
 ) -> Result<Program, String> {
+    pick_index(obj, name, section, program).map(|i| convert::object_program(obj, i))
+}
+
+/// Like [`pick`], the program's index in the object.
+pub fn pick_index(
+    obj: &Object,
+    name: &str,
+    section: Option<&str>,
+    program: Option<&str>,
+) -> Result<usize, String> {
     let progs = convert::object_programs(obj);
     let list = || {
         progs
@@ -85,7 +95,7 @@ pub fn pick(
         }
     };
     match found {
-        Some(i) => Ok(convert::object_program(obj, i)),
+        Some(i) => Ok(i),
         None => {
             let what = match (section, program) {
                 (Some(s), _) => format!("no section `{s}`"),
