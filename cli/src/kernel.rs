@@ -256,45 +256,6 @@ fn run_main(args: RunArgs) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// The verdict of one `.data` test in the kernel (for `bpfx conformance --kernel`):
-/// `expect_error` tests pass when the kernel refuses the program.
-pub fn conformance_verdict(
-    prog: &[u8],
-    mem: &[u8],
-    result: Option<u64>,
-    expect_error: bool,
-) -> crate::conformance::Verdict {
-    use crate::conformance::Verdict;
-    let insns: Vec<Insn> = match asm::decode(prog) {
-        Ok(d) => d.into_iter().map(|d| d.insn).collect(),
-        Err(_) if expect_error => return Verdict::Pass,
-        Err(e) => return Verdict::Fail(format!("undecodable: {e}")),
-    };
-    match (result, expect_error) {
-        (_, true) => match run(
-            &insns,
-            &RunInput {
-                mem,
-                ..Default::default()
-            },
-        ) {
-            Err(_) => Verdict::Pass,
-            Ok(out) => Verdict::Fail(format!("r0 is {:#x}, expected an error", out.r0)),
-        },
-        (Some(want), false) => match run_case(&insns, mem, want) {
-            Outcome::Pass => Verdict::Pass,
-            Outcome::Mismatch { expected, got } => {
-                Verdict::Fail(format!("r0 is {got:#x}, expected {expected:#x}"))
-            }
-            Outcome::ExpectedRejection { message, why } => {
-                Verdict::ExpectedRejection(format!("{message} ({why})"))
-            }
-            Outcome::Error(e) => Verdict::Fail(e.to_string()),
-        },
-        (None, false) => Verdict::Skip("no expectation".into()),
-    }
-}
-
 /// One conformance case: a name, the program, the memory and the expected r0.
 #[derive(Debug, Clone)]
 pub struct Case {

@@ -19,6 +19,7 @@ mod render;
 mod run;
 mod seccomp;
 mod test;
+mod verdict;
 mod verify;
 
 /// Assemble, disassemble, run and check BPF programs.

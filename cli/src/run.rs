@@ -245,7 +245,7 @@ fn verified(prog_type: ProgType, maps: Vec<Option<verifier::MapDef>>, loaded: &L
         .source
         .as_ref()
         .map(|(s, spans)| (s.as_str(), spans.as_slice()));
-    crate::verify::gate(
+    crate::verdict::gate(
         &loaded.insns,
         &loaded.name,
         source,
