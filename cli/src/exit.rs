@@ -10,7 +10,8 @@ pub const EXIT_USAGE: u8 = 2;
 pub const EXIT_UNAVAILABLE: u8 = 77;
 
 /// The input was rejected (an invalid program or object, an empty file): `main` prints
-/// `error: <message>` and exits with [`EXIT_REJECTED`], whichever subcommand read it.
+/// `error: <message>` (nothing when the message is empty: the reasons are already on
+/// stderr) and exits with [`EXIT_REJECTED`], whichever subcommand read it.
 #[derive(Debug)]
 pub struct Rejected(pub String);
 

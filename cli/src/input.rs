@@ -77,10 +77,8 @@ pub fn parse_hex(text: &str) -> Result<Vec<u8>, String> {
     Ok(out)
 }
 
-/// Lower-case hex, no separators.
-pub fn hex(b: &[u8]) -> String {
-    b.iter().map(|x| format!("{x:02x}")).collect()
-}
+/// Lower-case hex, no separators (the one hex helper, shared with the harness).
+pub use harness::schema::hex;
 
 /// Hex of at most 64 bytes, with the total length when there is more.
 pub fn hex_short(b: &[u8]) -> String {

@@ -102,45 +102,135 @@ pub fn object(bytes: &[u8], name: &str) -> Result<Object> {
     harness::convert::parse_object(bytes).map_err(|e| Rejected(format!("{name}: {e}")).into())
 }
 
-/// Reads a program: assembly text (LLVM or ubpf syntax), hex text, or raw bytecode, told
-/// apart by content (text is UTF-8 without control characters; bytecode nearly always
-/// holds zero bytes).
-pub fn load_program(path: &Path, dialect: Option<InDialect>) -> Result<Vec<Insn>> {
-    let (data, name) = input::read(Some(path))?;
+/// How to read a program file.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum InputKind {
+    /// Decide from the content (and a `.s`/`.asm` name).
+    Auto,
+    /// Assembly text.
+    Text,
+    /// Raw bytecode.
+    Raw,
+    /// Bytecode as hex text.
+    Hex,
+}
+
+/// What a program file held.
+#[derive(Debug)]
+pub enum Code {
+    /// Bytecode (raw or from hex text), not decoded yet.
+    Bytes(Vec<u8>),
+    /// Assembly text, assembled.
+    Assembled {
+        /// The instructions.
+        insns: Vec<Insn>,
+        /// The source text.
+        src: String,
+        /// Each instruction's span in `src`.
+        spans: Vec<asm::Span>,
+    },
+}
+
+/// A program file as read.
+#[derive(Debug)]
+pub struct Read {
+    /// The input's name for messages (`<stdin>` for `-`).
+    pub name: String,
+    /// The dialect it was written in (LLVM for bytecode).
+    pub dialect: Dialect,
+    /// Its code.
+    pub code: Code,
+}
+
+impl Read {
+    /// The instructions (bytecode decoded; undecodable bytecode is rejected).
+    pub fn insns(&self) -> Result<Vec<Insn>> {
+        match &self.code {
+            Code::Assembled { insns, .. } => Ok(insns.clone()),
+            Code::Bytes(b) => Ok(asm::decode(b)
+                .map_err(|e| Rejected(format!("{}: {e}", self.name)))?
+                .into_iter()
+                .map(|d| d.insn)
+                .collect()),
+        }
+    }
+}
+
+/// The one reader of program files (`-`: stdin) for every subcommand: assembly text (LLVM or
+/// ubpf syntax), hex text, or raw bytecode, told apart by `kind` (auto: text is UTF-8
+/// without control characters, bytecode nearly always holds zero bytes; a `.s`/`.asm` file
+/// is text). An empty file, an ELF object (these are chosen with --section/--program by
+/// the caller), bad hex and assembly errors are [`Rejected`] (assembly errors and warnings
+/// are rendered to stderr, colored per `color`); an unreadable file is an I/O error.
+pub fn read_program(
+    file: &Path,
+    kind: InputKind,
+    dialect: Option<InDialect>,
+    color: render::Color,
+) -> Result<Read> {
+    let path = (file.as_os_str() != "-").then_some(file);
+    let (data, name) = input::read(path)?;
     nonempty(&data, &name)?;
     if input::is_elf(&data) {
         object(&data, &name)?;
+        return Err(Rejected(format!(
+            "{name} is an ELF object: give it as a file, with --section or --program"
+        ))
+        .into());
     }
     let is_asm = matches!(
-        path.extension().and_then(|e| e.to_str()),
+        file.extension().and_then(|e| e.to_str()),
         Some("s" | "S" | "asm" | "bpf")
     );
-    let bytes = if !is_asm && input::looks_like_hex(&data) {
-        input::parse_hex(std::str::from_utf8(&data).unwrap_or_default())
-            .map_err(|e| Rejected(format!("{name}: {e}")))?
-    } else if is_asm || input::is_text(&data) {
-        let text = String::from_utf8(data).with_context(|| format!("{name} is not UTF-8 text"))?;
-        let d = match dialect {
-            Some(InDialect::Llvm) => Dialect::Llvm,
-            Some(InDialect::Ubpf) => Dialect::Ubpf,
-            None if text.contains("%r") => Dialect::Ubpf,
-            None => Dialect::Llvm,
-        };
-        match asm::text::assemble(&text, d) {
-            Ok(a) => return Ok(a.insns),
-            Err(diags) => {
-                return Err(Rejected(format!(
-                    "{name} does not assemble:\n{}",
-                    render::to_string(&name, &text, &diags)
-                ))
-                .into())
-            }
-        }
-    } else {
-        data
+    let kind = match kind {
+        InputKind::Auto if is_asm => InputKind::Text,
+        InputKind::Auto if !input::is_text(&data) => InputKind::Raw,
+        InputKind::Auto if input::looks_like_hex(&data) => InputKind::Hex,
+        InputKind::Auto => InputKind::Text,
+        k => k,
     };
-    let decoded = asm::decode(&bytes).map_err(|e| Rejected(format!("{name}: {e}")))?;
-    Ok(decoded.into_iter().map(|d| d.insn).collect())
+    let bytes = match kind {
+        InputKind::Raw => data,
+        InputKind::Hex => std::str::from_utf8(&data)
+            .map_err(|e| e.to_string())
+            .and_then(input::parse_hex)
+            .map_err(|e| Rejected(format!("{name}: not hex text: {e}")))?,
+        _ => {
+            let src = String::from_utf8(data)
+                .map_err(|_| Rejected(format!("{name} is not UTF-8 text")))?;
+            let d = match dialect {
+                Some(InDialect::Llvm) => Dialect::Llvm,
+                Some(InDialect::Ubpf) => Dialect::Ubpf,
+                None if src.contains("%r") => Dialect::Ubpf,
+                None => Dialect::Llvm,
+            };
+            return match asm::text::assemble(&src, d) {
+                Ok(a) => {
+                    if !a.warnings.is_empty() {
+                        render::emit(color, &name, &src, &a.warnings);
+                    }
+                    Ok(Read {
+                        name,
+                        dialect: d,
+                        code: Code::Assembled {
+                            insns: a.insns,
+                            src,
+                            spans: a.spans,
+                        },
+                    })
+                }
+                Err(diags) => {
+                    render::emit(color, &name, &src, &diags);
+                    Err(Rejected(String::new()).into())
+                }
+            };
+        }
+    };
+    Ok(Read {
+        name,
+        dialect: Dialect::Llvm,
+        code: Code::Bytes(bytes),
+    })
 }
 
 /// A program to run.
@@ -165,7 +255,13 @@ pub fn load_run_program(args: &RunArgs) -> Result<Loaded> {
         }
         return Ok(Loaded {
             program: Program {
-                insns: load_program(&args.file, args.dialect)?,
+                insns: read_program(
+                    &args.file,
+                    InputKind::Auto,
+                    args.dialect,
+                    render::Color::Auto,
+                )?
+                .insns()?,
                 prog_type: None,
                 maps: args.map.iter().cloned().map(MapInit::from).collect(),
                 globals: Vec::new(),

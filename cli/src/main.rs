@@ -80,13 +80,17 @@ fn main() -> ExitCode {
     };
     match result {
         Ok(code) => code,
-        Err(e) => {
-            eprintln!("error: {e:#}");
-            if e.downcast_ref::<exit::Rejected>().is_some() {
+        Err(e) => match e.downcast_ref::<exit::Rejected>() {
+            Some(exit::Rejected(m)) => {
+                if !m.is_empty() {
+                    eprintln!("error: {m}");
+                }
                 ExitCode::from(exit::EXIT_REJECTED)
-            } else {
+            }
+            None => {
+                eprintln!("error: {e:#}");
                 ExitCode::from(exit::EXIT_USAGE)
             }
-        }
+        },
     }
 }

@@ -1,7 +1,8 @@
 //! `bpfx run`: run a program in the VM and show r0, its meaning for the program type, and
 //! `bpf_trace_printk` output.
 
-use crate::{input, render};
+use crate::input::{self, hex};
+use crate::render;
 use anyhow::{bail, Context, Result};
 use asm::text::{self, Dialect};
 use asm::Insn;
@@ -61,10 +62,10 @@ pub struct Args {
     pub repeat: u64,
     /// Syntax of a text program (default: ubpf if it uses `%r` registers, else LLVM).
     #[arg(long, value_enum)]
-    pub dialect: Option<DialectArg>,
+    pub dialect: Option<crate::load::InDialect>,
     /// How to read FILE (default: bytecode if it is not text, else assembly).
-    #[arg(long, value_enum, default_value_t = InputKind::Auto)]
-    pub input: InputKind,
+    #[arg(long, value_enum, default_value_t = crate::load::InputKind::Auto)]
+    pub input: crate::load::InputKind,
     /// Run without verifying first. By default a program with a kernel program type is
     /// checked by bpfx's verifier and refused when the kernel would refuse to load it
     /// (`--type plain` has no kernel counterpart and is never verified).
@@ -80,10 +81,6 @@ pub struct Args {
     /// run.
     #[arg(long = "map", value_name = "SPEC", value_parser = crate::input::map_spec)]
     pub maps: Vec<asm::types::MapSpec>,
-}
-
-fn hex(b: &[u8]) -> String {
-    b.iter().map(|x| format!("{x:02x}")).collect()
 }
 
 /// One map after a run: fd, type, entries as (key, value) hex, ring buffer records as hex.
@@ -114,28 +111,6 @@ fn map_report(m: &Vm, n: usize) -> Vec<MapReport> {
         .collect()
 }
 
-/// Source dialects.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
-pub enum DialectArg {
-    /// LLVM's syntax (`r0 = 1`).
-    Llvm,
-    /// ubpf / bpf_conformance syntax (`mov %r0, 1`).
-    Ubpf,
-}
-
-/// Input kinds.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
-pub enum InputKind {
-    /// Decide from the content.
-    Auto,
-    /// Assembly text.
-    Text,
-    /// Raw bytecode.
-    Raw,
-    /// Bytecode as hex text.
-    Hex,
-}
-
 fn parse_type(s: &str) -> Result<ProgType, String> {
     ProgType::from_name(s).ok_or_else(|| {
         let names: Vec<_> = ProgType::ALL.iter().map(|t| t.name()).collect();
@@ -158,63 +133,19 @@ pub struct Loaded {
     pub name: String,
 }
 
-/// Reads FILE into instructions; on assembly errors prints them and returns `None`.
-fn read_program(args: &Args) -> Result<Option<Loaded>> {
-    let path = (args.file.as_os_str() != "-").then_some(args.file.as_path());
-    let (bytes, name) = input::read(path)?;
-    crate::load::nonempty(&bytes, &name)?;
-    let kind = match args.input {
-        InputKind::Auto if !input::is_text(&bytes) => InputKind::Raw,
-        InputKind::Auto => InputKind::Text,
-        k => k,
-    };
-    let raw = match kind {
-        InputKind::Raw => bytes,
-        InputKind::Hex => {
-            let text =
-                std::str::from_utf8(&bytes).with_context(|| format!("{name} is not text"))?;
-            input::parse_hex(text).map_err(|e| anyhow::anyhow!("{name}: {e}"))?
-        }
-        _ => {
-            let src =
-                String::from_utf8(bytes).with_context(|| format!("{name} is not UTF-8 text"))?;
-            let dialect = match args.dialect {
-                Some(DialectArg::Ubpf) => Dialect::Ubpf,
-                Some(DialectArg::Llvm) => Dialect::Llvm,
-                None if src.contains("%r") => Dialect::Ubpf,
-                None => Dialect::Llvm,
-            };
-            match text::assemble(&src, dialect) {
-                Ok(a) => {
-                    if !a.warnings.is_empty() {
-                        render::emit(render::Color::Auto, &name, &src, &a.warnings);
-                    }
-                    return Ok(Some(Loaded {
-                        insns: a.insns,
-                        dialect,
-                        source: Some((src, a.spans)),
-                        name,
-                    }));
-                }
-                Err(diags) => {
-                    render::emit(render::Color::Auto, &name, &src, &diags);
-                    return Ok(None);
-                }
-            }
-        }
-    };
-    match asm::insn::decode(&raw) {
-        Ok(d) => Ok(Some(Loaded {
-            insns: d.iter().map(|d| d.insn).collect(),
-            dialect: Dialect::Llvm,
-            source: None,
-            name,
-        })),
-        Err(e) => {
-            eprintln!("error: {name}: {e}");
-            Ok(None)
-        }
-    }
+/// Reads FILE into instructions (assembly errors are rendered and rejected).
+fn read_program(args: &Args) -> Result<Loaded> {
+    let r = crate::load::read_program(&args.file, args.input, args.dialect, render::Color::Auto)?;
+    let insns = r.insns()?;
+    Ok(Loaded {
+        insns,
+        dialect: r.dialect,
+        source: match r.code {
+            crate::load::Code::Assembled { src, spans, .. } => Some((src, spans)),
+            crate::load::Code::Bytes(_) => None,
+        },
+        name: r.name,
+    })
 }
 
 /// A map as the verifier sees it (types by name: the VM's and the object's map types both
@@ -329,9 +260,7 @@ pub fn main(args: Args) -> Result<ExitCode> {
             (Bench::Object(Box::new(t)), l, pt)
         }
         None => {
-            let Some(loaded) = read_program(&args)? else {
-                return Ok(ExitCode::from(1));
-            };
+            let loaded = read_program(&args)?;
             (
                 Bench::Plain(Box::new(Vm::new())),
                 loaded,

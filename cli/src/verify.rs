@@ -2,8 +2,7 @@
 
 use crate::verdict::{report, source_line, Program};
 use crate::{input, render};
-use anyhow::{bail, Context, Result};
-use asm::text::{self, Dialect};
+use anyhow::{bail, Result};
 use asm::types::ProgType;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -51,60 +50,30 @@ pub struct Args {
     pub program: Option<String>,
 }
 
-fn read(args: &Args, color: render::Color) -> Result<Option<Program>> {
-    let path = (args.file.as_os_str() != "-").then_some(args.file.as_path());
-    let (bytes, name) = input::read(path)?;
-    crate::load::nonempty(&bytes, &name)?;
-    if input::is_elf(&bytes) {
-        bail!(
-            "{name} is an ELF object: verify it through `bpfx verify` with --section or --program"
-        );
-    }
-    if !input::is_text(&bytes) {
-        return Ok(Some(Program {
+fn read(args: &Args, color: render::Color) -> Result<Program> {
+    let r = crate::load::read_program(&args.file, crate::load::InputKind::Auto, None, color)?;
+    Ok(match r.code {
+        crate::load::Code::Bytes(bytes) => Program {
             bytes,
-            name,
+            name: r.name,
             source: None,
-        }));
-    }
-    let src = String::from_utf8(bytes).context("not UTF-8")?;
-    if input::looks_like_hex(src.as_bytes()) {
-        let bytes = input::parse_hex(&src).map_err(|e| anyhow::anyhow!("{name}: {e}"))?;
-        return Ok(Some(Program {
-            bytes,
-            name,
-            source: None,
-        }));
-    }
-    let dialect = if src.contains("%r") {
-        Dialect::Ubpf
-    } else {
-        Dialect::Llvm
-    };
-    match text::assemble(&src, dialect) {
-        Ok(a) => {
-            if !a.warnings.is_empty() {
-                render::emit(color, &name, &src, &a.warnings);
-            }
+        },
+        crate::load::Code::Assembled { insns, src, spans } => {
             // One span per slot; the second slot of lddw has none.
-            let mut spans = Vec::new();
-            for (insn, span) in a.insns.iter().zip(&a.spans) {
-                spans.push(Some(*span));
+            let mut slots = Vec::new();
+            for (insn, span) in insns.iter().zip(&spans) {
+                slots.push(Some(*span));
                 if insn.slots() == 2 {
-                    spans.push(None);
+                    slots.push(None);
                 }
             }
-            Ok(Some(Program {
-                bytes: a.bytes(),
-                name,
-                source: Some((src, spans)),
-            }))
+            Program {
+                bytes: asm::encode(&insns),
+                name: r.name,
+                source: Some((src, slots)),
+            }
         }
-        Err(diags) => {
-            render::emit(color, &name, &src, &diags);
-            Ok(None)
-        }
-    }
+    })
 }
 
 /// Picks a program of a clang-built object and the verifier's view of its maps.
@@ -170,9 +139,7 @@ pub fn main(args: Args, color: render::Color) -> Result<ExitCode> {
             (prog, t, maps)
         }
         None => {
-            let Some(prog) = read(&args, color)? else {
-                return Ok(ExitCode::from(1));
-            };
+            let prog = read(&args, color)?;
             let maps = args
                 .maps
                 .iter()

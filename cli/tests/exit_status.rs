@@ -49,3 +49,24 @@ fn invalid_elf_and_empty_file_are_rejected_alike() {
         assert_eq!(code, Some(2), "bpfx {}: {err}", args.join(" "));
     }
 }
+
+#[test]
+fn assembly_errors_are_rejected_alike() {
+    let dir = std::env::temp_dir().join(format!("bpfx-exit-asm-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let bad = dir.join("bad.s");
+    std::fs::write(&bad, "r0 = 1\nbogus\nexit\n").unwrap();
+    let subcommands: [&[&str]; 4] = [&["run"], &["verify"], &["kernel", "run"], &["cross-check"]];
+    for args in subcommands {
+        let (code, err) = status(args, &bad);
+        assert_eq!(code, Some(1), "bpfx {}: {err}", args.join(" "));
+        // Rendered once, with the source line.
+        assert_eq!(
+            err.matches("2 │ bogus").count(),
+            1,
+            "bpfx {}: {err}",
+            args.join(" ")
+        );
+        assert!(err.ends_with("bad.s: 1 error found\n"), "{err}");
+    }
+}
