@@ -148,19 +148,6 @@ fn read_program(args: &Args) -> Result<Loaded> {
     })
 }
 
-/// A map as the verifier sees it (types by name: the VM's and the object's map types both
-/// spell the kernel's names).
-fn verifier_map(
-    name: &str,
-    map_type: &str,
-    key: u32,
-    value: u32,
-    max: u32,
-) -> Option<verifier::MapDef> {
-    let t = map_type.parse::<asm::types::MapType>().ok()?;
-    Some(verifier::MapDef::new(name, t, key, value, max))
-}
-
 /// What the kernel's verifier would say, for a program with a kernel program type.
 fn verified(prog_type: ProgType, maps: Vec<Option<verifier::MapDef>>, loaded: &Loaded) -> bool {
     // `plain` (r1 = user memory) is the conformance suite's convention, not a kernel type.
@@ -293,13 +280,9 @@ pub fn main(args: Args) -> Result<ExitCode> {
                 .maps()
                 .iter()
                 .map(|m| {
-                    verifier_map(
-                        &m.name,
-                        m.map_type.name(),
-                        m.key_size,
-                        m.value_size,
-                        m.max_entries,
-                    )
+                    Some(harness::convert::verifier_map(
+                        &harness::convert::spec_of_vm_object_map(m),
+                    ))
                 })
                 .collect(),
             Bench::Plain(_) => args

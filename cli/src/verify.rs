@@ -111,14 +111,9 @@ fn from_object(args: &Args, bytes: &[u8], name: &str) -> Result<(Program, ProgTy
             listing()
         ),
     };
-    let maps = obj
-        .maps
+    let maps = harness::convert::object_maps(&obj)
         .iter()
-        .map(|m| {
-            let mut d = MapDef::new(&m.name, m.map_type, m.key_size, m.value_size, m.max_entries);
-            d.flags = m.flags;
-            d
-        })
+        .map(|m| harness::convert::verifier_map(&m.spec))
         .collect();
     let prog = Program {
         bytes: asm::encode(&p.insns),
