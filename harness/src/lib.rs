@@ -1,5 +1,5 @@
 //! Declarative BPF unit tests: a TOML file names a program and its cases; engines (bpfx's
-//! VM, the host kernel, later kernels in VMs) run the cases; one [`check`] holds each
+//! VM, the host kernel, later kernels in VMs) run the cases; one [`check()`] holds each
 //! engine's [`Observation`] against the case's expectations, and one [`compare`] holds the
 //! VM's against the kernel's.
 //!
