@@ -15,8 +15,7 @@ use serde_json::json;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-/// Exit status when the kernel cannot be used (the automake "skipped" convention).
-pub use crate::exit::EXIT_UNAVAILABLE;
+use crate::exit::EXIT_UNAVAILABLE;
 
 /// Talk to the running kernel through bpf(2).
 #[derive(Debug, clap::Args)]
@@ -258,7 +257,7 @@ fn run_main(args: RunArgs) -> Result<ExitCode> {
 
 /// One conformance case: a name, the program, the memory and the expected r0.
 #[derive(Debug, Clone)]
-pub struct Case {
+struct Case {
     /// Where it came from.
     pub name: String,
     /// The program.
@@ -270,7 +269,7 @@ pub struct Case {
 }
 
 /// Reads a JSON-lines file of assembled cases.
-pub fn read_jsonl(path: &Path) -> Result<Vec<Case>> {
+fn read_jsonl(path: &Path) -> Result<Vec<Case>> {
     let text =
         std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
     let mut cases = Vec::new();
@@ -309,7 +308,7 @@ pub fn read_jsonl(path: &Path) -> Result<Vec<Case>> {
 /// Runs cases in the kernel and prints a summary with the expected rejections listed.
 /// Exit 0 when every case passed or was an expected rejection, 1 otherwise, 77 when the
 /// kernel is unavailable.
-pub fn run_conformance(cases: &[Case], json_out: bool) -> Result<ExitCode> {
+fn run_conformance(cases: &[Case], json_out: bool) -> Result<ExitCode> {
     if let Err(why) = ::kernel::probe::availability() {
         eprintln!("kernel unavailable: {why}");
         return Ok(ExitCode::from(EXIT_UNAVAILABLE));

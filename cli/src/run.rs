@@ -122,7 +122,7 @@ fn parse_type(s: &str) -> Result<ProgType, String> {
 }
 
 /// A loaded program's source, for printing instructions.
-pub struct Loaded {
+struct Loaded {
     /// The instructions.
     pub insns: Vec<Insn>,
     /// The dialect to print them in.
@@ -486,7 +486,7 @@ pub fn main(args: Args) -> Result<ExitCode> {
 }
 
 /// The `--trace` table: slot, instruction, changed registers.
-pub fn render_steps(steps: &[Step], print: &dyn Fn(usize) -> String) -> String {
+fn render_steps(steps: &[Step], print: &dyn Fn(usize) -> String) -> String {
     let mut out = String::new();
     let mut last_prog = steps.first().map(|s| s.prog);
     for s in steps {
