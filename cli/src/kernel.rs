@@ -3,6 +3,7 @@
 //! Exit status: 0 ok, 1 the program or a case failed (rejected, wrong result), 2 usage or
 //! I/O error, 77 the kernel cannot be used here (the reason on stderr).
 
+use crate::exit::EXIT_UNAVAILABLE;
 use crate::input::{self, hex, hex_short};
 use crate::load::{self, RunArgs};
 use ::kernel::conformance::{run_case, Outcome};
@@ -14,8 +15,6 @@ use asm::Insn;
 use serde_json::json;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-
-use crate::exit::EXIT_UNAVAILABLE;
 
 /// Talk to the running kernel through bpf(2).
 #[derive(Debug, clap::Args)]
