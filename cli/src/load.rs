@@ -32,8 +32,9 @@ pub struct RunArgs {
     /// Program: assembly text, hex text, raw bytecode (`-`: standard input), or an ELF
     /// object (choose with --section or --program; its maps and global data come with it).
     pub file: PathBuf,
-    /// ELF object: the (first) program of this section.
-    #[arg(long, value_name = "SEC", conflicts_with = "program")]
+    /// ELF object: the program of this section (a section with several programs needs
+    /// --program).
+    #[arg(long, value_name = "SEC")]
     pub section: Option<String>,
     /// ELF object: the program with this function name.
     #[arg(long, value_name = "NAME")]

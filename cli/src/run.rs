@@ -32,8 +32,9 @@ pub struct Args {
     /// the type its section gives.
     #[arg(long = "type", value_name = "TYPE", value_parser = parse_type)]
     pub prog_type: Option<ProgType>,
-    /// ELF object: run the (first) program of this section (`xdp`, `socket`, ...).
-    #[arg(long, value_name = "SEC", conflicts_with = "program")]
+    /// ELF object: run the program of this section (`xdp`, `socket`, ...; a section with
+    /// several programs needs --program).
+    #[arg(long, value_name = "SEC")]
     pub section: Option<String>,
     /// ELF object: run the program with this function name.
     #[arg(long, value_name = "NAME")]

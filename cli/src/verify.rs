@@ -2,7 +2,7 @@
 
 use crate::verdict::{report, source_line, Program};
 use crate::{input, render};
-use anyhow::{bail, Result};
+use anyhow::Result;
 use asm::types::ProgType;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -43,7 +43,7 @@ pub struct Args {
     #[arg(long)]
     pub json: bool,
     /// For an ELF object: the program to verify, by section name (`xdp`, `kprobe/...`).
-    #[arg(long, conflicts_with = "program")]
+    #[arg(long)]
     pub section: Option<String>,
     /// For an ELF object: the program to verify, by function name.
     #[arg(long)]
@@ -79,38 +79,10 @@ fn read(args: &Args, color: render::Color) -> Result<Program> {
 /// Picks a program of a clang-built object and the verifier's view of its maps.
 fn from_object(args: &Args, bytes: &[u8], name: &str) -> Result<(Program, ProgType, Vec<MapDef>)> {
     let obj = crate::load::object(bytes, name)?;
-    let listing = || {
-        obj.programs
-            .iter()
-            .map(|p| format!("{} (section {})", p.name, p.section))
-            .collect::<Vec<_>>()
-            .join(", ")
-    };
-    if obj.programs.is_empty() {
-        bail!("{name} has no program sections (only `.text` functions or data)");
-    }
-    let matching: Vec<_> = obj
-        .programs
-        .iter()
-        .filter(|p| match (&args.section, &args.program) {
-            (Some(s), _) => &p.section == s,
-            (_, Some(n)) => &p.name == n,
-            (None, None) => true,
-        })
-        .collect();
-    let p = match matching.as_slice() {
-        [one] => *one,
-        [] => bail!("{name} has no such program; it has: {}", listing()),
-        many => bail!(
-            "{name} has {} programs{}: choose one with --program ({})",
-            many.len(),
-            args.section
-                .as_ref()
-                .map(|s| format!(" in section {s}"))
-                .unwrap_or_default(),
-            listing()
-        ),
-    };
+    let i =
+        harness::program::pick_index(&obj, name, args.section.as_deref(), args.program.as_deref())
+            .map_err(anyhow::Error::msg)?;
+    let p = &obj.programs[i];
     let maps = harness::convert::object_maps(&obj)
         .iter()
         .map(|m| harness::convert::verifier_map(&m.spec))

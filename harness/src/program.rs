@@ -52,7 +52,8 @@ pub struct Program {
 }
 
 /// Chooses an object's program by `section` or by function name `program` (neither: the
-/// only program). The error lists the programs there are; `name` names the file.
+/// only program); a section holding several programs needs `program` too. The error lists
+/// the programs there are; `name` names the file.
 pub fn pick(
     obj: &Object,
     name: &str,
@@ -70,39 +71,51 @@ pub fn pick_index(
     program: Option<&str>,
 ) -> Result<usize, String> {
     let progs = convert::object_programs(obj);
-    let list = || {
+    let list = |only: &dyn Fn(&str) -> bool| {
         progs
             .iter()
-            .map(|(n, s, _)| format!("  --section {s:<28} --program {n}"))
+            .filter(|(_, s, _)| only(s))
+            .map(|(n, s, _)| format!("  --program {n} (section {s})"))
             .collect::<Vec<_>>()
             .join("\n")
     };
     if progs.is_empty() {
         return Err(format!(
-            "{name} has no programs (functions in `.text` are only subprograms)"
+            "{name} has no program sections (functions in `.text` are only subprograms)"
         ));
     }
-    let found = match (section, program) {
-        (Some(sec), _) => progs.iter().position(|(_, s, _)| s == sec),
-        (None, Some(p)) => progs.iter().position(|(n, _, _)| n == p),
-        (None, None) if progs.len() == 1 => Some(0),
-        (None, None) => {
-            return Err(format!(
-                "{name} has {} programs: choose one with --section or --program:\n{}",
-                progs.len(),
-                list()
-            ))
-        }
-    };
-    match found {
-        Some(i) => Ok(i),
-        None => {
-            let what = match (section, program) {
-                (Some(s), _) => format!("no section `{s}`"),
-                (None, p) => format!("no program `{}`", p.unwrap_or_default()),
-            };
-            Err(format!("{name} has {what}; its programs are:\n{}", list()))
-        }
+    // `None` matches anything.
+    let fits = |want: Option<&str>, v: &str| want.map_or(true, |w| w == v);
+    let matching: Vec<usize> = (0..progs.len())
+        .filter(|&i| {
+            let (n, s, _) = &progs[i];
+            fits(section, s) && fits(program, n)
+        })
+        .collect();
+    match (matching.as_slice(), section, program) {
+        ([one], _, _) => Ok(*one),
+        ([], Some(s), None) if !progs.iter().any(|(_, ps, _)| ps == s) => Err(format!(
+            "{name} has no section `{s}`; its programs are:\n{}",
+            list(&|_| true)
+        )),
+        ([], _, p) => Err(format!(
+            "{name} has no program `{}`{}; its programs are:\n{}",
+            p.unwrap_or_default(),
+            section
+                .map(|s| format!(" in section `{s}`"))
+                .unwrap_or_default(),
+            list(&|_| true)
+        )),
+        (many, Some(s), _) => Err(format!(
+            "{name} has {} programs in section {s}: choose one with --program:\n{}",
+            many.len(),
+            list(&|ps| ps == s)
+        )),
+        (many, None, _) => Err(format!(
+            "{name} has {} programs: choose one with --section or --program:\n{}",
+            many.len(),
+            list(&|_| true)
+        )),
     }
 }
 
@@ -117,4 +130,44 @@ pub fn create_kernel_maps(maps: &[MapInit]) -> Result<Vec<kernel::Map>, kernel::
         out.push(map);
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tail_call() -> Object {
+        let p = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../testdata/elf/tail_call.bpf.o"
+        );
+        convert::parse_object(&std::fs::read(p).unwrap()).unwrap()
+    }
+
+    #[test]
+    fn picking_a_program() {
+        let obj = tail_call();
+        let e = pick_index(&obj, "t.o", None, None).unwrap_err();
+        assert!(e.starts_with("t.o has 3 programs: choose one with --section or --program"));
+        assert!(e.contains("  --program dispatch (section xdp)"), "{e}");
+        let e = pick_index(&obj, "t.o", Some("xdp"), None).unwrap_err();
+        assert!(e.starts_with("t.o has 3 programs in section xdp: choose one with --program"));
+        let e = pick_index(&obj, "t.o", Some("nope"), None).unwrap_err();
+        assert!(
+            e.starts_with("t.o has no section `nope`; its programs are:"),
+            "{e}"
+        );
+        let e = pick_index(&obj, "t.o", None, Some("nope")).unwrap_err();
+        assert!(e.starts_with("t.o has no program `nope`;"), "{e}");
+        let i = pick_index(&obj, "t.o", Some("xdp"), Some("dispatch")).unwrap();
+        assert_eq!(pick_index(&obj, "t.o", None, Some("dispatch")), Ok(i));
+        let p = pick(&obj, "t.o", None, Some("dispatch")).unwrap();
+        assert_eq!(p.prog_type, Some(ProgType::Xdp));
+        assert!(
+            p.maps
+                .iter()
+                .any(|m| !m.prog_slots.is_empty()
+                    || m.spec.map_type == asm::types::MapType::ProgArray)
+        );
+    }
 }
