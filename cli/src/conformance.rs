@@ -124,7 +124,7 @@ pub fn run_one(text: &str, dir: Option<&Path>, in_kernel: bool, helpers: Helpers
         (None, None) => return Verdict::Skip("no program".into()),
     };
     if in_kernel {
-        return crate::kernel::conformance_verdict(&prog, &f.mem, f.result, f.error.is_some());
+        return kernel_verdict(&prog, &f.mem, f.result, f.error.is_some());
     }
     let got = run_program(&prog, &f.mem, helpers);
     match (f.result, &f.error, got) {
@@ -162,7 +162,7 @@ pub fn main(args: Args) -> Result<ExitCode> {
     if args.kernel {
         if let Err(why) = ::kernel::probe::availability() {
             eprintln!("kernel unavailable: {why}");
-            return Ok(ExitCode::from(crate::kernel::EXIT_UNAVAILABLE));
+            return Ok(ExitCode::from(crate::exit::EXIT_UNAVAILABLE));
         }
     }
     let mut rejected = 0;
@@ -213,4 +213,37 @@ pub fn main(args: Args) -> Result<ExitCode> {
     } else {
         ExitCode::from(1)
     })
+}
+
+/// The verdict of one `.data` test in the kernel (for `bpfx conformance --kernel`):
+/// `expect_error` tests pass when the kernel refuses the program.
+fn kernel_verdict(prog: &[u8], mem: &[u8], result: Option<u64>, expect_error: bool) -> Verdict {
+    let insns: Vec<asm::Insn> = match asm::decode(prog) {
+        Ok(d) => d.into_iter().map(|d| d.insn).collect(),
+        Err(_) if expect_error => return Verdict::Pass,
+        Err(e) => return Verdict::Fail(format!("undecodable: {e}")),
+    };
+    match (result, expect_error) {
+        (_, true) => match ::kernel::run::run(
+            &insns,
+            &::kernel::run::RunInput {
+                mem,
+                ..Default::default()
+            },
+        ) {
+            Err(_) => Verdict::Pass,
+            Ok(out) => Verdict::Fail(format!("r0 is {:#x}, expected an error", out.r0)),
+        },
+        (Some(want), false) => match ::kernel::conformance::run_case(&insns, mem, want) {
+            ::kernel::conformance::Outcome::Pass => Verdict::Pass,
+            ::kernel::conformance::Outcome::Mismatch { expected, got } => {
+                Verdict::Fail(format!("r0 is {got:#x}, expected {expected:#x}"))
+            }
+            ::kernel::conformance::Outcome::ExpectedRejection { message, why } => {
+                Verdict::ExpectedRejection(format!("{message} ({why})"))
+            }
+            ::kernel::conformance::Outcome::Error(e) => Verdict::Fail(e.to_string()),
+        },
+        (None, false) => Verdict::Skip("no expectation".into()),
+    }
 }

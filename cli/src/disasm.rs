@@ -86,19 +86,13 @@ pub fn main(args: Args, color: render::Color) -> Result<ExitCode> {
         OutDialect::Seccomp => return classic(&args, crate::cbpf::OutFormat::Seccomp, color),
     };
     let (data, name) = input::read(args.file.as_deref())?;
-    if crate::object::is_elf(&data) {
+    crate::load::nonempty(&data, &name)?;
+    if input::is_elf(&data) {
         // A clang-built object: list its sections, symbols and relocations like
         // `llvm-objdump -dr` instead of treating the file as one flat program.
-        return match vm::object::Object::parse(&data) {
-            Ok(obj) => {
-                std::io::stdout().write_all(crate::object::listing(&obj, dialect).as_bytes())?;
-                Ok(ExitCode::SUCCESS)
-            }
-            Err(e) => {
-                eprintln!("error: {name}: {e}");
-                Ok(ExitCode::from(1))
-            }
-        };
+        let obj = crate::load::object(&data, &name)?;
+        std::io::stdout().write_all(crate::object::listing(&obj, dialect).as_bytes())?;
+        return Ok(ExitCode::SUCCESS);
     }
     let bytes = match args.input {
         InputFormat::Raw => data,

@@ -77,6 +77,43 @@ pub fn parse_hex(text: &str) -> Result<Vec<u8>, String> {
     Ok(out)
 }
 
+/// Lower-case hex, no separators (the one hex helper, shared with the harness).
+pub use harness::schema::hex;
+
+/// Hex of at most 64 bytes, with the total length when there is more.
+pub fn hex_short(b: &[u8]) -> String {
+    if b.len() <= 64 {
+        hex(b)
+    } else {
+        format!("{}… ({} bytes)", hex(&b[..64]), b.len())
+    }
+}
+
+/// Whether bytes are an ELF file.
+pub fn is_elf(bytes: &[u8]) -> bool {
+    bytes.starts_with(b"\x7fELF")
+}
+
+/// Whether bytes are assembly text rather than bytecode: UTF-8 without NUL or other
+/// control characters (bytecode nearly always holds zero bytes).
+pub fn is_text(bytes: &[u8]) -> bool {
+    std::str::from_utf8(bytes).is_ok()
+        && !bytes
+            .iter()
+            .any(|&b| b < 0x20 && !matches!(b, b'\t' | b'\n' | b'\r'))
+}
+
+/// The `--map` value parser of every subcommand: [`asm::types::MapSpec::parse_cli`]'s
+/// `[NAME=]TYPE:KEY_SIZE:VALUE_SIZE:MAX_ENTRIES[:FLAGS]`; the old `NAME:TYPE:...` spelling
+/// is read with a note on stderr.
+pub fn map_spec(s: &str) -> Result<asm::types::MapSpec, String> {
+    let (spec, note) = asm::types::MapSpec::parse_cli(s)?;
+    if let Some(note) = note {
+        eprintln!("note: {note}");
+    }
+    Ok(spec)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -10,13 +10,16 @@ mod cbpf;
 mod conformance;
 mod cross_check;
 mod disasm;
+mod exit;
 mod input;
 mod kernel;
+mod load;
 mod object;
 mod render;
 mod run;
 mod seccomp;
 mod test;
+mod verdict;
 mod verify;
 
 /// Assemble, disassemble, run and check BPF programs.
@@ -77,9 +80,17 @@ fn main() -> ExitCode {
     };
     match result {
         Ok(code) => code,
-        Err(e) => {
-            eprintln!("error: {e:#}");
-            ExitCode::from(2)
-        }
+        Err(e) => match e.downcast_ref::<exit::Rejected>() {
+            Some(exit::Rejected(m)) => {
+                if !m.is_empty() {
+                    eprintln!("error: {m}");
+                }
+                ExitCode::from(exit::EXIT_REJECTED)
+            }
+            None => {
+                eprintln!("error: {e:#}");
+                ExitCode::from(exit::EXIT_USAGE)
+            }
+        },
     }
 }

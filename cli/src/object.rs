@@ -7,11 +7,6 @@ use asm::Insn;
 use std::fmt::Write as _;
 use vm::object::{MapSource, Object};
 
-/// Whether the bytes start with the ELF magic.
-pub fn is_elf(bytes: &[u8]) -> bool {
-    bytes.starts_with(b"\x7fELF")
-}
-
 /// Lists an object: maps, then every code section as in the file (before linking), each
 /// instruction at its slot index, each function symbol as a `<name>:` header, and each
 /// relocation under the instruction it patches with what it resolves to.
@@ -135,8 +130,8 @@ mod tests {
         let reloc = at("0000000000000040:  R_BPF_64_32\tsum_of_squares");
         assert!(lines[reloc - 1].trim_start().starts_with("8:"), "{text}");
         assert_eq!(text.matches("R_BPF_64_32").count(), 4);
-        assert!(is_elf(b"\x7fELF\x02"));
-        assert!(!is_elf(b"\x95\0\0\0"));
+        assert!(crate::input::is_elf(b"\x7fELF\x02"));
+        assert!(!crate::input::is_elf(b"\x95\0\0\0"));
     }
 
     #[test]

@@ -1,7 +1,8 @@
 //! `bpfx run`: run a program in the VM and show r0, its meaning for the program type, and
 //! `bpf_trace_printk` output.
 
-use crate::{input, render};
+use crate::input::{self, hex};
+use crate::render;
 use anyhow::{bail, Context, Result};
 use asm::text::{self, Dialect};
 use asm::Insn;
@@ -31,8 +32,9 @@ pub struct Args {
     /// the type its section gives.
     #[arg(long = "type", value_name = "TYPE", value_parser = parse_type)]
     pub prog_type: Option<ProgType>,
-    /// ELF object: run the (first) program of this section (`xdp`, `socket`, ...).
-    #[arg(long, value_name = "SEC", conflicts_with = "program")]
+    /// ELF object: run the program of this section (`xdp`, `socket`, ...; a section with
+    /// several programs needs --program).
+    #[arg(long, value_name = "SEC")]
     pub section: Option<String>,
     /// ELF object: run the program with this function name.
     #[arg(long, value_name = "NAME")]
@@ -61,10 +63,10 @@ pub struct Args {
     pub repeat: u64,
     /// Syntax of a text program (default: ubpf if it uses `%r` registers, else LLVM).
     #[arg(long, value_enum)]
-    pub dialect: Option<DialectArg>,
+    pub dialect: Option<crate::load::InDialect>,
     /// How to read FILE (default: bytecode if it is not text, else assembly).
-    #[arg(long, value_enum, default_value_t = InputKind::Auto)]
-    pub input: InputKind,
+    #[arg(long, value_enum, default_value_t = crate::load::InputKind::Auto)]
+    pub input: crate::load::InputKind,
     /// Run without verifying first. By default a program with a kernel program type is
     /// checked by bpfx's verifier and refused when the kernel would refuse to load it
     /// (`--type plain` has no kernel counterpart and is never verified).
@@ -73,41 +75,13 @@ pub struct Args {
     /// Instruction budget per run.
     #[arg(long, value_name = "N", default_value_t = vm::DEFAULT_BUDGET)]
     pub budget: u64,
-    /// Create a map before loading: TYPE:KEY_SIZE:VALUE_SIZE:MAX_ENTRIES (types: array, hash,
-    /// percpu_array, percpu_hash, lru_hash, lru_percpu_hash, prog_array, ringbuf, queue,
-    /// stack). Maps are numbered 0, 1, ... in order: `lddw map_fd N` names map N (as in `bpfx
-    /// kernel run` and `bpfx verify`); their contents are shown
-    /// after the run.
-    #[arg(long = "map", value_name = "SPEC", value_parser = parse_map)]
-    pub maps: Vec<vm::MapDef>,
-}
-
-fn parse_map(s: &str) -> Result<vm::MapDef, String> {
-    let parts: Vec<&str> = s.split(':').collect();
-    let [ty, k, v, n] = parts[..] else {
-        return Err(format!(
-            "`{s}` is not TYPE:KEY_SIZE:VALUE_SIZE:MAX_ENTRIES (e.g. hash:4:8:16)"
-        ));
-    };
-    let map_type: vm::MapType = ty.parse()?;
-    if !vm::SUPPORTED_MAP_TYPES.contains(&map_type) {
-        return Err(vm::MapError::Unsupported(map_type).to_string());
-    }
-    let num = |x: &str, what: &str| {
-        x.parse::<u32>()
-            .map_err(|_| format!("{what} `{x}` is not a number"))
-    };
-    Ok(vm::MapDef {
-        map_type,
-        key_size: num(k, "key size")?,
-        value_size: num(v, "value size")?,
-        max_entries: num(n, "max entries")?,
-        flags: 0,
-    })
-}
-
-fn hex(b: &[u8]) -> String {
-    b.iter().map(|x| format!("{x:02x}")).collect()
+    /// Create a map before loading: [NAME=]TYPE:KEY_SIZE:VALUE_SIZE:MAX_ENTRIES[:FLAGS]
+    /// (types: array, hash, percpu_array, percpu_hash, lru_hash, lru_percpu_hash, prog_array,
+    /// ringbuf, queue, stack). Maps are numbered 0, 1, ... in order: `lddw map_fd N` names
+    /// map N (as in `bpfx kernel run` and `bpfx verify`); their contents are shown after the
+    /// run.
+    #[arg(long = "map", value_name = "SPEC", value_parser = crate::input::map_spec)]
+    pub maps: Vec<asm::types::MapSpec>,
 }
 
 /// One map after a run: fd, type, entries as (key, value) hex, ring buffer records as hex.
@@ -138,28 +112,6 @@ fn map_report(m: &Vm, n: usize) -> Vec<MapReport> {
         .collect()
 }
 
-/// Source dialects.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
-pub enum DialectArg {
-    /// LLVM's syntax (`r0 = 1`).
-    Llvm,
-    /// ubpf / bpf_conformance syntax (`mov %r0, 1`).
-    Ubpf,
-}
-
-/// Input kinds.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
-pub enum InputKind {
-    /// Decide from the content.
-    Auto,
-    /// Assembly text.
-    Text,
-    /// Raw bytecode.
-    Raw,
-    /// Bytecode as hex text.
-    Hex,
-}
-
 fn parse_type(s: &str) -> Result<ProgType, String> {
     ProgType::from_name(s).ok_or_else(|| {
         let names: Vec<_> = ProgType::ALL.iter().map(|t| t.name()).collect();
@@ -170,62 +122,8 @@ fn parse_type(s: &str) -> Result<ProgType, String> {
     })
 }
 
-/// Whether bytes are an ELF file.
-pub fn is_elf(bytes: &[u8]) -> bool {
-    bytes.starts_with(b"\x7fELF")
-}
-
-/// The index in `obj.programs` of the program chosen with `--section` or `--program`
-/// (without either, the object's only program); the error lists what there is.
-pub fn pick_program(
-    obj: &vm::object::Object,
-    name: &str,
-    section: Option<&str>,
-    program: Option<&str>,
-) -> Result<usize> {
-    let list = || {
-        obj.programs
-            .iter()
-            .map(|p| format!("  --section {:<28} --program {}", p.section, p.name))
-            .collect::<Vec<_>>()
-            .join("\n")
-    };
-    if obj.programs.is_empty() {
-        bail!("{name} has no programs (functions in `.text` are only subprograms)");
-    }
-    let found = match (section, program) {
-        (Some(sec), _) => obj.programs.iter().position(|p| p.section == sec),
-        (None, Some(prog)) => obj.programs.iter().position(|p| p.name == prog),
-        (None, None) if obj.programs.len() == 1 => Some(0),
-        (None, None) => bail!(
-            "{name} has {} programs: choose one with --section or --program:\n{}",
-            obj.programs.len(),
-            list()
-        ),
-    };
-    match found {
-        Some(i) => Ok(i),
-        None => {
-            let what = match (section, program) {
-                (Some(s), _) => format!("no section `{s}`"),
-                (None, p) => format!("no program `{}`", p.unwrap_or_default()),
-            };
-            bail!("{name} has {what}; its programs are:\n{}", list())
-        }
-    }
-}
-
-/// Whether bytes are assembly text rather than bytecode: UTF-8 without NUL or other
-/// control characters (bytecode nearly always holds zero bytes).
-pub fn is_text(bytes: &[u8]) -> bool {
-    std::str::from_utf8(bytes).is_ok()
-        && !bytes
-            .iter()
-            .any(|&b| b < 0x20 && !matches!(b, b'\t' | b'\n' | b'\r'))
-}
-
 /// A loaded program's source, for printing instructions.
-pub struct Loaded {
+struct Loaded {
     /// The instructions.
     pub insns: Vec<Insn>,
     /// The dialect to print them in.
@@ -236,75 +134,19 @@ pub struct Loaded {
     pub name: String,
 }
 
-/// Reads FILE into instructions; on assembly errors prints them and returns `None`.
-fn read_program(args: &Args) -> Result<Option<Loaded>> {
-    let path = (args.file.as_os_str() != "-").then_some(args.file.as_path());
-    let (bytes, name) = input::read(path)?;
-    let kind = match args.input {
-        InputKind::Auto if !is_text(&bytes) => InputKind::Raw,
-        InputKind::Auto => InputKind::Text,
-        k => k,
-    };
-    let raw = match kind {
-        InputKind::Raw => bytes,
-        InputKind::Hex => {
-            let text =
-                std::str::from_utf8(&bytes).with_context(|| format!("{name} is not text"))?;
-            input::parse_hex(text).map_err(|e| anyhow::anyhow!("{name}: {e}"))?
-        }
-        _ => {
-            let src =
-                String::from_utf8(bytes).with_context(|| format!("{name} is not UTF-8 text"))?;
-            let dialect = match args.dialect {
-                Some(DialectArg::Ubpf) => Dialect::Ubpf,
-                Some(DialectArg::Llvm) => Dialect::Llvm,
-                None if src.contains("%r") => Dialect::Ubpf,
-                None => Dialect::Llvm,
-            };
-            match text::assemble(&src, dialect) {
-                Ok(a) => {
-                    if !a.warnings.is_empty() {
-                        render::emit(render::Color::Auto, &name, &src, &a.warnings);
-                    }
-                    return Ok(Some(Loaded {
-                        insns: a.insns,
-                        dialect,
-                        source: Some((src, a.spans)),
-                        name,
-                    }));
-                }
-                Err(diags) => {
-                    render::emit(render::Color::Auto, &name, &src, &diags);
-                    return Ok(None);
-                }
-            }
-        }
-    };
-    match asm::insn::decode(&raw) {
-        Ok(d) => Ok(Some(Loaded {
-            insns: d.iter().map(|d| d.insn).collect(),
-            dialect: Dialect::Llvm,
-            source: None,
-            name,
-        })),
-        Err(e) => {
-            eprintln!("error: {name}: {e}");
-            Ok(None)
-        }
-    }
-}
-
-/// A map as the verifier sees it (types by name: the VM's and the object's map types both
-/// spell the kernel's names).
-fn verifier_map(
-    name: &str,
-    map_type: &str,
-    key: u32,
-    value: u32,
-    max: u32,
-) -> Option<verifier::MapDef> {
-    let t = map_type.parse::<asm::types::MapType>().ok()?;
-    Some(verifier::MapDef::new(name, t, key, value, max))
+/// Reads FILE into instructions (assembly errors are rendered and rejected).
+fn read_program(args: &Args) -> Result<Loaded> {
+    let r = crate::load::read_program(&args.file, args.input, args.dialect, render::Color::Auto)?;
+    let insns = r.insns()?;
+    Ok(Loaded {
+        insns,
+        dialect: r.dialect,
+        source: match r.code {
+            crate::load::Code::Assembled { src, spans, .. } => Some((src, spans)),
+            crate::load::Code::Bytes(_) => None,
+        },
+        name: r.name,
+    })
 }
 
 /// What the kernel's verifier would say, for a program with a kernel program type.
@@ -322,7 +164,7 @@ fn verified(prog_type: ProgType, maps: Vec<Option<verifier::MapDef>>, loaded: &L
         .source
         .as_ref()
         .map(|(s, spans)| (s.as_str(), spans.as_slice()));
-    crate::verify::gate(
+    crate::verdict::gate(
         &loaded.insns,
         &loaded.name,
         source,
@@ -348,13 +190,14 @@ fn read_object(args: &Args, bytes: &[u8]) -> Result<(vm::testing::Test, Loaded, 
     if !args.maps.is_empty() {
         bail!("--map is for assembly and bytecode: {name} declares its own maps");
     }
-    let mut obj = vm::object::Object::parse(bytes).with_context(|| name.clone())?;
-    let i = pick_program(
+    let mut obj = crate::load::object(bytes, &name)?;
+    let i = harness::program::pick_index(
         &obj,
         &name,
         args.section.as_deref(),
         args.program.as_deref(),
-    )?;
+    )
+    .map_err(anyhow::Error::msg)?;
     if let Some(t) = args.prog_type {
         obj.programs[i].prog_type = match t {
             ProgType::Plain => bail!("an object's program runs with a kernel type, not `plain`"),
@@ -389,7 +232,7 @@ pub fn main(args: Args) -> Result<ExitCode> {
     let path = (args.file.as_os_str() != "-").then_some(args.file.as_path());
     let elf = match path {
         Some(p) => std::fs::read(p)
-            .map(|b| is_elf(&b).then_some(b))
+            .map(|b| input::is_elf(&b).then_some(b))
             .unwrap_or(None),
         None => None,
     };
@@ -405,9 +248,7 @@ pub fn main(args: Args) -> Result<ExitCode> {
             (Bench::Object(Box::new(t)), l, pt)
         }
         None => {
-            let Some(loaded) = read_program(&args)? else {
-                return Ok(ExitCode::from(1));
-            };
+            let loaded = read_program(&args)?;
             (
                 Bench::Plain(Box::new(Vm::new())),
                 loaded,
@@ -440,13 +281,9 @@ pub fn main(args: Args) -> Result<ExitCode> {
                 .maps()
                 .iter()
                 .map(|m| {
-                    verifier_map(
-                        &m.name,
-                        m.map_type.name(),
-                        m.key_size,
-                        m.value_size,
-                        m.max_entries,
-                    )
+                    Some(harness::convert::verifier_map(
+                        &harness::convert::spec_of_vm_object_map(m),
+                    ))
                 })
                 .collect(),
             Bench::Plain(_) => args
@@ -454,13 +291,12 @@ pub fn main(args: Args) -> Result<ExitCode> {
                 .iter()
                 .enumerate()
                 .map(|(i, m)| {
-                    verifier_map(
-                        &format!("map{i}"),
-                        m.map_type.name(),
-                        m.key_size,
-                        m.value_size,
-                        m.max_entries,
-                    )
+                    let name = if m.name.is_empty() {
+                        format!("map{i}")
+                    } else {
+                        m.name.clone()
+                    };
+                    Some(harness::convert::verifier_map(&m.clone().named(name)))
                 })
                 .collect(),
         };
@@ -477,9 +313,16 @@ pub fn main(args: Args) -> Result<ExitCode> {
         }
     };
     machine.set_budget(args.budget);
-    for (i, def) in args.maps.iter().enumerate() {
-        if let Err(e) = machine.create_map(*def) {
-            bail!("--map #{} ({:?}): {e}", i + 1, def.map_type);
+    for (i, spec) in args.maps.iter().enumerate() {
+        if !vm::SUPPORTED_MAP_TYPES.contains(&spec.map_type) {
+            bail!(
+                "--map #{}: {}",
+                i + 1,
+                vm::MapError::Unsupported(spec.map_type)
+            );
+        }
+        if let Err(e) = machine.create_map(harness::convert::vm_map(spec)) {
+            bail!("--map #{} ({:?}): {e}", i + 1, spec.map_type);
         }
     }
     let nmaps = args.maps.len().max(map_names.len());
@@ -644,7 +487,7 @@ pub fn main(args: Args) -> Result<ExitCode> {
 }
 
 /// The `--trace` table: slot, instruction, changed registers.
-pub fn render_steps(steps: &[Step], print: &dyn Fn(usize) -> String) -> String {
+fn render_steps(steps: &[Step], print: &dyn Fn(usize) -> String) -> String {
     let mut out = String::new();
     let mut last_prog = steps.first().map(|s| s.prog);
     for s in steps {
@@ -719,8 +562,8 @@ exit
 
     #[test]
     fn text_or_bytecode() {
-        assert!(is_text(b"mov %r0, 1\nexit\n"));
-        assert!(!is_text(&[0xb7, 0, 0, 0, 1, 0, 0, 0]));
-        assert!(!is_text(&[0xff, 0xfe]));
+        assert!(input::is_text(b"mov %r0, 1\nexit\n"));
+        assert!(!input::is_text(&[0xb7, 0, 0, 0, 1, 0, 0, 0]));
+        assert!(!input::is_text(&[0xff, 0xfe]));
     }
 }

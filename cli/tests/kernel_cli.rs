@@ -263,7 +263,7 @@ fn cross_check_map_index_must_exist() {
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(
-        err.contains("is not TYPE:KEY_SIZE:VALUE_SIZE:MAX_ENTRIES"),
+        err.contains("is not [NAME=]TYPE:KEY_SIZE:VALUE_SIZE:MAX_ENTRIES"),
         "{err}"
     );
 }

@@ -104,7 +104,7 @@ fn bad_map_spec_is_a_usage_error() {
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(
-        err.contains("NAME:TYPE:KEY_SIZE:VALUE_SIZE:MAX_ENTRIES"),
+        err.contains("[NAME=]TYPE:KEY_SIZE:VALUE_SIZE:MAX_ENTRIES[:FLAGS]"),
         "{err}"
     );
     let out = bpfx(&["verify", "--map", "m:nosuch:8:8:1", "-"], b"exit\n");

@@ -1,0 +1,141 @@
+//! Verifier verdicts as `bpfx verify` and `bpfx run` show them: the rejection with its
+//! source line, path and notes; and the gate `bpfx run` passes programs through.
+
+use crate::render;
+use asm::diag::Diagnostic;
+use asm::Span;
+use verifier::{Options, RejectKind, Rejection};
+
+/// What was read: bytes plus, for text, the source and each slot's span.
+pub struct Program {
+    /// The bytecode.
+    pub bytes: Vec<u8>,
+    /// The input's name for messages.
+    pub name: String,
+    /// For text: the source and each slot's span.
+    pub source: Option<(String, Vec<Option<Span>>)>,
+}
+
+/// Verifies a program about to run (`bpfx run` without `--no-verify`) and reports a
+/// rejection the way `bpfx verify` does, with the source line when there is one. Returns
+/// whether the program may run: a kernel rejection stops it; a program bpfx cannot decide
+/// (BTF, kfuncs) runs with a warning.
+pub fn gate(
+    insns: &[asm::Insn],
+    name: &str,
+    source: Option<(&str, &[Span])>,
+    opts: &Options,
+    color: render::Color,
+) -> bool {
+    let mut spans = Vec::new();
+    if let Some((_, per_insn)) = source {
+        for (insn, span) in insns.iter().zip(per_insn) {
+            spans.push(Some(*span));
+            if insn.slots() == 2 {
+                spans.push(None);
+            }
+        }
+    }
+    let prog = Program {
+        bytes: asm::encode(insns),
+        name: name.to_string(),
+        source: source.map(|(src, _)| (src.to_string(), spans)),
+    };
+    match verifier::verify_bytes(&prog.bytes, opts) {
+        Ok(_) => true,
+        Err(r) if r.kind == RejectKind::Unsupported => {
+            eprintln!(
+                "warning: {name}: bpfx cannot verify this program ({}); running it anyway",
+                r.message
+            );
+            true
+        }
+        Err(r) => {
+            report(&prog, &r, color);
+            eprintln!(
+                "note: the kernel would refuse to load it; `bpfx run --no-verify` runs it anyway"
+            );
+            false
+        }
+    }
+}
+
+pub fn source_line(prog: &Program, insn: usize) -> Option<String> {
+    let (src, spans) = prog.source.as_ref()?;
+    let span = (*spans.get(insn)?)?;
+    let start = src[..span.start].rfind('\n').map(|i| i + 1).unwrap_or(0);
+    let end = src[span.start..]
+        .find('\n')
+        .map(|i| span.start + i)
+        .unwrap_or(src.len());
+    Some(src[start..end].trim_end().to_string())
+}
+
+fn path_note(r: &Rejection) -> String {
+    if r.path.is_empty() {
+        return "path: straight from the entry (no branch decisions)".to_string();
+    }
+    let steps: Vec<String> = r
+        .path
+        .iter()
+        .map(|b| {
+            format!(
+                "{} {}",
+                b.insn,
+                if b.taken { "taken" } else { "fallthrough" }
+            )
+        })
+        .collect();
+    format!("path: {}", steps.join(", "))
+}
+
+pub fn report(prog: &Program, r: &Rejection, color: render::Color) {
+    let what = match r.kind {
+        RejectKind::Kernel => "the kernel rejects this program",
+        RejectKind::Unsupported => "bpfx cannot decide (not modelled)",
+    };
+    let mut notes = vec![path_note(r), format!("errno {}", r.errno)];
+    if let Some(p) = r.processed {
+        notes.push(format!("{p} instructions processed"));
+    }
+    let span = prog
+        .source
+        .as_ref()
+        .and_then(|(_, spans)| spans.get(r.insn).copied().flatten());
+    match (&prog.source, span) {
+        (Some((src, _)), Some(span)) => {
+            let mut d = Diagnostic::error(span, format!("{what}: {}", r.message));
+            d.notes = notes;
+            d.notes.insert(0, format!("at instruction {}", r.insn));
+            render::emit(color, &prog.name, src, &[d]);
+        }
+        _ => {
+            eprintln!("error: {what}: {}", r.message);
+            let insn = prog.bytes.get(r.insn * 8..r.insn * 8 + 8).map(|s| {
+                let mut i = asm::Insn {
+                    code: s[0],
+                    dst: s[1] & 15,
+                    src: s[1] >> 4,
+                    off: i16::from_le_bytes([s[2], s[3]]),
+                    imm: i32::from_le_bytes([s[4], s[5], s[6], s[7]]) as i64,
+                };
+                if i.code == 0x18 {
+                    if let Some(h) = prog.bytes.get(r.insn * 8 + 12..r.insn * 8 + 16) {
+                        let hi = i32::from_le_bytes([h[0], h[1], h[2], h[3]]) as i64;
+                        i.imm = (i.imm as u32 as i64) | (hi << 32);
+                    }
+                }
+                asm::text::kernel::print(&i)
+            });
+            eprintln!(
+                "  --> {}: instruction {}{}",
+                prog.name,
+                r.insn,
+                insn.map(|t| format!(": {t}")).unwrap_or_default()
+            );
+            for n in notes {
+                eprintln!("  = note: {n}");
+            }
+        }
+    }
+}
