@@ -48,3 +48,71 @@ fn repeat_runs_the_program_exactly_n_times() {
         );
     }
 }
+
+#[test]
+fn cbpf_run_says_what_happens_to_the_packet() {
+    let pkt = tmp("p64", &[0; 64]);
+    for (name, src, want) in [
+        ("keep3.txt", "ret #3\n", "accept 3 of 64 bytes (r = 0x3)\n"),
+        ("all.txt", "ret #-1\n", "accept 64 bytes (r = 0xffffffff)\n"),
+        ("drop.txt", "ret #0\n", "drop (r = 0x0)\n"),
+        (
+            "allow.txt",
+            "A = sys_number\nreturn ALLOW\n",
+            "ALLOW (r = 0x7fff0000, a seccomp action: see `bpfx seccomp run`; \
+             as a socket filter: accept 64 bytes)\n",
+        ),
+    ] {
+        let f = tmp(name, src.as_bytes());
+        let out = bpfx(&["cbpf", "run", s(&f), "--packet", s(&pkt)]);
+        assert!(out.status.success(), "{name}: {}", stderr(&out));
+        assert_eq!(stdout(&out), want, "{name}");
+    }
+    let f = tmp("keep3.txt", b"ret #3\n");
+    let out = bpfx(&["cbpf", "run", "--json", s(&f), "--packet", s(&pkt)]);
+    let v: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(v["ret"], 3);
+    assert_eq!(v["delivery"]["verdict"], "accept");
+    assert_eq!(v["delivery"]["bytes"], 3);
+}
+
+/// `bpfx cbpf cross-check`, or `None` when this machine has no AF_UNIX socket pair.
+fn cross_check(args: &[&str]) -> Option<Output> {
+    let mut argv = vec!["cbpf", "cross-check"];
+    argv.extend_from_slice(args);
+    let out = bpfx(&argv);
+    if out.status.code() == Some(2) && stderr(&out).contains("probing the kernel") {
+        println!(
+            "skipped: no socket pair to attach a filter to: {}",
+            stderr(&out)
+        );
+        return None;
+    }
+    Some(out)
+}
+
+#[test]
+fn cbpf_cross_check_prints_a_table() {
+    let pkt = tmp("p5", b"hello");
+    let f = tmp("cc-keep3.txt", b"ret #3\n");
+    let Some(out) = cross_check(&[s(&f), "--packet", s(&pkt)]) else {
+        return;
+    };
+    assert_eq!(
+        stdout(&out),
+        "emulator  accept 3 of 5 bytes (r = 0x3)\nkernel    accept 3 of 5 bytes\nagree\n"
+    );
+    assert!(out.status.success());
+    // Refused by both: the checker's reason and the kernel's errno, by name.
+    let f = tmp("cc-noret.c", b"{ 0x00, 0, 0, 0x00000000 },\n");
+    let out = cross_check(&[s(&f), "--packet", s(&pkt)]).unwrap();
+    assert_eq!(
+        stdout(&out),
+        "emulator  refused by the checker: instruction 0: the last instruction must be \
+         `ret #k` or `ret a`\nkernel    refused: Invalid argument (errno 22)\nagree\n"
+    );
+    let out = cross_check(&["--json", s(&f), "--packet", s(&pkt)]).unwrap();
+    let v: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(v["agree"], true);
+    assert_eq!(v["kernel"]["verdict"], "refused");
+}
