@@ -13,7 +13,7 @@ use asm::cbpf::{self, bpf_asm, seccomp, SockFilter};
 use asm::diag::Diagnostic;
 use clap::{Subcommand, ValueEnum};
 use kernel::socket_filter::Delivery;
-use std::io::Write;
+use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -190,6 +190,28 @@ pub fn write_out_endian(
     }
 }
 
+/// Whether output goes to a terminal: no output file and stdout is a TTY.
+pub(crate) fn to_terminal(output: Option<&Path>) -> bool {
+    output.is_none() && std::io::stdout().is_terminal()
+}
+
+/// The format of `bpfx cbpf asm` and `bpfx seccomp asm`, as `bpfx asm` picks it: raw
+/// bytes, but never onto a terminal, where the default is the C array and asking for raw is
+/// an error.
+pub(crate) fn asm_format(
+    format: Option<OutFormat>,
+    to_terminal: bool,
+) -> anyhow::Result<OutFormat> {
+    match format {
+        Some(OutFormat::Raw) if to_terminal => bail!(
+            "refusing to write raw bytecode to a terminal; use -o FILE, a pipe, or --format c"
+        ),
+        Some(f) => Ok(f),
+        None if to_terminal => Ok(OutFormat::C),
+        None => Ok(OutFormat::Raw),
+    }
+}
+
 /// Writes to stdout; a closed pipe (`bpfx ... | head`) ends output quietly.
 pub fn emit(bytes: &[u8]) -> anyhow::Result<()> {
     let mut out = std::io::stdout().lock();
@@ -221,9 +243,9 @@ enum Cmd {
         /// Input dialect (guessed when omitted).
         #[arg(long)]
         dialect: Option<CDialect>,
-        /// Output format.
-        #[arg(long, short = 'f', value_enum, default_value = "raw")]
-        format: OutFormat,
+        /// Output format (default: raw, or c when writing to a terminal).
+        #[arg(long, short = 'f', value_enum)]
+        format: Option<OutFormat>,
         /// Output file (stdout by default).
         #[arg(long, short)]
         output: Option<PathBuf>,
@@ -303,6 +325,7 @@ fn run(args: Args) -> anyhow::Result<ExitCode> {
             output,
             endian,
         } => {
+            let format = asm_format(format, to_terminal(output.as_deref()))?;
             let prog = load_filter_endian(&input, dialect, endian.into())?;
             write_out_endian(
                 &prog,
@@ -515,6 +538,25 @@ mod tests {
         let s = temp("sc.txt", b"A = sys_number\nreturn ALLOW\n");
         assert_eq!(load_filter(&s, None).unwrap().len(), 2);
         std::fs::remove_file(&s).unwrap();
+    }
+
+    #[test]
+    fn no_raw_bytes_on_a_terminal() {
+        assert_eq!(asm_format(None, false).unwrap(), OutFormat::Raw);
+        assert_eq!(asm_format(None, true).unwrap(), OutFormat::C);
+        assert_eq!(
+            asm_format(Some(OutFormat::Raw), false).unwrap(),
+            OutFormat::Raw
+        );
+        assert!(asm_format(Some(OutFormat::Raw), true)
+            .unwrap_err()
+            .to_string()
+            .contains("refusing to write raw bytecode to a terminal"));
+        assert_eq!(
+            asm_format(Some(OutFormat::Json), true).unwrap(),
+            OutFormat::Json
+        );
+        assert!(!to_terminal(Some(Path::new("out.bpf"))));
     }
 
     #[test]

@@ -116,3 +116,62 @@ fn cbpf_cross_check_prints_a_table() {
     assert_eq!(v["agree"], true);
     assert_eq!(v["kernel"]["verdict"], "refused");
 }
+
+/// Runs `bpfx ARGS` with its stdout on a pseudo-terminal (util-linux `script`); `None`
+/// when `script` is not there or cannot open one.
+fn on_terminal(args: &[&str]) -> Option<(Option<i32>, String)> {
+    let mut cmd = String::from(env!("CARGO_BIN_EXE_bpfx"));
+    for a in args {
+        cmd.push_str(&format!(" '{a}'"));
+    }
+    let out = Command::new("script")
+        .args(["-qec", &cmd, "/dev/null"])
+        .stdin(std::process::Stdio::null())
+        .output();
+    match out {
+        Ok(o) if !stderr(&o).contains("script:") => Some((o.status.code(), stdout(&o))),
+        Ok(o) => {
+            println!(
+                "skipped: script cannot open a pseudo-terminal: {}",
+                stderr(&o)
+            );
+            None
+        }
+        Err(e) => {
+            println!("skipped: no util-linux `script` to give bpfx a terminal: {e}");
+            None
+        }
+    }
+}
+
+#[test]
+fn classic_asm_writes_no_raw_bytes_to_a_terminal() {
+    let bpf = tmp("t-keep3.txt", b"ret #3\n");
+    let sc = tmp("t-allow.seccomp", b"A = sys_number\nreturn ALLOW\n");
+    for argv in [
+        &["cbpf", "asm", s(&bpf)][..],
+        &["seccomp", "asm", s(&sc)][..],
+        &["asm", "--dialect", "bpf_asm", s(&bpf)][..],
+    ] {
+        let Some((code, text)) = on_terminal(argv) else {
+            return;
+        };
+        assert_eq!(code, Some(0), "{argv:?}: {text}");
+        // The C array instead of the bytes.
+        assert!(text.contains("{ 0x06, 0, 0, 0x"), "{argv:?}: {text:?}");
+        assert!(!text.contains('\0'), "{argv:?}: {text:?}");
+        let mut raw = argv.to_vec();
+        raw.extend(["--format", "raw"]);
+        let (code, text) = on_terminal(&raw).unwrap();
+        assert_eq!(code, Some(2), "{raw:?}: {text}");
+        assert!(
+            text.contains("refusing to write raw bytecode to a terminal"),
+            "{raw:?}: {text}"
+        );
+    }
+    // Into a pipe: the bytes, as before.
+    let out = bpfx(&["cbpf", "asm", s(&bpf)]);
+    assert_eq!(out.stdout, [6, 0, 0, 0, 3, 0, 0, 0]);
+    let out = bpfx(&["seccomp", "asm", s(&sc)]);
+    assert_eq!(out.stdout.len(), 16);
+}
