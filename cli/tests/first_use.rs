@@ -175,3 +175,33 @@ fn classic_asm_writes_no_raw_bytes_to_a_terminal() {
     let out = bpfx(&["seccomp", "asm", s(&sc)]);
     assert_eq!(out.stdout.len(), 16);
 }
+
+#[test]
+fn conformance_plugin_has_help() {
+    let plugin = || Command::new(env!("CARGO_BIN_EXE_bpfx-conformance"));
+    for flag in ["--help", "-h"] {
+        // stdin closed: a plugin that read the program instead would fail on empty input.
+        let out = plugin()
+            .arg(flag)
+            .stdin(std::process::Stdio::null())
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(0), "{flag}: {}", stderr(&out));
+        let text = stdout(&out);
+        assert!(
+            text.contains("Usage: bpfx-conformance [MEMORY-HEX] [PLUGIN-OPTIONS...] < PROGRAM-HEX"),
+            "{text}"
+        );
+        assert!(text.contains("--plugin_path"), "{text}");
+    }
+    let out = plugin().arg("--version").output().unwrap();
+    assert!(out.status.success());
+    assert!(stdout(&out).starts_with("bpfx-conformance "));
+    let out = plugin()
+        .arg("--nonsense")
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("unknown option `--nonsense`"));
+}
