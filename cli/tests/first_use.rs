@@ -205,3 +205,85 @@ fn conformance_plugin_has_help() {
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr(&out).contains("unknown option `--nonsense`"));
 }
+
+fn long_help(cmd: &str) -> String {
+    let out = bpfx(&[cmd, "--help"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    stdout(&out)
+}
+
+fn testdata(rel: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../testdata")
+        .join(rel)
+}
+
+#[test]
+fn verify_help_describes_objects_and_maps() {
+    let help = long_help("verify");
+    for want in [
+        "clang-built ELF object",
+        "--section xdp prog.bpf.o",
+        "--program count_proto prog.bpf.o",
+        "NAME:TYPE:KEY_SIZE:VALUE_SIZE:MAX_ENTRIES",
+        "--map counts:array:4:8:1",
+    ] {
+        assert!(help.contains(want), "no `{want}` in:\n{help}");
+    }
+    // The examples do what they say: an object by section, and the --map spelling shown.
+    let obj = testdata("elf/xdp_count.bpf.o");
+    let out = bpfx(&["verify", "--section", "xdp", s(&obj)]);
+    assert!(stdout(&out).starts_with("accepted"), "{}", stderr(&out));
+    let p = tmp(
+        "lookup.s",
+        b"*(u32 *)(r10 - 4) = 0\nr2 = r10\nr2 += -4\nr1 = map_fd(0) ll\ncall 1\nr0 = 2\nexit\n",
+    );
+    let out = bpfx(&[
+        "verify",
+        "--type",
+        "xdp",
+        "--map",
+        "counts:array:4:8:1",
+        s(&p),
+    ]);
+    assert!(out.status.success(), "{}{}", stdout(&out), stderr(&out));
+}
+
+#[test]
+fn test_help_describes_files_kernel_and_both() {
+    let help = long_help("test");
+    for want in [
+        "--kernel",
+        "--both",
+        "clang-built ELF object",
+        "[[map]]",
+        "bpfx test --kernel ",
+        "bpfx test --both ",
+        "docs/unit-testing.md",
+    ] {
+        assert!(help.contains(want), "no `{want}` in:\n{help}");
+    }
+    // The minimal file of the help passes.
+    let file: String = help
+        .split("A minimal file:\n")
+        .nth(1)
+        .unwrap()
+        .lines()
+        .map(|l| format!("{}\n", l.trim_start()))
+        .collect();
+    let obj = testdata("elf/xdp_count.bpf.o");
+    let file = file.replace("\"xdp_count.bpf.o\"", &format!("{:?}", s(&obj)));
+    let t = tmp("minimal.toml", file.as_bytes());
+    let out = bpfx(&["test", s(&t)]);
+    assert!(
+        out.status.success(),
+        "{file}\n{}{}",
+        stdout(&out),
+        stderr(&out)
+    );
+    assert!(
+        stdout(&out).contains("1 passed, 0 failed"),
+        "{}",
+        stdout(&out)
+    );
+}
