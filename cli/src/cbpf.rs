@@ -276,7 +276,7 @@ enum Cmd {
         mode: CheckMode,
     },
     /// Run a socket filter over a packet (the file's bytes): what arrives, e.g.
-    /// `accept 64 bytes (r = 0x40)` or `drop (r = 0)`.
+    /// `accept 64 bytes (r = 0x40)` or `drop (r = 0x0)`.
     Run {
         /// The filter.
         filter: PathBuf,
