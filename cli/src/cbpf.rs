@@ -8,11 +8,12 @@
 use anyhow::{bail, Context};
 use asm::cbpf::check::{check, Mode};
 use asm::cbpf::formats::{self, Format, TextKind};
-use asm::cbpf::seccomp::Arch;
+use asm::cbpf::seccomp::{Action, Arch};
 use asm::cbpf::{self, bpf_asm, seccomp, SockFilter};
 use asm::diag::Diagnostic;
 use clap::{Subcommand, ValueEnum};
-use std::io::Write;
+use kernel::socket_filter::Delivery;
+use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -189,6 +190,28 @@ pub fn write_out_endian(
     }
 }
 
+/// Whether output goes to a terminal: no output file and stdout is a TTY.
+pub(crate) fn to_terminal(output: Option<&Path>) -> bool {
+    output.is_none() && std::io::stdout().is_terminal()
+}
+
+/// The format of `bpfx cbpf asm` and `bpfx seccomp asm`, as `bpfx asm` picks it: raw
+/// bytes, but never onto a terminal, where the default is the C array and asking for raw is
+/// an error.
+pub(crate) fn asm_format(
+    format: Option<OutFormat>,
+    to_terminal: bool,
+) -> anyhow::Result<OutFormat> {
+    match format {
+        Some(OutFormat::Raw) if to_terminal => bail!(
+            "refusing to write raw bytecode to a terminal; use -o FILE, a pipe, or --format c"
+        ),
+        Some(f) => Ok(f),
+        None if to_terminal => Ok(OutFormat::C),
+        None => Ok(OutFormat::Raw),
+    }
+}
+
 /// Writes to stdout; a closed pipe (`bpfx ... | head`) ends output quietly.
 pub fn emit(bytes: &[u8]) -> anyhow::Result<()> {
     let mut out = std::io::stdout().lock();
@@ -220,9 +243,9 @@ enum Cmd {
         /// Input dialect (guessed when omitted).
         #[arg(long)]
         dialect: Option<CDialect>,
-        /// Output format.
-        #[arg(long, short = 'f', value_enum, default_value = "raw")]
-        format: OutFormat,
+        /// Output format (default: raw, or c when writing to a terminal).
+        #[arg(long, short = 'f', value_enum)]
+        format: Option<OutFormat>,
         /// Output file (stdout by default).
         #[arg(long, short)]
         output: Option<PathBuf>,
@@ -252,22 +275,29 @@ enum Cmd {
         #[arg(long, value_enum, default_value = "socket")]
         mode: CheckMode,
     },
-    /// Run a socket filter over a packet (the file's bytes).
+    /// Run a socket filter over a packet (the file's bytes): what arrives, e.g.
+    /// `accept 64 bytes (r = 0x40)` or `drop (r = 0x0)`.
     Run {
         /// The filter.
         filter: PathBuf,
         /// The packet.
         #[arg(long)]
         packet: PathBuf,
+        /// Print one JSON object.
+        #[arg(long)]
+        json: bool,
     },
     /// Run a socket filter in the emulator and in the kernel (SO_ATTACH_FILTER on an
-    /// AF_UNIX socket pair) and compare.
+    /// AF_UNIX socket pair) and compare: one line each, then `agree` or `DIFFER`.
     CrossCheck {
         /// The filter.
         filter: PathBuf,
         /// The packet (AF_UNIX filters see the payload only).
         #[arg(long)]
         packet: PathBuf,
+        /// Print one JSON object.
+        #[arg(long)]
+        json: bool,
     },
 }
 
@@ -295,6 +325,7 @@ fn run(args: Args) -> anyhow::Result<ExitCode> {
             output,
             endian,
         } => {
+            let format = asm_format(format, to_terminal(output.as_deref()))?;
             let prog = load_filter_endian(&input, dialect, endian.into())?;
             write_out_endian(
                 &prog,
@@ -331,14 +362,35 @@ fn run(args: Args) -> anyhow::Result<ExitCode> {
                 }
             }
         }
-        Cmd::Run { filter, packet } => {
+        Cmd::Run {
+            filter,
+            packet,
+            json,
+        } => {
             let prog = load_filter(&filter, None)?;
             let pkt =
                 std::fs::read(&packet).with_context(|| format!("reading {}", packet.display()))?;
             let o = vm::classic::run_socket(&prog, &pkt, &vm::classic::SkbContext::default())?;
-            println!("{}", o.ret);
+            let delivery = kernel::socket_filter::expected(o.ret, pkt.len());
+            let action = seccomp_action(o.ret);
+            if json {
+                let v = serde_json::json!({
+                    "ret": o.ret,
+                    "delivery": delivery_json(&Ok(delivery)),
+                    "packet_len": pkt.len(),
+                    "insns": o.steps,
+                    "seccomp_action": action.map(|a| a.to_string()),
+                });
+                println!("{v}");
+            } else {
+                println!("{}", run_text(o.ret, pkt.len()));
+            }
         }
-        Cmd::CrossCheck { filter, packet } => {
+        Cmd::CrossCheck {
+            filter,
+            packet,
+            json,
+        } => {
             let prog = load_filter(&filter, None)?;
             let pkt =
                 std::fs::read(&packet).with_context(|| format!("reading {}", packet.display()))?;
@@ -346,32 +398,98 @@ fn run(args: Args) -> anyhow::Result<ExitCode> {
             let emu = match &verdict {
                 Ok(()) => {
                     let o = vm::classic::run_socket(&prog, &pkt, &vm::classic::SkbContext::unix())?;
-                    Ok(kernel::socket_filter::expected(o.ret, pkt.len()))
+                    Ok((o.ret, kernel::socket_filter::expected(o.ret, pkt.len())))
                 }
                 Err(e) => Err(e.to_string()),
             };
             let kern = kernel::socket_filter::run(&prog, &pkt).context("probing the kernel")?;
-            println!(
-                "emulator: {}",
-                emu.as_ref()
-                    .map_or_else(|e| format!("refused: {e}"), |d| format!("{d:?}"))
-            );
-            println!(
-                "kernel:   {}",
-                kern.map_or_else(|e| format!("refused (errno {e})"), |d| format!("{d:?}"))
-            );
             let agree = match (&emu, &kern) {
-                (Ok(a), Ok(b)) => a == b,
+                (Ok((_, a)), Ok(b)) => a == b,
                 (Err(_), Err(_)) => true,
                 _ => false,
             };
-            println!("{}", if agree { "agree" } else { "DIFFER" });
+            if json {
+                let v = serde_json::json!({
+                    "emulator": delivery_json(&emu.as_ref().map(|(_, d)| *d).map_err(Clone::clone)),
+                    "ret": emu.as_ref().ok().map(|(r, _)| *r),
+                    "kernel": delivery_json(&kern.map_err(errno_text)),
+                    "packet_len": pkt.len(),
+                    "agree": agree,
+                });
+                println!("{v}");
+            } else {
+                print!("{}", cross_check_text(&emu, &kern, pkt.len(), agree));
+            }
             if !agree {
                 return Ok(ExitCode::FAILURE);
             }
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// What a packet of `len` bytes becomes: `accept 64 bytes`, `accept 10 of 64 bytes`, `drop`.
+fn delivery_text(d: Delivery, len: usize) -> String {
+    match d {
+        Delivery::Dropped => "drop".to_string(),
+        Delivery::Kept(n) if n < len => format!("accept {n} of {len} bytes"),
+        Delivery::Kept(n) => format!("accept {n} bytes"),
+    }
+}
+
+/// The seccomp action a return value names, when it names one a socket filter would hardly
+/// return (`ALLOW`, `ERRNO(1)`, ...; not 0, not a plain length like `0xffffffff`).
+fn seccomp_action(ret: u32) -> Option<Action> {
+    match Action::from_ret(ret) {
+        Action::KillThread | Action::Unknown(_) => None,
+        a => Some(a),
+    }
+}
+
+/// The `bpfx cbpf run` line: `accept 64 bytes (r = 0x40)`, or for a return value that is a
+/// seccomp action, its name first.
+fn run_text(ret: u32, len: usize) -> String {
+    let d = delivery_text(kernel::socket_filter::expected(ret, len), len);
+    match seccomp_action(ret) {
+        Some(a) => format!(
+            "{a} (r = {ret:#x}, a seccomp action: see `bpfx seccomp run`; as a socket filter: {d})"
+        ),
+        None => format!("{d} (r = {ret:#x})"),
+    }
+}
+
+fn delivery_json(d: &Result<Delivery, String>) -> serde_json::Value {
+    match d {
+        Ok(Delivery::Dropped) => serde_json::json!({"verdict": "drop"}),
+        Ok(Delivery::Kept(n)) => serde_json::json!({"verdict": "accept", "bytes": n}),
+        Err(e) => serde_json::json!({"verdict": "refused", "reason": e}),
+    }
+}
+
+/// `Invalid argument (errno 22)`.
+fn errno_text(errno: i32) -> String {
+    let e = std::io::Error::from_raw_os_error(errno).to_string();
+    let e = e.split(" (os error").next().unwrap_or_default();
+    format!("{e} (errno {errno})")
+}
+
+/// The `bpfx cbpf cross-check` table: one row per side, then the verdict.
+fn cross_check_text(
+    emu: &Result<(u32, Delivery), String>,
+    kern: &Result<Delivery, i32>,
+    len: usize,
+    agree: bool,
+) -> String {
+    let emu = match emu {
+        Ok((ret, d)) => format!("{} (r = {ret:#x})", delivery_text(*d, len)),
+        Err(e) => format!("refused by the checker: {e}"),
+    };
+    let kern = match kern {
+        Ok(d) => delivery_text(*d, len),
+        Err(e) => format!("refused: {}", errno_text(*e)),
+    };
+    let verdict = if agree { "agree" } else { "DIFFER" };
+    format!("emulator  {emu}\nkernel    {kern}\n{verdict}\n")
 }
 
 /// Fails when `prog` is not a seccomp filter the kernel would load.
@@ -420,6 +538,25 @@ mod tests {
         let s = temp("sc.txt", b"A = sys_number\nreturn ALLOW\n");
         assert_eq!(load_filter(&s, None).unwrap().len(), 2);
         std::fs::remove_file(&s).unwrap();
+    }
+
+    #[test]
+    fn no_raw_bytes_on_a_terminal() {
+        assert_eq!(asm_format(None, false).unwrap(), OutFormat::Raw);
+        assert_eq!(asm_format(None, true).unwrap(), OutFormat::C);
+        assert_eq!(
+            asm_format(Some(OutFormat::Raw), false).unwrap(),
+            OutFormat::Raw
+        );
+        assert!(asm_format(Some(OutFormat::Raw), true)
+            .unwrap_err()
+            .to_string()
+            .contains("refusing to write raw bytecode to a terminal"));
+        assert_eq!(
+            asm_format(Some(OutFormat::Json), true).unwrap(),
+            OutFormat::Json
+        );
+        assert!(!to_terminal(Some(Path::new("out.bpf"))));
     }
 
     #[test]

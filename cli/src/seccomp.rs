@@ -12,7 +12,10 @@
 //!
 //! FILTERs are given oldest first (installation order), like repeated seccomp(2) calls.
 
-use crate::cbpf::{load_filter, parse_arch, require_seccomp, write_out, CDialect, OutFormat};
+use crate::cbpf::{
+    asm_format, load_filter, parse_arch, require_seccomp, to_terminal, write_out, CDialect,
+    OutFormat,
+};
 use anyhow::{bail, Context};
 use asm::cbpf::check::{check, Mode};
 use asm::cbpf::seccomp::{Action, Arch};
@@ -77,9 +80,9 @@ enum Cmd {
     Asm {
         /// Input (`-` for stdin).
         input: PathBuf,
-        /// Output format.
-        #[arg(long, short = 'f', value_enum, default_value = "raw")]
-        format: OutFormat,
+        /// Output format (default: raw, or c when writing to a terminal).
+        #[arg(long, short = 'f', value_enum)]
+        format: Option<OutFormat>,
         /// Output file.
         #[arg(long, short)]
         output: Option<PathBuf>,
@@ -342,6 +345,7 @@ pub fn execute(args: Args) -> anyhow::Result<(String, ExitCode)> {
             format,
             output,
         } => {
+            let format = asm_format(format, to_terminal(output.as_deref()))?;
             let prog = load_filter(&input, Some(CDialect::Seccomp))?;
             write_out(&prog, format, Arch::X86_64, output.as_deref())?;
         }

@@ -17,19 +17,33 @@ use std::process::ExitCode;
 /// Run declarative test files (TOML) against BPF programs in the VM (or the kernel).
 #[derive(Debug, clap::Args)]
 #[command(after_help = "\
-Each file names a program (a clang-built object and a program or section, or an assembly
-file and a type), the maps' initial contents, and cases: input packet or context, and the
-expected return value, maps, globals, output packet, trace lines and ring buffer records.
+Each file names a program: a clang-built ELF object (`object = \"prog.bpf.o\"`, and
+`program = \"NAME\"`, a function or section name; default: the first program), or an
+assembly file (`asm = \"prog.s\"`, `type = \"xdp\"`, maps as `[[map]]` tables with name,
+type, key_size, value_size, max_entries). Then the maps' initial contents, and cases: input
+packet or context, and the expected return value, maps, globals, output packet, trace
+lines and ring buffer records. The format: docs/unit-testing.md.
 
 Output ends with `N passed, N failed, N skipped` (with --format json or junit the document
 goes to stdout and that line to stderr).
 
 Examples:
-  bpfx test testdata/elf/tests/xdp_count.toml
+  bpfx test testdata/elf/tests/xdp_count.toml        in the VM, no root needed
+  bpfx test testdata/elf/tests/*.toml
+  bpfx test --kernel testdata/elf/tests/xdp_count.toml   in the kernel (BPF_PROG_TEST_RUN)
+  bpfx test --both testdata/elf/tests/*.toml         both, and any difference fails
   bpfx test --filter xdp_count.toml::ipv6 testdata/elf/tests/*.toml
-  bpfx test --both --format junit testdata/elf/tests/*.toml > junit.xml")]
+  bpfx test --both --format junit testdata/elf/tests/*.toml > junit.xml
+
+A minimal file:
+  object = \"xdp_count.bpf.o\"
+  program = \"count_proto\"
+  [[case]]
+  name = \"drops a runt frame\"
+  packet = \"ffffffffffff0200\"
+  expect.ret = \"XDP_DROP\"")]
 pub struct Args {
-    /// Test files.
+    /// Test files (TOML), each naming an ELF object or an assembly file and its cases.
     #[arg(required = true)]
     pub files: Vec<PathBuf>,
     /// Run the cases in the kernel instead (load, create and fill maps, BPF_PROG_TEST_RUN,

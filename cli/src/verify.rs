@@ -12,22 +12,30 @@ const EXAMPLES: &str = "\
 Examples:
   bpfx verify prog.s                                  socket filter, privileged
   bpfx verify --type xdp --map counts=array:4:8:1 xdp.s
+  bpfx verify prog.bpf.o                              a clang-built object's only program
+  bpfx verify --section xdp prog.bpf.o                the object's program in section xdp
+  bpfx verify --program count_proto prog.bpf.o        ... or by function name
   bpfx verify --log-level 2 prog.bin                  the kernel-style log
   bpfx verify --json prog.s                           the verdict as JSON
 
-Maps are referred to by index in --map order: `r1 = map_fd(0) ll` is the first.";
+Maps are referred to by index in --map order: `r1 = map_fd(0) ll` is the first. An ELF
+object brings its own maps and program type (from the section name).";
 
 /// Verify a program as the Linux 6.18 verifier would (privileged by default).
 #[derive(Debug, clap::Args)]
 #[command(after_help = EXAMPLES)]
 pub struct Args {
-    /// The program: assembly text (LLVM or ubpf syntax), raw bytecode, or `-` for stdin.
+    /// The program: assembly text (LLVM or ubpf syntax), raw bytecode, hex, `-` for stdin,
+    /// or a clang-built ELF object (`.bpf.o`; choose its program with --section or
+    /// --program when it has several).
     pub file: PathBuf,
-    /// Program type (kernel name: socket_filter, xdp, sched_cls, kprobe, ...).
+    /// Program type (kernel name: socket_filter, xdp, sched_cls, kprobe, ...). An ELF
+    /// object's program has the type its section names.
     #[arg(long = "type", value_name = "TYPE", default_value = "socket_filter")]
     pub prog_type: ProgType,
     /// A map: [NAME=]TYPE:KEY_SIZE:VALUE_SIZE:MAX_ENTRIES[:FLAGS] (repeatable; index =
-    /// order). The old NAME:TYPE:... spelling is still read, with a note.
+    /// order; `map_fd(0)` is the first). The old NAME:TYPE:... spelling is still read, with a
+    /// note. An ELF object declares its own maps.
     #[arg(long = "map", value_name = "SPEC", value_parser = input::map_spec)]
     pub maps: Vec<asm::types::MapSpec>,
     /// `expected_attach_type` number (for cgroup programs' return ranges).
