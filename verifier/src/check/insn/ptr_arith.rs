@@ -1,0 +1,246 @@
+//! Pointer arithmetic (`adjust_ptr_min_max_vals`): the offset ranges come from `scalar.rs`,
+//! the rules about which pointers may move and how far are the kernel's.
+
+use crate::check::*;
+
+pub(crate) fn check_sane_offset(r: &Reg, tname: &str) -> R<()> {
+    let known = r.s.is_const();
+    let val = r.s.value() as i64;
+    if known && (val >= MAX_VAR_OFF || val <= -MAX_VAR_OFF) {
+        return fail(
+            EINVAL,
+            format!("math between {tname} pointer and {val} is not allowed"),
+        );
+    }
+    if r.off as i64 >= MAX_VAR_OFF || r.off as i64 <= -MAX_VAR_OFF {
+        return fail(
+            EINVAL,
+            format!("{tname} pointer offset {} is not allowed", r.off),
+        );
+    }
+    if r.s.smin == i64::MIN {
+        return fail(
+            EINVAL,
+            format!(
+                "math between {tname} pointer and register with unbounded min value is not allowed"
+            ),
+        );
+    }
+    if r.s.smin >= MAX_VAR_OFF || r.s.smin <= -MAX_VAR_OFF {
+        return fail(
+            EINVAL,
+            format!("value {} makes {tname} pointer be out of bounds", r.s.smin),
+        );
+    }
+    Ok(())
+}
+
+impl Env<'_> {
+    pub(crate) fn adjust_ptr(
+        &mut self,
+        st: &mut State,
+        insn: &Insn,
+        alu64: bool,
+        ptr: Reg,
+        off_reg: Reg,
+        scalar_is_dst: bool,
+    ) -> R<()> {
+        let op = insn.code & 0xf0;
+        let dreg = insn.dst;
+        if !alu64 {
+            if op == 0x10 && self.opts.privileged {
+                self.set(st, dreg, Reg::unknown());
+                return Ok(());
+            }
+            return fail(
+                EACCES,
+                format!("R{dreg} 32-bit pointer arithmetic prohibited"),
+            );
+        }
+        if ptr.maybe_null {
+            return fail(
+                EACCES,
+                format!(
+                    "R{dreg} pointer arithmetic on {} prohibited, null-check it first",
+                    ptr.type_name()
+                ),
+            );
+        }
+        let o = off_reg.s;
+        let known = o.is_const();
+        let ok_type = match ptr.ty {
+            Ty::Ctx
+            | Ty::MapValue
+            | Ty::MapKey
+            | Ty::Stack
+            | Ty::PktMeta
+            | Ty::Pkt
+            | Ty::TpBuffer
+            | Ty::RingbufMem => true,
+            Ty::FlowKeys => known,
+            Ty::MapPtr => known && o.smin == 0 && op == 0x00,
+            _ => false,
+        };
+        if !ok_type {
+            return fail(
+                EACCES,
+                format!(
+                    "R{dreg} pointer arithmetic on {} prohibited",
+                    ptr.type_name()
+                ),
+            );
+        }
+        if (known && (o.smin != o.smax || o.umin != o.umax)) || o.smin > o.smax || o.umin > o.umax {
+            self.set(st, dreg, Reg::unknown());
+            return Ok(());
+        }
+        let tname = ptr.type_name();
+        check_sane_offset(&off_reg, &tname)?;
+        check_sane_offset(&ptr, &tname)?;
+        let mut d = ptr;
+        match op {
+            0x00 => {
+                let fixed = ptr.off as i64 + o.smin;
+                if known && fixed == fixed as i32 as i64 {
+                    d.off = fixed as i32;
+                } else {
+                    let p = ptr.s;
+                    let mut s = p;
+                    match (p.smin.checked_add(o.smin), p.smax.checked_add(o.smax)) {
+                        (Some(a), Some(b)) => {
+                            s.smin = a;
+                            s.smax = b;
+                        }
+                        _ => {
+                            s.smin = i64::MIN;
+                            s.smax = i64::MAX;
+                        }
+                    }
+                    match (p.umin.checked_add(o.umin), p.umax.checked_add(o.umax)) {
+                        (Some(a), Some(b)) => {
+                            s.umin = a;
+                            s.umax = b;
+                        }
+                        _ => {
+                            s.umin = 0;
+                            s.umax = u64::MAX;
+                        }
+                    }
+                    s.var_off = p.var_off.add(o.var_off);
+                    d.s = s;
+                    if ptr.is_pkt() {
+                        d.id = self.new_id();
+                        d.range = 0;
+                    }
+                }
+            }
+            0x10 => {
+                if scalar_is_dst {
+                    return fail(
+                        EACCES,
+                        format!("R{dreg} tried to subtract pointer from scalar"),
+                    );
+                }
+                if ptr.ty == Ty::Stack {
+                    return fail(
+                        EACCES,
+                        format!("R{dreg} subtraction from stack pointer prohibited"),
+                    );
+                }
+                let fixed = ptr.off as i64 - o.smin;
+                if known && fixed == fixed as i32 as i64 {
+                    d.off = fixed as i32;
+                } else {
+                    let p = ptr.s;
+                    let mut s = p;
+                    match (p.smin.checked_sub(o.smax), p.smax.checked_sub(o.smin)) {
+                        (Some(a), Some(b)) => {
+                            s.smin = a;
+                            s.smax = b;
+                        }
+                        _ => {
+                            s.smin = i64::MIN;
+                            s.smax = i64::MAX;
+                        }
+                    }
+                    if p.umin < o.umax {
+                        s.umin = 0;
+                        s.umax = u64::MAX;
+                    } else {
+                        s.umin = p.umin - o.umax;
+                        s.umax = p.umax - o.umin;
+                    }
+                    s.var_off = p.var_off.sub(o.var_off);
+                    d.s = s;
+                    if ptr.is_pkt() {
+                        d.id = self.new_id();
+                        if o.smin < 0 {
+                            d.range = 0;
+                        }
+                    }
+                }
+            }
+            0x40 | 0x50 | 0xa0 => {
+                return fail(
+                    EACCES,
+                    format!(
+                        "R{dreg} bitwise operator {} on pointer prohibited",
+                        alu_str(op)
+                    ),
+                );
+            }
+            _ => {
+                return fail(
+                    EACCES,
+                    format!(
+                        "R{dreg} pointer arithmetic with {} operator prohibited",
+                        alu_str(op)
+                    ),
+                );
+            }
+        }
+        // Pointers carry no 32-bit bounds (`__mark_reg32_unbounded`).
+        d.s.s32_min = i32::MIN;
+        d.s.s32_max = i32::MAX;
+        d.s.u32_min = 0;
+        d.s.u32_max = u32::MAX;
+        check_sane_offset(&d, &tname)?;
+        d.s.sync();
+        if !self.opts.privileged {
+            // `sanitize_check_bounds`: without Spectre v1 bypass the result must stay in
+            // bounds, so the access can be masked later.
+            if d.ty == Ty::Stack {
+                if !d.s.is_const() {
+                    return fail(
+                        EACCES,
+                        format!(
+                            "R{dreg} variable stack access prohibited for !root, var_off={} off={}",
+                            d.s.var_off.kernel_fmt(),
+                            d.off
+                        ),
+                    );
+                }
+                let off = d.off as i64 + d.s.value() as i64;
+                if !(-MAX_BPF_STACK..0).contains(&off) {
+                    return fail(
+                        EACCES,
+                        format!("R{dreg} stack pointer arithmetic goes out of range, prohibited for !root, off={off}"),
+                    );
+                }
+            } else if d.ty == Ty::MapValue {
+                let m = self.maps[d.aux as usize].clone();
+                if self
+                    .check_map_access(dreg, &d, d.off as i64, 1, &m, false)
+                    .is_err()
+                {
+                    return fail(
+                        EACCES,
+                        format!("R{dreg} pointer arithmetic of map value goes out of range, prohibited for !root"),
+                    );
+                }
+            }
+        }
+        self.set(st, dreg, d);
+        Ok(())
+    }
+}

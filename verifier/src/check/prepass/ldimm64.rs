@@ -1,0 +1,98 @@
+//! `resolve_pseudo_ldimm64`: the `lddw` map and map-value references, checked against the
+//! maps given and the program type (`check_map_prog_compatibility`).
+
+use crate::check::*;
+
+impl Env<'_> {
+    pub(crate) fn resolve_ldimm64(&mut self) -> R<()> {
+        let n = self.insns.len();
+        let mut i = 0;
+        while i < n {
+            self.cur_pc = i;
+            let insn = self.insns[i];
+            let class = insn.code & 7;
+            let mode = insn.code & 0xe0;
+            if class == 1 && ((mode != 0x60 && mode != 0x80) || insn.imm != 0) {
+                return fail(EINVAL, "BPF_LDX uses reserved fields");
+            }
+            if insn.code == 0x18 {
+                let next = self.insns.get(i + 1);
+                let bad = match next {
+                    None => true,
+                    Some(h) => h.code != 0 || h.dst != 0 || h.src != 0 || h.off != 0,
+                };
+                if bad {
+                    return fail(EINVAL, "invalid bpf_ld_imm64 insn");
+                }
+                let hi = next.map(|h| h.imm).unwrap_or(0);
+                match insn.src {
+                    0 | 4 => {}
+                    3 => return unsupported("BPF_PSEUDO_BTF_ID needs kernel BTF"),
+                    1 | 5 | 2 | 6 => {
+                        if matches!(insn.src, 1 | 5) && hi != 0 {
+                            return fail(EINVAL, "unrecognized bpf_ld_imm64 insn");
+                        }
+                        let fd = insn.imm as i32;
+                        let Some(map) =
+                            usize::try_from(fd).ok().and_then(|f| self.opts.maps.get(f))
+                        else {
+                            return fail(
+                                EBADF,
+                                format!("fd {fd} is not pointing to valid bpf_map"),
+                            );
+                        };
+                        if matches!(insn.src, 2 | 6) {
+                            let off = hi as u32;
+                            if off as i64 >= MAX_VAR_OFF {
+                                return fail(
+                                    EINVAL,
+                                    format!("direct value offset of {off} is not allowed"),
+                                );
+                            }
+                            if !matches!(map.map_type, MapType::Array) {
+                                return fail(
+                                    EINVAL,
+                                    "no direct value access support for this map type",
+                                );
+                            }
+                            if off >= map.value_size {
+                                return fail(
+                                    EACCES,
+                                    format!(
+                                        "invalid access to map value pointer, value_size={} off={off}",
+                                        map.value_size
+                                    ),
+                                );
+                            }
+                        }
+                        self.check_map_prog_compat(map)?;
+                    }
+                    _ => return fail(EINVAL, "unrecognized bpf_ld_imm64 insn"),
+                }
+                i += 2;
+                continue;
+            }
+            if asm::isa::table().iter().all(|d| d.code != insn.code) {
+                return fail(EINVAL, format!("unknown opcode {:02x}", insn.code));
+            }
+            i += 1;
+        }
+        Ok(())
+    }
+
+    pub(crate) fn check_map_prog_compat(&self, map: &MapDef) -> R<()> {
+        let pt = self.opts.prog_type;
+        if map.spin_lock_off.is_some() {
+            if pt == ProgType::SocketFilter {
+                return fail(EINVAL, "socket filter progs cannot use bpf_spin_lock yet");
+            }
+            if helpers::is_tracing(pt) {
+                return fail(EINVAL, "tracing progs cannot use bpf_spin_lock yet");
+            }
+        }
+        if map.timer_off.is_some() && helpers::is_tracing(pt) {
+            return fail(EINVAL, "tracing progs cannot use bpf_timer yet");
+        }
+        Ok(())
+    }
+}

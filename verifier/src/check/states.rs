@@ -1,0 +1,249 @@
+//! State equivalence, as the kernel keeps it in `states.c`-era `regsafe`, `stacksafe`,
+//! `check_ids` and `states_equal`: whether a state already proven safe covers the current one.
+
+use crate::check::*;
+
+pub(crate) fn same_callsites(a: &State, b: &State) -> bool {
+    a.frames.len() == b.frames.len()
+        && a.frames
+            .iter()
+            .zip(&b.frames)
+            .all(|(x, y)| x.callsite == y.callsite)
+}
+
+/// `widen_imprecise_scalars`: scalars that changed since the previous visit of the loop
+/// head become unknown, so the loop converges.
+pub(crate) fn widen_scalars(old: &State, cur: &mut State) {
+    for (of, cf) in old.frames.iter().zip(cur.frames.iter_mut()) {
+        for (o, c) in of.regs.iter().zip(cf.regs.iter_mut()) {
+            if o.ty == Ty::Scalar && c.ty == Ty::Scalar && !reg_exact(o, c) {
+                *c = Reg::unknown();
+            }
+        }
+        for (os, cs) in of.stack.iter().zip(cf.stack.iter_mut()) {
+            if os.bytes[7] == Slot::Spill
+                && cs.bytes[7] == Slot::Spill
+                && os.spilled.ty == Ty::Scalar
+                && cs.spilled.ty == Ty::Scalar
+                && !reg_exact(&os.spilled, &cs.spilled)
+            {
+                cs.spilled = Reg::unknown();
+            }
+        }
+    }
+}
+
+pub(crate) fn state_has_empty(st: &State) -> bool {
+    st.cur()
+        .regs
+        .iter()
+        .any(|r| r.ty == Ty::Scalar && r.s.is_empty())
+}
+
+/// Old-to-current id correspondence; it must be a bijection (`check_ids`).
+#[derive(Default)]
+pub(crate) struct IdMap {
+    pairs: Vec<(u32, u32)>,
+    tmp: u32,
+}
+
+pub(crate) fn check_ids(a: u32, b: u32, map: &mut IdMap) -> bool {
+    if (a == 0) != (b == 0) {
+        return false;
+    }
+    if a == 0 {
+        return true;
+    }
+    for &(o, c) in &map.pairs {
+        if o == a {
+            return c == b;
+        }
+        if c == b {
+            return false;
+        }
+    }
+    map.pairs.push((a, b));
+    true
+}
+
+/// Linked scalars in the old state must stay linked in the current one
+/// (`check_scalar_ids`); unlinked ones get fresh temporary ids.
+pub(crate) fn check_scalar_ids(a: u32, b: u32, map: &mut IdMap) -> bool {
+    let fresh = |map: &mut IdMap| {
+        map.tmp += 1;
+        (1 << 31) | map.tmp
+    };
+    let a = if a == 0 { fresh(map) } else { a };
+    let b = if b == 0 { fresh(map) } else { b };
+    check_ids(a, b, map)
+}
+
+pub(crate) fn regsafe(old: &Reg, cur: &Reg, idmap: &mut IdMap) -> bool {
+    if old.ty == Ty::NotInit {
+        return true;
+    }
+    if cur.ty == Ty::NotInit {
+        return false;
+    }
+    match old.ty {
+        Ty::Scalar => {
+            cur.ty == Ty::Scalar
+                && (old.id & ADD_CONST) == (cur.id & ADD_CONST)
+                && (old.id & ADD_CONST == 0 || old.off == cur.off)
+                && old.s.covers(&cur.s)
+                && check_scalar_ids(old.id, cur.id, idmap)
+        }
+        Ty::Pkt | Ty::PktMeta => {
+            cur.ty == old.ty
+                && old.maybe_null == cur.maybe_null
+                && old.range <= cur.range
+                && old.off == cur.off
+                && check_ids(old.id, cur.id, idmap)
+                && old.s.covers(&cur.s)
+        }
+        Ty::MapValue | Ty::MapKey | Ty::RingbufMem => {
+            cur.ty == old.ty
+                && old.maybe_null == cur.maybe_null
+                && old.off == cur.off
+                && old.aux == cur.aux
+                && old.mem_size == cur.mem_size
+                && old.s.covers(&cur.s)
+                && check_ids(old.id, cur.id, idmap)
+                && check_ids(old.ref_id, cur.ref_id, idmap)
+        }
+        Ty::Stack => {
+            cur.ty == Ty::Stack && old.off == cur.off && old.aux == cur.aux && old.s == cur.s
+        }
+        _ => {
+            cur.ty == old.ty
+                && old.maybe_null == cur.maybe_null
+                && old.off == cur.off
+                && old.aux == cur.aux
+                && old.s == cur.s
+                && old.range == cur.range
+                && check_ids(old.id, cur.id, idmap)
+                && check_ids(old.ref_id, cur.ref_id, idmap)
+        }
+    }
+}
+
+pub(crate) fn stack_safe(old: &Frame, cur: &Frame, idmap: &mut IdMap) -> bool {
+    for (si, os) in old.stack.iter().enumerate() {
+        let cs = cur.stack.get(si).copied().unwrap_or(StackSlot::EMPTY);
+        let old_spill = os.bytes[7] == Slot::Spill;
+        let cur_spill = cs.bytes[7] == Slot::Spill;
+        if old_spill && os.bytes.iter().all(|b| *b == Slot::Spill) {
+            if !cur_spill {
+                // A spilled scalar is covered by misc bytes only if it is unknown.
+                if os.spilled.ty == Ty::Scalar
+                    && os.spilled.s == Scalar::UNKNOWN
+                    && cs
+                        .bytes
+                        .iter()
+                        .all(|b| matches!(b, Slot::Misc | Slot::Zero))
+                {
+                    continue;
+                }
+                return false;
+            }
+            if !regsafe(&os.spilled, &cs.spilled, idmap) {
+                return false;
+            }
+            continue;
+        }
+        for i in 0..8 {
+            let (o, c) = (os.bytes[i], cs.bytes[i]);
+            match o {
+                Slot::Invalid | Slot::Misc => {}
+                Slot::Zero => {
+                    if c != Slot::Zero && !(c == Slot::Spill && cs.spilled.s == Scalar::known(0)) {
+                        return false;
+                    }
+                }
+                Slot::Spill => {
+                    if c != Slot::Spill {
+                        return false;
+                    }
+                }
+            }
+        }
+        if old_spill && !regsafe(&os.spilled, &cs.spilled, idmap) {
+            return false;
+        }
+    }
+    true
+}
+
+pub(crate) fn looping_equal(old: &State, cur: &State) -> bool {
+    if old.frames.len() != cur.frames.len() || old.refs.len() != cur.refs.len() {
+        return false;
+    }
+    for (a, b) in old.frames.iter().zip(&cur.frames) {
+        if a.callsite != b.callsite {
+            return false;
+        }
+        for (x, y) in a.regs.iter().zip(&b.regs) {
+            if !reg_exact(x, y) {
+                return false;
+            }
+        }
+        let n = a.stack.len().max(b.stack.len());
+        for i in 0..n {
+            let sa = a.stack.get(i).copied().unwrap_or(StackSlot::EMPTY);
+            let sb = b.stack.get(i).copied().unwrap_or(StackSlot::EMPTY);
+            if sa.bytes != sb.bytes {
+                return false;
+            }
+            if sa.bytes[7] == Slot::Spill && !reg_exact(&sa.spilled, &sb.spilled) {
+                return false;
+            }
+        }
+    }
+    true
+}
+
+pub(crate) fn reg_exact(a: &Reg, b: &Reg) -> bool {
+    a.ty == b.ty
+        && a.maybe_null == b.maybe_null
+        && a.off == b.off
+        && a.s == b.s
+        && a.range == b.range
+        && a.aux == b.aux
+        && (a.id == 0) == (b.id == 0)
+}
+
+impl Env<'_> {
+    pub(crate) fn states_safe(&self, old: &State, cur: &State, pc: usize) -> bool {
+        if old.frames.len() != cur.frames.len()
+            || old.refs.len() != cur.refs.len()
+            || old.lock.is_some() != cur.lock.is_some()
+        {
+            return false;
+        }
+        let mut idmap = IdMap::default();
+        let nf = old.frames.len();
+        for (fi, (of, cf)) in old.frames.iter().zip(&cur.frames).enumerate() {
+            if of.callsite != cf.callsite {
+                return false;
+            }
+            let live = if fi == nf - 1 {
+                self.live[pc]
+            } else {
+                let ret = old.frames[fi + 1].callsite + 1;
+                self.live.get(ret).copied().unwrap_or(0xffff) & !1
+            };
+            for r in 0..11 {
+                if live & (1 << r) == 0 {
+                    continue;
+                }
+                if !regsafe(&of.regs[r], &cf.regs[r], &mut idmap) {
+                    return false;
+                }
+            }
+            if !stack_safe(of, cf, &mut idmap) {
+                return false;
+            }
+        }
+        true
+    }
+}
