@@ -25,13 +25,13 @@ impl Env<'_> {
         let mut first_path = true;
         while let Some(mut w) = stack.pop() {
             let mut first = true;
-            if self.opts.log_level >= 2 && !first_path {
+            if self.prog.opts.log_level >= 2 && !first_path {
                 let from = w
                     .path
                     .as_ref()
                     .map(|p| p.b.insn.to_string())
                     .unwrap_or_default();
-                let s = log::state(&w.st, &self.maps);
+                let s = log::state(&w.st, &self.prog.maps);
                 self.log
                     .push_str(&format!("from {from} to {}: {s}\n", w.pc));
             }
@@ -49,18 +49,18 @@ impl Env<'_> {
                         ),
                     );
                 }
-                if (self.prune[w.pc] || self.opts.test_state_freq)
+                if (self.prog.prune[w.pc] || self.prog.opts.test_state_freq)
                     && !(first && w.pc == 0)
                     && self.is_state_visited(&mut w)?
                 {
-                    if self.opts.log_level >= 2 {
+                    if self.prog.opts.log_level >= 2 {
                         self.log.push_str(&format!("{}: safe\n", w.pc));
                     }
                     self.finish(w.parent);
                     break;
                 }
                 first = false;
-                let line = (self.opts.log_level >= 1)
+                let line = (self.prog.opts.log_level >= 1)
                     .then(|| format!("{}: {}", w.pc, log::insn(&self.insn_at(w.pc))));
                 let next = match self.step(&mut w, &mut stack) {
                     Ok(n) => n,
@@ -73,8 +73,8 @@ impl Env<'_> {
                     }
                 };
                 if let Some(l) = line {
-                    if self.opts.log_level >= 2 && matches!(next, Next::Go(_)) {
-                        let s = log::state(&w.st, &self.maps);
+                    if self.prog.opts.log_level >= 2 && matches!(next, Next::Go(_)) {
+                        let s = log::state(&w.st, &self.prog.maps);
                         self.log.push_str(&format!("{l:<37}; {s}\n"));
                     } else {
                         self.log.push_str(&l);
@@ -109,8 +109,8 @@ impl Env<'_> {
 
     pub(crate) fn is_state_visited(&mut self, w: &mut Work) -> R<bool> {
         let pc = w.pc;
-        let may_goto = self.insns[pc].code == 0xe5;
-        let force = self.opts.test_state_freq || may_goto;
+        let may_goto = self.prog.insns[pc].code == 0xe5;
+        let force = self.prog.opts.test_state_freq || may_goto;
         let mut add =
             force || (self.jmps - self.prev_jmps >= 2 && self.processed - self.prev_insns >= 8);
         let list = self.visited.get(&pc).cloned().unwrap_or_default();
@@ -126,8 +126,8 @@ impl Env<'_> {
                     return Ok(true);
                 }
                 if c.st.may_goto_depth == w.st.may_goto_depth && looping_equal(&c.st, &w.st) {
-                    let cur = log::state(&w.st, &self.maps);
-                    let old = log::state(&c.st, &self.maps);
+                    let cur = log::state(&w.st, &self.prog.maps);
+                    let old = log::state(&c.st, &self.prog.maps);
                     return Err(Fail {
                         lines: vec![
                             format!("infinite loop detected at insn {pc}"),
@@ -186,7 +186,7 @@ impl Env<'_> {
 
     pub(crate) fn step(&mut self, w: &mut Work, stack: &mut Vec<Work>) -> R<Next> {
         let pc = w.pc;
-        let insn = self.insns[pc];
+        let insn = self.prog.insns[pc];
         let class = insn.code & 7;
         match class {
             4 | 7 => {

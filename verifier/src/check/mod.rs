@@ -167,11 +167,30 @@ pub fn verify_bytes(bytes: &[u8], opts: &Options) -> Result<Accepted, Rejection>
     }
 }
 
+/// A function of the program: `[start, end)` in slots.
 #[derive(Clone, Debug)]
 struct Sub {
     start: usize,
     end: usize,
-    stack_depth: u32,
+}
+
+/// What is known about the program before exploration starts: written by the pre-passes
+/// only (the kernel's `env->prog`, `env->subprog_info` and the static parts of
+/// `insn_aux_data`), read by everything after.
+struct Prog<'a> {
+    opts: &'a Options,
+    /// The maps given, then each map-in-map's inner template (`inner_of` indexes these).
+    maps: Vec<MapDef>,
+    inner_of: Vec<Option<u32>>,
+    /// The program in 8-byte slots (`lddw` is two).
+    insns: Vec<Insn>,
+    subs: Vec<Sub>,
+    /// The function each slot belongs to.
+    sub_of: Vec<usize>,
+    /// Registers live before each slot (bit per register).
+    live: Vec<u16>,
+    /// Prune points: where `is_state_visited` may store or compare checkpoints.
+    prune: Vec<bool>,
 }
 
 struct Ckpt {
@@ -189,17 +208,14 @@ struct Work {
     path: Path,
 }
 
+/// One verification: the program's facts, the exploration state and the log.
 struct Env<'a> {
-    opts: &'a Options,
-    maps: Vec<MapDef>,
-    inner_of: Vec<Option<u32>>,
+    prog: Prog<'a>,
+    /// Deepest stack use seen per function (`subprog_info[].stack_depth`).
+    stack_depth: Vec<u32>,
+    /// The pointer type each load/store saw first (`insn_aux_data[].ptr_type`).
     ptr_types: HashMap<usize, (Ty, bool)>,
     strict_once: bool,
-    insns: Vec<Insn>,
-    subs: Vec<Sub>,
-    sub_of: Vec<usize>,
-    live: Vec<u16>,
-    prune: Vec<bool>,
     ckpts: Vec<Ckpt>,
     visited: HashMap<usize, Vec<usize>>,
     processed: u64,
@@ -249,16 +265,19 @@ impl<'a> Env<'a> {
             }));
         }
         Env {
-            opts,
-            maps,
-            inner_of,
+            prog: Prog {
+                opts,
+                maps,
+                inner_of,
+                insns,
+                subs: Vec::new(),
+                sub_of: vec![0; n],
+                live: vec![0xffff; n],
+                prune: vec![false; n],
+            },
+            stack_depth: Vec::new(),
             ptr_types: HashMap::new(),
             strict_once: false,
-            insns,
-            subs: Vec::new(),
-            sub_of: vec![0; n],
-            live: vec![0xffff; n],
-            prune: vec![false; n],
             ckpts: Vec::new(),
             visited: HashMap::new(),
             processed: 0,
@@ -274,26 +293,29 @@ impl<'a> Env<'a> {
     }
 
     pub(crate) fn is_lddw(&self, pc: usize) -> bool {
-        self.insns[pc].code == 0x18
+        self.prog.insns[pc].code == 0x18
     }
 
     pub(crate) fn lddw_imm(&self, pc: usize) -> i64 {
-        let lo = self.insns[pc].imm as u32 as i64;
-        let hi = self.insns.get(pc + 1).map(|i| i.imm).unwrap_or(0);
+        let lo = self.prog.insns[pc].imm as u32 as i64;
+        let hi = self.prog.insns.get(pc + 1).map(|i| i.imm).unwrap_or(0);
         lo | (hi << 32)
     }
 
     pub(crate) fn run(&mut self) -> R<()> {
-        if !self.opts.privileged
+        if !self.prog.opts.privileged
             && !matches!(
-                self.opts.prog_type,
+                self.prog.opts.prog_type,
                 ProgType::SocketFilter | ProgType::CgroupSkb
             )
         {
             // bpf_prog_load: only these two types load without CAP_BPF (no log message).
             return fail(
                 crate::EPERM,
-                format!("loading {} programs needs CAP_BPF", self.opts.prog_type),
+                format!(
+                    "loading {} programs needs CAP_BPF",
+                    self.prog.opts.prog_type
+                ),
             );
         }
         self.resolve_ldimm64()?;
@@ -306,7 +328,7 @@ impl<'a> Env<'a> {
     }
 
     pub(crate) fn insn_at(&self, pc: usize) -> Insn {
-        let mut i = self.insns[pc];
+        let mut i = self.prog.insns[pc];
         if i.code == 0x18 {
             i.imm = self.lddw_imm(pc);
         }

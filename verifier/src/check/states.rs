@@ -227,10 +227,10 @@ impl Env<'_> {
                 return false;
             }
             let live = if fi == nf - 1 {
-                self.live[pc]
+                self.prog.live[pc]
             } else {
                 let ret = old.frames[fi + 1].callsite + 1;
-                self.live.get(ret).copied().unwrap_or(0xffff) & !1
+                self.prog.live.get(ret).copied().unwrap_or(0xffff) & !1
             };
             for r in 0..11 {
                 if live & (1 << r) == 0 {

@@ -53,15 +53,17 @@ pub(crate) fn tnum_short(t: Tnum) -> String {
 impl Env<'_> {
     pub(crate) fn accepted(&self) -> Accepted {
         let subprogs: Vec<SubprogStats> = self
+            .prog
             .subs
             .iter()
-            .map(|s| SubprogStats {
+            .zip(&self.stack_depth)
+            .map(|(s, d)| SubprogStats {
                 start: s.start,
-                stack_depth: s.stack_depth.div_ceil(8) * 8,
+                stack_depth: d.div_ceil(8) * 8,
             })
             .collect();
         let mut log = self.log.clone();
-        if self.opts.log_level > 0 {
+        if self.prog.opts.log_level > 0 {
             log.push_str(&format!(
                 "processed {} insns (limit {}) total_states {}\n",
                 self.processed,
@@ -80,7 +82,7 @@ impl Env<'_> {
 
     pub(crate) fn rejection(&mut self, f: Fail) -> Rejection {
         let message = f.lines.last().cloned().unwrap_or_default();
-        if self.opts.log_level > 0 {
+        if self.prog.opts.log_level > 0 {
             for l in &f.lines {
                 self.log.push_str(l);
                 self.log.push('\n');

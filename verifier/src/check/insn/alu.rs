@@ -82,7 +82,7 @@ impl Env<'_> {
                 }
                 let r = self.check_reg_read(st, insn.dst)?;
                 self.check_reg_write(insn.dst)?;
-                if !self.opts.privileged && r.is_ptr() {
+                if !self.prog.opts.privileged && r.is_ptr() {
                     return fail(
                         EACCES,
                         format!("R{} pointer arithmetic prohibited", insn.dst),
@@ -181,7 +181,7 @@ impl Env<'_> {
                 }
                 self.set(st, insn.dst, d);
             } else {
-                if !self.opts.privileged {
+                if !self.prog.opts.privileged {
                     return fail(
                         EACCES,
                         format!("R{} sign-extension part of pointer", insn.src),
@@ -220,7 +220,7 @@ impl Env<'_> {
             }
             self.set(st, insn.dst, d);
         } else {
-            if !self.opts.privileged {
+            if !self.prog.opts.privileged {
                 return fail(EACCES, format!("R{} partial copy of pointer", insn.src));
             }
             self.set(st, insn.dst, Reg::unknown());
@@ -244,7 +244,7 @@ impl Env<'_> {
         };
         if x && src.is_ptr() {
             if dst.is_ptr() {
-                if op == 0x10 && self.opts.privileged {
+                if op == 0x10 && self.prog.opts.privileged {
                     self.set(st, insn.dst, Reg::unknown());
                     return Ok(());
                 }
@@ -283,7 +283,12 @@ impl Env<'_> {
         scalar::alu(&mut d.s, &srcs, aop, !alu64);
         d.ty = Ty::Scalar;
         // `rX += const` keeps rX linked to its copies with a known delta (BPF_ADD_CONST).
-        if self.opts.privileged && aop == AluOp::Add && alu64 && dst.id != 0 && src.s.is_const() {
+        if self.prog.opts.privileged
+            && aop == AluOp::Add
+            && alu64
+            && dst.id != 0
+            && src.s.is_const()
+        {
             let val = src.s.value();
             if dst.id & ADD_CONST != 0 || val > i32::MAX as u64 {
                 d.id = 0;

@@ -16,7 +16,7 @@ impl Env<'_> {
 
     pub(crate) fn check_func_call(&mut self, w: &mut Work) -> R<Next> {
         let pc = w.pc;
-        let insn = self.insns[pc];
+        let insn = self.prog.insns[pc];
         let target = (pc as i64 + insn.imm + 1) as usize;
         if w.st.frames.len() >= MAX_CALL_FRAMES {
             return fail(
@@ -27,7 +27,7 @@ impl Env<'_> {
                 ),
             );
         }
-        let sub = self.sub_of[target];
+        let sub = self.prog.sub_of[target];
         let frameno = w.st.frames.len() as u32;
         let mut callee = Frame::new(pc, sub, frameno);
         for r in 1..=5 {
@@ -52,12 +52,12 @@ impl Env<'_> {
 
     pub(crate) fn check_return_code(&self, st: &State) -> R<()> {
         let r0 = self.check_reg_read(st, 0)?;
-        if !self.opts.privileged && r0.is_ptr() {
+        if !self.prog.opts.privileged && r0.is_ptr() {
             return fail(EACCES, "R0 leaks addr as return value");
         }
         use ProgType::*;
-        let eat = self.opts.expected_attach_type;
-        let range: Option<(i64, i64)> = match self.opts.prog_type {
+        let eat = self.prog.opts.expected_attach_type;
+        let range: Option<(i64, i64)> = match self.prog.opts.prog_type {
             CgroupSockAddr => match eat {
                 Some(19 | 20 | 51 | 29 | 30 | 31 | 32 | 52 | 53) => Some((1, 1)),
                 Some(8 | 9) => Some((0, 3)),

@@ -5,7 +5,7 @@ use crate::check::*;
 
 impl Env<'_> {
     pub(crate) fn check_helper_call(&mut self, st: &mut State, pc: usize) -> R<()> {
-        let insn = self.insns[pc];
+        let insn = self.prog.insns[pc];
         let id = insn.imm;
         if !(0..212).contains(&id) {
             return fail(EINVAL, format!("invalid func {}#{}", helpers::name(id), id));
@@ -33,7 +33,9 @@ impl Env<'_> {
             id,
             6 | 14..=17 | 35 | 93 | 94 | 112..=115 | 153 | 154 | 169..=172
         );
-        if !helpers::available(p, self.opts.prog_type) || (needs_caps && !self.opts.privileged) {
+        if !helpers::available(p, self.prog.opts.prog_type)
+            || (needs_caps && !self.prog.opts.privileged)
+        {
             return fail(
                 EINVAL,
                 format!(
@@ -55,7 +57,7 @@ impl Env<'_> {
             let regno = k as u8 + 1;
             let reg = self.check_reg_read(st, regno)?;
             if a == &Arg::Any {
-                if reg.is_ptr() && !self.opts.privileged {
+                if reg.is_ptr() && !self.prog.opts.privileged {
                     return fail(EACCES, format!("R{regno} leaks addr into helper function"));
                 }
                 continue;
@@ -88,7 +90,7 @@ impl Env<'_> {
                     let Some(m) = map else {
                         return fail(EACCES, "invalid map_ptr to access map->key");
                     };
-                    let md = &self.maps[m as usize];
+                    let md = &self.prog.maps[m as usize];
                     let size = if matches!(a, Arg::MapKey) {
                         md.key_size
                     } else {
@@ -243,7 +245,7 @@ impl Env<'_> {
         for r in 0..=5 {
             self.set(st, r, Reg::NOT_INIT);
         }
-        let lookup_kind = match (id, map.map(|m| self.maps[m as usize].map_type)) {
+        let lookup_kind = match (id, map.map(|m| self.prog.maps[m as usize].map_type)) {
             (1, Some(MapType::Sockmap | MapType::Sockhash)) => 1,
             (1, Some(MapType::ArrayOfMaps | MapType::HashOfMaps)) => 2,
             _ => 0,
@@ -260,7 +262,13 @@ impl Env<'_> {
                 let mut r = Reg::ptr(Ty::MapValue);
                 r.maybe_null = true;
                 let outer = map.unwrap_or(0) as usize;
-                r.mem_size = 1 + self.inner_of.get(outer).copied().flatten().unwrap_or(0);
+                r.mem_size = 1 + self
+                    .prog
+                    .inner_of
+                    .get(outer)
+                    .copied()
+                    .flatten()
+                    .unwrap_or(0);
                 r
             }
             Ret::Int => Reg::unknown(),
@@ -269,7 +277,7 @@ impl Env<'_> {
                 let mut r = Reg::ptr(Ty::MapValue);
                 r.aux = map.unwrap_or(0);
                 r.maybe_null = matches!(p.ret, Ret::MapValueOrNull) && !never_null;
-                if !r.maybe_null && self.maps[r.aux as usize].spin_lock_off.is_some() {
+                if !r.maybe_null && self.prog.maps[r.aux as usize].spin_lock_off.is_some() {
                     r.id = self.new_id();
                 }
                 r
@@ -315,7 +323,7 @@ impl Env<'_> {
             9 | 10 | 11 | 13 | 18 | 19 | 31 | 38 | 39 | 43 | 44 | 50 | 54 | 65
         ) {
             // `bpf_helper_changes_pkt_data`: every packet pointer is stale.
-            let privileged = self.opts.privileged;
+            let privileged = self.prog.opts.privileged;
             st.for_each_reg(|x| {
                 if x.is_pkt() || x.ty == Ty::PktEnd {
                     *x = if privileged {
@@ -352,10 +360,12 @@ impl Env<'_> {
     /// zero bytes or a spilled constant of the key's size (`can_elide_value_nullness`,
     /// `get_constant_map_key`; privileged programs only).
     pub(crate) fn lookup_never_null(&self, st: &State, map: Option<u32>) -> bool {
-        let Some(md) = map.and_then(|m| self.maps.get(m as usize)) else {
+        let Some(md) = map.and_then(|m| self.prog.maps.get(m as usize)) else {
             return false;
         };
-        if !self.opts.privileged || !matches!(md.map_type, MapType::Array | MapType::PercpuArray) {
+        if !self.prog.opts.privileged
+            || !matches!(md.map_type, MapType::Array | MapType::PercpuArray)
+        {
             return false;
         }
         let key = self.reg(st, 2);
@@ -400,7 +410,7 @@ impl Env<'_> {
     }
 
     pub(crate) fn check_map_func(&self, m: u32, func: u32) -> R<()> {
-        let md = &self.maps[m as usize];
+        let md = &self.prog.maps[m as usize];
         let t = md.map_type;
         let name = format!("{}#{}", helpers::name(func as i64), func);
         let bad = || {
@@ -580,8 +590,8 @@ impl Env<'_> {
                     let t = slot.bytes[bi];
                     let ok = match t {
                         Slot::Misc | Slot::Zero => true,
-                        Slot::Invalid => self.opts.privileged,
-                        Slot::Spill => slot.spilled.ty == Ty::Scalar || self.opts.privileged,
+                        Slot::Invalid => self.prog.opts.privileged,
+                        Slot::Spill => slot.spilled.ty == Ty::Scalar || self.prog.opts.privileged,
                     };
                     if !ok {
                         if reg.s.is_const() {
@@ -605,7 +615,7 @@ impl Env<'_> {
                 }
                 Ok(())
             }
-            Ty::Ctx if self.opts.prog_type == ProgType::Syscall => {
+            Ty::Ctx if self.prog.opts.prog_type == ProgType::Syscall => {
                 if size == 0 {
                     return if zero_ok {
                         Ok(())

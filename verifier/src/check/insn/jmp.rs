@@ -106,7 +106,7 @@ pub(crate) fn find_good_pkt_pointers(st: &mut State, ptr: &Reg, open: bool) {
 impl Env<'_> {
     pub(crate) fn check_jmp(&mut self, w: &mut Work, stack: &mut Vec<Work>) -> R<Next> {
         let pc = w.pc;
-        let insn = self.insns[pc];
+        let insn = self.prog.insns[pc];
         let class = insn.code & 7;
         let op = insn.code & 0xf0;
         let x = insn.code & 8 != 0;
@@ -178,7 +178,7 @@ impl Env<'_> {
 
     pub(crate) fn check_cond_jmp(&mut self, w: &mut Work, stack: &mut Vec<Work>) -> R<Next> {
         let pc = w.pc;
-        let insn = self.insns[pc];
+        let insn = self.prog.insns[pc];
         let w32 = insn.code & 7 == 6;
         let x = insn.code & 8 != 0;
         let op = insn.code & 0xf0;
@@ -203,7 +203,7 @@ impl Env<'_> {
             let s = self.check_reg_read(&w.st, insn.src)?;
             if (!(dst.is_pkt() || dst.ty == Ty::PktEnd) || !(s.is_pkt() || s.ty == Ty::PktEnd))
                 && s.is_ptr()
-                && !self.opts.privileged
+                && !self.prog.opts.privileged
             {
                 return fail(
                     EACCES,
@@ -266,7 +266,7 @@ impl Env<'_> {
             mark_ptr_or_null(&mut other, &dst, cmp == Cmp::Eq);
         } else if !(x && !w32 && self.match_pkt_pointers(cmp, &dst, &src, &mut this, &mut other))
             && dst.is_ptr()
-            && !self.opts.privileged
+            && !self.prog.opts.privileged
         {
             return fail(
                 EACCES,
@@ -297,7 +297,7 @@ impl Env<'_> {
     /// later with a deeper count, its scalars widened against the previous visit.
     pub(crate) fn check_may_goto(&mut self, w: &mut Work, stack: &mut Vec<Work>) -> R<Next> {
         let pc = w.pc;
-        let insn = self.insns[pc];
+        let insn = self.prog.insns[pc];
         if insn.src != 0 || insn.dst != 0 || insn.imm != 0 {
             return fail(EINVAL, format!("invalid may_goto imm {}", insn.imm));
         }

@@ -4,7 +4,7 @@ use crate::check::*;
 
 impl Env<'_> {
     pub(crate) fn check_ld_imm(&mut self, st: &mut State, pc: usize) -> R<()> {
-        let insn = self.insns[pc];
+        let insn = self.prog.insns[pc];
         if insn.off != 0 {
             return fail(EINVAL, "BPF_LD_IMM64 uses reserved fields");
         }
@@ -54,7 +54,7 @@ impl Env<'_> {
 
     pub(crate) fn check_ld_abs_regs(&mut self, st: &mut State, insn: &Insn) -> R<()> {
         use ProgType::*;
-        if !matches!(self.opts.prog_type, SocketFilter | SchedCls | SchedAct) {
+        if !matches!(self.prog.opts.prog_type, SocketFilter | SchedCls | SchedAct) {
             return fail(
                 EINVAL,
                 "BPF_LD_[ABS|IND] instructions not allowed for this program type",

@@ -238,7 +238,7 @@ impl Env<'_> {
         if imm == 0xf1 {
             self.check_reg_read(st, 0)?;
         }
-        if !self.opts.privileged && src.is_ptr() {
+        if !self.prog.opts.privileged && src.is_ptr() {
             return fail(EACCES, format!("R{} leaks addr into mem", insn.src));
         }
         if matches!(
@@ -283,7 +283,7 @@ impl Env<'_> {
         if let Some(r) = load_reg {
             self.check_reg_write(r)?;
             let mut v = loaded.unwrap_or_else(Reg::unknown);
-            if v.is_ptr() && !self.opts.privileged {
+            if v.is_ptr() && !self.prog.opts.privileged {
                 return fail(EACCES, format!("R{r} leaks addr into mem"));
             }
             if size < 8 && v.ty == Ty::Scalar {
@@ -328,7 +328,7 @@ impl Env<'_> {
             Ty::MapValue => {
                 if write {
                     if let Some(StoreVal::Reg(r, v)) = val {
-                        if v.is_ptr() && !self.opts.privileged {
+                        if v.is_ptr() && !self.prog.opts.privileged {
                             return fail(EACCES, format!("R{r} leaks addr into map"));
                         }
                     }
@@ -362,7 +362,7 @@ impl Env<'_> {
             Ty::Ctx => {
                 if write {
                     if let Some(StoreVal::Reg(r, v)) = val {
-                        if v.is_ptr() && !self.opts.privileged {
+                        if v.is_ptr() && !self.prog.opts.privileged {
                             return fail(EACCES, format!("R{r} leaks addr into ctx"));
                         }
                     }
@@ -374,13 +374,13 @@ impl Env<'_> {
                         format!("invalid bpf_context access off={off} size={size}"),
                     );
                 }
-                if !ctx::modelled(self.opts.prog_type) {
+                if !ctx::modelled(self.prog.opts.prog_type) {
                     return unsupported(format!(
                         "context of {} programs is not modelled",
-                        self.opts.prog_type
+                        self.prog.opts.prog_type
                     ));
                 }
-                match ctx::access(self.opts.prog_type, off as i32, size as i32, write) {
+                match ctx::access(self.prog.opts.prog_type, off as i32, size as i32, write) {
                     None => {
                         return fail(
                             EACCES,
@@ -413,7 +413,7 @@ impl Env<'_> {
                 }
                 if write {
                     if let Some(StoreVal::Reg(r, v)) = val {
-                        if v.is_ptr() && !self.opts.privileged {
+                        if v.is_ptr() && !self.prog.opts.privileged {
                             return fail(EACCES, format!("R{r} leaks addr into packet"));
                         }
                     }
@@ -518,12 +518,12 @@ impl Env<'_> {
     }
 
     pub(crate) fn map(&self, reg: &Reg) -> &MapDef {
-        &self.maps[reg.aux as usize]
+        &self.prog.maps[reg.aux as usize]
     }
 
     pub(crate) fn may_access_pkt(&self, write: bool) -> bool {
         use ProgType::*;
-        match self.opts.prog_type {
+        match self.prog.opts.prog_type {
             LwtIn | LwtOut | LwtSeg6local | SkReuseport | FlowDissector | CgroupSkb => !write,
             SchedCls | SchedAct | Xdp | LwtXmit | SkSkb | SkMsg => true,
             CgroupSockopt => true,
@@ -532,7 +532,7 @@ impl Env<'_> {
     }
 
     pub(crate) fn check_alignment(&self, reg: &Reg, off: i64, size: i64, once: bool) -> R<()> {
-        let strict = (self.opts.strict_alignment && !self.opts.any_alignment) || once;
+        let strict = (self.prog.opts.strict_alignment && !self.prog.opts.any_alignment) || once;
         let (desc, strict) = match reg.ty {
             Ty::Pkt | Ty::PktMeta => {
                 if !strict || size == 1 {

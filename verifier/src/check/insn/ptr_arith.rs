@@ -48,7 +48,7 @@ impl Env<'_> {
         let op = insn.code & 0xf0;
         let dreg = insn.dst;
         if !alu64 {
-            if op == 0x10 && self.opts.privileged {
+            if op == 0x10 && self.prog.opts.privileged {
                 self.set(st, dreg, Reg::unknown());
                 return Ok(());
             }
@@ -206,7 +206,7 @@ impl Env<'_> {
         d.s.u32_max = u32::MAX;
         check_sane_offset(&d, &tname)?;
         d.s.sync();
-        if !self.opts.privileged {
+        if !self.prog.opts.privileged {
             // `sanitize_check_bounds`: without Spectre v1 bypass the result must stay in
             // bounds, so the access can be masked later.
             if d.ty == Ty::Stack {
@@ -228,7 +228,7 @@ impl Env<'_> {
                     );
                 }
             } else if d.ty == Ty::MapValue {
-                let m = self.maps[d.aux as usize].clone();
+                let m = self.prog.maps[d.aux as usize].clone();
                 if self
                     .check_map_access(dreg, &d, d.off as i64, 1, &m, false)
                     .is_err()

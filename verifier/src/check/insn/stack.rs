@@ -45,7 +45,7 @@ impl Env<'_> {
         };
         let frame = reg.aux as usize;
         let allocated = st.frames[frame].stack.len() as i64 * 8;
-        let min_valid = if write || self.opts.privileged {
+        let min_valid = if write || self.prog.opts.privileged {
             -MAX_BPF_STACK
         } else {
             -allocated
@@ -76,8 +76,8 @@ impl Env<'_> {
         st.frames[frame].grow(min_off);
         let sub = st.frames[frame].subprog;
         let depth = (-min_off) as u32;
-        if self.subs[sub].stack_depth < depth {
-            self.subs[sub].stack_depth = depth;
+        if self.stack_depth[sub] < depth {
+            self.stack_depth[sub] = depth;
         }
         Ok(())
     }
@@ -141,7 +141,7 @@ impl Env<'_> {
         }
         let f = &mut st.frames[frame];
         let slot = &mut f.stack[si];
-        let privileged = self.opts.privileged;
+        let privileged = self.prog.opts.privileged;
         if !privileged && slot.bytes[7] == Slot::Spill && slot.spilled.ty != Ty::Scalar && size != 8
         {
             return fail(EACCES, "attempt to corrupt spilled pointer on stack");
@@ -211,7 +211,7 @@ impl Env<'_> {
         let f = &st.frames[frame];
         let slot = f.stack[si];
         let top = (-a - 1) as usize % 8;
-        let allow_uninit = self.opts.privileged;
+        let allow_uninit = self.prog.opts.privileged;
         if slot.bytes[7] == Slot::Spill {
             let sp = slot.spilled;
             let mut spill_size = 1;

@@ -5,7 +5,7 @@ use crate::check::*;
 
 impl Env<'_> {
     pub(crate) fn jump_target(&self, pc: usize) -> Option<i64> {
-        let insn = self.insns[pc];
+        let insn = self.prog.insns[pc];
         let class = insn.code & 7;
         if class != 5 && class != 6 {
             return None;
@@ -22,12 +22,12 @@ impl Env<'_> {
     }
 
     pub(crate) fn is_pseudo_call(&self, pc: usize) -> bool {
-        let i = self.insns[pc];
+        let i = self.prog.insns[pc];
         i.code == 0x85 && i.src == 1
     }
 
     pub(crate) fn successors(&self, pc: usize) -> Vec<usize> {
-        let insn = self.insns[pc];
+        let insn = self.prog.insns[pc];
         let class = insn.code & 7;
         let size = if insn.code == 0x18 { 2 } else { 1 };
         if class == 5 || class == 6 {
@@ -55,7 +55,7 @@ impl Env<'_> {
     }
 
     pub(crate) fn check_cfg(&mut self) -> R<()> {
-        let n = self.insns.len();
+        let n = self.prog.insns.len();
         // 0 unseen, 1 on the DFS stack, 2 done (`insn_state` DISCOVERED / EXPLORED).
         let mut state = vec![0u8; n];
         let mut stack: Vec<(usize, usize)> = vec![(0, 0)];
@@ -69,7 +69,7 @@ impl Env<'_> {
             }
             let w = succ[*k];
             *k += 1;
-            let insn = self.insns[t];
+            let insn = self.prog.insns[t];
             let class = insn.code & 7;
             let is_branch = (class == 5 || class == 6)
                 && (insn.code & 0xf0 != 0x80)
@@ -77,13 +77,13 @@ impl Env<'_> {
             if (is_branch || (class == 5 && insn.code & 0xf0 == 0x80 && self.is_pseudo_call(t)))
                 && w < n
             {
-                self.prune[w] = true;
+                self.prog.prune[w] = true;
             }
             if (class == 5 || class == 6) && !matches!(insn.code & 0xf0, 0x00 | 0x80 | 0x90) {
-                self.prune[t] = true;
+                self.prog.prune[t] = true;
             }
             if class == 5 && insn.code & 0xf0 == 0x80 && t + 1 < n {
-                self.prune[t + 1] = true;
+                self.prog.prune[t + 1] = true;
             }
             if w >= n {
                 self.cur_pc = t;
@@ -94,7 +94,7 @@ impl Env<'_> {
                     state[w] = 1;
                     stack.push((w, 0));
                 }
-                1 if !self.opts.privileged => {
+                1 if !self.prog.opts.privileged => {
                     self.cur_pc = t;
                     return fail(EINVAL, format!("back-edge from insn {t} to {w}"));
                 }

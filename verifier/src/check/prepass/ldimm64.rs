@@ -5,18 +5,18 @@ use crate::check::*;
 
 impl Env<'_> {
     pub(crate) fn resolve_ldimm64(&mut self) -> R<()> {
-        let n = self.insns.len();
+        let n = self.prog.insns.len();
         let mut i = 0;
         while i < n {
             self.cur_pc = i;
-            let insn = self.insns[i];
+            let insn = self.prog.insns[i];
             let class = insn.code & 7;
             let mode = insn.code & 0xe0;
             if class == 1 && ((mode != 0x60 && mode != 0x80) || insn.imm != 0) {
                 return fail(EINVAL, "BPF_LDX uses reserved fields");
             }
             if insn.code == 0x18 {
-                let next = self.insns.get(i + 1);
+                let next = self.prog.insns.get(i + 1);
                 let bad = match next {
                     None => true,
                     Some(h) => h.code != 0 || h.dst != 0 || h.src != 0 || h.off != 0,
@@ -33,8 +33,9 @@ impl Env<'_> {
                             return fail(EINVAL, "unrecognized bpf_ld_imm64 insn");
                         }
                         let fd = insn.imm as i32;
-                        let Some(map) =
-                            usize::try_from(fd).ok().and_then(|f| self.opts.maps.get(f))
+                        let Some(map) = usize::try_from(fd)
+                            .ok()
+                            .and_then(|f| self.prog.opts.maps.get(f))
                         else {
                             return fail(
                                 EBADF,
@@ -81,7 +82,7 @@ impl Env<'_> {
     }
 
     pub(crate) fn check_map_prog_compat(&self, map: &MapDef) -> R<()> {
-        let pt = self.opts.prog_type;
+        let pt = self.prog.opts.prog_type;
         if map.spin_lock_off.is_some() {
             if pt == ProgType::SocketFilter {
                 return fail(EINVAL, "socket filter progs cannot use bpf_spin_lock yet");

@@ -8,11 +8,11 @@ impl Env<'_> {
     /// approximation of the kernel's read marks, used to ignore dead registers when
     /// comparing states).
     pub(crate) fn compute_liveness(&mut self) {
-        let n = self.insns.len();
+        let n = self.prog.insns.len();
         let mut uses = vec![0u16; n];
         let mut defs = vec![0u16; n];
         for pc in 0..n {
-            let i = self.insns[pc];
+            let i = self.prog.insns[pc];
             let (d, s) = (1u16 << (i.dst & 15), 1u16 << (i.src & 15));
             let class = i.code & 7;
             let x = i.code & 8 != 0;
@@ -60,11 +60,11 @@ impl Env<'_> {
         while changed {
             changed = false;
             for pc in (0..n).rev() {
-                let i = self.insns[pc];
+                let i = self.prog.insns[pc];
                 let mut out = 0u16;
                 if i.code != 0x95 {
                     for s in self.successors(pc) {
-                        if s < n && self.sub_of.get(s) == self.sub_of.get(pc) {
+                        if s < n && self.prog.sub_of.get(s) == self.prog.sub_of.get(pc) {
                             out |= live[s];
                         }
                     }
@@ -76,6 +76,6 @@ impl Env<'_> {
                 }
             }
         }
-        self.live = live;
+        self.prog.live = live;
     }
 }

@@ -5,11 +5,11 @@ use crate::check::*;
 
 impl Env<'_> {
     pub(crate) fn check_subprogs(&mut self) -> R<()> {
-        let n = self.insns.len();
+        let n = self.prog.insns.len();
         let mut starts = vec![0usize];
         let mut i = 0;
         while i < n {
-            let insn = self.insns[i];
+            let insn = self.prog.insns[i];
             let target = if self.is_pseudo_call(i) || (insn.code == 0x18 && insn.src == 4) {
                 Some(i as i64 + insn.imm + 1)
             } else {
@@ -30,18 +30,18 @@ impl Env<'_> {
         }
         starts.sort_unstable();
         starts.dedup();
-        self.subs = starts
+        self.prog.subs = starts
             .iter()
             .enumerate()
             .map(|(k, &s)| Sub {
                 start: s,
                 end: starts.get(k + 1).copied().unwrap_or(n),
-                stack_depth: 0,
             })
             .collect();
-        for (k, s) in self.subs.clone().iter().enumerate() {
+        self.stack_depth = vec![0; self.prog.subs.len()];
+        for (k, s) in self.prog.subs.clone().iter().enumerate() {
             for pc in s.start..s.end {
-                self.sub_of[pc] = k;
+                self.prog.sub_of[pc] = k;
                 self.cur_pc = pc;
                 if let Some(t) = self.jump_target(pc) {
                     if t < s.start as i64 || t >= s.end as i64 {
@@ -49,7 +49,7 @@ impl Env<'_> {
                     }
                 }
                 if pc == s.end - 1 {
-                    let c = self.insns[pc].code;
+                    let c = self.prog.insns[pc].code;
                     if c != 0x95 && c != 0x05 && c != 0x06 {
                         return fail(EINVAL, "last insn is not an exit or jmp");
                     }
@@ -61,18 +61,18 @@ impl Env<'_> {
 
     pub(crate) fn check_max_stack_depth(&mut self) -> R<()> {
         // Walk the static call graph from main, as `check_max_stack_depth_subprog` does.
-        let n = self.insns.len();
+        let n = self.prog.insns.len();
         let round = |d: u32| d.max(1).div_ceil(16) * 16;
-        let mut calls: Vec<Vec<(usize, usize)>> = vec![Vec::new(); self.subs.len()];
+        let mut calls: Vec<Vec<(usize, usize)>> = vec![Vec::new(); self.prog.subs.len()];
         for pc in 0..n {
             if self.is_pseudo_call(pc) {
-                let t = (pc as i64 + self.insns[pc].imm + 1) as usize;
-                calls[self.sub_of[pc]].push((pc, self.sub_of[t]));
+                let t = (pc as i64 + self.prog.insns[pc].imm + 1) as usize;
+                calls[self.prog.sub_of[pc]].push((pc, self.prog.sub_of[t]));
             }
         }
         let mut best: Option<(usize, u32, usize)> = None;
         // (sub, depth so far, frames)
-        let mut stack = vec![(0usize, round(self.subs[0].stack_depth), 1usize)];
+        let mut stack = vec![(0usize, round(self.stack_depth[0]), 1usize)];
         let mut steps = 0;
         while let Some((s, depth, frames)) = stack.pop() {
             steps += 1;
@@ -86,7 +86,7 @@ impl Env<'_> {
                 continue;
             }
             for &(_, callee) in &calls[s] {
-                let d = depth + round(self.subs[callee].stack_depth);
+                let d = depth + round(self.stack_depth[callee]);
                 stack.push((callee, d, frames + 1));
             }
         }
