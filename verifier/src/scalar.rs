@@ -431,6 +431,48 @@ pub enum AluOp {
     Arsh,
 }
 
+/// The 64-bit offset range of `ptr + off` for a pointer's variable offset `ptr` and a scalar
+/// `off` (`adjust_ptr_min_max_vals`, `BPF_ADD`). The signed bounds and the tnum are the scalar
+/// addition's; unlike it, an unsigned overflow at either end makes the unsigned range
+/// unbounded (the kernel uses `check_add_overflow` on each end). The 32-bit bounds are left
+/// as they were: pointers carry none.
+pub fn ptr_add(ptr: &Scalar, off: &Scalar) -> Scalar {
+    let mut d = *ptr;
+    add_s64(&mut d, off);
+    match (
+        ptr.umin.checked_add(off.umin),
+        ptr.umax.checked_add(off.umax),
+    ) {
+        (Some(a), Some(b)) => {
+            d.umin = a;
+            d.umax = b;
+        }
+        _ => {
+            d.umin = 0;
+            d.umax = u64::MAX;
+        }
+    }
+    d.var_off = ptr.var_off.add(off.var_off);
+    d
+}
+
+/// The 64-bit offset range of `ptr - off` (`adjust_ptr_min_max_vals`, `BPF_SUB`): the scalar
+/// subtraction's signed bounds and tnum; the unsigned range is unbounded as soon as the low
+/// end may go below zero (`umin_ptr < umax_val`), even when both ends would wrap.
+pub fn ptr_sub(ptr: &Scalar, off: &Scalar) -> Scalar {
+    let mut d = *ptr;
+    sub_s64(&mut d, off);
+    if ptr.umin < off.umax {
+        d.umin = 0;
+        d.umax = u64::MAX;
+    } else {
+        d.umin = ptr.umin - off.umax;
+        d.umax = ptr.umax - off.umin;
+    }
+    d.var_off = ptr.var_off.sub(off.var_off);
+    d
+}
+
 /// Applies `op` to `dst` and `src` at width 32 or 64 (`adjust_scalar_min_max_vals`).
 pub fn alu(dst: &mut Scalar, src: &Scalar, op: AluOp, alu32: bool) {
     let bits = if alu32 { 32 } else { 64 };
@@ -607,7 +649,9 @@ fn add32(d: &mut Scalar, s: &Scalar) {
     }
 }
 
-fn add64(d: &mut Scalar, s: &Scalar) {
+/// The signed 64-bit bounds of `d + s`: unbounded when either end overflows. Scalar and
+/// pointer addition agree on this half.
+fn add_s64(d: &mut Scalar, s: &Scalar) {
     match (d.smin.checked_add(s.smin), d.smax.checked_add(s.smax)) {
         (Some(a), Some(b)) => {
             d.smin = a;
@@ -618,6 +662,25 @@ fn add64(d: &mut Scalar, s: &Scalar) {
             d.smax = i64::MAX;
         }
     }
+}
+
+/// The signed 64-bit bounds of `d - s`: unbounded when either end overflows.
+fn sub_s64(d: &mut Scalar, s: &Scalar) {
+    match (d.smin.checked_sub(s.smax), d.smax.checked_sub(s.smin)) {
+        (Some(a), Some(b)) => {
+            d.smin = a;
+            d.smax = b;
+        }
+        _ => {
+            d.smin = i64::MIN;
+            d.smax = i64::MAX;
+        }
+    }
+}
+
+fn add64(d: &mut Scalar, s: &Scalar) {
+    add_s64(d, s);
+    // `scalar_min_max_add`: a range whose both ends wrap is still a range.
     let (lo, o1) = d.umin.overflowing_add(s.umin);
     let (hi, o2) = d.umax.overflowing_add(s.umax);
     if !o1 && o2 {
@@ -655,16 +718,7 @@ fn sub32(d: &mut Scalar, s: &Scalar) {
 }
 
 fn sub64(d: &mut Scalar, s: &Scalar) {
-    match (d.smin.checked_sub(s.smax), d.smax.checked_sub(s.smin)) {
-        (Some(a), Some(b)) => {
-            d.smin = a;
-            d.smax = b;
-        }
-        _ => {
-            d.smin = i64::MIN;
-            d.smax = i64::MAX;
-        }
-    }
+    sub_s64(d, s);
     let (lo, u1) = d.umin.overflowing_sub(s.umax);
     let (hi, u2) = d.umax.overflowing_sub(s.umin);
     if u1 && !u2 {
@@ -1043,6 +1097,52 @@ pub fn refine(a: &mut Scalar, b: &mut Scalar, op: Cmp, w32: bool) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn pointer_add_shares_signed_bounds_and_tnum_with_scalar_add() {
+        let ptr = Scalar::range_u(0, 100);
+        let off = Scalar::range_u(4, 8);
+        let p = ptr_add(&ptr, &off);
+        let mut s = ptr;
+        alu(&mut s, &off, AluOp::Add, false);
+        assert_eq!((p.smin, p.smax, p.umin, p.umax), (4, 108, 4, 108));
+        assert_eq!((p.smin, p.smax), (s.smin, s.smax));
+        // Scalar addition syncs the tnum with the bounds; `adjust_ptr` does the same later.
+        assert_eq!(p.var_off, ptr.var_off.add(off.var_off));
+        let mut synced = p;
+        synced.sync();
+        assert_eq!(synced.var_off, s.var_off);
+        // 32-bit bounds are the caller's business: unchanged here.
+        assert_eq!((p.u32_min, p.u32_max), (ptr.u32_min, ptr.u32_max));
+    }
+
+    #[test]
+    fn pointer_add_unsigned_wrap_at_either_end_is_unbounded() {
+        // Both ends wrap: scalar addition keeps the wrapped range (`scalar_min_max_add`),
+        // `adjust_ptr_min_max_vals` gives up on the unsigned range.
+        let ptr = Scalar::range_u(u64::MAX - 1, u64::MAX);
+        let off = Scalar::known(2);
+        let p = ptr_add(&ptr, &off);
+        assert_eq!((p.umin, p.umax), (0, u64::MAX));
+        let mut s = ptr;
+        alu(&mut s, &off, AluOp::Add, false);
+        assert_eq!((s.umin, s.umax), (0, 1));
+    }
+
+    #[test]
+    fn pointer_sub_unbounded_once_low_end_may_go_negative() {
+        let ptr = Scalar::range_u(10, 20);
+        let p = ptr_sub(&ptr, &Scalar::range_u(0, 10));
+        assert_eq!((p.umin, p.umax, p.smin, p.smax), (0, 20, 0, 20));
+        let q = ptr_sub(&ptr, &Scalar::range_u(0, 11));
+        assert_eq!((q.umin, q.umax), (0, u64::MAX));
+        assert_eq!((q.smin, q.smax), (-1, 20));
+        // Both ends below zero: still unbounded for a pointer.
+        let r = ptr_sub(&ptr, &Scalar::known(30));
+        assert_eq!((r.umin, r.umax), (0, u64::MAX));
+        assert_eq!((r.smin, r.smax), (-20, -10));
+        assert_eq!(r.var_off, ptr.var_off.sub(Scalar::known(30).var_off));
+    }
 
     #[test]
     fn add_constants_and_ranges() {

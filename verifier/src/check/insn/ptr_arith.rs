@@ -104,30 +104,7 @@ impl Env<'_> {
                 if known && fixed == fixed as i32 as i64 {
                     d.off = fixed as i32;
                 } else {
-                    let p = ptr.s;
-                    let mut s = p;
-                    match (p.smin.checked_add(o.smin), p.smax.checked_add(o.smax)) {
-                        (Some(a), Some(b)) => {
-                            s.smin = a;
-                            s.smax = b;
-                        }
-                        _ => {
-                            s.smin = i64::MIN;
-                            s.smax = i64::MAX;
-                        }
-                    }
-                    match (p.umin.checked_add(o.umin), p.umax.checked_add(o.umax)) {
-                        (Some(a), Some(b)) => {
-                            s.umin = a;
-                            s.umax = b;
-                        }
-                        _ => {
-                            s.umin = 0;
-                            s.umax = u64::MAX;
-                        }
-                    }
-                    s.var_off = p.var_off.add(o.var_off);
-                    d.s = s;
+                    d.s = scalar::ptr_add(&ptr.s, &o);
                     if ptr.is_pkt() {
                         d.id = self.new_id();
                         d.range = 0;
@@ -151,27 +128,7 @@ impl Env<'_> {
                 if known && fixed == fixed as i32 as i64 {
                     d.off = fixed as i32;
                 } else {
-                    let p = ptr.s;
-                    let mut s = p;
-                    match (p.smin.checked_sub(o.smax), p.smax.checked_sub(o.smin)) {
-                        (Some(a), Some(b)) => {
-                            s.smin = a;
-                            s.smax = b;
-                        }
-                        _ => {
-                            s.smin = i64::MIN;
-                            s.smax = i64::MAX;
-                        }
-                    }
-                    if p.umin < o.umax {
-                        s.umin = 0;
-                        s.umax = u64::MAX;
-                    } else {
-                        s.umin = p.umin - o.umax;
-                        s.umax = p.umax - o.umin;
-                    }
-                    s.var_off = p.var_off.sub(o.var_off);
-                    d.s = s;
+                    d.s = scalar::ptr_sub(&ptr.s, &o);
                     if ptr.is_pkt() {
                         d.id = self.new_id();
                         if o.smin < 0 {
