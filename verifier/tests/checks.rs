@@ -3,7 +3,7 @@
 
 use asm::types::{MapType, ProgType};
 use asm::Insn;
-use verifier::{verify, verify_bytes, MapDef, Options, EACCES, EBADF, EINVAL};
+use verifier::{verify, verify_bytes, MapSpec, Options, EACCES, EBADF, EINVAL};
 
 fn i(code: u8, dst: u8, src: u8, off: i16, imm: i64) -> Insn {
     Insn {
@@ -59,8 +59,8 @@ fn lookup() -> Vec<Insn> {
     ]
 }
 
-fn hash8() -> MapDef {
-    MapDef::new("m", MapType::Hash, 8, 8, 1)
+fn hash8() -> MapSpec {
+    MapSpec::new(MapType::Hash, 8, 8, 1).named("m")
 }
 
 enum Want {
@@ -68,7 +68,7 @@ enum Want {
     Reject(&'static str, i32),
 }
 
-fn check(name: &str, pt: ProgType, maps: Vec<MapDef>, prog: Vec<Insn>, want: Want) {
+fn check(name: &str, pt: ProgType, maps: Vec<MapSpec>, prog: Vec<Insn>, want: Want) {
     let mut opts = Options::new(pt);
     opts.maps = maps;
     let got = verify(&prog, &opts);
@@ -454,7 +454,7 @@ fn map_pointers_are_read_only() {
     check(
         "write through a map pointer",
         SocketFilter,
-        vec![MapDef::new("a", MapType::Array, 4, 8, 1)],
+        vec![MapSpec::new(MapType::Array, 4, 8, 1).named("a")],
         vec![map_fd(1, 0), i(0x62, 1, 0, 0, 0), mov(0, 0), exit()],
         Reject("only read from bpf_array is supported", EACCES),
     );

@@ -28,7 +28,7 @@ use crate::scalar::{self, AluOp, Cmp, Scalar};
 use crate::state::{Frame, RefState, Reg, Slot, StackSlot, State, Ty};
 use crate::tnum::Tnum;
 use crate::{
-    Accepted, Branch, MapDef, Options, RejectKind, Rejection, SubprogStats, BPF_F_RDONLY_PROG,
+    Accepted, Branch, MapSpec, Options, RejectKind, Rejection, SubprogStats, BPF_F_RDONLY_PROG,
     BPF_F_WRONLY_PROG, COMPLEXITY_LIMIT, E2BIG, EACCES, EBADF, EFAULT, EINVAL, ENOTSUPP,
 };
 use asm::types::{MapType, ProgType};
@@ -180,7 +180,7 @@ struct Sub {
 struct Prog<'a> {
     opts: &'a Options,
     /// The maps given, then each map-in-map's inner template (`inner_of` indexes these).
-    maps: Vec<MapDef>,
+    maps: Vec<MapSpec>,
     inner_of: Vec<Option<u32>>,
     /// The program in 8-byte slots (`lddw` is two).
     insns: Vec<Insn>,

@@ -277,7 +277,12 @@ impl Env<'_> {
                 let mut r = Reg::ptr(Ty::MapValue);
                 r.aux = map.unwrap_or(0);
                 r.maybe_null = matches!(p.ret, Ret::MapValueOrNull) && !never_null;
-                if !r.maybe_null && self.prog.maps[r.aux as usize].spin_lock_off.is_some() {
+                if !r.maybe_null
+                    && self.prog.maps[r.aux as usize]
+                        .value_fields
+                        .spin_lock
+                        .is_some()
+                {
                     r.id = self.new_id();
                 }
                 r
@@ -477,7 +482,7 @@ impl Env<'_> {
             );
         }
         let m = self.map(reg).clone();
-        let Some(lo) = m.spin_lock_off else {
+        let Some(lo) = m.value_fields.spin_lock else {
             return fail(
                 EINVAL,
                 format!(

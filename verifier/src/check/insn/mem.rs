@@ -517,7 +517,7 @@ impl Env<'_> {
         Ok(())
     }
 
-    pub(crate) fn map(&self, reg: &Reg) -> &MapDef {
+    pub(crate) fn map(&self, reg: &Reg) -> &MapSpec {
         &self.prog.maps[reg.aux as usize]
     }
 
@@ -639,13 +639,13 @@ impl Env<'_> {
         reg: &Reg,
         off: i64,
         size: i64,
-        m: &MapDef,
+        m: &MapSpec,
         zero_ok: bool,
     ) -> R<()> {
         self.check_region(regno, reg, off, size, m.value_size as i64, zero_ok)?;
         let lo = reg.s.smin + off;
         let hi = reg.s.umax as i64 + off + size;
-        if let Some(l) = m.spin_lock_off {
+        if let Some(l) = m.value_fields.spin_lock {
             if lo < l as i64 + 4 && (l as i64) < hi {
                 return fail(
                     EACCES,
@@ -653,7 +653,7 @@ impl Env<'_> {
                 );
             }
         }
-        if let Some(t) = m.timer_off {
+        if let Some(t) = m.value_fields.timer {
             if lo < t as i64 + 16 && (t as i64) < hi {
                 return fail(
                     EACCES,

@@ -81,9 +81,9 @@ impl Env<'_> {
         Ok(())
     }
 
-    pub(crate) fn check_map_prog_compat(&self, map: &MapDef) -> R<()> {
+    pub(crate) fn check_map_prog_compat(&self, map: &MapSpec) -> R<()> {
         let pt = self.prog.opts.prog_type;
-        if map.spin_lock_off.is_some() {
+        if map.value_fields.spin_lock.is_some() {
             if pt == ProgType::SocketFilter {
                 return fail(EINVAL, "socket filter progs cannot use bpf_spin_lock yet");
             }
@@ -91,7 +91,7 @@ impl Env<'_> {
                 return fail(EINVAL, "tracing progs cannot use bpf_spin_lock yet");
             }
         }
-        if map.timer_off.is_some() && helpers::is_tracing(pt) {
+        if map.value_fields.timer.is_some() && helpers::is_tracing(pt) {
             return fail(EINVAL, "tracing progs cannot use bpf_timer yet");
         }
         Ok(())
