@@ -3,6 +3,7 @@
 
 use crate::check::*;
 
+/// Whether two states are in the same call chain (`frame[i]->callsite` equal at each depth).
 pub(crate) fn same_callsites(a: &State, b: &State) -> bool {
     a.frames.len() == b.frames.len()
         && a.frames
@@ -33,6 +34,7 @@ pub(crate) fn widen_scalars(old: &State, cur: &mut State) {
     }
 }
 
+/// Whether a scalar register's range became empty: the path is infeasible.
 pub(crate) fn state_has_empty(st: &State) -> bool {
     st.cur()
         .regs
@@ -47,6 +49,8 @@ pub(crate) struct IdMap {
     tmp: u32,
 }
 
+/// `check_ids`: ids `a` (old) and `b` (current) must map to each other one-to-one across the
+/// whole state comparison, so registers sharing an id in the old state share one now.
 pub(crate) fn check_ids(a: u32, b: u32, map: &mut IdMap) -> bool {
     if (a == 0) != (b == 0) {
         return false;
@@ -78,6 +82,7 @@ pub(crate) fn check_scalar_ids(a: u32, b: u32, map: &mut IdMap) -> bool {
     check_ids(a, b, map)
 }
 
+/// `regsafe`: whether the old register's abstract value covers the current one's.
 pub(crate) fn regsafe(old: &Reg, cur: &Reg, idmap: &mut IdMap) -> bool {
     if old.ty == Ty::NotInit {
         return true;
@@ -127,6 +132,8 @@ pub(crate) fn regsafe(old: &Reg, cur: &Reg, idmap: &mut IdMap) -> bool {
     }
 }
 
+/// `stacksafe`: whether every stack byte the old frame relied on is covered in the current
+/// frame (slots the old state never wrote cover anything).
 pub(crate) fn stack_safe(old: &Frame, cur: &Frame, idmap: &mut IdMap) -> bool {
     for (si, os) in old.stack.iter().enumerate() {
         let cs = cur.stack.get(si).copied().unwrap_or(StackSlot::EMPTY);
@@ -174,6 +181,8 @@ pub(crate) fn stack_safe(old: &Frame, cur: &Frame, idmap: &mut IdMap) -> bool {
     true
 }
 
+/// `states_equal(..., RANGE_WITHIN/EXACT)` as used for loop detection: the states are the
+/// same, not merely covered, so exploring on would repeat forever.
 pub(crate) fn looping_equal(old: &State, cur: &State) -> bool {
     if old.frames.len() != cur.frames.len() || old.refs.len() != cur.refs.len() {
         return false;
@@ -202,6 +211,8 @@ pub(crate) fn looping_equal(old: &State, cur: &State) -> bool {
     true
 }
 
+/// Registers equal as the loop checks need it: same type, bounds and offset; ids only need
+/// to agree on being set.
 pub(crate) fn reg_exact(a: &Reg, b: &Reg) -> bool {
     a.ty == b.ty
         && a.maybe_null == b.maybe_null
@@ -213,6 +224,8 @@ pub(crate) fn reg_exact(a: &Reg, b: &Reg) -> bool {
 }
 
 impl Env<'_> {
+    /// `states_equal`: whether the checkpoint `old` at `pc` covers `cur`, comparing only
+    /// registers live at `pc` (in callers: live after the call returns, r0 excluded).
     pub(crate) fn states_safe(&self, old: &State, cur: &State, pc: usize) -> bool {
         if old.frames.len() != cur.frames.len()
             || old.refs.len() != cur.refs.len()
@@ -245,5 +258,168 @@ impl Env<'_> {
             }
         }
         true
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn scalar(lo: u64, hi: u64) -> Reg {
+        let mut r = Reg::unknown();
+        r.s = Scalar::range_u(lo, hi);
+        r
+    }
+
+    #[test]
+    fn wider_scalar_range_covers_narrower() {
+        let mut ids = IdMap::default();
+        assert!(regsafe(&scalar(0, 10), &scalar(2, 5), &mut ids));
+        assert!(!regsafe(
+            &scalar(2, 5),
+            &scalar(0, 10),
+            &mut IdMap::default()
+        ));
+        assert!(regsafe(
+            &Reg::unknown(),
+            &Reg::known(7),
+            &mut IdMap::default()
+        ));
+    }
+
+    #[test]
+    fn uninitialised_old_covers_anything_but_not_the_reverse() {
+        assert!(regsafe(
+            &Reg::NOT_INIT,
+            &Reg::ptr(Ty::Ctx),
+            &mut IdMap::default()
+        ));
+        assert!(!regsafe(
+            &Reg::unknown(),
+            &Reg::NOT_INIT,
+            &mut IdMap::default()
+        ));
+    }
+
+    #[test]
+    fn pointers_need_the_same_type_and_offset() {
+        let ctx = Reg::ptr(Ty::Ctx);
+        assert!(regsafe(&ctx, &ctx, &mut IdMap::default()));
+        assert!(!regsafe(&ctx, &Reg::ptr(Ty::Stack), &mut IdMap::default()));
+        let mut moved = ctx;
+        moved.off = 4;
+        assert!(!regsafe(&ctx, &moved, &mut IdMap::default()));
+        assert!(!regsafe(&scalar(0, 10), &ctx, &mut IdMap::default()));
+    }
+
+    #[test]
+    fn packet_range_proven_before_must_be_proven_now() {
+        let mut old = Reg::ptr(Ty::Pkt);
+        old.range = 8;
+        let mut cur = old;
+        cur.range = 16;
+        assert!(regsafe(&old, &cur, &mut IdMap::default()));
+        assert!(!regsafe(&cur, &old, &mut IdMap::default()));
+    }
+
+    #[test]
+    fn ids_map_one_to_one() {
+        let mut m = IdMap::default();
+        assert!(check_ids(1, 5, &mut m));
+        assert!(check_ids(1, 5, &mut m));
+        // old 1 is already current 5
+        assert!(!check_ids(1, 6, &mut m));
+        // current 5 is already old 1
+        assert!(!check_ids(2, 5, &mut m));
+        assert!(check_ids(2, 6, &mut m));
+        assert!(check_ids(0, 0, &mut m));
+        assert!(!check_ids(0, 7, &mut m));
+    }
+
+    #[test]
+    fn linked_scalars_must_stay_linked() {
+        // Old: r1 and r2 share id 3 (a bound on one bounds the other). Current: unlinked.
+        let mut m = IdMap::default();
+        assert!(check_scalar_ids(3, 0, &mut m));
+        assert!(!check_scalar_ids(3, 0, &mut m));
+        // Unlinked in the old state get fresh temporary ids, which map one-to-one too:
+        // two old unlinked scalars cannot both stand for one current id (as the kernel's
+        // `check_scalar_ids` does it).
+        let mut m = IdMap::default();
+        assert!(check_scalar_ids(0, 4, &mut m));
+        assert!(!check_scalar_ids(0, 4, &mut m));
+        assert!(check_scalar_ids(0, 0, &mut m));
+    }
+
+    fn frame_with(slot: StackSlot) -> Frame {
+        let mut f = Frame::new(usize::MAX, 0, 0);
+        f.grow(-8);
+        f.stack[0] = slot;
+        f
+    }
+
+    #[test]
+    fn stack_zero_bytes_need_zero_now() {
+        let zero = StackSlot {
+            bytes: [Slot::Zero; 8],
+            spilled: Reg::NOT_INIT,
+        };
+        let misc = StackSlot {
+            bytes: [Slot::Misc; 8],
+            spilled: Reg::NOT_INIT,
+        };
+        let (z, m) = (frame_with(zero), frame_with(misc));
+        assert!(stack_safe(&z, &z, &mut IdMap::default()));
+        assert!(stack_safe(&m, &z, &mut IdMap::default()));
+        assert!(!stack_safe(&z, &m, &mut IdMap::default()));
+        // A slot the old state never wrote covers anything, even a missing one.
+        let empty = Frame::new(usize::MAX, 0, 0);
+        assert!(stack_safe(&empty, &z, &mut IdMap::default()));
+        assert!(!stack_safe(&z, &empty, &mut IdMap::default()));
+    }
+
+    #[test]
+    fn spilled_unknown_scalar_is_covered_by_misc_bytes() {
+        let spill = |r: Reg| StackSlot {
+            bytes: [Slot::Spill; 8],
+            spilled: r,
+        };
+        let misc = frame_with(StackSlot {
+            bytes: [Slot::Misc; 8],
+            spilled: Reg::NOT_INIT,
+        });
+        assert!(stack_safe(
+            &frame_with(spill(Reg::unknown())),
+            &misc,
+            &mut IdMap::default()
+        ));
+        assert!(!stack_safe(
+            &frame_with(spill(scalar(0, 3))),
+            &misc,
+            &mut IdMap::default()
+        ));
+        assert!(stack_safe(
+            &frame_with(spill(scalar(0, 3))),
+            &frame_with(spill(scalar(1, 2))),
+            &mut IdMap::default()
+        ));
+    }
+
+    #[test]
+    fn loop_equality_is_exact() {
+        let mut a = State {
+            frames: vec![Frame::new(usize::MAX, 0, 0)],
+            refs: Vec::new(),
+            lock: None,
+            may_goto_depth: 0,
+        };
+        a.frames[0].regs[0] = scalar(0, 10);
+        let mut b = a.clone();
+        assert!(looping_equal(&a, &b));
+        b.frames[0].regs[0] = scalar(0, 9);
+        assert!(!looping_equal(&a, &b));
+        // widening forgets the changed scalar, so the next visit compares equal
+        widen_scalars(&a, &mut b);
+        assert_eq!(b.frames[0].regs[0], Reg::unknown());
     }
 }
