@@ -109,7 +109,7 @@ impl Env<'_> {
 
     pub(crate) fn is_state_visited(&mut self, w: &mut Work) -> R<bool> {
         let pc = w.pc;
-        let may_goto = self.prog.insns[pc].code == 0xe5;
+        let may_goto = opcode::form(&self.prog.insns[pc]) == Some(Form::MayGoto);
         let force = self.prog.opts.test_state_freq || may_goto;
         let mut add =
             force || (self.jmps - self.prev_jmps >= 2 && self.processed - self.prev_insns >= 8);
@@ -187,30 +187,30 @@ impl Env<'_> {
     pub(crate) fn step(&mut self, w: &mut Work, stack: &mut Vec<Work>) -> R<Next> {
         let pc = w.pc;
         let insn = self.prog.insns[pc];
-        let class = insn.code & 7;
-        match class {
-            4 | 7 => {
+        match opcode::class(insn.code) {
+            class::ALU | class::ALU64 => {
                 self.check_alu(&mut w.st, &insn)?;
                 Ok(Next::Go(pc + 1))
             }
-            1 => {
+            class::LDX => {
                 self.check_ldx(&mut w.st, &insn)?;
                 Ok(Next::Go(pc + 1))
             }
-            2 | 3 => {
-                if class == 3 && insn.code & 0xe0 == 0xc0 {
+            class::ST | class::STX => {
+                if opcode::class(insn.code) == class::STX
+                    && matches!(opcode::mode_form(insn.code), Some(Form::Atomic { .. }))
+                {
                     self.check_atomic(&mut w.st, &insn)?;
                 } else {
                     self.check_store(&mut w.st, &insn)?;
                 }
                 Ok(Next::Go(pc + 1))
             }
-            0 => {
-                let mode = insn.code & 0xe0;
-                if insn.code == 0x18 {
+            class::LD => {
+                if self.is_lddw(pc) {
                     self.check_ld_imm(&mut w.st, pc)?;
                     Ok(Next::Go(pc + 2))
-                } else if mode == 0x20 || mode == 0x40 {
+                } else if matches!(opcode::mode_form(insn.code), Some(Form::LoadPacket { .. })) {
                     self.check_ld_abs(&mut w.st, &insn)?;
                     if w.st.frames.len() > 1 {
                         self.ld_abs_in_subprog(w, stack)?;

@@ -10,9 +10,13 @@
 
 mod explore;
 mod insn;
+mod opcode;
 mod prepass;
 mod states;
 mod verdict;
+
+use self::opcode::Flow;
+use asm::isa::{class, CallKind, Form, PacketMode, Pseudo};
 
 #[allow(unused_imports)]
 use self::{
@@ -108,7 +112,7 @@ pub fn verify_insns(insns: &[Insn], opts: &Options) -> Result<Accepted, Rejectio
                 ));
             }
         }
-        if i.code != 0x18 && i32::try_from(i.imm).is_err() {
+        if !opcode::is_lddw(i) && i32::try_from(i.imm).is_err() {
             return Err(simple_reject(
                 format!("immediate {} of insn {pc} does not fit in 32 bits", i.imm),
                 EINVAL,
@@ -292,8 +296,9 @@ impl<'a> Env<'a> {
         }
     }
 
+    /// Whether the slot at `pc` starts an `lddw`.
     pub(crate) fn is_lddw(&self, pc: usize) -> bool {
-        self.prog.insns[pc].code == 0x18
+        opcode::is_lddw(&self.prog.insns[pc])
     }
 
     pub(crate) fn lddw_imm(&self, pc: usize) -> i64 {
@@ -329,7 +334,7 @@ impl<'a> Env<'a> {
 
     pub(crate) fn insn_at(&self, pc: usize) -> Insn {
         let mut i = self.prog.insns[pc];
-        if i.code == 0x18 {
+        if self.is_lddw(pc) {
             i.imm = self.lddw_imm(pc);
         }
         i

@@ -4,54 +4,45 @@
 use crate::check::*;
 
 impl Env<'_> {
+    /// The target of a jump at `pc` (any class-JMP slot but calls and exits), unchecked.
     pub(crate) fn jump_target(&self, pc: usize) -> Option<i64> {
         let insn = self.prog.insns[pc];
-        let class = insn.code & 7;
-        if class != 5 && class != 6 {
-            return None;
-        }
-        let op = insn.code & 0xf0;
-        if op == 0x80 || op == 0x90 {
-            return None;
-        }
-        if insn.code == 0x06 {
-            Some(pc as i64 + insn.imm + 1)
-        } else {
-            Some(pc as i64 + insn.off as i64 + 1)
+        match opcode::flow(&insn) {
+            Flow::Straight | Flow::Call | Flow::Exit => None,
+            Flow::Gotol => Some(pc as i64 + insn.imm + 1),
+            Flow::Ja | Flow::Cond => Some(pc as i64 + insn.off as i64 + 1),
         }
     }
 
+    /// A bpf-to-bpf call (`BPF_PSEUDO_CALL`).
     pub(crate) fn is_pseudo_call(&self, pc: usize) -> bool {
-        let i = self.prog.insns[pc];
-        i.code == 0x85 && i.src == 1
+        opcode::is_call(&self.prog.insns[pc], CallKind::Local)
     }
 
+    /// The slots control may reach from `pc`, as `visit_insn` pushes them; a local call and
+    /// an `lddw` of a function also lead to the callee.
     pub(crate) fn successors(&self, pc: usize) -> Vec<usize> {
         let insn = self.prog.insns[pc];
-        let class = insn.code & 7;
-        let size = if insn.code == 0x18 { 2 } else { 1 };
-        if class == 5 || class == 6 {
-            let op = insn.code & 0xf0;
-            match op {
-                0x90 => return vec![],
-                0x80 => {
-                    let mut v = vec![pc + 1];
-                    if self.is_pseudo_call(pc) {
-                        v.push((pc as i64 + insn.imm + 1) as usize);
-                    }
-                    return v;
+        match opcode::flow(&insn) {
+            Flow::Exit => vec![],
+            Flow::Call => {
+                let mut v = vec![pc + 1];
+                if self.is_pseudo_call(pc) {
+                    v.push((pc as i64 + insn.imm + 1) as usize);
                 }
-                0x00 => return vec![self.jump_target(pc).unwrap_or(0) as usize],
-                _ => {
-                    return vec![pc + 1, self.jump_target(pc).unwrap_or(0) as usize];
+                v
+            }
+            Flow::Ja | Flow::Gotol => vec![self.jump_target(pc).unwrap_or(0) as usize],
+            Flow::Cond => vec![pc + 1, self.jump_target(pc).unwrap_or(0) as usize],
+            Flow::Straight => {
+                let size = if self.is_lddw(pc) { 2 } else { 1 };
+                let mut v = vec![pc + size];
+                if opcode::is_lddw_func(&insn) {
+                    v.push((pc as i64 + insn.imm + 1) as usize);
                 }
+                v
             }
         }
-        let mut v = vec![pc + size];
-        if insn.code == 0x18 && insn.src == 4 {
-            v.push((pc as i64 + insn.imm + 1) as usize);
-        }
-        v
     }
 
     pub(crate) fn check_cfg(&mut self) -> R<()> {
@@ -70,19 +61,18 @@ impl Env<'_> {
             let w = succ[*k];
             *k += 1;
             let insn = self.prog.insns[t];
-            let class = insn.code & 7;
-            let is_branch = (class == 5 || class == 6)
-                && (insn.code & 0xf0 != 0x80)
-                && (w != t + 1 || insn.code & 0xf0 == 0);
-            if (is_branch || (class == 5 && insn.code & 0xf0 == 0x80 && self.is_pseudo_call(t)))
-                && w < n
-            {
+            let flow = opcode::flow(&insn);
+            // Prune points as `visit_insn` marks them (`mark_prune_point`): jump targets,
+            // conditional jumps themselves, callees and the insn after a call.
+            let is_branch = !matches!(flow, Flow::Straight | Flow::Call)
+                && (w != t + 1 || matches!(flow, Flow::Ja | Flow::Gotol));
+            if (is_branch || self.is_pseudo_call(t)) && w < n {
                 self.prog.prune[w] = true;
             }
-            if (class == 5 || class == 6) && !matches!(insn.code & 0xf0, 0x00 | 0x80 | 0x90) {
+            if flow == Flow::Cond {
                 self.prog.prune[t] = true;
             }
-            if class == 5 && insn.code & 0xf0 == 0x80 && t + 1 < n {
+            if flow == Flow::Call && opcode::class(insn.code) == asm::isa::class::JMP && t + 1 < n {
                 self.prog.prune[t + 1] = true;
             }
             if w >= n {

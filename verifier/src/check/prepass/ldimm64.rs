@@ -10,12 +10,15 @@ impl Env<'_> {
         while i < n {
             self.cur_pc = i;
             let insn = self.prog.insns[i];
-            let class = insn.code & 7;
-            let mode = insn.code & 0xe0;
-            if class == 1 && ((mode != 0x60 && mode != 0x80) || insn.imm != 0) {
+            // BPF_LDX must be BPF_MEM or BPF_MEMSX with imm 0 (checked for every slot here, as
+            // `resolve_pseudo_ldimm64` does before anything else looks at the program).
+            if opcode::class(insn.code) == class::LDX
+                && (!matches!(opcode::mode_form(insn.code), Some(Form::Load { .. }))
+                    || insn.imm != 0)
+            {
                 return fail(EINVAL, "BPF_LDX uses reserved fields");
             }
-            if insn.code == 0x18 {
+            if self.is_lddw(i) {
                 let next = self.prog.insns.get(i + 1);
                 let bad = match next {
                     None => true,
@@ -25,11 +28,18 @@ impl Env<'_> {
                     return fail(EINVAL, "invalid bpf_ld_imm64 insn");
                 }
                 let hi = next.map(|h| h.imm).unwrap_or(0);
-                match insn.src {
-                    0 | 4 => {}
-                    3 => return unsupported("BPF_PSEUDO_BTF_ID needs kernel BTF"),
-                    1 | 5 | 2 | 6 => {
-                        if matches!(insn.src, 1 | 5) && hi != 0 {
+                match Pseudo::from_src(insn.src) {
+                    Some(Pseudo::None | Pseudo::Func) => {}
+                    Some(Pseudo::BtfId) => {
+                        return unsupported("BPF_PSEUDO_BTF_ID needs kernel BTF")
+                    }
+                    Some(
+                        pseudo @ (Pseudo::MapFd
+                        | Pseudo::MapIdx
+                        | Pseudo::MapValue
+                        | Pseudo::MapIdxValue),
+                    ) => {
+                        if !pseudo.has_value_offset() && hi != 0 {
                             return fail(EINVAL, "unrecognized bpf_ld_imm64 insn");
                         }
                         let fd = insn.imm as i32;
@@ -42,7 +52,7 @@ impl Env<'_> {
                                 format!("fd {fd} is not pointing to valid bpf_map"),
                             );
                         };
-                        if matches!(insn.src, 2 | 6) {
+                        if pseudo.has_value_offset() {
                             let off = hi as u32;
                             if off as i64 >= MAX_VAR_OFF {
                                 return fail(
@@ -73,7 +83,7 @@ impl Env<'_> {
                 i += 2;
                 continue;
             }
-            if asm::isa::table().iter().all(|d| d.code != insn.code) {
+            if asm::isa::by_code(insn.code).is_empty() {
                 return fail(EINVAL, format!("unknown opcode {:02x}", insn.code));
             }
             i += 1;

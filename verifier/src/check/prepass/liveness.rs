@@ -14,31 +14,40 @@ impl Env<'_> {
         for pc in 0..n {
             let i = self.prog.insns[pc];
             let (d, s) = (1u16 << (i.dst & 15), 1u16 << (i.src & 15));
-            let class = i.code & 7;
-            let x = i.code & 8 != 0;
-            let op = i.code & 0xf0;
-            let (u, df) = match class {
-                4 | 7 => {
-                    if op == 0xb0 {
-                        (if x { s } else { 0 }, d)
-                    } else {
-                        (d | if x { s } else { 0 }, d)
-                    }
+            let x = opcode::src_is_reg(i.code);
+            let xs = if x { s } else { 0 };
+            let (u, df) = match opcode::class(i.code) {
+                class::ALU | class::ALU64 => match opcode::op_form(i.code) {
+                    Some(Form::Alu {
+                        op: asm::isa::AluOp::Mov,
+                        ..
+                    }) => (xs, d),
+                    _ => (d | xs, d),
+                },
+                class::LD if self.is_lddw(pc) => (0, d),
+                // ld_abs/ld_ind read the skb from r6 (and ld_ind its index) and clobber r0-r5.
+                class::LD => {
+                    let ind = matches!(
+                        opcode::mode_form(i.code),
+                        Some(Form::LoadPacket {
+                            mode: PacketMode::Ind,
+                            ..
+                        })
+                    );
+                    (1 << 6 | if ind { s } else { 0 }, 0x3f)
                 }
-                0 if i.code == 0x18 => (0, d),
-                0 => (1 << 6 | if i.code & 0xe0 == 0x40 { s } else { 0 }, 0x3f),
-                1 => (s, d),
-                2 => (d, 0),
-                3 => {
-                    if i.code & 0xe0 == 0xc0 {
+                class::LDX => (s, d),
+                class::ST => (d, 0),
+                class::STX => {
+                    if matches!(opcode::mode_form(i.code), Some(Form::Atomic { .. })) {
                         (d | s | 1, s | 1)
                     } else {
                         (d | s, 0)
                     }
                 }
-                _ => match op {
-                    0x00 => (0, 0),
-                    0x80 => {
+                _ => match opcode::flow(&i) {
+                    Flow::Ja | Flow::Gotol => (0, 0),
+                    Flow::Call => {
                         let nargs = if i.src == 0 {
                             helpers::proto(i.imm as u32)
                                 .map(|p| p.args.len())
@@ -48,8 +57,8 @@ impl Env<'_> {
                         };
                         (((1u16 << (nargs + 1)) - 2), 0x3f)
                     }
-                    0x90 => (1, 0),
-                    _ => (d | if x { s } else { 0 }, 0),
+                    Flow::Exit => (1, 0),
+                    Flow::Cond | Flow::Straight => (d | xs, 0),
                 },
             };
             uses[pc] = u | 1 << 10;
@@ -62,7 +71,7 @@ impl Env<'_> {
             for pc in (0..n).rev() {
                 let i = self.prog.insns[pc];
                 let mut out = 0u16;
-                if i.code != 0x95 {
+                if opcode::form(&i) != Some(Form::Exit) {
                     for s in self.successors(pc) {
                         if s < n && self.prog.sub_of.get(s) == self.prog.sub_of.get(pc) {
                             out |= live[s];

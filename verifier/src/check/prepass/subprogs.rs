@@ -10,7 +10,7 @@ impl Env<'_> {
         let mut i = 0;
         while i < n {
             let insn = self.prog.insns[i];
-            let target = if self.is_pseudo_call(i) || (insn.code == 0x18 && insn.src == 4) {
+            let target = if self.is_pseudo_call(i) || opcode::is_lddw_func(&insn) {
                 Some(i as i64 + insn.imm + 1)
             } else {
                 None
@@ -22,11 +22,11 @@ impl Env<'_> {
                 }
                 starts.push(t as usize);
             }
-            if insn.code == 0x85 && insn.src == 2 {
+            if opcode::is_call(&insn, CallKind::Kfunc) {
                 self.cur_pc = i;
                 return unsupported("kfunc calls need kernel BTF");
             }
-            i += if insn.code == 0x18 { 2 } else { 1 };
+            i += if self.is_lddw(i) { 2 } else { 1 };
         }
         starts.sort_unstable();
         starts.dedup();
@@ -49,8 +49,8 @@ impl Env<'_> {
                     }
                 }
                 if pc == s.end - 1 {
-                    let c = self.prog.insns[pc].code;
-                    if c != 0x95 && c != 0x05 && c != 0x06 {
+                    let last = opcode::form(&self.prog.insns[pc]);
+                    if !matches!(last, Some(Form::Exit | Form::Ja | Form::Gotol)) {
                         return fail(EINVAL, "last insn is not an exit or jmp");
                     }
                 }
