@@ -9,24 +9,18 @@
 //! `kernel/bpf/verifier.c`.
 //!
 //! ```
-//! use asm::{Insn, types::ProgType};
+//! use asm::text::{assemble, Dialect};
+//! use asm::types::ProgType;
 //! use verifier::{verify, Options};
 //!
-//! // r0 = r2; exit   -- r2 was never written
-//! let prog = [
-//!     Insn { code: 0xbf, dst: 0, src: 2, off: 0, imm: 0 },
-//!     Insn { code: 0x95, dst: 0, src: 0, off: 0, imm: 0 },
-//! ];
-//! let err = verify(&prog, &Options::new(ProgType::SocketFilter)).unwrap_err();
+//! // r2 was never written
+//! let prog = assemble("r0 = r2\nexit\n", Dialect::Llvm).unwrap();
+//! let err = verify(&prog.insns, &Options::new(ProgType::SocketFilter)).unwrap_err();
 //! assert_eq!(err.message, "R2 !read_ok");
 //! assert_eq!((err.insn, err.errno), (0, verifier::EACCES));
 //!
-//! // r0 = 0; exit
-//! let ok = [
-//!     Insn { code: 0xb7, dst: 0, src: 0, off: 0, imm: 0 },
-//!     Insn { code: 0x95, dst: 0, src: 0, off: 0, imm: 0 },
-//! ];
-//! let stats = verify(&ok, &Options::new(ProgType::SocketFilter)).unwrap();
+//! let ok = assemble("r0 = 0\nexit\n", Dialect::Llvm).unwrap();
+//! let stats = verify(&ok.insns, &Options::new(ProgType::SocketFilter)).unwrap();
 //! assert_eq!(stats.processed, 2);
 //! ```
 //!

@@ -1166,7 +1166,7 @@ mod tests {
 
     #[test]
     fn sign_extension_keeps_one_sided_ranges() {
-        let mut a = Scalar::range_u(0x80, 0x8f);
+        let mut a = Scalar::range_u(128, 143);
         a.sign_extend(1);
         assert_eq!((a.smin, a.smax), (-128, -113));
         let mut b = Scalar::range_u(0, 15);

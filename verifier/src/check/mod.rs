@@ -15,8 +15,8 @@ mod prepass;
 mod states;
 mod verdict;
 
-use self::opcode::Flow;
-use asm::isa::{class, CallKind, Form, PacketMode, Pseudo};
+use self::opcode::{AluKind, Flow};
+use asm::isa::{class, AluOp as IsaAluOp, AtomicOp, CallKind, Cond, Form, PacketMode, Pseudo};
 
 #[allow(unused_imports)]
 use self::{
@@ -90,7 +90,7 @@ fn unsupported<T>(msg: impl Into<String>) -> R<T> {
 fn read_slot(b: &[u8]) -> Insn {
     Insn {
         code: b[0],
-        dst: b[1] & 0x0f,
+        dst: b[1] & 0b1111,
         src: b[1] >> 4,
         off: i16::from_le_bytes([b[2], b[3]]),
         imm: i32::from_le_bytes([b[4], b[5], b[6], b[7]]) as i64,

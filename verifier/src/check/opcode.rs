@@ -103,6 +103,65 @@ pub(crate) fn src_is_reg(code: u8) -> bool {
     code & 0b1000 != 0
 }
 
+/// `BPF_OP(code)`, for the kernel's "invalid ... opcode %x" messages.
+pub(crate) fn op_bits(code: u8) -> u8 {
+    code & 0b1111_0000
+}
+
+/// `BPF_SIZE(code)` in bytes.
+pub(crate) fn size_bytes(code: u8) -> i64 {
+    let bits = code & 0b1_1000;
+    isa::Size::ALL
+        .iter()
+        .find(|s| s.code() == bits)
+        .map_or(8, |s| s.bytes() as i64)
+}
+
+/// What `check_alu_op` switches on: the operation of an ALU-class slot.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum AluKind {
+    /// A two-operand operation or `mov` (`div`/`mod` stand for their signed forms too).
+    Op(isa::AluOp),
+    /// `BPF_NEG`.
+    Neg,
+    /// `BPF_END`.
+    End,
+    /// An operation no ALU instruction has.
+    Invalid,
+}
+
+/// See [`AluKind`].
+pub(crate) fn alu_kind(code: u8) -> AluKind {
+    match op_form(code) {
+        Some(Form::Alu { op, .. }) => AluKind::Op(op),
+        Some(Form::Neg { .. }) => AluKind::Neg,
+        Some(Form::Endian { .. }) => AluKind::End,
+        _ => AluKind::Invalid,
+    }
+}
+
+/// The kernel's spelling of an ALU operation in messages (`alu_op_str`... as
+/// `adjust_ptr_min_max_vals` prints it).
+pub(crate) fn alu_str(kind: AluKind) -> &'static str {
+    use isa::AluOp::*;
+    match kind {
+        AluKind::Op(Add) => "+=",
+        AluKind::Op(Sub) => "-=",
+        AluKind::Op(Mul) => "*=",
+        AluKind::Op(Div | SDiv) => "/=",
+        AluKind::Op(Or) => "|=",
+        AluKind::Op(And) => "&=",
+        AluKind::Op(Lsh) => "<<=",
+        AluKind::Op(Rsh) => ">>=",
+        AluKind::Neg => "neg",
+        AluKind::Op(Mod | SMod) => "%=",
+        AluKind::Op(Xor) => "^=",
+        AluKind::Op(Mov) => "=",
+        AluKind::Op(Arsh) => "s>>=",
+        AluKind::End | AluKind::Invalid => "?",
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -160,6 +219,14 @@ mod tests {
             })
         ));
         assert!(src_is_reg(one("r0 += r1").code));
+        assert_eq!(alu_kind(one("w1 /= 3").code), AluKind::Op(isa::AluOp::Div));
+        assert_eq!(alu_kind(one("r1 s/= 3").code), AluKind::Op(isa::AluOp::Div));
+        assert_eq!(alu_kind(one("r1 = -r1").code), AluKind::Neg);
+        assert_eq!(alu_kind(one("r1 = be16 r1").code), AluKind::End);
+        assert_eq!(alu_kind(one("r1 = 0").code | 0b0100_0000), AluKind::Invalid);
+        assert_eq!(alu_str(alu_kind(one("r1 s>>= 3").code)), "s>>=");
+        assert_eq!(size_bytes(one("r0 = *(u16 *)(r1 + 0)").code), 2);
+        assert_eq!(size_bytes(one("r0 = *(u64 *)(r1 + 0)").code), 8);
         assert!(!src_is_reg(one("r0 += 1").code));
     }
 }

@@ -2,28 +2,9 @@
 
 use crate::check::*;
 
-pub(crate) fn alu_str(op: u8) -> &'static str {
-    match op {
-        0x00 => "+=",
-        0x10 => "-=",
-        0x20 => "*=",
-        0x30 => "/=",
-        0x40 => "|=",
-        0x50 => "&=",
-        0x60 => "<<=",
-        0x70 => ">>=",
-        0x80 => "neg",
-        0x90 => "%=",
-        0xa0 => "^=",
-        0xb0 => "=",
-        0xc0 => "s>>=",
-        _ => "?",
-    }
-}
-
 pub(crate) fn byte_swap(v: u64, insn: &Insn, alu64: bool) -> u64 {
-    let x = insn.code & 8 != 0;
-    let to_be = x && !alu64;
+    // `BPF_TO_BE` shares the source bit.
+    let to_be = opcode::src_is_reg(insn.code) && !alu64;
     let swap = alu64 || to_be;
     match insn.imm {
         16 => {
@@ -63,13 +44,13 @@ impl Env<'_> {
     }
 
     pub(crate) fn check_alu(&mut self, st: &mut State, insn: &Insn) -> R<()> {
-        let alu64 = insn.code & 7 == 7;
-        let op = insn.code & 0xf0;
-        let x = insn.code & 0x08 != 0;
+        let alu64 = opcode::class(insn.code) == class::ALU64;
+        let kind = opcode::alu_kind(insn.code);
+        let x = opcode::src_is_reg(insn.code);
         let reserved = |name: &str| fail(EINVAL, format!("{name} uses reserved fields"));
-        match op {
-            0x80 | 0xd0 => {
-                if op == 0x80 {
+        match kind {
+            AluKind::Neg | AluKind::End => {
+                if kind == AluKind::Neg {
                     if x || insn.src != 0 || insn.off != 0 || insn.imm != 0 {
                         return reserved("BPF_NEG");
                     }
@@ -90,7 +71,7 @@ impl Env<'_> {
                 }
                 let mut out = Reg::unknown();
                 if r.ty == Ty::Scalar {
-                    if op == 0x80 {
+                    if kind == AluKind::Neg {
                         let mut s = r.s;
                         scalar::neg(&mut s, !alu64);
                         out.s = s;
@@ -106,9 +87,12 @@ impl Env<'_> {
                 self.set(st, insn.dst, out);
                 Ok(())
             }
-            0xb0 => self.check_mov(st, insn, alu64, x),
-            0x00 | 0x10 | 0x20 | 0x30 | 0x40 | 0x50 | 0x60 | 0x70 | 0x90 | 0xa0 | 0xc0 => {
-                let divmod = op == 0x30 || op == 0x90;
+            AluKind::Op(IsaAluOp::Mov) => self.check_mov(st, insn, alu64, x),
+            AluKind::Op(op) => {
+                let divmod = matches!(
+                    op,
+                    IsaAluOp::Div | IsaAluOp::SDiv | IsaAluOp::Mod | IsaAluOp::SMod
+                );
                 if x {
                     if insn.imm != 0 || (insn.off != 0 && !(insn.off == 1 && divmod)) {
                         return reserved("BPF_ALU");
@@ -121,7 +105,7 @@ impl Env<'_> {
                 if divmod && !x && insn.imm == 0 {
                     return fail(EINVAL, "div by zero");
                 }
-                if matches!(op, 0x60 | 0x70 | 0xc0) && !x {
+                if matches!(op, IsaAluOp::Lsh | IsaAluOp::Rsh | IsaAluOp::Arsh) && !x {
                     let size = if alu64 { 64 } else { 32 };
                     if insn.imm < 0 || insn.imm >= size {
                         return fail(EINVAL, format!("invalid shift {}", insn.imm));
@@ -130,7 +114,10 @@ impl Env<'_> {
                 self.check_reg_write(insn.dst)?;
                 self.adjust_reg(st, insn, alu64, x)
             }
-            _ => fail(EINVAL, format!("invalid BPF_ALU opcode {:x}", op)),
+            AluKind::Invalid => fail(
+                EINVAL,
+                format!("invalid BPF_ALU opcode {:x}", opcode::op_bits(insn.code)),
+            ),
         }
     }
 
@@ -235,7 +222,7 @@ impl Env<'_> {
         alu64: bool,
         x: bool,
     ) -> R<()> {
-        let op = insn.code & 0xf0;
+        let kind = opcode::alu_kind(insn.code);
         let dst = self.reg(st, insn.dst);
         let src = if x {
             self.reg(st, insn.src)
@@ -244,13 +231,17 @@ impl Env<'_> {
         };
         if x && src.is_ptr() {
             if dst.is_ptr() {
-                if op == 0x10 && self.prog.opts.privileged {
+                if kind == AluKind::Op(IsaAluOp::Sub) && self.prog.opts.privileged {
                     self.set(st, insn.dst, Reg::unknown());
                     return Ok(());
                 }
                 return fail(
                     EACCES,
-                    format!("R{} pointer {} pointer prohibited", insn.dst, alu_str(op)),
+                    format!(
+                        "R{} pointer {} pointer prohibited",
+                        insn.dst,
+                        opcode::alu_str(kind)
+                    ),
                 );
             }
             return self.adjust_ptr(st, insn, alu64, src, dst, true);
@@ -259,17 +250,17 @@ impl Env<'_> {
             return self.adjust_ptr(st, insn, alu64, dst, src, false);
         }
         let mut d = dst;
-        let aop = match op {
-            0x00 => AluOp::Add,
-            0x10 => AluOp::Sub,
-            0x20 => AluOp::Mul,
-            0x30 => AluOp::Div,
-            0x40 => AluOp::Or,
-            0x50 => AluOp::And,
-            0x60 => AluOp::Lsh,
-            0x70 => AluOp::Rsh,
-            0x90 => AluOp::Mod,
-            0xa0 => AluOp::Xor,
+        let aop = match kind {
+            AluKind::Op(IsaAluOp::Add) => AluOp::Add,
+            AluKind::Op(IsaAluOp::Sub) => AluOp::Sub,
+            AluKind::Op(IsaAluOp::Mul) => AluOp::Mul,
+            AluKind::Op(IsaAluOp::Div | IsaAluOp::SDiv) => AluOp::Div,
+            AluKind::Op(IsaAluOp::Or) => AluOp::Or,
+            AluKind::Op(IsaAluOp::And) => AluOp::And,
+            AluKind::Op(IsaAluOp::Lsh) => AluOp::Lsh,
+            AluKind::Op(IsaAluOp::Rsh) => AluOp::Rsh,
+            AluKind::Op(IsaAluOp::Mod | IsaAluOp::SMod) => AluOp::Mod,
+            AluKind::Op(IsaAluOp::Xor) => AluOp::Xor,
             _ => AluOp::Arsh,
         };
         let mut srcs = src.s;

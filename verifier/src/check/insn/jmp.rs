@@ -107,12 +107,12 @@ impl Env<'_> {
     pub(crate) fn check_jmp(&mut self, w: &mut Work, stack: &mut Vec<Work>) -> R<Next> {
         let pc = w.pc;
         let insn = self.prog.insns[pc];
-        let class = insn.code & 7;
-        let op = insn.code & 0xf0;
-        let x = insn.code & 8 != 0;
-        match op {
-            0x00 => {
-                let bad = if class == 6 {
+        let jmp32 = opcode::class(insn.code) == class::JMP32;
+        let x = opcode::src_is_reg(insn.code);
+        // `do_check` switches on BPF_OP whatever the class.
+        match opcode::op_form(insn.code) {
+            Some(Form::Ja) => {
+                let bad = if jmp32 {
                     x || insn.src != 0 || insn.dst != 0 || insn.off != 0
                 } else {
                     x || insn.src != 0 || insn.dst != 0 || insn.imm != 0
@@ -122,11 +122,11 @@ impl Env<'_> {
                 }
                 Ok(Next::Go(self.jump_target(pc).unwrap_or(0) as usize))
             }
-            0x80 => {
+            Some(Form::Call(_)) => {
                 if x || (insn.src != 2 && insn.off != 0)
                     || !matches!(insn.src, 0..=2)
                     || insn.dst != 0
-                    || class == 6
+                    || jmp32
                 {
                     return fail(EINVAL, "BPF_CALL uses reserved fields");
                 }
@@ -136,17 +136,17 @@ impl Env<'_> {
                         "function calls are not allowed while holding a lock",
                     );
                 }
-                if insn.src == 1 {
+                if opcode::is_call(&insn, CallKind::Local) {
                     return self.check_func_call(w);
                 }
-                if insn.src == 2 {
+                if opcode::is_call(&insn, CallKind::Kfunc) {
                     return unsupported("kfunc calls need kernel BTF");
                 }
                 self.check_helper_call(&mut w.st, pc)?;
                 Ok(Next::Go(pc + 1))
             }
-            0x90 => {
-                if x || insn.imm != 0 || insn.src != 0 || insn.dst != 0 || class == 6 {
+            Some(Form::Exit) => {
+                if x || insn.imm != 0 || insn.src != 0 || insn.dst != 0 || jmp32 {
                     return fail(EINVAL, "BPF_EXIT uses reserved fields");
                 }
                 let main = w.st.frames.len() == 1;
@@ -170,30 +170,40 @@ impl Env<'_> {
                 self.check_return_code(&w.st)?;
                 Ok(Next::Exit)
             }
-            0xe0 => self.check_may_goto(w, stack),
-            0xf0 => fail(EINVAL, format!("invalid BPF_JMP/JMP32 opcode {op:x}")),
-            _ => self.check_cond_jmp(w, stack),
+            Some(Form::MayGoto) => self.check_may_goto(w, stack),
+            Some(Form::Jump { cond, .. }) => self.check_cond_jmp(w, stack, cond),
+            _ => fail(
+                EINVAL,
+                format!(
+                    "invalid BPF_JMP/JMP32 opcode {:x}",
+                    opcode::op_bits(insn.code)
+                ),
+            ),
         }
     }
 
-    pub(crate) fn check_cond_jmp(&mut self, w: &mut Work, stack: &mut Vec<Work>) -> R<Next> {
+    pub(crate) fn check_cond_jmp(
+        &mut self,
+        w: &mut Work,
+        stack: &mut Vec<Work>,
+        cond: Cond,
+    ) -> R<Next> {
         let pc = w.pc;
         let insn = self.prog.insns[pc];
-        let w32 = insn.code & 7 == 6;
-        let x = insn.code & 8 != 0;
-        let op = insn.code & 0xf0;
-        let cmp = match op {
-            0x10 => Cmp::Eq,
-            0x20 => Cmp::Gt,
-            0x30 => Cmp::Ge,
-            0x40 => Cmp::Set,
-            0x50 => Cmp::Ne,
-            0x60 => Cmp::Sgt,
-            0x70 => Cmp::Sge,
-            0xa0 => Cmp::Lt,
-            0xb0 => Cmp::Le,
-            0xc0 => Cmp::Slt,
-            _ => Cmp::Sle,
+        let w32 = opcode::class(insn.code) == class::JMP32;
+        let x = opcode::src_is_reg(insn.code);
+        let cmp = match cond {
+            Cond::Eq => Cmp::Eq,
+            Cond::Gt => Cmp::Gt,
+            Cond::Ge => Cmp::Ge,
+            Cond::Set => Cmp::Set,
+            Cond::Ne => Cmp::Ne,
+            Cond::Sgt => Cmp::Sgt,
+            Cond::Sge => Cmp::Sge,
+            Cond::Lt => Cmp::Lt,
+            Cond::Le => Cmp::Le,
+            Cond::Slt => Cmp::Slt,
+            Cond::Sle => Cmp::Sle,
         };
         let dst = self.check_reg_read(&w.st, insn.dst)?;
         let src = if x {

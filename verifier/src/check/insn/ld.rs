@@ -60,11 +60,14 @@ impl Env<'_> {
                 "BPF_LD_[ABS|IND] instructions not allowed for this program type",
             );
         }
-        let mode = insn.code & 0xe0;
+        let mode = match opcode::mode_form(insn.code) {
+            Some(Form::LoadPacket { mode, .. }) => Some(mode),
+            _ => None,
+        };
         if insn.dst != 0
             || insn.off != 0
-            || size_of(insn.code) == 8
-            || (mode == 0x20 && insn.src != 0)
+            || opcode::size_bytes(insn.code) == 8
+            || (mode == Some(PacketMode::Abs) && insn.src != 0)
         {
             return fail(EINVAL, "BPF_LD_[ABS|IND] uses reserved fields");
         }
@@ -86,7 +89,7 @@ impl Env<'_> {
         if ctx.ty != Ty::Ctx {
             return fail(EINVAL, "at the time of BPF_LD_ABS|IND R6 != pointer to skb");
         }
-        if mode == 0x40 {
+        if mode == Some(PacketMode::Ind) {
             self.check_reg_read(st, insn.src)?;
         }
         check_ptr_off_reg(&ctx, 6, false)?;

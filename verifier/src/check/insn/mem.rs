@@ -9,15 +9,6 @@ pub(crate) enum StoreVal {
     Imm(i64),
 }
 
-pub(crate) fn size_of(code: u8) -> i64 {
-    match code & 0x18 {
-        0x00 => 4,
-        0x08 => 2,
-        0x10 => 1,
-        _ => 8,
-    }
-}
-
 pub(crate) fn check_ptr_off_reg(reg: &Reg, regno: u8, fixed_ok: bool) -> R<()> {
     let t = reg.type_name();
     if reg.off < 0 {
@@ -155,8 +146,11 @@ pub(crate) fn sock_ok(off: i64, size: i64) -> bool {
 
 impl Env<'_> {
     pub(crate) fn check_ldx(&mut self, st: &mut State, insn: &Insn) -> R<()> {
-        let size = size_of(insn.code);
-        let sx = insn.code & 0xe0 == 0x80;
+        let size = opcode::size_bytes(insn.code);
+        let sx = matches!(
+            opcode::mode_form(insn.code),
+            Some(Form::Load { signed: true, .. })
+        );
         if sx && size == 8 {
             return fail(EINVAL, format!("unknown opcode {:02x}", insn.code));
         }
@@ -171,19 +165,19 @@ impl Env<'_> {
     }
 
     pub(crate) fn check_store(&mut self, st: &mut State, insn: &Insn) -> R<()> {
-        let size = size_of(insn.code);
-        let class = insn.code & 7;
-        if insn.code & 0xe0 != 0x60 {
+        let size = opcode::size_bytes(insn.code);
+        let stx = opcode::class(insn.code) == class::STX;
+        if !matches!(opcode::mode_form(insn.code), Some(Form::Store { .. })) {
             return fail(
                 EINVAL,
-                if class == 3 {
+                if stx {
                     "BPF_STX uses reserved fields"
                 } else {
                     "BPF_ST uses reserved fields"
                 },
             );
         }
-        let val = if class == 3 {
+        let val = if stx {
             if insn.imm != 0 {
                 return fail(EINVAL, "BPF_STX uses reserved fields");
             }
@@ -195,7 +189,7 @@ impl Env<'_> {
             None
         };
         let dst = self.check_reg_read(st, insn.dst)?;
-        if class == 2 && dst.ty == Ty::Ctx {
+        if !stx && dst.ty == Ty::Ctx {
             // `check_store_reg` lets BPF_ST into ctx through only for some types; the
             // access check below gives the kernel's message.
         }
@@ -216,13 +210,17 @@ impl Env<'_> {
     }
 
     pub(crate) fn check_atomic(&mut self, st: &mut State, insn: &Insn) -> R<()> {
-        let size = size_of(insn.code);
+        let size = opcode::size_bytes(insn.code);
         let imm = insn.imm as i32;
         let fetch = imm & 1 != 0;
         let base = imm & !1;
-        let valid_ops = matches!(base, 0x00 | 0x40 | 0x50 | 0xa0) || imm == 0xe1 || imm == 0xf1;
+        let valid_ops = [AtomicOp::Add, AtomicOp::Or, AtomicOp::And, AtomicOp::Xor]
+            .iter()
+            .any(|o| o.imm() == base)
+            || imm == AtomicOp::Xchg.imm()
+            || imm == AtomicOp::CmpXchg.imm();
         if !valid_ops {
-            if imm == 0x100 || imm == 0x110 {
+            if imm == AtomicOp::LoadAcquire.imm() || imm == AtomicOp::StoreRelease.imm() {
                 return unsupported("load-acquire/store-release are not modelled");
             }
             return fail(
@@ -235,7 +233,7 @@ impl Env<'_> {
         }
         let src = self.check_reg_read(st, insn.src)?;
         let dst = self.check_reg_read(st, insn.dst)?;
-        if imm == 0xf1 {
+        if imm == AtomicOp::CmpXchg.imm() {
             self.check_reg_read(st, 0)?;
         }
         if !self.prog.opts.privileged && src.is_ptr() {
@@ -260,7 +258,7 @@ impl Env<'_> {
                 ),
             );
         }
-        let load_reg = if imm == 0xf1 {
+        let load_reg = if imm == AtomicOp::CmpXchg.imm() {
             Some(0u8)
         } else if fetch {
             Some(insn.src)

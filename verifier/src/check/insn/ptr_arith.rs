@@ -45,10 +45,10 @@ impl Env<'_> {
         off_reg: Reg,
         scalar_is_dst: bool,
     ) -> R<()> {
-        let op = insn.code & 0xf0;
+        let kind = opcode::alu_kind(insn.code);
         let dreg = insn.dst;
         if !alu64 {
-            if op == 0x10 && self.prog.opts.privileged {
+            if kind == AluKind::Op(IsaAluOp::Sub) && self.prog.opts.privileged {
                 self.set(st, dreg, Reg::unknown());
                 return Ok(());
             }
@@ -78,7 +78,7 @@ impl Env<'_> {
             | Ty::TpBuffer
             | Ty::RingbufMem => true,
             Ty::FlowKeys => known,
-            Ty::MapPtr => known && o.smin == 0 && op == 0x00,
+            Ty::MapPtr => known && o.smin == 0 && kind == AluKind::Op(IsaAluOp::Add),
             _ => false,
         };
         if !ok_type {
@@ -98,8 +98,8 @@ impl Env<'_> {
         check_sane_offset(&off_reg, &tname)?;
         check_sane_offset(&ptr, &tname)?;
         let mut d = ptr;
-        match op {
-            0x00 => {
+        match kind {
+            AluKind::Op(IsaAluOp::Add) => {
                 let fixed = ptr.off as i64 + o.smin;
                 if known && fixed == fixed as i32 as i64 {
                     d.off = fixed as i32;
@@ -111,7 +111,7 @@ impl Env<'_> {
                     }
                 }
             }
-            0x10 => {
+            AluKind::Op(IsaAluOp::Sub) => {
                 if scalar_is_dst {
                     return fail(
                         EACCES,
@@ -137,12 +137,12 @@ impl Env<'_> {
                     }
                 }
             }
-            0x40 | 0x50 | 0xa0 => {
+            AluKind::Op(IsaAluOp::Or | IsaAluOp::And | IsaAluOp::Xor) => {
                 return fail(
                     EACCES,
                     format!(
                         "R{dreg} bitwise operator {} on pointer prohibited",
-                        alu_str(op)
+                        opcode::alu_str(kind)
                     ),
                 );
             }
@@ -151,7 +151,7 @@ impl Env<'_> {
                     EACCES,
                     format!(
                         "R{dreg} pointer arithmetic with {} operator prohibited",
-                        alu_str(op)
+                        opcode::alu_str(kind)
                     ),
                 );
             }
