@@ -109,3 +109,86 @@ impl Env<'_> {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use asm::text::{assemble, Dialect};
+
+    fn slots(text: &str) -> Vec<Insn> {
+        let bytes = assemble(text, Dialect::Llvm).unwrap().bytes();
+        bytes.chunks(8).map(read_slot).collect()
+    }
+
+    /// Runs `check_subprogs` and `check_cfg` on `text`: the error message, or the prune
+    /// points and each slot's successors.
+    fn cfg(text: &str, privileged: bool) -> Result<(Vec<bool>, Vec<Vec<usize>>), String> {
+        let mut opts = Options::new(ProgType::SocketFilter);
+        opts.privileged = privileged;
+        let mut env = Env::new(slots(text), &opts);
+        let run = env.check_subprogs().and_then(|()| env.check_cfg());
+        run.map_err(|f| format!("{} at {}", f.lines.join(" / "), env.cur_pc))?;
+        let succ = (0..env.prog.insns.len())
+            .map(|pc| env.successors(pc))
+            .collect();
+        Ok((env.prog.prune.clone(), succ))
+    }
+
+    #[test]
+    fn conditional_jump_and_its_target_are_prune_points() {
+        let (prune, succ) = cfg("if r1 == 0 goto +1\nr0 = 0\nexit\n", true).unwrap();
+        assert_eq!(prune, [true, false, true]);
+        assert_eq!(succ, [vec![1, 2], vec![2], vec![]]);
+    }
+
+    #[test]
+    fn local_call_reaches_callee_and_return_point() {
+        let (prune, succ) = cfg("call pc+2\nr0 = 0\nexit\nr0 = 1\nexit\n", true).unwrap();
+        assert_eq!(succ[0], [1, 3]);
+        // The callee's entry and the insn after the call (`mark_prune_point` in visit_insn).
+        assert!(prune[1] && prune[3]);
+        assert!(!prune[0]);
+    }
+
+    #[test]
+    fn lddw_is_two_slots() {
+        let (_, succ) = cfg("r1 = 5 ll\nr0 = 0\nexit\n", true).unwrap();
+        assert_eq!(succ[0], [2]);
+    }
+
+    #[test]
+    fn back_edges_need_privilege() {
+        let looped = "r0 = 0\nl:\nr0 += 1\nif r0 < 10 goto l\nexit\n";
+        assert!(cfg(looped, true).is_ok());
+        assert_eq!(
+            cfg(looped, false).unwrap_err(),
+            "back-edge from insn 2 to 1 at 2"
+        );
+    }
+
+    #[test]
+    fn cfg_errors_name_the_insn() {
+        assert_eq!(
+            cfg("r0 = 0\nexit\nr0 = 1\nexit\n", true).unwrap_err(),
+            "unreachable insn 2 at 2"
+        );
+        assert_eq!(
+            cfg("if r1 == 0 goto +1\nr0 = 1 ll\nexit\n", true).unwrap_err(),
+            "jump into the middle of ldimm64 insn 1 at 1"
+        );
+        assert_eq!(
+            cfg("r0 = 0\n", true).unwrap_err(),
+            "last insn is not an exit or jmp at 0"
+        );
+    }
+
+    #[test]
+    fn jumps_may_not_leave_their_function() {
+        // main: call f; goto into f's body
+        let text = "call pc+2\ngoto +2\nexit\nr0 = 0\nexit\n";
+        assert_eq!(
+            cfg(text, true).unwrap_err(),
+            "jump out of range from insn 1 to 4 at 1"
+        );
+    }
+}
