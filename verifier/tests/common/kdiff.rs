@@ -57,7 +57,7 @@ pub fn options(t: ProgType) -> Options {
     let mut o = Options::new(t);
     for (i, (mt, k, v, n)) in MAPS.iter().enumerate() {
         o.maps
-            .push(MapSpec::new(*mt, *k, *v, *n).named(&format!("map{i}")));
+            .push(MapSpec::new(*mt, *k, *v, *n).named(format!("map{i}")));
     }
     o
 }
