@@ -32,13 +32,14 @@ impl Env<'_> {
                     .map(|p| p.b.insn.to_string())
                     .unwrap_or_default();
                 let s = log::state(&w.st, &self.prog.maps);
-                self.log
+                self.trace
+                    .log
                     .push_str(&format!("from {from} to {}: {s}\n", w.pc));
             }
             first_path = false;
             loop {
-                self.cur_pc = w.pc;
-                self.cur_path = w.path.clone();
+                self.trace.pc = w.pc;
+                self.trace.path = w.path.clone();
                 self.processed += 1;
                 if self.processed > COMPLEXITY_LIMIT {
                     return fail(
@@ -54,7 +55,7 @@ impl Env<'_> {
                     && self.is_state_visited(&mut w)?
                 {
                     if self.prog.opts.log_level >= 2 {
-                        self.log.push_str(&format!("{}: safe\n", w.pc));
+                        self.trace.log.push_str(&format!("{}: safe\n", w.pc));
                     }
                     self.finish(w.parent);
                     break;
@@ -66,8 +67,8 @@ impl Env<'_> {
                     Ok(n) => n,
                     Err(e) => {
                         if let Some(l) = line {
-                            self.log.push_str(&l);
-                            self.log.push('\n');
+                            self.trace.log.push_str(&l);
+                            self.trace.log.push('\n');
                         }
                         return Err(e);
                     }
@@ -75,10 +76,10 @@ impl Env<'_> {
                 if let Some(l) = line {
                     if self.prog.opts.log_level >= 2 && matches!(next, Next::Go(_)) {
                         let s = log::state(&w.st, &self.prog.maps);
-                        self.log.push_str(&format!("{l:<37}; {s}\n"));
+                        self.trace.log.push_str(&format!("{l:<37}; {s}\n"));
                     } else {
-                        self.log.push_str(&l);
-                        self.log.push('\n');
+                        self.trace.log.push_str(&l);
+                        self.trace.log.push('\n');
                     }
                 }
                 match next {

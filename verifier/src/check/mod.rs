@@ -219,17 +219,37 @@ struct Env<'a> {
     stack_depth: Vec<u32>,
     /// The pointer type each load/store saw first (`insn_aux_data[].ptr_type`).
     ptr_types: HashMap<usize, (Ty, bool)>,
+    /// Check the next access with strict alignment (the atomic's load half).
     strict_once: bool,
+    /// Stored checkpoints (`explored_states`), indexed by `visited`.
     ckpts: Vec<Ckpt>,
+    /// The checkpoints stored at each instruction.
     visited: HashMap<usize, Vec<usize>>,
+    /// Instructions processed (`insn_processed`).
     processed: u64,
+    /// Jumps processed (`jmps_processed`).
     jmps: u64,
+    /// `prev_jmps_processed` / `prev_insn_processed`: the counters when the last
+    /// checkpoint was stored, for `is_state_visited`'s when-to-store heuristic.
     prev_jmps: u64,
     prev_insns: u64,
+    /// The last id handed out (`id_gen`).
     id_gen: u32,
+    /// Log and position, for the verdict.
+    trace: Trace,
+}
+
+/// What the verdict reports besides the message: the log so far and where the checker is
+/// (the instruction and branch path a rejection names).
+struct Trace {
+    /// The verifier log at the requested level.
     log: String,
-    cur_pc: usize,
-    cur_path: Path,
+    /// The instruction being checked.
+    pc: usize,
+    /// Branch decisions from the entry to `pc`.
+    path: Path,
+    /// Whether exploration (`do_check`) has started: only then does the log end with
+    /// `processed N insns`.
     started: bool,
 }
 
@@ -289,10 +309,12 @@ impl<'a> Env<'a> {
             prev_jmps: 0,
             prev_insns: 0,
             id_gen: 0,
-            log: String::new(),
-            cur_pc: 0,
-            cur_path: None,
-            started: false,
+            trace: Trace {
+                log: String::new(),
+                pc: 0,
+                path: None,
+                started: false,
+            },
         }
     }
 
@@ -327,7 +349,7 @@ impl<'a> Env<'a> {
         self.check_subprogs()?;
         self.check_cfg()?;
         self.compute_liveness();
-        self.started = true;
+        self.trace.started = true;
         self.do_check()?;
         self.check_max_stack_depth()
     }

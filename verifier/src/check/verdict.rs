@@ -62,7 +62,7 @@ impl Env<'_> {
                 stack_depth: d.div_ceil(8) * 8,
             })
             .collect();
-        let mut log = self.log.clone();
+        let mut log = self.trace.log.clone();
         if self.prog.opts.log_level > 0 {
             log.push_str(&format!(
                 "processed {} insns (limit {}) total_states {}\n",
@@ -84,11 +84,11 @@ impl Env<'_> {
         let message = f.lines.last().cloned().unwrap_or_default();
         if self.prog.opts.log_level > 0 {
             for l in &f.lines {
-                self.log.push_str(l);
-                self.log.push('\n');
+                self.trace.log.push_str(l);
+                self.trace.log.push('\n');
             }
-            if self.started {
-                self.log.push_str(&format!(
+            if self.trace.started {
+                self.trace.log.push_str(&format!(
                     "processed {} insns (limit {}) total_states {}\n",
                     self.processed,
                     COMPLEXITY_LIMIT,
@@ -99,11 +99,11 @@ impl Env<'_> {
         Rejection {
             message,
             errno: f.errno,
-            insn: self.cur_pc,
-            path: path_vec(&self.cur_path),
-            processed: self.started.then_some(self.processed),
+            insn: self.trace.pc,
+            path: path_vec(&self.trace.path),
+            processed: self.trace.started.then_some(self.processed),
             kind: f.kind,
-            log: std::mem::take(&mut self.log),
+            log: std::mem::take(&mut self.trace.log),
         }
     }
 }

@@ -502,9 +502,9 @@ impl Env<'_> {
     pub(crate) fn save_ptr_type(&mut self, base: &Reg) -> R<()> {
         let t = (base.ty, base.maybe_null);
         let special = |t: Ty| matches!(t, Ty::Ctx | Ty::Sock | Ty::SockCommon | Ty::TcpSock);
-        match self.ptr_types.get(&self.cur_pc) {
+        match self.ptr_types.get(&self.trace.pc) {
             None => {
-                self.ptr_types.insert(self.cur_pc, t);
+                self.ptr_types.insert(self.trace.pc, t);
             }
             Some(&prev) => {
                 if prev != t && (special(prev.0) || special(t.0)) {

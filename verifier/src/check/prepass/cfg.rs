@@ -76,7 +76,7 @@ impl Env<'_> {
                 self.prog.prune[t + 1] = true;
             }
             if w >= n {
-                self.cur_pc = t;
+                self.trace.pc = t;
                 return fail(EINVAL, format!("jump out of range from insn {t} to {w}"));
             }
             match state[w] {
@@ -85,7 +85,7 @@ impl Env<'_> {
                     stack.push((w, 0));
                 }
                 1 if !self.prog.opts.privileged => {
-                    self.cur_pc = t;
+                    self.trace.pc = t;
                     return fail(EINVAL, format!("back-edge from insn {t} to {w}"));
                 }
                 _ => {}
@@ -94,12 +94,12 @@ impl Env<'_> {
         let mut i = 0;
         while i < n {
             if state[i] != 2 {
-                self.cur_pc = i;
+                self.trace.pc = i;
                 return fail(EINVAL, format!("unreachable insn {i}"));
             }
             if self.is_lddw(i) {
                 if i + 1 < n && state[i + 1] != 0 {
-                    self.cur_pc = i;
+                    self.trace.pc = i;
                     return fail(EINVAL, format!("jump into the middle of ldimm64 insn {i}"));
                 }
                 i += 1;
@@ -127,7 +127,7 @@ mod tests {
         opts.privileged = privileged;
         let mut env = Env::new(slots(text), &opts);
         let run = env.check_subprogs().and_then(|()| env.check_cfg());
-        run.map_err(|f| format!("{} at {}", f.lines.join(" / "), env.cur_pc))?;
+        run.map_err(|f| format!("{} at {}", f.lines.join(" / "), env.trace.pc))?;
         let succ = (0..env.prog.insns.len())
             .map(|pc| env.successors(pc))
             .collect();

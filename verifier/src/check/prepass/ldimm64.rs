@@ -8,7 +8,7 @@ impl Env<'_> {
         let n = self.prog.insns.len();
         let mut i = 0;
         while i < n {
-            self.cur_pc = i;
+            self.trace.pc = i;
             let insn = self.prog.insns[i];
             // BPF_LDX must be BPF_MEM or BPF_MEMSX with imm 0 (checked for every slot here, as
             // `resolve_pseudo_ldimm64` does before anything else looks at the program).

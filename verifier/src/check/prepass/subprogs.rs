@@ -17,13 +17,13 @@ impl Env<'_> {
             };
             if let Some(t) = target {
                 if t < 0 || t >= n as i64 {
-                    self.cur_pc = i;
+                    self.trace.pc = i;
                     return fail(EINVAL, format!("function offset {} is out of range", t));
                 }
                 starts.push(t as usize);
             }
             if opcode::is_call(&insn, CallKind::Kfunc) {
-                self.cur_pc = i;
+                self.trace.pc = i;
                 return unsupported("kfunc calls need kernel BTF");
             }
             i += if self.is_lddw(i) { 2 } else { 1 };
@@ -42,7 +42,7 @@ impl Env<'_> {
         for (k, s) in self.prog.subs.clone().iter().enumerate() {
             for pc in s.start..s.end {
                 self.prog.sub_of[pc] = k;
-                self.cur_pc = pc;
+                self.trace.pc = pc;
                 if let Some(t) = self.jump_target(pc) {
                     if t < s.start as i64 || t >= s.end as i64 {
                         return fail(EINVAL, format!("jump out of range from insn {pc} to {t}"));
