@@ -201,3 +201,100 @@ impl Env<'_> {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn scalar_in(lo: i64, hi: i64) -> Reg {
+        let mut r = Reg::unknown();
+        r.s.smin = lo;
+        r.s.smax = hi;
+        r
+    }
+
+    #[test]
+    fn sane_offsets_stay_within_max_var_off() {
+        assert!(check_sane_offset(&Reg::known(16), "map_value").is_ok());
+        let err = |r: &Reg| check_sane_offset(r, "map_value").unwrap_err().lines;
+        assert_eq!(
+            err(&Reg::known(1 << 29)),
+            ["math between map_value pointer and 536870912 is not allowed"]
+        );
+        assert_eq!(
+            err(&Reg::unknown()),
+            ["math between map_value pointer and register with unbounded min value is not allowed"]
+        );
+        assert_eq!(
+            err(&scalar_in(-(1 << 29), 0)),
+            ["value -536870912 makes map_value pointer be out of bounds"]
+        );
+        let mut moved = Reg::ptr(Ty::MapValue);
+        moved.off = 1 << 29;
+        assert_eq!(
+            err(&moved),
+            ["map_value pointer offset 536870912 is not allowed"]
+        );
+    }
+
+    /// Runs `r1 OP r2` on a state where r1 = `ptr` and r2 = `off`.
+    fn arith(op: &str, ptr: Reg, off: Reg, privileged: bool) -> Result<Reg, String> {
+        let insn = asm::text::assemble(&format!("r1 {op} r2\n"), asm::Dialect::Llvm)
+            .unwrap()
+            .insns[0];
+        let mut opts = Options::new(ProgType::SocketFilter);
+        opts.privileged = privileged;
+        let mut env = Env::new(vec![insn], &opts);
+        let mut st = env.initial_state();
+        st.cur_mut().regs[1] = ptr;
+        st.cur_mut().regs[2] = off;
+        env.adjust_reg(&mut st, &insn, true, true)
+            .map_err(|f| f.lines.join(" / "))?;
+        Ok(st.cur().regs[1])
+    }
+
+    #[test]
+    fn constant_offsets_move_the_fixed_part() {
+        let r = arith("+=", Reg::ptr(Ty::Stack), Reg::known((-16i64) as u64), true).unwrap();
+        assert_eq!((r.ty, r.off, r.s), (Ty::Stack, -16, Scalar::known(0)));
+        let r = arith("-=", Reg::ptr(Ty::Ctx), Reg::known(4), true).unwrap();
+        assert_eq!((r.ty, r.off), (Ty::Ctx, -4));
+    }
+
+    #[test]
+    fn variable_offsets_take_scalar_ranges_and_reset_packet_range() {
+        let mut pkt = Reg::ptr(Ty::Pkt);
+        pkt.range = 8;
+        let mut idx = Reg::unknown();
+        idx.s = Scalar::range_u(0, 15);
+        let r = arith("+=", pkt, idx, true).unwrap();
+        assert_eq!((r.ty, r.off, r.range), (Ty::Pkt, 0, 0));
+        assert_eq!((r.s.umin, r.s.umax, r.s.smin, r.s.smax), (0, 15, 0, 15));
+        assert_ne!(
+            r.id, 0,
+            "a packet pointer moved by a variable gets a new id"
+        );
+    }
+
+    #[test]
+    fn forbidden_pointer_arithmetic() {
+        assert_eq!(
+            arith("-=", Reg::ptr(Ty::Stack), Reg::known(8), true).unwrap_err(),
+            "R1 subtraction from stack pointer prohibited"
+        );
+        assert_eq!(
+            arith("&=", Reg::ptr(Ty::MapValue), Reg::known(3), true).unwrap_err(),
+            "R1 bitwise operator &= on pointer prohibited"
+        );
+        let mut maybe_null = Reg::ptr(Ty::MapValue);
+        maybe_null.maybe_null = true;
+        assert_eq!(
+            arith("+=", maybe_null, Reg::known(8), true).unwrap_err(),
+            "R1 pointer arithmetic on map_value_or_null prohibited, null-check it first"
+        );
+        assert_eq!(
+            arith("+=", Reg::ptr(Ty::Stack), Reg::known(8), false).unwrap_err(),
+            "R1 stack pointer arithmetic goes out of range, prohibited for !root, off=8"
+        );
+    }
+}
