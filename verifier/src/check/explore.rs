@@ -1,7 +1,11 @@
 //! The exploration: `do_check`'s depth-first walk over paths with a work stack, the
 //! per-instruction dispatch, and pruning against stored checkpoints (`is_state_visited`).
 
-use crate::check::*;
+use crate::check::states::looping_equal;
+use crate::check::{fail, opcode, Ckpt, Env, Fail, Next, Work, R};
+use crate::state::{Frame, Reg, State, Ty};
+use crate::{log, RejectKind, COMPLEXITY_LIMIT, E2BIG, EINVAL};
+use asm::isa::{class, Form};
 
 impl Env<'_> {
     pub(crate) fn initial_state(&self) -> State {

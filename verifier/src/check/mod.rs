@@ -15,30 +15,15 @@ mod prepass;
 mod states;
 mod verdict;
 
-use self::opcode::{AluKind, Flow};
-use asm::isa::{class, AluOp as IsaAluOp, AtomicOp, CallKind, Cond, Form, PacketMode, Pseudo};
-
-#[allow(unused_imports)]
-use self::{
-    insn::{alu::*, call::*, helper_call::*, jmp::*, ld::*, mem::*, ptr_arith::*, stack::*},
-    states::*,
-    verdict::*,
-};
-
-use crate::ctx::{self, Field};
-use crate::helpers::{self, Arg, Ret};
-use crate::log;
-use crate::scalar::{self, AluOp, Cmp, Scalar};
-use crate::state::{Frame, RefState, Reg, Slot, StackSlot, State, Ty};
-use crate::tnum::Tnum;
+use self::verdict::Path;
+use crate::state::{Reg, State, Ty};
 use crate::{
-    Accepted, Branch, MapSpec, Options, RejectKind, Rejection, SubprogStats, BPF_F_RDONLY_PROG,
-    BPF_F_WRONLY_PROG, COMPLEXITY_LIMIT, E2BIG, EACCES, EBADF, EFAULT, EINVAL, ENOTSUPP,
+    Accepted, MapSpec, Options, RejectKind, Rejection, COMPLEXITY_LIMIT, E2BIG, EACCES, EINVAL,
+    ENOTSUPP,
 };
-use asm::types::{MapType, ProgType};
+use asm::types::ProgType;
 use asm::Insn;
 use std::collections::HashMap;
-use std::rc::Rc;
 
 const MAX_BPF_STACK: i64 = 512;
 

@@ -1,7 +1,9 @@
 //! State equivalence, as the kernel keeps it in `states.c`-era `regsafe`, `stacksafe`,
 //! `check_ids` and `states_equal`: whether a state already proven safe covers the current one.
 
-use crate::check::*;
+use crate::check::{Env, ADD_CONST};
+use crate::scalar::Scalar;
+use crate::state::{Frame, Reg, Slot, StackSlot, State, Ty};
 
 /// Whether two states are in the same call chain (`frame[i]->callsite` equal at each depth).
 pub(crate) fn same_callsites(a: &State, b: &State) -> bool {

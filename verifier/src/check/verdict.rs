@@ -2,7 +2,10 @@
 //! `processed N insns` trailer, and the short tnum spelling the kernel's `print_verifier_state`
 //! uses. Kept apart from exploration like the kernel's `kernel/bpf/log.c`.
 
-use crate::check::*;
+use crate::check::{Env, Fail};
+use crate::tnum::Tnum;
+use crate::{Accepted, Branch, Rejection, SubprogStats, COMPLEXITY_LIMIT};
+use std::rc::Rc;
 
 pub(crate) struct PathNode {
     pub(crate) b: Branch,

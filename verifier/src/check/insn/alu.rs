@@ -1,6 +1,12 @@
 //! ALU instructions on scalars and moves (`check_alu_op`, `adjust_scalar_min_max_vals`).
 
-use crate::check::*;
+use crate::check::opcode::AluKind;
+use crate::check::{fail, opcode, Env, ADD_CONST, R};
+use crate::scalar::{AluOp, Scalar};
+use crate::state::{Reg, State, Ty};
+use crate::{scalar, EACCES, EINVAL};
+use asm::isa::{class, AluOp as IsaAluOp};
+use asm::Insn;
 
 pub(crate) fn byte_swap(v: u64, insn: &Insn, alu64: bool) -> u64 {
     // `BPF_TO_BE` shares the source bit.

@@ -1,7 +1,10 @@
 //! bpf-to-bpf calls, `exit` (`check_func_call`, `prepare_func_exit`) and the return-value
 //! check (`check_return_code`).
 
-use crate::check::*;
+use crate::check::{fail, Env, Next, Work, MAX_CALL_FRAMES, R};
+use crate::state::{Frame, Reg, State, Ty};
+use crate::{E2BIG, EACCES, EINVAL};
+use asm::types::ProgType;
 
 impl Env<'_> {
     pub(crate) fn ref_leak_lines(&self, st: &State, prefix: &str) -> Vec<String> {

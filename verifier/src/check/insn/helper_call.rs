@@ -1,7 +1,13 @@
 //! Helper calls (`check_helper_call`): argument types, memory arguments, map compatibility,
 //! reference tracking and spin locks.
 
-use crate::check::*;
+use crate::check::insn::mem::{check_packet_access, check_ptr_off_reg};
+use crate::check::{expect_type, fail, unsupported, Env, Fail, MAX_VAR_OFF, R};
+use crate::helpers::{Arg, Ret};
+use crate::scalar::Scalar;
+use crate::state::{Frame, RefState, Reg, Slot, StackSlot, State, Ty};
+use crate::{helpers, RejectKind, BPF_F_RDONLY_PROG, BPF_F_WRONLY_PROG, EACCES, EINVAL};
+use asm::types::{MapType, ProgType};
 
 impl Env<'_> {
     pub(crate) fn check_helper_call(&mut self, st: &mut State, pc: usize) -> R<()> {

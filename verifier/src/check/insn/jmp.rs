@@ -1,7 +1,16 @@
 //! Jumps: `goto`, conditional jumps with branch pruning and range refinement
 //! (`check_cond_jmp_op`, `reg_set_min_max`, `mark_ptr_or_null_regs`), `may_goto`.
 
-use crate::check::*;
+use crate::check::states::{same_callsites, state_has_empty, widen_scalars};
+use crate::check::verdict::push_path;
+use crate::check::{
+    fail, opcode, st_lock, unsupported, Env, Fail, Next, Work, ADD_CONST, JMP_SEQ_LIMIT,
+    MAX_PACKET_OFF, R,
+};
+use crate::scalar::{AluOp, Cmp, Scalar};
+use crate::state::{Reg, State, Ty};
+use crate::{scalar, RejectKind, EACCES, EFAULT, EINVAL};
+use asm::isa::{class, CallKind, Cond, Form};
 
 pub(crate) fn branch_taken(dst: &Reg, src: &Reg, cmp: Cmp, w32: bool) -> Option<bool> {
     if dst.is_ptr() || src.is_ptr() {

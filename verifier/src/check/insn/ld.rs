@@ -1,6 +1,12 @@
 //! `lddw` after resolution and the legacy packet loads `ld_abs`/`ld_ind` (`check_ld_abs`).
 
-use crate::check::*;
+use crate::check::insn::mem::check_ptr_off_reg;
+use crate::check::{fail, opcode, unsupported, Env, Fail, Work, R};
+use crate::state::{Reg, State, Ty};
+use crate::{RejectKind, EINVAL};
+use asm::isa::{Form, PacketMode};
+use asm::types::ProgType;
+use asm::Insn;
 
 impl Env<'_> {
     pub(crate) fn check_ld_imm(&mut self, st: &mut State, pc: usize) -> R<()> {

@@ -1,7 +1,15 @@
 //! Loads, stores and atomics through pointers (`check_mem_access`, `check_atomic`): context,
 //! packet, map value, socket and memory regions; alignment.
 
-use crate::check::*;
+use crate::check::verdict::tnum_short;
+use crate::check::{fail, fail2, opcode, unsupported, Env, MAX_VAR_OFF, R};
+use crate::ctx::Field;
+use crate::state::{Reg, State, Ty};
+use crate::tnum::Tnum;
+use crate::{ctx, MapSpec, BPF_F_RDONLY_PROG, BPF_F_WRONLY_PROG, EACCES, EINVAL};
+use asm::isa::{class, AtomicOp, Form};
+use asm::types::{MapType, ProgType};
+use asm::Insn;
 
 #[derive(Clone, Copy, Debug)]
 pub(crate) enum StoreVal {

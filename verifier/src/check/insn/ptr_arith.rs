@@ -1,7 +1,12 @@
 //! Pointer arithmetic (`adjust_ptr_min_max_vals`): the offset ranges come from `scalar.rs`,
 //! the rules about which pointers may move and how far are the kernel's.
 
-use crate::check::*;
+use crate::check::opcode::AluKind;
+use crate::check::{fail, opcode, Env, MAX_BPF_STACK, MAX_VAR_OFF, R};
+use crate::state::{Reg, State, Ty};
+use crate::{scalar, EACCES, EINVAL};
+use asm::isa::AluOp as IsaAluOp;
+use asm::Insn;
 
 pub(crate) fn check_sane_offset(r: &Reg, tname: &str) -> R<()> {
     let known = r.s.is_const();
@@ -205,6 +210,9 @@ impl Env<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::scalar::Scalar;
+    use crate::Options;
+    use asm::types::ProgType;
 
     fn scalar_in(lo: i64, hi: i64) -> Reg {
         let mut r = Reg::unknown();

@@ -1,6 +1,10 @@
 //! Stack accesses (`check_stack_read`, `check_stack_write`): spills, fills, misc and zero bytes.
 
-use crate::check::*;
+use crate::check::insn::mem::StoreVal;
+use crate::check::{fail, reg_width, Env, MAX_BPF_STACK, MAX_VAR_OFF, R};
+use crate::scalar::Scalar;
+use crate::state::{Frame, Reg, Slot, StackSlot, State, Ty};
+use crate::{EACCES, EFAULT, EINVAL};
 
 pub(crate) fn save_spill(slot: &mut StackSlot, v: Reg, size: i64) {
     slot.spilled = v;

@@ -1,7 +1,10 @@
 //! The control-flow graph: jump targets, successors and `check_cfg`'s depth-first search
 //! for unreachable instructions, back-edges and jumps out of range.
 
-use crate::check::*;
+use crate::check::opcode::Flow;
+use crate::check::{fail, opcode, Env, R};
+use crate::EINVAL;
+use asm::isa::CallKind;
 
 impl Env<'_> {
     /// The target of a jump at `pc` (any class-JMP slot but calls and exits), unchecked.
@@ -113,7 +116,11 @@ impl Env<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::check::read_slot;
+    use crate::Options;
     use asm::text::{assemble, Dialect};
+    use asm::types::ProgType;
+    use asm::Insn;
 
     fn slots(text: &str) -> Vec<Insn> {
         let bytes = assemble(text, Dialect::Llvm).unwrap().bytes();

@@ -1,7 +1,10 @@
 //! `resolve_pseudo_ldimm64`: the `lddw` map and map-value references, checked against the
 //! maps given and the program type (`check_map_prog_compatibility`).
 
-use crate::check::*;
+use crate::check::{fail, opcode, unsupported, Env, MAX_VAR_OFF, R};
+use crate::{helpers, MapSpec, EACCES, EBADF, EINVAL};
+use asm::isa::{class, Form, Pseudo};
+use asm::types::{MapType, ProgType};
 
 impl Env<'_> {
     pub(crate) fn resolve_ldimm64(&mut self) -> R<()> {

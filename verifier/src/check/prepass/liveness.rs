@@ -1,7 +1,10 @@
 //! Register liveness per instruction, used to forget dead registers before comparing states
 //! (the kernel's `compute_live_registers`).
 
-use crate::check::*;
+use crate::check::opcode::Flow;
+use crate::check::{opcode, Env};
+use crate::helpers;
+use asm::isa::{class, Form, PacketMode};
 
 impl Env<'_> {
     /// Registers live on entry to each instruction, within its function (a static

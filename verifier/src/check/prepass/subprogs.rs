@@ -1,7 +1,9 @@
 //! Subprograms: `check_subprogs` (function boundaries, calls and jumps that cross them) and
 //! `check_max_stack_depth` (the combined stack of the deepest call chain).
 
-use crate::check::*;
+use crate::check::{fail, opcode, unsupported, Env, Sub, MAX_BPF_STACK, MAX_CALL_FRAMES, R};
+use crate::{EACCES, EINVAL};
+use asm::isa::{CallKind, Form};
 
 impl Env<'_> {
     pub(crate) fn check_subprogs(&mut self) -> R<()> {
