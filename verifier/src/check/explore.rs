@@ -8,6 +8,7 @@ use crate::{log, RejectKind, COMPLEXITY_LIMIT, E2BIG, EINVAL};
 use asm::isa::{class, Form};
 
 impl Env<'_> {
+    /// The entry state: r1 = context, r10 = frame pointer (`init_func_state`).
     pub(crate) fn initial_state(&self) -> State {
         let mut f = Frame::new(usize::MAX, 0, 0);
         f.regs[1] = Reg::ptr(Ty::Ctx);
@@ -19,6 +20,8 @@ impl Env<'_> {
         }
     }
 
+    /// `do_check`: explores paths depth-first from the entry, one instruction at a time, until
+    /// every path has exited or was pruned; the first violation ends it.
     pub(crate) fn do_check(&mut self) -> R<()> {
         let mut stack: Vec<Work> = vec![Work {
             st: self.initial_state(),
@@ -100,6 +103,7 @@ impl Env<'_> {
         Ok(())
     }
 
+    /// A path ended: its checkpoints lose one pending branch (`update_branch_counts`).
     pub(crate) fn finish(&mut self, parent: Option<usize>) {
         let mut p = parent;
         while let Some(i) = p {
@@ -112,6 +116,8 @@ impl Env<'_> {
         }
     }
 
+    /// `is_state_visited`: at a prune point, whether a stored checkpoint covers the current state
+    /// (then the path is done), and whether to store the current one as a new checkpoint.
     pub(crate) fn is_state_visited(&mut self, w: &mut Work) -> R<bool> {
         let pc = w.pc;
         let may_goto = opcode::form(&self.prog.insns[pc]) == Some(Form::MayGoto);
@@ -184,11 +190,13 @@ impl Env<'_> {
         Ok(false)
     }
 
+    /// A fresh register id (`++env->id_gen`).
     pub(crate) fn new_id(&mut self) -> u32 {
         self.id_gen += 1;
         self.id_gen
     }
 
+    /// Checks the instruction at `w.pc` and says where the path goes next (`do_check`'s body).
     pub(crate) fn step(&mut self, w: &mut Work, stack: &mut Vec<Work>) -> R<Next> {
         let pc = w.pc;
         let insn = self.prog.insns[pc];

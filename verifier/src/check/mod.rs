@@ -314,6 +314,7 @@ impl<'a> Env<'a> {
         lo | (hi << 32)
     }
 
+    /// The passes in `bpf_check`'s order.
     pub(crate) fn run(&mut self) -> R<()> {
         if !self.prog.opts.privileged
             && !matches!(
@@ -339,6 +340,7 @@ impl<'a> Env<'a> {
         self.check_max_stack_depth()
     }
 
+    /// The instruction at `pc` with an `lddw`'s full 64-bit immediate.
     pub(crate) fn insn_at(&self, pc: usize) -> Insn {
         let mut i = self.prog.insns[pc];
         if self.is_lddw(pc) {
@@ -347,10 +349,12 @@ impl<'a> Env<'a> {
         i
     }
 
+    /// Register `r` of the current frame.
     pub(crate) fn reg(&self, st: &State, r: u8) -> Reg {
         st.cur().regs[r as usize]
     }
 
+    /// `check_reg_arg(SRC_OP)`: the register exists and was written.
     pub(crate) fn check_reg_read(&self, st: &State, r: u8) -> R<Reg> {
         if r > 10 {
             return fail(EINVAL, format!("R{r} is invalid"));
@@ -362,6 +366,7 @@ impl<'a> Env<'a> {
         Ok(reg)
     }
 
+    /// `check_reg_arg(DST_OP)`: the register exists and is not r10.
     pub(crate) fn check_reg_write(&self, r: u8) -> R<()> {
         if r > 10 {
             return fail(EINVAL, format!("R{r} is invalid"));
@@ -372,6 +377,7 @@ impl<'a> Env<'a> {
         Ok(())
     }
 
+    /// Writes register `r` of the current frame.
     pub(crate) fn set(&self, st: &mut State, r: u8, v: Reg) {
         st.cur_mut().regs[r as usize] = v;
     }

@@ -54,6 +54,7 @@ pub(crate) fn tnum_short(t: Tnum) -> String {
 }
 
 impl Env<'_> {
+    /// The statistics and log of an accepted program.
     pub(crate) fn accepted(&self) -> Accepted {
         let subprogs: Vec<SubprogStats> = self
             .prog
@@ -83,6 +84,7 @@ impl Env<'_> {
         }
     }
 
+    /// The rejection for a failure, with the log's `processed` trailer.
     pub(crate) fn rejection(&mut self, f: Fail) -> Rejection {
         let message = f.lines.last().cloned().unwrap_or_default();
         if self.prog.opts.log_level > 0 {

@@ -49,6 +49,7 @@ impl Env<'_> {
         r
     }
 
+    /// `check_alu_op`: reserved fields, operand reads and writes, then the operation's effect.
     pub(crate) fn check_alu(&mut self, st: &mut State, insn: &Insn) -> R<()> {
         let alu64 = opcode::class(insn.code) == class::ALU64;
         let kind = opcode::alu_kind(insn.code);
@@ -127,6 +128,8 @@ impl Env<'_> {
         }
     }
 
+    /// `BPF_MOV` (and `movsx`): copies keep their scalar ids so bounds learnt on one copy reach
+    /// the other (`assign_scalar_id_before_mov`).
     pub(crate) fn check_mov(&mut self, st: &mut State, insn: &Insn, alu64: bool, x: bool) -> R<()> {
         let reserved = || fail(EINVAL, "BPF_MOV uses reserved fields");
         if x {
@@ -221,6 +224,7 @@ impl Env<'_> {
         Ok(())
     }
 
+    /// `adjust_reg_min_max_vals`: pointer operands go to `adjust_ptr`, scalars to `scalar::alu`.
     pub(crate) fn adjust_reg(
         &mut self,
         st: &mut State,

@@ -17,6 +17,7 @@ impl Env<'_> {
         lines
     }
 
+    /// `check_func_call`: a new frame for a bpf-to-bpf call.
     pub(crate) fn check_func_call(&mut self, w: &mut Work) -> R<Next> {
         let pc = w.pc;
         let insn = self.prog.insns[pc];
@@ -43,6 +44,7 @@ impl Env<'_> {
         Ok(Next::Go(target))
     }
 
+    /// `prepare_func_exit`: back to the caller with r0.
     pub(crate) fn func_exit(&mut self, w: &mut Work) -> R<Next> {
         let r0 = w.st.cur().regs[0];
         if r0.ty == Ty::Stack && r0.aux as usize == w.st.frames.len() - 1 {
@@ -53,6 +55,7 @@ impl Env<'_> {
         Ok(Next::Go(callee.callsite + 1))
     }
 
+    /// `check_return_code`: r0's range at exit for the program type.
     pub(crate) fn check_return_code(&self, st: &State) -> R<()> {
         let r0 = self.check_reg_read(st, 0)?;
         if !self.prog.opts.privileged && r0.is_ptr() {

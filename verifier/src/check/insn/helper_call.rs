@@ -10,6 +10,7 @@ use crate::{helpers, RejectKind, BPF_F_RDONLY_PROG, BPF_F_WRONLY_PROG, EACCES, E
 use asm::types::{MapType, ProgType};
 
 impl Env<'_> {
+    /// `check_helper_call`: arguments against the helper's prototype, then r0 and side effects.
     pub(crate) fn check_helper_call(&mut self, st: &mut State, pc: usize) -> R<()> {
         let insn = self.prog.insns[pc];
         let id = insn.imm;

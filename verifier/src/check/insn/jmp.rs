@@ -113,6 +113,7 @@ pub(crate) fn find_good_pkt_pointers(st: &mut State, ptr: &Reg, open: bool) {
 }
 
 impl Env<'_> {
+    /// Jump-class instructions: `goto`, calls, `exit`, `may_goto` and conditional jumps.
     pub(crate) fn check_jmp(&mut self, w: &mut Work, stack: &mut Vec<Work>) -> R<Next> {
         let pc = w.pc;
         let insn = self.prog.insns[pc];
@@ -191,6 +192,8 @@ impl Env<'_> {
         }
     }
 
+    /// `check_cond_jmp_op`: follows the decided branch, or queues the other side with what
+    /// each side learns (`reg_set_min_max`, `mark_ptr_or_null_regs`, packet ranges).
     pub(crate) fn check_cond_jmp(
         &mut self,
         w: &mut Work,

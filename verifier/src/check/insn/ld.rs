@@ -9,6 +9,7 @@ use asm::types::ProgType;
 use asm::Insn;
 
 impl Env<'_> {
+    /// `check_ld_imm`: the register `lddw` produces (scalar, map pointer, map value, function).
     pub(crate) fn check_ld_imm(&mut self, st: &mut State, pc: usize) -> R<()> {
         let insn = self.prog.insns[pc];
         if insn.off != 0 {
@@ -35,6 +36,7 @@ impl Env<'_> {
         Ok(())
     }
 
+    /// `check_ld_abs`: legacy packet loads.
     pub(crate) fn check_ld_abs(&mut self, st: &mut State, insn: &Insn) -> R<()> {
         self.check_ld_abs_regs(st, insn)
     }

@@ -153,6 +153,7 @@ pub(crate) fn sock_ok(off: i64, size: i64) -> bool {
 }
 
 impl Env<'_> {
+    /// `BPF_LDX` (`check_load_mem`).
     pub(crate) fn check_ldx(&mut self, st: &mut State, insn: &Insn) -> R<()> {
         let size = opcode::size_bytes(insn.code);
         let sx = matches!(
@@ -172,6 +173,7 @@ impl Env<'_> {
         self.save_ptr_type(&base)
     }
 
+    /// `BPF_ST`/`BPF_STX` in `BPF_MEM` mode (`check_store_reg`).
     pub(crate) fn check_store(&mut self, st: &mut State, insn: &Insn) -> R<()> {
         let size = opcode::size_bytes(insn.code);
         let stx = opcode::class(insn.code) == class::STX;
@@ -217,6 +219,7 @@ impl Env<'_> {
         self.save_ptr_type(&dst)
     }
 
+    /// `BPF_ATOMIC` (`check_atomic`): a load and a store of the same location.
     pub(crate) fn check_atomic(&mut self, st: &mut State, insn: &Insn) -> R<()> {
         let size = opcode::size_bytes(insn.code);
         let imm = insn.imm as i32;
@@ -639,6 +642,7 @@ impl Env<'_> {
         Ok(())
     }
 
+    /// `check_map_access`: bounds within the value and the special fields it must not touch.
     pub(crate) fn check_map_access(
         &self,
         regno: u8,

@@ -41,6 +41,8 @@ pub(crate) fn check_sane_offset(r: &Reg, tname: &str) -> R<()> {
 }
 
 impl Env<'_> {
+    /// `adjust_ptr_min_max_vals`: which pointers may move and how; the offset range comes
+    /// from `scalar::ptr_add`/`ptr_sub`. `scalar_is_dst` is `scalar += pointer`.
     pub(crate) fn adjust_ptr(
         &mut self,
         st: &mut State,

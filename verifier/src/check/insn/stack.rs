@@ -86,6 +86,7 @@ impl Env<'_> {
         Ok(())
     }
 
+    /// `check_stack_write` (fixed and variable offsets): spills keep the register.
     pub(crate) fn stack_write(
         &mut self,
         st: &mut State,
@@ -199,6 +200,7 @@ impl Env<'_> {
         Ok(())
     }
 
+    /// `check_stack_read`: fills bring a spilled register back.
     pub(crate) fn stack_read(
         &mut self,
         st: &mut State,

@@ -48,6 +48,8 @@ impl Env<'_> {
         }
     }
 
+    /// `check_cfg`: depth-first search over the CFG for jumps out of range, back-edges without
+    /// privilege, unreachable instructions and jumps into an `lddw`; marks prune points.
     pub(crate) fn check_cfg(&mut self) -> R<()> {
         let n = self.prog.insns.len();
         // 0 unseen, 1 on the DFS stack, 2 done (`insn_state` DISCOVERED / EXPLORED).

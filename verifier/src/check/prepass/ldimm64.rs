@@ -7,6 +7,8 @@ use asm::isa::{class, Form, Pseudo};
 use asm::types::{MapType, ProgType};
 
 impl Env<'_> {
+    /// `resolve_pseudo_ldimm64`: every `lddw` is well formed and names a map that exists;
+    /// also the `BPF_LDX` field checks and unknown opcodes, as the kernel finds them in this pass.
     pub(crate) fn resolve_ldimm64(&mut self) -> R<()> {
         let n = self.prog.insns.len();
         let mut i = 0;
@@ -94,6 +96,7 @@ impl Env<'_> {
         Ok(())
     }
 
+    /// `check_map_prog_compatibility`: spin locks and timers are not for every program type.
     pub(crate) fn check_map_prog_compat(&self, map: &MapSpec) -> R<()> {
         let pt = self.prog.opts.prog_type;
         if map.value_fields.spin_lock.is_some() {

@@ -6,6 +6,8 @@ use crate::{EACCES, EINVAL};
 use asm::isa::{CallKind, Form};
 
 impl Env<'_> {
+    /// `check_subprogs`: function starts from calls and `lddw` of functions; jumps must stay in
+    /// their function and each function must end in `exit` or `goto`.
     pub(crate) fn check_subprogs(&mut self) -> R<()> {
         let n = self.prog.insns.len();
         let mut starts = vec![0usize];
@@ -61,6 +63,7 @@ impl Env<'_> {
         Ok(())
     }
 
+    /// `check_max_stack_depth`: the deepest call chain's combined stack must fit in 512 bytes.
     pub(crate) fn check_max_stack_depth(&mut self) -> R<()> {
         // Walk the static call graph from main, as `check_max_stack_depth_subprog` does.
         let n = self.prog.insns.len();
