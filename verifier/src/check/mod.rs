@@ -6,7 +6,12 @@
 //! - [`explore`]: the `do_check` walk and pruning;
 //! - [`states`]: state equivalence (`regsafe`, `stacksafe`, `check_ids`);
 //! - [`insn`]: one instruction's effect, by class;
-//! - [`verdict`]: the verifier log's trailer and the verdicts built from it.
+//! - [`verdict`]: the verifier log's trailer and the verdicts built from it;
+//! - [`opcode`]: how the checks read an opcode, through `asm::isa`'s [`asm::isa::Form`].
+//!
+//! [`Env`] keeps the three kinds of data apart: [`Prog`] (what the pre-passes learn about the
+//! program, read-only afterwards), the exploration state (checkpoints, counters, ids, stack
+//! depths) and [`Trace`] (the log and where the checker is, for the verdict).
 
 mod explore;
 mod insn;
