@@ -9,24 +9,18 @@
 //! `kernel/bpf/verifier.c`.
 //!
 //! ```
-//! use asm::{Insn, types::ProgType};
+//! use asm::text::{assemble, Dialect};
+//! use asm::types::ProgType;
 //! use verifier::{verify, Options};
 //!
-//! // r0 = r2; exit   -- r2 was never written
-//! let prog = [
-//!     Insn { code: 0xbf, dst: 0, src: 2, off: 0, imm: 0 },
-//!     Insn { code: 0x95, dst: 0, src: 0, off: 0, imm: 0 },
-//! ];
-//! let err = verify(&prog, &Options::new(ProgType::SocketFilter)).unwrap_err();
+//! // r2 was never written
+//! let prog = assemble("r0 = r2\nexit\n", Dialect::Llvm).unwrap();
+//! let err = verify(&prog.insns, &Options::new(ProgType::SocketFilter)).unwrap_err();
 //! assert_eq!(err.message, "R2 !read_ok");
 //! assert_eq!((err.insn, err.errno), (0, verifier::EACCES));
 //!
-//! // r0 = 0; exit
-//! let ok = [
-//!     Insn { code: 0xb7, dst: 0, src: 0, off: 0, imm: 0 },
-//!     Insn { code: 0x95, dst: 0, src: 0, off: 0, imm: 0 },
-//! ];
-//! let stats = verify(&ok, &Options::new(ProgType::SocketFilter)).unwrap();
+//! let ok = assemble("r0 = 0\nexit\n", Dialect::Llvm).unwrap();
+//! let stats = verify(&ok.insns, &Options::new(ProgType::SocketFilter)).unwrap();
 //! assert_eq!(stats.processed, 2);
 //! ```
 //!
@@ -44,7 +38,7 @@ pub mod scalar;
 mod state;
 pub mod tnum;
 
-use asm::types::{MapType, ProgType};
+use asm::types::ProgType;
 use serde::Serialize;
 
 pub use check::verify_insns;
@@ -69,61 +63,7 @@ pub const ENOTSUPP: i32 = 524;
 /// The kernel's limit on processed instructions (`BPF_COMPLEXITY_LIMIT_INSNS`).
 pub const COMPLEXITY_LIMIT: u64 = 1_000_000;
 
-/// A map the program may refer to.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct MapDef {
-    /// A name for messages (the kernel does not know it).
-    pub name: String,
-    /// Map type.
-    #[serde(serialize_with = "ser_map_type")]
-    pub map_type: MapType,
-    /// Key size in bytes.
-    pub key_size: u32,
-    /// Value size in bytes.
-    pub value_size: u32,
-    /// Maximum number of entries.
-    pub max_entries: u32,
-    /// Offset of a `struct bpf_spin_lock` in the value, when its BTF has one.
-    pub spin_lock_off: Option<u32>,
-    /// Offset of a `struct bpf_timer` in the value, when its BTF has one.
-    pub timer_off: Option<u32>,
-    /// For map-in-map types: the inner map's template.
-    pub inner: Option<Box<MapDef>>,
-    /// `map_flags` (`BPF_F_RDONLY_PROG` = 0x80, `BPF_F_WRONLY_PROG` = 0x100 matter here).
-    pub flags: u32,
-}
-
-/// `BPF_F_RDONLY_PROG`: the program may only read the map.
-pub const BPF_F_RDONLY_PROG: u32 = 1 << 7;
-/// `BPF_F_WRONLY_PROG`: the program may only write the map.
-pub const BPF_F_WRONLY_PROG: u32 = 1 << 8;
-
-fn ser_map_type<S: serde::Serializer>(t: &MapType, s: S) -> Result<S::Ok, S::Error> {
-    s.serialize_str(t.name())
-}
-
-impl MapDef {
-    /// A map without BTF-described fields.
-    pub fn new(
-        name: &str,
-        map_type: MapType,
-        key_size: u32,
-        value_size: u32,
-        max_entries: u32,
-    ) -> MapDef {
-        MapDef {
-            name: name.to_string(),
-            map_type,
-            key_size,
-            value_size,
-            max_entries,
-            spin_lock_off: None,
-            timer_off: None,
-            inner: None,
-            flags: 0,
-        }
-    }
-}
+pub use asm::types::{MapSpec, ValueFields, BPF_F_RDONLY_PROG, BPF_F_WRONLY_PROG};
 
 /// What is being verified and how.
 #[derive(Clone, Debug)]
@@ -133,7 +73,7 @@ pub struct Options {
     /// `expected_attach_type` (the kernel's `enum bpf_attach_type` number), if any.
     pub expected_attach_type: Option<u32>,
     /// Maps, referred to by index from `lddw` (see the crate docs).
-    pub maps: Vec<MapDef>,
+    pub maps: Vec<MapSpec>,
     /// Privileged (CAP_BPF + CAP_PERFMON + CAP_NET_ADMIN, the default) or not.
     pub privileged: bool,
     /// 0: no log; 1: the path to an error; 2: every instruction with its state.

@@ -82,7 +82,7 @@ pub fn scalar(s: &Scalar) -> String {
 }
 
 /// A register as the state printer shows it (`R1=ctx()`, `R0=map_value(...)`).
-pub fn reg(r: &Reg, maps: &[crate::MapDef]) -> String {
+pub fn reg(r: &Reg, maps: &[crate::MapSpec]) -> String {
     match r.ty {
         Ty::NotInit => "?".to_string(),
         Ty::Scalar => {
@@ -132,7 +132,7 @@ pub fn reg(r: &Reg, maps: &[crate::MapDef]) -> String {
 }
 
 /// A frame's registers and stack, `R1=ctx() R10=fp0 fp-8=mmmmmmmm`.
-pub fn frame(f: &Frame, maps: &[crate::MapDef]) -> String {
+pub fn frame(f: &Frame, maps: &[crate::MapSpec]) -> String {
     let mut out = Vec::new();
     for (i, r) in f.regs.iter().enumerate() {
         if r.ty != Ty::NotInit {
@@ -162,7 +162,7 @@ pub fn frame(f: &Frame, maps: &[crate::MapDef]) -> String {
 }
 
 /// The innermost frame of a state, with the `frameN: ` prefix for callees.
-pub fn state(s: &State, maps: &[crate::MapDef]) -> String {
+pub fn state(s: &State, maps: &[crate::MapSpec]) -> String {
     let n = s.frames.len() - 1;
     let body = frame(s.cur(), maps);
     if n > 0 {

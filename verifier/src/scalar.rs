@@ -431,6 +431,48 @@ pub enum AluOp {
     Arsh,
 }
 
+/// The 64-bit offset range of `ptr + off` for a pointer's variable offset `ptr` and a scalar
+/// `off` (`adjust_ptr_min_max_vals`, `BPF_ADD`). The signed bounds and the tnum are the scalar
+/// addition's; unlike it, an unsigned overflow at either end makes the unsigned range
+/// unbounded (the kernel uses `check_add_overflow` on each end). The 32-bit bounds are left
+/// as they were: pointers carry none.
+pub fn ptr_add(ptr: &Scalar, off: &Scalar) -> Scalar {
+    let mut d = *ptr;
+    add_s64(&mut d, off);
+    match (
+        ptr.umin.checked_add(off.umin),
+        ptr.umax.checked_add(off.umax),
+    ) {
+        (Some(a), Some(b)) => {
+            d.umin = a;
+            d.umax = b;
+        }
+        _ => {
+            d.umin = 0;
+            d.umax = u64::MAX;
+        }
+    }
+    d.var_off = ptr.var_off.add(off.var_off);
+    d
+}
+
+/// The 64-bit offset range of `ptr - off` (`adjust_ptr_min_max_vals`, `BPF_SUB`): the scalar
+/// subtraction's signed bounds and tnum; the unsigned range is unbounded as soon as the low
+/// end may go below zero (`umin_ptr < umax_val`), even when both ends would wrap.
+pub fn ptr_sub(ptr: &Scalar, off: &Scalar) -> Scalar {
+    let mut d = *ptr;
+    sub_s64(&mut d, off);
+    if ptr.umin < off.umax {
+        d.umin = 0;
+        d.umax = u64::MAX;
+    } else {
+        d.umin = ptr.umin - off.umax;
+        d.umax = ptr.umax - off.umin;
+    }
+    d.var_off = ptr.var_off.sub(off.var_off);
+    d
+}
+
 /// Applies `op` to `dst` and `src` at width 32 or 64 (`adjust_scalar_min_max_vals`).
 pub fn alu(dst: &mut Scalar, src: &Scalar, op: AluOp, alu32: bool) {
     let bits = if alu32 { 32 } else { 64 };
@@ -607,7 +649,9 @@ fn add32(d: &mut Scalar, s: &Scalar) {
     }
 }
 
-fn add64(d: &mut Scalar, s: &Scalar) {
+/// The signed 64-bit bounds of `d + s`: unbounded when either end overflows. Scalar and
+/// pointer addition agree on this half.
+fn add_s64(d: &mut Scalar, s: &Scalar) {
     match (d.smin.checked_add(s.smin), d.smax.checked_add(s.smax)) {
         (Some(a), Some(b)) => {
             d.smin = a;
@@ -618,6 +662,25 @@ fn add64(d: &mut Scalar, s: &Scalar) {
             d.smax = i64::MAX;
         }
     }
+}
+
+/// The signed 64-bit bounds of `d - s`: unbounded when either end overflows.
+fn sub_s64(d: &mut Scalar, s: &Scalar) {
+    match (d.smin.checked_sub(s.smax), d.smax.checked_sub(s.smin)) {
+        (Some(a), Some(b)) => {
+            d.smin = a;
+            d.smax = b;
+        }
+        _ => {
+            d.smin = i64::MIN;
+            d.smax = i64::MAX;
+        }
+    }
+}
+
+fn add64(d: &mut Scalar, s: &Scalar) {
+    add_s64(d, s);
+    // `scalar_min_max_add`: a range whose both ends wrap is still a range.
     let (lo, o1) = d.umin.overflowing_add(s.umin);
     let (hi, o2) = d.umax.overflowing_add(s.umax);
     if !o1 && o2 {
@@ -655,16 +718,7 @@ fn sub32(d: &mut Scalar, s: &Scalar) {
 }
 
 fn sub64(d: &mut Scalar, s: &Scalar) {
-    match (d.smin.checked_sub(s.smax), d.smax.checked_sub(s.smin)) {
-        (Some(a), Some(b)) => {
-            d.smin = a;
-            d.smax = b;
-        }
-        _ => {
-            d.smin = i64::MIN;
-            d.smax = i64::MAX;
-        }
-    }
+    sub_s64(d, s);
     let (lo, u1) = d.umin.overflowing_sub(s.umax);
     let (hi, u2) = d.umax.overflowing_sub(s.umin);
     if u1 && !u2 {
@@ -802,296 +856,8 @@ pub fn neg(dst: &mut Scalar, alu32: bool) {
     alu(dst, &src, AluOp::Sub, alu32);
 }
 
-/// Whether `a OP b` is always true (`Some(true)`), always false, or unknown
-/// (`is_scalar_branch_taken`).
-pub fn branch_taken(a: &Scalar, b: &Scalar, op: Cmp, w32: bool) -> Option<bool> {
-    let (t1, t2) = if w32 {
-        (a.var_off.subreg(), b.var_off.subreg())
-    } else {
-        (a.var_off, b.var_off)
-    };
-    let (umin1, umax1, umin2, umax2) = if w32 {
-        (
-            a.u32_min as u64,
-            a.u32_max as u64,
-            b.u32_min as u64,
-            b.u32_max as u64,
-        )
-    } else {
-        (a.umin, a.umax, b.umin, b.umax)
-    };
-    let (smin1, smax1, smin2, smax2) = if w32 {
-        (
-            a.s32_min as i64,
-            a.s32_max as i64,
-            b.s32_min as i64,
-            b.s32_max as i64,
-        )
-    } else {
-        (a.smin, a.smax, b.smin, b.smax)
-    };
-    let disjoint32 = |a: &Scalar, b: &Scalar| {
-        a.u32_min > b.u32_max
-            || a.u32_max < b.u32_min
-            || a.s32_min > b.s32_max
-            || a.s32_max < b.s32_min
-    };
-    match op {
-        Cmp::Eq | Cmp::Ne => {
-            let eq = op == Cmp::Eq;
-            if t1.is_const() && t2.is_const() {
-                return Some((t1.value == t2.value) == eq);
-            }
-            // Known bits that differ make equality impossible.
-            let known_both = !t1.mask & !t2.mask;
-            if (t1.value ^ t2.value) & known_both != 0 {
-                return Some(!eq);
-            }
-            if umin1 > umax2 || umax1 < umin2 || smin1 > smax2 || smax1 < smin2 {
-                return Some(!eq);
-            }
-            if !w32 && disjoint32(a, b) {
-                return Some(!eq);
-            }
-            None
-        }
-        Cmp::Set | Cmp::NotSet => {
-            let (t1, t2) = if t2.is_const() {
-                (t1, t2)
-            } else if t1.is_const() {
-                (t2, t1)
-            } else {
-                return None;
-            };
-            let set = op == Cmp::Set;
-            if (!t1.mask & t1.value) & t2.value != 0 {
-                return Some(set);
-            }
-            if (t1.mask | t1.value) & t2.value == 0 {
-                return Some(!set);
-            }
-            None
-        }
-        Cmp::Gt => tri(umin1 > umax2, umax1 <= umin2),
-        Cmp::Sgt => tri(smin1 > smax2, smax1 <= smin2),
-        Cmp::Lt => tri(umax1 < umin2, umin1 >= umax2),
-        Cmp::Slt => tri(smax1 < smin2, smin1 >= smax2),
-        Cmp::Ge => tri(umin1 >= umax2, umax1 < umin2),
-        Cmp::Sge => tri(smin1 >= smax2, smax1 < smin2),
-        Cmp::Le => tri(umax1 <= umin2, umin1 > umax2),
-        Cmp::Sle => tri(smax1 <= smin2, smin1 > smax2),
-    }
-}
-
-fn tri(yes: bool, no: bool) -> Option<bool> {
-    if yes {
-        Some(true)
-    } else if no {
-        Some(false)
-    } else {
-        None
-    }
-}
-
-/// Narrows `a` and `b` assuming `a OP b` holds (`regs_refine_cond_op`), then syncs.
-pub fn refine(a: &mut Scalar, b: &mut Scalar, op: Cmp, w32: bool) {
-    let (r1, r2, op) = match op {
-        Cmp::Ge | Cmp::Gt | Cmp::Sge | Cmp::Sgt => (b, a, op.flip()),
-        _ => (a, b, op),
-    };
-    match op {
-        Cmp::Eq => {
-            if w32 {
-                r1.u32_min = r1.u32_min.max(r2.u32_min);
-                r1.u32_max = r1.u32_max.min(r2.u32_max);
-                r1.s32_min = r1.s32_min.max(r2.s32_min);
-                r1.s32_max = r1.s32_max.min(r2.s32_max);
-                r2.u32_min = r1.u32_min;
-                r2.u32_max = r1.u32_max;
-                r2.s32_min = r1.s32_min;
-                r2.s32_max = r1.s32_max;
-                let t = r1.var_off.subreg().intersect(r2.var_off.subreg());
-                r1.var_off = r1.var_off.with_subreg(t);
-                r2.var_off = r2.var_off.with_subreg(t);
-            } else {
-                r1.umin = r1.umin.max(r2.umin);
-                r1.umax = r1.umax.min(r2.umax);
-                r1.smin = r1.smin.max(r2.smin);
-                r1.smax = r1.smax.min(r2.smax);
-                r2.umin = r1.umin;
-                r2.umax = r1.umax;
-                r2.smin = r1.smin;
-                r2.smax = r1.smax;
-                r1.var_off = r1.var_off.intersect(r2.var_off);
-                r2.var_off = r1.var_off;
-            }
-        }
-        Cmp::Ne => {
-            let (r1, r2) = if !r2.is_const_w(w32) {
-                (r2, r1)
-            } else {
-                (r1, r2)
-            };
-            if r2.is_const_w(w32) {
-                let v = r2.const_w(w32);
-                if w32 {
-                    if r1.u32_min == v as u32 {
-                        r1.u32_min = r1.u32_min.wrapping_add(1);
-                    }
-                    if r1.u32_max == v as u32 {
-                        r1.u32_max = r1.u32_max.wrapping_sub(1);
-                    }
-                    if r1.s32_min == v as i32 {
-                        r1.s32_min = r1.s32_min.wrapping_add(1);
-                    }
-                    if r1.s32_max == v as i32 {
-                        r1.s32_max = r1.s32_max.wrapping_sub(1);
-                    }
-                } else {
-                    if r1.umin == v {
-                        r1.umin = r1.umin.wrapping_add(1);
-                    }
-                    if r1.umax == v {
-                        r1.umax = r1.umax.wrapping_sub(1);
-                    }
-                    if r1.smin == v as i64 {
-                        r1.smin = r1.smin.wrapping_add(1);
-                    }
-                    if r1.smax == v as i64 {
-                        r1.smax = r1.smax.wrapping_sub(1);
-                    }
-                }
-            }
-            r1.sync();
-            r2.sync();
-            return;
-        }
-        Cmp::Set | Cmp::NotSet => {
-            let (r1, r2) = if !r2.is_const_w(w32) {
-                (r2, r1)
-            } else {
-                (r1, r2)
-            };
-            if r2.is_const_w(w32) {
-                let v = r2.const_w(w32);
-                if op == Cmp::Set {
-                    if v.is_power_of_two() {
-                        if w32 {
-                            let t = r1.var_off.subreg().or(Tnum::konst(v));
-                            r1.var_off = r1.var_off.with_subreg(t);
-                        } else {
-                            r1.var_off = r1.var_off.or(Tnum::konst(v));
-                        }
-                    }
-                } else {
-                    r1.mark_unbounded64();
-                    r1.mark_unbounded32();
-                    if w32 {
-                        let t = r1.var_off.subreg().and(Tnum::konst(!v));
-                        r1.var_off = r1.var_off.with_subreg(t);
-                    } else {
-                        r1.var_off = r1.var_off.and(Tnum::konst(!v));
-                    }
-                }
-            }
-            r1.sync();
-            r2.sync();
-            return;
-        }
-        Cmp::Le => {
-            if w32 {
-                r1.u32_max = r1.u32_max.min(r2.u32_max);
-                r2.u32_min = r1.u32_min.max(r2.u32_min);
-            } else {
-                r1.umax = r1.umax.min(r2.umax);
-                r2.umin = r1.umin.max(r2.umin);
-            }
-        }
-        Cmp::Lt => {
-            if w32 {
-                r1.u32_max = r1.u32_max.min(r2.u32_max.wrapping_sub(1));
-                r2.u32_min = r1.u32_min.wrapping_add(1).max(r2.u32_min);
-            } else {
-                r1.umax = r1.umax.min(r2.umax.wrapping_sub(1));
-                r2.umin = r1.umin.wrapping_add(1).max(r2.umin);
-            }
-        }
-        Cmp::Sle => {
-            if w32 {
-                r1.s32_max = r1.s32_max.min(r2.s32_max);
-                r2.s32_min = r1.s32_min.max(r2.s32_min);
-            } else {
-                r1.smax = r1.smax.min(r2.smax);
-                r2.smin = r1.smin.max(r2.smin);
-            }
-        }
-        Cmp::Slt => {
-            if w32 {
-                r1.s32_max = r1.s32_max.min(r2.s32_max.wrapping_sub(1));
-                r2.s32_min = r1.s32_min.wrapping_add(1).max(r2.s32_min);
-            } else {
-                r1.smax = r1.smax.min(r2.smax.wrapping_sub(1));
-                r2.smin = r1.smin.wrapping_add(1).max(r2.smin);
-            }
-        }
-        Cmp::Ge | Cmp::Gt | Cmp::Sge | Cmp::Sgt => unreachable!("flipped above"),
-    }
-    r1.sync();
-    r2.sync();
-}
-
+mod branch;
 #[cfg(test)]
-mod tests {
-    use super::*;
+mod tests;
 
-    #[test]
-    fn add_constants_and_ranges() {
-        let mut a = Scalar::known(5);
-        alu(&mut a, &Scalar::known(7), AluOp::Add, false);
-        assert_eq!(a, Scalar::known(12));
-        let mut r = Scalar::range_u(0, 10);
-        alu(&mut r, &Scalar::known(4), AluOp::Add, false);
-        assert_eq!((r.umin, r.umax, r.smin, r.smax), (4, 14, 4, 14));
-    }
-
-    #[test]
-    fn and_bounds_by_mask() {
-        let mut u = Scalar::UNKNOWN;
-        alu(&mut u, &Scalar::known(0xff), AluOp::And, false);
-        assert_eq!((u.umin, u.umax), (0, 255));
-        let mut w = Scalar::known(u64::MAX);
-        alu(&mut w, &Scalar::known(1), AluOp::Add, true);
-        assert_eq!(w, Scalar::known(0));
-    }
-
-    #[test]
-    fn sign_extension_keeps_one_sided_ranges() {
-        let mut a = Scalar::range_u(0x80, 0x8f);
-        a.sign_extend(1);
-        assert_eq!((a.smin, a.smax), (-128, -113));
-        let mut b = Scalar::range_u(0, 15);
-        b.sign_extend(1);
-        assert_eq!((b.smin, b.smax), (0, 15));
-        let mut c = Scalar::range_u(0x70, 0x90);
-        c.sign_extend(1);
-        assert_eq!((c.smin, c.smax), (-128, 127));
-    }
-
-    #[test]
-    fn branches_refine() {
-        let mut a = Scalar::UNKNOWN;
-        let mut b = Scalar::known(10);
-        refine(&mut a, &mut b, Cmp::Lt, false);
-        assert_eq!((a.umin, a.umax), (0, 9));
-        assert_eq!(
-            branch_taken(&a, &Scalar::known(10), Cmp::Lt, false),
-            Some(true)
-        );
-        let mut c = Scalar::UNKNOWN;
-        let mut z = Scalar::known(0);
-        refine(&mut c, &mut z, Cmp::Sgt, false);
-        assert_eq!((c.smin, c.umin), (1, 1));
-        assert!(Scalar::UNKNOWN.covers(&c));
-        assert!(!c.covers(&Scalar::UNKNOWN));
-    }
-}
+pub use branch::{branch_taken, refine};

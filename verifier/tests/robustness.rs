@@ -4,15 +4,18 @@
 use asm::types::{MapType, ProgType};
 use asm::Insn;
 use proptest::prelude::*;
-use verifier::{MapDef, Options};
+use verifier::{MapSpec, Options};
 
 fn opts(pt: u8, privileged: bool) -> Options {
     let all = ProgType::ALL;
     let mut o = Options::new(all[pt as usize % all.len()]);
     o.privileged = privileged;
-    o.maps.push(MapDef::new("h", MapType::Hash, 8, 16, 4));
-    o.maps.push(MapDef::new("a", MapType::Array, 4, 48, 4));
-    o.maps.push(MapDef::new("r", MapType::Ringbuf, 0, 0, 4096));
+    o.maps
+        .push(MapSpec::new(MapType::Hash, 8, 16, 4).named("h"));
+    o.maps
+        .push(MapSpec::new(MapType::Array, 4, 48, 4).named("a"));
+    o.maps
+        .push(MapSpec::new(MapType::Ringbuf, 0, 0, 4096).named("r"));
     o
 }
 

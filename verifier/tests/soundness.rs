@@ -6,7 +6,7 @@
 use asm::types::ProgType;
 use asm::Insn;
 use proptest::prelude::*;
-use verifier::{MapDef, Options};
+use verifier::{MapSpec, Options};
 
 #[derive(Clone, Debug)]
 enum Op {
@@ -199,7 +199,7 @@ fn run_in_vm(prog: &[Insn]) -> Result<(), String> {
 fn options() -> Options {
     let mut o = Options::new(ProgType::SocketFilter);
     o.maps
-        .push(MapDef::new("m", asm::types::MapType::Hash, 8, 16, 4));
+        .push(MapSpec::new(asm::types::MapType::Hash, 8, 16, 4).named("m"));
     o
 }
 

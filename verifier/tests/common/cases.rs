@@ -4,7 +4,7 @@
 
 use asm::types::{MapType, ProgType};
 use serde_json::Value;
-use verifier::{MapDef, Options};
+use verifier::{MapSpec, Options};
 
 fn hex(s: &str) -> Vec<u8> {
     (0..s.len() / 2)
@@ -72,10 +72,9 @@ fn attach_type(name: &str) -> Option<u32> {
     NAMES.iter().position(|n| *n == name).map(|i| i as u32)
 }
 
-fn map_def(m: &Value) -> Option<MapDef> {
+fn map_def(m: &Value) -> Option<MapSpec> {
     let t = MapType::from_number(m["type_id"].as_u64()? as u32)?;
-    let mut d = MapDef::new(
-        m["name"].as_str().unwrap_or("inner"),
+    let mut d = MapSpec::new(
         t,
         m["key_size"].as_u64().unwrap_or(0) as u32,
         // The selftests size some values with TEST_DATA_LEN (64 in test_verifier).
@@ -93,16 +92,17 @@ fn map_def(m: &Value) -> Option<MapDef> {
             }
         }) as u32,
         m["max_entries"].as_u64().unwrap_or(0) as u32,
-    );
+    )
+    .named(m["name"].as_str().unwrap_or("inner"));
     if let Some(fields) = m["value_fields"].as_array() {
         for f in fields {
             let ty = f[1].as_str().unwrap_or("");
             let off = f[2].as_u64().unwrap_or(0) as u32;
             if ty == "struct bpf_spin_lock" {
-                d.spin_lock_off = Some(off);
+                d.value_fields.spin_lock = Some(off);
             }
             if ty == "struct bpf_timer" {
-                d.timer_off = Some(off);
+                d.value_fields.timer = Some(off);
             }
         }
     }
@@ -169,7 +169,7 @@ pub fn prepare(c: &Value) -> Result<(Vec<u8>, Options), String> {
     let mut global_at: Vec<(String, usize, u32)> = Vec::new();
     for (sec, size, vars) in &sections {
         let idx = opts.maps.len();
-        let mut m = MapDef::new(sec, MapType::Array, 4, *size as u32, 1);
+        let mut m = MapSpec::new(MapType::Array, 4, *size as u32, 1).named(sec);
         if sec.starts_with(".rodata") {
             m.flags = verifier::BPF_F_RDONLY_PROG;
         }

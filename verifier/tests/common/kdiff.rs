@@ -5,7 +5,7 @@
 
 use asm::types::{MapType, ProgType};
 use asm::Insn;
-use verifier::{MapDef, Options};
+use verifier::{MapSpec, Options};
 
 /// The maps every program may use: map 0 an array (4-byte keys, 16-byte values, 4 entries),
 /// map 1 a hash (4-byte keys, 8-byte values, 16 entries).
@@ -57,7 +57,7 @@ pub fn options(t: ProgType) -> Options {
     let mut o = Options::new(t);
     for (i, (mt, k, v, n)) in MAPS.iter().enumerate() {
         o.maps
-            .push(MapDef::new(&format!("map{i}"), *mt, *k, *v, *n));
+            .push(MapSpec::new(*mt, *k, *v, *n).named(format!("map{i}")));
     }
     o
 }

@@ -1,0 +1,679 @@
+//! Helper calls (`check_helper_call`): argument types, memory arguments, map compatibility,
+//! reference tracking and spin locks.
+
+use crate::check::insn::mem::{check_packet_access, check_ptr_off_reg};
+use crate::check::{expect_type, fail, unsupported, Env, Fail, MAX_VAR_OFF, R};
+use crate::helpers::{Arg, Ret};
+use crate::scalar::Scalar;
+use crate::state::{Frame, RefState, Reg, Slot, StackSlot, State, Ty};
+use crate::{helpers, RejectKind, BPF_F_RDONLY_PROG, BPF_F_WRONLY_PROG, EACCES, EINVAL};
+use asm::types::{MapType, ProgType};
+
+impl Env<'_> {
+    /// `check_helper_call`: arguments against the helper's prototype, then r0 and side effects.
+    pub(crate) fn check_helper_call(&mut self, st: &mut State, pc: usize) -> R<()> {
+        let insn = self.prog.insns[pc];
+        let id = insn.imm;
+        if !(0..212).contains(&id) {
+            return fail(EINVAL, format!("invalid func {}#{}", helpers::name(id), id));
+        }
+        let Some(p) = helpers::proto(id as u32) else {
+            if id == 0 || asm::text::helpers::name(id as u32).is_none() {
+                return fail(
+                    EINVAL,
+                    format!(
+                        "program of this type cannot use helper {}#{}",
+                        helpers::name(id),
+                        id
+                    ),
+                );
+            }
+            return unsupported(format!(
+                "helper {}#{} has no prototype in bpfx's table",
+                helpers::name(id),
+                id
+            ));
+        };
+        // Capability-gated parts of bpf_base_func_proto (CAP_BPF / CAP_PERFMON); 14-17,
+        // 112 and 114 joined the CAP_PERFMON part when they were opened to every type.
+        let needs_caps = matches!(
+            id,
+            6 | 14..=17 | 35 | 93 | 94 | 112..=115 | 153 | 154 | 169..=172
+        );
+        if !helpers::available(p, self.prog.opts.prog_type)
+            || (needs_caps && !self.prog.opts.privileged)
+        {
+            return fail(
+                EINVAL,
+                format!(
+                    "program of this type cannot use helper bpf_{}#{}",
+                    p.name, id
+                ),
+            );
+        }
+        if matches!(p.ret, Ret::Btf) || p.args.iter().any(|a| matches!(a, Arg::Btf | Arg::Func)) {
+            return unsupported(format!("helper bpf_{}#{} needs BTF", p.name, id));
+        }
+        let pkt_access = matches!(id, 1 | 2 | 3 | 28 | 84 | 85 | 99 | 87 | 88 | 89);
+        let mut map: Option<u32> = None;
+        let mut release_reg: Option<u8> = None;
+        let mut alloc_size: u32 = 0;
+        let mut msize_max: u64 = 0;
+        let mut prev_mem: Option<(u8, bool)> = None; // (regno, uninit)
+        for (k, a) in p.args.iter().enumerate() {
+            let regno = k as u8 + 1;
+            let reg = self.check_reg_read(st, regno)?;
+            if a == &Arg::Any {
+                if reg.is_ptr() && !self.prog.opts.privileged {
+                    return fail(EACCES, format!("R{regno} leaks addr into helper function"));
+                }
+                continue;
+            }
+            if reg.is_pkt()
+                && !matches!(a, Arg::Ctx)
+                && !(pkt_access && self.may_access_pkt(false))
+                && matches!(
+                    a,
+                    Arg::Mem | Arg::MemOrNull | Arg::UninitMem | Arg::MapKey | Arg::MapValue
+                )
+            {
+                return fail(EACCES, "helper access to the packet is not allowed");
+            }
+            let is_null = reg.ty == Ty::Scalar && reg.s == Scalar::known(0);
+            match a {
+                Arg::MapPtr => {
+                    expect_type(regno, &reg, &[Ty::MapPtr], "map_ptr")?;
+                    map = Some(reg.aux);
+                }
+                Arg::MapKey | Arg::MapValue => {
+                    expect_type(
+                        regno,
+                        &reg,
+                        &[Ty::Stack, Ty::Pkt, Ty::PktMeta, Ty::MapKey, Ty::MapValue],
+                        // check_reg_type() prints all of map_key_value_types, including
+                        // the kinds bpfx never produces here (mem, buf, trusted BTF).
+                        "fp, pkt, pkt_meta, map_key, map_value, mem, ringbuf_mem, buf, trusted_ptr_",
+                    )?;
+                    let Some(m) = map else {
+                        return fail(EACCES, "invalid map_ptr to access map->key");
+                    };
+                    let md = &self.prog.maps[m as usize];
+                    let size = if matches!(a, Arg::MapKey) {
+                        md.key_size
+                    } else {
+                        md.value_size
+                    };
+                    self.helper_mem(st, regno, size as i64, false, false)?;
+                }
+                Arg::Mem | Arg::MemOrNull | Arg::UninitMem => {
+                    if is_null && matches!(a, Arg::MemOrNull) {
+                        prev_mem = Some((regno, false));
+                        continue;
+                    }
+                    expect_type(
+                        regno,
+                        &reg,
+                        &[
+                            Ty::Stack,
+                            Ty::Pkt,
+                            Ty::PktMeta,
+                            Ty::MapKey,
+                            Ty::MapValue,
+                            Ty::RingbufMem,
+                        ],
+                        "fp, pkt, pkt_meta, map_key, map_value, mem, ringbuf_mem, buf, trusted_ptr_",
+                    )?;
+                    prev_mem = Some((regno, matches!(a, Arg::UninitMem)));
+                }
+                Arg::Size | Arg::SizeOrZero => {
+                    expect_type(regno, &reg, &[Ty::Scalar], "scalar")?;
+                    let zero_ok = matches!(a, Arg::SizeOrZero);
+                    let s = reg.s;
+                    if s.smin < 0 {
+                        return fail(
+                            EACCES,
+                            format!("R{regno} min value is negative, either use unsigned or 'var &= const'"),
+                        );
+                    }
+                    if s.umin == 0 && !zero_ok {
+                        return fail(
+                            EACCES,
+                            format!(
+                                "R{regno} invalid zero-sized read: u64=[{},{}]",
+                                s.umin as i64, s.umax
+                            ),
+                        );
+                    }
+                    if s.umax >= MAX_VAR_OFF as u64 {
+                        return fail(
+                            EACCES,
+                            format!("R{regno} unbounded memory access, use 'var &= const' or 'if (var < const)'"),
+                        );
+                    }
+                    if let Some((mreg, uninit)) = prev_mem {
+                        self.helper_mem(st, mreg, s.umax as i64, zero_ok, uninit)?;
+                        if uninit {
+                            self.mark_helper_written(st, mreg, s.umax as i64);
+                        }
+                        msize_max = s.umax;
+                    }
+                }
+                Arg::AllocSize => {
+                    expect_type(regno, &reg, &[Ty::Scalar], "scalar")?;
+                    if !reg.s.is_const() {
+                        return fail(EACCES, format!("R{regno} is not a known constant'"));
+                    }
+                    alloc_size = reg.s.value() as u32;
+                }
+                Arg::CtxOrNull if is_null => {}
+                Arg::Ctx | Arg::CtxOrNull => {
+                    expect_type(regno, &reg, &[Ty::Ctx], "ctx")?;
+                    check_ptr_off_reg(&reg, regno, false)?;
+                }
+                Arg::SpinLock => {
+                    expect_type(regno, &reg, &[Ty::MapValue], "map_value, ptr_")?;
+                    self.process_spin_lock(st, regno, &reg, id == 93)?;
+                }
+                Arg::SockCommon => {
+                    expect_type(
+                        regno,
+                        &reg,
+                        &[Ty::SockCommon, Ty::Sock, Ty::TcpSock],
+                        "sock_common, sock, tcp_sock, xdp_sock",
+                    )?;
+                    check_ptr_off_reg(&reg, regno, false)?;
+                }
+                Arg::SockRelease => {
+                    expect_type(
+                        regno,
+                        &reg,
+                        &[Ty::SockCommon, Ty::Sock, Ty::TcpSock],
+                        "sock_common, sock, tcp_sock, xdp_sock, ptr_, trusted_ptr_",
+                    )?;
+                    self.release_arg(regno, &reg)?;
+                    release_reg = Some(regno);
+                }
+                Arg::RingbufRelease => {
+                    expect_type(regno, &reg, &[Ty::RingbufMem], "ringbuf_mem")?;
+                    self.release_arg(regno, &reg)?;
+                    release_reg = Some(regno);
+                }
+                Arg::Long => {
+                    expect_type(
+                        regno,
+                        &reg,
+                        &[Ty::Stack, Ty::Pkt, Ty::PktMeta, Ty::MapKey, Ty::MapValue],
+                        "fp, pkt, pkt_meta, map_key, map_value",
+                    )?;
+                    self.helper_mem(st, regno, 8, false, true)?;
+                    self.check_alignment(&reg, 0, 8, true)?;
+                    self.mark_helper_written(st, regno, 8);
+                }
+                Arg::Any | Arg::Btf | Arg::Func => {}
+            }
+        }
+        if let Some(m) = map {
+            self.check_map_func(m, id as u32)?;
+        }
+        if let Some(r) = release_reg {
+            let reg = self.reg(st, r);
+            let rid = reg.ref_id;
+            st.refs.retain(|x| x.id != rid);
+            st.for_each_reg(|x| {
+                if x.ref_id == rid {
+                    *x = Reg::unknown();
+                    if !x.is_ptr() {
+                        x.ty = Ty::Scalar;
+                    }
+                }
+            });
+            // Released pointers become unusable.
+            st.for_each_reg(|x| {
+                if x.ty == Ty::Scalar && x.ref_id == rid {
+                    x.ref_id = 0;
+                }
+            });
+        }
+        if id == 12 && !st.refs.is_empty() {
+            let lines = self.ref_leak_lines(st, "tail_call");
+            return Err(Fail {
+                lines,
+                errno: EINVAL,
+                kind: RejectKind::Kernel,
+            });
+        }
+        if id == 81 {
+            let r2 = self.reg(st, 2);
+            if !(r2.ty == Ty::Scalar && r2.s == Scalar::known(0)) {
+                return fail(EINVAL, "get_local_storage() doesn't support non-zero flags");
+            }
+        }
+        let never_null = id == 1 && self.lookup_never_null(st, map);
+        for r in 0..=5 {
+            self.set(st, r, Reg::NOT_INIT);
+        }
+        let lookup_kind = match (id, map.map(|m| self.prog.maps[m as usize].map_type)) {
+            (1, Some(MapType::Sockmap | MapType::Sockhash)) => 1,
+            (1, Some(MapType::ArrayOfMaps | MapType::HashOfMaps)) => 2,
+            _ => 0,
+        };
+        let mut r0 = match p.ret {
+            Ret::MapValueOrNull if lookup_kind == 1 => {
+                let mut r = Reg::ptr(Ty::Sock);
+                r.maybe_null = true;
+                r
+            }
+            Ret::MapValueOrNull if lookup_kind == 2 => {
+                // A map_value_or_null that becomes the inner map pointer once checked
+                // (`mark_ptr_or_null_reg` with `inner_map_meta`).
+                let mut r = Reg::ptr(Ty::MapValue);
+                r.maybe_null = true;
+                let outer = map.unwrap_or(0) as usize;
+                r.mem_size = 1 + self
+                    .prog
+                    .inner_of
+                    .get(outer)
+                    .copied()
+                    .flatten()
+                    .unwrap_or(0);
+                r
+            }
+            Ret::Int => Reg::unknown(),
+            Ret::Void => Reg::NOT_INIT,
+            Ret::MapValueOrNull | Ret::MapValue => {
+                let mut r = Reg::ptr(Ty::MapValue);
+                r.aux = map.unwrap_or(0);
+                r.maybe_null = matches!(p.ret, Ret::MapValueOrNull) && !never_null;
+                if !r.maybe_null
+                    && self.prog.maps[r.aux as usize]
+                        .value_fields
+                        .spin_lock
+                        .is_some()
+                {
+                    r.id = self.new_id();
+                }
+                r
+            }
+            Ret::SockOrNull | Ret::SockNoRefOrNull => {
+                let mut r = Reg::ptr(Ty::Sock);
+                r.maybe_null = true;
+                r
+            }
+            Ret::TcpSockOrNull => {
+                let mut r = Reg::ptr(Ty::TcpSock);
+                r.maybe_null = true;
+                r
+            }
+            Ret::RingbufOrNull => {
+                let mut r = Reg::ptr(Ty::RingbufMem);
+                r.maybe_null = true;
+                r.mem_size = alloc_size;
+                r
+            }
+            Ret::Btf => Reg::unknown(),
+        };
+        if r0.maybe_null {
+            r0.id = self.new_id();
+        }
+        if matches!(id, 67 | 141 | 45 | 115 | 114) {
+            // `do_refine_retval_range`: at most the buffer size, at least -MAX_ERRNO.
+            r0.s.smax = msize_max as i64;
+            r0.s.s32_max = msize_max as i32;
+            r0.s.smin = -4095;
+            r0.s.s32_min = -4095;
+            r0.s.sync();
+        }
+        if matches!(p.ret, Ret::SockOrNull | Ret::RingbufOrNull) || lookup_kind == 1 {
+            let id = self.new_id();
+            st.refs.push(RefState { id, insn: pc });
+            r0.id = id;
+            r0.ref_id = id;
+        }
+        self.set(st, 0, r0);
+        if matches!(
+            id,
+            9 | 10 | 11 | 13 | 18 | 19 | 31 | 38 | 39 | 43 | 44 | 50 | 54 | 65
+        ) {
+            // `bpf_helper_changes_pkt_data`: every packet pointer is stale.
+            let privileged = self.prog.opts.privileged;
+            st.for_each_reg(|x| {
+                if x.is_pkt() || x.ty == Ty::PktEnd {
+                    *x = if privileged {
+                        Reg::unknown()
+                    } else {
+                        Reg::NOT_INIT
+                    };
+                }
+            });
+        }
+        Ok(())
+    }
+
+    pub(crate) fn release_arg(&self, regno: u8, reg: &Reg) -> R<()> {
+        if reg.ref_id == 0 {
+            return fail(
+                EINVAL,
+                format!("R{regno} must be referenced when passed to release function"),
+            );
+        }
+        if reg.off != 0 || !reg.s.is_const() || reg.s.value() != 0 {
+            return fail(
+                EINVAL,
+                format!(
+                    "R{regno} must have zero offset when passed to release func or trusted arg to kfunc"
+                ),
+            );
+        }
+        Ok(())
+    }
+
+    /// Whether `bpf_map_lookup_elem` cannot return NULL: an array (or per-CPU array)
+    /// looked up with a constant key below `max_entries` that sits on the stack as known
+    /// zero bytes or a spilled constant of the key's size (`can_elide_value_nullness`,
+    /// `get_constant_map_key`; privileged programs only).
+    pub(crate) fn lookup_never_null(&self, st: &State, map: Option<u32>) -> bool {
+        let Some(md) = map.and_then(|m| self.prog.maps.get(m as usize)) else {
+            return false;
+        };
+        if !self.prog.opts.privileged
+            || !matches!(md.map_type, MapType::Array | MapType::PercpuArray)
+        {
+            return false;
+        }
+        let key = self.reg(st, 2);
+        if key.ty != Ty::Stack || !key.s.is_const() {
+            return false;
+        }
+        let off = key.off as i64 + key.s.value() as i64;
+        if off >= 0 {
+            return false;
+        }
+        let si = ((-off - 1) / 8) as usize;
+        // The kernel's slot_type index (higher addresses at lower indexes).
+        let k = ((-off - 1) % 8) as usize;
+        let Some(slot) = st
+            .frames
+            .get(key.aux as usize)
+            .and_then(|f| f.stack.get(si))
+        else {
+            return false;
+        };
+        // Bytes from the key's address upwards, as get_constant_map_key walks them.
+        let run = |kind: Slot| {
+            slot.bytes[..=k]
+                .iter()
+                .rev()
+                .take_while(|x| **x == kind)
+                .count()
+        };
+        let ks = md.key_size as usize;
+        let value = if run(Slot::Zero) >= ks {
+            0
+        } else if slot.bytes[7] == Slot::Spill
+            && run(Slot::Spill) == ks
+            && slot.spilled.ty == Ty::Scalar
+            && slot.spilled.s.is_const()
+        {
+            slot.spilled.s.value()
+        } else {
+            return false;
+        };
+        value < md.max_entries as u64
+    }
+
+    pub(crate) fn check_map_func(&self, m: u32, func: u32) -> R<()> {
+        let md = &self.prog.maps[m as usize];
+        let t = md.map_type;
+        let name = format!("{}#{}", helpers::name(func as i64), func);
+        let bad = || {
+            fail(
+                EINVAL,
+                format!("cannot pass map_type {} into func {}", t.number(), name),
+            )
+        };
+        // `check_map_func_compatibility`, both directions, for the helpers in the table.
+        let needs = match t {
+            MapType::ProgArray => Some(&[12u32][..]),
+            MapType::CgroupStorage | MapType::PercpuCgroupStorage => Some(&[81u32][..]),
+            MapType::Ringbuf => Some(&[130u32, 131, 134][..]),
+            MapType::Sockmap | MapType::Sockhash => {
+                Some(&[1u32, 2, 3, 52, 53, 60, 70, 71, 72, 82][..])
+            }
+            MapType::ReuseportSockarray => Some(&[82u32, 1, 2, 3][..]),
+            MapType::SkStorage => Some(&[107u32, 108][..]),
+            MapType::Xskmap => Some(&[51u32, 1, 2, 3][..]),
+            MapType::Devmap | MapType::DevmapHash => Some(&[51u32, 1][..]),
+            MapType::Cpumap => Some(&[51u32][..]),
+            _ => None,
+        };
+        if let Some(list) = needs {
+            if !list.contains(&func) {
+                return bad();
+            }
+        }
+        let only = match func {
+            12 => Some(&[MapType::ProgArray][..]),
+            81 => Some(&[MapType::CgroupStorage, MapType::PercpuCgroupStorage][..]),
+            130 | 131 | 134 => Some(&[MapType::Ringbuf][..]),
+            107 | 108 => Some(&[MapType::SkStorage][..]),
+            51 => Some(
+                &[
+                    MapType::Devmap,
+                    MapType::DevmapHash,
+                    MapType::Cpumap,
+                    MapType::Xskmap,
+                ][..],
+            ),
+            _ => None,
+        };
+        if let Some(list) = only {
+            if !list.contains(&t) {
+                return bad();
+            }
+        }
+        Ok(())
+    }
+
+    pub(crate) fn process_spin_lock(
+        &mut self,
+        st: &mut State,
+        regno: u8,
+        reg: &Reg,
+        lock: bool,
+    ) -> R<()> {
+        let lock_str = "bpf_spin";
+        if !reg.s.is_const() {
+            return fail(
+                EINVAL,
+                format!("R{regno} doesn't have constant offset. {lock_str}_lock has to be at the constant offset"),
+            );
+        }
+        let m = self.map(reg).clone();
+        let Some(lo) = m.value_fields.spin_lock else {
+            return fail(
+                EINVAL,
+                format!(
+                    "map '{}' has to have BTF in order to use {lock_str}_lock",
+                    m.name
+                ),
+            );
+        };
+        let val = reg.s.value() as i64 + reg.off as i64;
+        if val != lo as i64 {
+            return fail(
+                EINVAL,
+                format!("off {val} doesn't point to 'struct {lock_str}_lock' that is at {lo}"),
+            );
+        }
+        if lock {
+            if st.lock.is_some() {
+                return fail(EINVAL, "Locking two bpf_spin_locks are not allowed");
+            }
+            st.lock = Some((reg.aux, reg.id));
+        } else {
+            match st.lock {
+                None => return fail(EINVAL, format!("{lock_str}_unlock without taking a lock")),
+                Some((mp, id)) if mp != reg.aux || id != reg.id => {
+                    return fail(EINVAL, format!("{lock_str}_unlock of different lock"));
+                }
+                _ => st.lock = None,
+            }
+        }
+        Ok(())
+    }
+
+    /// `check_helper_mem_access`.
+    pub(crate) fn helper_mem(
+        &mut self,
+        st: &mut State,
+        regno: u8,
+        size: i64,
+        zero_ok: bool,
+        write: bool,
+    ) -> R<()> {
+        let reg = self.reg(st, regno);
+        match reg.ty {
+            Ty::Pkt | Ty::PktMeta => {
+                check_packet_access(regno, &reg, reg.off as i64, size, zero_ok)
+            }
+            Ty::MapKey => {
+                if write {
+                    return fail(
+                        EACCES,
+                        format!("R{regno} cannot write into {}", reg.type_name()),
+                    );
+                }
+                let ks = self.map(&reg).key_size as i64;
+                self.check_region(regno, &reg, reg.off as i64, size, ks, false)
+            }
+            Ty::MapValue => {
+                let m = self.map(&reg).clone();
+                if write && m.flags & BPF_F_RDONLY_PROG != 0 {
+                    return fail(
+                        EACCES,
+                        format!(
+                            "write into map forbidden, value_size={} off={} size={size}",
+                            m.value_size, reg.off
+                        ),
+                    );
+                }
+                if !write && m.flags & BPF_F_WRONLY_PROG != 0 {
+                    return fail(
+                        EACCES,
+                        format!(
+                            "read from map forbidden, value_size={} off={} size={size}",
+                            m.value_size, reg.off
+                        ),
+                    );
+                }
+                self.check_map_access(regno, &reg, reg.off as i64, size, &m, zero_ok)
+            }
+            Ty::RingbufMem => self.check_region(
+                regno,
+                &reg,
+                reg.off as i64,
+                size,
+                reg.mem_size as i64,
+                zero_ok,
+            ),
+            Ty::Stack => {
+                if size == 0 && !zero_ok {
+                    return fail(EACCES, "invalid zero-sized read");
+                }
+                self.check_stack_bounds(st, regno, &reg, reg.off as i64, size, write, "helper")?;
+                if write {
+                    return Ok(());
+                }
+                let (min_off, max_off) = if reg.s.is_const() {
+                    let m = reg.s.value() as i64 + reg.off as i64;
+                    (m, m)
+                } else {
+                    (reg.s.smin + reg.off as i64, reg.s.smax + reg.off as i64)
+                };
+                let frame = reg.aux as usize;
+                for a in min_off..max_off + size {
+                    let si = Frame::slot_index(a);
+                    let bi = ((-a - 1) % 8) as usize;
+                    let slot = st.frames[frame]
+                        .stack
+                        .get(si)
+                        .copied()
+                        .unwrap_or(StackSlot::EMPTY);
+                    let t = slot.bytes[bi];
+                    let ok = match t {
+                        Slot::Misc | Slot::Zero => true,
+                        Slot::Invalid => self.prog.opts.privileged,
+                        Slot::Spill => slot.spilled.ty == Ty::Scalar || self.prog.opts.privileged,
+                    };
+                    if !ok {
+                        if reg.s.is_const() {
+                            return fail(
+                                EACCES,
+                                format!(
+                                    "invalid read from stack R{regno} off {min_off}+{} size {size}",
+                                    a - min_off
+                                ),
+                            );
+                        }
+                        return fail(
+                            EACCES,
+                            format!(
+                                "invalid read from stack R{regno} var_off {}+{} size {size}",
+                                reg.s.var_off.kernel_fmt(),
+                                a - min_off
+                            ),
+                        );
+                    }
+                }
+                Ok(())
+            }
+            Ty::Ctx if self.prog.opts.prog_type == ProgType::Syscall => {
+                if size == 0 {
+                    return if zero_ok {
+                        Ok(())
+                    } else {
+                        fail(EACCES, "invalid zero-sized read")
+                    };
+                }
+                self.mem_access(st, regno, size - 1, 1, write, None, false)
+                    .map(|_| ())
+            }
+            _ => {
+                if zero_ok && size == 0 && reg.ty == Ty::Scalar && reg.s == Scalar::known(0) {
+                    return Ok(());
+                }
+                fail(
+                    EACCES,
+                    format!("R{regno} type={} expected=fp", reg.type_name()),
+                )
+            }
+        }
+    }
+
+    pub(crate) fn mark_helper_written(&mut self, st: &mut State, regno: u8, size: i64) {
+        let reg = self.reg(st, regno);
+        if reg.ty != Ty::Stack {
+            return;
+        }
+        let frame = reg.aux as usize;
+        if !reg.s.is_const() {
+            return;
+        }
+        let base = reg.s.value() as i64 + reg.off as i64;
+        for a in base..base + size {
+            let si = Frame::slot_index(a);
+            let bi = ((-a - 1) % 8) as usize;
+            if let Some(slot) = st.frames[frame].stack.get_mut(si) {
+                if slot.bytes[7] == Slot::Spill {
+                    for b in slot.bytes.iter_mut() {
+                        if *b == Slot::Spill {
+                            *b = Slot::Misc;
+                        }
+                    }
+                    slot.spilled = Reg::NOT_INIT;
+                }
+                slot.bytes[bi] = Slot::Misc;
+            }
+        }
+    }
+}

@@ -1,0 +1,4 @@
+# Privileged programs may read stack they never wrote.
+# expect: accept
+r0 = *(u64 *)(r10 - 8)
+exit
