@@ -92,7 +92,10 @@ fn kernel_maps(opts: &verifier::Options) -> Result<Vec<kernel::Map>, String> {
         .iter()
         .enumerate()
         .map(|(i, m)| {
-            if m.inner.is_some() || m.value_fields.spin_lock.is_some() || m.value_fields.timer.is_some() {
+            if m.inner.is_some()
+                || m.value_fields.spin_lock.is_some()
+                || m.value_fields.timer.is_some()
+            {
                 return Err(format!("map {i} needs an inner map or BTF"));
             }
             kernel::Map::create(&kernel::MapSpec {

@@ -43,10 +43,7 @@ fn compare_verifiers(
         return Ok(ExitCode::from(EXIT_UNAVAILABLE));
     }
     let mut opts = verifier::Options::new(prog_type);
-    opts.maps = maps
-        .iter()
-        .map(|m| harness::convert::verifier_map(&m.spec))
-        .collect();
+    opts.maps = maps.iter().map(|m| m.spec.clone()).collect();
     let owned = harness::create_kernel_maps(maps).map_err(|e| anyhow!("creating the maps: {e}"))?;
     let ours = match verifier::verify(prog, &opts) {
         Ok(_) => Ok(()),

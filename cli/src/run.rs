@@ -150,7 +150,7 @@ fn read_program(args: &Args) -> Result<Loaded> {
 }
 
 /// What the kernel's verifier would say, for a program with a kernel program type.
-fn verified(prog_type: ProgType, maps: Vec<Option<verifier::MapDef>>, loaded: &Loaded) -> bool {
+fn verified(prog_type: ProgType, maps: Vec<Option<verifier::MapSpec>>, loaded: &Loaded) -> bool {
     // `plain` (r1 = user memory) is the conformance suite's convention, not a kernel type.
     let Ok(kernel_type) = prog_type.name().parse::<asm::types::ProgType>() else {
         return true;
@@ -280,11 +280,7 @@ pub fn main(args: Args) -> Result<ExitCode> {
             Bench::Object(t) => t
                 .maps()
                 .iter()
-                .map(|m| {
-                    Some(harness::convert::verifier_map(
-                        &harness::convert::spec_of_vm_object_map(m),
-                    ))
-                })
+                .map(|m| Some(harness::convert::spec_of_vm_object_map(m)))
                 .collect(),
             Bench::Plain(_) => args
                 .maps
@@ -296,7 +292,7 @@ pub fn main(args: Args) -> Result<ExitCode> {
                     } else {
                         m.name.clone()
                     };
-                    Some(harness::convert::verifier_map(&m.clone().named(name)))
+                    Some(m.clone().named(name))
                 })
                 .collect(),
         };

@@ -6,7 +6,7 @@ use anyhow::Result;
 use asm::types::ProgType;
 use std::path::PathBuf;
 use std::process::ExitCode;
-use verifier::{MapDef, Options};
+use verifier::{MapSpec, Options};
 
 const EXAMPLES: &str = "\
 Examples:
@@ -85,7 +85,7 @@ fn read(args: &Args, color: render::Color) -> Result<Program> {
 }
 
 /// Picks a program of a clang-built object and the verifier's view of its maps.
-fn from_object(args: &Args, bytes: &[u8], name: &str) -> Result<(Program, ProgType, Vec<MapDef>)> {
+fn from_object(args: &Args, bytes: &[u8], name: &str) -> Result<(Program, ProgType, Vec<MapSpec>)> {
     let obj = crate::load::object(bytes, name)?;
     let i =
         harness::program::pick_index(&obj, name, args.section.as_deref(), args.program.as_deref())
@@ -93,7 +93,7 @@ fn from_object(args: &Args, bytes: &[u8], name: &str) -> Result<(Program, ProgTy
     let p = &obj.programs[i];
     let maps = harness::convert::object_maps(&obj)
         .iter()
-        .map(|m| harness::convert::verifier_map(&m.spec))
+        .map(|m| m.spec.clone())
         .collect();
     let prog = Program {
         bytes: asm::encode(&p.insns),
@@ -115,11 +115,7 @@ pub fn main(args: Args, color: render::Color) -> Result<ExitCode> {
         }
         None => {
             let prog = read(&args, color)?;
-            let maps = args
-                .maps
-                .iter()
-                .map(harness::convert::verifier_map)
-                .collect();
+            let maps = args.maps.clone();
             (prog, args.prog_type, maps)
         }
     };

@@ -257,7 +257,11 @@ fn verify_help_describes_objects_and_maps() {
         s(&p),
     ]);
     assert!(out.status.success(), "{}{}", stdout(&out), stderr(&out));
-    assert!(stderr(&out).contains("--map counts=array:4:8:1"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("--map counts=array:4:8:1"),
+        "{}",
+        stderr(&out)
+    );
 }
 
 #[test]

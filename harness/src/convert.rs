@@ -116,13 +116,6 @@ pub fn kernel_map_spec(m: &MapSpec) -> kernel::MapSpec {
     }
 }
 
-/// A map for the verifier.
-pub fn verifier_map(m: &MapSpec) -> verifier::MapDef {
-    let mut d = verifier::MapDef::new(&m.name, m.map_type, m.key_size, m.value_size, m.max_entries);
-    d.flags = m.flags;
-    d
-}
-
 /// The definition of a map of `vm::testing`'s bench.
 pub fn spec_of_vm_object_map(m: &vm::object::MapDef) -> MapSpec {
     MapSpec::new(m.map_type, m.key_size, m.value_size, m.max_entries)
