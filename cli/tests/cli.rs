@@ -64,6 +64,8 @@ fn raw_input_disassembles_in_every_dialect() {
 fn formats() {
     let c = String::from_utf8(bpfx(&["asm", "--format", "c"], PROG.as_bytes()).stdout).unwrap();
     assert!(c.contains("struct bpf_insn prog[]"));
+    // The C initialiser's text is what is under test: 0xb7 is `mov r0, 42`'s opcode as
+    // `bpfx asm --format c` prints it.
     assert!(
         c.contains("{ .code = 0xb7, .dst_reg = 0, .src_reg = 0, .off = 0, .imm = 42 },"),
         "{c}"
@@ -103,7 +105,8 @@ fn exit_codes() {
         bpfx(&["asm", "/no/such/file.s"], b"").status.code(),
         Some(2)
     );
-    // Undecodable bytes: rejected input.
+    // Undecodable bytes: rejected input. The byte is what is under test: 0x8e
+    // (BPF_JMP32 | BPF_CALL | BPF_X) is no instruction.
     let bad = bpfx(&["disasm", "--input", "raw"], &[0x8e, 0, 0, 0, 0, 0, 0, 0]);
     assert_eq!(bad.status.code(), Some(1));
     let err = String::from_utf8_lossy(&bad.stderr);

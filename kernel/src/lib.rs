@@ -13,10 +13,7 @@
 //! use kernel::run::{run, RunInput};
 //!
 //! // r0 = 0x1_0000_0002; exit: the wrapper observes all 64 bits of r0.
-//! let prog = [
-//!     Insn { code: 0x18, dst: 0, src: 0, off: 0, imm: 0x1_0000_0002 },
-//!     Insn { code: 0x95, dst: 0, src: 0, off: 0, imm: 0 },
-//! ];
+//! let prog = [Insn::lddw(0, 0x1_0000_0002), Insn::exit()];
 //! match kernel::probe::availability() {
 //!     Ok(()) => {
 //!         let out = run(&prog, &RunInput::default()).unwrap();

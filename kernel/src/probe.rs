@@ -7,22 +7,7 @@ use asm::Insn;
 /// `r0 = 0; exit`: valid for every type that has no attach target, and 0 is inside every
 /// type's allowed return range.
 fn trivial() -> [Insn; 2] {
-    [
-        Insn {
-            code: 0xb7,
-            dst: 0,
-            src: 0,
-            off: 0,
-            imm: 0,
-        },
-        Insn {
-            code: 0x95,
-            dst: 0,
-            src: 0,
-            off: 0,
-            imm: 0,
-        },
-    ]
+    [Insn::mov64_imm(0, 0), Insn::exit()]
 }
 
 /// Whether bpf() can load and test-run programs here: `Err` holds the reason (e.g.

@@ -462,34 +462,10 @@ mod tests {
         let g = std::fs::File::open("/dev/null").unwrap();
         let fds = [f.as_fd(), g.as_fd()];
         let insns = [
-            Insn {
-                code: 0x18,
-                dst: 1,
-                src: 1,
-                off: 0,
-                imm: 1,
-            },
-            Insn {
-                code: 0x18,
-                dst: 1,
-                src: 2,
-                off: 0,
-                imm: 24 << 32,
-            },
-            Insn {
-                code: 0x18,
-                dst: 1,
-                src: 0,
-                off: 0,
-                imm: 7,
-            },
-            Insn {
-                code: 0x95,
-                dst: 0,
-                src: 0,
-                off: 0,
-                imm: 0,
-            },
+            Insn::ld_map_fd(1, 1),
+            Insn::ld_map_value(1, 0, 24),
+            Insn::lddw(1, 7),
+            Insn::exit(),
         ];
         let out = patch_maps(&insns, &fds).unwrap();
         assert_eq!(out[0].imm, g.as_raw_fd() as i64);

@@ -33,7 +33,7 @@
 use crate::error::Error;
 use crate::map::{Map, MapSpec};
 use crate::prog::{LoadOptions, LogLevel, ProgType, Program, TestRun};
-use asm::isa::Pseudo;
+use asm::isa::{AluOp, Cond, Pseudo, Size};
 use asm::Insn;
 
 /// What to run and with what input.
@@ -158,14 +158,10 @@ pub const MAX_PACKET_MEM: usize = 3000;
 /// The largest memory memory mode accepts (in a map value).
 pub const MAX_MEM: usize = 1 << 20;
 
-fn ins(code: u8, dst: u8, src: u8, off: i16, imm: i64) -> Insn {
-    Insn {
-        code,
-        dst,
-        src,
-        off,
-        imm,
-    }
+/// A wrapper immediate: memory lengths are at most [`MAX_MEM`] and map indexes are small.
+fn imm(v: impl TryInto<i32>) -> i32 {
+    v.try_into()
+        .unwrap_or_else(|_| panic!("wrapper immediate out of i32 range"))
 }
 
 fn slots(insns: &[Insn]) -> usize {
@@ -177,36 +173,36 @@ fn slots(insns: &[Insn]) -> usize {
 pub fn mem_wrapper(prog: &[Insn], mem_len: usize, result_map: u32) -> Vec<Insn> {
     let mut w = vec![
         // r2 = xdp_md->data; r3 = xdp_md->data_end
-        ins(0x61, 2, 1, 0, 0),
-        ins(0x61, 3, 1, 4, 0),
+        Insn::ldx(Size::W, 2, 1, 0),
+        Insn::ldx(Size::W, 3, 1, 4),
         // r1 = data
-        ins(0xbf, 1, 2, 0, 0),
+        Insn::mov64_reg(1, 2),
     ];
     let mut fail_jumps = Vec::new();
     if mem_len > 0 {
         // r4 = data + len; if r4 > data_end goto fail: after this the verifier knows the
         // packet range is at least len (find_good_pkt_pointers).
-        w.push(ins(0xbf, 4, 1, 0, 0));
-        w.push(ins(0x07, 4, 0, 0, mem_len as i64));
+        w.push(Insn::mov64_reg(4, 1));
+        w.push(Insn::alu64_imm(AluOp::Add, 4, imm(mem_len)));
         fail_jumps.push(w.len());
-        w.push(ins(0x2d, 4, 3, 0, 0));
+        w.push(Insn::jmp_reg(Cond::Gt, 4, 3, 0));
     }
     // r2 = len
-    w.push(ins(0xb7, 2, 0, 0, mem_len as i64));
+    w.push(Insn::mov64_imm(2, imm(mem_len)));
     let call_at = w.len();
-    w.push(ins(0x85, 0, 1, 0, 0));
+    w.push(Insn::call_local(0));
     // *(u64 *)map_value(result, 0) = r0
-    w.push(ins(0x18, 1, Pseudo::MapValue.src(), 0, result_map as i64));
-    w.push(ins(0x7b, 1, 0, 0, 0));
+    w.push(Insn::ld_map_value(1, imm(result_map), 0));
+    w.push(Insn::stx(Size::DW, 1, 0, 0));
     // return XDP_PASS
-    w.push(ins(0xb7, 0, 0, 0, 2));
-    w.push(ins(0x95, 0, 0, 0, 0));
+    w.push(Insn::mov64_imm(0, 2));
+    w.push(Insn::exit());
     let fail = w.len();
     if !fail_jumps.is_empty() {
         // Never taken at run time (the packet is always long enough): XDP_ABORTED. Only
         // emitted when something jumps here: the verifier rejects unreachable code.
-        w.push(ins(0xb7, 0, 0, 0, 0));
-        w.push(ins(0x95, 0, 0, 0, 0));
+        w.push(Insn::mov64_imm(0, 0));
+        w.push(Insn::exit());
     }
     for j in fail_jumps {
         w[j].off = (slots(&w[..fail]) - slots(&w[..j]) - 1) as i16;
@@ -220,13 +216,13 @@ pub fn mem_wrapper(prog: &[Insn], mem_len: usize, result_map: u32) -> Vec<Insn> 
 /// the value of map `mem_map`, `r2` = its size.
 pub fn map_mem_wrapper(prog: &[Insn], mem_len: usize, mem_map: u32, result_map: u32) -> Vec<Insn> {
     let mut w = vec![
-        ins(0x18, 1, Pseudo::MapValue.src(), 0, mem_map as i64),
-        ins(0xb7, 2, 0, 0, mem_len as i64),
-        ins(0x85, 0, 1, 0, 0),
-        ins(0x18, 1, Pseudo::MapValue.src(), 0, result_map as i64),
-        ins(0x7b, 1, 0, 0, 0),
-        ins(0xb7, 0, 0, 0, 2),
-        ins(0x95, 0, 0, 0, 0),
+        Insn::ld_map_value(1, imm(mem_map), 0),
+        Insn::mov64_imm(2, imm(mem_len)),
+        Insn::call_local(0),
+        Insn::ld_map_value(1, imm(result_map), 0),
+        Insn::stx(Size::DW, 1, 0, 0),
+        Insn::mov64_imm(0, 2),
+        Insn::exit(),
     ];
     w[2].imm = (slots(&w) - slots(&w[..2]) - 1) as i64;
     w.extend_from_slice(prog);
@@ -237,11 +233,11 @@ pub fn map_mem_wrapper(prog: &[Insn], mem_len: usize, mem_map: u32, result_map: 
 pub fn typed_wrapper(prog: &[Insn], result_map: u32) -> Vec<Insn> {
     let mut w = vec![
         // call the program with the context still in r1
-        ins(0x85, 0, 1, 0, 0),
-        ins(0x18, 1, Pseudo::MapValue.src(), 0, result_map as i64),
-        ins(0x7b, 1, 0, 0, 0),
+        Insn::call_local(0),
+        Insn::ld_map_value(1, imm(result_map), 0),
+        Insn::stx(Size::DW, 1, 0, 0),
         // r0 is still the program's: return it
-        ins(0x95, 0, 0, 0, 0),
+        Insn::exit(),
     ];
     w[0].imm = (slots(&w) - 1) as i64;
     w.extend_from_slice(prog);
@@ -468,21 +464,25 @@ pub fn run(prog: &[Insn], input: &RunInput<'_>) -> Result<RunOutput, Error> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use asm::isa::{op, CallKind, Form};
 
     #[test]
     fn mem_wrapper_targets() {
-        let prog = [ins(0xb7, 0, 0, 0, 7), ins(0x95, 0, 0, 0, 0)];
+        let prog = [Insn::mov64_imm(0, 7), Insn::exit()];
         let w = mem_wrapper(&prog, 16, 0);
-        let call = w.iter().position(|i| i.code == 0x85).unwrap();
-        let at = slots(&w[..call]);
+        let call = w
+            .iter()
+            .position(|i| i.form() == Some(Form::Call(CallKind::Local)))
+            .unwrap();
         // The call lands on the program's first instruction.
-        assert_eq!(at + 1 + w[call].imm as usize, slots(&w) - 2);
-        let jgt = w.iter().position(|i| i.code == 0x2d).unwrap();
-        let fail = slots(&w[..jgt]) + 1 + w[jgt].off as usize;
-        assert_eq!(w[w.len() - 4], ins(0xb7, 0, 0, 0, 0));
+        assert_eq!(w[call].jump_target(slots(&w[..call])), Some(slots(&w) - 2));
+        let is_bounds_check = |i: &Insn| i.code == op::JGT_REG;
+        let jgt = w.iter().position(is_bounds_check).unwrap();
+        let fail = w[jgt].jump_target(slots(&w[..jgt])).unwrap();
+        assert_eq!(w[w.len() - 4], Insn::mov64_imm(0, 0));
         assert_eq!(fail, slots(&w) - 4);
         // No bounds check when there is no memory.
-        assert!(mem_wrapper(&prog, 0, 0).iter().all(|i| i.code != 0x2d));
+        assert!(!mem_wrapper(&prog, 0, 0).iter().any(is_bounds_check));
     }
 
     #[test]
@@ -505,7 +505,7 @@ mod tests {
 
     #[test]
     fn typed_wrapper_targets() {
-        let prog = [ins(0xb7, 0, 0, 0, 7), ins(0x95, 0, 0, 0, 0)];
+        let prog = [Insn::mov64_imm(0, 7), Insn::exit()];
         let w = typed_wrapper(&prog, 3);
         assert_eq!(1 + w[0].imm as usize, 5);
         assert_eq!(w[1].imm, 3);

@@ -21,7 +21,7 @@
 //! (`seccomp_uprobe_exception()`): they are never probed here (they would really run).
 
 use asm::cbpf::seccomp::{combine, Action};
-use asm::cbpf::SockFilter;
+use asm::cbpf::{code_of, Form, JmpOp, Size, SockFilter, Src};
 use std::io;
 use std::sync::atomic::{AtomicPtr, AtomicU32, Ordering};
 
@@ -230,16 +230,19 @@ pub fn test_site_ip_abi(abi: Abi) -> u64 {
 fn guard(aux_ip: u64) -> Vec<SockFilter> {
     let allow = Action::Allow.to_ret();
     let deny = Action::Errno(GUARD_ERRNO).to_ret();
+    let ld = code_of(Form::LdAbs(Size::W));
+    let jeq = code_of(Form::Jmp(JmpOp::Jeq, Src::K));
+    let ret = code_of(Form::RetK);
     vec![
-        SockFilter::new(0x20, 0, 0, 0),                     // ld [0] (nr)
-        SockFilter::new(0x15, 1, 0, NR_SECCOMP as u32),     // jeq #seccomp, ip
-        SockFilter::new(0x15, 0, 4, NR_EXIT_GROUP as u32),  // jeq #exit_group, ip, deny
-        SockFilter::new(0x20, 0, 0, 8),                     // ip: ld [8]
-        SockFilter::new(0x15, 0, 2, aux_ip as u32),         // jeq #ip_lo, hi, deny
-        SockFilter::new(0x20, 0, 0, 12),                    // hi: ld [12]
-        SockFilter::new(0x15, 1, 0, (aux_ip >> 32) as u32), // jeq #ip_hi, allow, deny
-        SockFilter::new(0x06, 0, 0, deny),                  // deny
-        SockFilter::new(0x06, 0, 0, allow),                 // allow
+        SockFilter::new(ld, 0, 0, 0),                      // ld [0] (nr)
+        SockFilter::new(jeq, 1, 0, NR_SECCOMP as u32),     // jeq #seccomp, ip
+        SockFilter::new(jeq, 0, 4, NR_EXIT_GROUP as u32),  // jeq #exit_group, ip, deny
+        SockFilter::new(ld, 0, 0, 8),                      // ip: ld [8]
+        SockFilter::new(jeq, 0, 2, aux_ip as u32),         // jeq #ip_lo, hi, deny
+        SockFilter::new(ld, 0, 0, 12),                     // hi: ld [12]
+        SockFilter::new(jeq, 1, 0, (aux_ip >> 32) as u32), // jeq #ip_hi, allow, deny
+        SockFilter::new(ret, 0, 0, deny),                  // deny
+        SockFilter::new(ret, 0, 0, allow),                 // allow
     ]
 }
 
@@ -428,7 +431,12 @@ pub fn check(prog: &[SockFilter]) -> io::Result<Result<(), i32>> {
 /// Whether seccomp filters can be installed here (a trivial filter in a child).
 #[cfg(target_arch = "x86_64")]
 pub fn available() -> Result<(), String> {
-    let allow = vec![SockFilter::new(0x06, 0, 0, Action::Allow.to_ret())];
+    let allow = vec![SockFilter::new(
+        code_of(Form::RetK),
+        0,
+        0,
+        Action::Allow.to_ret(),
+    )];
     match run(&[allow], NR_GETPID as u32, [0; 6]) {
         Ok(Observed::Errno(e)) if e == GUARD_ERRNO as u32 => Ok(()),
         Ok(o) => Err(format!("a trivial filter gave an unexpected result: {o}")),

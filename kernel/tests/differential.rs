@@ -11,7 +11,7 @@
 
 mod common;
 
-use asm::isa::{self, AluOp, AtomicOp, Form, OpDef, Pseudo, Size, Source, Width};
+use asm::isa::{self, AluOp, AtomicOp, Cond, Form, OpDef, Size, Source, Width};
 use asm::Insn;
 use common::diff;
 use proptest::prelude::*;
@@ -61,16 +61,6 @@ enum Block {
     Loop(u8, Vec<(usize, u8, u8, i32)>),
     /// `bpf_map_update_elem(map0, &key, &reg)` or `r0 = *bpf_map_lookup_elem(map0, &key)`.
     Map { update: bool, key: u8, reg: u8 },
-}
-
-fn ins(code: u8, dst: u8, src: u8, off: i16, imm: i64) -> Insn {
-    Insn {
-        code,
-        dst,
-        src,
-        off,
-        imm,
-    }
 }
 
 /// Instruction for an ALU block, with the immediate made acceptable to the verifier: shift
@@ -131,7 +121,7 @@ fn slots_of(insns: &[Insn]) -> i64 {
 /// Re-initialises the registers a helper call leaves unreadable (r1-r5).
 fn reinit(out: &mut Vec<Insn>, seed: u8) {
     for r in 1..=5u8 {
-        out.push(ins(0xb7, r, 0, 0, (seed as i64) * 7 + r as i64));
+        out.push(Insn::mov64_imm(r, i32::from(seed) * 7 + i32::from(r)));
     }
 }
 
@@ -166,41 +156,36 @@ fn block_insns(
             }
         }
         Block::Loop(n, body) => {
-            let mut out = vec![ins(0xb7, 8, 0, 0, *n as i64)];
+            let mut out = vec![Insn::mov64_imm(8, i32::from(*n))];
             let start = out.len();
             for (i, dst, src, imm) in body {
                 out.push(alu_insn(alu[*i], *dst, *src, *imm));
             }
-            out.push(ins(0x07, 8, 0, 0, -1));
+            out.push(Insn::alu64_imm(AluOp::Add, 8, -1));
             let back = -(slots_of(&out[start..]) + 1);
-            out.push(ins(0x55, 8, 0, back as i16, 0));
+            out.push(Insn::jmp_imm(Cond::Ne, 8, 0, back as i16));
             out
         }
         Block::Map { update, key, reg } => {
             let key_off = -(DATA_SLOTS + 1) * 8;
             let val_off = -(DATA_SLOTS + 2) * 8;
-            let mut out = vec![ins(
-                0x62,
-                10,
-                0,
-                key_off,
-                (*key % diff::MAP_ENTRIES as u8) as i64,
-            )];
+            let key_index = i32::from(*key % diff::MAP_ENTRIES as u8);
+            let mut out = vec![Insn::st(Size::W, 10, key_off, key_index)];
             if *update {
-                out.push(ins(0x7b, 10, *reg, val_off, 0));
+                out.push(Insn::stx(Size::DW, 10, *reg, val_off));
             }
-            out.push(ins(0x18, 1, Pseudo::MapFd.src(), 0, 0));
-            out.push(ins(0xbf, 2, 10, 0, 0));
-            out.push(ins(0x07, 2, 0, 0, key_off as i64));
+            out.push(Insn::ld_map_fd(1, 0));
+            out.push(Insn::mov64_reg(2, 10));
+            out.push(Insn::alu64_imm(AluOp::Add, 2, key_off.into()));
             if *update {
-                out.push(ins(0xbf, 3, 10, 0, 0));
-                out.push(ins(0x07, 3, 0, 0, val_off as i64));
-                out.push(ins(0xb7, 4, 0, 0, 0));
-                out.push(ins(0x85, 0, 0, 0, 2));
+                out.push(Insn::mov64_reg(3, 10));
+                out.push(Insn::alu64_imm(AluOp::Add, 3, val_off.into()));
+                out.push(Insn::mov64_imm(4, 0));
+                out.push(Insn::call_helper(2));
             } else {
-                out.push(ins(0x85, 0, 0, 0, 1));
-                out.push(ins(0x15, 0, 0, 1, 0));
-                out.push(ins(0x79, 0, 0, 0, 0));
+                out.push(Insn::call_helper(1));
+                out.push(Insn::jmp_imm(Cond::Eq, 0, 0, 1));
+                out.push(Insn::ldx(Size::DW, 0, 0, 0));
             }
             reinit(&mut out, *key);
             out
@@ -211,12 +196,12 @@ fn block_insns(
 /// The whole program for a list of blocks and the prolog constants.
 fn build(consts: &[i64; 9], stack: &[i32; SLOTS as usize], blocks: &[Block]) -> Vec<Insn> {
     let (alu, jumps, mems) = (alu_defs(), jump_defs(), mem_defs());
-    let mut prog = vec![ins(0xbf, 9, 1, 0, 0)];
+    let mut prog = vec![Insn::mov64_reg(9, 1)];
     for (r, c) in consts.iter().enumerate() {
-        prog.push(ins(0x18, r as u8, 0, 0, *c));
+        prog.push(Insn::lddw(r as u8, *c));
     }
     for (s, v) in stack.iter().enumerate() {
-        prog.push(ins(0x7a, 10, 0, -(s as i16 + 1) * 8, *v as i64));
+        prog.push(Insn::st(Size::DW, 10, -(s as i16 + 1) * 8, *v));
     }
     // Blocks are built back to front so a jump knows the size of what it skips.
     let mut built: Vec<Vec<Insn>> = Vec::with_capacity(blocks.len());
@@ -228,15 +213,15 @@ fn build(consts: &[i64; 9], stack: &[i32; SLOTS as usize], blocks: &[Block]) -> 
         prog.extend_from_slice(b);
     }
     // Epilogue: mem[0..8] = r0; mem[8..16] = fold(stack) with r1 = r1 * 31 ^ slot.
-    prog.push(ins(0x7b, 9, 0, 0, 0));
-    prog.push(ins(0xb7, 1, 0, 0, 0));
+    prog.push(Insn::stx(Size::DW, 9, 0, 0));
+    prog.push(Insn::mov64_imm(1, 0));
     for s in 0..SLOTS {
-        prog.push(ins(0x79, 2, 10, -(s + 1) * 8, 0));
-        prog.push(ins(0x27, 1, 0, 0, 31));
-        prog.push(ins(0xaf, 1, 2, 0, 0));
+        prog.push(Insn::ldx(Size::DW, 2, 10, -(s + 1) * 8));
+        prog.push(Insn::alu64_imm(AluOp::Mul, 1, 31));
+        prog.push(Insn::alu64_reg(AluOp::Xor, 1, 2));
     }
-    prog.push(ins(0x7b, 9, 1, 8, 0));
-    prog.push(ins(0x95, 0, 0, 0, 0));
+    prog.push(Insn::stx(Size::DW, 9, 1, 8));
+    prog.push(Insn::exit());
     prog
 }
 

@@ -3,28 +3,14 @@
 
 mod common;
 
+use asm::isa::{AluOp, Cond, Size};
 use asm::Insn;
 use common::kernel_available;
 use kernel::map::UpdateFlags;
 use kernel::run::{prepare, run, RunInput};
 use kernel::{Error, LoadOptions, LogLevel, Map, MapSpec, MapType, ProgType, Program, TestRun};
 
-fn i(code: u8, dst: u8, src: u8, off: i16, imm: i64) -> Insn {
-    Insn {
-        code,
-        dst,
-        src,
-        off,
-        imm,
-    }
-}
-const EXIT: Insn = Insn {
-    code: 0x95,
-    dst: 0,
-    src: 0,
-    off: 0,
-    imm: 0,
-};
+const EXIT: Insn = Insn::exit();
 
 #[test]
 fn array_map_crud() {
@@ -153,12 +139,13 @@ fn rejected_program_carries_the_verifier_log() {
     assert_eq!(errno.0, libc::EACCES);
     assert!(log.contains("R0 !read_ok"), "{log}");
     assert!(e.to_string().ends_with("R0 !read_ok"), "{e}");
-    // an invalid opcode: EINVAL, still with a log
-    let e = Program::load(
-        &[i(0x8e, 0, 0, 0, 0), EXIT],
-        &LoadOptions::new(ProgType::Xdp),
-    )
-    .unwrap_err();
+    // an invalid opcode: EINVAL, still with a log. The byte is what is under test: 0x8e
+    // (BPF_JMP32 | BPF_CALL | BPF_X) is no instruction, so no builder makes it.
+    let unknown = Insn {
+        code: 0x8e,
+        ..Insn::default()
+    };
+    let e = Program::load(&[unknown, EXIT], &LoadOptions::new(ProgType::Xdp)).unwrap_err();
     assert_eq!(e.errno().map(|e| e.0), Some(libc::EINVAL));
     assert!(
         e.verifier_log().unwrap().contains("unknown opcode 8e"),
@@ -173,8 +160,8 @@ fn log_on_request_and_bigger_buffers() {
     }
     // 3,000 instructions at log level 2 produce far more than the first 64 KiB buffer:
     // the load must still succeed and return the whole log.
-    let mut prog = vec![i(0xb7, 0, 0, 0, 0)];
-    prog.extend(std::iter::repeat(i(0x07, 0, 0, 0, 1)).take(3000));
+    let mut prog = vec![Insn::mov64_imm(0, 0)];
+    prog.extend(std::iter::repeat(Insn::alu64_imm(AluOp::Add, 0, 1)).take(3000));
     prog.push(EXIT);
     let mut opts = LoadOptions::new(ProgType::Xdp);
     opts.log_level = LogLevel::Full;
@@ -192,15 +179,15 @@ fn test_run_xdp_packet_and_duration() {
     }
     // r2 = data; r3 = data_end; if data + 1 > data_end goto drop; *(u8 *)data = 0xaa; XDP_TX
     let prog = [
-        i(0x61, 2, 1, 0, 0),
-        i(0x61, 3, 1, 4, 0),
-        i(0xbf, 4, 2, 0, 0),
-        i(0x07, 4, 0, 0, 1),
-        i(0x2d, 4, 3, 3, 0),
-        i(0x72, 2, 0, 0, 0xaa),
-        i(0xb7, 0, 0, 0, 3),
+        Insn::ldx(Size::W, 2, 1, 0),
+        Insn::ldx(Size::W, 3, 1, 4),
+        Insn::mov64_reg(4, 2),
+        Insn::alu64_imm(AluOp::Add, 4, 1),
+        Insn::jmp_reg(Cond::Gt, 4, 3, 3),
+        Insn::st(Size::B, 2, 0, 0xaa),
+        Insn::mov64_imm(0, 3),
         EXIT,
-        i(0xb7, 0, 0, 0, 1),
+        Insn::mov64_imm(0, 1),
         EXIT,
     ];
     let p = Program::load(&prog, &LoadOptions::new(ProgType::Xdp)).unwrap();
@@ -235,7 +222,7 @@ fn test_run_socket_filter_reads_skb_len() {
         return;
     }
     // r0 = skb->len (offset 0 of struct __sk_buff)
-    let prog = [i(0x61, 0, 1, 0, 0), EXIT];
+    let prog = [Insn::ldx(Size::W, 0, 1, 0), EXIT];
     let p = Program::load(&prog, &LoadOptions::new(ProgType::SocketFilter)).unwrap();
     let out = p
         .test_run(&TestRun {
@@ -253,14 +240,14 @@ fn full_r0_through_the_wrapper() {
     if !kernel_available("full_r0_through_the_wrapper") {
         return;
     }
-    let prog = [i(0x18, 0, 0, 0, -2), EXIT];
+    let prog = [Insn::lddw(0, -2), EXIT];
     let out = run(&prog, &RunInput::default()).unwrap();
     assert_eq!((out.r0, out.r0_bits), (u64::MAX - 1, 64));
     // memory mode: r0 = *(u64 *)(r1 + 8) + r2, and the program writes the memory
     let prog = [
-        i(0x79, 0, 1, 8, 0),
-        i(0x0f, 0, 2, 0, 0),
-        i(0x72, 1, 0, 0, 0x5a),
+        Insn::ldx(Size::DW, 0, 1, 8),
+        Insn::alu64_reg(AluOp::Add, 0, 2),
+        Insn::st(Size::B, 1, 0, 0x5a),
         EXIT,
     ];
     let mem: Vec<u8> = (0..16).collect();
@@ -280,7 +267,7 @@ fn full_r0_through_the_wrapper() {
     after[0] = 0x5a;
     assert_eq!(out.data, after);
     // reading past the memory is the verifier's business
-    let prog = [i(0x79, 0, 1, 16, 0), EXIT];
+    let prog = [Insn::ldx(Size::DW, 0, 1, 16), EXIT];
     let e = run(
         &prog,
         &RunInput {
@@ -296,7 +283,7 @@ fn full_r0_through_the_wrapper() {
         "{e}"
     );
     // typed mode keeps 64 bits too
-    let prog = [i(0x18, 0, 0, 0, 0x7_0000_0002), EXIT];
+    let prog = [Insn::lddw(0, 0x7_0000_0002), EXIT];
     let out = run(
         &prog,
         &RunInput {
@@ -315,7 +302,7 @@ fn ld_abs_falls_back_to_a_direct_run() {
         return;
     }
     // r6 = r1; r0 = *(u8 *)skb[0]  (ld_abs needs the context in r6 and no subprograms)
-    let prog = [i(0xbf, 6, 1, 0, 0), i(0x30, 0, 0, 0, 0), EXIT];
+    let prog = [Insn::mov64_reg(6, 1), Insn::ld_abs(Size::B, 0), EXIT];
     let mut pkt = vec![0u8; 20];
     // run() adds the Ethernet header the test run pulls: ld_abs 0 is the packet's byte 0.
     pkt[0] = 0x42;
@@ -339,11 +326,11 @@ fn programs_use_maps_by_index() {
         .unwrap();
     // r1 = &map[1][0]; r0 = *r1 + 1; r2 = &map[0][0]; *r2 = r0
     let prog = [
-        i(0x18, 1, 2, 0, 1),
-        i(0x79, 0, 1, 0, 0),
-        i(0x07, 0, 0, 0, 1),
-        i(0x18, 2, 2, 0, 0),
-        i(0x7b, 2, 0, 0, 0),
+        Insn::ld_map_value(1, 1, 0),
+        Insn::ldx(Size::DW, 0, 1, 0),
+        Insn::alu64_imm(AluOp::Add, 0, 1),
+        Insn::ld_map_value(2, 0, 0),
+        Insn::stx(Size::DW, 2, 0, 0),
         EXIT,
     ];
     let out = run(
@@ -421,9 +408,9 @@ fn large_memory_lives_in_a_map_value() {
     mem[4088..].copy_from_slice(&0x1122_3344_5566_7788u64.to_le_bytes());
     // r0 = *(u64 *)(r1 + 4088) + r2; *(u8 *)(r1 + 0) = 9
     let prog = [
-        i(0x79, 0, 1, 4088, 0),
-        i(0x0f, 0, 2, 0, 0),
-        i(0x72, 1, 0, 0, 9),
+        Insn::ldx(Size::DW, 0, 1, 4088),
+        Insn::alu64_reg(AluOp::Add, 0, 2),
+        Insn::st(Size::B, 1, 0, 9),
         EXIT,
     ];
     let out = run(
@@ -439,7 +426,7 @@ fn large_memory_lives_in_a_map_value() {
     assert_eq!(out.data[0], 9);
     assert_eq!(out.data[4088..], mem[4088..]);
     // Past the end is refused by the verifier, as for a packet.
-    let prog = [i(0x79, 0, 1, 4090, 0), EXIT];
+    let prog = [Insn::ldx(Size::DW, 0, 1, 4090), EXIT];
     let e = run(
         &prog,
         &RunInput {
@@ -457,10 +444,10 @@ fn large_memory_lives_in_a_map_value() {
     // Small memory in a map value on request: a variable offset bounded only by its value
     // range (r3 = *(u8 *)r1 & 15; r0 = *(u8 *)(r1 + r3)) loads there, not in a packet.
     let prog = [
-        i(0x71, 3, 1, 0, 0),
-        i(0x57, 3, 0, 0, 15),
-        i(0x0f, 1, 3, 0, 0),
-        i(0x71, 0, 1, 0, 0),
+        Insn::ldx(Size::B, 3, 1, 0),
+        Insn::alu64_imm(AluOp::And, 3, 15),
+        Insn::alu64_reg(AluOp::Add, 1, 3),
+        Insn::ldx(Size::B, 0, 1, 0),
         EXIT,
     ];
     let mut small = vec![0u8; 16];
@@ -517,9 +504,9 @@ fn prepared_runs_start_from_the_input() {
     }
     // *(u8 *)r1 += 1; r0 = *(u8 *)r1
     let prog = [
-        i(0x71, 0, 1, 0, 0),
-        i(0x07, 0, 0, 0, 1),
-        i(0x73, 1, 0, 0, 0),
+        Insn::ldx(Size::B, 0, 1, 0),
+        Insn::alu64_imm(AluOp::Add, 0, 1),
+        Insn::stx(Size::B, 1, 0, 0),
         EXIT,
     ];
     for (mem, in_map) in [
@@ -544,7 +531,7 @@ fn prepared_runs_start_from_the_input() {
         assert_eq!(out.data.len(), mem.len());
     }
     // No memory: no bytes come back (the kernel's minimum packet is bpfx's padding).
-    let prog = [i(0xb7, 0, 0, 0, 1), EXIT];
+    let prog = [Insn::mov64_imm(0, 1), EXIT];
     assert_eq!(
         run(&prog, &RunInput::default()).unwrap().data,
         Vec::<u8>::new()
@@ -560,9 +547,9 @@ fn too_large_reports_e2big_with_the_verdict() {
     // gives up after a million instructions. The log (level 1) outgrows every buffer; the
     // error must still name E2BIG and the verifier's last words.
     let prog = [
-        i(0xb7, 0, 0, 0, 0),
-        i(0x07, 0, 0, 0, 1),
-        i(0x55, 0, 0, -2, 2_000_000),
+        Insn::mov64_imm(0, 0),
+        Insn::alu64_imm(AluOp::Add, 0, 1),
+        Insn::jmp_imm(Cond::Ne, 0, 2_000_000, -2),
         EXIT,
     ];
     let e = Program::load(&prog, &LoadOptions::new(ProgType::Xdp)).unwrap_err();
@@ -590,11 +577,11 @@ fn efault_from_the_verifier_carries_its_log() {
     if !kernel_available("efault_from_the_verifier_carries_its_log") {
         return;
     }
-    let mut prog = vec![i(0x85, 0, 0, 0, 7)];
+    let mut prog = vec![Insn::call_helper(7)];
     for k in 0..9000 {
-        prog.push(i(0x15, 0, 0, 0, k));
+        prog.push(Insn::jmp_imm(Cond::Eq, 0, k, 0));
     }
-    prog.push(i(0xb7, 0, 0, 0, 0));
+    prog.push(Insn::mov64_imm(0, 0));
     prog.push(EXIT);
     let e = Program::load(&prog, &LoadOptions::new(ProgType::SocketFilter)).unwrap_err();
     assert_eq!(e.errno().map(|n| n.0), Some(libc::EFAULT), "{e}");

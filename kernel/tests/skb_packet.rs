@@ -5,26 +5,12 @@
 
 mod common;
 
+use asm::isa::Size;
 use asm::Insn;
 use common::diff::compare_packet;
 use kernel::ProgType;
 
-fn i(code: u8, dst: u8, src: u8, off: i16, imm: i64) -> Insn {
-    Insn {
-        code,
-        dst,
-        src,
-        off,
-        imm,
-    }
-}
-const EXIT: Insn = Insn {
-    code: 0x95,
-    dst: 0,
-    src: 0,
-    off: 0,
-    imm: 0,
-};
+const EXIT: Insn = Insn::exit();
 
 /// Packets of every interesting length: empty, shorter than an Ethernet header, exactly
 /// one, and IPv4/ARP/802.3 frames.
@@ -72,7 +58,7 @@ fn skb_len_is_the_packet_length() {
         return;
     }
     // r0 = skb->len
-    check_all("skb->len", &[i(0x61, 0, 1, 0, 0), EXIT], &packets());
+    check_all("skb->len", &[Insn::ldx(Size::W, 0, 1, 0), EXIT], &packets());
 }
 
 #[test]
@@ -81,11 +67,11 @@ fn ld_abs_starts_at_the_first_byte() {
         return;
     }
     // r6 = r1; r0 = skb[0]; r0 <<= 8; r0 |= skb[0] again through ld_abs b[0]
-    let prog = [i(0xbf, 6, 1, 0, 0), i(0x30, 0, 0, 0, 0), EXIT];
+    let prog = [Insn::mov64_reg(6, 1), Insn::ld_abs(Size::B, 0), EXIT];
     // ld_abs past the end ends the program with r0 = 0 in both: the empty packet included.
     check_all("ld_abs b[0]", &prog, &packets());
     // ld_abs h[12]: the Ethertype, big-endian
-    let prog = [i(0xbf, 6, 1, 0, 0), i(0x28, 0, 0, 0, 12), EXIT];
+    let prog = [Insn::mov64_reg(6, 1), Insn::ld_abs(Size::H, 12), EXIT];
     check_all("ld_abs h[12]", &prog, &packets());
 }
 
@@ -99,7 +85,7 @@ fn skb_protocol_is_the_ethertype() {
     // 0, the VM says 0) and raw 802.3 frames (payload `ff ff` after a length field), which the
     // kernel recognises by the two bytes after the header it pulled, i.e. the packet's
     // first two.
-    let prog = [i(0x61, 0, 1, 16, 0), EXIT];
+    let prog = [Insn::ldx(Size::W, 0, 1, 16), EXIT];
     let frames: Vec<_> = packets().into_iter().filter(|p| p.len() >= 14).collect();
     check_all("skb->protocol", &prog, &frames);
     // and the value is the Ethertype as the frame holds it
@@ -119,9 +105,9 @@ fn sched_cls_sees_the_same_packet_too() {
     let frames: Vec<_> = packets().into_iter().filter(|p| p.len() >= 14).collect();
     let mut failures = Vec::new();
     for prog in [
-        vec![i(0x61, 0, 1, 0, 0), EXIT],
-        vec![i(0x61, 0, 1, 16, 0), EXIT],
-        vec![i(0xbf, 6, 1, 0, 0), i(0x30, 0, 0, 0, 0), EXIT],
+        vec![Insn::ldx(Size::W, 0, 1, 0), EXIT],
+        vec![Insn::ldx(Size::W, 0, 1, 16), EXIT],
+        vec![Insn::mov64_reg(6, 1), Insn::ld_abs(Size::B, 0), EXIT],
     ] {
         for p in &frames {
             if let Err(e) = compare_packet(&prog, ProgType::SchedCls, p) {
@@ -139,7 +125,7 @@ fn refused_packets_are_predicted() {
     }
     use kernel::run::{refused_packet, run, RunInput};
     // r0 = 0; exit
-    let prog = [i(0xb7, 0, 0, 0, 0), EXIT];
+    let prog = [Insn::mov64_imm(0, 0), EXIT];
     let mut checked = 0;
     for t in [ProgType::SocketFilter, ProgType::SchedCls, ProgType::Xdp] {
         for ethertype in [[0x08, 0x00], [0x86, 0xdd], [0x08, 0x06]] {

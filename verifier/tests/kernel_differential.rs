@@ -26,6 +26,7 @@
 #[path = "common/kdiff.rs"]
 mod kdiff;
 
+use asm::isa::{AluOp, Cond, Size};
 use asm::types::ProgType;
 use asm::Insn;
 use kdiff::Verdict;
@@ -34,32 +35,28 @@ use proptest::strategy::ValueTree;
 use proptest::test_runner::{Config, RngAlgorithm, TestError, TestRng, TestRunner};
 use std::cell::RefCell;
 
-fn i(code: u8, dst: u8, src: u8, off: i16, imm: i64) -> Insn {
-    Insn {
-        code,
-        dst,
-        src,
-        off,
-        imm,
-    }
-}
-
 /// Registers that hold scalars in a correct program (r6 keeps the context).
 const SCALARS: [u8; 9] = [0, 1, 2, 3, 4, 5, 7, 8, 9];
-/// `BPF_SIZE` bits: W, H, B, DW.
-const SIZES: [u8; 4] = [0x00, 0x08, 0x10, 0x18];
-/// ALU operations (`BPF_OP` bits) for scalar arithmetic.
-const ALU_OPS: [u8; 11] = [
-    0x00, 0x10, 0x20, 0x30, 0x40, 0x50, 0x60, 0x70, 0x90, 0xa0, 0xc0,
+/// Access sizes, in `BPF_SIZE` order (the order fixes which programs the seed generates).
+const SIZES: [Size; 4] = [Size::W, Size::H, Size::B, Size::DW];
+/// ALU operations for scalar arithmetic, in `BPF_OP` order (the order fixes which programs
+/// the seed generates).
+const ALU_OPS: [AluOp; 11] = [
+    AluOp::Add,
+    AluOp::Sub,
+    AluOp::Mul,
+    AluOp::Div,
+    AluOp::Or,
+    AluOp::And,
+    AluOp::Lsh,
+    AluOp::Rsh,
+    AluOp::Mod,
+    AluOp::Xor,
+    AluOp::Arsh,
 ];
 
-fn size_bytes(s: u8) -> i16 {
-    match s {
-        0x00 => 4,
-        0x08 => 2,
-        0x10 => 1,
-        _ => 8,
-    }
+fn size_bytes(s: Size) -> i16 {
+    s.bytes() as i16
 }
 
 /// A helper argument.
@@ -79,22 +76,22 @@ enum Arg {
 enum Piece {
     Mov(u8, i32),
     /// `dst op= src` (64 or 32 bits, register source).
-    AluReg(u8, u8, u8, bool),
+    AluReg(AluOp, u8, u8, bool),
     /// `dst op= imm`.
-    AluImm(u8, u8, i32, bool),
+    AluImm(AluOp, u8, i32, bool),
     /// `r0 = rS`.
     Read(u8),
-    StackStoreImm(u8, i16, i32),
-    StackStoreReg(u8, i16, u8),
-    StackLoad(u8, i16, u8),
-    CtxLoad(u8, i16, u8, bool),
-    CtxStore(u8, i16, u8),
+    StackStoreImm(Size, i16, i32),
+    StackStoreReg(Size, i16, u8),
+    StackLoad(Size, i16, u8),
+    CtxLoad(Size, i16, u8, bool),
+    CtxStore(Size, i16, u8),
     /// Key at fp-4, lookup in `map`, optional null check, one access at `off`.
     Lookup {
         map: u8,
         key: Option<i32>,
         null_check: bool,
-        size: u8,
+        size: Size,
         off: i16,
         store: bool,
         tidy: bool,
@@ -104,7 +101,7 @@ enum Piece {
         check: bool,
         bound: i32,
         off: i16,
-        size: u8,
+        size: Size,
         tidy: bool,
     },
     /// `if r9 > imm goto +off` followed by `skip` movs.
@@ -119,7 +116,7 @@ enum Piece {
     /// `r1 = base; r1 op= imm/r9`, then r1 = 0 when tidy.
     PtrAlu {
         base: u8,
-        op: u8,
+        op: AluOp,
         w32: bool,
         reg: bool,
         imm: i32,
@@ -127,9 +124,9 @@ enum Piece {
     },
     /// `r1 = r10; r2 = base; r1 -= r2`.
     PtrSub(u8, bool),
-    WriteR10(u8, i32),
+    WriteR10(AluOp, i32),
     Helper {
-        id: i64,
+        id: i32,
         args: Vec<Arg>,
         tidy: bool,
     },
@@ -141,7 +138,7 @@ enum Piece {
 
 fn reinit(out: &mut Vec<Insn>, regs: &[u8]) {
     for &r in regs {
-        out.push(i(0xb7, r, 0, 0, r as i64 + 1));
+        out.push(Insn::mov64_imm(r, i32::from(r) + 1));
     }
 }
 
@@ -153,24 +150,40 @@ fn pkt_offsets(t: ProgType) -> (i16, i16) {
     }
 }
 
+/// `dst op= src` on 32 or 64 bits.
+fn alu_reg(op: AluOp, w32: bool, dst: u8, src: u8) -> Insn {
+    if w32 {
+        Insn::alu32_reg(op, dst, src)
+    } else {
+        Insn::alu64_reg(op, dst, src)
+    }
+}
+
+/// `dst op= imm` on 32 or 64 bits.
+fn alu_imm(op: AluOp, w32: bool, dst: u8, imm: i32) -> Insn {
+    if w32 {
+        Insn::alu32_imm(op, dst, imm)
+    } else {
+        Insn::alu64_imm(op, dst, imm)
+    }
+}
+
 fn emit(p: &Piece, t: ProgType, out: &mut Vec<Insn>) {
     match *p {
-        Piece::Mov(d, imm) => out.push(i(0xb7, d, 0, 0, imm as i64)),
-        Piece::AluReg(op, d, s, w32) => out.push(i(op | if w32 { 0x0c } else { 0x0f }, d, s, 0, 0)),
-        Piece::AluImm(op, d, imm, w32) => {
-            out.push(i(op | if w32 { 0x04 } else { 0x07 }, d, 0, 0, imm as i64))
-        }
-        Piece::Read(s) => out.push(i(0xbf, 0, s, 0, 0)),
-        Piece::StackStoreImm(sz, off, imm) => out.push(i(0x62 | sz, 10, 0, off, imm as i64)),
-        Piece::StackStoreReg(sz, off, r) => out.push(i(0x63 | sz, 10, r, off, 0)),
-        Piece::StackLoad(sz, off, d) => out.push(i(0x61 | sz, d, 10, off, 0)),
+        Piece::Mov(d, imm) => out.push(Insn::mov64_imm(d, imm)),
+        Piece::AluReg(op, d, s, w32) => out.push(alu_reg(op, w32, d, s)),
+        Piece::AluImm(op, d, imm, w32) => out.push(alu_imm(op, w32, d, imm)),
+        Piece::Read(s) => out.push(Insn::mov64_reg(0, s)),
+        Piece::StackStoreImm(sz, off, imm) => out.push(Insn::st(sz, 10, off, imm)),
+        Piece::StackStoreReg(sz, off, r) => out.push(Insn::stx(sz, 10, r, off)),
+        Piece::StackLoad(sz, off, d) => out.push(Insn::ldx(sz, d, 10, off)),
         Piece::CtxLoad(sz, off, d, tidy) => {
-            out.push(i(0x61 | sz, d, 6, off, 0));
+            out.push(Insn::ldx(sz, d, 6, off));
             if tidy {
                 reinit(out, &[d]);
             }
         }
-        Piece::CtxStore(sz, off, r) => out.push(i(0x63 | sz, 6, r, off, 0)),
+        Piece::CtxStore(sz, off, r) => out.push(Insn::stx(sz, 6, r, off)),
         Piece::Lookup {
             map,
             key,
@@ -181,19 +194,19 @@ fn emit(p: &Piece, t: ProgType, out: &mut Vec<Insn>) {
             tidy,
         } => {
             if let Some(k) = key {
-                out.push(i(0x62, 10, 0, -4, k as i64));
+                out.push(Insn::st(Size::W, 10, -4, k));
             }
-            out.push(i(0x18, 1, 1, 0, map as i64));
-            out.push(i(0xbf, 2, 10, 0, 0));
-            out.push(i(0x07, 2, 0, 0, -4));
-            out.push(i(0x85, 0, 0, 0, 1));
+            out.push(Insn::ld_map_fd(1, map.into()));
+            out.push(Insn::mov64_reg(2, 10));
+            out.push(Insn::alu64_imm(AluOp::Add, 2, -4));
+            out.push(Insn::call_helper(1));
             if null_check {
-                out.push(i(0x15, 0, 0, 1, 0));
+                out.push(Insn::jmp_imm(Cond::Eq, 0, 0, 1));
             }
             if store {
-                out.push(i(0x62 | size, 0, 0, off, 7));
+                out.push(Insn::st(size, 0, off, 7));
             } else {
-                out.push(i(0x61 | size, 3, 0, off, 0));
+                out.push(Insn::ldx(size, 3, 0, off));
             }
             if tidy {
                 reinit(out, &[0, 1, 2, 3, 4, 5]);
@@ -207,37 +220,37 @@ fn emit(p: &Piece, t: ProgType, out: &mut Vec<Insn>) {
             tidy,
         } => {
             let (data, end) = pkt_offsets(t);
-            out.push(i(0x61, 2, 6, data, 0));
-            out.push(i(0x61, 3, 6, end, 0));
+            out.push(Insn::ldx(Size::W, 2, 6, data));
+            out.push(Insn::ldx(Size::W, 3, 6, end));
             if check {
-                out.push(i(0xbf, 4, 2, 0, 0));
-                out.push(i(0x07, 4, 0, 0, bound as i64));
-                out.push(i(0x2d, 4, 3, 1, 0));
+                out.push(Insn::mov64_reg(4, 2));
+                out.push(Insn::alu64_imm(AluOp::Add, 4, bound));
+                out.push(Insn::jmp_reg(Cond::Gt, 4, 3, 1));
             }
-            out.push(i(0x61 | size, 0, 2, off, 0));
+            out.push(Insn::ldx(size, 0, 2, off));
             if tidy {
                 reinit(out, &[0, 2, 3, 4]);
             }
         }
         Piece::CondJump(imm, off, skip) => {
-            out.push(i(0x25, 9, 0, off, imm as i64));
+            out.push(Insn::jmp_imm(Cond::Gt, 9, imm, off));
             for k in 0..skip {
-                out.push(i(0xb7, 0, 0, 0, k as i64));
+                out.push(Insn::mov64_imm(0, k.into()));
             }
         }
-        Piece::Ja(off) => out.push(i(0x05, 0, 0, off, 0)),
+        Piece::Ja(off) => out.push(Insn::ja(off)),
         Piece::IntoLddw(imm) => {
-            out.push(i(0x25, 9, 0, 1, 3));
-            out.push(i(0x18, 0, 0, 0, imm));
+            out.push(Insn::jmp_imm(Cond::Gt, 9, 3, 1));
+            out.push(Insn::lddw(0, imm));
         }
         Piece::Dead => {
-            out.push(i(0x05, 0, 0, 1, 0));
-            out.push(i(0xb7, 0, 0, 0, 0));
+            out.push(Insn::ja(1));
+            out.push(Insn::mov64_imm(0, 0));
         }
         Piece::Loop(step, n) => {
-            out.push(i(0xb7, 8, 0, 0, 0));
-            out.push(i(0x07, 8, 0, 0, step as i64));
-            out.push(i(0xa5, 8, 0, -2, n as i64));
+            out.push(Insn::mov64_imm(8, 0));
+            out.push(Insn::alu64_imm(AluOp::Add, 8, step));
+            out.push(Insn::jmp_imm(Cond::Lt, 8, n, -2));
         }
         Piece::PtrAlu {
             base,
@@ -250,54 +263,53 @@ fn emit(p: &Piece, t: ProgType, out: &mut Vec<Insn>) {
             let b = [10, 6, 1][base as usize % 3];
             if b == 1 {
                 // A map pointer.
-                out.push(i(0x18, 1, 1, 0, 0));
+                out.push(Insn::ld_map_fd(1, 0));
             } else {
-                out.push(i(0xbf, 1, b, 0, 0));
+                out.push(Insn::mov64_reg(1, b));
             }
-            let class = if w32 { 0x04 } else { 0x07 };
             if reg {
-                out.push(i(op | class | 0x08, 1, 9, 0, 0));
+                out.push(alu_reg(op, w32, 1, 9));
             } else {
-                out.push(i(op | class, 1, 0, 0, imm as i64));
+                out.push(alu_imm(op, w32, 1, imm));
             }
             if tidy {
                 reinit(out, &[1]);
             }
         }
         Piece::PtrSub(base, tidy) => {
-            out.push(i(0xbf, 1, 10, 0, 0));
-            out.push(i(0xbf, 2, [10, 6, 9][base as usize % 3], 0, 0));
-            out.push(i(0x1f, 1, 2, 0, 0));
+            out.push(Insn::mov64_reg(1, 10));
+            out.push(Insn::mov64_reg(2, [10, 6, 9][base as usize % 3]));
+            out.push(Insn::alu64_reg(AluOp::Sub, 1, 2));
             if tidy {
                 reinit(out, &[1, 2]);
             }
         }
-        Piece::WriteR10(op, imm) => out.push(i(op | 0x07, 10, 0, 0, imm as i64)),
+        Piece::WriteR10(op, imm) => out.push(Insn::alu64_imm(op, 10, imm)),
         Piece::Helper { id, ref args, tidy } => {
             for (n, a) in args.iter().enumerate() {
                 let r = n as u8 + 1;
                 match *a {
                     Arg::Keep => {}
-                    Arg::Scalar(v) => out.push(i(0xb7, r, 0, 0, v as i64)),
-                    Arg::Ctx => out.push(i(0xbf, r, 6, 0, 0)),
+                    Arg::Scalar(v) => out.push(Insn::mov64_imm(r, v)),
+                    Arg::Ctx => out.push(Insn::mov64_reg(r, 6)),
                     Arg::Stack(off) => {
-                        out.push(i(0xbf, r, 10, 0, 0));
-                        out.push(i(0x07, r, 0, 0, off as i64));
+                        out.push(Insn::mov64_reg(r, 10));
+                        out.push(Insn::alu64_imm(AluOp::Add, r, off.into()));
                     }
-                    Arg::Map(m) => out.push(i(0x18, r, 1, 0, m as i64)),
+                    Arg::Map(m) => out.push(Insn::ld_map_fd(r, m.into())),
                 }
             }
-            out.push(i(0x85, 0, 0, 0, id));
+            out.push(Insn::call_helper(id));
             if tidy {
                 reinit(out, &[0, 1, 2, 3, 4, 5]);
             }
         }
         Piece::EarlyExit(imm) => {
-            out.push(i(0x25, 9, 0, 2, 9));
-            out.push(i(0xb7, 0, 0, 0, imm as i64));
-            out.push(i(0x95, 0, 0, 0, 0));
+            out.push(Insn::jmp_imm(Cond::Gt, 9, 9, 2));
+            out.push(Insn::mov64_imm(0, imm));
+            out.push(Insn::exit());
         }
-        Piece::BareExit => out.push(i(0x95, 0, 0, 0, 0)),
+        Piece::BareExit => out.push(Insn::exit()),
     }
 }
 
@@ -314,13 +326,13 @@ struct Case {
 
 fn build(c: &Case) -> Vec<Insn> {
     let mut out = vec![
-        i(0xbf, 6, 1, 0, 0), // r6 = ctx
-        i(0x85, 0, 0, 0, 7), // bpf_get_prandom_u32
-        i(0xbf, 9, 0, 0, 0), // r9 = an unknown scalar
+        Insn::mov64_reg(6, 1), // r6 = ctx
+        Insn::call_helper(7),  // bpf_get_prandom_u32
+        Insn::mov64_reg(9, 0), // r9 = an unknown scalar
     ];
     for r in SCALARS {
         if r != 9 && c.init & (1 << r) != 0 {
-            out.push(i(0xb7, r, 0, 0, r as i64 * 3));
+            out.push(Insn::mov64_imm(r, i32::from(r) * 3));
         }
     }
     for p in &c.pieces {
@@ -328,10 +340,10 @@ fn build(c: &Case) -> Vec<Insn> {
     }
     match c.end {
         0 => {
-            out.push(i(0xb7, 0, 0, 0, 0));
-            out.push(i(0x95, 0, 0, 0, 0));
+            out.push(Insn::mov64_imm(0, 0));
+            out.push(Insn::exit());
         }
-        1 => out.push(i(0x95, 0, 0, 0, 0)),
+        1 => out.push(Insn::exit()),
         _ => {}
     }
     out
@@ -341,20 +353,20 @@ fn sreg() -> impl Strategy<Value = u8> {
     prop::sample::select(SCALARS.to_vec())
 }
 
-fn size() -> impl Strategy<Value = u8> {
+fn size() -> impl Strategy<Value = Size> {
     prop::sample::select(SIZES.to_vec())
 }
 
-fn alu_op() -> impl Strategy<Value = u8> {
+fn alu_op() -> impl Strategy<Value = AluOp> {
     prop::sample::select(ALU_OPS.to_vec())
 }
 
 /// Valid context loads: `__sk_buff` words 0..=68 for socket filters (everything up to
 /// `hash`; `tc_classid`, `data` and later are refused by sk_filter_is_valid_access), the
 /// first five `xdp_md` words for XDP (egress_ifindex needs BPF_XDP_DEVMAP).
-fn good_ctx(t: ProgType) -> BoxedStrategy<(u8, i16)> {
+fn good_ctx(t: ProgType) -> BoxedStrategy<(Size, i16)> {
     let words = if t == ProgType::Xdp { 5i16 } else { 18 };
-    (0..words).prop_map(|w| (0x00u8, w * 4)).boxed()
+    (0..words).prop_map(|w| (Size::W, w * 4)).boxed()
 }
 
 /// Pieces that keep a correct program correct.
@@ -369,8 +381,8 @@ fn good_piece(t: ProgType) -> BoxedStrategy<Piece> {
         (alu_op(), sreg(), any::<i32>(), any::<bool>())
             .prop_map(|(o, d, x, w)| {
                 let x = match o {
-                    0x30 | 0x90 if x == 0 => 1,
-                    0x60 | 0x70 | 0xc0 => x.rem_euclid(if w { 32 } else { 64 }),
+                    AluOp::Div | AluOp::Mod if x == 0 => 1,
+                    AluOp::Lsh | AluOp::Rsh | AluOp::Arsh => x.rem_euclid(if w { 32 } else { 64 }),
                     _ => x,
                 };
                 Piece::AluImm(o, d, x, w)
@@ -414,7 +426,7 @@ fn good_piece(t: ProgType) -> BoxedStrategy<Piece> {
         (-64i32..0)
             .prop_map(|x| Piece::PtrAlu {
                 base: 0,
-                op: 0x00,
+                op: AluOp::Add,
                 w32: false,
                 reg: false,
                 imm: x,
@@ -422,7 +434,7 @@ fn good_piece(t: ProgType) -> BoxedStrategy<Piece> {
             })
             .boxed(),
         Just(Piece::PtrSub(0, true)).boxed(),
-        prop::sample::select(vec![5i64, 7, 8])
+        prop::sample::select(vec![5i32, 7, 8])
             .prop_map(|id| Piece::Helper {
                 id,
                 args: vec![],
@@ -524,7 +536,7 @@ fn any_piece() -> BoxedStrategy<Piece> {
         (0u8..3, any::<bool>()).prop_map(|(b, t)| Piece::PtrSub(b, t)),
         (alu_op(), -16i32..16).prop_map(|(o, x)| Piece::WriteR10(o, x)),
         (
-            prop::sample::select(vec![0i64, 1, 2, 3, 5, 6, 7, 8, 14, 26, 44, 51, 212, 9999]),
+            prop::sample::select(vec![0i32, 1, 2, 3, 5, 6, 7, 8, 14, 26, 44, 51, 212, 9999]),
             prop::collection::vec(arg(), 0..6),
             any::<bool>()
         )
@@ -801,12 +813,8 @@ fn helper_availability_matches_kernel() {
         ProgType::RawTracepoint,
         ProgType::CgroupSysctl,
     ] {
-        for id in 0..212i64 {
-            let prog = [
-                i(0x85, 0, 0, 0, id),
-                i(0xb7, 0, 0, 0, 0),
-                i(0x95, 0, 0, 0, 0),
-            ];
+        for id in 0..212i32 {
+            let prog = [Insn::call_helper(id), Insn::mov64_imm(0, 0), Insn::exit()];
             // Types the kernel will not load this way (attach targets, BTF) are skipped.
             let Ok(k) = kdiff::kernel(&prog, t, &maps) else {
                 break;

@@ -74,22 +74,7 @@ fn regression_files_round_trip() {
             message: "R2 !read_ok".into(),
         },
         bpfx_then: kdiff::Verdict::Accept,
-        prog: vec![
-            asm::Insn {
-                code: 0x18,
-                dst: 1,
-                src: 1,
-                off: 0,
-                imm: 1,
-            },
-            asm::Insn {
-                code: 0x95,
-                dst: 0,
-                src: 0,
-                off: 0,
-                imm: 0,
-            },
-        ],
+        prog: vec![asm::Insn::ld_map_fd(1, 1), asm::Insn::exit()],
     };
     let text = kdiff::render_regression(&r, "a note\nover two lines");
     assert_eq!(kdiff::parse_regression(&text), Ok(r));

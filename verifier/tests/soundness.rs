@@ -3,6 +3,7 @@
 //! map-value and pointer-arithmetic accesses, branches and helper calls, so that many are
 //! accepted and many are rejected near the edges (offsets just in and just out of bounds).
 
+use asm::isa::{AluOp, Cond, Form, Size};
 use asm::types::ProgType;
 use asm::Insn;
 use proptest::prelude::*;
@@ -12,18 +13,18 @@ use verifier::{MapSpec, Options};
 enum Op {
     MovImm(u8, i32),
     MovReg(u8, u8),
-    AluImm(u8, u8, i32),
-    AluReg(u8, u8, u8),
-    StackStore(u8, i16, u8),
-    StackLoad(u8, i16, u8),
-    CtxLoad(u8, i16, u8),
+    AluImm(AluOp, u8, i32),
+    AluReg(AluOp, u8, u8),
+    StackStore(u8, i16, Size),
+    StackLoad(u8, i16, Size),
+    CtxLoad(u8, i16, Size),
     FpAdd(u8, i32),
-    LoadVia(u8, u8, i16, u8),
-    StoreVia(u8, i16, u8, u8),
+    LoadVia(u8, u8, i16, Size),
+    StoreVia(u8, i16, u8, Size),
     Lookup,
     NullCheck(u8),
     Prandom,
-    CondJmp(u8, u8, i32, u8),
+    CondJmp(Cond, u8, i32, u8),
     Exit,
 }
 
@@ -31,21 +32,22 @@ fn reg() -> impl Strategy<Value = u8> {
     0u8..10
 }
 
-fn size() -> impl Strategy<Value = u8> {
-    prop_oneof![Just(0x00u8), Just(0x08), Just(0x10), Just(0x18)]
+// The arms' order is the generator's: reordering them changes the programs a seed makes.
+fn size() -> impl Strategy<Value = Size> {
+    prop_oneof![Just(Size::W), Just(Size::H), Just(Size::B), Just(Size::DW)]
 }
 
 fn op() -> impl Strategy<Value = Op> {
     let alu = prop_oneof![
-        Just(0x00u8),
-        Just(0x10),
-        Just(0x20),
-        Just(0x40),
-        Just(0x50),
-        Just(0x60),
-        Just(0x70),
-        Just(0xa0),
-        Just(0xc0)
+        Just(AluOp::Add),
+        Just(AluOp::Sub),
+        Just(AluOp::Mul),
+        Just(AluOp::Or),
+        Just(AluOp::And),
+        Just(AluOp::Lsh),
+        Just(AluOp::Rsh),
+        Just(AluOp::Xor),
+        Just(AluOp::Arsh)
     ];
     prop_oneof![
         (reg(), -20i32..600).prop_map(|(r, i)| Op::MovImm(r, i)),
@@ -68,12 +70,12 @@ fn op() -> impl Strategy<Value = Op> {
         Just(Op::Prandom),
         (
             prop_oneof![
-                Just(0x15u8),
-                Just(0x25),
-                Just(0xa5),
-                Just(0x55),
-                Just(0x65),
-                Just(0xc5)
+                Just(Cond::Eq),
+                Just(Cond::Gt),
+                Just(Cond::Lt),
+                Just(Cond::Ne),
+                Just(Cond::Sgt),
+                Just(Cond::Slt)
             ],
             reg(),
             -4i32..70,
@@ -84,62 +86,52 @@ fn op() -> impl Strategy<Value = Op> {
     ]
 }
 
-fn i(code: u8, dst: u8, src: u8, off: i16, imm: i64) -> Insn {
-    Insn {
-        code,
-        dst,
-        src,
-        off,
-        imm,
-    }
-}
-
 /// Lays the ops out as a program that ends in `r0 = 0; exit`; forward jumps only, so runs
 /// terminate.
 fn compile(ops: &[Op]) -> Vec<Insn> {
     let mut blocks: Vec<Vec<Insn>> = Vec::new();
     for op in ops {
         let b = match *op {
-            Op::MovImm(r, v) => vec![i(0xb7, r, 0, 0, v as i64)],
-            Op::MovReg(a, b) => vec![i(0xbf, a, b, 0, 0)],
-            Op::AluImm(o, r, v) => vec![i(0x07 | o, r, 0, 0, v as i64)],
-            Op::AluReg(o, a, b) => vec![i(0x0f | o, a, b, 0, 0)],
-            Op::StackStore(r, off, s) => vec![i(0x63 | s, 10, r, off, 0)],
-            Op::StackLoad(r, off, s) => vec![i(0x61 | s, r, 10, off, 0)],
-            Op::CtxLoad(r, off, s) => vec![i(0x61 | s, r, 6, off, 0)],
-            Op::FpAdd(r, v) => vec![i(0xbf, r, 10, 0, 0), i(0x07, r, 0, 0, v as i64)],
-            Op::LoadVia(d, s, off, z) => vec![i(0x61 | z, d, s, off, 0)],
-            Op::StoreVia(d, off, s, z) => vec![i(0x63 | z, d, s, off, 0)],
+            Op::MovImm(r, v) => vec![Insn::mov64_imm(r, v)],
+            Op::MovReg(a, b) => vec![Insn::mov64_reg(a, b)],
+            Op::AluImm(o, r, v) => vec![Insn::alu64_imm(o, r, v)],
+            Op::AluReg(o, a, b) => vec![Insn::alu64_reg(o, a, b)],
+            Op::StackStore(r, off, s) => vec![Insn::stx(s, 10, r, off)],
+            Op::StackLoad(r, off, s) => vec![Insn::ldx(s, r, 10, off)],
+            Op::CtxLoad(r, off, s) => vec![Insn::ldx(s, r, 6, off)],
+            Op::FpAdd(r, v) => vec![Insn::mov64_reg(r, 10), Insn::alu64_imm(AluOp::Add, r, v)],
+            Op::LoadVia(d, s, off, z) => vec![Insn::ldx(z, d, s, off)],
+            Op::StoreVia(d, off, s, z) => vec![Insn::stx(z, d, s, off)],
             Op::Lookup => vec![
-                i(0x7a, 10, 0, -8, 1),
-                i(0xbf, 2, 10, 0, 0),
-                i(0x07, 2, 0, 0, -8),
-                i(0x18, 1, 1, 0, 0),
-                i(0x85, 0, 0, 0, 1),
-                i(0xbf, 7, 0, 0, 0),
+                Insn::st(Size::DW, 10, -8, 1),
+                Insn::mov64_reg(2, 10),
+                Insn::alu64_imm(AluOp::Add, 2, -8),
+                Insn::ld_map_fd(1, 0),
+                Insn::call_helper(1),
+                Insn::mov64_reg(7, 0),
             ],
-            Op::NullCheck(k) => vec![i(0x15, 7, 0, k as i16, 0)],
-            Op::Prandom => vec![i(0x85, 0, 0, 0, 7)],
-            Op::CondJmp(c, r, v, k) => vec![i(c, r, 0, k as i16, v as i64)],
-            Op::Exit => vec![i(0x95, 0, 0, 0, 0)],
+            Op::NullCheck(k) => vec![Insn::jmp_imm(Cond::Eq, 7, 0, k as i16)],
+            Op::Prandom => vec![Insn::call_helper(7)],
+            Op::CondJmp(c, r, v, k) => vec![Insn::jmp_imm(c, r, v, k as i16)],
+            Op::Exit => vec![Insn::exit()],
         };
         blocks.push(b);
     }
     // Start with every register holding something, so that uninitialised reads are not
     // the only way to fail: r6 = ctx, r8 = fp - 16, the rest small numbers.
     let mut prog = vec![
-        i(0xbf, 6, 1, 0, 0),
-        i(0xbf, 8, 10, 0, 0),
-        i(0x07, 8, 0, 0, -16),
+        Insn::mov64_reg(6, 1),
+        Insn::mov64_reg(8, 10),
+        Insn::alu64_imm(AluOp::Add, 8, -16),
     ];
     for r in [0u8, 1, 2, 3, 4, 5, 7, 9] {
-        prog.push(i(0xb7, r, 0, 0, r as i64 * 4));
+        prog.push(Insn::mov64_imm(r, i32::from(r) * 4));
     }
     for b in blocks {
         prog.extend(b);
     }
-    prog.push(i(0xb7, 0, 0, 0, 0));
-    prog.push(i(0x95, 0, 0, 0, 0));
+    prog.push(Insn::mov64_imm(0, 0));
+    prog.push(Insn::exit());
     // Clamp jumps so they stay inside the program (the verifier checks range anyway, but
     // in-range jumps exercise more paths).
     let slots: Vec<usize> = prog
@@ -152,8 +144,7 @@ fn compile(ops: &[Op]) -> Vec<Insn> {
         .collect();
     let total: usize = prog.iter().map(|x| x.slots()).sum();
     for (k, insn) in prog.iter_mut().enumerate() {
-        let class = insn.code & 7;
-        if class == 5 && !matches!(insn.code & 0xf0, 0x80 | 0x90) {
+        if matches!(insn.form(), Some(Form::Jump { .. })) {
             let max = (total - slots[k] - 2) as i16;
             insn.off = insn.off.min(max).max(0);
         }
@@ -246,8 +237,8 @@ fn generator_reaches_both_verdicts() {
 #[derive(Clone, Debug)]
 enum PktOp {
     Check(i32),
-    Load(u8, i16),
-    Store(u8, i16),
+    Load(Size, i16),
+    Store(Size, i16),
     VarAdd(i32),
     Reset,
 }
@@ -264,23 +255,25 @@ fn pkt_op() -> impl Strategy<Value = PktOp> {
 
 /// r2 = data, r3 = data_end; every failed check jumps to the final `r0 = XDP_PASS; exit`.
 fn compile_pkt(ops: &[PktOp]) -> Vec<Insn> {
-    let mut body: Vec<(Insn, bool)> =
-        vec![(i(0x61, 2, 1, 0, 0), false), (i(0x61, 3, 1, 4, 0), false)];
+    let mut body: Vec<(Insn, bool)> = vec![
+        (Insn::ldx(Size::W, 2, 1, 0), false),
+        (Insn::ldx(Size::W, 3, 1, 4), false),
+    ];
     for op in ops {
         match *op {
             PktOp::Check(k) => {
-                body.push((i(0xbf, 4, 2, 0, 0), false));
-                body.push((i(0x07, 4, 0, 0, k as i64), false));
-                body.push((i(0x2d, 4, 3, 0, 0), true)); // if r4 > r3 goto out
+                body.push((Insn::mov64_reg(4, 2), false));
+                body.push((Insn::alu64_imm(AluOp::Add, 4, k), false));
+                body.push((Insn::jmp_reg(Cond::Gt, 4, 3, 0), true)); // if r4 > r3 goto out
             }
-            PktOp::Load(s, o) => body.push((i(0x61 | s, 0, 2, o, 0), false)),
-            PktOp::Store(s, o) => body.push((i(0x63 | s, 2, 0, o, 0), false)),
+            PktOp::Load(s, o) => body.push((Insn::ldx(s, 0, 2, o), false)),
+            PktOp::Store(s, o) => body.push((Insn::stx(s, 2, 0, o), false)),
             PktOp::VarAdd(m) => {
-                body.push((i(0x71, 5, 2, 0, 0), false));
-                body.push((i(0x57, 5, 0, 0, m as i64), false));
-                body.push((i(0x0f, 2, 5, 0, 0), false));
+                body.push((Insn::ldx(Size::B, 5, 2, 0), false));
+                body.push((Insn::alu64_imm(AluOp::And, 5, m), false));
+                body.push((Insn::alu64_reg(AluOp::Add, 2, 5), false));
             }
-            PktOp::Reset => body.push((i(0x61, 2, 1, 0, 0), false)),
+            PktOp::Reset => body.push((Insn::ldx(Size::W, 2, 1, 0), false)),
         }
     }
     let out = body.len() + 2;
@@ -295,10 +288,10 @@ fn compile_pkt(ops: &[PktOp]) -> Vec<Insn> {
             insn
         })
         .collect();
-    prog.push(i(0xb7, 0, 0, 0, 2));
-    prog.push(i(0x95, 0, 0, 0, 0));
-    prog.push(i(0xb7, 0, 0, 0, 2));
-    prog.push(i(0x95, 0, 0, 0, 0));
+    prog.push(Insn::mov64_imm(0, 2));
+    prog.push(Insn::exit());
+    prog.push(Insn::mov64_imm(0, 2));
+    prog.push(Insn::exit());
     prog
 }
 

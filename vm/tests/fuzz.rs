@@ -59,7 +59,7 @@ proptest! {
         let t = ProgType::ALL[ty];
         let mut bytes: Vec<u8> = slots.concat();
         if exit {
-            bytes.extend_from_slice(&[0x95, 0, 0, 0, 0, 0, 0, 0]);
+            bytes.extend_from_slice(&Insn::exit().encode());
         }
         let mut m = setup(t);
         if let Ok(id) = m.load(&bytes, t) {

@@ -2,6 +2,7 @@
 //! ubpf-syntax program (r1 = the memory, r2 = its length) and the expected r0.
 
 use asm::text::{assemble, Dialect};
+use asm::{encode, Insn};
 use vm::{ProgType, Vm};
 
 fn run(src: &str, mem: &[u8]) -> Result<u64, vm::RunError> {
@@ -375,10 +376,7 @@ fn ld_abs_and_ld_ind_are_big_endian_and_end_the_program_out_of_bounds() {
 fn load_errors() {
     let mut m = Vm::new();
     let e = m
-        .load(
-            &[0x05, 0, 5, 0, 0, 0, 0, 0, 0x95, 0, 0, 0, 0, 0, 0, 0],
-            ProgType::Plain,
-        )
+        .load(&encode(&[Insn::ja(5), Insn::exit()]), ProgType::Plain)
         .unwrap_err();
     assert_eq!(
         e.to_string(),
@@ -441,7 +439,7 @@ fn every_run_starts_with_a_clean_stack_and_programs_have_a_size_limit() {
     let id = m.load_insns(&a.insns, ProgType::Plain).unwrap();
     assert_eq!(m.run(id).unwrap().r0, 0);
     assert_eq!(m.run(id).unwrap().r0, 0, "frames 0 and 1 were cleared");
-    let big = [0xb7, 0, 0, 0, 0, 0, 0, 0].repeat(vm::MAX_INSNS + 1);
+    let big = Insn::mov64_imm(0, 0).encode().repeat(vm::MAX_INSNS + 1);
     let e = m.load(&big, ProgType::Plain).unwrap_err();
     assert_eq!(
         e.to_string(),

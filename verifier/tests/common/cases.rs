@@ -3,6 +3,7 @@
 //! Shared by the agreement test and the verifier benchmark (included with `#[path]`).
 
 use asm::types::{MapType, ProgType};
+use asm::Insn;
 use serde_json::Value;
 use verifier::{MapSpec, Options};
 
@@ -179,22 +180,27 @@ pub fn prepare(c: &Value) -> Result<(Vec<u8>, Options), String> {
         }
     }
     for r in k["llvm_mc19"]["relocs"].as_array().into_iter().flatten() {
-        let at = r["insn"].as_u64().ok_or("reloc without insn")? as usize * 8;
+        let pc = r["insn"].as_u64().ok_or("reloc without insn")? as usize;
         let sym = r["sym"].as_str().unwrap_or("");
-        if at + 16 > bytes.len() || bytes[at] != 0x18 {
+        let at = pc * Insn::SLOT;
+        let lddw = asm::insn::slots(&bytes)
+            .find(|&(p, _)| p == pc)
+            .map(|(_, insn)| insn)
+            .filter(|insn| insn.slots() == 2 && at + 2 * Insn::SLOT <= bytes.len());
+        let Some(lddw) = lddw else {
             return Err(format!("reloc {sym} not on an lddw"));
-        }
-        if let Some(i) = opts.maps.iter().position(|m| m.name == sym) {
-            bytes[at + 1] = (bytes[at + 1] & 0x0f) | (1 << 4);
-            bytes[at + 4..at + 8].copy_from_slice(&(i as u32).to_le_bytes());
+        };
+        let map = |i: usize| i32::try_from(i).expect("map index");
+        let patched = if let Some(i) = opts.maps.iter().position(|m| m.name == sym) {
+            Insn::ld_map_fd(lddw.dst, map(i))
         } else if let Some((_, i, o)) = global_at.iter().find(|g| g.0 == sym) {
-            let addend = u32::from_le_bytes(bytes[at + 4..at + 8].try_into().expect("4"));
-            bytes[at + 1] = (bytes[at + 1] & 0x0f) | (2 << 4);
-            bytes[at + 4..at + 8].copy_from_slice(&(*i as u32).to_le_bytes());
-            bytes[at + 12..at + 16].copy_from_slice(&(o + addend).to_le_bytes());
+            // The addend LLVM left in the low half is the offset into the section.
+            let addend = lddw.imm as u32;
+            Insn::ld_map_value(lddw.dst, map(*i), o + addend)
         } else {
             return Err(format!("unresolved symbol {sym}"));
-        }
+        };
+        bytes[at..at + 2 * Insn::SLOT].copy_from_slice(&patched.encode());
     }
     Ok((bytes, opts))
 }
