@@ -65,8 +65,8 @@ pub fn main(args: Args, color: render::Color) -> Result<ExitCode> {
     let dialect = match args.dialect {
         SourceDialect::Llvm => Dialect::Llvm,
         SourceDialect::Ubpf => Dialect::Ubpf,
-        SourceDialect::BpfAsm => return classic(args, crate::cbpf::CDialect::BpfAsm, color),
-        SourceDialect::Seccomp => return classic(args, crate::cbpf::CDialect::Seccomp, color),
+        SourceDialect::BpfAsm => return classic(args, crate::classic::CDialect::BpfAsm, color),
+        SourceDialect::Seccomp => return classic(args, crate::classic::CDialect::Seccomp, color),
     };
     if args.format == Some(Format::Bpfasm) {
         bail!("--format bpfasm is for classic BPF: use it with --dialect bpf_asm or seccomp");
@@ -103,9 +103,13 @@ pub fn main(args: Args, color: render::Color) -> Result<ExitCode> {
 }
 
 /// Classic BPF (`struct sock_filter[]`) through the same command line.
-fn classic(args: Args, dialect: crate::cbpf::CDialect, color: render::Color) -> Result<ExitCode> {
-    use crate::cbpf::OutFormat;
-    crate::cbpf::set_color(color);
+fn classic(
+    args: Args,
+    dialect: crate::classic::CDialect,
+    color: render::Color,
+) -> Result<ExitCode> {
+    use crate::classic::OutFormat;
+    crate::classic::set_color(color);
     let to_terminal = args.output.is_none() && std::io::stdout().is_terminal();
     let format = match args.format {
         Some(Format::Raw) if to_terminal => {
@@ -122,10 +126,10 @@ fn classic(args: Args, dialect: crate::cbpf::CDialect, color: render::Color) -> 
         Some(Format::Bpfasm) => OutFormat::Bpfasm,
     };
     let path = args.file.unwrap_or_else(|| PathBuf::from("-"));
-    crate::cbpf::exit_code((|| {
-        let prog = crate::cbpf::load_filter(&path, Some(dialect))?;
+    crate::classic::exit_code((|| {
+        let prog = crate::classic::load_filter(&path, Some(dialect))?;
         let arch = asm::cbpf::seccomp::Arch::X86_64;
-        crate::cbpf::write_out(&prog, format, arch, args.output.as_deref())?;
+        crate::classic::write_out(&prog, format, arch, args.output.as_deref())?;
         Ok(ExitCode::SUCCESS)
     })())
 }

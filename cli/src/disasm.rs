@@ -35,7 +35,7 @@ pub struct Args {
     #[arg(long)]
     pub bytes: bool,
     /// Architecture whose syscall names the seccomp form uses until the filter checks it.
-    #[arg(long, value_parser = crate::cbpf::parse_arch, default_value = "x86_64")]
+    #[arg(long, value_parser = crate::classic::parse_arch, default_value = "x86_64")]
     pub arch: asm::cbpf::seccomp::Arch,
 }
 
@@ -67,12 +67,16 @@ pub enum InputFormat {
 }
 
 /// Classic BPF: raw `struct sock_filter[]`, a C array or `N,...` text, printed as text.
-fn classic(args: &Args, format: crate::cbpf::OutFormat, color: render::Color) -> Result<ExitCode> {
-    crate::cbpf::set_color(color);
+fn classic(
+    args: &Args,
+    format: crate::classic::OutFormat,
+    color: render::Color,
+) -> Result<ExitCode> {
+    crate::classic::set_color(color);
     let path = args.file.clone().unwrap_or_else(|| PathBuf::from("-"));
-    crate::cbpf::exit_code((|| {
-        let prog = crate::cbpf::load_filter(&path, None)?;
-        crate::cbpf::write_out(&prog, format, args.arch, None)?;
+    crate::classic::exit_code((|| {
+        let prog = crate::classic::load_filter(&path, None)?;
+        crate::classic::write_out(&prog, format, args.arch, None)?;
         Ok(ExitCode::SUCCESS)
     })())
 }
@@ -82,8 +86,8 @@ pub fn main(args: Args, color: render::Color) -> Result<ExitCode> {
         OutDialect::Llvm => Dialect::Llvm,
         OutDialect::Kernel => Dialect::Kernel,
         OutDialect::Ubpf => Dialect::Ubpf,
-        OutDialect::BpfAsm => return classic(&args, crate::cbpf::OutFormat::BpfAsm, color),
-        OutDialect::Seccomp => return classic(&args, crate::cbpf::OutFormat::Seccomp, color),
+        OutDialect::BpfAsm => return classic(&args, crate::classic::OutFormat::BpfAsm, color),
+        OutDialect::Seccomp => return classic(&args, crate::classic::OutFormat::Seccomp, color),
     };
     let (data, name) = input::read(args.file.as_deref())?;
     crate::load::nonempty(&data, &name)?;

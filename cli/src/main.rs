@@ -7,6 +7,7 @@ use std::process::ExitCode;
 
 mod asm;
 mod cbpf;
+mod classic;
 mod conformance;
 mod cross_check;
 mod disasm;

@@ -12,7 +12,7 @@
 //!
 //! FILTERs are given oldest first (installation order), like repeated seccomp(2) calls.
 
-use crate::cbpf::{
+use crate::classic::{
     asm_format, load_filter, parse_arch, require_seccomp, to_terminal, write_out, CDialect,
     OutFormat,
 };
@@ -208,9 +208,9 @@ macro_rules! outln {
 
 /// Runs `bpfx seccomp`; diagnostics are colored per `color`.
 pub fn main(args: Args, color: crate::render::Color) -> anyhow::Result<ExitCode> {
-    crate::cbpf::set_color(color);
-    crate::cbpf::exit_code(execute(args).and_then(|(out, code)| {
-        crate::cbpf::emit(out.as_bytes())?;
+    crate::classic::set_color(color);
+    crate::classic::exit_code(execute(args).and_then(|(out, code)| {
+        crate::classic::emit(out.as_bytes())?;
         Ok(code)
     }))
 }

@@ -77,16 +77,6 @@ fn unsupported<T>(msg: impl Into<String>) -> R<T> {
     })
 }
 
-fn read_slot(b: &[u8]) -> Insn {
-    Insn {
-        code: b[0],
-        dst: b[1] & 0b1111,
-        src: b[1] >> 4,
-        off: i16::from_le_bytes([b[2], b[3]]),
-        imm: i32::from_le_bytes([b[4], b[5], b[6], b[7]]) as i64,
-    }
-}
-
 /// Verifies instructions by way of their binary form, so checks see exactly the slots the
 /// kernel would.
 pub fn verify_insns(insns: &[Insn], opts: &Options) -> Result<Accepted, Rejection> {
@@ -145,7 +135,9 @@ pub fn verify_bytes(bytes: &[u8], opts: &Options) -> Result<Accepted, Rejection>
             opts,
         ));
     }
-    let slots: Vec<Insn> = bytes.chunks(8).map(read_slot).collect();
+    // Slot by slot and unchecked, as the kernel holds them: every field is judged later, in
+    // the kernel's order (`resolve_pseudo_ldimm64`, `check_cfg`, `do_check`).
+    let slots: Vec<Insn> = bytes.chunks(8).map(Insn::from_slot).collect();
     if slots.len() > COMPLEXITY_LIMIT as usize {
         return Err(simple_reject(
             format!("program of {} insns is too long", slots.len()),
