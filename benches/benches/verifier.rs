@@ -126,7 +126,9 @@ fn kernel_time(
     let mut load = kernel::LoadOptions::new(opts.prog_type);
     load.maps = maps.iter().collect();
     load.log_level = kernel::LogLevel::Stats;
-    load.expected_attach_type = opts.expected_attach_type.unwrap_or(0);
+    load.expected_attach_type = opts
+        .expected_attach_type
+        .and_then(kernel::AttachType::from_number);
     // BPF_F_STRICT_ALIGNMENT, BPF_F_ANY_ALIGNMENT, BPF_F_TEST_STATE_FREQ.
     load.flags = opts.strict_alignment as u32
         | (opts.any_alignment as u32) << 1

@@ -46,4 +46,4 @@ pub mod sys;
 
 pub use error::{Error, Op};
 pub use map::{Map, MapSpec, MapType};
-pub use prog::{LoadOptions, LogLevel, ProgType, Program, TestRun, TestRunResult};
+pub use prog::{AttachType, LoadOptions, LogLevel, ProgType, Program, TestRun, TestRunResult};
