@@ -103,14 +103,11 @@ fn kernel_maps(opts: &verifier::Options) -> Result<Vec<kernel::Map>, String> {
             if m.inner.is_some() || m.spin_lock_off.is_some() || m.timer_off.is_some() {
                 return Err(format!("map {i} needs an inner map or BTF"));
             }
-            kernel::Map::create(&kernel::MapSpec {
-                map_type: m.map_type,
-                key_size: m.key_size,
-                value_size: m.value_size,
-                max_entries: m.max_entries,
-                flags: m.flags,
-                name: format!("bench{i}"),
-            })
+            kernel::Map::create(
+                &kernel::MapSpec::new(m.map_type, m.key_size, m.value_size, m.max_entries)
+                    .with_flags(m.flags)
+                    .named(format!("bench{i}")),
+            )
             .map_err(|e| format!("map {i}: {e}"))
         })
         .collect()

@@ -56,13 +56,13 @@ fn run_vm(prog: &[Insn], inputs: &crate::kernel::Inputs, maps: &[MapInit]) -> Re
     let mut machine = vm::Vm::new();
     let mut fds = Vec::new();
     for m in maps {
-        let def = vm::MapDef {
-            map_type: m.arg.map_type,
-            key_size: m.arg.key_size,
-            value_size: m.arg.value_size,
-            max_entries: m.arg.max_entries,
-            flags: m.flags,
-        };
+        let def = vm::MapSpec::new(
+            m.arg.map_type,
+            m.arg.key_size,
+            m.arg.value_size,
+            m.arg.max_entries,
+        )
+        .with_flags(m.flags);
         let fd = machine
             .create_map(def)
             .map_err(|e| anyhow!("VM map {} `{}`: {e}", fds.len(), m.name))?;
@@ -115,7 +115,7 @@ fn run_vm(prog: &[Insn], inputs: &crate::kernel::Inputs, maps: &[MapInit]) -> Re
         let m = machine
             .map(*fd)
             .ok_or_else(|| anyhow!("VM map {fd} vanished"))?;
-        if m.def().map_type == vm::MapType::Ringbuf {
+        if m.spec().map_type == vm::MapType::Ringbuf {
             map_dump.push(Vec::new());
             continue;
         }

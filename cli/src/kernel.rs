@@ -395,14 +395,14 @@ pub fn load_run_program(args: &RunArgs) -> Result<RunProgram> {
 pub fn create_kernel_maps(maps: &[MapInit]) -> Result<Vec<::kernel::Map>, Error> {
     let mut out = Vec::new();
     for m in maps {
-        let spec = ::kernel::MapSpec {
-            map_type: m.arg.map_type,
-            key_size: m.arg.key_size,
-            value_size: m.arg.value_size,
-            max_entries: m.arg.max_entries,
-            flags: m.flags,
-            name: m.name.clone(),
-        };
+        let spec = ::kernel::MapSpec::new(
+            m.arg.map_type,
+            m.arg.key_size,
+            m.arg.value_size,
+            m.arg.max_entries,
+        )
+        .with_flags(m.flags)
+        .named(m.name.clone());
         let map = ::kernel::Map::create(&spec)?;
         if let Some(d) = &m.data {
             map.update(&0u32.to_le_bytes(), d, ::kernel::map::UpdateFlags::Any)?;

@@ -79,10 +79,10 @@ pub struct Args {
     /// kernel run` and `bpfx verify`); their contents are shown
     /// after the run.
     #[arg(long = "map", value_name = "SPEC", value_parser = parse_map)]
-    pub maps: Vec<vm::MapDef>,
+    pub maps: Vec<vm::MapSpec>,
 }
 
-fn parse_map(s: &str) -> Result<vm::MapDef, String> {
+fn parse_map(s: &str) -> Result<vm::MapSpec, String> {
     let parts: Vec<&str> = s.split(':').collect();
     let [ty, k, v, n] = parts[..] else {
         return Err(format!(
@@ -97,13 +97,12 @@ fn parse_map(s: &str) -> Result<vm::MapDef, String> {
         x.parse::<u32>()
             .map_err(|_| format!("{what} `{x}` is not a number"))
     };
-    Ok(vm::MapDef {
+    Ok(vm::MapSpec::new(
         map_type,
-        key_size: num(k, "key size")?,
-        value_size: num(v, "value size")?,
-        max_entries: num(n, "max entries")?,
-        flags: 0,
-    })
+        num(k, "key size")?,
+        num(v, "value size")?,
+        num(n, "max entries")?,
+    ))
 }
 
 fn hex(b: &[u8]) -> String {
@@ -118,7 +117,7 @@ fn map_report(m: &Vm, n: usize) -> Vec<MapReport> {
         .filter_map(|i| {
             let fd = i;
             let map = m.map(fd)?;
-            let ty = map.def().map_type.name().to_string();
+            let ty = map.spec().map_type.name().to_string();
             let entries = map
                 .keys()
                 .into_iter()
@@ -126,7 +125,7 @@ fn map_report(m: &Vm, n: usize) -> Vec<MapReport> {
                     let v = map.lookup(&k).ok().flatten()?;
                     // Arrays list every index; show the ones that hold something.
                     let array = matches!(
-                        map.def().map_type,
+                        map.spec().map_type,
                         vm::MapType::Array | vm::MapType::PercpuArray
                     );
                     (!array || v.iter().any(|&b| b != 0)).then(|| (hex(&k), hex(&v)))
@@ -478,7 +477,7 @@ pub fn main(args: Args) -> Result<ExitCode> {
     };
     machine.set_budget(args.budget);
     for (i, def) in args.maps.iter().enumerate() {
-        if let Err(e) = machine.create_map(*def) {
+        if let Err(e) = machine.create_map(def.clone()) {
             bail!("--map #{} ({:?}): {e}", i + 1, def.map_type);
         }
     }

@@ -99,7 +99,7 @@ pub use helpers::{register_ubpf_test_helpers, HelperFn};
 pub use interp::{MAX_TAIL_CALLS, MAY_GOTO_BUDGET};
 pub use machine::{Env, Machine, TraceLine};
 pub use maps::{
-    Map, MapDef, MapError, MapType, BPF_ANY, BPF_EXIST, BPF_F_LOCK, BPF_NOEXIST, MAX_MAP_BYTES,
+    Map, MapError, MapSpec, MapType, BPF_ANY, BPF_EXIST, BPF_F_LOCK, BPF_NOEXIST, MAX_MAP_BYTES,
     SUPPORTED_MAP_TYPES,
 };
 pub use mem::{Region, MAX_FRAMES, STACK_SIZE};
@@ -226,8 +226,8 @@ impl Vm {
     /// Creates a map; returns its index (0, 1, ...), which `lddw map_fd N` / `map_idx N`
     /// instructions use.
     /// Per-CPU maps get [`Env::ncpus`] copies: set it first.
-    pub fn create_map(&mut self, def: MapDef) -> Result<u32, MapError> {
-        let map = Map::new(def, self.machine.env.ncpus as usize)?;
+    pub fn create_map(&mut self, spec: MapSpec) -> Result<u32, MapError> {
+        let map = Map::new(spec, self.machine.env.ncpus as usize)?;
         self.machine.maps.push(map);
         Ok(self.machine.maps.len() as u32 - 1)
     }

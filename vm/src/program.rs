@@ -476,7 +476,7 @@ pub(crate) fn compile(
                             handle,
                             how: if by_idx { "index" } else { "fd" },
                         })?;
-                        let def = map.def();
+                        let def = map.spec();
                         // array_map_direct_value_addr: only single-element plain arrays.
                         if def.map_type != crate::MapType::Array || def.max_entries != 1 {
                             return Err(LoadError::BadMapValue {

@@ -372,14 +372,17 @@ impl Test {
                     map_type: m.map_type,
                 });
             }
-            let def = crate::MapDef {
+            let spec = crate::MapSpec {
+                name: m.name.clone(),
                 map_type: m.map_type,
                 key_size: m.key_size,
                 value_size: m.value_size,
                 max_entries: m.max_entries,
                 flags: m.flags,
+                inner: None,
+                value_fields: Default::default(),
             };
-            t.vm.create_map(def).map_err(|source| TestError::Map {
+            t.vm.create_map(spec).map_err(|source| TestError::Map {
                 map: m.name.clone(),
                 source,
             })?;

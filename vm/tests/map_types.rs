@@ -4,16 +4,10 @@
 //! program types convert to and from the kernel's by value, not by name.
 
 use asm::types::MapType;
-use vm::{MapDef, MapError, Vm, SUPPORTED_MAP_TYPES};
+use vm::{MapError, MapSpec, Vm, SUPPORTED_MAP_TYPES};
 
-fn def(map_type: MapType) -> MapDef {
-    MapDef {
-        map_type,
-        key_size: 4,
-        value_size: 8,
-        max_entries: 4,
-        flags: 0,
-    }
+fn def(map_type: MapType) -> MapSpec {
+    MapSpec::new(map_type, 4, 8, 4)
 }
 
 #[test]
@@ -34,17 +28,17 @@ fn unsupported_types_are_a_typed_error_naming_the_type() {
     // The supported ones are created (with shapes each accepts).
     for t in SUPPORTED_MAP_TYPES {
         let d = match t {
-            MapType::Ringbuf => MapDef {
+            MapType::Ringbuf => MapSpec {
                 key_size: 0,
                 value_size: 0,
                 max_entries: 4096,
                 ..def(t)
             },
-            MapType::Queue | MapType::Stack => MapDef {
+            MapType::Queue | MapType::Stack => MapSpec {
                 key_size: 0,
                 ..def(t)
             },
-            MapType::ProgArray => MapDef {
+            MapType::ProgArray => MapSpec {
                 value_size: 4,
                 ..def(t)
             },
@@ -52,7 +46,7 @@ fn unsupported_types_are_a_typed_error_naming_the_type() {
         };
         let fd = vm.create_map(d).unwrap_or_else(|e| panic!("{t}: {e}"));
         // The kernel's numbering comes with the type.
-        assert_eq!(vm.map(fd).unwrap().def().map_type.number(), t.number());
+        assert_eq!(vm.map(fd).unwrap().spec().map_type.number(), t.number());
     }
 }
 

@@ -1,7 +1,7 @@
 //! Maps, helpers, program types and contexts, each exercised through small programs.
 
 use asm::text::{assemble, Dialect};
-use vm::{MapDef, MapError, MapType, ProgType, Vm, BPF_ANY, BPF_EXIST, BPF_NOEXIST};
+use vm::{MapError, MapSpec, MapType, ProgType, Vm, BPF_ANY, BPF_EXIST, BPF_NOEXIST};
 
 fn load(m: &mut Vm, src: &str, t: ProgType) -> vm::ProgId {
     let a = assemble(src, Dialect::Ubpf).unwrap_or_else(|d| panic!("{src}: {d:?}"));
@@ -14,14 +14,8 @@ fn run(m: &mut Vm, src: &str) -> u64 {
     m.run(id).unwrap_or_else(|e| panic!("{src}: {e}")).r0
 }
 
-fn def(map_type: MapType, key_size: u32, value_size: u32, max_entries: u32) -> MapDef {
-    MapDef {
-        map_type,
-        key_size,
-        value_size,
-        max_entries,
-        flags: 0,
-    }
+fn def(map_type: MapType, key_size: u32, value_size: u32, max_entries: u32) -> MapSpec {
+    MapSpec::new(map_type, key_size, value_size, max_entries)
 }
 
 /// `key` in r2 (a u32 on the stack), map fd in r1, then `body`.

@@ -40,13 +40,7 @@ pub mod diff {
     pub fn run_vm(prog: &[Insn]) -> Result<Observed, String> {
         let mut vm = vm::Vm::new();
         let fd = vm
-            .create_map(vm::MapDef {
-                map_type: vm::MapType::Array,
-                key_size: 4,
-                value_size: MAP_VALUE,
-                max_entries: MAP_ENTRIES,
-                flags: 0,
-            })
+            .create_map(vm::MapSpec::array(MAP_VALUE, MAP_ENTRIES))
             .map_err(|e| format!("vm map: {e}"))?;
         // The VM and the kernel backend both name maps by index: the program runs as is.
         assert_eq!(fd, 0);
