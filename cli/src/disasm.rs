@@ -89,7 +89,7 @@ pub fn main(args: Args, color: render::Color) -> Result<ExitCode> {
     if crate::object::is_elf(&data) {
         // A clang-built object: list its sections, symbols and relocations like
         // `llvm-objdump -dr` instead of treating the file as one flat program.
-        return match vm::object::Object::parse(&data) {
+        return match obj::Object::parse(&data) {
             Ok(obj) => {
                 std::io::stdout().write_all(crate::object::listing(&obj, dialect).as_bytes())?;
                 Ok(ExitCode::SUCCESS)

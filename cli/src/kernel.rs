@@ -356,7 +356,7 @@ pub fn load_run_program(args: &RunArgs) -> Result<RunProgram> {
     if !args.map.is_empty() {
         bail!("--map is for assembly and bytecode: {name} declares its own maps");
     }
-    let obj = vm::object::Object::parse(&bytes).with_context(|| name.clone())?;
+    let obj = obj::Object::parse(&bytes).with_context(|| name.clone())?;
     let i = crate::run::pick_program(
         &obj,
         &name,
@@ -368,18 +368,18 @@ pub fn load_run_program(args: &RunArgs) -> Result<RunProgram> {
         if !m.slots.is_empty() {
             bail!(
                 "{name}: map `{}` is a program array initialised with programs (`.values`), which the kernel backend does not load",
-                m.name
+                m.spec.name
             );
         }
         maps.push(MapInit {
             arg: MapArg {
-                map_type: m.map_type,
-                key_size: m.key_size,
-                value_size: m.value_size,
-                max_entries: m.max_entries,
+                map_type: m.spec.map_type,
+                key_size: m.spec.key_size,
+                value_size: m.spec.value_size,
+                max_entries: m.spec.max_entries,
             },
-            flags: m.flags,
-            name: m.name.clone(),
+            flags: m.spec.flags,
+            name: m.spec.name.clone(),
             data: m.data.clone(),
         });
     }

@@ -4,8 +4,8 @@
 
 use asm::text::{print_insn, Dialect};
 use asm::Insn;
+use obj::{MapSource, Object};
 use std::fmt::Write as _;
-use vm::object::{MapSource, Object};
 
 /// Whether the bytes start with the ELF magic.
 pub fn is_elf(bytes: &[u8]) -> bool {
@@ -32,13 +32,13 @@ pub fn listing(obj: &Object, dialect: Dialect) -> String {
             let _ = writeln!(
                 out,
                 "  {i}: {} {} key {} value {} max_entries {}{} ({source})",
-                m.name,
-                m.map_type,
-                m.key_size,
-                m.value_size,
-                m.max_entries,
-                if m.flags != 0 {
-                    format!(" flags {:#x}", m.flags)
+                m.spec.name,
+                m.spec.map_type,
+                m.spec.key_size,
+                m.spec.value_size,
+                m.spec.max_entries,
+                if m.spec.flags != 0 {
+                    format!(" flags {:#x}", m.spec.flags)
                 } else {
                     String::new()
                 },

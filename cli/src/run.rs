@@ -177,7 +177,7 @@ pub fn is_elf(bytes: &[u8]) -> bool {
 /// The index in `obj.programs` of the program chosen with `--section` or `--program`
 /// (without either, the object's only program); the error lists what there is.
 pub fn pick_program(
-    obj: &vm::object::Object,
+    obj: &obj::Object,
     name: &str,
     section: Option<&str>,
     program: Option<&str>,
@@ -347,7 +347,7 @@ fn read_object(args: &Args, bytes: &[u8]) -> Result<(vm::testing::Test, Loaded, 
     if !args.maps.is_empty() {
         bail!("--map is for assembly and bytecode: {name} declares its own maps");
     }
-    let mut obj = vm::object::Object::parse(bytes).with_context(|| name.clone())?;
+    let mut obj = obj::Object::parse(bytes).with_context(|| name.clone())?;
     let i = pick_program(
         &obj,
         &name,
@@ -440,11 +440,11 @@ pub fn main(args: Args) -> Result<ExitCode> {
                 .iter()
                 .map(|m| {
                     verifier_map(
-                        &m.name,
-                        m.map_type.name(),
-                        m.key_size,
-                        m.value_size,
-                        m.max_entries,
+                        &m.spec.name,
+                        m.spec.map_type.name(),
+                        m.spec.key_size,
+                        m.spec.value_size,
+                        m.spec.max_entries,
                     )
                 })
                 .collect(),
@@ -470,7 +470,7 @@ pub fn main(args: Args) -> Result<ExitCode> {
     let (machine, map_names, object_id) = match &mut bench {
         Bench::Plain(m) => (&mut **m, Vec::new(), None),
         Bench::Object(t) => {
-            let names: Vec<String> = t.maps().iter().map(|m| m.name.clone()).collect();
+            let names: Vec<String> = t.maps().iter().map(|m| m.spec.name.clone()).collect();
             let id = t.prog_id();
             (t.vm_mut(), names, Some(id))
         }

@@ -8,12 +8,12 @@
 use anyhow::Result;
 use asm::types::{MapType, ProgType};
 use asm::Dialect;
+use obj::{Map as MapDef, Object};
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use vm::object::{MapDef, Object};
 use vm::testing::Test;
 use vm::Env;
 
@@ -363,9 +363,10 @@ fn run_file(path: &Path, mode: Mode) -> Result<Vec<CaseResult>, String> {
             let mut maps = Vec::new();
             for m in &file.map_defs {
                 let t = m.map_type.parse::<MapType>()?;
-                let mut def = MapDef::new(&m.name, t, m.key_size, m.value_size, m.max_entries);
-                def.flags = m.flags;
-                maps.push(def);
+                let spec = asm::types::MapSpec::new(t, m.key_size, m.value_size, m.max_entries)
+                    .named(m.name.clone())
+                    .with_flags(m.flags);
+                maps.push(MapDef::declared(spec));
             }
             Source::Asm {
                 insns: assembled.insns,
@@ -572,7 +573,7 @@ fn run_case(
         }
     }
     for (map, want) in &x.ringbuf {
-        if t.maps().iter().all(|m| &m.name != map) {
+        if t.maps().iter().all(|m| &m.spec.name != map) {
             bad.push(format!("ringbuf: no map named `{map}`"));
             continue;
         }
@@ -617,13 +618,13 @@ fn run_case(
     }
     let mut maps = Vec::new();
     for m in t.maps().to_vec() {
-        if comparable(m.map_type) {
+        if comparable(m.spec.map_type) {
             let mut e = t
-                .map::<Vec<u8>, Vec<u8>>(&m.name)
+                .map::<Vec<u8>, Vec<u8>>(&m.spec.name)
                 .and_then(|r| r.entries())
                 .map_err(|e| one(e.to_string()))?;
             e.sort();
-            maps.push((m.name.clone(), e));
+            maps.push((m.spec.name.clone(), e));
         }
     }
     Ok((
@@ -817,7 +818,7 @@ fn run_case_kernel(
     if let Some(m) = maps.iter().find(|m| !m.slots.is_empty()) {
         return Ok(Err(format!(
             "program array `{}` is filled with programs by the loader, which the kernel backend does not do",
-            m.name
+            m.spec.name
         )));
     }
     if !file.tail_calls.is_empty() {
@@ -834,8 +835,8 @@ fn run_case_kernel(
         .chain(case.maps.keys())
         .chain(case.expect.maps.keys());
     for name in touched {
-        if let Some(m) = maps.iter().find(|m| &m.name == name) {
-            if is_percpu(m.map_type) {
+        if let Some(m) = maps.iter().find(|m| &m.spec.name == name) {
+            if is_percpu(m.spec.map_type) {
                 return Ok(Err(format!(
                     "per-CPU map `{name}`: the kernel runs the program on whichever CPU it is on"
                 )));
@@ -846,13 +847,13 @@ fn run_case_kernel(
         .iter()
         .map(|m| crate::kernel::MapInit {
             arg: crate::kernel::MapArg {
-                map_type: m.map_type,
-                key_size: m.key_size,
-                value_size: m.value_size,
-                max_entries: m.max_entries,
+                map_type: m.spec.map_type,
+                key_size: m.spec.key_size,
+                value_size: m.spec.value_size,
+                max_entries: m.spec.max_entries,
             },
-            flags: m.flags,
-            name: m.name.clone(),
+            flags: m.spec.flags,
+            name: m.spec.name.clone(),
             data: m.data.clone(),
         })
         .collect();
@@ -861,12 +862,12 @@ fn run_case_kernel(
     let find = |name: &str| -> Result<(usize, &MapDef), String> {
         maps.iter()
             .enumerate()
-            .find(|(_, m)| m.name == name)
+            .find(|(_, m)| m.spec.name == name)
             .ok_or_else(|| {
                 format!(
                     "no map named `{name}` (maps: {})",
                     maps.iter()
-                        .map(|m| m.name.as_str())
+                        .map(|m| m.spec.name.as_str())
                         .collect::<Vec<_>>()
                         .join(", ")
                 )
@@ -876,14 +877,18 @@ fn run_case_kernel(
         let (i, def) = find(name).map_err(one)?;
         for (k, v) in entries {
             let key =
-                encode(k, def.key_size as usize, &format!("map `{name}` key")).map_err(one)?;
+                encode(k, def.spec.key_size as usize, &format!("map `{name}` key")).map_err(one)?;
             let MapValue::One(v) = v else {
                 return Err(one(format!(
                     "map `{name}`: a list of values is for per-CPU maps"
                 )));
             };
-            let value =
-                encode(v, def.value_size as usize, &format!("map `{name}` value")).map_err(one)?;
+            let value = encode(
+                v,
+                def.spec.value_size as usize,
+                &format!("map `{name}` value"),
+            )
+            .map_err(one)?;
             kmaps[i]
                 .update(&key, &value, ::kernel::map::UpdateFlags::Any)
                 .map_err(|e| one(format!("map `{name}`: {e}")))?;
@@ -1005,11 +1010,11 @@ fn run_case_kernel(
                 continue;
             }
         };
-        let exact = !matches!(def.map_type, MapType::Array);
+        let exact = !matches!(def.spec.map_type, MapType::Array);
         let mut problems = Vec::new();
         let mut keys = Vec::new();
         for (k, v) in want {
-            let key = match encode(k, def.key_size as usize, &format!("map `{name}` key")) {
+            let key = match encode(k, def.spec.key_size as usize, &format!("map `{name}` key")) {
                 Ok(k) => k,
                 Err(e) => {
                     problems.push(e);
@@ -1020,7 +1025,11 @@ fn run_case_kernel(
                 problems.push("a list of values is for per-CPU maps".into());
                 continue;
             };
-            let value = match encode(v, def.value_size as usize, &format!("map `{name}` value")) {
+            let value = match encode(
+                v,
+                def.spec.value_size as usize,
+                &format!("map `{name}` value"),
+            ) {
                 Ok(v) => v,
                 Err(e) => {
                     problems.push(e);
@@ -1107,12 +1116,12 @@ fn run_case_kernel(
     };
     let mut dumps = Vec::new();
     for (m, km) in maps.iter().zip(&kmaps) {
-        if comparable(m.map_type) {
+        if comparable(m.spec.map_type) {
             let mut e = km
                 .entries()
-                .map_err(|e| one(format!("map `{}`: {e}", m.name)))?;
+                .map_err(|e| one(format!("map `{}`: {e}", m.spec.name)))?;
             e.sort();
-            dumps.push((m.name.clone(), e));
+            dumps.push((m.spec.name.clone(), e));
         }
     }
     Ok(Ok((
@@ -1137,10 +1146,10 @@ fn show_ret(ret: u64, meaning: &Option<String>) -> String {
 fn map_def(t: &Test, name: &str) -> Result<MapDef, String> {
     t.maps()
         .iter()
-        .find(|m| m.name == name)
+        .find(|m| m.spec.name == name)
         .cloned()
         .ok_or_else(|| {
-            let known: Vec<_> = t.maps().iter().map(|m| m.name.as_str()).collect();
+            let known: Vec<_> = t.maps().iter().map(|m| m.spec.name.as_str()).collect();
             format!(
                 "no map named `{name}` (maps: {})",
                 if known.is_empty() {
@@ -1163,11 +1172,11 @@ fn set_map(t: &mut Test, name: &str, entries: &Entries) -> Result<(), String> {
     let def = map_def(t, name)?;
     let ncpus = t.env_mut().ncpus as usize;
     for (k, v) in entries {
-        let key = encode(k, def.key_size as usize, &format!("map `{name}` key"))?;
+        let key = encode(k, def.spec.key_size as usize, &format!("map `{name}` key"))?;
         let what = format!("map `{name}` value");
         let value = match v {
-            MapValue::One(s) => encode(s, def.value_size as usize, &what)?,
-            MapValue::PerCpu(list) if is_percpu(def.map_type) => {
+            MapValue::One(s) => encode(s, def.spec.value_size as usize, &what)?,
+            MapValue::PerCpu(list) if is_percpu(def.spec.map_type) => {
                 if list.len() != ncpus {
                     return Err(format!(
                         "{what}: {} per-CPU values for {ncpus} CPUs",
@@ -1175,10 +1184,10 @@ fn set_map(t: &mut Test, name: &str, entries: &Entries) -> Result<(), String> {
                     ));
                 }
                 // BPF_MAP_UPDATE_ELEM takes each CPU's value padded to 8 bytes.
-                let stride = (def.value_size as usize).div_ceil(8) * 8;
+                let stride = (def.spec.value_size as usize).div_ceil(8) * 8;
                 let mut all = Vec::new();
                 for s in list {
-                    let mut b = encode(s, def.value_size as usize, &what)?;
+                    let mut b = encode(s, def.spec.value_size as usize, &what)?;
                     b.resize(stride, 0);
                     all.extend(b);
                 }
@@ -1187,7 +1196,7 @@ fn set_map(t: &mut Test, name: &str, entries: &Entries) -> Result<(), String> {
             MapValue::PerCpu(_) => {
                 return Err(format!(
                     "{what}: a list of values is for per-CPU maps; `{name}` is a {} map",
-                    def.map_type
+                    def.spec.map_type
                 ))
             }
         };
@@ -1202,22 +1211,22 @@ fn set_map(t: &mut Test, name: &str, entries: &Entries) -> Result<(), String> {
 /// the listed indexes (the other indexes always exist).
 fn check_map(t: &mut Test, name: &str, want: &Entries) -> Result<(), String> {
     let def = map_def(t, name)?;
-    let percpu = is_percpu(def.map_type);
-    let exact = !matches!(def.map_type, MapType::Array | MapType::PercpuArray);
+    let percpu = is_percpu(def.spec.map_type);
+    let exact = !matches!(def.spec.map_type, MapType::Array | MapType::PercpuArray);
     let mut want_entries = Vec::new();
     for (k, v) in want {
-        let key = encode(k, def.key_size as usize, &format!("map `{name}` key"))?;
+        let key = encode(k, def.spec.key_size as usize, &format!("map `{name}` key"))?;
         let what = format!("map `{name}` value");
         let vals = match v {
-            MapValue::One(s) => vec![encode(s, def.value_size as usize, &what)?],
+            MapValue::One(s) => vec![encode(s, def.spec.value_size as usize, &what)?],
             MapValue::PerCpu(list) if percpu => list
                 .iter()
-                .map(|s| encode(s, def.value_size as usize, &what))
+                .map(|s| encode(s, def.spec.value_size as usize, &what))
                 .collect::<Result<_, _>>()?,
             MapValue::PerCpu(_) => {
                 return Err(format!(
                     "{what}: a list of values is for per-CPU maps; `{name}` is a {} map",
-                    def.map_type
+                    def.spec.map_type
                 ))
             }
         };

@@ -188,7 +188,7 @@ pub fn gate(
 
 /// Picks a program of a clang-built object and the verifier's view of its maps.
 fn from_object(args: &Args, bytes: &[u8], name: &str) -> Result<(Program, ProgType, Vec<MapDef>)> {
-    let obj = vm::object::Object::parse(bytes).map_err(|e| anyhow::anyhow!("{name}: {e}"))?;
+    let obj = obj::Object::parse(bytes).map_err(|e| anyhow::anyhow!("{name}: {e}"))?;
     let listing = || {
         obj.programs
             .iter()
@@ -225,8 +225,14 @@ fn from_object(args: &Args, bytes: &[u8], name: &str) -> Result<(Program, ProgTy
         .maps
         .iter()
         .map(|m| {
-            let mut d = MapDef::new(&m.name, m.map_type, m.key_size, m.value_size, m.max_entries);
-            d.flags = m.flags;
+            let mut d = MapDef::new(
+                &m.spec.name,
+                m.spec.map_type,
+                m.spec.key_size,
+                m.spec.value_size,
+                m.spec.max_entries,
+            );
+            d.flags = m.spec.flags;
             d
         })
         .collect();

@@ -88,7 +88,6 @@ mod interp;
 mod machine;
 mod maps;
 mod mem;
-pub mod object;
 mod printk;
 mod program;
 pub mod testing;
@@ -109,6 +108,18 @@ use asm::Insn;
 use ctx::skb;
 use helpers::Helper;
 use mem::R_MEM;
+
+/// The kernel program types the VM has a context for (what r1 points at); every other
+/// type is a [`LoadError::UnsupportedProgType`].
+pub const SUPPORTED_PROG_TYPES: [asm::types::ProgType; 7] = [
+    asm::types::ProgType::SocketFilter,
+    asm::types::ProgType::SchedCls,
+    asm::types::ProgType::Xdp,
+    asm::types::ProgType::Kprobe,
+    asm::types::ProgType::Tracepoint,
+    asm::types::ProgType::RawTracepoint,
+    asm::types::ProgType::Syscall,
+];
 
 /// The most instructions a program may have (`BPF_COMPLEXITY_LIMIT_INSNS`).
 pub const MAX_INSNS: usize = 1_000_000;
@@ -262,6 +273,57 @@ impl Vm {
             pc += def.slots();
         }
         self.add(&decoded, prog_type)
+    }
+
+    /// Creates a map of a loaded object ([`obj::Map`]): its spec, then, for global data,
+    /// its initial value. Create an object's maps in order, before its programs: their
+    /// `lddw` map references are indexes into [`obj::Object::maps`].
+    pub fn create_object_map(&mut self, map: &obj::Map) -> Result<u32, MapError> {
+        let index = self.create_map(map.spec.clone())?;
+        if let Some(data) = &map.data {
+            self.machine.maps[index as usize].update(&0u32.to_le_bytes(), data, BPF_ANY)?;
+        }
+        Ok(index)
+    }
+
+    /// Loads a program of a loaded object ([`obj::Program`]) into a VM that holds the
+    /// object's maps, created in order ([`Vm::create_object_map`]). Its type must be one
+    /// of [`SUPPORTED_PROG_TYPES`].
+    pub fn load_program(&mut self, prog: &obj::Program) -> Result<ProgId, LoadError> {
+        let t = ProgType::from_kernel(prog.prog_type)
+            .ok_or(LoadError::UnsupportedProgType(prog.prog_type))?;
+        // The object numbers maps by index; load its references as `map_idx` /
+        // `map_idx_value` (BPF_PSEUDO_MAP_IDX = 5, BPF_PSEUDO_MAP_IDX_VALUE = 6).
+        let insns: Vec<Insn> = prog
+            .insns
+            .iter()
+            .map(|i| match (i.code, i.src) {
+                (0x18, obj::PSEUDO_MAP_FD) => Insn { src: 5, ..*i },
+                (0x18, obj::PSEUDO_MAP_VALUE) => Insn { src: 6, ..*i },
+                _ => *i,
+            })
+            .collect();
+        self.load_insns(&insns, t)
+    }
+
+    /// A VM with a loaded object's maps and one of its programs: the way to run one
+    /// program of an object. Program arrays' initial slots ([`obj::Map::slots`]) need the
+    /// other programs; [`testing::Test`] loads a whole object and fills them.
+    pub fn from_program(
+        prog: &obj::Program,
+        maps: &[obj::Map],
+        env: Env,
+    ) -> Result<(Vm, ProgId), RunError> {
+        let mut vm = Vm::new();
+        vm.machine.env = env;
+        for m in maps {
+            vm.create_object_map(m).map_err(|source| RunError::Map {
+                map: m.spec.name.clone(),
+                source,
+            })?;
+        }
+        let id = vm.load_program(prog)?;
+        Ok((vm, id))
     }
 
     fn add(
@@ -457,4 +519,12 @@ pub enum RunError {
     /// The run faulted.
     #[error(transparent)]
     Run(#[from] VmError),
+    /// A map could not be created.
+    #[error("map `{map}`: {source}")]
+    Map {
+        /// The map's name.
+        map: String,
+        /// Why.
+        source: MapError,
+    },
 }

@@ -29,7 +29,7 @@
 //! ```
 //! use asm::types::{MapType, ProgType};
 //! use asm::Dialect;
-//! use vm::object::MapDef;
+//! use asm::types::MapSpec;
 //! use vm::testing::Test;
 //!
 //! let src = "
@@ -46,18 +46,18 @@
 //! out:
 //!     exit
 //! ";
-//! let maps = [MapDef::new("limit", MapType::Array, 4, 8, 1)];
+//! let maps = [obj::Map::declared(MapSpec::new(MapType::Array, 4, 8, 1).named("limit"))];
 //! let mut t = Test::asm(src, Dialect::Llvm, ProgType::Xdp, &maps).unwrap();
 //! assert_eq!(t.run_packet(&[0; 14]).unwrap().meaning.as_deref(), Some("XDP_PASS"));
 //! t.map::<u32, u64>("limit").unwrap().set(&0, &3).unwrap();
 //! assert_eq!(t.run().unwrap().meaning.as_deref(), Some("XDP_DROP"));
 //! ```
 
-use crate::object::{self, Global, MapDef, MapSource, Object, ObjectError};
 use crate::{Env, LoadError, MapError, ProgId, Vm, VmError};
 use asm::insn::Insn;
 use asm::types::{MapType, ProgType};
 use asm::{Diagnostic, Dialect};
+use obj::{Global, Map as ObjMap, Object, ObjectError};
 use std::marker::PhantomData;
 use std::path::Path;
 
@@ -263,7 +263,7 @@ pub struct Run {
 #[derive(Debug)]
 pub struct Test {
     vm: Vm,
-    maps: Vec<MapDef>,
+    maps: Vec<ObjMap>,
     progs: Vec<Prog>,
     globals: Vec<Global>,
     current: usize,
@@ -308,7 +308,7 @@ impl Test {
         src: &str,
         dialect: Dialect,
         prog_type: ProgType,
-        maps: &[MapDef],
+        maps: &[ObjMap],
     ) -> Result<Test, TestError> {
         let a = asm::text::assemble(src, dialect).map_err(TestError::Asm)?;
         Test::from_insns(&a.insns, prog_type, maps)
@@ -318,7 +318,7 @@ impl Test {
     pub fn from_insns(
         insns: &[Insn],
         prog_type: ProgType,
-        maps: &[MapDef],
+        maps: &[ObjMap],
     ) -> Result<Test, TestError> {
         Test::from_insns_env(insns, prog_type, maps, Env::default())
     }
@@ -328,7 +328,7 @@ impl Test {
     pub fn from_insns_env(
         insns: &[Insn],
         prog_type: ProgType,
-        maps: &[MapDef],
+        maps: &[ObjMap],
         env: Env,
     ) -> Result<Test, TestError> {
         let mut t = Test::with_maps(maps, env)?;
@@ -355,7 +355,7 @@ impl Test {
         Ok(t)
     }
 
-    fn with_maps(maps: &[MapDef], env: Env) -> Result<Test, TestError> {
+    fn with_maps(maps: &[ObjMap], env: Env) -> Result<Test, TestError> {
         let mut vm = Vm::new();
         *vm.env_mut() = env;
         let mut t = Test {
@@ -366,26 +366,17 @@ impl Test {
             current: 0,
         };
         for m in maps {
-            if !crate::SUPPORTED_MAP_TYPES.contains(&m.map_type) {
+            if !crate::SUPPORTED_MAP_TYPES.contains(&m.spec.map_type) {
                 return Err(TestError::UnsupportedMapType {
-                    map: m.name.clone(),
-                    map_type: m.map_type,
+                    map: m.spec.name.clone(),
+                    map_type: m.spec.map_type,
                 });
             }
-            let spec = crate::MapSpec {
-                name: m.name.clone(),
-                map_type: m.map_type,
-                key_size: m.key_size,
-                value_size: m.value_size,
-                max_entries: m.max_entries,
-                flags: m.flags,
-                inner: None,
-                value_fields: Default::default(),
-            };
-            t.vm.create_map(spec).map_err(|source| TestError::Map {
-                map: m.name.clone(),
-                source,
-            })?;
+            t.vm.create_map(m.spec.clone())
+                .map_err(|source| TestError::Map {
+                    map: m.spec.name.clone(),
+                    source,
+                })?;
         }
         t.clear_maps()?;
         Ok(t)
@@ -397,8 +388,8 @@ impl Test {
         let insns: Vec<Insn> = insns
             .iter()
             .map(|i| match (i.code, i.src) {
-                (0x18, object::PSEUDO_MAP_FD) => Insn { src: 5, ..*i },
-                (0x18, object::PSEUDO_MAP_VALUE) => Insn { src: 6, ..*i },
+                (0x18, obj::PSEUDO_MAP_FD) => Insn { src: 5, ..*i },
+                (0x18, obj::PSEUDO_MAP_VALUE) => Insn { src: 6, ..*i },
                 _ => *i,
             })
             .collect();
@@ -434,19 +425,19 @@ impl Test {
     fn clear_maps(&mut self) -> Result<(), TestError> {
         for (i, m) in self.maps.iter().enumerate() {
             let map = self.vm.map_mut(i as u32).ok_or_else(|| TestError::NoMap {
-                name: m.name.clone(),
+                name: m.spec.name.clone(),
                 known: String::new(),
             })?;
             let err = |source| TestError::Map {
-                map: m.name.clone(),
+                map: m.spec.name.clone(),
                 source,
             };
-            match m.map_type {
+            match m.spec.map_type {
                 MapType::Ringbuf => {
                     map.take_records();
                 }
                 MapType::ProgArray => {
-                    for k in 0..m.max_entries {
+                    for k in 0..m.spec.max_entries {
                         map.set_prog(k, None).map_err(err)?;
                     }
                 }
@@ -456,8 +447,8 @@ impl Test {
                     }
                 }
                 MapType::Array | MapType::PercpuArray => {
-                    let zero = vec![0u8; m.value_size as usize];
-                    for k in 0..m.max_entries {
+                    let zero = vec![0u8; m.spec.value_size as usize];
+                    for k in 0..m.spec.max_entries {
                         map.update(&k.to_le_bytes(), &zero, crate::BPF_ANY)
                             .map_err(err)?;
                     }
@@ -478,7 +469,11 @@ impl Test {
         let slots: Vec<(String, u32, String)> = self
             .maps
             .iter()
-            .flat_map(|m| m.slots.iter().map(|(i, p)| (m.name.clone(), *i, p.clone())))
+            .flat_map(|m| {
+                m.slots
+                    .iter()
+                    .map(|(i, p)| (m.spec.name.clone(), *i, p.clone()))
+            })
             .collect();
         for (map, index, prog) in slots {
             self.set_tail_call(&map, index, &prog)?;
@@ -528,14 +523,14 @@ impl Test {
     }
 
     /// The map definitions, in index order.
-    pub fn maps(&self) -> &[MapDef] {
+    pub fn maps(&self) -> &[ObjMap] {
         &self.maps
     }
 
     fn map_index(&self, name: &str) -> Result<usize, TestError> {
         self.maps
             .iter()
-            .position(|m| m.name == name)
+            .position(|m| m.spec.name == name)
             .ok_or_else(|| TestError::NoMap {
                 name: name.to_string(),
                 known: if self.maps.is_empty() {
@@ -543,7 +538,7 @@ impl Test {
                 } else {
                     self.maps
                         .iter()
-                        .map(|m| m.name.as_str())
+                        .map(|m| m.spec.name.as_str())
                         .collect::<Vec<_>>()
                         .join(", ")
                 },
@@ -556,16 +551,16 @@ impl Test {
         let def = &self.maps[index];
         let check = |what, expected: u32, got: Option<usize>| match got {
             Some(g) if g != expected as usize => Err(TestError::Size {
-                map: def.name.clone(),
+                map: def.spec.name.clone(),
                 what,
                 expected,
                 got: g,
             }),
             _ => Ok(()),
         };
-        check("key", def.key_size, K::SIZE)?;
-        if def.map_type != MapType::ProgArray {
-            check("value", def.value_size, V::SIZE)?;
+        check("key", def.spec.key_size, K::SIZE)?;
+        if def.spec.map_type != MapType::ProgArray {
+            check("value", def.spec.value_size, V::SIZE)?;
         }
         Ok(MapRef {
             test: self,
@@ -590,7 +585,7 @@ impl Test {
             program: program.to_string(),
             why,
         })?;
-        let name = self.maps[mi].name.clone();
+        let name = self.maps[mi].spec.name.clone();
         self.vm
             .map_mut(mi as u32)
             .expect("every map was created")
@@ -627,7 +622,7 @@ impl Test {
             .expect("every map was created")
             .lookup(&0u32.to_le_bytes())
             .map_err(|source| TestError::Map {
-                map: map.name.clone(),
+                map: map.spec.name.clone(),
                 source,
             })?
             .unwrap_or_default();
@@ -640,7 +635,7 @@ impl Test {
         let g = self.global_def(name)?;
         let bytes = self.global_bytes(name)?;
         V::from_bytes(&bytes).ok_or_else(|| TestError::Size {
-            map: self.maps[g.map].name.clone(),
+            map: self.maps[g.map].spec.name.clone(),
             what: "value",
             expected: g.size,
             got: V::SIZE.unwrap_or(bytes.len()),
@@ -652,7 +647,7 @@ impl Test {
     pub fn set_global<V: Pod>(&mut self, name: &str, value: &V) -> Result<(), TestError> {
         let g = self.global_def(name)?;
         let new = value.to_bytes();
-        let map_name = self.maps[g.map].name.clone();
+        let map_name = self.maps[g.map].spec.name.clone();
         if new.len() != g.size as usize {
             return Err(TestError::Size {
                 map: map_name,
@@ -753,10 +748,10 @@ impl Test {
             .collect();
         let mut records = Vec::new();
         for (i, m) in self.maps.iter().enumerate() {
-            if m.map_type == MapType::Ringbuf {
+            if m.spec.map_type == MapType::Ringbuf {
                 let map = self.vm.map_mut(i as u32).expect("every map was created");
                 records.extend(map.take_records().into_iter().map(|data| Record {
-                    map: m.name.clone(),
+                    map: m.spec.name.clone(),
                     data,
                 }));
             }
@@ -792,14 +787,14 @@ impl<K: Pod, V: Pod> MapRef<'_, K, V> {
 
     fn err(&self, source: MapError) -> TestError {
         TestError::Map {
-            map: self.test.maps[self.index].name.clone(),
+            map: self.test.maps[self.index].spec.name.clone(),
             source,
         }
     }
 
     fn decode(&self, bytes: &[u8]) -> Result<V, TestError> {
         V::from_bytes(bytes).ok_or_else(|| TestError::Size {
-            map: self.test.maps[self.index].name.clone(),
+            map: self.test.maps[self.index].spec.name.clone(),
             what: "value",
             expected: bytes.len() as u32,
             got: V::SIZE.unwrap_or(0),
@@ -819,7 +814,7 @@ impl<K: Pod, V: Pod> MapRef<'_, K, V> {
     /// Every CPU's value for `key` (per-CPU maps; one value for the others).
     pub fn get_all_cpus(&self, key: &K) -> Result<Option<Vec<V>>, TestError> {
         let percpu = matches!(
-            self.test.maps[self.index].map_type,
+            self.test.maps[self.index].spec.map_type,
             MapType::PercpuArray | MapType::PercpuHash | MapType::LruPercpuHash
         );
         if !percpu {
@@ -869,7 +864,7 @@ impl<K: Pod, V: Pod> MapRef<'_, K, V> {
         let mut out = Vec::new();
         for k in self.map().keys() {
             let key = K::from_bytes(&k).ok_or_else(|| TestError::Size {
-                map: self.test.maps[self.index].name.clone(),
+                map: self.test.maps[self.index].spec.name.clone(),
                 what: "key",
                 expected: k.len() as u32,
                 got: K::SIZE.unwrap_or(0),
@@ -879,28 +874,5 @@ impl<K: Pod, V: Pod> MapRef<'_, K, V> {
             }
         }
         Ok(out)
-    }
-}
-
-impl MapDef {
-    /// A map declared by a test (for assembly programs).
-    pub fn new(
-        name: &str,
-        map_type: MapType,
-        key_size: u32,
-        value_size: u32,
-        max_entries: u32,
-    ) -> MapDef {
-        MapDef {
-            name: name.to_string(),
-            map_type,
-            key_size,
-            value_size,
-            max_entries,
-            flags: 0,
-            data: None,
-            slots: Vec::new(),
-            source: MapSource::Declared,
-        }
     }
 }

@@ -52,12 +52,8 @@ fn unsupported_types_are_a_typed_error_naming_the_type() {
 
 #[test]
 fn testing_api_names_the_map_and_type() {
-    let maps = [vm::object::MapDef::new(
-        "filter",
-        MapType::BloomFilter,
-        0,
-        4,
-        16,
+    let maps = [obj::Map::declared(
+        MapSpec::new(MapType::BloomFilter, 0, 4, 16).named("filter"),
     )];
     let e = vm::testing::Test::asm(
         "r0 = 0\nexit\n",
