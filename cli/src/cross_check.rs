@@ -47,12 +47,10 @@ struct Side {
 }
 
 fn run_vm(prog: &[Insn], inputs: &crate::kernel::Inputs, maps: &[MapInit]) -> Result<Side> {
-    let vm_type = match inputs.prog_type {
-        None => vm::ProgType::Plain,
-        Some(t) => {
-            vm::ProgType::from_kernel(t).ok_or_else(|| anyhow!("the VM cannot run {t} programs"))?
-        }
-    };
+    let vm_type = inputs.prog_type;
+    if let Some(t) = vm_type.filter(|t| !vm::SUPPORTED_PROG_TYPES.contains(t)) {
+        return Err(anyhow!("the VM cannot run {t} programs"));
+    }
     let mut machine = vm::Vm::new();
     let mut fds = Vec::new();
     for m in maps {

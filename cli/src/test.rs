@@ -963,9 +963,8 @@ fn run_case_kernel(
         out = Some(prepared.run(1).map_err(|e| one(format!("test run: {e}")))?);
     }
     let out = out.expect("repeat >= 1");
-    let meaning = vm::testing::vm_prog_type(prog_type)
-        .and_then(|t| t.meaning(out.r0))
-        .or_else(|| ::kernel::prog::meaning(prog_type, out.r0));
+    let meaning =
+        vm::r0_meaning(prog_type, out.r0).or_else(|| ::kernel::prog::meaning(prog_type, out.r0));
     let ret = out.r0 as u32 as u64;
     let mut bad = Vec::new();
     let x = &case.expect;

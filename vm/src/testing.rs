@@ -269,9 +269,9 @@ pub struct Test {
     current: usize,
 }
 
-/// The VM's program type for one of `asm`'s, if it has a context for it.
-pub fn vm_prog_type(t: ProgType) -> Option<crate::ProgType> {
-    crate::ProgType::from_kernel(t)
+/// Whether the VM has a context for a program type ([`crate::SUPPORTED_PROG_TYPES`]).
+fn supported(t: ProgType) -> bool {
+    crate::SUPPORTED_PROG_TYPES.contains(&t)
 }
 
 impl Test {
@@ -334,18 +334,18 @@ impl Test {
         let mut t = Test::with_maps(maps, env)?;
         // Instructions from text reference maps by fd or index themselves: load them as-is.
         let name = "prog".to_string();
-        let id = match vm_prog_type(prog_type) {
-            Some(vt) => t.vm.load_insns(insns, vt).map_err(|e| TestError::Load {
-                program: name.clone(),
-                source: e,
-            })?,
-            None => {
-                return Err(TestError::UnsupportedProgType {
-                    program: name,
-                    prog_type,
-                })
-            }
-        };
+        if !supported(prog_type) {
+            return Err(TestError::UnsupportedProgType {
+                program: name,
+                prog_type,
+            });
+        }
+        let id =
+            t.vm.load_insns(insns, prog_type)
+                .map_err(|e| TestError::Load {
+                    program: name.clone(),
+                    source: e,
+                })?;
         t.progs.push(Prog {
             name,
             section: prog_type.name().to_string(),
@@ -393,19 +393,20 @@ impl Test {
                 _ => *i,
             })
             .collect();
-        let id = match vm_prog_type(prog_type) {
-            Some(vt) => self.vm.load_insns(&insns, vt).map_err(|e| {
+        let id = if supported(prog_type) {
+            self.vm.load_insns(&insns, prog_type).map_err(|e| {
                 TestError::Load {
                     program: name.to_string(),
                     source: e,
                 }
                 .to_string()
-            }),
-            None => Err(TestError::UnsupportedProgType {
+            })
+        } else {
+            Err(TestError::UnsupportedProgType {
                 program: name.to_string(),
                 prog_type,
             }
-            .to_string()),
+            .to_string())
         };
         self.progs.push(Prog {
             name: name.to_string(),
@@ -737,7 +738,7 @@ impl Test {
             program: program.clone(),
             why,
         })?;
-        let vt = vm_prog_type(p.prog_type);
+        let prog_type = p.prog_type;
         self.vm.take_trace_lines();
         let result = self.vm.run(id);
         let trace = self
@@ -759,7 +760,7 @@ impl Test {
         let out = result.map_err(|source| TestError::Run { program, source })?;
         Ok(Run {
             ret: out.r0,
-            meaning: vt.and_then(|t| t.meaning(out.r0)),
+            meaning: crate::r0_meaning(prog_type, out.r0),
             packet: self.vm.packet().to_vec(),
             ctx: self.vm.ctx().to_vec(),
             trace,

@@ -4,7 +4,7 @@
 //! program types convert to and from the kernel's by value, not by name.
 
 use asm::types::MapType;
-use vm::{MapError, MapSpec, Vm, SUPPORTED_MAP_TYPES};
+use vm::{MapError, MapSpec, Vm, SUPPORTED_MAP_TYPES, SUPPORTED_PROG_TYPES};
 
 fn def(map_type: MapType) -> MapSpec {
     MapSpec::new(map_type, 4, 8, 4)
@@ -70,22 +70,33 @@ fn testing_api_names_the_map_and_type() {
 }
 
 #[test]
-fn program_types_map_to_the_kernels() {
-    for t in vm::ProgType::ALL {
-        match t.kernel() {
-            None => assert_eq!(t, vm::ProgType::Plain),
-            Some(k) => {
-                assert_eq!(k.name(), t.name());
-                assert_eq!(vm::ProgType::from_kernel(k), Some(t));
-            }
+fn program_types_are_the_kernels_and_plain_is_none() {
+    use asm::types::ProgType;
+    // Every supported type loads; the others are a typed error naming the type.
+    for &t in ProgType::ALL {
+        let mut vm = Vm::new();
+        let r = vm.load(&[0xb7, 0, 0, 0, 0, 0, 0, 0, 0x95, 0, 0, 0, 0, 0, 0, 0], t);
+        if SUPPORTED_PROG_TYPES.contains(&t) {
+            let id = r.unwrap_or_else(|e| panic!("{t}: {e}"));
+            assert_eq!(vm.program(id).unwrap().prog_type(), Some(t));
+        } else {
+            assert_eq!(r.unwrap_err(), vm::LoadError::UnsupportedProgType(t));
         }
     }
+    assert_eq!(SUPPORTED_PROG_TYPES[0].number(), 1);
+    // `plain`: no kernel context.
+    assert_eq!(vm::parse_prog_type("plain"), Ok(None));
+    assert_eq!(vm::parse_prog_type("tc"), Ok(Some(ProgType::SchedCls)));
     assert_eq!(
-        vm::ProgType::SocketFilter.kernel().map(|k| k.number()),
-        Some(1)
+        vm::parse_prog_type("socket"),
+        Ok(Some(ProgType::SocketFilter))
     );
-    assert_eq!(
-        vm::ProgType::from_kernel(asm::types::ProgType::CgroupSkb),
-        None
-    );
+    assert_eq!(vm::parse_prog_type("XDP"), Ok(Some(ProgType::Xdp)));
+    assert_eq!(vm::parse_prog_type("lsm"), Ok(Some(ProgType::Lsm)));
+    assert!(vm::parse_prog_type("nope").is_err());
+    assert_eq!(vm::prog_type_name(None), "plain");
+    assert_eq!(vm::prog_type_name(Some(ProgType::Xdp)), "xdp");
+    let mut vm = Vm::new();
+    let id = vm.load(&[0x95, 0, 0, 0, 0, 0, 0, 0], None).unwrap();
+    assert_eq!(vm.program(id).unwrap().prog_type(), None);
 }

@@ -45,7 +45,7 @@ pub mod diff {
         // The VM and the kernel backend both name maps by index: the program runs as is.
         assert_eq!(fd, 0);
         let id = vm
-            .load_insns(prog, vm::ProgType::Plain)
+            .load_insns(prog, None)
             .map_err(|e| format!("vm load: {e}"))?;
         vm.set_mem(vec![0; MEM_LEN]);
         let out = vm.run(id).map_err(|e| format!("vm run: {e}"))?;
@@ -152,10 +152,9 @@ pub mod diff {
         } else {
             0xffff_ffff
         };
-        let vm_type = vm::ProgType::from_kernel(t).ok_or("the VM has no such type")?;
         let mut vm = vm::Vm::new();
         let id = vm
-            .load_insns(prog, vm_type)
+            .load_insns(prog, t)
             .map_err(|e| format!("vm load: {e}"))?;
         vm.set_packet(packet.to_vec());
         let v = vm.run(id).map_err(|e| format!("vm run: {e}"))?;
