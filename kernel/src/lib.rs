@@ -37,6 +37,7 @@
 pub mod conformance;
 pub mod error;
 pub mod map;
+pub mod object;
 pub mod probe;
 pub mod prog;
 pub mod run;
