@@ -49,6 +49,8 @@ fn hello_world_tracepoint() {
     assert_eq!(p.section, "tracepoint/syscalls/sys_enter_execve");
     assert_eq!(p.prog_type, ProgType::Tracepoint);
     assert_eq!(p.attach.as_deref(), Some("syscalls/sys_enter_execve"));
+    // libbpf loads tracepoints without an expected attach type.
+    assert_eq!(p.expected_attach_type, None);
     // The format string is a static const: .rodata, referenced as a map value.
     assert_eq!(o.maps.len(), 1);
     assert_eq!(o.maps[0].spec.name, ".rodata");
@@ -75,6 +77,7 @@ fn socket_filter_without_maps() {
         ("keep_tcp", ProgType::SocketFilter)
     );
     assert_eq!(p.attach, None);
+    assert_eq!(p.expected_attach_type, None);
     assert_eq!(p.insns.len(), 22);
 }
 
@@ -119,6 +122,7 @@ fn kprobe_percpu_hash() {
     let p = &o.programs[0];
     assert_eq!(p.prog_type, ProgType::Kprobe);
     assert_eq!(p.attach.as_deref(), Some("do_sys_openat2"));
+    assert_eq!(p.expected_attach_type, None);
     let m = &o.maps[o.map_index("calls").unwrap()];
     assert_eq!(m.spec.map_type, MapType::PercpuHash);
     assert_eq!(
@@ -407,4 +411,20 @@ fn truncated_objects_are_errors_not_panics() {
         b[i] ^= 0xa5;
         let _ = Object::parse(&b);
     }
+}
+
+#[test]
+fn xdp_programs_expect_the_xdp_attach_type_and_maps_are_specs() {
+    let o = load("xdp_count.bpf.o");
+    let p = &o.programs[0];
+    assert_eq!(p.expected_attach_type, Some(asm::types::AttachType::Xdp));
+    // A BTF-defined map is a MapSpec with nothing special in its value.
+    let m = &o.maps[0];
+    assert_eq!(m.source, MapSource::Btf);
+    assert_eq!(m.spec.inner, None);
+    assert_eq!(m.spec.value_fields, asm::types::ValueFields::default());
+    assert_eq!(m.name(), "counts");
+    let declared = obj::Map::from(asm::types::MapSpec::array(8, 1).named("runs"));
+    assert_eq!(declared.source, MapSource::Declared);
+    assert_eq!((declared.data, declared.slots), (None, Vec::new()));
 }
