@@ -1,5 +1,5 @@
-//! Program and map types, with the kernel's numbers (`enum bpf_prog_type`,
-//! `enum bpf_map_type` in `include/uapi/linux/bpf.h`) and the names people use for them.
+//! Program, map and attach types, with the kernel's numbers (`enum bpf_prog_type`,
+//! `enum bpf_map_type`, `enum bpf_attach_type` in `include/uapi/linux/bpf.h`) and the names people use for them.
 //! The VM, the verifier and the kernel backend all take their types from here.
 
 use std::fmt;
@@ -39,7 +39,7 @@ macro_rules! kernel_enum {
             /// Accepts the lower-case name, with `-` or `_`, or the kernel constant's name.
             fn from_str(s: &str) -> Result<$name, String> {
                 let norm = s.trim().to_ascii_lowercase().replace('-', "_");
-                let norm = norm.strip_prefix("bpf_prog_type_").or_else(|| norm.strip_prefix("bpf_map_type_")).unwrap_or(&norm);
+                let norm = norm.strip_prefix("bpf_prog_type_").or_else(|| norm.strip_prefix("bpf_map_type_")).or_else(|| norm.strip_prefix("bpf_")).unwrap_or(&norm);
                 Self::ALL.iter().copied().find(|t| t.name() == norm).ok_or_else(|| {
                     format!("unknown {} `{s}`; known: {}", stringify!($name),
                         Self::ALL.iter().map(|t| t.name()).collect::<Vec<_>>().join(", "))
@@ -191,6 +191,129 @@ kernel_enum! {
     }
 }
 
+kernel_enum! {
+    /// `enum bpf_attach_type` (Linux 6.18): where a program is attached, and what
+    /// `BPF_PROG_LOAD` is told as `expected_attach_type`.
+    AttachType {
+        /// `BPF_CGROUP_INET_INGRESS`.
+        CgroupInetIngress = 0, "cgroup_inet_ingress";
+        /// `BPF_CGROUP_INET_EGRESS`.
+        CgroupInetEgress = 1, "cgroup_inet_egress";
+        /// `BPF_CGROUP_INET_SOCK_CREATE`.
+        CgroupInetSockCreate = 2, "cgroup_inet_sock_create";
+        /// `BPF_CGROUP_SOCK_OPS`.
+        CgroupSockOps = 3, "cgroup_sock_ops";
+        /// `BPF_SK_SKB_STREAM_PARSER`.
+        SkSkbStreamParser = 4, "sk_skb_stream_parser";
+        /// `BPF_SK_SKB_STREAM_VERDICT`.
+        SkSkbStreamVerdict = 5, "sk_skb_stream_verdict";
+        /// `BPF_CGROUP_DEVICE`.
+        CgroupDevice = 6, "cgroup_device";
+        /// `BPF_SK_MSG_VERDICT`.
+        SkMsgVerdict = 7, "sk_msg_verdict";
+        /// `BPF_CGROUP_INET4_BIND`.
+        CgroupInet4Bind = 8, "cgroup_inet4_bind";
+        /// `BPF_CGROUP_INET6_BIND`.
+        CgroupInet6Bind = 9, "cgroup_inet6_bind";
+        /// `BPF_CGROUP_INET4_CONNECT`.
+        CgroupInet4Connect = 10, "cgroup_inet4_connect";
+        /// `BPF_CGROUP_INET6_CONNECT`.
+        CgroupInet6Connect = 11, "cgroup_inet6_connect";
+        /// `BPF_CGROUP_INET4_POST_BIND`.
+        CgroupInet4PostBind = 12, "cgroup_inet4_post_bind";
+        /// `BPF_CGROUP_INET6_POST_BIND`.
+        CgroupInet6PostBind = 13, "cgroup_inet6_post_bind";
+        /// `BPF_CGROUP_UDP4_SENDMSG`.
+        CgroupUdp4Sendmsg = 14, "cgroup_udp4_sendmsg";
+        /// `BPF_CGROUP_UDP6_SENDMSG`.
+        CgroupUdp6Sendmsg = 15, "cgroup_udp6_sendmsg";
+        /// `BPF_LIRC_MODE2`.
+        LircMode2 = 16, "lirc_mode2";
+        /// `BPF_FLOW_DISSECTOR`.
+        FlowDissector = 17, "flow_dissector";
+        /// `BPF_CGROUP_SYSCTL`.
+        CgroupSysctl = 18, "cgroup_sysctl";
+        /// `BPF_CGROUP_UDP4_RECVMSG`.
+        CgroupUdp4Recvmsg = 19, "cgroup_udp4_recvmsg";
+        /// `BPF_CGROUP_UDP6_RECVMSG`.
+        CgroupUdp6Recvmsg = 20, "cgroup_udp6_recvmsg";
+        /// `BPF_CGROUP_GETSOCKOPT`.
+        CgroupGetsockopt = 21, "cgroup_getsockopt";
+        /// `BPF_CGROUP_SETSOCKOPT`.
+        CgroupSetsockopt = 22, "cgroup_setsockopt";
+        /// `BPF_TRACE_RAW_TP`.
+        TraceRawTp = 23, "trace_raw_tp";
+        /// `BPF_TRACE_FENTRY`.
+        TraceFentry = 24, "trace_fentry";
+        /// `BPF_TRACE_FEXIT`.
+        TraceFexit = 25, "trace_fexit";
+        /// `BPF_MODIFY_RETURN`.
+        ModifyReturn = 26, "modify_return";
+        /// `BPF_LSM_MAC`.
+        LsmMac = 27, "lsm_mac";
+        /// `BPF_TRACE_ITER`.
+        TraceIter = 28, "trace_iter";
+        /// `BPF_CGROUP_INET4_GETPEERNAME`.
+        CgroupInet4Getpeername = 29, "cgroup_inet4_getpeername";
+        /// `BPF_CGROUP_INET6_GETPEERNAME`.
+        CgroupInet6Getpeername = 30, "cgroup_inet6_getpeername";
+        /// `BPF_CGROUP_INET4_GETSOCKNAME`.
+        CgroupInet4Getsockname = 31, "cgroup_inet4_getsockname";
+        /// `BPF_CGROUP_INET6_GETSOCKNAME`.
+        CgroupInet6Getsockname = 32, "cgroup_inet6_getsockname";
+        /// `BPF_XDP_DEVMAP`.
+        XdpDevmap = 33, "xdp_devmap";
+        /// `BPF_CGROUP_INET_SOCK_RELEASE`.
+        CgroupInetSockRelease = 34, "cgroup_inet_sock_release";
+        /// `BPF_XDP_CPUMAP`.
+        XdpCpumap = 35, "xdp_cpumap";
+        /// `BPF_SK_LOOKUP`.
+        SkLookup = 36, "sk_lookup";
+        /// `BPF_XDP`.
+        Xdp = 37, "xdp";
+        /// `BPF_SK_SKB_VERDICT`.
+        SkSkbVerdict = 38, "sk_skb_verdict";
+        /// `BPF_SK_REUSEPORT_SELECT`.
+        SkReuseportSelect = 39, "sk_reuseport_select";
+        /// `BPF_SK_REUSEPORT_SELECT_OR_MIGRATE`.
+        SkReuseportSelectOrMigrate = 40, "sk_reuseport_select_or_migrate";
+        /// `BPF_PERF_EVENT`.
+        PerfEvent = 41, "perf_event";
+        /// `BPF_TRACE_KPROBE_MULTI`.
+        TraceKprobeMulti = 42, "trace_kprobe_multi";
+        /// `BPF_LSM_CGROUP`.
+        LsmCgroup = 43, "lsm_cgroup";
+        /// `BPF_STRUCT_OPS`.
+        StructOps = 44, "struct_ops";
+        /// `BPF_NETFILTER`.
+        Netfilter = 45, "netfilter";
+        /// `BPF_TCX_INGRESS`.
+        TcxIngress = 46, "tcx_ingress";
+        /// `BPF_TCX_EGRESS`.
+        TcxEgress = 47, "tcx_egress";
+        /// `BPF_TRACE_UPROBE_MULTI`.
+        TraceUprobeMulti = 48, "trace_uprobe_multi";
+        /// `BPF_CGROUP_UNIX_CONNECT`.
+        CgroupUnixConnect = 49, "cgroup_unix_connect";
+        /// `BPF_CGROUP_UNIX_SENDMSG`.
+        CgroupUnixSendmsg = 50, "cgroup_unix_sendmsg";
+        /// `BPF_CGROUP_UNIX_RECVMSG`.
+        CgroupUnixRecvmsg = 51, "cgroup_unix_recvmsg";
+        /// `BPF_CGROUP_UNIX_GETPEERNAME`.
+        CgroupUnixGetpeername = 52, "cgroup_unix_getpeername";
+        /// `BPF_CGROUP_UNIX_GETSOCKNAME`.
+        CgroupUnixGetsockname = 53, "cgroup_unix_getsockname";
+        /// `BPF_NETKIT_PRIMARY`.
+        NetkitPrimary = 54, "netkit_primary";
+        /// `BPF_NETKIT_PEER`.
+        NetkitPeer = 55, "netkit_peer";
+        /// `BPF_TRACE_KPROBE_SESSION`.
+        TraceKprobeSession = 56, "trace_kprobe_session";
+        /// `BPF_TRACE_UPROBE_SESSION`.
+        TraceUprobeSession = 57, "trace_uprobe_session";
+    }
+}
+
 impl ProgType {
     /// Whether `BPF_PROG_TEST_RUN` can run this type without attaching it anywhere. These are
     /// the types `bpfx kernel probe` measured on kernel 6.18 (`sk_skb` has a `test_run` hook in
@@ -216,37 +339,116 @@ impl ProgType {
 
     /// The program type libbpf gives a section name (`xdp`, `kprobe/do_sys_open`,
     /// `tracepoint/syscalls/sys_enter_execve` ...), and the attach point after the `/`.
+    /// [`AttachType::from_section`] gives the expected attach type of the same name.
     pub fn from_section(section: &str) -> Option<(ProgType, Option<&str>)> {
-        let (head, rest) = match section.split_once('/') {
-            Some((h, r)) => (h, Some(r)),
-            None => (section, None),
-        };
-        let t = match head {
-            "socket" => ProgType::SocketFilter,
-            "kprobe" | "kretprobe" | "uprobe" | "uretprobe" | "ksyscall" | "kretsyscall"
-            | "usdt" => ProgType::Kprobe,
-            "tc" | "classifier" | "tcx" | "tc_ingress" | "tc_egress" => ProgType::SchedCls,
-            "action" => ProgType::SchedAct,
-            "tracepoint" | "tp" => ProgType::Tracepoint,
-            "raw_tracepoint" | "raw_tp" => ProgType::RawTracepoint,
-            "raw_tracepoint.w" | "raw_tp.w" => ProgType::RawTracepointWritable,
-            "xdp" | "xdp.frags" => ProgType::Xdp,
-            "perf_event" => ProgType::PerfEvent,
-            "cgroup_skb" => ProgType::CgroupSkb,
-            "cgroup" => ProgType::CgroupSock,
-            "sockops" => ProgType::SockOps,
-            "sk_skb" => ProgType::SkSkb,
-            "sk_msg" => ProgType::SkMsg,
-            "flow_dissector" => ProgType::FlowDissector,
-            "sk_lookup" => ProgType::SkLookup,
-            "syscall" => ProgType::Syscall,
-            "fentry" | "fexit" | "fmod_ret" | "iter" | "tp_btf" => ProgType::Tracing,
-            "lsm" => ProgType::Lsm,
-            "struct_ops" => ProgType::StructOps,
-            "netfilter" => ProgType::Netfilter,
-            _ => return None,
-        };
-        Some((t, rest))
+        let (t, _) = libbpf_section(section)?;
+        Some((t, section.split_once('/').map(|(_, r)| r)))
+    }
+}
+
+impl AttachType {
+    /// The `expected_attach_type` libbpf loads a program of this section with
+    /// (`cgroup/connect4` → [`AttachType::CgroupInet4Connect`], `fentry/FUNC` →
+    /// [`AttachType::TraceFentry`], `xdp` and `xdp.frags` → [`AttachType::Xdp`] ...);
+    /// `None` where libbpf leaves it 0 (`socket`, `kprobe/`, `tracepoint/` ...) or the
+    /// section name is unknown.
+    pub fn from_section(section: &str) -> Option<AttachType> {
+        libbpf_section(section)?.1
+    }
+}
+
+/// libbpf's `section_defs`: a section name's program type and expected attach type.
+fn libbpf_section(section: &str) -> Option<(ProgType, Option<AttachType>)> {
+    use AttachType as A;
+    use ProgType as P;
+    let (head, rest) = match section.split_once('/') {
+        Some((h, r)) => (h, Some(r)),
+        None => (section, None),
+    };
+    let t = |p: ProgType| Some((p, None));
+    let a = |p: ProgType, a: AttachType| Some((p, Some(a)));
+    match (head, rest) {
+        ("socket", _) => t(P::SocketFilter),
+        ("kprobe" | "kretprobe" | "uprobe" | "uretprobe" | "uprobe.s" | "uretprobe.s", _)
+        | ("ksyscall" | "kretsyscall" | "usdt" | "usdt.s", _) => t(P::Kprobe),
+        ("kprobe.multi" | "kretprobe.multi", _) => a(P::Kprobe, A::TraceKprobeMulti),
+        ("uprobe.multi" | "uretprobe.multi" | "uprobe.multi.s" | "uretprobe.multi.s", _) => {
+            a(P::Kprobe, A::TraceUprobeMulti)
+        }
+        ("kprobe.session", _) => a(P::Kprobe, A::TraceKprobeSession),
+        ("uprobe.session" | "uprobe.session.s", _) => a(P::Kprobe, A::TraceUprobeSession),
+        ("tc" | "tcx", Some("ingress")) => a(P::SchedCls, A::TcxIngress),
+        ("tc" | "tcx", Some("egress")) => a(P::SchedCls, A::TcxEgress),
+        ("netkit", Some("primary")) => a(P::SchedCls, A::NetkitPrimary),
+        ("netkit", Some("peer")) => a(P::SchedCls, A::NetkitPeer),
+        ("tc" | "classifier" | "tcx" | "tc_ingress" | "tc_egress", _) => t(P::SchedCls),
+        ("action", _) => t(P::SchedAct),
+        ("tracepoint" | "tp", _) => t(P::Tracepoint),
+        ("raw_tracepoint" | "raw_tp", _) => t(P::RawTracepoint),
+        ("raw_tracepoint.w" | "raw_tp.w", _) => t(P::RawTracepointWritable),
+        ("xdp" | "xdp.frags", Some("devmap")) => a(P::Xdp, A::XdpDevmap),
+        ("xdp" | "xdp.frags", Some("cpumap")) => a(P::Xdp, A::XdpCpumap),
+        ("xdp" | "xdp.frags", _) => a(P::Xdp, A::Xdp),
+        ("perf_event", _) => t(P::PerfEvent),
+        ("cgroup_skb", Some("ingress")) => a(P::CgroupSkb, A::CgroupInetIngress),
+        ("cgroup_skb", Some("egress")) => a(P::CgroupSkb, A::CgroupInetEgress),
+        ("cgroup_skb", _) => t(P::CgroupSkb),
+        ("cgroup", Some(hook)) => {
+            let (p, at) = match hook {
+                "skb" => return t(P::CgroupSkb),
+                "sock_create" | "sock" => (P::CgroupSock, A::CgroupInetSockCreate),
+                "sock_release" => (P::CgroupSock, A::CgroupInetSockRelease),
+                "post_bind4" => (P::CgroupSock, A::CgroupInet4PostBind),
+                "post_bind6" => (P::CgroupSock, A::CgroupInet6PostBind),
+                "bind4" => (P::CgroupSockAddr, A::CgroupInet4Bind),
+                "bind6" => (P::CgroupSockAddr, A::CgroupInet6Bind),
+                "connect4" => (P::CgroupSockAddr, A::CgroupInet4Connect),
+                "connect6" => (P::CgroupSockAddr, A::CgroupInet6Connect),
+                "connect_unix" => (P::CgroupSockAddr, A::CgroupUnixConnect),
+                "sendmsg4" => (P::CgroupSockAddr, A::CgroupUdp4Sendmsg),
+                "sendmsg6" => (P::CgroupSockAddr, A::CgroupUdp6Sendmsg),
+                "sendmsg_unix" => (P::CgroupSockAddr, A::CgroupUnixSendmsg),
+                "recvmsg4" => (P::CgroupSockAddr, A::CgroupUdp4Recvmsg),
+                "recvmsg6" => (P::CgroupSockAddr, A::CgroupUdp6Recvmsg),
+                "recvmsg_unix" => (P::CgroupSockAddr, A::CgroupUnixRecvmsg),
+                "getpeername4" => (P::CgroupSockAddr, A::CgroupInet4Getpeername),
+                "getpeername6" => (P::CgroupSockAddr, A::CgroupInet6Getpeername),
+                "getpeername_unix" => (P::CgroupSockAddr, A::CgroupUnixGetpeername),
+                "getsockname4" => (P::CgroupSockAddr, A::CgroupInet4Getsockname),
+                "getsockname6" => (P::CgroupSockAddr, A::CgroupInet6Getsockname),
+                "getsockname_unix" => (P::CgroupSockAddr, A::CgroupUnixGetsockname),
+                "sysctl" => (P::CgroupSysctl, A::CgroupSysctl),
+                "getsockopt" => (P::CgroupSockopt, A::CgroupGetsockopt),
+                "setsockopt" => (P::CgroupSockopt, A::CgroupSetsockopt),
+                "dev" => (P::CgroupDevice, A::CgroupDevice),
+                _ => return None,
+            };
+            a(p, at)
+        }
+        ("cgroup", None) => t(P::CgroupSock),
+        ("sockops", _) => a(P::SockOps, A::CgroupSockOps),
+        ("sk_skb", Some("stream_parser")) => a(P::SkSkb, A::SkSkbStreamParser),
+        ("sk_skb", Some("stream_verdict")) => a(P::SkSkb, A::SkSkbStreamVerdict),
+        ("sk_skb", Some("verdict")) => a(P::SkSkb, A::SkSkbVerdict),
+        ("sk_skb", _) => t(P::SkSkb),
+        ("sk_msg", _) => a(P::SkMsg, A::SkMsgVerdict),
+        ("sk_reuseport", Some("migrate")) => a(P::SkReuseport, A::SkReuseportSelectOrMigrate),
+        ("sk_reuseport", _) => a(P::SkReuseport, A::SkReuseportSelect),
+        ("lirc_mode2", _) => a(P::LircMode2, A::LircMode2),
+        ("flow_dissector", _) => a(P::FlowDissector, A::FlowDissector),
+        ("sk_lookup", _) => a(P::SkLookup, A::SkLookup),
+        ("syscall", _) => t(P::Syscall),
+        ("fentry" | "fentry.s", _) => a(P::Tracing, A::TraceFentry),
+        ("fexit" | "fexit.s", _) => a(P::Tracing, A::TraceFexit),
+        ("fmod_ret" | "fmod_ret.s", _) => a(P::Tracing, A::ModifyReturn),
+        ("iter" | "iter.s", _) => a(P::Tracing, A::TraceIter),
+        ("tp_btf", _) => a(P::Tracing, A::TraceRawTp),
+        ("freplace", _) => t(P::Ext),
+        ("lsm" | "lsm.s", _) => a(P::Lsm, A::LsmMac),
+        ("lsm_cgroup", _) => a(P::Lsm, A::LsmCgroup),
+        ("struct_ops" | "struct_ops.s", _) => t(P::StructOps),
+        ("netfilter", _) => a(P::Netfilter, A::Netfilter),
+        _ => None,
     }
 }
 
@@ -449,6 +651,83 @@ mod tests {
             Some(ProgType::Kprobe)
         );
         assert_eq!(ProgType::from_section(".text"), None);
+        assert_eq!(
+            ProgType::from_section("cgroup/connect4"),
+            Some((ProgType::CgroupSockAddr, Some("connect4")))
+        );
+        assert_eq!(
+            ProgType::from_section("cgroup/dev").map(|t| t.0),
+            Some(ProgType::CgroupDevice)
+        );
+        assert_eq!(ProgType::from_section("cgroup/nope"), None);
+    }
+
+    #[test]
+    fn attach_types() {
+        assert_eq!(AttachType::CgroupInetIngress.number(), 0);
+        assert_eq!(AttachType::CgroupInet4Connect.number(), 10);
+        assert_eq!(AttachType::TraceFentry.number(), 24);
+        assert_eq!(AttachType::LsmMac.number(), 27);
+        assert_eq!(AttachType::SkLookup.number(), 36);
+        assert_eq!(AttachType::Xdp.number(), 37);
+        assert_eq!(AttachType::Netfilter.number(), 45);
+        assert_eq!(AttachType::TraceUprobeSession.number(), 57);
+        assert_eq!(AttachType::ALL.len(), 58);
+        assert_eq!(AttachType::from_number(46), Some(AttachType::TcxIngress));
+        assert_eq!(AttachType::from_number(58), None);
+        assert_eq!(
+            "BPF_CGROUP_INET4_CONNECT".parse::<AttachType>(),
+            Ok(AttachType::CgroupInet4Connect)
+        );
+        assert_eq!(AttachType::LsmMac.to_string(), "lsm_mac");
+
+        let expect = |s: &str| AttachType::from_section(s);
+        assert_eq!(
+            expect("cgroup/connect4"),
+            Some(AttachType::CgroupInet4Connect)
+        );
+        assert_eq!(
+            expect("cgroup/sendmsg6"),
+            Some(AttachType::CgroupUdp6Sendmsg)
+        );
+        assert_eq!(
+            expect("cgroup/sock"),
+            Some(AttachType::CgroupInetSockCreate)
+        );
+        assert_eq!(
+            expect("cgroup_skb/egress"),
+            Some(AttachType::CgroupInetEgress)
+        );
+        assert_eq!(expect("sk_lookup"), Some(AttachType::SkLookup));
+        assert_eq!(expect("fentry/do_unlinkat"), Some(AttachType::TraceFentry));
+        assert_eq!(expect("fexit.s/do_unlinkat"), Some(AttachType::TraceFexit));
+        assert_eq!(expect("lsm/file_open"), Some(AttachType::LsmMac));
+        assert_eq!(expect("lsm_cgroup/file_open"), Some(AttachType::LsmCgroup));
+        assert_eq!(expect("xdp"), Some(AttachType::Xdp));
+        assert_eq!(expect("xdp.frags"), Some(AttachType::Xdp));
+        assert_eq!(expect("xdp/devmap"), Some(AttachType::XdpDevmap));
+        assert_eq!(expect("tcx/ingress"), Some(AttachType::TcxIngress));
+        assert_eq!(
+            expect("sk_skb/stream_parser"),
+            Some(AttachType::SkSkbStreamParser)
+        );
+        assert_eq!(
+            expect("kprobe.multi/do_*"),
+            Some(AttachType::TraceKprobeMulti)
+        );
+        assert_eq!(expect("socket"), None);
+        assert_eq!(expect("kprobe/do_exit"), None);
+        assert_eq!(expect("tracepoint/syscalls/sys_enter_execve"), None);
+        assert_eq!(expect("bogus"), None);
+        // Every attach type given pairs with its program type's section.
+        assert_eq!(
+            ProgType::from_section("sk_lookup").map(|t| t.0),
+            Some(ProgType::SkLookup)
+        );
+        assert_eq!(
+            ProgType::from_section("lsm/file_open").map(|t| t.0),
+            Some(ProgType::Lsm)
+        );
     }
 
     #[test]

@@ -98,14 +98,11 @@ fn kernel_maps(opts: &verifier::Options) -> Result<Vec<kernel::Map>, String> {
             {
                 return Err(format!("map {i} needs an inner map or BTF"));
             }
-            kernel::Map::create(&kernel::MapSpec {
-                map_type: m.map_type,
-                key_size: m.key_size,
-                value_size: m.value_size,
-                max_entries: m.max_entries,
-                flags: m.flags,
-                name: format!("bench{i}"),
-            })
+            kernel::Map::create(
+                &kernel::MapSpec::new(m.map_type, m.key_size, m.value_size, m.max_entries)
+                    .with_flags(m.flags)
+                    .named(format!("bench{i}")),
+            )
             .map_err(|e| format!("map {i}: {e}"))
         })
         .collect()
@@ -121,7 +118,9 @@ fn kernel_time(
     let mut load = kernel::LoadOptions::new(opts.prog_type);
     load.maps = maps.iter().collect();
     load.log_level = kernel::LogLevel::Stats;
-    load.expected_attach_type = opts.expected_attach_type.unwrap_or(0);
+    load.expected_attach_type = opts
+        .expected_attach_type
+        .and_then(kernel::AttachType::from_number);
     // BPF_F_STRICT_ALIGNMENT, BPF_F_ANY_ALIGNMENT, BPF_F_TEST_STATE_FREQ.
     load.flags = opts.strict_alignment as u32
         | (opts.any_alignment as u32) << 1

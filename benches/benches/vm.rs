@@ -48,7 +48,7 @@ fn cases() -> Vec<Case> {
 fn bpfx_vm(case: &Case) -> (vm::Vm, vm::ProgId) {
     let mut m = vm::Vm::new();
     m.set_budget(u64::MAX);
-    let id = m.load(&case.prog, vm::ProgType::Plain).expect("load");
+    let id = m.load(&case.prog, None).expect("load");
     m.set_mem(case.mem.clone());
     (m, id)
 }

@@ -28,7 +28,7 @@ fn main() {
     if timing {
         let mut m = vm::Vm::new();
         m.set_budget(u64::MAX);
-        let id = m.load(&prog, vm::ProgType::Plain).expect("load");
+        let id = m.load(&prog, None).expect("load");
         m.set_mem(mem.clone());
         let insns = m.run(id).expect("run").insns as f64;
         let r = rbpf::EbpfVmRaw::new(Some(&prog)).expect("rbpf load");
@@ -60,7 +60,7 @@ fn main() {
     }
     let mut m = vm::Vm::new();
     m.set_budget(u64::MAX);
-    let id = m.load(&prog, vm::ProgType::Plain).expect("load");
+    let id = m.load(&prog, None).expect("load");
     m.set_mem(mem);
     let mut insns = 0;
     let mut r0 = 0;

@@ -39,7 +39,7 @@ fn run_program(prog: &[u8], mem: &[u8], helpers: Helpers) -> Result<u64, vm::Run
     if helpers == Helpers::Ubpf {
         vm::register_ubpf_test_helpers(&mut m);
     }
-    let id = m.load(prog, vm::ProgType::Plain)?;
+    let id = m.load(prog, None)?;
     m.set_mem(mem.to_vec());
     Ok(m.run(id)?.r0)
 }

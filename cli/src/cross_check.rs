@@ -8,7 +8,6 @@ use crate::load::{self, RunArgs};
 use anyhow::{anyhow, Result};
 use asm::Insn;
 use harness::single::{run_kernel, run_vm, KernelRun};
-use harness::MapInit;
 use serde_json::json;
 use std::process::ExitCode;
 
@@ -35,7 +34,7 @@ pub struct Args {
 fn compare_verifiers(
     prog: &[Insn],
     a: &RunArgs,
-    maps: &[MapInit],
+    maps: &[obj::Map],
     prog_type: ::kernel::ProgType,
 ) -> Result<ExitCode> {
     if let Err(why) = ::kernel::probe::availability() {

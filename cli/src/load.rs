@@ -10,7 +10,7 @@ use asm::text::Dialect;
 use asm::types::{MapSpec, ProgType};
 use asm::Insn;
 use harness::convert::Object;
-use harness::{MapInit, Program};
+use harness::Program;
 use std::path::{Path, PathBuf};
 
 /// The flags `bpfx kernel run` and `bpfx cross-check` share.
@@ -264,7 +264,7 @@ pub fn load_run_program(args: &RunArgs) -> Result<Loaded> {
                 )?
                 .insns()?,
                 prog_type: None,
-                maps: args.map.iter().cloned().map(MapInit::from).collect(),
+                maps: args.map.iter().cloned().map(obj::Map::from).collect(),
                 globals: Vec::new(),
             },
         });
@@ -280,7 +280,7 @@ pub fn load_run_program(args: &RunArgs) -> Result<Loaded> {
         args.program.as_deref(),
     )
     .map_err(anyhow::Error::msg)?;
-    if let Some(m) = program.maps.iter().find(|m| !m.prog_slots.is_empty()) {
+    if let Some(m) = program.maps.iter().find(|m| !m.slots.is_empty()) {
         bail!(
             "{name}: map `{}` is a program array initialised with programs (`.values`), which the kernel backend does not load",
             m.spec.name

@@ -4,8 +4,8 @@
 
 use asm::text::{print_insn, Dialect};
 use asm::Insn;
+use obj::{MapSource, Object};
 use std::fmt::Write as _;
-use vm::object::{MapSource, Object};
 
 /// Lists an object: maps, then every code section as in the file (before linking), each
 /// instruction at its slot index, each function symbol as a `<name>:` header, and each
@@ -27,13 +27,13 @@ pub fn listing(obj: &Object, dialect: Dialect) -> String {
             let _ = writeln!(
                 out,
                 "  {i}: {} {} key {} value {} max_entries {}{} ({source})",
-                m.name,
-                m.map_type,
-                m.key_size,
-                m.value_size,
-                m.max_entries,
-                if m.flags != 0 {
-                    format!(" flags {:#x}", m.flags)
+                m.spec.name,
+                m.spec.map_type,
+                m.spec.key_size,
+                m.spec.value_size,
+                m.spec.max_entries,
+                if m.spec.flags != 0 {
+                    format!(" flags {:#x}", m.spec.flags)
                 } else {
                     String::new()
                 },

@@ -31,7 +31,7 @@ pub struct Args {
     /// xdp, kprobe, tracepoint, raw_tracepoint, syscall. Default: plain, or for an object
     /// the type its section gives.
     #[arg(long = "type", value_name = "TYPE", value_parser = parse_type)]
-    pub prog_type: Option<ProgType>,
+    pub prog_type: Option<TypeArg>,
     /// ELF object: run the program of this section (`xdp`, `socket`, ...; a section with
     /// several programs needs --program).
     #[arg(long, value_name = "SEC")]
@@ -92,7 +92,7 @@ fn map_report(m: &Vm, n: usize) -> Vec<MapReport> {
         .filter_map(|i| {
             let fd = i;
             let map = m.map(fd)?;
-            let ty = map.def().map_type.name().to_string();
+            let ty = map.spec().map_type.name().to_string();
             let entries = map
                 .keys()
                 .into_iter()
@@ -100,7 +100,7 @@ fn map_report(m: &Vm, n: usize) -> Vec<MapReport> {
                     let v = map.lookup(&k).ok().flatten()?;
                     // Arrays list every index; show the ones that hold something.
                     let array = matches!(
-                        map.def().map_type,
+                        map.spec().map_type,
                         vm::MapType::Array | vm::MapType::PercpuArray
                     );
                     (!array || v.iter().any(|&b| b != 0)).then(|| (hex(&k), hex(&v)))
@@ -112,14 +112,25 @@ fn map_report(m: &Vm, n: usize) -> Vec<MapReport> {
         .collect()
 }
 
-fn parse_type(s: &str) -> Result<ProgType, String> {
-    ProgType::from_name(s).ok_or_else(|| {
-        let names: Vec<_> = ProgType::ALL.iter().map(|t| t.name()).collect();
+/// `--type`: a program type the VM runs, or `plain` (`None`: no kernel context).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TypeArg(pub Option<ProgType>);
+
+fn parse_type(s: &str) -> Result<TypeArg, String> {
+    let unknown = || {
+        let names: Vec<_> = std::iter::once("plain")
+            .chain(vm::SUPPORTED_PROG_TYPES.iter().map(|t| t.name()))
+            .collect();
         format!(
             "unknown program type `{s}` (expected one of: {})",
             names.join(", ")
         )
-    })
+    };
+    match vm::parse_prog_type(s) {
+        Ok(Some(t)) if !vm::SUPPORTED_PROG_TYPES.contains(&t) => Err(unknown()),
+        Ok(t) => Ok(TypeArg(t)),
+        Err(_) => Err(unknown()),
+    }
 }
 
 /// A loaded program's source, for printing instructions.
@@ -150,9 +161,13 @@ fn read_program(args: &Args) -> Result<Loaded> {
 }
 
 /// What the kernel's verifier would say, for a program with a kernel program type.
-fn verified(prog_type: ProgType, maps: Vec<Option<verifier::MapSpec>>, loaded: &Loaded) -> bool {
+fn verified(
+    prog_type: Option<ProgType>,
+    maps: Vec<Option<verifier::MapSpec>>,
+    loaded: &Loaded,
+) -> bool {
     // `plain` (r1 = user memory) is the conformance suite's convention, not a kernel type.
-    let Ok(kernel_type) = prog_type.name().parse::<asm::types::ProgType>() else {
+    let Some(kernel_type) = prog_type else {
         return true;
     };
     let mut opts = verifier::Options::new(kernel_type);
@@ -185,7 +200,7 @@ enum Bench {
 
 /// Loads an ELF object's chosen program into a test bench (maps created from the object,
 /// `.rodata`/`.data`/`.bss` initialised); the type is the section's unless --type is given.
-fn read_object(args: &Args, bytes: &[u8]) -> Result<(vm::testing::Test, Loaded, ProgType)> {
+fn read_object(args: &Args, bytes: &[u8]) -> Result<(vm::testing::Test, Loaded, Option<ProgType>)> {
     let name = args.file.display().to_string();
     if !args.maps.is_empty() {
         bail!("--map is for assembly and bytecode: {name} declares its own maps");
@@ -199,22 +214,22 @@ fn read_object(args: &Args, bytes: &[u8]) -> Result<(vm::testing::Test, Loaded, 
     )
     .map_err(anyhow::Error::msg)?;
     if let Some(t) = args.prog_type {
-        obj.programs[i].prog_type = match t {
-            ProgType::Plain => bail!("an object's program runs with a kernel type, not `plain`"),
-            t => t.kernel().expect("every type but plain is a kernel type"),
+        obj.programs[i].prog_type = match t.0 {
+            None => bail!("an object's program runs with a kernel type, not `plain`"),
+            Some(t) => t,
         };
     }
     let p = obj.programs[i].clone();
     let mut test = vm::testing::Test::from_object(&obj).with_context(|| name.clone())?;
     test.select(&p.name)?;
-    let vt = vm::testing::vm_prog_type(p.prog_type).ok_or_else(|| {
-        anyhow::anyhow!(
+    if !vm::SUPPORTED_PROG_TYPES.contains(&p.prog_type) {
+        bail!(
             "{name}: program `{}` (section `{}`) has type {}, which the VM cannot run",
             p.name,
             p.section,
             p.prog_type
-        )
-    })?;
+        );
+    }
     Ok((
         test,
         Loaded {
@@ -223,7 +238,7 @@ fn read_object(args: &Args, bytes: &[u8]) -> Result<(vm::testing::Test, Loaded, 
             source: None,
             name: format!("{name}:{}", p.name),
         },
-        vt,
+        Some(p.prog_type),
     ))
 }
 
@@ -252,36 +267,41 @@ pub fn main(args: Args) -> Result<ExitCode> {
             (
                 Bench::Plain(Box::new(Vm::new())),
                 loaded,
-                args.prog_type.unwrap_or(ProgType::Plain),
+                args.prog_type.and_then(|t| t.0),
             )
         }
     };
     if args.packet.is_some()
         && !matches!(
             prog_type,
-            ProgType::SocketFilter | ProgType::SchedCls | ProgType::Xdp
+            Some(ProgType::SocketFilter | ProgType::SchedCls | ProgType::Xdp)
         )
     {
-        bail!("--packet needs --type socket_filter, sched_cls or xdp (this is {prog_type})");
+        bail!(
+            "--packet needs --type socket_filter, sched_cls or xdp (this is {})",
+            vm::prog_type_name(prog_type)
+        );
     }
     if args.ctx.is_some()
         && !matches!(
             prog_type,
-            ProgType::Kprobe | ProgType::Tracepoint | ProgType::RawTracepoint | ProgType::Syscall
+            Some(
+                ProgType::Kprobe
+                    | ProgType::Tracepoint
+                    | ProgType::RawTracepoint
+                    | ProgType::Syscall
+            )
         )
     {
         bail!(
-            "--ctx needs --type kprobe, tracepoint, raw_tracepoint or syscall (this is {prog_type})"
+            "--ctx needs --type kprobe, tracepoint, raw_tracepoint or syscall (this is {})",
+            vm::prog_type_name(prog_type)
         );
     }
     if !args.no_verify {
         // The verifier sees the maps the program will get: the object's, or `--map`'s.
         let maps = match &bench {
-            Bench::Object(t) => t
-                .maps()
-                .iter()
-                .map(|m| Some(harness::convert::spec_of_vm_object_map(m)))
-                .collect(),
+            Bench::Object(t) => t.maps().iter().map(|m| Some(m.spec.clone())).collect(),
             Bench::Plain(_) => args
                 .maps
                 .iter()
@@ -303,7 +323,7 @@ pub fn main(args: Args) -> Result<ExitCode> {
     let (machine, map_names, object_id) = match &mut bench {
         Bench::Plain(m) => (&mut **m, Vec::new(), None),
         Bench::Object(t) => {
-            let names: Vec<String> = t.maps().iter().map(|m| m.name.clone()).collect();
+            let names: Vec<String> = t.maps().iter().map(|m| m.name().to_string()).collect();
             let id = t.prog_id();
             (t.vm_mut(), names, Some(id))
         }
@@ -317,7 +337,7 @@ pub fn main(args: Args) -> Result<ExitCode> {
                 vm::MapError::Unsupported(spec.map_type)
             );
         }
-        if let Err(e) = machine.create_map(harness::convert::vm_map(spec)) {
+        if let Err(e) = machine.create_map(spec.clone()) {
             bail!("--map #{} ({:?}): {e}", i + 1, spec.map_type);
         }
     }
@@ -388,12 +408,12 @@ pub fn main(args: Args) -> Result<ExitCode> {
         .collect();
     if args.json {
         let mut obj = serde_json::Map::new();
-        obj.insert("type".into(), prog_type.name().into());
+        obj.insert("type".into(), vm::prog_type_name(prog_type).into());
         match &first {
             Ok(out) => {
                 obj.insert("r0".into(), format!("{:#x}", out.r0).into());
                 obj.insert("insns".into(), out.insns.into());
-                if let Some(m) = prog_type.meaning(out.r0) {
+                if let Some(m) = prog_type.and_then(|t| vm::r0_meaning(t, out.r0)) {
                     obj.insert("meaning".into(), m.into());
                 }
             }
@@ -460,7 +480,7 @@ pub fn main(args: Args) -> Result<ExitCode> {
         }
         if let Ok(out) = &first {
             let meaning = prog_type
-                .meaning(out.r0)
+                .and_then(|t| vm::r0_meaning(t, out.r0))
                 .map(|m| format!(" ({m})"))
                 .unwrap_or_default();
             println!("r0 = {:#x} ({}){meaning}", out.r0, out.r0 as i64);
@@ -517,7 +537,7 @@ mod tests {
         let a = text::assemble(src, Dialect::Ubpf).unwrap();
         let mut m = Vm::new();
         m.set_mem(mem.to_vec());
-        let id = m.load_insns(&a.insns, ProgType::Plain).unwrap();
+        let id = m.load_insns(&a.insns, None).unwrap();
         let (res, steps) = m.run_traced(id);
         let print = |pc: usize| {
             a.index_of_pc(pc)

@@ -91,10 +91,7 @@ fn from_object(args: &Args, bytes: &[u8], name: &str) -> Result<(Program, ProgTy
         harness::program::pick_index(&obj, name, args.section.as_deref(), args.program.as_deref())
             .map_err(anyhow::Error::msg)?;
     let p = &obj.programs[i];
-    let maps = harness::convert::object_maps(&obj)
-        .iter()
-        .map(|m| m.spec.clone())
-        .collect();
+    let maps = obj.maps.iter().map(|m| m.spec.clone()).collect();
     let prog = Program {
         bytes: asm::encode(&p.insns),
         name: format!("{name}:{}", p.name),

@@ -21,7 +21,7 @@ fn file_type(path: &Path) -> ProgType {
     }
     let obj = v["object"].as_str().unwrap();
     let bytes = std::fs::read(path.parent().unwrap().join(obj)).unwrap();
-    let o = vm::object::Object::parse(&bytes).unwrap();
+    let o = obj::Object::parse(&bytes).unwrap();
     let p = match v.get("program").and_then(|p| p.as_str()) {
         Some(name) => o.program(name).unwrap(),
         None => match o.programs.first() {

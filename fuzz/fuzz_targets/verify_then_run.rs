@@ -9,10 +9,10 @@ fuzz_target!(|data: &[u8]| {
     let Some((&sel, code)) = data.split_first() else {
         return;
     };
-    let (pt, vm_pt) = match sel % 3 {
-        0 => (ProgType::SocketFilter, vm::ProgType::SocketFilter),
-        1 => (ProgType::Xdp, vm::ProgType::Xdp),
-        _ => (ProgType::SchedCls, vm::ProgType::SchedCls),
+    let pt = match sel % 3 {
+        0 => ProgType::SocketFilter,
+        1 => ProgType::Xdp,
+        _ => ProgType::SchedCls,
     };
     let opts = verifier::Options::new(pt);
     if verifier::verify_bytes(code, &opts).is_err() {
@@ -22,7 +22,7 @@ fuzz_target!(|data: &[u8]| {
     v.set_budget(100_000);
     v.set_packet(vec![0x5a; 64]);
     let id = v
-        .load(code, vm_pt)
+        .load(code, pt)
         .expect("the VM loads every program the verifier accepts");
     if let Err(e) = v.run(id) {
         assert!(

@@ -5,7 +5,7 @@
 
 use crate::convert::{self, Object};
 use crate::observation::Observation;
-use crate::program::{MapInit, Program};
+use crate::program::Program;
 use crate::schema::{parse_hex, Case, TestFile};
 use asm::types::{MapSpec, MapType, ProgType};
 use asm::Dialect;
@@ -193,7 +193,7 @@ impl Suite {
             } => Ok(Program {
                 insns: insns.clone(),
                 prog_type: Some(*prog_type),
-                maps: maps.iter().cloned().map(MapInit::from).collect(),
+                maps: maps.iter().cloned().map(obj::Map::from).collect(),
                 globals: Vec::new(),
             }),
         }

@@ -51,6 +51,6 @@ pub mod single;
 pub use check::{check, unchecked, Mismatch};
 pub use engine::{Engine, HostKernel, Outcome, Source, Suite, VmEngine};
 pub use observation::{compare, MapContents, Observation, ObservedMap, Row};
-pub use program::{create_kernel_maps, GlobalVar, MapInit, Program};
+pub use program::{create_kernel_maps, Program};
 pub use runner::{run_file, run_files, CaseReport, FileReport, Mode, Status, Totals};
 pub use schema::{Case, Expect, TestFile};

@@ -1,42 +1,8 @@
 //! A program to run, with its maps (and their initial data) and global variables.
 
 use crate::convert::{self, Object};
-use asm::types::{MapSpec, ProgType};
+use asm::types::ProgType;
 use asm::Insn;
-
-/// A map a program refers to by index, with what it holds before the run.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct MapInit {
-    /// Its definition (`--map` maps may be unnamed).
-    pub spec: MapSpec,
-    /// Global data: the single value's initial bytes.
-    pub data: Option<Vec<u8>>,
-    /// A program array the object fills with programs: (index, program name).
-    pub prog_slots: Vec<(u32, String)>,
-}
-
-impl From<MapSpec> for MapInit {
-    fn from(spec: MapSpec) -> MapInit {
-        MapInit {
-            spec,
-            data: None,
-            prog_slots: Vec::new(),
-        }
-    }
-}
-
-/// A global variable: where it lives in its section's map.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct GlobalVar {
-    /// Its name.
-    pub name: String,
-    /// Index of its map.
-    pub map: usize,
-    /// Byte offset in the map's value.
-    pub offset: u32,
-    /// Size in bytes.
-    pub size: u32,
-}
 
 /// A program with everything it needs to run.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -46,9 +12,9 @@ pub struct Program {
     /// Its type (an object's section gives one); `None`: memory mode.
     pub prog_type: Option<ProgType>,
     /// Its maps in index order.
-    pub maps: Vec<MapInit>,
+    pub maps: Vec<obj::Map>,
     /// Its global variables.
-    pub globals: Vec<GlobalVar>,
+    pub globals: Vec<obj::Global>,
 }
 
 /// Chooses an object's program by `section` or by function name `program` (neither: the
@@ -120,16 +86,8 @@ pub fn pick_index(
 }
 
 /// Creates the maps in the kernel and stores their initial data.
-pub fn create_kernel_maps(maps: &[MapInit]) -> Result<Vec<kernel::Map>, kernel::Error> {
-    let mut out = Vec::new();
-    for m in maps {
-        let map = kernel::Map::create(&convert::kernel_map_spec(&m.spec))?;
-        if let Some(d) = &m.data {
-            map.update(&0u32.to_le_bytes(), d, kernel::map::UpdateFlags::Any)?;
-        }
-        out.push(map);
-    }
-    Ok(out)
+pub fn create_kernel_maps(maps: &[obj::Map]) -> Result<Vec<kernel::Map>, kernel::Error> {
+    maps.iter().map(kernel::Map::create_object_map).collect()
 }
 
 #[cfg(test)]
@@ -163,11 +121,9 @@ mod tests {
         assert_eq!(pick_index(&obj, "t.o", None, Some("dispatch")), Ok(i));
         let p = pick(&obj, "t.o", None, Some("dispatch")).unwrap();
         assert_eq!(p.prog_type, Some(ProgType::Xdp));
-        assert!(
-            p.maps
-                .iter()
-                .any(|m| !m.prog_slots.is_empty()
-                    || m.spec.map_type == asm::types::MapType::ProgArray)
-        );
+        assert!(p
+            .maps
+            .iter()
+            .any(|m| !m.slots.is_empty() || m.spec.map_type == asm::types::MapType::ProgArray));
     }
 }

@@ -37,19 +37,15 @@ pub fn check_map_indexes(p: &Program) -> Result<(), String> {
 /// Runs the program once in bpfx's VM. `Err`: it could not be set up (a map the VM cannot
 /// create); a refusal or a fault is the observation's `error`.
 pub fn run_vm(p: &Program, inputs: &Inputs) -> Result<Observation, String> {
-    let vm_type = convert::vm_prog_type(p.prog_type)?;
+    let vm_type = p.prog_type;
+    if let Some(t) = vm_type.filter(|t| !vm::SUPPORTED_PROG_TYPES.contains(t)) {
+        return Err(format!("the VM cannot run {t} programs"));
+    }
     let mut machine = vm::Vm::new();
     for (i, m) in p.maps.iter().enumerate() {
-        let fd = machine
-            .create_map(convert::vm_map(&m.spec))
+        machine
+            .create_object_map(m)
             .map_err(|e| format!("VM map {i} `{}`: {e}", m.spec.name))?;
-        if let Some(d) = &m.data {
-            machine
-                .map_mut(fd)
-                .ok_or_else(|| format!("VM map {fd} vanished"))?
-                .update(&0u32.to_le_bytes(), d, vm::BPF_ANY)
-                .map_err(|e| format!("VM map `{}`: {e}", m.spec.name))?;
-        }
     }
     check_map_indexes(p)?;
     let failed = |e: String| Observation {
@@ -179,10 +175,9 @@ pub fn run_kernel(p: &Program, inputs: &Inputs, mem_in_map: bool) -> Result<Kern
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::program::MapInit;
     use asm::types::MapSpec;
 
-    fn prog(hex: &str, maps: Vec<MapInit>) -> Program {
+    fn prog(hex: &str, maps: Vec<obj::Map>) -> Program {
         let bytes: Vec<u8> = (0..hex.len())
             .step_by(2)
             .map(|i| u8::from_str_radix(&hex[i..i + 2], 16).unwrap())

@@ -34,6 +34,7 @@
 pub mod conformance;
 pub mod error;
 pub mod map;
+pub mod object;
 pub mod probe;
 pub mod prog;
 pub mod run;
@@ -43,4 +44,4 @@ pub mod sys;
 
 pub use error::{Error, Op};
 pub use map::{Map, MapSpec, MapType};
-pub use prog::{LoadOptions, LogLevel, ProgType, Program, TestRun, TestRunResult};
+pub use prog::{AttachType, LoadOptions, LogLevel, ProgType, Program, TestRun, TestRunResult};

@@ -30,49 +30,11 @@ pub enum UpdateFlags {
     Exist = 2,
 }
 
-/// A map's shape.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
-pub struct MapSpec {
-    /// The type.
-    pub map_type: MapType,
-    /// Key size in bytes.
-    pub key_size: u32,
-    /// Value size in bytes (per CPU for per-CPU types).
-    pub value_size: u32,
-    /// Maximum number of entries.
-    pub max_entries: u32,
-    /// `BPF_F_*` creation flags.
-    pub flags: u32,
-    /// Name (at most 15 characters are kept; characters other than alphanumerics, `_` and `.`
-    /// are dropped, as the kernel would reject them).
-    pub name: String,
-}
-
-impl MapSpec {
-    /// An array of `max_entries` values of `value_size` bytes (4-byte keys).
-    pub fn array(value_size: u32, max_entries: u32) -> MapSpec {
-        MapSpec {
-            map_type: MapType::Array,
-            key_size: 4,
-            value_size,
-            max_entries,
-            flags: 0,
-            name: String::new(),
-        }
-    }
-
-    /// A hash map.
-    pub fn hash(key_size: u32, value_size: u32, max_entries: u32) -> MapSpec {
-        MapSpec {
-            map_type: MapType::Hash,
-            key_size,
-            value_size,
-            max_entries,
-            flags: 0,
-            name: String::new(),
-        }
-    }
-}
+/// A map's shape: `asm`'s, the one map definition every crate uses. The kernel gets
+/// [`MapSpec::name`] trimmed to 15 characters, with characters other than alphanumerics,
+/// `_` and `.` dropped (the kernel would reject them); `inner` and `value_fields` are not
+/// passed on (map-in-map and BTF-described values need BTF this backend does not load).
+pub use asm::types::MapSpec;
 
 /// A key and its value, as bytes.
 pub type Entry = (Vec<u8>, Vec<u8>);

@@ -1,7 +1,7 @@
 //! What this kernel lets this process do.
 
 use crate::error::Error;
-use crate::prog::{LoadOptions, ProgType, Program, TestRun};
+use crate::prog::{AttachType, LoadOptions, ProgType, Program, TestRun};
 use asm::Insn;
 
 /// `r0 = 0; exit`: valid for every type that has no attach target, and 0 is inside every
@@ -99,14 +99,13 @@ fn probe_input(t: ProgType) -> TestRun<'static> {
 /// be sleepable.
 pub fn probe_options(t: ProgType) -> LoadOptions<'static> {
     let mut o = LoadOptions::new(t);
-    // `enum bpf_attach_type` numbers.
     o.expected_attach_type = match t {
-        ProgType::CgroupSockAddr => 10, // BPF_CGROUP_INET4_CONNECT
-        ProgType::LircMode2 => 16,      // BPF_LIRC_MODE2
-        ProgType::CgroupSockopt => 21,  // BPF_CGROUP_GETSOCKOPT
-        ProgType::SkLookup => 36,       // BPF_SK_LOOKUP
-        ProgType::Netfilter => 45,      // BPF_NETFILTER
-        _ => 0,
+        ProgType::CgroupSockAddr => Some(AttachType::CgroupInet4Connect),
+        ProgType::LircMode2 => Some(AttachType::LircMode2),
+        ProgType::CgroupSockopt => Some(AttachType::CgroupGetsockopt),
+        ProgType::SkLookup => Some(AttachType::SkLookup),
+        ProgType::Netfilter => Some(AttachType::Netfilter),
+        _ => None,
     };
     if t == ProgType::Syscall {
         o.flags = 1 << 4; // BPF_F_SLEEPABLE
@@ -152,5 +151,22 @@ pub fn report() -> Report {
         usable,
         jit: jit(),
         types,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn probe_options_carry_the_attach_types_the_kernel_checks() {
+        let at = |t| probe_options(t).expected_attach_type;
+        assert_eq!(at(ProgType::SkLookup), Some(AttachType::SkLookup));
+        assert_eq!(
+            at(ProgType::CgroupSockAddr),
+            Some(AttachType::CgroupInet4Connect)
+        );
+        assert_eq!(at(ProgType::Xdp), None);
+        assert_eq!(AttachType::SkLookup.number(), 36);
     }
 }

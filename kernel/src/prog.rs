@@ -7,7 +7,7 @@ use asm::isa::Pseudo;
 use asm::Insn;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
 
-pub use asm::types::ProgType;
+pub use asm::types::{AttachType, ProgType};
 
 /// Whether the kernel takes test-run input as a packet (`data_in`), as opposed to a
 /// context only.
@@ -105,8 +105,8 @@ pub enum LogLevel {
 pub struct LoadOptions<'a> {
     /// The program type.
     pub prog_type: ProgType,
-    /// `enum bpf_attach_type` number, for types that need it at load time (0 otherwise).
-    pub expected_attach_type: u32,
+    /// `expected_attach_type`, for types that need it at load time (0 when `None`).
+    pub expected_attach_type: Option<AttachType>,
     /// Licence string; "GPL" unlocks GPL-only helpers.
     pub license: String,
     /// Verifier log verbosity.
@@ -125,7 +125,7 @@ impl LoadOptions<'_> {
     pub fn new(prog_type: ProgType) -> LoadOptions<'static> {
         LoadOptions {
             prog_type,
-            expected_attach_type: 0,
+            expected_attach_type: None,
             license: "GPL".into(),
             log_level: LogLevel::OnFailure,
             name: "bpfx".into(),
@@ -220,7 +220,7 @@ impl Program {
                 },
                 prog_flags: opts.flags,
                 prog_name: sys::obj_name(&opts.name),
-                expected_attach_type: opts.expected_attach_type,
+                expected_attach_type: opts.expected_attach_type.map_or(0, AttachType::number),
                 ..Default::default()
             };
             // SAFETY: `bytes` (insn_cnt slots), `license` (NUL-terminated) and `log`

@@ -590,3 +590,37 @@ fn efault_from_the_verifier_carries_its_log() {
         Some("The sequence of 8193 jumps is too complex.")
     );
 }
+
+#[test]
+fn an_object_program_with_its_maps() {
+    if !kernel_available("an_object_program_with_its_maps") {
+        return;
+    }
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../testdata/elf/globals.bpf.o");
+    let o = obj::Object::parse(&std::fs::read(path).unwrap()).unwrap();
+    let p = &o.programs[0];
+    let opts = LoadOptions::for_program(p, o.license.as_deref(), &[]);
+    assert_eq!(opts.prog_type, ProgType::Xdp);
+    assert_eq!(opts.expected_attach_type, Some(kernel::AttachType::Xdp));
+    assert_eq!(opts.name, p.name);
+    let maps = kernel::object::create_maps(&o).unwrap();
+    assert_eq!(maps.len(), o.maps.len());
+    let prog = kernel::object::load_program(&o, p, &maps).unwrap();
+    // As in the VM: 150 bytes is above the threshold of 100 (XDP_DROP), 60 below.
+    let big = [0u8; 150];
+    let run = |data: &[u8]| {
+        prog.test_run(&TestRun {
+            data,
+            ..TestRun::default()
+        })
+        .unwrap()
+        .retval
+    };
+    assert_eq!(run(&big), 1);
+    assert_eq!(run(&[0u8; 60]), 2);
+    // The global counter started at the object's 7.
+    let g = o.global("packets").unwrap();
+    let v = maps[g.map].lookup(&0u32.to_le_bytes()).unwrap().unwrap();
+    let off = g.offset as usize;
+    assert_eq!(v[off..off + 8], 9u64.to_le_bytes());
+}

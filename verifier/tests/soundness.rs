@@ -152,14 +152,8 @@ fn compile(ops: &[Op]) -> Vec<Insn> {
     prog
 }
 
-fn vm_map() -> vm::MapDef {
-    vm::MapDef {
-        map_type: vm::MapType::Hash,
-        key_size: 8,
-        value_size: 16,
-        max_entries: 4,
-        flags: 0,
-    }
+fn vm_map() -> vm::MapSpec {
+    vm::MapSpec::hash(8, 16, 4)
 }
 
 fn run_in_vm(prog: &[Insn]) -> Result<(), String> {

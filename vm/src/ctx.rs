@@ -6,151 +6,79 @@
 //! refuse stores, and whose other bytes are plain memory filled from the packet and
 //! [`SkbFields`].
 
-use std::fmt;
+pub use asm::types::ProgType;
 
-/// A program type: what r1 points at and what r0 means.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
-pub enum ProgType {
-    /// No kernel context: r1 points at user memory and r2 holds its length (the
-    /// bpf_conformance and uBPF convention).
-    #[default]
-    Plain,
-    /// `BPF_PROG_TYPE_SOCKET_FILTER`: `__sk_buff`, r0 = bytes of the packet to keep. The
-    /// packet is the whole frame (Ethernet header included) at `skb->data`, as a filter on an
-    /// `AF_PACKET` socket sees it; `skb->protocol` comes from it ([`skb_protocol`]).
-    SocketFilter,
-    /// `BPF_PROG_TYPE_SCHED_CLS`: `__sk_buff`, r0 = a `TC_ACT_*` verdict.
-    SchedCls,
-    /// `BPF_PROG_TYPE_XDP`: `xdp_md`, r0 = an `XDP_*` action.
-    Xdp,
-    /// `BPF_PROG_TYPE_KPROBE`: `struct pt_regs` (x86-64 layout, 168 bytes).
-    Kprobe,
-    /// `BPF_PROG_TYPE_TRACEPOINT`: the raw tracepoint record.
-    Tracepoint,
-    /// `BPF_PROG_TYPE_RAW_TRACEPOINT`: an array of u64 arguments.
-    RawTracepoint,
-    /// `BPF_PROG_TYPE_SYSCALL`: arbitrary, writable context bytes.
-    Syscall,
+/// Parses a program type as the CLI spells it: `plain` (or `none`) is `None`, a program
+/// without kernel context; otherwise any spelling [`ProgType`]'s `FromStr` accepts, and
+/// `tc` / `classifier` for `sched_cls`, `socket` for `socket_filter`, `raw_tp` for
+/// `raw_tracepoint`.
+pub fn parse_prog_type(name: &str) -> Result<Option<ProgType>, String> {
+    let n = name.trim().to_ascii_lowercase().replace('-', "_");
+    let n = n.strip_prefix("bpf_prog_type_").unwrap_or(&n);
+    Ok(Some(match n {
+        "plain" | "none" => return Ok(None),
+        "tc" | "classifier" => ProgType::SchedCls,
+        "socket" => ProgType::SocketFilter,
+        "raw_tp" => ProgType::RawTracepoint,
+        _ => name.parse::<ProgType>()?,
+    }))
 }
 
-impl ProgType {
-    /// All types.
-    pub const ALL: [ProgType; 8] = [
-        ProgType::Plain,
-        ProgType::SocketFilter,
-        ProgType::SchedCls,
-        ProgType::Xdp,
-        ProgType::Kprobe,
-        ProgType::Tracepoint,
-        ProgType::RawTracepoint,
-        ProgType::Syscall,
-    ];
-
-    /// The name the CLI uses (`xdp`, `sched_cls`, ...).
-    pub const fn name(self) -> &'static str {
-        match self {
-            ProgType::Plain => "plain",
-            ProgType::SocketFilter => "socket_filter",
-            ProgType::SchedCls => "sched_cls",
-            ProgType::Xdp => "xdp",
-            ProgType::Kprobe => "kprobe",
-            ProgType::Tracepoint => "tracepoint",
-            ProgType::RawTracepoint => "raw_tracepoint",
-            ProgType::Syscall => "syscall",
-        }
-    }
-
-    /// By name; `tc` and `classifier` are accepted for `sched_cls`, `socket` for
-    /// `socket_filter`.
-    pub fn from_name(name: &str) -> Option<ProgType> {
-        let n = name.to_ascii_lowercase().replace('-', "_");
-        let n = n.strip_prefix("bpf_prog_type_").unwrap_or(&n);
-        Some(match n {
-            "tc" | "classifier" => ProgType::SchedCls,
-            "socket" => ProgType::SocketFilter,
-            "raw_tp" => ProgType::RawTracepoint,
-            _ => *ProgType::ALL.iter().find(|t| t.name() == n)?,
-        })
-    }
-
-    /// The kernel's program type (`asm::types::ProgType`, which carries the kernel's
-    /// number); `None` for [`ProgType::Plain`], which has no kernel counterpart.
-    pub const fn kernel(self) -> Option<asm::types::ProgType> {
-        use asm::types::ProgType as K;
-        Some(match self {
-            ProgType::Plain => return None,
-            ProgType::SocketFilter => K::SocketFilter,
-            ProgType::SchedCls => K::SchedCls,
-            ProgType::Xdp => K::Xdp,
-            ProgType::Kprobe => K::Kprobe,
-            ProgType::Tracepoint => K::Tracepoint,
-            ProgType::RawTracepoint => K::RawTracepoint,
-            ProgType::Syscall => K::Syscall,
-        })
-    }
-
-    /// The VM's context for a kernel program type, if the VM has one.
-    pub fn from_kernel(t: asm::types::ProgType) -> Option<ProgType> {
-        ProgType::ALL.into_iter().find(|p| p.kernel() == Some(t))
-    }
-
-    /// Whether the context is a `__sk_buff` and `ld_abs`/`ld_ind` read the packet.
-    pub const fn is_skb(self) -> bool {
-        matches!(self, ProgType::SocketFilter | ProgType::SchedCls)
-    }
-
-    /// What `r0` means for this type, if it has a defined meaning.
-    pub fn meaning(self, r0: u64) -> Option<String> {
-        let v = r0 as u32;
-        match self {
-            ProgType::Xdp => Some(
-                match v {
-                    0 => "XDP_ABORTED",
-                    1 => "XDP_DROP",
-                    2 => "XDP_PASS",
-                    3 => "XDP_TX",
-                    4 => "XDP_REDIRECT",
-                    _ => {
-                        return Some(format!(
-                            "{v} is not an XDP action (the kernel treats it as XDP_ABORTED)"
-                        ))
-                    }
-                }
-                .to_string(),
-            ),
-            ProgType::SchedCls => Some(
-                match v as i32 {
-                    -1 => "TC_ACT_UNSPEC",
-                    0 => "TC_ACT_OK",
-                    1 => "TC_ACT_RECLASSIFY",
-                    2 => "TC_ACT_SHOT",
-                    3 => "TC_ACT_PIPE",
-                    4 => "TC_ACT_STOLEN",
-                    5 => "TC_ACT_QUEUED",
-                    6 => "TC_ACT_REPEAT",
-                    7 => "TC_ACT_REDIRECT",
-                    8 => "TC_ACT_TRAP",
-                    _ => return Some(format!("{} is not a TC_ACT_* verdict", v as i32)),
-                }
-                .to_string(),
-            ),
-            ProgType::SocketFilter => Some(match v {
-                0 => "drop the packet".to_string(),
-                n => format!("keep the first {n} bytes of the packet"),
-            }),
-            ProgType::Kprobe | ProgType::Tracepoint | ProgType::RawTracepoint => Some(match v {
-                0 => "0: the event is not passed on to perf".to_string(),
-                1 => "1: the event is passed on to perf".to_string(),
-                n => format!("{n}: non-zero, the event is passed on to perf"),
-            }),
-            ProgType::Plain | ProgType::Syscall => None,
-        }
-    }
+/// The name of a program type as the VM reports it: the kernel type's name, or `plain`.
+pub fn prog_type_name(t: Option<ProgType>) -> &'static str {
+    t.map_or("plain", ProgType::name)
 }
 
-impl fmt::Display for ProgType {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
+/// Whether the context is a `__sk_buff` and `ld_abs`/`ld_ind` read the packet.
+pub(crate) const fn is_skb(t: Option<ProgType>) -> bool {
+    matches!(t, Some(ProgType::SocketFilter | ProgType::SchedCls))
+}
+
+/// What `r0` means for a program of this type, if it has a defined meaning (plain and
+/// syscall programs have none; nor do types the VM cannot run).
+pub fn r0_meaning(t: ProgType, r0: u64) -> Option<String> {
+    let v = r0 as u32;
+    match t {
+        ProgType::Xdp => Some(
+            match v {
+                0 => "XDP_ABORTED",
+                1 => "XDP_DROP",
+                2 => "XDP_PASS",
+                3 => "XDP_TX",
+                4 => "XDP_REDIRECT",
+                _ => {
+                    return Some(format!(
+                        "{v} is not an XDP action (the kernel treats it as XDP_ABORTED)"
+                    ))
+                }
+            }
+            .to_string(),
+        ),
+        ProgType::SchedCls => Some(
+            match v as i32 {
+                -1 => "TC_ACT_UNSPEC",
+                0 => "TC_ACT_OK",
+                1 => "TC_ACT_RECLASSIFY",
+                2 => "TC_ACT_SHOT",
+                3 => "TC_ACT_PIPE",
+                4 => "TC_ACT_STOLEN",
+                5 => "TC_ACT_QUEUED",
+                6 => "TC_ACT_REPEAT",
+                7 => "TC_ACT_REDIRECT",
+                8 => "TC_ACT_TRAP",
+                _ => return Some(format!("{} is not a TC_ACT_* verdict", v as i32)),
+            }
+            .to_string(),
+        ),
+        ProgType::SocketFilter => Some(match v {
+            0 => "drop the packet".to_string(),
+            n => format!("keep the first {n} bytes of the packet"),
+        }),
+        ProgType::Kprobe | ProgType::Tracepoint | ProgType::RawTracepoint => Some(match v {
+            0 => "0: the event is not passed on to perf".to_string(),
+            n => format!("{n}: non-zero, the event is passed on to perf"),
+        }),
+        _ => None,
     }
 }
 
@@ -294,14 +222,15 @@ static WRITABLE: Layout = Layout {
     no_read: &[],
 };
 
-pub(crate) fn layout(t: ProgType) -> &'static Layout {
+pub(crate) fn layout(t: Option<ProgType>) -> &'static Layout {
     match t {
-        ProgType::SocketFilter => &SOCKET_FILTER,
-        ProgType::SchedCls => &SCHED_CLS,
-        ProgType::Xdp => &XDP,
-        ProgType::Kprobe => &KPROBE,
-        ProgType::Tracepoint | ProgType::RawTracepoint => &READ_ONLY,
-        ProgType::Plain | ProgType::Syscall => &WRITABLE,
+        Some(ProgType::SocketFilter) => &SOCKET_FILTER,
+        Some(ProgType::SchedCls) => &SCHED_CLS,
+        Some(ProgType::Xdp) => &XDP,
+        Some(ProgType::Kprobe) => &KPROBE,
+        Some(ProgType::Tracepoint | ProgType::RawTracepoint) => &READ_ONLY,
+        // Plain, syscall (and types the VM refuses to load).
+        _ => &WRITABLE,
     }
 }
 

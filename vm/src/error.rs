@@ -5,6 +5,9 @@ use crate::mem::Region;
 /// Why a program could not be loaded.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum LoadError {
+    /// The program type has no context in the VM (see [`crate::SUPPORTED_PROG_TYPES`]).
+    #[error("the VM cannot run {0} programs (it runs {list} programs, and plain ones)", list = crate::SUPPORTED_PROG_TYPES.map(|t| t.name()).join(", "))]
+    UnsupportedProgType(asm::types::ProgType),
     /// The bytes are not valid instructions.
     #[error(transparent)]
     Decode(#[from] asm::DecodeError),

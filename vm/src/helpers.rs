@@ -39,7 +39,7 @@ fn map(m: &mut Machine, handle: u64) -> Result<(usize, &mut crate::maps::Map), H
 
 fn map_lookup_elem(m: &mut Machine, a: [u64; 5]) -> Result<u64, HelperError> {
     let cpu = m.env.cpu as usize;
-    let key_size = map(m, a[0])?.1.def().key_size as usize;
+    let key_size = map(m, a[0])?.1.spec().key_size as usize;
     let key = m.read_vec(a[1], key_size)?;
     let (idx, map) = map(m, a[0])?;
     match map.lookup_off(&key, cpu) {
@@ -51,9 +51,10 @@ fn map_lookup_elem(m: &mut Machine, a: [u64; 5]) -> Result<u64, HelperError> {
 
 fn map_update_elem(m: &mut Machine, a: [u64; 5]) -> Result<u64, HelperError> {
     let cpu = m.env.cpu as usize;
-    let def = *map(m, a[0])?.1.def();
-    let key = m.read_vec(a[1], def.key_size as usize)?;
-    let value = m.read_vec(a[2], def.value_size as usize)?;
+    let spec = map(m, a[0])?.1.spec();
+    let (key_size, value_size) = (spec.key_size as usize, spec.value_size as usize);
+    let key = m.read_vec(a[1], key_size)?;
+    let value = m.read_vec(a[2], value_size)?;
     let (_, map) = map(m, a[0])?;
     Ok(match map.update_from_prog(&key, &value, a[3], cpu) {
         Ok(()) => 0,
@@ -62,7 +63,7 @@ fn map_update_elem(m: &mut Machine, a: [u64; 5]) -> Result<u64, HelperError> {
 }
 
 fn map_delete_elem(m: &mut Machine, a: [u64; 5]) -> Result<u64, HelperError> {
-    let key_size = map(m, a[0])?.1.def().key_size as usize;
+    let key_size = map(m, a[0])?.1.spec().key_size as usize;
     let key = m.read_vec(a[1], key_size)?;
     Ok(match map(m, a[0])?.1.delete(&key) {
         Ok(()) => 0,
@@ -71,7 +72,7 @@ fn map_delete_elem(m: &mut Machine, a: [u64; 5]) -> Result<u64, HelperError> {
 }
 
 fn map_push_elem(m: &mut Machine, a: [u64; 5]) -> Result<u64, HelperError> {
-    let vs = map(m, a[0])?.1.def().value_size as usize;
+    let vs = map(m, a[0])?.1.spec().value_size as usize;
     let value = m.read_vec(a[1], vs)?;
     Ok(match map(m, a[0])?.1.push(&value, a[2]) {
         Ok(()) => 0,

@@ -482,7 +482,7 @@ impl Vm {
                     } else {
                         op.imm as i32
                     };
-                    let pkt = if m.prog_type.is_skb() {
+                    let pkt = if crate::ctx::is_skb(m.prog_type) {
                         &m.packet
                     } else {
                         &m.mem
@@ -780,7 +780,7 @@ fn finish(steps: &mut [Step], before: &[u64; 16], after: &[u64; 16]) {
 
 #[cfg(test)]
 mod tests {
-    use crate::{ProgType, Vm};
+    use crate::Vm;
     use asm::text::{assemble, Dialect};
 
     /// Block-wise budgeting must be invisible: for every budget, a plain run ends like a
@@ -810,7 +810,7 @@ mod tests {
                 crate::helpers::register_ubpf_test_helpers(&mut m);
                 m.set_mem(vec![0, 0x12, 0x34]);
                 m.set_budget(budget);
-                let id = m.load_insns(&a.insns, ProgType::Plain).unwrap();
+                let id = m.load_insns(&a.insns, None).unwrap();
                 (m, id)
             };
             let (mut m, id) = setup(u64::MAX);
@@ -844,7 +844,7 @@ mod tests {
         src.push_str("exit");
         let a = assemble(&src, Dialect::Ubpf).unwrap();
         let mut m = Vm::new();
-        let id = m.load_insns(&a.insns, ProgType::Plain).unwrap();
+        let id = m.load_insns(&a.insns, None).unwrap();
         assert!(!m.programs[id.0 as usize].blockwise);
         let out = m.run(id).unwrap();
         assert_eq!((out.r0, out.insns), (70_000, 70_003));
@@ -856,7 +856,7 @@ mod tests {
             Dialect::Ubpf,
         )
         .unwrap();
-        let id = m.load_insns(&a.insns, ProgType::Plain).unwrap();
+        let id = m.load_insns(&a.insns, None).unwrap();
         assert!(m.programs[id.0 as usize].blockwise);
     }
 }

@@ -3,7 +3,7 @@
 //! BPF programs in tests without root.
 //!
 //! ```
-//! use vm::{ProgType, Vm};
+//! use vm::Vm;
 //!
 //! // r0 = 7; r0 /= 0 (kernel: a division by zero register gives 0); r0 += 5; exit
 //! let prog = [
@@ -14,11 +14,32 @@
 //!     0x95, 0x00, 0, 0, 0, 0, 0, 0, // exit
 //! ];
 //! let mut vm = Vm::new();
-//! let id = vm.load(&prog, ProgType::Plain).unwrap();
+//! // No kernel context (`None`): r1 = user memory, r2 = its length.
+//! let id = vm.load(&prog, None).unwrap();
 //! let out = vm.run(id).unwrap();
 //! assert_eq!(out.r0, 5);
 //! assert_eq!(out.insns, 5);
 //! ```
+//!
+//! # Program types, and "plain" programs
+//!
+//! The VM takes `asm`'s [`ProgType`] (the kernel's `enum bpf_prog_type`) as
+//! `Option<ProgType>`: `Some(t)` runs with `t`'s context, for the types in
+//! [`SUPPORTED_PROG_TYPES`]; `None` is a *plain* program, with no kernel context:
+//! r1 points at user memory ([`Vm::set_mem`]) and r2 holds its length, the
+//! bpf_conformance and uBPF convention. The CLI spells it `--type plain`
+//! ([`parse_prog_type`]).
+//!
+//! | type | r1 | r0 |
+//! |---|---|---|
+//! | `None` (plain) | user memory, r2 = its length | — |
+//! | `socket_filter` | `__sk_buff`; the packet is the whole frame, `skb->protocol` from it ([`skb_protocol`]) | bytes of the packet to keep |
+//! | `sched_cls` | `__sk_buff` | a `TC_ACT_*` verdict |
+//! | `xdp` | `xdp_md` | an `XDP_*` action |
+//! | `kprobe` | `struct pt_regs` (x86-64 layout, 168 bytes) | |
+//! | `tracepoint` | the raw tracepoint record | |
+//! | `raw_tracepoint` | an array of u64 arguments | |
+//! | `syscall` | arbitrary, writable context bytes | |
 //!
 //! # Semantics (Linux 6.18)
 //!
@@ -30,7 +51,7 @@
 //!   once it is spent the jump is taken.
 //! * `ld_abs`/`ld_ind` read the packet big-endian with a 32-bit signed offset; a read outside
 //!   the packet ends the program with r0 = 0 (`bpf_skb_load_helper_*`). For
-//!   [`ProgType::Plain`] they read the user memory.
+//!   plain programs they read the user memory.
 //! * Calls: at most 8 frames (`MAX_CALL_FRAMES`), 512 bytes of stack each; r6–r9 and r10 are
 //!   restored on return. Tail calls: at most 33 (`MAX_TAIL_CALL_CNT`); a failed tail call
 //!   continues after the call with r0 unchanged.
@@ -88,18 +109,17 @@ mod interp;
 mod machine;
 mod maps;
 mod mem;
-pub mod object;
 mod printk;
 mod program;
 pub mod testing;
 
-pub use ctx::{skb_protocol, ProgType, SkbFields};
+pub use ctx::{parse_prog_type, prog_type_name, r0_meaning, skb_protocol, ProgType, SkbFields};
 pub use error::{ErrorKind, HelperError, LoadError, MemFault, VmError};
 pub use helpers::{register_ubpf_test_helpers, HelperFn};
 pub use interp::{MAX_TAIL_CALLS, MAY_GOTO_BUDGET};
 pub use machine::{Env, Machine, TraceLine};
 pub use maps::{
-    Map, MapDef, MapError, MapType, BPF_ANY, BPF_EXIST, BPF_F_LOCK, BPF_NOEXIST, MAX_MAP_BYTES,
+    Map, MapError, MapSpec, MapType, BPF_ANY, BPF_EXIST, BPF_F_LOCK, BPF_NOEXIST, MAX_MAP_BYTES,
     SUPPORTED_MAP_TYPES,
 };
 pub use mem::{Region, MAX_FRAMES, STACK_SIZE};
@@ -109,6 +129,18 @@ use asm::Insn;
 use ctx::skb;
 use helpers::Helper;
 use mem::R_MEM;
+
+/// The kernel program types the VM has a context for (what r1 points at); every other
+/// type is a [`LoadError::UnsupportedProgType`].
+pub const SUPPORTED_PROG_TYPES: [ProgType; 7] = [
+    ProgType::SocketFilter,
+    ProgType::SchedCls,
+    ProgType::Xdp,
+    ProgType::Kprobe,
+    ProgType::Tracepoint,
+    ProgType::RawTracepoint,
+    ProgType::Syscall,
+];
 
 /// The most instructions a program may have (`BPF_COMPLEXITY_LIMIT_INSNS`).
 pub const MAX_INSNS: usize = 1_000_000;
@@ -226,8 +258,8 @@ impl Vm {
     /// Creates a map; returns its index (0, 1, ...), which `lddw map_fd N` / `map_idx N`
     /// instructions use.
     /// Per-CPU maps get [`Env::ncpus`] copies: set it first.
-    pub fn create_map(&mut self, def: MapDef) -> Result<u32, MapError> {
-        let map = Map::new(def, self.machine.env.ncpus as usize)?;
+    pub fn create_map(&mut self, spec: MapSpec) -> Result<u32, MapError> {
+        let map = Map::new(spec, self.machine.env.ncpus as usize)?;
         self.machine.maps.push(map);
         Ok(self.machine.maps.len() as u32 - 1)
     }
@@ -242,14 +274,26 @@ impl Vm {
         self.machine.maps.get_mut(index as usize)
     }
 
-    /// Loads a program from its binary form.
-    pub fn load(&mut self, bytes: &[u8], prog_type: ProgType) -> Result<ProgId, LoadError> {
+    /// Loads a program from its binary form. `prog_type` is a [`ProgType`] (or
+    /// `Some(t)`) for a program with `t`'s context, one of [`SUPPORTED_PROG_TYPES`], or
+    /// `None` for a plain program (r1 = user memory, r2 = its length).
+    pub fn load(
+        &mut self,
+        bytes: &[u8],
+        prog_type: impl Into<Option<ProgType>>,
+    ) -> Result<ProgId, LoadError> {
         let decoded = asm::insn::decode(bytes)?;
-        self.add(&decoded, prog_type)
+        self.add(&decoded, prog_type.into())
     }
 
-    /// Loads a program from instructions (checked as the decoder checks bytes).
-    pub fn load_insns(&mut self, insns: &[Insn], prog_type: ProgType) -> Result<ProgId, LoadError> {
+    /// Loads a program from instructions (checked as the decoder checks bytes); see
+    /// [`Vm::load`] for `prog_type`.
+    pub fn load_insns(
+        &mut self,
+        insns: &[Insn],
+        prog_type: impl Into<Option<ProgType>>,
+    ) -> Result<ProgId, LoadError> {
+        let prog_type = prog_type.into();
         let mut decoded = Vec::with_capacity(insns.len());
         let mut pc = 0;
         for insn in insns {
@@ -264,11 +308,63 @@ impl Vm {
         self.add(&decoded, prog_type)
     }
 
+    /// Creates a map of a loaded object ([`obj::Map`]): its spec, then, for global data,
+    /// its initial value. Create an object's maps in order, before its programs: their
+    /// `lddw` map references are indexes into [`obj::Object::maps`].
+    pub fn create_object_map(&mut self, map: &obj::Map) -> Result<u32, MapError> {
+        let index = self.create_map(map.spec.clone())?;
+        if let Some(data) = &map.data {
+            self.machine.maps[index as usize].update(&0u32.to_le_bytes(), data, BPF_ANY)?;
+        }
+        Ok(index)
+    }
+
+    /// Loads a program of a loaded object ([`obj::Program`]) into a VM that holds the
+    /// object's maps, created in order ([`Vm::create_object_map`]). Its type must be one
+    /// of [`SUPPORTED_PROG_TYPES`].
+    pub fn load_program(&mut self, prog: &obj::Program) -> Result<ProgId, LoadError> {
+        // The object numbers maps by index; load its references as `map_idx` /
+        // `map_idx_value` (BPF_PSEUDO_MAP_IDX = 5, BPF_PSEUDO_MAP_IDX_VALUE = 6).
+        let insns: Vec<Insn> = prog
+            .insns
+            .iter()
+            .map(|i| match (i.code, i.src) {
+                (0x18, obj::PSEUDO_MAP_FD) => Insn { src: 5, ..*i },
+                (0x18, obj::PSEUDO_MAP_VALUE) => Insn { src: 6, ..*i },
+                _ => *i,
+            })
+            .collect();
+        self.load_insns(&insns, prog.prog_type)
+    }
+
+    /// A VM with a loaded object's maps and one of its programs: the way to run one
+    /// program of an object. Program arrays' initial slots ([`obj::Map::slots`]) need the
+    /// other programs; [`testing::Test`] loads a whole object and fills them.
+    pub fn from_program(
+        prog: &obj::Program,
+        maps: &[obj::Map],
+        env: Env,
+    ) -> Result<(Vm, ProgId), RunError> {
+        let mut vm = Vm::new();
+        vm.machine.env = env;
+        for m in maps {
+            vm.create_object_map(m).map_err(|source| RunError::Map {
+                map: m.spec.name.clone(),
+                source,
+            })?;
+        }
+        let id = vm.load_program(prog)?;
+        Ok((vm, id))
+    }
+
     fn add(
         &mut self,
         decoded: &[asm::insn::Decoded],
-        prog_type: ProgType,
+        prog_type: Option<ProgType>,
     ) -> Result<ProgId, LoadError> {
+        if let Some(t) = prog_type.filter(|t| !SUPPORTED_PROG_TYPES.contains(t)) {
+            return Err(LoadError::UnsupportedProgType(t));
+        }
         if decoded.len() > MAX_INSNS {
             return Err(LoadError::TooLarge {
                 insns: decoded.len(),
@@ -295,7 +391,7 @@ impl Vm {
         &mut self.machine.env
     }
 
-    /// Sets the user memory (r1/r2 for [`ProgType::Plain`]).
+    /// Sets the user memory (r1/r2 for plain programs).
     pub fn set_mem(&mut self, mem: Vec<u8>) {
         self.machine.mem = mem;
     }
@@ -370,7 +466,7 @@ impl Vm {
         let mut r = [0u64; 16];
         let ctx_addr = Region::Ctx.addr(0);
         match prog_type {
-            ProgType::Plain => {
+            None => {
                 r[1] = if m.mem.is_empty() {
                     0
                 } else {
@@ -379,7 +475,7 @@ impl Vm {
                 r[2] = m.mem.len() as u64;
                 m.ctx.clear();
             }
-            ProgType::SocketFilter | ProgType::SchedCls => {
+            Some(ProgType::SocketFilter | ProgType::SchedCls) => {
                 let mut c = vec![0u8; skb::SIZE];
                 let e = &m.env.skb;
                 let mut put32 =
@@ -399,17 +495,16 @@ impl Vm {
                 m.ctx = c;
                 r[1] = ctx_addr;
             }
-            ProgType::Xdp => {
+            Some(ProgType::Xdp) => {
                 let mut c = vec![0u8; 24];
                 c[12..16].copy_from_slice(&m.env.xdp_ingress_ifindex.to_le_bytes());
                 c[16..20].copy_from_slice(&m.env.xdp_rx_queue_index.to_le_bytes());
                 m.ctx = c;
                 r[1] = ctx_addr;
             }
-            ProgType::Kprobe
-            | ProgType::Tracepoint
-            | ProgType::RawTracepoint
-            | ProgType::Syscall => {
+            // Kprobe, tracepoint, raw tracepoint and syscall programs (loading refuses the
+            // types without a context).
+            Some(_) => {
                 let mut c = self.ctx_input.clone();
                 let size = m.layout.size;
                 if c.len() < size {
@@ -443,7 +538,7 @@ impl Vm {
 /// r2 = its length. Returns r0.
 pub fn run_plain(prog: &[u8], mem: &[u8]) -> Result<u64, RunError> {
     let mut vm = Vm::new();
-    let id = vm.load(prog, ProgType::Plain)?;
+    let id = vm.load(prog, None)?;
     vm.set_mem(mem.to_vec());
     Ok(vm.run(id)?.r0)
 }
@@ -457,4 +552,12 @@ pub enum RunError {
     /// The run faulted.
     #[error(transparent)]
     Run(#[from] VmError),
+    /// A map could not be created.
+    #[error("map `{map}`: {source}")]
+    Map {
+        /// The map's name.
+        map: String,
+        /// Why.
+        source: MapError,
+    },
 }

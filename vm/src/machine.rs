@@ -93,7 +93,7 @@ pub struct Machine {
     pub env: Env,
     pub(crate) trace: Vec<TraceLine>,
     pub(crate) rng: u64,
-    pub(crate) prog_type: ProgType,
+    pub(crate) prog_type: Option<ProgType>,
     /// Region id of the deepest live stack frame: deeper frames are not mapped.
     pub(crate) stack_live: u32,
     /// Deepest stack region used since the stack was last cleared.
@@ -105,14 +105,14 @@ impl Machine {
         Machine {
             stack: vec![0; STACK_SIZE * MAX_FRAMES],
             ctx: Vec::new(),
-            layout: crate::ctx::layout(ProgType::Plain),
+            layout: crate::ctx::layout(None),
             packet: Vec::new(),
             mem: Vec::new(),
             maps: Vec::new(),
             env: Env::default(),
             trace: Vec::new(),
             rng: 0,
-            prog_type: ProgType::Plain,
+            prog_type: None,
             stack_live: R_STACK0,
             stack_dirty: R_STACK0,
         }
@@ -233,7 +233,7 @@ impl Machine {
                     region: Some(Region::Ctx),
                     why: format!(
                         "{} context offset {off} is not readable with this size",
-                        self.prog_type
+                        crate::prog_type_name(self.prog_type)
                     ),
                 });
             }
@@ -282,7 +282,10 @@ impl Machine {
                 size: N,
                 write: true,
                 region: Some(Region::Ctx),
-                why: format!("{} context offset {off} is read-only", self.prog_type),
+                why: format!(
+                    "{} context offset {off} is read-only",
+                    crate::prog_type_name(self.prog_type)
+                ),
             });
         }
         let Some(buf) = self.region_mut(id) else {
@@ -322,7 +325,10 @@ impl Machine {
                 size: bytes.len(),
                 write: true,
                 region: Some(Region::Ctx),
-                why: format!("{} context offset {off} is read-only", self.prog_type),
+                why: format!(
+                    "{} context offset {off} is read-only",
+                    crate::prog_type_name(self.prog_type)
+                ),
             });
         }
         let buf = self

@@ -47,20 +47,10 @@ const fn percpu(t: MapType) -> bool {
     )
 }
 
-/// What a map is created with (`union bpf_attr` for `BPF_MAP_CREATE`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct MapDef {
-    /// The type.
-    pub map_type: MapType,
-    /// Key size in bytes.
-    pub key_size: u32,
-    /// Value size in bytes.
-    pub value_size: u32,
-    /// Capacity (for the ring buffer: its size in bytes).
-    pub max_entries: u32,
-    /// `map_flags` (`BPF_F_NO_PREALLOC` and friends are accepted and ignored).
-    pub flags: u32,
-}
+/// What a map is created with: the one map definition of every crate, `asm`'s
+/// ([`MapSpec::name`], [`MapSpec::inner`] and [`MapSpec::value_fields`] do not change what
+/// the VM does; `BPF_F_NO_PREALLOC` and other flags are accepted and ignored).
+pub use asm::types::MapSpec;
 
 /// A map operation's failure, with the kernel's errno.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
@@ -156,7 +146,7 @@ struct Record {
 /// One map.
 #[derive(Clone)]
 pub struct Map {
-    def: MapDef,
+    spec: MapSpec,
     ncpus: usize,
     /// Bytes per value per CPU (`round_up(value_size, 8)` as the kernel lays them out).
     stride: usize,
@@ -167,7 +157,7 @@ pub struct Map {
 impl fmt::Debug for Map {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Map")
-            .field("def", &self.def)
+            .field("spec", &self.spec)
             .field("entries", &self.len())
             .finish()
     }
@@ -178,14 +168,14 @@ const RINGBUF_HDR: usize = 8;
 
 impl Map {
     /// Creates a map, with the checks `map_alloc_check` functions make in the kernel.
-    pub fn new(def: MapDef, ncpus: usize) -> Result<Map, MapError> {
-        let MapDef {
+    pub fn new(spec: MapSpec, ncpus: usize) -> Result<Map, MapError> {
+        let MapSpec {
             map_type,
             key_size,
             value_size,
             max_entries,
             ..
-        } = def;
+        } = spec;
         if !SUPPORTED_MAP_TYPES.contains(&map_type) {
             return Err(MapError::Unsupported(map_type));
         }
@@ -268,7 +258,7 @@ impl Map {
             _ => stride * ncpus * max_entries as usize,
         };
         Ok(Map {
-            def,
+            spec,
             ncpus,
             stride,
             values: vec![0; bytes],
@@ -277,14 +267,14 @@ impl Map {
     }
 
     /// How it was created.
-    pub fn def(&self) -> &MapDef {
-        &self.def
+    pub fn spec(&self) -> &MapSpec {
+        &self.spec
     }
 
     /// Number of elements present (array maps: `max_entries`).
     pub fn len(&self) -> usize {
         match &self.store {
-            Store::Array => self.def.max_entries as usize,
+            Store::Array => self.spec.max_entries as usize,
             Store::Hash { index, .. } => index.len(),
             Store::ProgArray { progs } => progs.iter().flatten().count(),
             Store::RingBuf { records, .. } => records
@@ -301,11 +291,11 @@ impl Map {
     }
 
     fn check_key(&self, key: &[u8]) -> Result<(), MapError> {
-        if key.len() != self.def.key_size as usize {
+        if key.len() != self.spec.key_size as usize {
             return inval(format!(
                 "key is {} bytes, the map's key_size is {}",
                 key.len(),
-                self.def.key_size
+                self.spec.key_size
             ));
         }
         Ok(())
@@ -329,7 +319,7 @@ impl Map {
                     key.try_into()
                         .map_err(|_| MapError::Invalid("bad key".into()))?,
                 );
-                Ok((i < self.def.max_entries).then_some(i as usize))
+                Ok((i < self.spec.max_entries).then_some(i as usize))
             }
             Store::Hash {
                 index, slots, tick, ..
@@ -364,7 +354,7 @@ impl Map {
         let slot = match &self.store {
             Store::Array => {
                 let i = self.array_index(key)?;
-                (i < self.def.max_entries as usize).then_some(i)
+                (i < self.spec.max_entries as usize).then_some(i)
             }
             Store::Hash { index, .. } => index.get(key).map(|&s| s as usize),
             Store::ProgArray { progs } => {
@@ -381,8 +371,8 @@ impl Map {
     }
 
     fn element_bytes(&self, slot: usize) -> Vec<u8> {
-        let vs = self.def.value_size as usize;
-        if self.ncpus == 1 && !percpu(self.def.map_type) {
+        let vs = self.spec.value_size as usize;
+        if self.ncpus == 1 && !percpu(self.spec.map_type) {
             let o = self.value_off(slot, 0);
             self.values[o..o + vs].to_vec()
         } else {
@@ -394,7 +384,7 @@ impl Map {
     /// The value of `key` on one CPU (per-CPU maps) or the value (others).
     pub fn lookup_cpu(&self, key: &[u8], cpu: usize) -> Result<Option<Vec<u8>>, MapError> {
         let all = self.lookup(key)?;
-        if !percpu(self.def.map_type) {
+        if !percpu(self.spec.map_type) {
             return Ok(all);
         }
         if cpu >= self.ncpus {
@@ -403,7 +393,7 @@ impl Map {
                 self.ncpus
             ));
         }
-        let vs = self.def.value_size as usize;
+        let vs = self.spec.value_size as usize;
         Ok(all.map(|v| v[cpu * self.stride..cpu * self.stride + vs].to_vec()))
     }
 
@@ -418,14 +408,17 @@ impl Map {
     fn slot_for_update(&mut self, key: &[u8], flags: u64) -> Result<(usize, bool), MapError> {
         Map::check_flags(flags)?;
         let flags = flags & !BPF_F_LOCK;
-        let lru = matches!(self.def.map_type, MapType::LruHash | MapType::LruPercpuHash);
+        let lru = matches!(
+            self.spec.map_type,
+            MapType::LruHash | MapType::LruPercpuHash
+        );
         match &mut self.store {
             Store::Array => {
                 let i = u32::from_le_bytes(
                     key.try_into()
                         .map_err(|_| MapError::Invalid("bad key".into()))?,
                 );
-                if i >= self.def.max_entries {
+                if i >= self.spec.max_entries {
                     return Err(MapError::Full);
                 }
                 // Every element of an array exists (array_map_update_elem).
@@ -498,8 +491,8 @@ impl Map {
                 Some(prog),
             );
         }
-        let vs = self.def.value_size as usize;
-        let percpu = percpu(self.def.map_type);
+        let vs = self.spec.value_size as usize;
+        let percpu = percpu(self.spec.map_type);
         let all = percpu && value.len() == self.stride * self.ncpus;
         if value.len() != vs && !all {
             return inval(format!(
@@ -534,7 +527,7 @@ impl Map {
             return inval("program arrays cannot be updated from a program");
         }
         let (slot, new) = self.slot_for_update(key, flags)?;
-        let vs = self.def.value_size as usize;
+        let vs = self.spec.value_size as usize;
         let cpu = cpu.min(self.ncpus - 1);
         for c in 0..self.ncpus {
             let o = self.value_off(slot, c);
@@ -579,7 +572,7 @@ impl Map {
     /// Keys present, in slot order (arrays: every index).
     pub fn keys(&self) -> Vec<Vec<u8>> {
         match &self.store {
-            Store::Array => (0..self.def.max_entries)
+            Store::Array => (0..self.spec.max_entries)
                 .map(|i| i.to_le_bytes().to_vec())
                 .collect(),
             Store::Hash { slots, .. } => slots.iter().flatten().map(|s| s.key.to_vec()).collect(),
@@ -692,8 +685,8 @@ impl Map {
 
     /// `bpf_map_push_elem`: with `BPF_EXIST` a full map drops its oldest element.
     pub fn push(&mut self, value: &[u8], flags: u64) -> Result<(), MapError> {
-        let max = self.def.max_entries as usize;
-        let vs = self.def.value_size as usize;
+        let max = self.spec.max_entries as usize;
+        let vs = self.spec.value_size as usize;
         let Store::Queue { items } = &mut self.store else {
             return inval("not a queue or stack map");
         };
@@ -719,7 +712,7 @@ impl Map {
 
     /// `bpf_map_pop_elem` (`delete`) or `bpf_map_peek_elem`.
     pub fn pop(&mut self, delete: bool) -> Result<Vec<u8>, MapError> {
-        let lifo = self.def.map_type == MapType::Stack;
+        let lifo = self.spec.map_type == MapType::Stack;
         let Store::Queue { items } = &mut self.store else {
             return inval("not a queue or stack map");
         };

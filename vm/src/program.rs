@@ -204,12 +204,12 @@ pub struct Program {
     /// block-wise interpreter can run them; if not, runs go step by step.
     pub(crate) blockwise: bool,
     pub(crate) insns: Vec<Insn>,
-    pub(crate) prog_type: ProgType,
+    pub(crate) prog_type: Option<ProgType>,
 }
 
 impl Program {
     /// The program type it was loaded as.
-    pub fn prog_type(&self) -> ProgType {
+    pub fn prog_type(&self) -> Option<ProgType> {
         self.prog_type
     }
 
@@ -298,7 +298,7 @@ fn size_idx(size: Size) -> usize {
 /// Compiles decoded instructions.
 pub(crate) fn compile(
     decoded: &[Decoded],
-    prog_type: ProgType,
+    prog_type: Option<ProgType>,
     maps: &dyn MapLookup,
 ) -> Result<Program, LoadError> {
     if decoded.is_empty() {
@@ -476,7 +476,7 @@ pub(crate) fn compile(
                             handle,
                             how: if by_idx { "index" } else { "fd" },
                         })?;
-                        let def = map.def();
+                        let def = map.spec();
                         // array_map_direct_value_addr: only single-element plain arrays.
                         if def.map_type != crate::MapType::Array || def.max_entries != 1 {
                             return Err(LoadError::BadMapValue {

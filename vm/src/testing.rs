@@ -29,7 +29,7 @@
 //! ```
 //! use asm::types::{MapType, ProgType};
 //! use asm::Dialect;
-//! use vm::object::MapDef;
+//! use asm::types::MapSpec;
 //! use vm::testing::Test;
 //!
 //! let src = "
@@ -46,18 +46,18 @@
 //! out:
 //!     exit
 //! ";
-//! let maps = [MapDef::new("limit", MapType::Array, 4, 8, 1)];
+//! let maps = [obj::Map::declared(MapSpec::new(MapType::Array, 4, 8, 1).named("limit"))];
 //! let mut t = Test::asm(src, Dialect::Llvm, ProgType::Xdp, &maps).unwrap();
 //! assert_eq!(t.run_packet(&[0; 14]).unwrap().meaning.as_deref(), Some("XDP_PASS"));
 //! t.map::<u32, u64>("limit").unwrap().set(&0, &3).unwrap();
 //! assert_eq!(t.run().unwrap().meaning.as_deref(), Some("XDP_DROP"));
 //! ```
 
-use crate::object::{self, Global, MapDef, MapSource, Object, ObjectError};
 use crate::{Env, LoadError, MapError, ProgId, Vm, VmError};
 use asm::insn::Insn;
 use asm::types::{MapType, ProgType};
 use asm::{Diagnostic, Dialect};
+use obj::{Global, Map as ObjMap, Object, ObjectError};
 use std::marker::PhantomData;
 use std::path::Path;
 
@@ -263,15 +263,15 @@ pub struct Run {
 #[derive(Debug)]
 pub struct Test {
     vm: Vm,
-    maps: Vec<MapDef>,
+    maps: Vec<ObjMap>,
     progs: Vec<Prog>,
     globals: Vec<Global>,
     current: usize,
 }
 
-/// The VM's program type for one of `asm`'s, if it has a context for it.
-pub fn vm_prog_type(t: ProgType) -> Option<crate::ProgType> {
-    crate::ProgType::from_kernel(t)
+/// Whether the VM has a context for a program type ([`crate::SUPPORTED_PROG_TYPES`]).
+fn supported(t: ProgType) -> bool {
+    crate::SUPPORTED_PROG_TYPES.contains(&t)
 }
 
 impl Test {
@@ -308,7 +308,7 @@ impl Test {
         src: &str,
         dialect: Dialect,
         prog_type: ProgType,
-        maps: &[MapDef],
+        maps: &[ObjMap],
     ) -> Result<Test, TestError> {
         let a = asm::text::assemble(src, dialect).map_err(TestError::Asm)?;
         Test::from_insns(&a.insns, prog_type, maps)
@@ -318,7 +318,7 @@ impl Test {
     pub fn from_insns(
         insns: &[Insn],
         prog_type: ProgType,
-        maps: &[MapDef],
+        maps: &[ObjMap],
     ) -> Result<Test, TestError> {
         Test::from_insns_env(insns, prog_type, maps, Env::default())
     }
@@ -328,24 +328,24 @@ impl Test {
     pub fn from_insns_env(
         insns: &[Insn],
         prog_type: ProgType,
-        maps: &[MapDef],
+        maps: &[ObjMap],
         env: Env,
     ) -> Result<Test, TestError> {
         let mut t = Test::with_maps(maps, env)?;
         // Instructions from text reference maps by fd or index themselves: load them as-is.
         let name = "prog".to_string();
-        let id = match vm_prog_type(prog_type) {
-            Some(vt) => t.vm.load_insns(insns, vt).map_err(|e| TestError::Load {
-                program: name.clone(),
-                source: e,
-            })?,
-            None => {
-                return Err(TestError::UnsupportedProgType {
-                    program: name,
-                    prog_type,
-                })
-            }
-        };
+        if !supported(prog_type) {
+            return Err(TestError::UnsupportedProgType {
+                program: name,
+                prog_type,
+            });
+        }
+        let id =
+            t.vm.load_insns(insns, prog_type)
+                .map_err(|e| TestError::Load {
+                    program: name.clone(),
+                    source: e,
+                })?;
         t.progs.push(Prog {
             name,
             section: prog_type.name().to_string(),
@@ -355,7 +355,7 @@ impl Test {
         Ok(t)
     }
 
-    fn with_maps(maps: &[MapDef], env: Env) -> Result<Test, TestError> {
+    fn with_maps(maps: &[ObjMap], env: Env) -> Result<Test, TestError> {
         let mut vm = Vm::new();
         *vm.env_mut() = env;
         let mut t = Test {
@@ -366,23 +366,17 @@ impl Test {
             current: 0,
         };
         for m in maps {
-            if !crate::SUPPORTED_MAP_TYPES.contains(&m.map_type) {
+            if !crate::SUPPORTED_MAP_TYPES.contains(&m.spec.map_type) {
                 return Err(TestError::UnsupportedMapType {
-                    map: m.name.clone(),
-                    map_type: m.map_type,
+                    map: m.spec.name.clone(),
+                    map_type: m.spec.map_type,
                 });
             }
-            let def = crate::MapDef {
-                map_type: m.map_type,
-                key_size: m.key_size,
-                value_size: m.value_size,
-                max_entries: m.max_entries,
-                flags: m.flags,
-            };
-            t.vm.create_map(def).map_err(|source| TestError::Map {
-                map: m.name.clone(),
-                source,
-            })?;
+            t.vm.create_map(m.spec.clone())
+                .map_err(|source| TestError::Map {
+                    map: m.spec.name.clone(),
+                    source,
+                })?;
         }
         t.clear_maps()?;
         Ok(t)
@@ -394,24 +388,25 @@ impl Test {
         let insns: Vec<Insn> = insns
             .iter()
             .map(|i| match (i.code, i.src) {
-                (0x18, object::PSEUDO_MAP_FD) => Insn { src: 5, ..*i },
-                (0x18, object::PSEUDO_MAP_VALUE) => Insn { src: 6, ..*i },
+                (0x18, obj::PSEUDO_MAP_FD) => Insn { src: 5, ..*i },
+                (0x18, obj::PSEUDO_MAP_VALUE) => Insn { src: 6, ..*i },
                 _ => *i,
             })
             .collect();
-        let id = match vm_prog_type(prog_type) {
-            Some(vt) => self.vm.load_insns(&insns, vt).map_err(|e| {
+        let id = if supported(prog_type) {
+            self.vm.load_insns(&insns, prog_type).map_err(|e| {
                 TestError::Load {
                     program: name.to_string(),
                     source: e,
                 }
                 .to_string()
-            }),
-            None => Err(TestError::UnsupportedProgType {
+            })
+        } else {
+            Err(TestError::UnsupportedProgType {
                 program: name.to_string(),
                 prog_type,
             }
-            .to_string()),
+            .to_string())
         };
         self.progs.push(Prog {
             name: name.to_string(),
@@ -431,19 +426,19 @@ impl Test {
     fn clear_maps(&mut self) -> Result<(), TestError> {
         for (i, m) in self.maps.iter().enumerate() {
             let map = self.vm.map_mut(i as u32).ok_or_else(|| TestError::NoMap {
-                name: m.name.clone(),
+                name: m.spec.name.clone(),
                 known: String::new(),
             })?;
             let err = |source| TestError::Map {
-                map: m.name.clone(),
+                map: m.spec.name.clone(),
                 source,
             };
-            match m.map_type {
+            match m.spec.map_type {
                 MapType::Ringbuf => {
                     map.take_records();
                 }
                 MapType::ProgArray => {
-                    for k in 0..m.max_entries {
+                    for k in 0..m.spec.max_entries {
                         map.set_prog(k, None).map_err(err)?;
                     }
                 }
@@ -453,8 +448,8 @@ impl Test {
                     }
                 }
                 MapType::Array | MapType::PercpuArray => {
-                    let zero = vec![0u8; m.value_size as usize];
-                    for k in 0..m.max_entries {
+                    let zero = vec![0u8; m.spec.value_size as usize];
+                    for k in 0..m.spec.max_entries {
                         map.update(&k.to_le_bytes(), &zero, crate::BPF_ANY)
                             .map_err(err)?;
                     }
@@ -475,7 +470,11 @@ impl Test {
         let slots: Vec<(String, u32, String)> = self
             .maps
             .iter()
-            .flat_map(|m| m.slots.iter().map(|(i, p)| (m.name.clone(), *i, p.clone())))
+            .flat_map(|m| {
+                m.slots
+                    .iter()
+                    .map(|(i, p)| (m.spec.name.clone(), *i, p.clone()))
+            })
             .collect();
         for (map, index, prog) in slots {
             self.set_tail_call(&map, index, &prog)?;
@@ -525,14 +524,14 @@ impl Test {
     }
 
     /// The map definitions, in index order.
-    pub fn maps(&self) -> &[MapDef] {
+    pub fn maps(&self) -> &[ObjMap] {
         &self.maps
     }
 
     fn map_index(&self, name: &str) -> Result<usize, TestError> {
         self.maps
             .iter()
-            .position(|m| m.name == name)
+            .position(|m| m.spec.name == name)
             .ok_or_else(|| TestError::NoMap {
                 name: name.to_string(),
                 known: if self.maps.is_empty() {
@@ -540,7 +539,7 @@ impl Test {
                 } else {
                     self.maps
                         .iter()
-                        .map(|m| m.name.as_str())
+                        .map(|m| m.spec.name.as_str())
                         .collect::<Vec<_>>()
                         .join(", ")
                 },
@@ -553,16 +552,16 @@ impl Test {
         let def = &self.maps[index];
         let check = |what, expected: u32, got: Option<usize>| match got {
             Some(g) if g != expected as usize => Err(TestError::Size {
-                map: def.name.clone(),
+                map: def.spec.name.clone(),
                 what,
                 expected,
                 got: g,
             }),
             _ => Ok(()),
         };
-        check("key", def.key_size, K::SIZE)?;
-        if def.map_type != MapType::ProgArray {
-            check("value", def.value_size, V::SIZE)?;
+        check("key", def.spec.key_size, K::SIZE)?;
+        if def.spec.map_type != MapType::ProgArray {
+            check("value", def.spec.value_size, V::SIZE)?;
         }
         Ok(MapRef {
             test: self,
@@ -587,7 +586,7 @@ impl Test {
             program: program.to_string(),
             why,
         })?;
-        let name = self.maps[mi].name.clone();
+        let name = self.maps[mi].spec.name.clone();
         self.vm
             .map_mut(mi as u32)
             .expect("every map was created")
@@ -624,7 +623,7 @@ impl Test {
             .expect("every map was created")
             .lookup(&0u32.to_le_bytes())
             .map_err(|source| TestError::Map {
-                map: map.name.clone(),
+                map: map.spec.name.clone(),
                 source,
             })?
             .unwrap_or_default();
@@ -637,7 +636,7 @@ impl Test {
         let g = self.global_def(name)?;
         let bytes = self.global_bytes(name)?;
         V::from_bytes(&bytes).ok_or_else(|| TestError::Size {
-            map: self.maps[g.map].name.clone(),
+            map: self.maps[g.map].spec.name.clone(),
             what: "value",
             expected: g.size,
             got: V::SIZE.unwrap_or(bytes.len()),
@@ -649,7 +648,7 @@ impl Test {
     pub fn set_global<V: Pod>(&mut self, name: &str, value: &V) -> Result<(), TestError> {
         let g = self.global_def(name)?;
         let new = value.to_bytes();
-        let map_name = self.maps[g.map].name.clone();
+        let map_name = self.maps[g.map].spec.name.clone();
         if new.len() != g.size as usize {
             return Err(TestError::Size {
                 map: map_name,
@@ -739,7 +738,7 @@ impl Test {
             program: program.clone(),
             why,
         })?;
-        let vt = vm_prog_type(p.prog_type);
+        let prog_type = p.prog_type;
         self.vm.take_trace_lines();
         let result = self.vm.run(id);
         let trace = self
@@ -750,10 +749,10 @@ impl Test {
             .collect();
         let mut records = Vec::new();
         for (i, m) in self.maps.iter().enumerate() {
-            if m.map_type == MapType::Ringbuf {
+            if m.spec.map_type == MapType::Ringbuf {
                 let map = self.vm.map_mut(i as u32).expect("every map was created");
                 records.extend(map.take_records().into_iter().map(|data| Record {
-                    map: m.name.clone(),
+                    map: m.spec.name.clone(),
                     data,
                 }));
             }
@@ -761,7 +760,7 @@ impl Test {
         let out = result.map_err(|source| TestError::Run { program, source })?;
         Ok(Run {
             ret: out.r0,
-            meaning: vt.and_then(|t| t.meaning(out.r0)),
+            meaning: crate::r0_meaning(prog_type, out.r0),
             packet: self.vm.packet().to_vec(),
             ctx: self.vm.ctx().to_vec(),
             trace,
@@ -789,14 +788,14 @@ impl<K: Pod, V: Pod> MapRef<'_, K, V> {
 
     fn err(&self, source: MapError) -> TestError {
         TestError::Map {
-            map: self.test.maps[self.index].name.clone(),
+            map: self.test.maps[self.index].spec.name.clone(),
             source,
         }
     }
 
     fn decode(&self, bytes: &[u8]) -> Result<V, TestError> {
         V::from_bytes(bytes).ok_or_else(|| TestError::Size {
-            map: self.test.maps[self.index].name.clone(),
+            map: self.test.maps[self.index].spec.name.clone(),
             what: "value",
             expected: bytes.len() as u32,
             got: V::SIZE.unwrap_or(0),
@@ -816,7 +815,7 @@ impl<K: Pod, V: Pod> MapRef<'_, K, V> {
     /// Every CPU's value for `key` (per-CPU maps; one value for the others).
     pub fn get_all_cpus(&self, key: &K) -> Result<Option<Vec<V>>, TestError> {
         let percpu = matches!(
-            self.test.maps[self.index].map_type,
+            self.test.maps[self.index].spec.map_type,
             MapType::PercpuArray | MapType::PercpuHash | MapType::LruPercpuHash
         );
         if !percpu {
@@ -866,7 +865,7 @@ impl<K: Pod, V: Pod> MapRef<'_, K, V> {
         let mut out = Vec::new();
         for k in self.map().keys() {
             let key = K::from_bytes(&k).ok_or_else(|| TestError::Size {
-                map: self.test.maps[self.index].name.clone(),
+                map: self.test.maps[self.index].spec.name.clone(),
                 what: "key",
                 expected: k.len() as u32,
                 got: K::SIZE.unwrap_or(0),
@@ -876,28 +875,5 @@ impl<K: Pod, V: Pod> MapRef<'_, K, V> {
             }
         }
         Ok(out)
-    }
-}
-
-impl MapDef {
-    /// A map declared by a test (for assembly programs).
-    pub fn new(
-        name: &str,
-        map_type: MapType,
-        key_size: u32,
-        value_size: u32,
-        max_entries: u32,
-    ) -> MapDef {
-        MapDef {
-            name: name.to_string(),
-            map_type,
-            key_size,
-            value_size,
-            max_entries,
-            flags: 0,
-            data: None,
-            slots: Vec::new(),
-            source: MapSource::Declared,
-        }
     }
 }

@@ -69,7 +69,7 @@ fn bench_programs_match_their_text() {
         assert_eq!(a.bytes(), bin, "{name}.asm and {name}.bin differ");
         let mut m = vm::Vm::new();
         m.set_budget(u64::MAX);
-        let id = m.load(&bin, vm::ProgType::Plain).unwrap();
+        let id = m.load(&bin, None).unwrap();
         m.set_mem(mem.clone());
         let out = m.run(id).unwrap();
         assert_eq!(out.insns, insns, "{name}");

@@ -1,7 +1,7 @@
 //! Each test object run in the VM through `vm::testing`: the return value and its meaning,
 //! maps, global data, trace output, ring buffer records and tail calls.
 
-use vm::object::Object;
+use obj::Object;
 use vm::testing::{Test, TestError};
 use vm::Env;
 
@@ -276,8 +276,7 @@ fn ring_buffer_records() {
 
 #[test]
 fn inline_assembly_with_a_declared_map() {
-    use asm::types::{MapType, ProgType};
-    use vm::object::MapDef;
+    use asm::types::{MapSpec, MapType, ProgType};
     // Count runs in an array map: value = *lookup(&0) + 1.
     let src = "
         stw [%r10-4], 0
@@ -292,7 +291,8 @@ fn inline_assembly_with_a_declared_map() {
         mov %r0, 2
         exit
     ";
-    let maps = [MapDef::new("runs", MapType::Array, 4, 8, 1)];
+    let maps = [obj::Map::declared(MapSpec::array(8, 1).named("runs"))];
+    assert_eq!(maps[0].spec.map_type, MapType::Array);
     let mut t = Test::asm(src, asm::Dialect::Ubpf, ProgType::Xdp, &maps).unwrap();
     t.run_packet(&[0; 14]).unwrap();
     let run = t.run().unwrap();
@@ -370,4 +370,38 @@ fn an_object_without_programs_says_so() {
     let e = t.run().unwrap_err();
     assert!(matches!(e, TestError::NoPrograms), "{e}");
     assert!(e.to_string().contains("SEC(\"xdp\")"), "{e}");
+}
+
+#[test]
+fn a_vm_built_from_an_object_program_and_its_maps() {
+    let o = Object::parse(&std::fs::read(path("globals.bpf.o")).unwrap()).unwrap();
+    let p = &o.programs[0];
+    let (mut m, id) = vm::Vm::from_program(p, &o.maps, Env::default()).unwrap();
+    // Global data starts with the section's contents: the threshold is 100.
+    m.set_packet(vec![0; 150]);
+    assert_eq!(m.run(id).unwrap().r0, 1, "XDP_DROP above the threshold");
+    m.set_packet(vec![0; 60]);
+    assert_eq!(m.run(id).unwrap().r0, 2, "XDP_PASS below it");
+    let g = o.global("packets").unwrap();
+    let value = m
+        .map(g.map as u32)
+        .unwrap()
+        .lookup(&0u32.to_le_bytes())
+        .unwrap();
+    let off = g.offset as usize;
+    assert_eq!(
+        value.map(|v| v[off..off + 8].to_vec()),
+        Some(9u64.to_le_bytes().to_vec())
+    );
+
+    // A program of a type the VM has no context for is a typed error.
+    let mut lsm = p.clone();
+    lsm.prog_type = asm::types::ProgType::Lsm;
+    let e = vm::Vm::from_program(&lsm, &o.maps, Env::default()).unwrap_err();
+    assert_eq!(
+        e,
+        vm::RunError::Load(vm::LoadError::UnsupportedProgType(
+            asm::types::ProgType::Lsm
+        ))
+    );
 }

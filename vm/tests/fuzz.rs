@@ -3,7 +3,7 @@
 use asm::isa::table;
 use asm::Insn;
 use proptest::prelude::*;
-use vm::{MapDef, MapType, ProgType, Vm};
+use vm::{MapSpec, MapType, ProgType, Vm};
 
 /// Instructions from the table with arbitrary operands (registers 0-10, small jump offsets
 /// so that many programs load), or arbitrary raw slots.
@@ -31,14 +31,7 @@ fn setup(t: ProgType) -> Vm {
         (MapType::Ringbuf, 0, 0, 4096),
         (MapType::ProgArray, 4, 4, 2),
     ] {
-        m.create_map(MapDef {
-            map_type: ty,
-            key_size: k,
-            value_size: v,
-            max_entries: n,
-            flags: 0,
-        })
-        .unwrap();
+        m.create_map(MapSpec::new(ty, k, v, n)).unwrap();
     }
     m.set_mem((0..64).collect());
     m.set_packet((0..60).collect());

@@ -4,16 +4,10 @@
 //! program types convert to and from the kernel's by value, not by name.
 
 use asm::types::MapType;
-use vm::{MapDef, MapError, Vm, SUPPORTED_MAP_TYPES};
+use vm::{MapError, MapSpec, Vm, SUPPORTED_MAP_TYPES, SUPPORTED_PROG_TYPES};
 
-fn def(map_type: MapType) -> MapDef {
-    MapDef {
-        map_type,
-        key_size: 4,
-        value_size: 8,
-        max_entries: 4,
-        flags: 0,
-    }
+fn def(map_type: MapType) -> MapSpec {
+    MapSpec::new(map_type, 4, 8, 4)
 }
 
 #[test]
@@ -34,17 +28,17 @@ fn unsupported_types_are_a_typed_error_naming_the_type() {
     // The supported ones are created (with shapes each accepts).
     for t in SUPPORTED_MAP_TYPES {
         let d = match t {
-            MapType::Ringbuf => MapDef {
+            MapType::Ringbuf => MapSpec {
                 key_size: 0,
                 value_size: 0,
                 max_entries: 4096,
                 ..def(t)
             },
-            MapType::Queue | MapType::Stack => MapDef {
+            MapType::Queue | MapType::Stack => MapSpec {
                 key_size: 0,
                 ..def(t)
             },
-            MapType::ProgArray => MapDef {
+            MapType::ProgArray => MapSpec {
                 value_size: 4,
                 ..def(t)
             },
@@ -52,18 +46,14 @@ fn unsupported_types_are_a_typed_error_naming_the_type() {
         };
         let fd = vm.create_map(d).unwrap_or_else(|e| panic!("{t}: {e}"));
         // The kernel's numbering comes with the type.
-        assert_eq!(vm.map(fd).unwrap().def().map_type.number(), t.number());
+        assert_eq!(vm.map(fd).unwrap().spec().map_type.number(), t.number());
     }
 }
 
 #[test]
 fn testing_api_names_the_map_and_type() {
-    let maps = [vm::object::MapDef::new(
-        "filter",
-        MapType::BloomFilter,
-        0,
-        4,
-        16,
+    let maps = [obj::Map::declared(
+        MapSpec::new(MapType::BloomFilter, 0, 4, 16).named("filter"),
     )];
     let e = vm::testing::Test::asm(
         "r0 = 0\nexit\n",
@@ -80,22 +70,33 @@ fn testing_api_names_the_map_and_type() {
 }
 
 #[test]
-fn program_types_map_to_the_kernels() {
-    for t in vm::ProgType::ALL {
-        match t.kernel() {
-            None => assert_eq!(t, vm::ProgType::Plain),
-            Some(k) => {
-                assert_eq!(k.name(), t.name());
-                assert_eq!(vm::ProgType::from_kernel(k), Some(t));
-            }
+fn program_types_are_the_kernels_and_plain_is_none() {
+    use asm::types::ProgType;
+    // Every supported type loads; the others are a typed error naming the type.
+    for &t in ProgType::ALL {
+        let mut vm = Vm::new();
+        let r = vm.load(&[0xb7, 0, 0, 0, 0, 0, 0, 0, 0x95, 0, 0, 0, 0, 0, 0, 0], t);
+        if SUPPORTED_PROG_TYPES.contains(&t) {
+            let id = r.unwrap_or_else(|e| panic!("{t}: {e}"));
+            assert_eq!(vm.program(id).unwrap().prog_type(), Some(t));
+        } else {
+            assert_eq!(r.unwrap_err(), vm::LoadError::UnsupportedProgType(t));
         }
     }
+    assert_eq!(SUPPORTED_PROG_TYPES[0].number(), 1);
+    // `plain`: no kernel context.
+    assert_eq!(vm::parse_prog_type("plain"), Ok(None));
+    assert_eq!(vm::parse_prog_type("tc"), Ok(Some(ProgType::SchedCls)));
     assert_eq!(
-        vm::ProgType::SocketFilter.kernel().map(|k| k.number()),
-        Some(1)
+        vm::parse_prog_type("socket"),
+        Ok(Some(ProgType::SocketFilter))
     );
-    assert_eq!(
-        vm::ProgType::from_kernel(asm::types::ProgType::CgroupSkb),
-        None
-    );
+    assert_eq!(vm::parse_prog_type("XDP"), Ok(Some(ProgType::Xdp)));
+    assert_eq!(vm::parse_prog_type("lsm"), Ok(Some(ProgType::Lsm)));
+    assert!(vm::parse_prog_type("nope").is_err());
+    assert_eq!(vm::prog_type_name(None), "plain");
+    assert_eq!(vm::prog_type_name(Some(ProgType::Xdp)), "xdp");
+    let mut vm = Vm::new();
+    let id = vm.load(&[0x95, 0, 0, 0, 0, 0, 0, 0], None).unwrap();
+    assert_eq!(vm.program(id).unwrap().prog_type(), None);
 }

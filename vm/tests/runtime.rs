@@ -1,27 +1,21 @@
 //! Maps, helpers, program types and contexts, each exercised through small programs.
 
 use asm::text::{assemble, Dialect};
-use vm::{MapDef, MapError, MapType, ProgType, Vm, BPF_ANY, BPF_EXIST, BPF_NOEXIST};
+use vm::{MapError, MapSpec, MapType, ProgType, Vm, BPF_ANY, BPF_EXIST, BPF_NOEXIST};
 
-fn load(m: &mut Vm, src: &str, t: ProgType) -> vm::ProgId {
+fn load(m: &mut Vm, src: &str, t: impl Into<Option<ProgType>>) -> vm::ProgId {
     let a = assemble(src, Dialect::Ubpf).unwrap_or_else(|d| panic!("{src}: {d:?}"));
     m.load_insns(&a.insns, t)
         .unwrap_or_else(|e| panic!("{src}: {e}"))
 }
 
 fn run(m: &mut Vm, src: &str) -> u64 {
-    let id = load(m, src, ProgType::Plain);
+    let id = load(m, src, None);
     m.run(id).unwrap_or_else(|e| panic!("{src}: {e}")).r0
 }
 
-fn def(map_type: MapType, key_size: u32, value_size: u32, max_entries: u32) -> MapDef {
-    MapDef {
-        map_type,
-        key_size,
-        value_size,
-        max_entries,
-        flags: 0,
-    }
+fn def(map_type: MapType, key_size: u32, value_size: u32, max_entries: u32) -> MapSpec {
+    MapSpec::new(map_type, key_size, value_size, max_entries)
 }
 
 /// `key` in r2 (a u32 on the stack), map fd in r1, then `body`.
@@ -49,7 +43,7 @@ fn array_lookup_returns_a_pointer_into_the_map() {
     assert_eq!(run(&mut m, &src), 0);
     // Past the value: the access faults naming the map region.
     let src = with_key(fd, 3, "call 1\nldxdw %r0, [%r0+8]\nexit");
-    let id = load(&mut m, &src, ProgType::Plain);
+    let id = load(&mut m, &src, None);
     let e = m.run(id).unwrap_err().to_string();
     assert!(
         e.contains("out of bounds of values of map 0 (32 bytes)"),
@@ -167,7 +161,7 @@ fn percpu_maps_keep_one_value_per_cpu() {
         0,
         "call 1\nldxw %r1, [%r0]\nadd %r1, 1\nstxw [%r0], %r1\nmov %r0, %r1\nexit",
     );
-    let id = load(&mut m, &src, ProgType::Plain);
+    let id = load(&mut m, &src, None);
     for cpu in [0, 2, 2, 3] {
         m.env_mut().cpu = cpu;
         m.run(id).unwrap();
@@ -408,13 +402,13 @@ fn probe_read_kernel_and_user_from_memory_images() {
 #[test]
 fn unknown_helpers_are_named_and_users_can_register_helpers() {
     let mut m = Vm::new();
-    let id = load(&mut m, "call 9\nexit", ProgType::Plain);
+    let id = load(&mut m, "call 9\nexit", None);
     let e = m.run(id).unwrap_err();
     assert_eq!(
         e.to_string(),
         "instruction 0: unknown helper 9 (bpf_skb_store_bytes)"
     );
-    let id = load(&mut m, "call 100000\nexit", ProgType::Plain);
+    let id = load(&mut m, "call 100000\nexit", None);
     assert_eq!(
         m.run(id).unwrap_err().to_string(),
         "instruction 0: unknown helper 100000"
@@ -433,13 +427,13 @@ fn unknown_helpers_are_named_and_users_can_register_helpers() {
     m.register_helper(9001, "fails", |_, _| {
         Err(vm::HelperError::Other("no".into()))
     });
-    let id = load(&mut m, "mov %r1, 1\ncall 9001\nexit", ProgType::Plain);
+    let id = load(&mut m, "mov %r1, 1\ncall 9001\nexit", None);
     assert_eq!(
         m.run(id).unwrap_err().to_string(),
         "instruction 1: helper 9001 (fails): no"
     );
     // Helper memory access is checked too.
-    let id = load(&mut m, "mov %r2, 5\ncall 9000\nexit", ProgType::Plain);
+    let id = load(&mut m, "mov %r2, 5\ncall 9000\nexit", None);
     assert!(m
         .run(id)
         .unwrap_err()
@@ -451,7 +445,7 @@ fn unknown_helpers_are_named_and_users_can_register_helpers() {
 fn tail_calls_through_a_program_array() {
     let mut m = Vm::new();
     let pa = m.create_map(def(MapType::ProgArray, 4, 4, 4)).unwrap();
-    let callee = load(&mut m, "mov %r0, 99\nexit", ProgType::Plain);
+    let callee = load(&mut m, "mov %r0, 99\nexit", None);
     m.map_mut(pa).unwrap().set_prog(1, Some(callee.0)).unwrap();
     let caller = |idx: u32| {
         format!("lddw map_fd %r2, {pa}\nmov %r3, {idx}\nmov %r0, 5\ncall 12\nadd %r0, 1\nexit")
@@ -469,7 +463,7 @@ fn tail_calls_through_a_program_array() {
         "mov %r6, %r1\n{}\nmov %r1, %r6\nlddw map_fd %r2, {pa}\nmov %r3, 0\ncall 12\nmov %r0, 0\nexit",
         with_key(counter, 0, "call 1\nldxdw %r1, [%r0]\nadd %r1, 1\nstxdw [%r0], %r1")
     );
-    let id = load(&mut m, &looping, ProgType::Plain);
+    let id = load(&mut m, &looping, None);
     m.map_mut(pa).unwrap().set_prog(0, Some(id.0)).unwrap();
     m.run(id).unwrap();
     let n = m
@@ -508,7 +502,7 @@ fn sched_cls_context_fields_and_rewriting() {
         "mark is writable for tc"
     );
     assert_eq!(
-        ProgType::SchedCls.meaning(2).as_deref(),
+        vm::r0_meaning(ProgType::SchedCls, 2).as_deref(),
         Some("TC_ACT_SHOT")
     );
     // Read past data_end faults in the packet region.
@@ -563,7 +557,7 @@ fn socket_filter_context_is_read_only_except_cb_and_uses_ld_abs() {
     );
     assert_eq!(m.run(id).unwrap().r0, 0x0008);
     assert_eq!(
-        ProgType::SocketFilter.meaning(0).as_deref(),
+        vm::r0_meaning(ProgType::SocketFilter, 0).as_deref(),
         Some("drop the packet")
     );
 }
@@ -578,8 +572,14 @@ fn xdp_context_and_verdicts() {
     assert_eq!(m.run(id).unwrap().r0, 3);
     m.set_packet(vec![0; 10]);
     assert_eq!(m.run(id).unwrap().r0, 1);
-    assert_eq!(ProgType::Xdp.meaning(2).as_deref(), Some("XDP_PASS"));
-    assert_eq!(ProgType::Xdp.meaning(4).as_deref(), Some("XDP_REDIRECT"));
+    assert_eq!(
+        vm::r0_meaning(ProgType::Xdp, 2).as_deref(),
+        Some("XDP_PASS")
+    );
+    assert_eq!(
+        vm::r0_meaning(ProgType::Xdp, 4).as_deref(),
+        Some("XDP_REDIRECT")
+    );
     let id = load(&mut m, "stw [%r1+12], 1\nexit", ProgType::Xdp);
     assert!(m.run(id).is_err(), "xdp_md is read-only");
 }
@@ -640,7 +640,7 @@ fn map_value_and_map_index_pseudo_loads() {
         Dialect::Ubpf,
     )
     .unwrap();
-    let e = m.load_insns(&a.insns, ProgType::Plain).unwrap_err();
+    let e = m.load_insns(&a.insns, None).unwrap_err();
     assert!(e.to_string().contains("past the value size 16"), "{e}");
 }
 
@@ -654,14 +654,14 @@ fn huge_helper_sizes_fault_instead_of_allocating() {
         "mov %r1, %r10\nadd %r1, -8\nmov32 %r2, -1\nmov %r3, 0\ncall 115\nexit".to_string(),
         format!("lddw map_fd %r1, {fd}\nmov %r2, %r10\nmov %r3, -1\nmov %r4, 0\ncall 130\nexit"),
     ] {
-        let id = load(&mut m, &src, ProgType::Plain);
+        let id = load(&mut m, &src, None);
         let e = m.run(id).unwrap_err().to_string();
         assert!(e.contains("out of bounds of stack frame 0"), "{src}: {e}");
     }
     let id = load(
         &mut m,
         &format!("lddw map_fd %r1, {fd}\nmov %r2, -1\nmov %r3, 0\ncall 131\nexit"),
-        ProgType::Plain,
+        None,
     );
     assert_eq!(m.run(id).unwrap().r0, 0, "reserve of 2^64-1 bytes: NULL");
 }

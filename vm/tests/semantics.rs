@@ -3,12 +3,12 @@
 
 use asm::text::{assemble, Dialect};
 use asm::{encode, Insn};
-use vm::{ProgType, Vm};
+use vm::Vm;
 
 fn run(src: &str, mem: &[u8]) -> Result<u64, vm::RunError> {
     let a = assemble(src, Dialect::Ubpf).unwrap_or_else(|d| panic!("{src}: {d:?}"));
     let mut m = Vm::new();
-    let id = m.load_insns(&a.insns, ProgType::Plain)?;
+    let id = m.load_insns(&a.insns, None)?;
     m.set_mem(mem.to_vec());
     Ok(m.run(id)?.r0)
 }
@@ -355,7 +355,7 @@ fn may_goto_jumps_once_the_frame_budget_is_spent() {
     let a = assemble(src, Dialect::Ubpf).unwrap();
     let mut m = Vm::new();
     m.set_budget(u64::MAX);
-    let id = m.load_insns(&a.insns, ProgType::Plain).unwrap();
+    let id = m.load_insns(&a.insns, None).unwrap();
     assert_eq!(m.run(id).unwrap().r0, vm::MAY_GOTO_BUDGET);
 }
 
@@ -376,20 +376,20 @@ fn ld_abs_and_ld_ind_are_big_endian_and_end_the_program_out_of_bounds() {
 fn load_errors() {
     let mut m = Vm::new();
     let e = m
-        .load(&encode(&[Insn::ja(5), Insn::exit()]), ProgType::Plain)
+        .load(&encode(&[Insn::ja(5), Insn::exit()]), None)
         .unwrap_err();
     assert_eq!(
         e.to_string(),
         "instruction 0: jump target 6 is outside the program (2 slots)"
     );
-    let e = m.load(&[], ProgType::Plain).unwrap_err();
+    let e = m.load(&[], None).unwrap_err();
     assert_eq!(e, vm::LoadError::Empty);
     // A jump into the middle of an lddw.
     let a = assemble("ja +1\nlddw %r0, 1\nexit", Dialect::Ubpf).unwrap();
-    let e = m.load_insns(&a.insns, ProgType::Plain).unwrap_err();
+    let e = m.load_insns(&a.insns, None).unwrap_err();
     assert!(e.to_string().contains("second slot of an lddw"), "{e}");
     let a = assemble("lddw map_fd %r1, 9\nexit", Dialect::Ubpf).unwrap();
-    let e = m.load_insns(&a.insns, ProgType::Plain).unwrap_err();
+    let e = m.load_insns(&a.insns, None).unwrap_err();
     assert_eq!(
         e.to_string(),
         "instruction 0: lddw refers to map 9, but the VM has no such map (maps are numbered 0, 1, ... in creation order)"
@@ -405,21 +405,21 @@ fn fused_pairs_respect_the_budget_and_jump_targets() {
     let full = {
         let mut m = Vm::new();
         m.set_mem(vec![0, 0x12, 0x34]);
-        let id = m.load_insns(&a.insns, ProgType::Plain).unwrap();
+        let id = m.load_insns(&a.insns, None).unwrap();
         m.run(id).unwrap()
     };
     assert_eq!((full.r0, full.insns), (0x1234, 12));
     let all_steps = {
         let mut m = Vm::new();
         m.set_mem(vec![0, 0x12, 0x34]);
-        let id = m.load_insns(&a.insns, ProgType::Plain).unwrap();
+        let id = m.load_insns(&a.insns, None).unwrap();
         m.run_traced(id).1
     };
     for budget in 1..12 {
         let mut m = Vm::new();
         m.set_mem(vec![0, 0x12, 0x34]);
         m.set_budget(budget);
-        let id = m.load_insns(&a.insns, ProgType::Plain).unwrap();
+        let id = m.load_insns(&a.insns, None).unwrap();
         let plain = m.run(id).unwrap_err();
         let (traced, steps) = m.run_traced(id);
         assert_eq!(Err(plain.clone()), traced, "budget {budget}");
@@ -436,11 +436,11 @@ fn fused_pairs_respect_the_budget_and_jump_targets() {
 fn every_run_starts_with_a_clean_stack_and_programs_have_a_size_limit() {
     let a = assemble("ldxdw %r0, [%r10-8]\nstdw [%r10-8], 5\ncall local f\nexit\nf:\nldxdw %r0, [%r10-8]\nstdw [%r10-8], 6\nexit", Dialect::Ubpf).unwrap();
     let mut m = Vm::new();
-    let id = m.load_insns(&a.insns, ProgType::Plain).unwrap();
+    let id = m.load_insns(&a.insns, None).unwrap();
     assert_eq!(m.run(id).unwrap().r0, 0);
     assert_eq!(m.run(id).unwrap().r0, 0, "frames 0 and 1 were cleared");
     let big = Insn::mov64_imm(0, 0).encode().repeat(vm::MAX_INSNS + 1);
-    let e = m.load(&big, ProgType::Plain).unwrap_err();
+    let e = m.load(&big, None).unwrap_err();
     assert_eq!(
         e.to_string(),
         "the program has 1000001 instructions; the limit is 1000000"

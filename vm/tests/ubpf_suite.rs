@@ -101,7 +101,7 @@ fn ubpf_suite() {
         vm::register_ubpf_test_helpers(&mut m);
         m.set_mem(f.mem.clone());
         let got = m
-            .load(&prog, vm::ProgType::Plain)
+            .load(&prog, None)
             .map_err(|e| e.to_string())
             .and_then(|id| m.run(id).map(|o| o.r0).map_err(|e| e.to_string()));
         let ok = match (&got, expect_error) {

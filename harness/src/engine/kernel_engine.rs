@@ -69,7 +69,7 @@ fn run_case(suite: &Suite, case: &Case) -> Outcome {
             "{prog_type} programs cannot be test-run in the kernel"
         ));
     }
-    if let Some(m) = program.maps.iter().find(|m| !m.prog_slots.is_empty()) {
+    if let Some(m) = program.maps.iter().find(|m| !m.slots.is_empty()) {
         return skip(format!(
             "program array `{}` is filled with programs by the loader, which the kernel backend does not do",
             m.spec.name

@@ -1,7 +1,7 @@
 //! The VM engine: each case on a fresh `vm::testing` bench.
 
 use super::{Engine, Outcome, Source, Suite};
-use crate::convert;
+
 use crate::observation::{is_percpu, MapContents, Observation, ObservedMap};
 use crate::schema::{encode, parse_hex, write_pt_regs, Case, Entries, EnvDecl, MapValue};
 use asm::types::ProgType;
@@ -64,7 +64,7 @@ fn run_case(suite: &Suite, case: &Case) -> Result<Observation, String> {
             prog_type,
             maps,
         } => {
-            let defs: Vec<_> = maps.iter().map(convert::vm_object_map).collect();
+            let defs: Vec<_> = maps.iter().cloned().map(obj::Map::declared).collect();
             Test::from_insns_env(insns, *prog_type, &defs, env.clone())
         }
     }
@@ -137,13 +137,13 @@ fn run_case(suite: &Suite, case: &Case) -> Result<Observation, String> {
     obs.trace = Some(trace);
     obs.records = Some(records);
     for def in t.maps().to_vec() {
-        let spec = convert::spec_of_vm_object_map(&def);
+        let spec = def.spec.clone();
         let entries = dump(&mut t, &spec);
         obs.maps.push(ObservedMap { spec, entries });
     }
     let mut globals = BTreeMap::new();
     if let Source::Object(obj) = &suite.source {
-        for g in convert::object_globals(obj) {
+        for g in obj.globals.clone() {
             if let Ok(b) = t.global_bytes(&g.name) {
                 globals.insert(g.name, b);
             }
@@ -177,10 +177,10 @@ fn set_map(t: &mut Test, name: &str, entries: &Entries) -> Result<(), String> {
     let def = t
         .maps()
         .iter()
-        .find(|m| m.name == name)
-        .map(convert::spec_of_vm_object_map)
+        .find(|m| m.name() == name)
+        .map(|m| m.spec.clone())
         .ok_or_else(|| {
-            let known: Vec<_> = t.maps().iter().map(|m| m.name.as_str()).collect();
+            let known: Vec<_> = t.maps().iter().map(|m| m.name()).collect();
             format!(
                 "no map named `{name}` (maps: {})",
                 if known.is_empty() {

@@ -31,18 +31,12 @@ pub mod diff {
     pub fn run_vm(prog: &[Insn]) -> Result<Observed, String> {
         let mut vm = vm::Vm::new();
         let fd = vm
-            .create_map(vm::MapDef {
-                map_type: vm::MapType::Array,
-                key_size: 4,
-                value_size: MAP_VALUE,
-                max_entries: MAP_ENTRIES,
-                flags: 0,
-            })
+            .create_map(vm::MapSpec::array(MAP_VALUE, MAP_ENTRIES))
             .map_err(|e| format!("vm map: {e}"))?;
         // The VM and the kernel backend both name maps by index: the program runs as is.
         assert_eq!(fd, 0);
         let id = vm
-            .load_insns(prog, vm::ProgType::Plain)
+            .load_insns(prog, None)
             .map_err(|e| format!("vm load: {e}"))?;
         vm.set_mem(vec![0; MEM_LEN]);
         let out = vm.run(id).map_err(|e| format!("vm run: {e}"))?;
@@ -149,10 +143,9 @@ pub mod diff {
         } else {
             0xffff_ffff
         };
-        let vm_type = vm::ProgType::from_kernel(t).ok_or("the VM has no such type")?;
         let mut vm = vm::Vm::new();
         let id = vm
-            .load_insns(prog, vm_type)
+            .load_insns(prog, t)
             .map_err(|e| format!("vm load: {e}"))?;
         vm.set_packet(packet.to_vec());
         let v = vm.run(id).map_err(|e| format!("vm run: {e}"))?;

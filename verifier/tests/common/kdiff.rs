@@ -99,14 +99,7 @@ pub fn kernel_maps() -> Result<Vec<kernel::Map>, kernel::Error> {
     MAPS.iter()
         .enumerate()
         .map(|(i, (mt, k, v, n))| {
-            kernel::Map::create(&kernel::MapSpec {
-                map_type: *mt,
-                key_size: *k,
-                value_size: *v,
-                max_entries: *n,
-                flags: 0,
-                name: format!("bpfx_vd{i}"),
-            })
+            kernel::Map::create(&kernel::MapSpec::new(*mt, *k, *v, *n).named(format!("bpfx_vd{i}")))
         })
         .collect()
 }

@@ -118,7 +118,6 @@ impl Env<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::check::read_slot;
     use crate::Options;
     use asm::text::{assemble, Dialect};
     use asm::types::ProgType;
@@ -126,7 +125,7 @@ mod tests {
 
     fn slots(text: &str) -> Vec<Insn> {
         let bytes = assemble(text, Dialect::Llvm).unwrap().bytes();
-        bytes.chunks(8).map(read_slot).collect()
+        bytes.chunks(8).map(Insn::from_slot).collect()
     }
 
     /// Runs `check_subprogs` and `check_cfg` on `text`: the error message, or the prune

@@ -2,6 +2,7 @@
 //! `.BTF` section (kernel `Documentation/bpf/btf.rst`, `include/uapi/linux/btf.h`), the
 //! `.maps` DATASEC, and the sizes of types.
 
+use asm::types::ValueFields;
 use std::fmt;
 
 /// `BTF_MAGIC`, stored little-endian.
@@ -366,6 +367,12 @@ pub struct BtfMap {
     pub values_offset: Option<u32>,
     /// Size of the variable in `.maps` (with its `values` initialiser).
     pub size: u32,
+    /// Offsets of a `struct bpf_spin_lock` and a `struct bpf_timer` in the value, when
+    /// the value's type is a struct that has them as members (nested structs are not
+    /// searched).
+    pub value_fields: ValueFields,
+    /// For a map of maps: the inner map's definition, from `__array(values, struct {...})`.
+    pub inner: Option<Box<BtfMap>>,
 }
 
 impl Btf {
@@ -386,48 +393,99 @@ impl Btf {
             let Type::Struct { members, .. } = self.get_or_err(sid)? else {
                 return err(format!("map `{name}`: its type is not a struct"));
             };
-            let mut m = BtfMap {
-                name: name.clone(),
-                offset: v.offset,
-                size: v.size,
-                ..BtfMap::default()
-            };
-            for mem in members {
-                let ctx =
-                    |e: BtfError| BtfError(format!("map `{name}`, field `{}`: {e}", mem.name));
-                match mem.name.as_str() {
-                    "type" => m.map_type = Some(self.uint_field(mem.type_id).map_err(ctx)?),
-                    "max_entries" => {
-                        m.max_entries = Some(self.uint_field(mem.type_id).map_err(ctx)?)
-                    }
-                    "map_flags" => m.flags = Some(self.uint_field(mem.type_id).map_err(ctx)?),
-                    "key_size" => m.key_size = Some(self.uint_field(mem.type_id).map_err(ctx)?),
-                    "value_size" => m.value_size = Some(self.uint_field(mem.type_id).map_err(ctx)?),
-                    "key" => m.key_size = Some(self.pointee_size(mem.type_id).map_err(ctx)?),
-                    "value" => m.value_size = Some(self.pointee_size(mem.type_id).map_err(ctx)?),
-                    "values" => {
-                        if mem.offset % 64 != 0 {
-                            return err(format!(
-                                "map `{name}`: field `values` is not 8-byte aligned"
-                            ));
-                        }
-                        m.values_offset = Some(mem.offset / 8);
-                    }
-                    // Accepted and without effect here: pinning is a loader concern, NUMA
-                    // placement and map_extra do not change what a program sees.
-                    "pinning" | "numa_node" | "map_extra" => {}
-                    other => {
-                        return err(format!(
-                            "map `{name}`: field `{other}` is not supported \
-                             (supported: type, key, value, key_size, value_size, \
-                             max_entries, map_flags, values, pinning, numa_node, map_extra)"
-                        ))
-                    }
-                }
-            }
+            let mut m = self.map_def(name, members, 0)?;
+            m.offset = v.offset;
+            m.size = v.size;
             out.push(m);
         }
         Ok(out)
+    }
+
+    /// The fields of a map definition struct; `depth` counts inner map definitions.
+    fn map_def(&self, name: &str, members: &[Member], depth: usize) -> Result<BtfMap, BtfError> {
+        let mut m = BtfMap {
+            name: name.to_owned(),
+            ..BtfMap::default()
+        };
+        for mem in members {
+            let ctx = |e: BtfError| BtfError(format!("map `{name}`, field `{}`: {e}", mem.name));
+            match mem.name.as_str() {
+                "type" => m.map_type = Some(self.uint_field(mem.type_id).map_err(ctx)?),
+                "max_entries" => m.max_entries = Some(self.uint_field(mem.type_id).map_err(ctx)?),
+                "map_flags" => m.flags = Some(self.uint_field(mem.type_id).map_err(ctx)?),
+                "key_size" => m.key_size = Some(self.uint_field(mem.type_id).map_err(ctx)?),
+                "value_size" => m.value_size = Some(self.uint_field(mem.type_id).map_err(ctx)?),
+                "key" => m.key_size = Some(self.pointee_size(mem.type_id).map_err(ctx)?),
+                "value" => {
+                    m.value_size = Some(self.pointee_size(mem.type_id).map_err(ctx)?);
+                    m.value_fields = self.value_fields(mem.type_id).map_err(ctx)?;
+                }
+                "values" => {
+                    if mem.offset % 64 != 0 {
+                        return err(format!(
+                            "map `{name}`: field `values` is not 8-byte aligned"
+                        ));
+                    }
+                    m.values_offset = Some(mem.offset / 8);
+                    // `__array(values, struct {...})`: an array of pointers to the inner
+                    // map's definition (for program arrays, pointers to a function type).
+                    if let Some(members) = self.values_struct(mem.type_id)? {
+                        if depth > 0 {
+                            return err(format!("map `{name}`: maps of maps nest only one level"));
+                        }
+                        m.inner = Some(Box::new(self.map_def(name, members, depth + 1)?));
+                    }
+                }
+                // Accepted and without effect here: pinning is a loader concern, NUMA
+                // placement and map_extra do not change what a program sees.
+                "pinning" | "numa_node" | "map_extra" => {}
+                other => {
+                    return err(format!(
+                        "map `{name}`: field `{other}` is not supported \
+                         (supported: type, key, value, key_size, value_size, \
+                         max_entries, map_flags, values, pinning, numa_node, map_extra)"
+                    ))
+                }
+            }
+        }
+        Ok(m)
+    }
+
+    /// The members of the struct `values` points at, if it is an array of pointers to a
+    /// struct.
+    fn values_struct(&self, id: u32) -> Result<Option<&[Member]>, BtfError> {
+        let Type::Array { elem, .. } = self.get_or_err(self.skip_aliases(id)?)? else {
+            return Ok(None);
+        };
+        let Type::Ptr(target) = self.get_or_err(self.skip_aliases(*elem)?)? else {
+            return Ok(None);
+        };
+        Ok(match self.get(self.skip_aliases(*target)?) {
+            Some(Type::Struct { members, .. }) => Some(members.as_slice()),
+            _ => None,
+        })
+    }
+
+    /// Where the value (`__type(value, T)`, a pointer to T) has its `struct bpf_spin_lock`
+    /// and `struct bpf_timer` members.
+    fn value_fields(&self, id: u32) -> Result<ValueFields, BtfError> {
+        let mut f = ValueFields::default();
+        let Type::Ptr(target) = self.get_or_err(self.skip_aliases(id)?)? else {
+            return Ok(f);
+        };
+        let Some(Type::Struct { members, .. }) = self.get(self.skip_aliases(*target)?) else {
+            return Ok(f);
+        };
+        for mem in members {
+            if let Some(Type::Struct { name, .. }) = self.get(self.skip_aliases(mem.type_id)?) {
+                match name.as_str() {
+                    "bpf_spin_lock" => f.spin_lock = Some(mem.offset / 8),
+                    "bpf_timer" => f.timer = Some(mem.offset / 8),
+                    _ => {}
+                }
+            }
+        }
+        Ok(f)
     }
 
     /// `__uint(name, N)` is `int (*name)[N]`: a pointer to an array of N elements.
@@ -531,5 +589,120 @@ mod tests {
         );
         let btf = Btf::parse(&b).unwrap();
         assert!(btf.size_of(1).unwrap_err().0.contains("cycle"));
+    }
+
+    #[test]
+    fn map_value_fields_and_inner_maps() {
+        let strings = [
+            "int",
+            "bpf_spin_lock",
+            "bpf_timer",
+            "value",
+            "cnt",
+            "lock",
+            "timer",
+            "type",
+            "max_entries",
+            "key",
+            "m",
+            ".maps",
+            "val",
+            "values",
+        ];
+        let off = |name: &str| -> u32 {
+            let i = strings.iter().position(|s| *s == name).unwrap();
+            1 + strings[..i].iter().map(|s| s.len() as u32 + 1).sum::<u32>()
+        };
+        let b = blob(
+            &strings,
+            &[
+                (kind::INT, off("int"), 0, 4, vec![32]), // 1
+                (
+                    kind::STRUCT,
+                    off("bpf_spin_lock"),
+                    1,
+                    4,
+                    vec![off("val"), 1, 0],
+                ), // 2
+                (
+                    kind::STRUCT,
+                    off("bpf_timer"),
+                    1,
+                    16,
+                    vec![off("val"), 1, 0],
+                ), // 3
+                (
+                    kind::STRUCT,
+                    off("value"),
+                    3,
+                    32,
+                    vec![off("cnt"), 1, 0, off("lock"), 2, 32, off("timer"), 3, 64],
+                ), // 4
+                (kind::PTR, 0, 0, 4, vec![]),            // 5: value *
+                (kind::ARRAY, 0, 0, 0, vec![1, 1, 12]),  // 6: int[12]
+                (kind::PTR, 0, 0, 6, vec![]),            // 7: __uint(type, 12)
+                (kind::ARRAY, 0, 0, 0, vec![1, 1, 4]),   // 8: int[4]
+                (kind::PTR, 0, 0, 8, vec![]),            // 9: __uint(max_entries, 4)
+                (kind::PTR, 0, 0, 1, vec![]),            // 10: int *
+                (
+                    kind::STRUCT,
+                    0,
+                    4,
+                    32,
+                    vec![
+                        off("type"),
+                        7,
+                        0,
+                        off("max_entries"),
+                        9,
+                        64,
+                        off("key"),
+                        10,
+                        128,
+                        off("value"),
+                        5,
+                        192,
+                    ],
+                ), // 11: the inner map's definition
+                (kind::PTR, 0, 0, 11, vec![]),           // 12
+                (kind::ARRAY, 0, 0, 0, vec![12, 1, 0]),  // 13: values[]
+                (
+                    kind::STRUCT,
+                    0,
+                    3,
+                    16,
+                    vec![
+                        off("type"),
+                        7,
+                        0,
+                        off("max_entries"),
+                        9,
+                        64,
+                        off("values"),
+                        13,
+                        128,
+                    ],
+                ), // 14: the outer map
+                (kind::VAR, off("m"), 0, 14, vec![1]),   // 15
+                (kind::DATASEC, off(".maps"), 1, 16, vec![15, 0, 16]), // 16
+            ],
+        );
+        let btf = Btf::parse(&b).unwrap();
+        let maps = btf.maps().unwrap();
+        assert_eq!(maps.len(), 1);
+        let m = &maps[0];
+        assert_eq!((m.map_type, m.max_entries), (Some(12), Some(4)));
+        assert_eq!(m.values_offset, Some(16));
+        assert_eq!(m.value_fields, ValueFields::default());
+        let inner = m.inner.as_deref().expect("an inner map from `values`");
+        assert_eq!(inner.map_type, Some(12));
+        assert_eq!((inner.key_size, inner.value_size), (Some(4), Some(32)));
+        assert_eq!(
+            inner.value_fields,
+            ValueFields {
+                spin_lock: Some(4),
+                timer: Some(8),
+            }
+        );
     }
 }

@@ -3,7 +3,7 @@
 
 use asm::insn::Insn;
 use asm::types::{MapType, ProgType};
-use vm::object::{MapSource, Object, ObjectError, PSEUDO_MAP_FD, PSEUDO_MAP_VALUE};
+use obj::{MapSource, Object, ObjectError, PSEUDO_MAP_FD, PSEUDO_MAP_VALUE};
 
 fn load(name: &str) -> Object {
     let path = format!("{}/../testdata/elf/{name}", env!("CARGO_MANIFEST_DIR"));
@@ -49,9 +49,11 @@ fn hello_world_tracepoint() {
     assert_eq!(p.section, "tracepoint/syscalls/sys_enter_execve");
     assert_eq!(p.prog_type, ProgType::Tracepoint);
     assert_eq!(p.attach.as_deref(), Some("syscalls/sys_enter_execve"));
+    // libbpf loads tracepoints without an expected attach type.
+    assert_eq!(p.expected_attach_type, None);
     // The format string is a static const: .rodata, referenced as a map value.
     assert_eq!(o.maps.len(), 1);
-    assert_eq!(o.maps[0].name, ".rodata");
+    assert_eq!(o.maps[0].spec.name, ".rodata");
     assert_eq!(o.maps[0].data.as_deref(), Some(&b"Hello, BPF World!\0"[..]));
     assert_eq!(lddws(&p.insns), vec![(0, PSEUDO_MAP_VALUE, 0)]);
     assert!(p
@@ -75,6 +77,7 @@ fn socket_filter_without_maps() {
         ("keep_tcp", ProgType::SocketFilter)
     );
     assert_eq!(p.attach, None);
+    assert_eq!(p.expected_attach_type, None);
     assert_eq!(p.insns.len(), 22);
 }
 
@@ -83,10 +86,15 @@ fn xdp_hash_map_from_btf() {
     let o = load("xdp_count.bpf.o");
     assert_eq!(o.maps.len(), 1);
     let m = &o.maps[0];
-    assert_eq!(m.name, "counts");
-    assert_eq!(m.map_type, MapType::Hash);
+    assert_eq!(m.spec.name, "counts");
+    assert_eq!(m.spec.map_type, MapType::Hash);
     assert_eq!(
-        (m.key_size, m.value_size, m.max_entries, m.flags),
+        (
+            m.spec.key_size,
+            m.spec.value_size,
+            m.spec.max_entries,
+            m.spec.flags
+        ),
         (4, 8, 256, 0)
     );
     assert_eq!(m.source, MapSource::Btf);
@@ -114,19 +122,26 @@ fn kprobe_percpu_hash() {
     let p = &o.programs[0];
     assert_eq!(p.prog_type, ProgType::Kprobe);
     assert_eq!(p.attach.as_deref(), Some("do_sys_openat2"));
+    assert_eq!(p.expected_attach_type, None);
     let m = &o.maps[o.map_index("calls").unwrap()];
-    assert_eq!(m.map_type, MapType::PercpuHash);
-    assert_eq!((m.key_size, m.value_size, m.max_entries), (4, 8, 1024));
+    assert_eq!(m.spec.map_type, MapType::PercpuHash);
+    assert_eq!(
+        (m.spec.key_size, m.spec.value_size, m.spec.max_entries),
+        (4, 8, 1024)
+    );
 }
 
 #[test]
 fn tail_calls_with_a_legacy_map() {
     let o = load("tail_call.bpf.o");
     let m = &o.maps[0];
-    assert_eq!(m.name, "jump_table");
+    assert_eq!(m.spec.name, "jump_table");
     assert_eq!(m.source, MapSource::Legacy);
-    assert_eq!(m.map_type, MapType::ProgArray);
-    assert_eq!((m.key_size, m.value_size, m.max_entries), (4, 4, 4));
+    assert_eq!(m.spec.map_type, MapType::ProgArray);
+    assert_eq!(
+        (m.spec.key_size, m.spec.value_size, m.spec.max_entries),
+        (4, 4, 4)
+    );
     // Three programs in one section, split by function symbol.
     let names: Vec<_> = o.programs.iter().map(|p| p.name.as_str()).collect();
     assert_eq!(names, ["dispatch", "drop_all", "bounce"]);
@@ -139,7 +154,7 @@ fn tail_calls_with_a_legacy_map() {
 #[test]
 fn every_reference_reaches_its_own_map() {
     let o = load("multi_maps.bpf.o");
-    let names: Vec<_> = o.maps.iter().map(|m| m.name.as_str()).collect();
+    let names: Vec<_> = o.maps.iter().map(|m| m.spec.name.as_str()).collect();
     assert_eq!(names, ["byte_count", "config", "lengths", ".bss"]);
     let p = &o.programs[0];
     // Insn indexes count an lddw once: slots 8, 16, 28, 34, 42 are insns 8, 15, 26, 31, 38.
@@ -159,8 +174,11 @@ fn every_reference_reaches_its_own_map() {
 fn program_array_slots_from_values() {
     let o = load("prog_array_init.bpf.o");
     let m = &o.maps[o.map_index("slots").unwrap()];
-    assert_eq!(m.map_type, MapType::ProgArray);
-    assert_eq!((m.key_size, m.value_size, m.max_entries), (4, 4, 4));
+    assert_eq!(m.spec.map_type, MapType::ProgArray);
+    assert_eq!(
+        (m.spec.key_size, m.spec.value_size, m.spec.max_entries),
+        (4, 4, 4)
+    );
     assert_eq!(
         m.slots,
         [(1, "to_drop".to_string()), (3, "to_tx".to_string())]
@@ -220,7 +238,7 @@ fn static_subprograms_and_callbacks() {
         vec![("add_index".to_string(), 16), ("twice".to_string(), 22)]
     );
     let lddw = p.insns.iter().position(|i| i.code == 0x18).unwrap();
-    assert_eq!(p.insns[lddw].src, vm::object::PSEUDO_FUNC);
+    assert_eq!(p.insns[lddw].src, obj::PSEUDO_FUNC);
     // The lddw is at slot 5 and reaches slot 16: 5 + 1 + 10.
     assert_eq!(p.insns[lddw].imm, 10);
     assert_eq!(calls(&p.insns), vec![(10, 22)]);
@@ -245,22 +263,25 @@ fn static_subprograms_and_callbacks() {
 #[test]
 fn global_data_sections_become_array_maps() {
     let o = load("globals.bpf.o");
-    let names: Vec<_> = o.maps.iter().map(|m| m.name.as_str()).collect();
+    let names: Vec<_> = o.maps.iter().map(|m| m.spec.name.as_str()).collect();
     assert_eq!(names, [".rodata", ".data", ".bss", ".rodata.str1.1"]);
     for m in &o.maps {
         assert_eq!(
-            (m.map_type, m.key_size, m.max_entries),
+            (m.spec.map_type, m.spec.key_size, m.spec.max_entries),
             (MapType::Array, 4, 1)
         );
         assert_eq!(m.source, MapSource::Data);
-        assert_eq!(m.data.as_ref().map(Vec::len), Some(m.value_size as usize));
+        assert_eq!(
+            m.data.as_ref().map(Vec::len),
+            Some(m.spec.value_size as usize)
+        );
     }
     let rodata = &o.maps[0];
     assert_eq!(rodata.data.as_deref(), Some(&100u32.to_le_bytes()[..]));
-    assert_eq!(rodata.flags, vm::object::F_RDONLY_PROG);
+    assert_eq!(rodata.spec.flags, obj::F_RDONLY_PROG);
     assert_eq!(o.maps[1].data.as_deref(), Some(&7u64.to_le_bytes()[..]));
     assert_eq!(o.maps[2].data.as_deref(), Some(&[0u8; 8][..]));
-    assert_eq!(o.maps[2].flags, 0);
+    assert_eq!(o.maps[2].spec.flags, 0);
     assert_eq!(
         o.maps[3].data.as_deref(),
         Some(&b"big packet: %u bytes\n\0"[..])
@@ -271,7 +292,7 @@ fn global_data_sections_become_array_maps() {
         .map(|g| {
             (
                 g.name.as_str(),
-                o.maps[g.map].name.as_str(),
+                o.maps[g.map].spec.name.as_str(),
                 g.offset,
                 g.size,
             )
@@ -297,8 +318,11 @@ fn global_data_sections_become_array_maps() {
 fn ring_buffer_map_has_no_key_or_value() {
     let o = load("ringbuf.bpf.o");
     let m = &o.maps[0];
-    assert_eq!(m.map_type, MapType::Ringbuf);
-    assert_eq!((m.key_size, m.value_size, m.max_entries), (0, 0, 4096));
+    assert_eq!(m.spec.map_type, MapType::Ringbuf);
+    assert_eq!(
+        (m.spec.key_size, m.spec.value_size, m.spec.max_entries),
+        (0, 0, 4096)
+    );
     assert_eq!(
         lddws(&o.programs[0].insns)
             .iter()
@@ -387,4 +411,20 @@ fn truncated_objects_are_errors_not_panics() {
         b[i] ^= 0xa5;
         let _ = Object::parse(&b);
     }
+}
+
+#[test]
+fn xdp_programs_expect_the_xdp_attach_type_and_maps_are_specs() {
+    let o = load("xdp_count.bpf.o");
+    let p = &o.programs[0];
+    assert_eq!(p.expected_attach_type, Some(asm::types::AttachType::Xdp));
+    // A BTF-defined map is a MapSpec with nothing special in its value.
+    let m = &o.maps[0];
+    assert_eq!(m.source, MapSource::Btf);
+    assert_eq!(m.spec.inner, None);
+    assert_eq!(m.spec.value_fields, asm::types::ValueFields::default());
+    assert_eq!(m.name(), "counts");
+    let declared = obj::Map::from(asm::types::MapSpec::array(8, 1).named("runs"));
+    assert_eq!(declared.source, MapSource::Declared);
+    assert_eq!((declared.data, declared.slots), (None, Vec::new()));
 }

@@ -1,0 +1,282 @@
+//! BPF ELF objects as clang writes them (`clang -O2 -g -target bpf -c prog.c`), read the
+//! way libbpf reads them, as data: program sections and their types, maps (BTF-defined
+//! `.maps`, legacy `maps`, and global data sections as one-entry arrays), and relocations
+//! for map references and bpf-to-bpf calls. What `aya-obj` is to `aya`, this crate is to
+//! bpfx: the VM (`vm`), the kernel backend (`kernel`) and the `bpfx` CLI all take an
+//! [`Object`] from here and do the running themselves.
+//!
+//! # README
+//!
+//! * [`Object::parse`] reads an object from its bytes; it fails with an [`ObjectError`]
+//!   naming the section, symbol or map at fault.
+//! * [`Object::programs`] are ready to load: each [`Program`] carries its type and
+//!   expected attach type from the section name
+//!   ([`asm::types::ProgType::from_section`], [`asm::types::AttachType::from_section`]),
+//!   and its instructions linked with the `.text` functions it calls, appended after it
+//!   with the call offsets fixed, as libbpf's `bpf_object__relocate` does before
+//!   `BPF_PROG_LOAD`.
+//! * Map references are `lddw` instructions with `src = 1` (`BPF_PSEUDO_MAP_FD`) and
+//!   `imm` = an index into [`Object::maps`], or `src = 2` (`BPF_PSEUDO_MAP_VALUE`) with
+//!   `imm = (offset << 32) | map index`. A loader creates the maps in order and turns the
+//!   index into whatever it names maps by (the VM: the index itself; the kernel: an fd).
+//! * Each [`Map`] is an [`asm::types::MapSpec`] (the one map definition of every bpfx
+//!   crate) plus what the object says about its contents: the initial value of a global
+//!   data section, the initial slots of a program array, and where it came from. Spin lock
+//!   and timer offsets of a BTF-defined map's value are filled in
+//!   ([`asm::types::ValueFields`]).
+//! * [`Object::sections`] keep the code as it is in the file, with symbols and
+//!   relocations, for listings (`bpfx disasm prog.o`); [`Object::globals`] locate global
+//!   variables in their data maps.
+//!
+//! Not supported: externs (`__ksym`, `.kconfig`), CO-RE relocations (`.BTF.ext` is not
+//! read), maps of maps with initialisers, big-endian objects.
+//!
+//! ```
+//! let bytes = std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/../testdata/elf/xdp_count.bpf.o")).unwrap();
+//! let obj = obj::Object::parse(&bytes).unwrap();
+//! let prog = obj.program("count_proto").unwrap();
+//! assert_eq!(prog.prog_type, asm::types::ProgType::Xdp);
+//! assert_eq!(prog.expected_attach_type, Some(asm::types::AttachType::Xdp));
+//! assert_eq!(obj.maps[0].spec.name, "counts");
+//! assert_eq!((obj.maps[0].spec.key_size, obj.maps[0].spec.value_size), (4, 8));
+//! assert_eq!(obj.license.as_deref(), Some("GPL"));
+//! ```
+
+#![deny(missing_docs)]
+
+mod btf;
+mod elf;
+mod link;
+
+pub use btf::BtfError;
+
+use asm::insn::{DecodeError, Insn};
+use asm::types::{AttachType, MapSpec, ProgType};
+
+/// `BPF_PSEUDO_MAP_FD`: `lddw` loads a map.
+pub const PSEUDO_MAP_FD: u8 = 1;
+/// `BPF_PSEUDO_MAP_VALUE`: `lddw` loads the address of a map value plus an offset.
+pub const PSEUDO_MAP_VALUE: u8 = 2;
+/// `BPF_PSEUDO_FUNC`: `lddw` loads the address of a function (a callback).
+pub const PSEUDO_FUNC: u8 = 4;
+/// `BPF_F_RDONLY_PROG`: libbpf gives `.rodata` maps this flag, so programs cannot write them.
+pub const F_RDONLY_PROG: u32 = 1 << 7;
+/// The largest global data section accepted (64 MiB).
+pub const MAX_DATA_SECTION: u64 = 64 << 20;
+
+/// A loaded object: programs ready to run and the maps they reference by index.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Object {
+    /// Programs, in section order, then symbol order within a section.
+    pub programs: Vec<Program>,
+    /// Maps; `lddw` map references carry an index into this list.
+    pub maps: Vec<Map>,
+    /// The `license` section's string, if there is one.
+    pub license: Option<String>,
+    /// Every code section as it is in the file (before linking), for listings.
+    pub sections: Vec<CodeSection>,
+    /// Global variables: where each lives in a global data map.
+    pub globals: Vec<Global>,
+}
+
+/// A global variable of a data section (`.data`, `.bss`, `.rodata` ...).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Global {
+    /// Variable name.
+    pub name: String,
+    /// Index of its section's map in [`Object::maps`].
+    pub map: usize,
+    /// Byte offset in the map's value.
+    pub offset: u32,
+    /// Size in bytes.
+    pub size: u32,
+}
+
+/// One program.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Program {
+    /// Function name.
+    pub name: String,
+    /// Section name (`xdp`, `kprobe/do_sys_openat2` ...).
+    pub section: String,
+    /// Type from the section name.
+    pub prog_type: ProgType,
+    /// The `expected_attach_type` libbpf loads it with, from the section name (`None`:
+    /// 0, none needed).
+    pub expected_attach_type: Option<AttachType>,
+    /// Attach point: what follows the first `/` of the section name.
+    pub attach: Option<String>,
+    /// Linked instructions: the program, then the `.text` functions it calls.
+    pub insns: Vec<Insn>,
+    /// Functions appended after the program, with their slot index in `insns`.
+    pub subprograms: Vec<(String, usize)>,
+}
+
+/// Where a map comes from.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum MapSource {
+    /// A BTF-defined map in `.maps`.
+    Btf,
+    /// A `struct bpf_map_def` in the legacy `maps` section.
+    Legacy,
+    /// A global data section (`.data`, `.rodata`, `.bss`, `.rodata.str1.1` ...) as a
+    /// one-entry array.
+    Data,
+    /// Declared by a test, for an assembly program ([`Map::declared`]).
+    Declared,
+}
+
+/// A map of an object: its spec and what the object says about its contents.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Map {
+    /// Name (the variable name, or the section name for global data), type, sizes, flags,
+    /// and from BTF the value's special fields.
+    pub spec: MapSpec,
+    /// For global data: the initial contents of the single value (zeros for `.bss`).
+    pub data: Option<Vec<u8>>,
+    /// For a BTF-defined program array with `.values = { [i] = &prog }`: the initial
+    /// slots, as (index, program name), which libbpf fills in after loading the programs.
+    pub slots: Vec<(u32, String)>,
+    /// Where the definition came from.
+    pub source: MapSource,
+}
+
+impl Map {
+    /// A map declared by a test or on the command line, for an assembly program: no
+    /// initial contents.
+    pub fn declared(spec: MapSpec) -> Map {
+        Map {
+            spec,
+            data: None,
+            slots: Vec::new(),
+            source: MapSource::Declared,
+        }
+    }
+
+    /// Its name.
+    pub fn name(&self) -> &str {
+        &self.spec.name
+    }
+}
+
+impl From<MapSpec> for Map {
+    fn from(spec: MapSpec) -> Map {
+        Map::declared(spec)
+    }
+}
+
+/// A code section as it is in the file, for listings (`bpfx disasm prog.o`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CodeSection {
+    /// Section name.
+    pub name: String,
+    /// Instructions as in the file (relocations not applied), with their slot index.
+    pub insns: Vec<(usize, Insn)>,
+    /// Function symbols: name and slot index.
+    pub symbols: Vec<(String, usize)>,
+    /// Relocations: slot index, ELF type name and the symbol's name.
+    pub relocations: Vec<Relocation>,
+}
+
+/// One relocation of a code section.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Relocation {
+    /// Slot index of the instruction it patches.
+    pub slot: usize,
+    /// `R_BPF_64_64`, `R_BPF_64_32` ...
+    pub kind: &'static str,
+    /// The symbol's name (a section symbol's name is its section's).
+    pub symbol: String,
+    /// What it resolves to: a map's name or a function's name.
+    pub target: Option<String>,
+}
+
+/// Why an object cannot be loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum ObjectError {
+    /// Not an ELF file, or a malformed one.
+    #[error("not a valid ELF object: {0}")]
+    Elf(#[from] object::Error),
+    /// An ELF file for another machine.
+    #[error("not a BPF object: the ELF machine is {0:?} (expected Bpf)")]
+    NotBpf(object::Architecture),
+    /// A big-endian object.
+    #[error("big-endian BPF objects are not supported (built with -target bpfeb?)")]
+    BigEndian,
+    /// A code section's bytes are not valid instructions.
+    #[error("section `{section}`: {source}")]
+    Decode {
+        /// Section.
+        section: String,
+        /// The decoding error (instruction index and byte offset inside the section).
+        source: DecodeError,
+    },
+    /// An executable section whose name gives no program type.
+    #[error("section `{section}`: unknown program section name (expected e.g. `xdp`, `socket`, `kprobe/FUNC`, `tracepoint/CAT/NAME`, `tc`)")]
+    UnknownSection {
+        /// Section.
+        section: String,
+    },
+    /// A static function in a program section (libbpf rejects these too).
+    #[error(
+        "section `{section}`: program `{symbol}` is static; programs must be global functions"
+    )]
+    StaticProgram {
+        /// Section.
+        section: String,
+        /// Function.
+        symbol: String,
+    },
+    /// A relocation that cannot be applied.
+    #[error("section `{section}`, relocation at byte {offset} against `{symbol}`: {reason}")]
+    Relocation {
+        /// Section the relocation patches.
+        section: String,
+        /// Byte offset in that section.
+        offset: u64,
+        /// The symbol's name.
+        symbol: String,
+        /// Why it cannot be applied.
+        reason: String,
+    },
+    /// The `.BTF` section, or a map definition in it, cannot be read.
+    #[error("section `.BTF`: {0}")]
+    Btf(#[from] BtfError),
+    /// A map definition is incomplete or invalid.
+    #[error("map `{map}`: {reason}")]
+    Map {
+        /// Map name.
+        map: String,
+        /// What is wrong.
+        reason: String,
+    },
+    /// Some other section cannot be read.
+    #[error("section `{section}`: {reason}")]
+    Section {
+        /// Section.
+        section: String,
+        /// What is wrong.
+        reason: String,
+    },
+}
+
+impl Object {
+    /// The program with this function name, or else the first program of the section
+    /// with this name.
+    pub fn program(&self, name_or_section: &str) -> Option<&Program> {
+        self.programs
+            .iter()
+            .find(|p| p.name == name_or_section)
+            .or_else(|| self.programs.iter().find(|p| p.section == name_or_section))
+    }
+
+    /// The global variable with this name.
+    pub fn global(&self, name: &str) -> Option<&Global> {
+        self.globals.iter().find(|g| g.name == name)
+    }
+
+    /// The index of the map with this name.
+    pub fn map_index(&self, name: &str) -> Option<usize> {
+        self.maps.iter().position(|m| m.spec.name == name)
+    }
+}
