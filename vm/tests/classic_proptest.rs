@@ -285,14 +285,20 @@ fn a_trap_of_the_probes_own_exit_group_is_not_the_result() {
         println!("skipped: seccomp unusable: {why}");
         return;
     }
+    use asm::cbpf::{code_of, Form, JmpOp, Size, Src};
+    let (ld, jeq, ret) = (
+        code_of(Form::LdAbs(Size::W)),
+        code_of(Form::Jmp(JmpOp::Jeq, Src::K)),
+        code_of(Form::RetK),
+    );
     let ip = ks::test_site_ip();
     for other in [0x000b_0002u32, 0x7fff_0000] {
         // ld [0] (nr); jeq #231 (exit_group), trap, other; other: ret #other; trap: ret TRAP(2)
         let prog = vec![
-            SockFilter::new(0x20, 0, 0, 0),
-            SockFilter::new(0x15, 1, 0, 231),
-            SockFilter::new(0x06, 0, 0, other),
-            SockFilter::new(0x06, 0, 0, 0x0003_0002),
+            SockFilter::new(ld, 0, 0, 0),
+            SockFilter::new(jeq, 1, 0, 231),
+            SockFilter::new(ret, 0, 0, other),
+            SockFilter::new(ret, 0, 0, 0x0003_0002),
         ];
         assert_eq!(check(&prog, Mode::Seccomp), Ok(()));
         assert_eq!(ks::check(&prog).unwrap(), Ok(()));
@@ -312,7 +318,7 @@ fn a_trap_of_the_probes_own_exit_group_is_not_the_result() {
         }
     }
     // The trap is still reported when it is the call under test's.
-    let trap = vec![SockFilter::new(0x06, 0, 0, 0x0003_0002)];
+    let trap = vec![SockFilter::new(ret, 0, 0, 0x0003_0002)];
     assert_eq!(
         ks::run(&[trap], 39, [0; 6]).unwrap(),
         ks::Observed::Trapped(2)
