@@ -252,14 +252,22 @@ extern "C" fn on_sigsys(_sig: libc::c_int, info: *mut libc::siginfo_t, _ctx: *mu
     // SAFETY: the kernel passes a valid siginfo; `r` points at the shared mapping set up
     // before the fork and never unmapped in the child.
     unsafe {
-        (*r).trap_data = (*info).si_errno as u32;
-        (*r).state.store(ST_TRAPPED, Ordering::SeqCst);
+        // The first report wins. The filters under test also see the child's own
+        // `exit_group(2)` in `die()` after the call under test (or a refused installation)
+        // has been reported, and may trap *that*: it must not overwrite the result (it did,
+        // turning a correct `ERRNO(4095)` into `Trapped(data of the exit_group trap)`).
+        if (*r).state.load(Ordering::SeqCst) == 0 {
+            (*r).trap_data = (*info).si_errno as u32;
+            (*r).state.store(ST_TRAPPED, Ordering::SeqCst);
+        }
     }
     die();
 }
 
 /// Ends the child once it has reported: `exit_group(2)`, and if a filter under test
-/// refuses even that, an illegal instruction (the parent reads the report first).
+/// refuses even that, an illegal instruction (the parent reads the report first). A filter
+/// under test that traps `exit_group(2)` re-enters [`on_sigsys`], which leaves the report
+/// alone, and the second trap (SIGSYS blocked in the handler) kills the child.
 #[cfg(target_arch = "x86_64")]
 fn die() -> ! {
     syscall_aux(NR_EXIT_GROUP, 0, 0, 0);
