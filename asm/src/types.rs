@@ -337,6 +337,52 @@ impl ProgType {
         )
     }
 
+    /// What `r0` means at exit for a program of this type, where the kernel gives it a
+    /// meaning (`None` for types whose return value is not a verdict, e.g. `syscall`). One
+    /// wording for the VM, the kernel backend and the test runner.
+    pub fn r0_meaning(self, r0: u64) -> Option<String> {
+        let v = r0 as u32;
+        Some(match self {
+            ProgType::Xdp => match v {
+                0 => "XDP_ABORTED".into(),
+                1 => "XDP_DROP".into(),
+                2 => "XDP_PASS".into(),
+                3 => "XDP_TX".into(),
+                4 => "XDP_REDIRECT".into(),
+                // `bpf_warn_invalid_xdp_action`, then the frame is dropped as aborted.
+                _ => format!("{v} is not an XDP action (the kernel treats it as XDP_ABORTED)"),
+            },
+            ProgType::SchedCls | ProgType::SchedAct => match v as i32 {
+                -1 => "TC_ACT_UNSPEC".into(),
+                0 => "TC_ACT_OK".into(),
+                1 => "TC_ACT_RECLASSIFY".into(),
+                2 => "TC_ACT_SHOT".into(),
+                3 => "TC_ACT_PIPE".into(),
+                4 => "TC_ACT_STOLEN".into(),
+                5 => "TC_ACT_QUEUED".into(),
+                6 => "TC_ACT_REPEAT".into(),
+                7 => "TC_ACT_REDIRECT".into(),
+                8 => "TC_ACT_TRAP".into(),
+                n => format!("{n} is not a TC_ACT_* verdict"),
+            },
+            ProgType::SocketFilter => match v {
+                0 => "drop the packet".into(),
+                n => format!("keep the first {n} bytes of the packet"),
+            },
+            ProgType::CgroupSkb => match v {
+                0 => "deny".into(),
+                1 => "allow".into(),
+                n => format!("verdict {n} (bit 0: allow, bit 1: congestion notification)"),
+            },
+            // `trace_call_bpf`: the event goes on to perf only when the program returns non-zero.
+            ProgType::Kprobe | ProgType::Tracepoint | ProgType::RawTracepoint => match v {
+                0 => "0: the event is not passed on to perf".into(),
+                n => format!("{n}: non-zero, the event is passed on to perf"),
+            },
+            _ => return None,
+        })
+    }
+
     /// The program type libbpf gives a section name (`xdp`, `kprobe/do_sys_open`,
     /// `tracepoint/syscalls/sys_enter_execve` ...), and the attach point after the `/`.
     /// [`AttachType::from_section`] gives the expected attach type of the same name.
@@ -637,6 +683,26 @@ mod tests {
         assert_eq!(MapType::Ringbuf.number(), 27);
         assert_eq!(MapType::from_number(9), Some(MapType::LruHash));
         assert_eq!(MapType::Arena.number(), 33);
+    }
+
+    #[test]
+    fn r0_meanings() {
+        assert_eq!(ProgType::Xdp.r0_meaning(2).as_deref(), Some("XDP_PASS"));
+        assert!(ProgType::Xdp.r0_meaning(9).unwrap().contains("XDP_ABORTED"));
+        assert_eq!(
+            ProgType::SchedAct.r0_meaning(2).as_deref(),
+            Some("TC_ACT_SHOT")
+        );
+        assert_eq!(
+            ProgType::SchedCls.r0_meaning(u64::MAX).as_deref(),
+            Some("TC_ACT_UNSPEC")
+        );
+        assert_eq!(
+            ProgType::SocketFilter.r0_meaning(0).as_deref(),
+            Some("drop the packet")
+        );
+        assert_eq!(ProgType::CgroupSkb.r0_meaning(1).as_deref(), Some("allow"));
+        assert_eq!(ProgType::Syscall.r0_meaning(0), None);
     }
 
     #[test]

@@ -132,7 +132,7 @@ fn output_json(out: &RunOutput, prog_type: Option<ProgType>, repeat: u32) -> ser
         "type": prog_type.map_or("plain", |t| t.name()),
         "r0": format!("{:#x}", out.r0),
         "r0_bits": out.r0_bits,
-        "meaning": prog_type.and_then(|t| ::kernel::prog::meaning(t, out.r0)),
+        "meaning": prog_type.and_then(|t| t.r0_meaning(out.r0)),
         "insns": null,
         "ns_per_run": out.ns_per_run,
         "repeat": repeat,
@@ -215,7 +215,7 @@ fn run_main(args: RunArgs) -> Result<ExitCode> {
         };
         let meaning = prog
             .prog_type
-            .and_then(|t| ::kernel::prog::meaning(t, out.r0))
+            .and_then(|t| t.r0_meaning(out.r0))
             .map(|m| format!(" ({m})"))
             .unwrap_or_default();
         println!("r0 = {:#x} ({}){meaning}{width}", out.r0, out.r0 as i64);

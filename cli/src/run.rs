@@ -413,7 +413,7 @@ pub fn main(args: Args) -> Result<ExitCode> {
             Ok(out) => {
                 obj.insert("r0".into(), format!("{:#x}", out.r0).into());
                 obj.insert("insns".into(), out.insns.into());
-                if let Some(m) = prog_type.and_then(|t| vm::r0_meaning(t, out.r0)) {
+                if let Some(m) = prog_type.and_then(|t| t.r0_meaning(out.r0)) {
                     obj.insert("meaning".into(), m.into());
                 }
             }
@@ -480,7 +480,7 @@ pub fn main(args: Args) -> Result<ExitCode> {
         }
         if let Ok(out) = &first {
             let meaning = prog_type
-                .and_then(|t| vm::r0_meaning(t, out.r0))
+                .and_then(|t| t.r0_meaning(out.r0))
                 .map(|m| format!(" ({m})"))
                 .unwrap_or_default();
             println!("r0 = {:#x} ({}){meaning}", out.r0, out.r0 as i64);

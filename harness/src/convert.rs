@@ -39,8 +39,3 @@ pub fn object_program_named(obj: &Object, name: &str) -> Option<usize> {
         .position(|p| p.name == name)
         .or_else(|| obj.programs.iter().position(|p| p.section == name))
 }
-
-/// What `r0` means for a program type, as the VM (or else the kernel crate) words it.
-pub fn meaning(t: ProgType, r0: u64) -> Option<String> {
-    vm::r0_meaning(t, r0).or_else(|| kernel::prog::meaning(t, r0))
-}

@@ -1,7 +1,6 @@
 //! One program run once in the VM and once in the kernel, for `bpfx cross-check`: the
 //! observations go to [`crate::compare`].
 
-use crate::convert;
 use crate::observation::{MapContents, Observation, ObservedMap};
 use crate::program::{create_kernel_maps, Program};
 use asm::isa::Pseudo;
@@ -91,7 +90,7 @@ pub fn run_vm(p: &Program, inputs: &Inputs) -> Result<Observation, String> {
     Ok(Observation {
         r0: Some(out.r0),
         r0_bits: 64,
-        meaning: p.prog_type.and_then(|t| convert::meaning(t, out.r0)),
+        meaning: p.prog_type.and_then(|t| t.r0_meaning(out.r0)),
         packet: Some(data),
         ctx: (!inputs.ctx.is_empty()).then(|| machine.ctx().to_vec()),
         maps,
@@ -163,7 +162,7 @@ pub fn run_kernel(p: &Program, inputs: &Inputs, mem_in_map: bool) -> Result<Kern
     Ok(KernelRun::Ran(Box::new(Observation {
         r0: Some(out.r0),
         r0_bits: out.r0_bits,
-        meaning: p.prog_type.and_then(|t| kernel::prog::meaning(t, out.r0)),
+        meaning: p.prog_type.and_then(|t| t.r0_meaning(out.r0)),
         packet: Some(out.data),
         ctx: (!inputs.ctx.is_empty()).then_some(out.ctx),
         maps,

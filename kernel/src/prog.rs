@@ -46,44 +46,6 @@ fn needs(t: ProgType) -> String {
     }
 }
 
-/// What a return value means for this type, when the kernel gives it a meaning.
-pub fn meaning(t: ProgType, r0: u64) -> Option<String> {
-    let v = r0 as u32;
-    Some(match t {
-        ProgType::Xdp => match v {
-            0 => "XDP_ABORTED".into(),
-            1 => "XDP_DROP".into(),
-            2 => "XDP_PASS".into(),
-            3 => "XDP_TX".into(),
-            4 => "XDP_REDIRECT".into(),
-            _ => format!("unknown XDP action {v}"),
-        },
-        ProgType::SchedCls | ProgType::SchedAct => match v as i32 {
-            -1 => "TC_ACT_UNSPEC".into(),
-            0 => "TC_ACT_OK".into(),
-            1 => "TC_ACT_RECLASSIFY".into(),
-            2 => "TC_ACT_SHOT".into(),
-            3 => "TC_ACT_PIPE".into(),
-            4 => "TC_ACT_STOLEN".into(),
-            5 => "TC_ACT_QUEUED".into(),
-            6 => "TC_ACT_REPEAT".into(),
-            7 => "TC_ACT_REDIRECT".into(),
-            8 => "TC_ACT_TRAP".into(),
-            _ => format!("unknown tc action {}", v as i32),
-        },
-        ProgType::SocketFilter => match v {
-            0 => "drop the packet".into(),
-            n => format!("keep up to {n} bytes of the packet"),
-        },
-        ProgType::CgroupSkb => match v {
-            0 => "deny".into(),
-            1 => "allow".into(),
-            n => format!("verdict {n} (bit 0: allow, bit 1: congestion notification)"),
-        },
-        _ => return None,
-    })
-}
-
 /// Verifier log verbosity.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
 pub enum LogLevel {
@@ -443,16 +405,6 @@ mod tests {
 
     #[test]
     fn meanings() {
-        assert_eq!(meaning(ProgType::Xdp, 2).as_deref(), Some("XDP_PASS"));
-        assert_eq!(
-            meaning(ProgType::SchedCls, 2).as_deref(),
-            Some("TC_ACT_SHOT")
-        );
-        assert_eq!(
-            meaning(ProgType::SocketFilter, 0).as_deref(),
-            Some("drop the packet")
-        );
-        assert_eq!(meaning(ProgType::Syscall, 0), None);
         assert!(takes_packet(ProgType::Xdp) && !takes_packet(ProgType::Syscall));
     }
 

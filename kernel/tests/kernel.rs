@@ -200,7 +200,7 @@ fn test_run_xdp_packet_and_duration() {
         .unwrap();
     assert_eq!(out.retval, 3);
     assert_eq!(
-        kernel::prog::meaning(ProgType::Xdp, out.retval as u64).as_deref(),
+        ProgType::Xdp.r0_meaning(out.retval as u64).as_deref(),
         Some("XDP_TX")
     );
     let mut want = vec![0x11; 20];

@@ -34,54 +34,6 @@ pub(crate) const fn is_skb(t: Option<ProgType>) -> bool {
     matches!(t, Some(ProgType::SocketFilter | ProgType::SchedCls))
 }
 
-/// What `r0` means for a program of this type, if it has a defined meaning (plain and
-/// syscall programs have none; nor do types the VM cannot run).
-pub fn r0_meaning(t: ProgType, r0: u64) -> Option<String> {
-    let v = r0 as u32;
-    match t {
-        ProgType::Xdp => Some(
-            match v {
-                0 => "XDP_ABORTED",
-                1 => "XDP_DROP",
-                2 => "XDP_PASS",
-                3 => "XDP_TX",
-                4 => "XDP_REDIRECT",
-                _ => {
-                    return Some(format!(
-                        "{v} is not an XDP action (the kernel treats it as XDP_ABORTED)"
-                    ))
-                }
-            }
-            .to_string(),
-        ),
-        ProgType::SchedCls => Some(
-            match v as i32 {
-                -1 => "TC_ACT_UNSPEC",
-                0 => "TC_ACT_OK",
-                1 => "TC_ACT_RECLASSIFY",
-                2 => "TC_ACT_SHOT",
-                3 => "TC_ACT_PIPE",
-                4 => "TC_ACT_STOLEN",
-                5 => "TC_ACT_QUEUED",
-                6 => "TC_ACT_REPEAT",
-                7 => "TC_ACT_REDIRECT",
-                8 => "TC_ACT_TRAP",
-                _ => return Some(format!("{} is not a TC_ACT_* verdict", v as i32)),
-            }
-            .to_string(),
-        ),
-        ProgType::SocketFilter => Some(match v {
-            0 => "drop the packet".to_string(),
-            n => format!("keep the first {n} bytes of the packet"),
-        }),
-        ProgType::Kprobe | ProgType::Tracepoint | ProgType::RawTracepoint => Some(match v {
-            0 => "0: the event is not passed on to perf".to_string(),
-            n => format!("{n}: non-zero, the event is passed on to perf"),
-        }),
-        _ => None,
-    }
-}
-
 /// `skb->protocol` for a packet, as the 16-bit value the context holds (network byte order,
 /// i.e. the bytes as they are in the frame).
 ///

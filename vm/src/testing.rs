@@ -760,7 +760,7 @@ impl Test {
         let out = result.map_err(|source| TestError::Run { program, source })?;
         Ok(Run {
             ret: out.r0,
-            meaning: crate::r0_meaning(prog_type, out.r0),
+            meaning: prog_type.r0_meaning(out.r0),
             packet: self.vm.packet().to_vec(),
             ctx: self.vm.ctx().to_vec(),
             trace,

@@ -502,7 +502,7 @@ fn sched_cls_context_fields_and_rewriting() {
         "mark is writable for tc"
     );
     assert_eq!(
-        vm::r0_meaning(ProgType::SchedCls, 2).as_deref(),
+        ProgType::SchedCls.r0_meaning(2).as_deref(),
         Some("TC_ACT_SHOT")
     );
     // Read past data_end faults in the packet region.
@@ -557,7 +557,7 @@ fn socket_filter_context_is_read_only_except_cb_and_uses_ld_abs() {
     );
     assert_eq!(m.run(id).unwrap().r0, 0x0008);
     assert_eq!(
-        vm::r0_meaning(ProgType::SocketFilter, 0).as_deref(),
+        ProgType::SocketFilter.r0_meaning(0).as_deref(),
         Some("drop the packet")
     );
 }
@@ -572,14 +572,8 @@ fn xdp_context_and_verdicts() {
     assert_eq!(m.run(id).unwrap().r0, 3);
     m.set_packet(vec![0; 10]);
     assert_eq!(m.run(id).unwrap().r0, 1);
-    assert_eq!(
-        vm::r0_meaning(ProgType::Xdp, 2).as_deref(),
-        Some("XDP_PASS")
-    );
-    assert_eq!(
-        vm::r0_meaning(ProgType::Xdp, 4).as_deref(),
-        Some("XDP_REDIRECT")
-    );
+    assert_eq!(ProgType::Xdp.r0_meaning(2).as_deref(), Some("XDP_PASS"));
+    assert_eq!(ProgType::Xdp.r0_meaning(4).as_deref(), Some("XDP_REDIRECT"));
     let id = load(&mut m, "stw [%r1+12], 1\nexit", ProgType::Xdp);
     assert!(m.run(id).is_err(), "xdp_md is read-only");
 }

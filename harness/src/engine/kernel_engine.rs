@@ -2,7 +2,6 @@
 //! with `BPF_PROG_TEST_RUN`, the maps read back.
 
 use super::{Engine, Outcome, Suite};
-use crate::convert;
 use crate::observation::{is_percpu, Observation, ObservedMap};
 use crate::program::create_kernel_maps;
 use crate::schema::{encode, parse_hex, Case, MapValue};
@@ -194,7 +193,7 @@ fn run_case(suite: &Suite, case: &Case) -> Outcome {
     let mut obs = Observation {
         r0: Some(out.r0),
         r0_bits: out.r0_bits,
-        meaning: convert::meaning(prog_type, out.r0),
+        meaning: prog_type.r0_meaning(out.r0),
         packet: Some(out.data),
         ctx: (!ctx.is_empty()).then_some(out.ctx),
         ns_per_run: Some(u64::from(out.ns_per_run)),
