@@ -16,13 +16,7 @@ fn bpfx(args: &[&str], files: &[PathBuf]) -> Output {
 }
 
 fn toml_files(dir: &Path) -> Vec<PathBuf> {
-    let mut v: Vec<_> = std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|e| e == "toml"))
-        .collect();
-    v.sort();
-    v
+    test_support::files_in_dir(dir, "toml")
 }
 
 #[test]

@@ -235,13 +235,7 @@ mod tests {
     }
 
     fn files_in(dir: &Path) -> Vec<PathBuf> {
-        let mut v: Vec<_> = std::fs::read_dir(dir)
-            .unwrap()
-            .map(|e| e.unwrap().path())
-            .filter(|p| p.extension().is_some_and(|e| e == "toml"))
-            .collect();
-        v.sort();
-        v
+        test_support::files_in_dir(dir, "toml")
     }
 
     #[test]

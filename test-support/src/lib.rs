@@ -86,6 +86,24 @@ pub fn files_with_ext(dir: &Path, ext: &str) -> Vec<PathBuf> {
     out
 }
 
+/// The files directly in `dir` (not below it) whose name ends in `.{ext}`, sorted.
+///
+/// # Panics
+/// When `dir` cannot be listed.
+pub fn files_in_dir(dir: &Path, ext: &str) -> Vec<PathBuf> {
+    let entries =
+        std::fs::read_dir(dir).unwrap_or_else(|e| panic!("cannot list {}: {e}", dir.display()));
+    let mut out: Vec<PathBuf> = entries
+        .map(|e| {
+            e.unwrap_or_else(|e| panic!("cannot list {}: {e}", dir.display()))
+                .path()
+        })
+        .filter(|p| p.is_file() && p.extension().is_some_and(|x| x == ext))
+        .collect();
+    out.sort();
+    out
+}
+
 /// True when bpf(2) can be used here; otherwise prints `skipped: kernel unavailable (...)
 /// [test]` and returns false.
 pub fn kernel_available(test: &str) -> bool {
@@ -120,6 +138,10 @@ mod tests {
             .map(|p| p.strip_prefix(&dir).unwrap().to_string_lossy().into_owned())
             .collect();
         assert_eq!(names, ["a.bpf", "b.bpf", "sub/c.bpf"]);
+        assert_eq!(
+            files_in_dir(&dir, "bpf"),
+            [dir.join("a.bpf"), dir.join("b.bpf")]
+        );
         std::fs::remove_dir_all(&dir).unwrap();
     }
 

@@ -649,33 +649,23 @@ fn add32(d: &mut Scalar, s: &Scalar) {
     }
 }
 
-/// The signed 64-bit bounds of `d + s`: unbounded when either end overflows. Scalar and
-/// pointer addition agree on this half.
-fn add_s64(d: &mut Scalar, s: &Scalar) {
-    match (d.smin.checked_add(s.smin), d.smax.checked_add(s.smax)) {
-        (Some(a), Some(b)) => {
-            d.smin = a;
-            d.smax = b;
-        }
-        _ => {
-            d.smin = i64::MIN;
-            d.smax = i64::MAX;
-        }
-    }
+/// Sets the signed 64-bit bounds to `[lo, hi]`, or to unbounded when either end overflowed
+/// (`None`), as `scalar_min_max_add`/`_sub` do.
+fn set_s64(d: &mut Scalar, lo: Option<i64>, hi: Option<i64>) {
+    (d.smin, d.smax) = match (lo, hi) {
+        (Some(lo), Some(hi)) => (lo, hi),
+        _ => (i64::MIN, i64::MAX),
+    };
 }
 
-/// The signed 64-bit bounds of `d - s`: unbounded when either end overflows.
+/// The signed 64-bit bounds of `d + s`. Scalar and pointer addition agree on this half.
+fn add_s64(d: &mut Scalar, s: &Scalar) {
+    set_s64(d, d.smin.checked_add(s.smin), d.smax.checked_add(s.smax));
+}
+
+/// The signed 64-bit bounds of `d - s`.
 fn sub_s64(d: &mut Scalar, s: &Scalar) {
-    match (d.smin.checked_sub(s.smax), d.smax.checked_sub(s.smin)) {
-        (Some(a), Some(b)) => {
-            d.smin = a;
-            d.smax = b;
-        }
-        _ => {
-            d.smin = i64::MIN;
-            d.smax = i64::MAX;
-        }
-    }
+    set_s64(d, d.smin.checked_sub(s.smax), d.smax.checked_sub(s.smin));
 }
 
 fn add64(d: &mut Scalar, s: &Scalar) {

@@ -28,15 +28,18 @@ mod text;
 
 pub use text::{CStmt, Target};
 
-/// Instruction classes (`BPF_CLASS`).
+/// Instruction classes (`BPF_CLASS`). The first six are eBPF's too (one
+/// `include/uapi/linux/bpf_common.h` for both); classic BPF has `RET` and `MISC` where eBPF has
+/// `JMP32` and `ALU64`.
 #[allow(missing_docs)]
 pub mod class {
-    pub const LD: u16 = 0x00;
-    pub const LDX: u16 = 0x01;
-    pub const ST: u16 = 0x02;
-    pub const STX: u16 = 0x03;
-    pub const ALU: u16 = 0x04;
-    pub const JMP: u16 = 0x05;
+    use crate::isa::class as ebpf;
+    pub const LD: u16 = ebpf::LD as u16;
+    pub const LDX: u16 = ebpf::LDX as u16;
+    pub const ST: u16 = ebpf::ST as u16;
+    pub const STX: u16 = ebpf::STX as u16;
+    pub const ALU: u16 = ebpf::ALU as u16;
+    pub const JMP: u16 = ebpf::JMP as u16;
     pub const RET: u16 = 0x06;
     pub const MISC: u16 = 0x07;
 }
