@@ -260,7 +260,8 @@ fn binary_decoding_errors() {
         decode(&[0; 12]),
         Err(DecodeError::Truncated { len: 12, index: 1 })
     );
-    // 0x0f is not a classic opcode (BPF_MISC with no op): the byte is what is under test.
+    // 0x0f is not a classic opcode (BPF_MISC whose op is neither tax nor txa): the byte is
+    // what is under test.
     let ret_0 = f(code_of(Form::RetK), 0, 0, 0);
     let mut b = encode(&[ret_0, f(0x0f, 0, 0, 0)]);
     assert_eq!(
