@@ -3,7 +3,7 @@
 
 use asm::cbpf::check::{check, Mode, Rule};
 use asm::cbpf::seccomp::{self, Action, Arch};
-use asm::cbpf::{bpf_asm, decode, encode, formats, DecodeError, SockFilter};
+use asm::cbpf::{bpf_asm, code_of, decode, encode, formats, DecodeError, Form, SockFilter};
 use asm::diag::LineIndex;
 
 fn f(code: u16, jt: u8, jf: u8, k: u32) -> SockFilter {
@@ -35,6 +35,8 @@ fn bpf_asm_every_form() {
         ret #0xffff\n ret a\n ret x\n";
     let p = bpf_asm::assemble(src).unwrap();
     let codes: Vec<u16> = p.iter().map(|i| i.code).collect();
+    // The exact codes are what is under test (the uapi values, spelled out independently
+    // of the opcode table), so they stay literals.
     assert_eq!(
         codes,
         [
@@ -258,7 +260,10 @@ fn binary_decoding_errors() {
         decode(&[0; 12]),
         Err(DecodeError::Truncated { len: 12, index: 1 })
     );
-    let mut b = encode(&[f(0x06, 0, 0, 0), f(0x0f, 0, 0, 0)]);
+    // 0x0f is not a classic opcode (BPF_MISC whose op is neither tax nor txa): the byte is
+    // what is under test.
+    let ret_0 = f(code_of(Form::RetK), 0, 0, 0);
+    let mut b = encode(&[ret_0, f(0x0f, 0, 0, 0)]);
     assert_eq!(
         decode(&b),
         Err(DecodeError::UnknownOpcode {
@@ -267,7 +272,7 @@ fn binary_decoding_errors() {
         })
     );
     b.truncate(8);
-    assert_eq!(decode(&b).unwrap(), [f(0x06, 0, 0, 0)]);
+    assert_eq!(decode(&b).unwrap(), [ret_0]);
 }
 
 #[test]
@@ -309,6 +314,7 @@ fn checker_rules_in_kernel_order() {
             .rule,
         Rule::TooLong
     );
+    // An invalid classic opcode (0x0f: no instruction): the byte is what is under test.
     assert_eq!(
         check(&[f(0x0f, 0, 0, 0)], Mode::Socket).unwrap_err().rule,
         Rule::Opcode

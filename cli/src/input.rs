@@ -120,6 +120,7 @@ mod tests {
 
     #[test]
     fn hex_forms() {
+        // Raw bytes on purpose: the text is what is under test, not the instructions.
         assert_eq!(
             parse_hex("b7 00\n0x01, 0x02 # c\n9500 // x").unwrap(),
             [0xb7, 0, 1, 2, 0x95, 0]
@@ -127,6 +128,7 @@ mod tests {
         assert_eq!(parse_hex("b4  00  00").unwrap(), [0xb4, 0, 0]);
         assert!(parse_hex("b7 0").is_err());
         assert!(parse_hex("zz").is_err());
+        // Binary input detection: raw bytes (an `exit` slot's first half) are not hex.
         assert!(!looks_like_hex(&[0x95, 0, 0, 0]));
         assert!(looks_like_hex(b"9500000000000000\n"));
     }

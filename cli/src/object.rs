@@ -2,6 +2,7 @@
 //! function symbols and relocations, in the layout of `llvm-objdump -dr`, plus the maps and
 //! the license.
 
+use asm::isa::Form;
 use asm::text::{print_insn, Dialect};
 use asm::Insn;
 use obj::{MapSource, Object};
@@ -55,10 +56,10 @@ pub fn listing(obj: &Object, dialect: Dialect) -> String {
                 if let Some((name, start)) = sec
                     .symbols
                     .iter()
-                    .filter(|(_, s)| *s as i64 <= target)
+                    .filter(|(_, s)| *s <= target)
                     .max_by_key(|(_, s)| *s)
                 {
-                    match (target - *start as i64) * 8 {
+                    match (target - *start) * 8 {
                         0 => {
                             let _ = write!(out, " <{name}>");
                         }
@@ -84,23 +85,13 @@ pub fn listing(obj: &Object, dialect: Dialect) -> String {
     out
 }
 
-/// The slot a jump goes to (`gotol` and `may_goto` included; calls and exit are not jumps).
-fn jump_target(slot: usize, insn: &Insn) -> Option<i64> {
-    let class = insn.code & 0x07;
-    if class != 0x05 && class != 0x06 {
-        return None;
+/// The slot a jump goes to (`gotol` and `may_goto` included; calls are not jumps, as in
+/// llvm-objdump, which names no target for them).
+fn jump_target(slot: usize, insn: &Insn) -> Option<usize> {
+    match insn.form()? {
+        Form::Jump { .. } | Form::Ja | Form::Gotol | Form::MayGoto => insn.jump_target(slot),
+        _ => None,
     }
-    let op = insn.code & 0xf0;
-    if op == 0x80 || op == 0x90 {
-        return None; // call, exit
-    }
-    // `gotol` (JMP32 | JA) keeps its offset in imm.
-    let rel = if insn.code == 0x06 {
-        insn.imm
-    } else {
-        i64::from(insn.off)
-    };
-    Some(slot as i64 + 1 + rel)
 }
 
 #[cfg(test)]

@@ -581,7 +581,7 @@ exit
     #[test]
     fn text_or_bytecode() {
         assert!(input::is_text(b"mov %r0, 1\nexit\n"));
-        assert!(!input::is_text(&[0xb7, 0, 0, 0, 1, 0, 0, 0]));
+        assert!(!input::is_text(&asm::Insn::mov64_imm(0, 1).encode()));
         assert!(!input::is_text(&[0xff, 0xfe]));
     }
 }

@@ -111,22 +111,12 @@ pub fn report(prog: &Program, r: &Rejection, color: render::Color) {
         }
         _ => {
             eprintln!("error: {what}: {}", r.message);
-            let insn = prog.bytes.get(r.insn * 8..r.insn * 8 + 8).map(|s| {
-                let mut i = asm::Insn {
-                    code: s[0],
-                    dst: s[1] & 15,
-                    src: s[1] >> 4,
-                    off: i16::from_le_bytes([s[2], s[3]]),
-                    imm: i32::from_le_bytes([s[4], s[5], s[6], s[7]]) as i64,
-                };
-                if i.code == 0x18 {
-                    if let Some(h) = prog.bytes.get(r.insn * 8 + 12..r.insn * 8 + 16) {
-                        let hi = i32::from_le_bytes([h[0], h[1], h[2], h[3]]) as i64;
-                        i.imm = (i.imm as u32 as i64) | (hi << 32);
-                    }
-                }
-                asm::text::kernel::print(&i)
-            });
+            // The instruction at the rejected slot, unchecked (an lddw with both halves).
+            let insn = prog
+                .bytes
+                .get(r.insn * asm::Insn::SLOT..)
+                .and_then(|b| asm::insn::slots(b).next())
+                .map(|(_, i)| asm::text::kernel::print(&i));
             eprintln!(
                 "  --> {}: instruction {}{}",
                 prog.name,

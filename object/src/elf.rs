@@ -4,9 +4,10 @@ use crate::btf;
 use crate::link::link;
 use crate::{
     CodeSection, Global, Map, MapSource, Object, ObjectError, Program, Relocation, F_RDONLY_PROG,
-    MAX_DATA_SECTION, PSEUDO_FUNC, PSEUDO_MAP_FD, PSEUDO_MAP_VALUE,
+    MAX_DATA_SECTION,
 };
 use asm::insn::{decode, Insn};
+use asm::isa::{op, CallKind, Form, Pseudo};
 use asm::types::{AttachType, MapSpec, MapType, ProgType};
 use object::elf;
 use object::read::{
@@ -400,13 +401,13 @@ impl Object {
                 let target_name = sec_name(target_sec);
                 let resolved;
                 if r_type == elf::R_BPF_64_64 {
-                    if insn.code != 0x18 {
+                    if insn.code != op::LDDW {
                         return Err(fail("R_BPF_64_64 must patch an lddw instruction"));
                     }
                     let new = if let Some(&m) = map_at.get(&(target_sec, sym.address())) {
                         resolved = Some(maps[m].spec.name.clone());
                         Insn {
-                            src: PSEUDO_MAP_FD,
+                            src: Pseudo::MapFd.src(),
                             imm: m as i64,
                             ..insn
                         }
@@ -425,7 +426,7 @@ impl Object {
                             sym_name.clone()
                         });
                         Insn {
-                            src: PSEUDO_MAP_VALUE,
+                            src: Pseudo::MapValue.src(),
                             imm: (off << 32) | m as i64,
                             ..insn
                         }
@@ -445,7 +446,7 @@ impl Object {
                         codes[ci].targets.insert(slot, (tc, tslot as usize));
                         resolved = codes[tc].func_at(tslot as usize).map(|f| f.name.clone());
                         Insn {
-                            src: PSEUDO_FUNC,
+                            src: Pseudo::Func.src(),
                             imm: 0,
                             ..insn
                         }
@@ -462,7 +463,7 @@ impl Object {
                     };
                     codes[ci].insns[ii] = new;
                 } else {
-                    if insn.code != 0x85 || insn.src != 1 {
+                    if insn.form() != Some(Form::Call(CallKind::Local)) {
                         return Err(fail(
                             "R_BPF_64_32 must patch a bpf-to-bpf call (call with src=1)",
                         ));

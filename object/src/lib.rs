@@ -15,10 +15,12 @@
 //!   and its instructions linked with the `.text` functions it calls, appended after it
 //!   with the call offsets fixed, as libbpf's `bpf_object__relocate` does before
 //!   `BPF_PROG_LOAD`.
-//! * Map references are `lddw` instructions with `src = 1` (`BPF_PSEUDO_MAP_FD`) and
-//!   `imm` = an index into [`Object::maps`], or `src = 2` (`BPF_PSEUDO_MAP_VALUE`) with
+//! * Map references are `lddw` instructions with [`Pseudo::MapFd`](asm::isa::Pseudo::MapFd)
+//!   (`src = 1`) and `imm` = an index into [`Object::maps`], or
+//!   [`Pseudo::MapValue`](asm::isa::Pseudo::MapValue) (`src = 2`) with
 //!   `imm = (offset << 32) | map index`. A loader creates the maps in order and turns the
-//!   index into whatever it names maps by (the VM: the index itself; the kernel: an fd).
+//!   index into whatever it names maps by (the kernel: an fd; a loader that takes indexes,
+//!   like the VM: [`map_ref_by_index`] makes them `map_idx` / `map_idx_value`).
 //! * Each [`Map`] is an [`asm::types::MapSpec`] (the one map definition of every bpfx
 //!   crate) plus what the object says about its contents: the initial value of a global
 //!   data section, the initial slots of a program array, and where it came from. Spin lock
@@ -51,14 +53,9 @@ mod link;
 pub use btf::BtfError;
 
 use asm::insn::{DecodeError, Insn};
+use asm::isa::Pseudo;
 use asm::types::{AttachType, MapSpec, ProgType};
 
-/// `BPF_PSEUDO_MAP_FD`: `lddw` loads a map.
-pub const PSEUDO_MAP_FD: u8 = 1;
-/// `BPF_PSEUDO_MAP_VALUE`: `lddw` loads the address of a map value plus an offset.
-pub const PSEUDO_MAP_VALUE: u8 = 2;
-/// `BPF_PSEUDO_FUNC`: `lddw` loads the address of a function (a callback).
-pub const PSEUDO_FUNC: u8 = 4;
 /// `BPF_F_RDONLY_PROG`: libbpf gives `.rodata` maps this flag, so programs cannot write them.
 pub const F_RDONLY_PROG: u32 = 1 << 7;
 /// The largest global data section accepted (64 MiB).
@@ -110,6 +107,32 @@ pub struct Program {
     pub insns: Vec<Insn>,
     /// Functions appended after the program, with their slot index in `insns`.
     pub subprograms: Vec<(String, usize)>,
+}
+
+/// An object's map reference as a reference by index: an object numbers its maps by index
+/// in the `map_fd` / `map_value` pseudo sources (see the [crate docs](crate)); a loader
+/// that takes indexes where the kernel takes fds (the VM's `fd_array`) reads them as
+/// `map_idx` / `map_idx_value`. Every other instruction is returned as it is.
+///
+/// ```
+/// use asm::isa::Pseudo;
+/// use asm::Insn;
+///
+/// let by_index = obj::map_ref_by_index(Insn::ld_map_value(1, 3, 8));
+/// assert_eq!(by_index, Insn::ld_map_idx_value(1, 3, 8));
+/// assert_eq!(by_index.pseudo(), Some(Pseudo::MapIdxValue));
+/// assert_eq!(obj::map_ref_by_index(Insn::exit()), Insn::exit());
+/// ```
+pub fn map_ref_by_index(insn: Insn) -> Insn {
+    let src = match insn.pseudo() {
+        Some(Pseudo::MapFd) => Pseudo::MapIdx,
+        Some(Pseudo::MapValue) => Pseudo::MapIdxValue,
+        _ => return insn,
+    };
+    Insn {
+        src: src.src(),
+        ..insn
+    }
 }
 
 /// Where a map comes from.

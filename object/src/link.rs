@@ -1,8 +1,9 @@
 //! Linking a program with the `.text` functions it calls.
 
 use crate::elf::{reloc_err, Code, Func};
-use crate::{ObjectError, PSEUDO_FUNC};
+use crate::ObjectError;
 use asm::insn::Insn;
+use asm::isa::{CallKind, Form, Pseudo};
 use std::collections::HashMap;
 
 /// A linked program: instructions and the appended functions' names and slots.
@@ -51,8 +52,8 @@ pub(crate) fn link(codes: &[Code], ci: usize, prog: &Func) -> Result<Linked, Obj
     let mut i = 0;
     while i < out.len() {
         let insn = out[i];
-        let is_call = insn.code == 0x85 && insn.src == 1;
-        let is_func_ptr = insn.code == 0x18 && insn.src == PSEUDO_FUNC;
+        let is_call = insn.form() == Some(Form::Call(CallKind::Local));
+        let is_func_ptr = insn.pseudo() == Some(Pseudo::Func);
         if !(is_call || is_func_ptr) {
             i += 1;
             continue;

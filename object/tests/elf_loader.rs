@@ -2,8 +2,9 @@
 //! `testdata/elf/build.sh`): programs, types, maps and relocations as libbpf sees them.
 
 use asm::insn::Insn;
+use asm::isa::{AluOp, CallKind, Form, Pseudo};
 use asm::types::{MapType, ProgType};
-use obj::{MapSource, Object, ObjectError, PSEUDO_MAP_FD, PSEUDO_MAP_VALUE};
+use obj::{MapSource, Object, ObjectError};
 
 fn load(name: &str) -> Object {
     let path = format!("{}/../testdata/elf/{name}", env!("CARGO_MANIFEST_DIR"));
@@ -16,13 +17,12 @@ fn load_err(name: &str) -> ObjectError {
     Object::parse(&std::fs::read(&path).unwrap()).expect_err(name)
 }
 
-/// The `lddw` instructions of a program: (index, src, imm).
-fn lddws(insns: &[Insn]) -> Vec<(usize, u8, i64)> {
+/// The `lddw` instructions of a program: (index, pseudo source, imm).
+fn lddws(insns: &[Insn]) -> Vec<(usize, Pseudo, i64)> {
     insns
         .iter()
         .enumerate()
-        .filter(|(_, i)| i.code == 0x18)
-        .map(|(n, i)| (n, i.src, i.imm))
+        .filter_map(|(n, i)| Some((n, i.pseudo()?, i.imm)))
         .collect()
 }
 
@@ -31,8 +31,8 @@ fn calls(insns: &[Insn]) -> Vec<(usize, usize)> {
     let mut slot = 0;
     let mut out = Vec::new();
     for i in insns {
-        if i.code == 0x85 && i.src == 1 {
-            out.push((slot, (slot as i64 + 1 + i.imm) as usize));
+        if i.form() == Some(Form::Call(CallKind::Local)) {
+            out.push((slot, i.jump_target(slot).unwrap()));
         }
         slot += i.slots();
     }
@@ -55,11 +55,8 @@ fn hello_world_tracepoint() {
     assert_eq!(o.maps.len(), 1);
     assert_eq!(o.maps[0].spec.name, ".rodata");
     assert_eq!(o.maps[0].data.as_deref(), Some(&b"Hello, BPF World!\0"[..]));
-    assert_eq!(lddws(&p.insns), vec![(0, PSEUDO_MAP_VALUE, 0)]);
-    assert!(p
-        .insns
-        .iter()
-        .any(|i| i.code == 0x85 && i.src == 0 && i.imm == 6));
+    assert_eq!(lddws(&p.insns), vec![(0, Pseudo::MapValue, 0)]);
+    assert!(p.insns.contains(&Insn::call_helper(6)));
     // A local symbol of a static variable is a global of its data map too.
     assert_eq!(
         o.global("hello.____fmt").map(|g| (g.map, g.size)),
@@ -103,7 +100,7 @@ fn xdp_hash_map_from_btf() {
     // Both references to `counts` become `lddw r1, map 0`.
     assert_eq!(
         lddws(&p.insns),
-        vec![(21, PSEUDO_MAP_FD, 0), (31, PSEUDO_MAP_FD, 0)]
+        vec![(21, Pseudo::MapFd, 0), (31, Pseudo::MapFd, 0)]
     );
     let relocs = &o
         .sections
@@ -148,7 +145,7 @@ fn tail_calls_with_a_legacy_map() {
     assert!(o.programs.iter().all(|p| p.section == "xdp"));
     assert_eq!(o.programs[1].insns.len(), 2);
     assert_eq!(o.programs[2].insns[0].imm, 3);
-    assert_eq!(lddws(&o.programs[0].insns), vec![(7, PSEUDO_MAP_FD, 0)]);
+    assert_eq!(lddws(&o.programs[0].insns), vec![(7, Pseudo::MapFd, 0)]);
 }
 
 #[test]
@@ -161,11 +158,11 @@ fn every_reference_reaches_its_own_map() {
     assert_eq!(
         lddws(&p.insns),
         vec![
-            (8, PSEUDO_MAP_FD, 1),
-            (15, PSEUDO_MAP_FD, 2),
-            (26, PSEUDO_MAP_FD, 2),
-            (31, PSEUDO_MAP_FD, 0),
-            (38, PSEUDO_MAP_VALUE, 3)
+            (8, Pseudo::MapFd, 1),
+            (15, Pseudo::MapFd, 2),
+            (26, Pseudo::MapFd, 2),
+            (31, Pseudo::MapFd, 0),
+            (38, Pseudo::MapValue, 3)
         ]
     );
 }
@@ -200,8 +197,14 @@ fn bpf_to_bpf_calls_append_text_functions() {
     assert_eq!(xdp.insns.len(), 24);
     assert_eq!(calls(&xdp.insns), vec![(8, 14), (15, 21), (18, 21)]);
     // The appended square is the .text one: w0 = w1; w0 *= w0; exit.
-    assert_eq!(xdp.insns[21].code, 0xbc);
-    assert_eq!(xdp.insns[23].code, 0x95);
+    assert_eq!(
+        xdp.insns[21..],
+        [
+            Insn::mov32_reg(0, 1),
+            Insn::alu32_reg(AluOp::Mul, 0, 0),
+            Insn::exit()
+        ]
+    );
 
     let sock = o.program("socket_calls").unwrap();
     assert_eq!(sock.subprograms, vec![("square".to_string(), 3)]);
@@ -237,8 +240,8 @@ fn static_subprograms_and_callbacks() {
         p.subprograms,
         vec![("add_index".to_string(), 16), ("twice".to_string(), 22)]
     );
-    let lddw = p.insns.iter().position(|i| i.code == 0x18).unwrap();
-    assert_eq!(p.insns[lddw].src, obj::PSEUDO_FUNC);
+    let lddw = p.insns.iter().position(|i| i.pseudo().is_some()).unwrap();
+    assert_eq!(p.insns[lddw].pseudo(), Some(Pseudo::Func));
     // The lddw is at slot 5 and reaches slot 16: 5 + 1 + 10.
     assert_eq!(p.insns[lddw].imm, 10);
     assert_eq!(calls(&p.insns), vec![(10, 22)]);
@@ -309,7 +312,7 @@ fn global_data_sections_become_array_maps() {
     // packets (.data), threshold (.rodata), big_packets (.bss), the format (.rodata.str1.1),
     // each as a map value address at offset 0.
     let p = &o.programs[0];
-    let v = |map: i64, off: i64| (PSEUDO_MAP_VALUE, (off << 32) | map);
+    let v = |map: i64, off: i64| (Pseudo::MapValue, (off << 32) | map);
     let got: Vec<_> = lddws(&p.insns).iter().map(|&(_, s, i)| (s, i)).collect();
     assert_eq!(got, vec![v(1, 0), v(0, 0), v(2, 0), v(3, 0)]);
 }
@@ -326,7 +329,7 @@ fn ring_buffer_map_has_no_key_or_value() {
     assert_eq!(
         lddws(&o.programs[0].insns)
             .iter()
-            .filter(|l| l.1 == PSEUDO_MAP_FD)
+            .filter(|l| l.1 == Pseudo::MapFd)
             .count(),
         2
     );

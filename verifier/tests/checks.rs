@@ -13,34 +13,41 @@ fn prog(text: &str) -> Vec<Insn> {
         .insns
 }
 
-/// `exit` as bytes, to follow a hand-made first slot.
-const EXIT: [u8; 8] = [0x95, 0, 0, 0, 0, 0, 0, 0];
-
-fn reject_bytes(first: [u8; 8]) -> verifier::Rejection {
-    let bytes = [first, EXIT].concat();
+/// A hand-made first slot followed by `exit`.
+fn reject_bytes(first: &[u8]) -> verifier::Rejection {
+    let bytes = [first, &Insn::exit().encode()].concat();
     verify_bytes(&bytes, &Options::new(ProgType::SocketFilter)).unwrap_err()
 }
 
 #[test]
 fn encodings_the_assembler_will_not_write() {
-    let e = reject_bytes([0xff, 0, 0, 0, 0, 0, 0, 0]);
+    // An opcode byte no instruction has: the raw byte is what is under test.
+    let e = reject_bytes(&[0xff, 0, 0, 0, 0, 0, 0, 0]);
     assert_eq!((e.message.as_str(), e.errno), ("unknown opcode ff", EINVAL));
-    // exit with dst = 1
-    let bytes = [
-        prog("r0 = 0\n").iter().flat_map(Insn::encode).collect(),
-        vec![0x95, 1, 0, 0, 0, 0, 0, 0],
-    ]
-    .concat();
+    // exit with dst = 1 (`encode` writes the reserved field as it is)
+    let bytes = asm::encode(&[
+        Insn::mov64_imm(0, 0),
+        Insn {
+            dst: 1,
+            ..Insn::exit()
+        },
+    ]);
     let e = verify_bytes(&bytes, &Options::new(ProgType::SocketFilter)).unwrap_err();
     assert_eq!(
         (e.message.as_str(), e.errno),
         ("BPF_EXIT uses reserved fields", EINVAL)
     );
-    // lddw without its second slot
-    let e = reject_bytes([0x18, 0, 0, 0, 0, 0, 0, 0]);
+    // lddw without its second slot: its first slot only
+    let e = reject_bytes(&Insn::lddw(0, 0).encode()[..Insn::SLOT]);
     assert_eq!(e.message, "invalid bpf_ld_imm64 insn");
-    // r15 = 0
-    let e = reject_bytes([0xb7, 0x0f, 0, 0, 0, 0, 0, 0]);
+    // r15 = 0: the builders stop at r10, `encode` writes the 4-bit field as it is
+    let e = reject_bytes(
+        &Insn {
+            dst: 15,
+            ..Insn::mov64_imm(0, 0)
+        }
+        .encode(),
+    );
     assert_eq!((e.message.as_str(), e.errno), ("R15 is invalid", EINVAL));
 }
 

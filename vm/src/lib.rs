@@ -5,14 +5,17 @@
 //! ```
 //! use vm::Vm;
 //!
+//! use asm::isa::AluOp;
+//! use asm::Insn;
+//!
 //! // r0 = 7; r0 /= 0 (kernel: a division by zero register gives 0); r0 += 5; exit
-//! let prog = [
-//!     0xb7, 0x00, 0, 0, 7, 0, 0, 0, // mov r0, 7
-//!     0xb7, 0x01, 0, 0, 0, 0, 0, 0, // mov r1, 0
-//!     0x3f, 0x10, 0, 0, 0, 0, 0, 0, // div r0, r1
-//!     0x07, 0x00, 0, 0, 5, 0, 0, 0, // add r0, 5
-//!     0x95, 0x00, 0, 0, 0, 0, 0, 0, // exit
-//! ];
+//! let prog = asm::encode(&[
+//!     Insn::mov64_imm(0, 7),
+//!     Insn::mov64_imm(1, 0),
+//!     Insn::alu64_reg(AluOp::Div, 0, 1),
+//!     Insn::alu64_imm(AluOp::Add, 0, 5),
+//!     Insn::exit(),
+//! ]);
 //! let mut vm = Vm::new();
 //! // No kernel context (`None`): r1 = user memory, r2 = its length.
 //! let id = vm.load(&prog, None).unwrap();
@@ -323,16 +326,12 @@ impl Vm {
     /// object's maps, created in order ([`Vm::create_object_map`]). Its type must be one
     /// of [`SUPPORTED_PROG_TYPES`].
     pub fn load_program(&mut self, prog: &obj::Program) -> Result<ProgId, LoadError> {
-        // The object numbers maps by index; load its references as `map_idx` /
-        // `map_idx_value` (BPF_PSEUDO_MAP_IDX = 5, BPF_PSEUDO_MAP_IDX_VALUE = 6).
+        // The object numbers maps by index, as the VM does.
         let insns: Vec<Insn> = prog
             .insns
             .iter()
-            .map(|i| match (i.code, i.src) {
-                (0x18, obj::PSEUDO_MAP_FD) => Insn { src: 5, ..*i },
-                (0x18, obj::PSEUDO_MAP_VALUE) => Insn { src: 6, ..*i },
-                _ => *i,
-            })
+            .copied()
+            .map(obj::map_ref_by_index)
             .collect();
         self.load_insns(&insns, prog.prog_type)
     }

@@ -383,16 +383,8 @@ impl Test {
     }
 
     fn add_program(&mut self, name: &str, section: &str, prog_type: ProgType, insns: &[Insn]) {
-        // The loader numbers maps by index; the VM resolves `map_idx` / `map_idx_value`
-        // by index too (BPF_PSEUDO_MAP_IDX = 5, BPF_PSEUDO_MAP_IDX_VALUE = 6).
-        let insns: Vec<Insn> = insns
-            .iter()
-            .map(|i| match (i.code, i.src) {
-                (0x18, obj::PSEUDO_MAP_FD) => Insn { src: 5, ..*i },
-                (0x18, obj::PSEUDO_MAP_VALUE) => Insn { src: 6, ..*i },
-                _ => *i,
-            })
-            .collect();
+        // The loader numbers maps by index, as the VM does.
+        let insns: Vec<Insn> = insns.iter().copied().map(obj::map_ref_by_index).collect();
         let id = if supported(prog_type) {
             self.vm.load_insns(&insns, prog_type).map_err(|e| {
                 TestError::Load {

@@ -4,6 +4,7 @@
 //! program types convert to and from the kernel's by value, not by name.
 
 use asm::types::MapType;
+use asm::{encode, Insn};
 use vm::{MapError, MapSpec, Vm, SUPPORTED_MAP_TYPES, SUPPORTED_PROG_TYPES};
 
 fn def(map_type: MapType) -> MapSpec {
@@ -75,7 +76,7 @@ fn program_types_are_the_kernels_and_plain_is_none() {
     // Every supported type loads; the others are a typed error naming the type.
     for &t in ProgType::ALL {
         let mut vm = Vm::new();
-        let r = vm.load(&[0xb7, 0, 0, 0, 0, 0, 0, 0, 0x95, 0, 0, 0, 0, 0, 0, 0], t);
+        let r = vm.load(&encode(&[Insn::mov64_imm(0, 0), Insn::exit()]), t);
         if SUPPORTED_PROG_TYPES.contains(&t) {
             let id = r.unwrap_or_else(|e| panic!("{t}: {e}"));
             assert_eq!(vm.program(id).unwrap().prog_type(), Some(t));
@@ -97,6 +98,6 @@ fn program_types_are_the_kernels_and_plain_is_none() {
     assert_eq!(vm::prog_type_name(None), "plain");
     assert_eq!(vm::prog_type_name(Some(ProgType::Xdp)), "xdp");
     let mut vm = Vm::new();
-    let id = vm.load(&[0x95, 0, 0, 0, 0, 0, 0, 0], None).unwrap();
+    let id = vm.load(&Insn::exit().encode(), None).unwrap();
     assert_eq!(vm.program(id).unwrap().prog_type(), None);
 }

@@ -5,6 +5,7 @@ use super::{Engine, Outcome, Suite};
 use crate::observation::{is_percpu, Observation, ObservedMap};
 use crate::program::create_kernel_maps;
 use crate::schema::{encode, parse_hex, Case, MapValue};
+use asm::isa::Pseudo;
 use asm::types::MapType;
 use kernel::map::UpdateFlags;
 use std::collections::BTreeMap;
@@ -54,12 +55,10 @@ fn run_case(suite: &Suite, case: &Case) -> Outcome {
     // Text names maps by index with either pseudo source; the kernel backend takes indexes
     // in src 1/2 (it turns them into fds), so map_idx becomes map_fd.
     for insn in &mut program.insns {
-        if insn.code == 0x18 {
-            match insn.src {
-                5 => insn.src = 1,
-                6 => insn.src = 2,
-                _ => {}
-            }
+        match insn.pseudo() {
+            Some(Pseudo::MapIdx) => insn.src = Pseudo::MapFd.src(),
+            Some(Pseudo::MapIdxValue) => insn.src = Pseudo::MapValue.src(),
+            _ => {}
         }
     }
     let prog_type = program.prog_type.expect("test files give a type");
