@@ -83,16 +83,15 @@ fn json_and_branch_path() {
 
 #[test]
 fn raw_bytes_and_log_level() {
-    // r0 = 1; exit, spelled out in bytes: raw binary input (not text, not hex) is what is
-    // under test, so it does not go through asm's encoder.
-    let bytes = [0xb7, 0, 0, 0, 1, 0, 0, 0, 0x95, 0, 0, 0, 0, 0, 0, 0];
+    // r0 = 1; exit as raw binary input (not text, not hex).
+    let bytes = asm::encode(&[asm::Insn::mov64_imm(0, 1), asm::Insn::exit()]);
     let out = bpfx(&["verify", "--log-level", "2", "-"], &bytes);
     assert_eq!(out.status.code(), Some(0));
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(stdout.contains("0: (b7) r0 = 1"), "{stdout}");
     assert!(stdout.contains("; R0=1 R1=ctx() R10=fp0"), "{stdout}");
     // r0 = 1 alone: raw bytes as above.
-    let bad = [0xb7, 0, 0, 0, 1, 0, 0, 0];
+    let bad = asm::Insn::mov64_imm(0, 1).encode();
     let out = bpfx(&["verify", "-"], &bad);
     assert_eq!(out.status.code(), Some(1));
     let err = String::from_utf8_lossy(&out.stderr);

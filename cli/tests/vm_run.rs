@@ -40,9 +40,8 @@ fn run_prints_r0_meaning_and_trace_printk() {
 
 #[test]
 fn run_json_with_repeat_and_raw_bytecode() {
-    // r0 = 42; exit as raw bytecode: the binary input form is what is under test, so the
-    // bytes are spelled out rather than encoded by asm.
-    let prog = [0xb7, 0, 0, 0, 0x2a, 0, 0, 0, 0x95, 0, 0, 0, 0, 0, 0, 0];
+    // r0 = 42; exit as raw bytecode: the binary input form is what is under test.
+    let prog = asm::encode(&[asm::Insn::mov64_imm(0, 42), asm::Insn::exit()]);
     let p = tmp("p.bin", &prog);
     let out = bpfx()
         .args(["run", "--json", "--repeat", "10"])
