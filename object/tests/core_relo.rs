@@ -43,7 +43,10 @@ fn every_kind_against_a_known_target() {
                 Outcome::Poisoned(_) => "poisoned".into(),
                 Outcome::Failed(e) => format!("failed: {e}"),
             };
-            format!("{} {} {} {} {} -> {out}", r.insn, r.kind, r.local_type, r.access_path, r.local_value)
+            format!(
+                "{} {} {} {} {} -> {out}",
+                r.insn, r.kind, r.local_type, r.access_path, r.local_value
+            )
         })
         .collect();
     let want = [
@@ -80,7 +83,13 @@ fn every_kind_against_a_known_target() {
 
     let p = &o.programs[0].insns;
     // ALU immediates patched.
-    assert_eq!(at(p, 1), Insn { imm: 36, ..at(&before, 1) });
+    assert_eq!(
+        at(p, 1),
+        Insn {
+            imm: 36,
+            ..at(&before, 1)
+        }
+    );
     assert_eq!(at(p, 53).imm, 45);
     // lddw patched.
     assert_eq!(at(p, 30).imm, 20);
@@ -112,7 +121,12 @@ fn func_and_line_info_follow_linked_subprograms() {
         let mut want = vec![0];
         want.extend(p.subprograms.iter().map(|s| s.1));
         want.sort();
-        assert_eq!(p.ext.func_info.iter().map(|f| f.insn).collect::<Vec<_>>(), want, "{}", p.name);
+        assert_eq!(
+            p.ext.func_info.iter().map(|f| f.insn).collect::<Vec<_>>(),
+            want,
+            "{}",
+            p.name
+        );
         for f in &p.ext.func_info {
             assert_eq!(btf.ty(f.type_id).kind, obj::core::kind::FUNC);
         }
@@ -121,7 +135,10 @@ fn func_and_line_info_follow_linked_subprograms() {
         let total: usize = p.insns.iter().map(Insn::slots).sum();
         assert!(p.ext.line_info.iter().all(|l| l.insn < total));
         let l = &p.ext.line_info[0];
-        assert!(btf.string(l.file_name_off).unwrap().ends_with("calls.bpf.c"));
+        assert!(btf
+            .string(l.file_name_off)
+            .unwrap()
+            .ends_with("calls.bpf.c"));
         assert!(l.line > 0);
     }
 }
