@@ -150,7 +150,7 @@ fn objects_without_core_relos_are_unchanged() {
     assert!(!o.has_core_relos());
     assert!(o.relocate_core(&target()).is_empty());
     assert_eq!(o, before);
-    assert!(o.relocate_core_default().unwrap().is_empty());
+    assert!(o.relocate_core_for_load(None).unwrap().is_empty());
 }
 
 #[test]

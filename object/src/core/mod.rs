@@ -173,28 +173,43 @@ pub struct CoreRelocResult {
     pub outcome: Outcome,
 }
 
-/// No target BTF could be found for an object that has CO-RE relocations.
+/// The relocation a [`CoreError`] is about.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RelocSite {
+    /// Program name.
+    pub program: String,
+    /// Instruction (slot) index.
+    pub insn: usize,
+    /// Kind.
+    pub kind: CoreKind,
+    /// Local type.
+    pub local_type: String,
+    /// Access string.
+    pub access: String,
+    /// The field path (may be empty).
+    pub access_path: String,
+}
+
+impl fmt::Display for RelocSite {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "program `{}` has a CO-RE relocation ({} of {}, access {}) at insn {}",
+            self.program, self.kind, self.local_type, self.access, self.insn
+        )
+    }
+}
+
+/// Why an object's CO-RE relocations cannot be applied (libbpf refuses the load).
 #[derive(Debug, thiserror::Error)]
-pub enum TargetError {
-    /// The default target could not be read.
-    #[error(
-        "program `{program}` has a CO-RE relocation ({kind} of {local_type}, access {access}) \
-             at insn {insn}, and no target BTF is available: {reason}; pass one with --btf FILE"
-    )]
-    NoTarget {
-        /// Program name.
-        program: String,
-        /// Instruction.
-        insn: usize,
-        /// Kind.
-        kind: CoreKind,
-        /// Local type.
-        local_type: String,
-        /// Access string.
-        access: String,
-        /// Why the target cannot be read.
-        reason: String,
-    },
+pub enum CoreError {
+    /// A relocation libbpf would fail on (ambiguous candidates, an access that does not
+    /// fit the instruction ...).
+    #[error("{0}, which cannot be applied: {1}")]
+    Failed(Box<RelocSite>, String),
+    /// No target BTF can be read.
+    #[error("{0}, and no target BTF is available: {1}; pass one with --btf FILE")]
+    NoTarget(Box<RelocSite>, String),
 }
 
 /// Reads the running kernel's BTF ([`VMLINUX_BTF`]).
@@ -222,21 +237,48 @@ impl Object {
         out
     }
 
-    /// [`Object::relocate_core`] against the running kernel's BTF, when the object has
-    /// CO-RE relocations (nothing to do otherwise). An error names the first relocation
-    /// when the kernel's BTF cannot be read.
-    pub fn relocate_core_default(&mut self) -> Result<Vec<CoreRelocResult>, TargetError> {
+    /// What a loader does: [`Object::relocate_core`] against `target`, or the running
+    /// kernel's BTF when `None`, when the object has CO-RE relocations (nothing to do
+    /// otherwise). Fails, naming the relocation, when no target BTF can be read or when a
+    /// relocation cannot be applied (poisoned instructions are not failures: the
+    /// verifier rejects them only if they are reachable).
+    pub fn relocate_core_for_load(
+        &mut self,
+        target: Option<&Btf>,
+    ) -> Result<Vec<CoreRelocResult>, CoreError> {
         if !self.has_core_relos() {
             return Ok(Vec::new());
         }
-        match kernel_btf() {
-            Ok(t) => Ok(self.relocate_core(&t)),
-            Err(reason) => Err(self.no_target(reason)),
+        let kernel;
+        let target = match target {
+            Some(t) => t,
+            None => {
+                kernel = kernel_btf().map_err(|reason| self.no_target(reason))?;
+                &kernel
+            }
+        };
+        let results = self.relocate_core(target);
+        if let Some(r) = results.iter().find(|r| r.outcome.is_failed()) {
+            let Outcome::Failed(reason) = &r.outcome else {
+                unreachable!("found by is_failed")
+            };
+            return Err(CoreError::Failed(
+                Box::new(RelocSite {
+                    program: self.programs[r.program].name.clone(),
+                    insn: r.insn,
+                    kind: r.kind,
+                    local_type: r.local_type.clone(),
+                    access: r.access.clone(),
+                    access_path: r.access_path.clone(),
+                }),
+                reason.clone(),
+            ));
         }
+        Ok(results)
     }
 
     /// The error for a missing target, naming the first relocation.
-    pub fn no_target(&self, reason: String) -> TargetError {
+    pub fn no_target(&self, reason: String) -> CoreError {
         let (p, r) = self
             .programs
             .iter()
@@ -247,13 +289,16 @@ impl Object {
             .btf
             .as_ref()
             .map_or_else(|| format!("type {}", r.type_id), |b| b.describe(r.type_id));
-        TargetError::NoTarget {
-            program: p.name.clone(),
-            insn: r.insn,
-            kind: r.kind,
-            local_type,
-            access: r.access.clone(),
+        CoreError::NoTarget(
+            Box::new(RelocSite {
+                program: p.name.clone(),
+                insn: r.insn,
+                kind: r.kind,
+                local_type,
+                access: r.access.clone(),
+                access_path: String::new(),
+            }),
             reason,
-        }
+        )
     }
 }
