@@ -55,7 +55,7 @@ fn every_kind_against_a_known_target() {
         "23 byte_off struct sample arr[2] 32 -> 48",
         "30 enumval_value enum color BLUE 2 -> 20",
         "33 field_exists struct sample gone 1 -> 0",
-        "35 type_size struct sample  56 -> 88",
+        "35 type_size struct sample  64 -> 88",
         "37 byte_sz struct sample y 8 -> 4",
         "45 byte_off struct sample flag 40 -> 32",
         "50 byte_sz struct sample flag 4 -> 4",
@@ -78,6 +78,9 @@ fn every_kind_against_a_known_target() {
         "109 byte_off struct sample gone 48 -> poisoned",
         "110 enumval_value enum color YELLOW 3 -> poisoned",
         "113 type_matches struct inner  1 -> 1",
+        "116 byte_off struct sample cnt 56 -> 84",
+        "118 byte_off struct sample y 8 -> poisoned",
+        "120 local_type_id struct inner  5 -> 5",
     ];
     assert_eq!(got, want);
 
@@ -98,10 +101,36 @@ fn every_kind_against_a_known_target() {
     // A poisoned lddw: both slots, so slot numbering is unchanged.
     assert_eq!(at(p, 110), Insn::call_helper(POISON_HELPER));
     assert_eq!(at(p, 111), Insn::call_helper(POISON_HELPER));
+    // An unsigned field that shrank: the load shrinks with it (`bpf_core_patch_insn`).
+    let ldx = at(p, 116);
+    assert_eq!((ldx.off, ldx.code), (84, asm::isa::op::LDXW));
+    // A signed field that shrank cannot be read with a smaller load: poisoned.
+    assert_eq!(at(p, 118), Insn::call_helper(POISON_HELPER));
+    match &results[29].outcome {
+        Outcome::Poisoned(why) => assert!(why.contains("accesses field incorrectly"), "{why}"),
+        other => panic!("{other:?}"),
+    }
     let slots = |v: &[Insn]| v.iter().map(Insn::slots).sum::<usize>();
     assert_eq!(slots(p), slots(&before));
     // Kinds are all the ones clang wrote.
     assert!(results.iter().any(|r| r.kind == CoreKind::TypeMatches));
+}
+
+#[test]
+fn ambiguous_candidates_fail_as_in_libbpf() {
+    let mut o = load("core_read.bpf.o");
+    let t = Btf::from_file_bytes(&std::fs::read(format!("{}core_ambiguous.bpf.o", dir())).unwrap())
+        .unwrap();
+    let results = o.relocate_core(&t);
+    match &results[0].outcome {
+        Outcome::Failed(e) => assert!(e.contains("field offset ambiguity: 0 != 32"), "{e}"),
+        other => panic!("{other:?}"),
+    }
+    let e = load("core_read.bpf.o")
+        .relocate_core_for_load(Some(&t))
+        .unwrap_err()
+        .to_string();
+    assert!(e.starts_with("program `read_all` has a CO-RE relocation (byte_off of struct sample, access 0:1) at insn 1, which cannot be applied: field offset ambiguity"), "{e}");
 }
 
 #[test]

@@ -31,6 +31,7 @@ struct sample {
 		short u2;
 	};
 	int gone; /* missing in the target: its relocations are poisoned */
+	unsigned long long cnt; /* 4 bytes in the target: loads shrink */
 } __attribute__((preserve_access_index));
 
 /* A flavor: matches `struct sample` of the target by its essential name. */
@@ -39,7 +40,7 @@ struct sample___v2 {
 	int newer;
 } __attribute__((preserve_access_index));
 
-__u64 out[17];
+__u64 out[20];
 
 SEC("tp_btf/sample")
 int read_all(struct sample *s)
@@ -63,6 +64,9 @@ int read_all(struct sample *s)
 	out[14] = bpf_core_type_id_kernel(struct sample);
 	out[15] = s->gone + bpf_core_type_matches(struct inner);
 	out[16] = bpf_core_enum_value(enum color, YELLOW);
+	out[17] = s->cnt; /* unsigned: the 8-byte load becomes a 4-byte load */
+	out[18] = s->y;   /* signed long → int: cannot be resized, poisoned */
+	out[19] = bpf_core_type_id_local(struct inner);
 	return 0;
 }
 

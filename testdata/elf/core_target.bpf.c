@@ -32,6 +32,7 @@ struct sample {
 		short u2;
 	};
 	int newer;
+	unsigned int cnt;
 };
 
 struct sample target_sample;
