@@ -199,3 +199,30 @@ fn bad_btf_ext_is_a_typed_error() {
     assert_eq!(e.offset, 32);
     assert!(e.reason.contains("record size 4"), "{e}");
 }
+
+#[test]
+fn relocations_in_a_shared_subprogram_follow_each_copy() {
+    let mut o = load("core_calls.bpf.o");
+    let results = o.relocate_core(&target());
+    for (pi, p) in o.programs.iter().enumerate() {
+        let sub = p
+            .subprograms
+            .iter()
+            .find(|s| s.0 == "read_b")
+            .expect("read_b appended")
+            .1;
+        // `read_b`'s relocation is its second instruction, wherever it was appended.
+        let r = results
+            .iter()
+            .find(|r| r.program == pi && r.kind == CoreKind::FieldByteOffset)
+            .unwrap();
+        assert_eq!(
+            (r.insn, r.local_value, r.target_value),
+            (sub + 1, 4, Some(8)),
+            "{}",
+            p.name
+        );
+        assert_eq!(at(&p.insns, sub + 1).imm, 8);
+        assert!(p.ext.func_info.iter().any(|f| f.insn == sub));
+    }
+}
