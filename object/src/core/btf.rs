@@ -443,7 +443,7 @@ impl Btf {
         None
     }
 
-    /// Every type id with this kind and name.
+    /// The first type id with this kind and name.
     pub fn find(&self, kind: u8, name: &str) -> Option<u32> {
         self.types
             .iter()
