@@ -269,7 +269,6 @@ fn match_member(
     if !tt.is_composite() {
         return Ok(None);
     }
-    let ess = essential_name(&lm.name);
     for (i, m) in tt.members().iter().enumerate() {
         if spec.raw.len() == SPEC_MAX_LEN {
             return Err("struct/union/array nesting is too deep".into());
@@ -280,9 +279,8 @@ fn match_member(
             if let Some(next) = match_member(local, acc, targ, m.type_id, spec)? {
                 return Ok(Some(next));
             }
-        } else if m.name.starts_with(ess) {
-            // libbpf compares the first `essential length` bytes of the names
-            // (strncmp), so it does here too.
+        } else if m.name == lm.name {
+            // Field names match exactly (strcmp), unlike type names.
             if !fields_are_compat(local, lm.type_id, targ, m.type_id) {
                 return Ok(None);
             }
