@@ -568,3 +568,27 @@ pub fn types_match(
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn essential_names_drop_the_last_flavor() {
+        assert_eq!(essential_name("task_struct___old"), "task_struct");
+        assert_eq!(essential_name("a___b___c"), "a___b");
+        assert_eq!(essential_name("sample"), "sample");
+        // `bpf_core_is_flavor_sep`: exactly three underscores between non-underscores.
+        assert_eq!(essential_name("___x"), "___x");
+        assert_eq!(essential_name("foo____bar"), "foo____bar");
+        assert_eq!(essential_name("x___"), "x___");
+    }
+
+    #[test]
+    fn names_match_on_essential_names() {
+        assert!(names_match("sample___v2", "sample"));
+        assert!(names_match("", ""));
+        assert!(!names_match("sample", ""));
+        assert!(!names_match("sampl", "sample"));
+    }
+}
