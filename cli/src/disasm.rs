@@ -37,6 +37,13 @@ pub struct Args {
     /// Architecture whose syscall names the seccomp form uses until the filter checks it.
     #[arg(long, value_parser = crate::classic::parse_arch, default_value = "x86_64")]
     pub arch: asm::cbpf::seccomp::Arch,
+    /// ELF object: list its CO-RE relocations and what they resolve to (against --btf,
+    /// else the running kernel's BTF) instead of the code.
+    #[arg(long)]
+    pub relocs: bool,
+    /// Target BTF for CO-RE relocations: a raw BTF file or an ELF object with `.BTF`.
+    #[arg(long, value_name = "FILE")]
+    pub btf: Option<PathBuf>,
 }
 
 /// Syntaxes `bpfx disasm` prints.
@@ -95,6 +102,11 @@ pub fn main(args: Args, color: render::Color) -> Result<ExitCode> {
         // A clang-built object: list its sections, symbols and relocations like
         // `llvm-objdump -dr` instead of treating the file as one flat program.
         let obj = crate::load::object(&data, &name)?;
+        if args.relocs {
+            let s = crate::core_relocs::listing(&obj, args.btf.as_deref());
+            std::io::stdout().write_all(s.as_bytes())?;
+            return Ok(ExitCode::SUCCESS);
+        }
         std::io::stdout().write_all(crate::object::listing(&obj, dialect).as_bytes())?;
         return Ok(ExitCode::SUCCESS);
     }

@@ -25,6 +25,7 @@ pub struct Args {
 
 /// `bpfx kernel` subcommands.
 #[derive(Debug, clap::Subcommand)]
+#[allow(clippy::large_enum_variant)] // RunArgs is parsed once
 pub enum Command {
     /// Report the kernel release, whether bpf() is usable, the JIT, and which program types
     /// can be test-run here.

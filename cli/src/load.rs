@@ -76,6 +76,10 @@ pub struct RunArgs {
     /// (0, 1, ...).
     #[arg(long, value_parser = input::map_spec)]
     pub map: Vec<MapSpec>,
+    /// Target BTF for an object's CO-RE relocations (raw BTF or an ELF object with
+    /// `.BTF`; default: /sys/kernel/btf/vmlinux).
+    #[arg(long, value_name = "FILE")]
+    pub btf: Option<PathBuf>,
 }
 
 /// Assembly syntaxes accepted as input.
@@ -269,7 +273,8 @@ pub fn load_run_program(args: &RunArgs) -> Result<Loaded> {
             },
         });
     };
-    let obj = object(&bytes, &name)?;
+    let mut obj = object(&bytes, &name)?;
+    crate::core_relocs::apply(&mut obj, args.btf.as_deref(), &name)?;
     if !args.map.is_empty() {
         bail!("--map is for assembly and bytecode: {name} declares its own maps");
     }

@@ -9,6 +9,7 @@ mod asm;
 mod cbpf;
 mod classic;
 mod conformance;
+mod core_relocs;
 mod cross_check;
 mod disasm;
 mod exit;

@@ -39,6 +39,10 @@ pub struct Args {
     /// ELF object: run the program with this function name.
     #[arg(long, value_name = "NAME")]
     pub program: Option<String>,
+    /// Target BTF for an object's CO-RE relocations (raw BTF or an ELF object with
+    /// `.BTF`; default: /sys/kernel/btf/vmlinux).
+    #[arg(long, value_name = "FILE")]
+    pub btf: Option<PathBuf>,
     /// User memory from a file (r1 points at it for `--type plain`).
     #[arg(long, value_name = "FILE", conflicts_with = "mem_hex")]
     pub mem: Option<PathBuf>,
@@ -206,6 +210,7 @@ fn read_object(args: &Args, bytes: &[u8]) -> Result<(vm::testing::Test, Loaded, 
         bail!("--map is for assembly and bytecode: {name} declares its own maps");
     }
     let mut obj = crate::load::object(bytes, &name)?;
+    crate::core_relocs::apply(&mut obj, args.btf.as_deref(), &name)?;
     let i = harness::program::pick_index(
         &obj,
         &name,

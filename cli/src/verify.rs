@@ -33,6 +33,10 @@ pub struct Args {
     /// object's program has the type its section names.
     #[arg(long = "type", value_name = "TYPE", default_value = "socket_filter")]
     pub prog_type: ProgType,
+    /// Target BTF for an object's CO-RE relocations (raw BTF or an ELF object with
+    /// `.BTF`; default: /sys/kernel/btf/vmlinux).
+    #[arg(long, value_name = "FILE")]
+    pub btf: Option<PathBuf>,
     /// A map: [NAME=]TYPE:KEY_SIZE:VALUE_SIZE:MAX_ENTRIES[:FLAGS] (repeatable; index =
     /// order; `map_fd(0)` is the first). The old NAME:TYPE:... spelling is still read, with a
     /// note. An ELF object declares its own maps.
@@ -86,7 +90,8 @@ fn read(args: &Args, color: render::Color) -> Result<Program> {
 
 /// Picks a program of a clang-built object and the verifier's view of its maps.
 fn from_object(args: &Args, bytes: &[u8], name: &str) -> Result<(Program, ProgType, Vec<MapSpec>)> {
-    let obj = crate::load::object(bytes, name)?;
+    let mut obj = crate::load::object(bytes, name)?;
+    crate::core_relocs::apply(&mut obj, args.btf.as_deref(), name)?;
     let i =
         harness::program::pick_index(&obj, name, args.section.as_deref(), args.program.as_deref())
             .map_err(anyhow::Error::msg)?;

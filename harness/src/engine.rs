@@ -89,10 +89,12 @@ impl Suite {
                 let p = dir.join(obj);
                 let bytes =
                     std::fs::read(&p).map_err(|e| format!("object {}: {e}", p.display()))?;
-                Source::Object(Box::new(
-                    convert::parse_object(&bytes)
-                        .map_err(|e| format!("object {}: {e}", p.display()))?,
-                ))
+                let mut o = convert::parse_object(&bytes)
+                    .map_err(|e| format!("object {}: {e}", p.display()))?;
+                // CO-RE relocations against the running kernel's BTF, as libbpf would.
+                o.relocate_core_for_load(None)
+                    .map_err(|e| format!("object {}: {e}", p.display()))?;
+                Source::Object(Box::new(o))
             }
             (None, Some(asm_path)) => {
                 let p = dir.join(asm_path);

@@ -532,6 +532,7 @@ impl Object {
                     attach: attach.map(str::to_owned),
                     insns,
                     subprograms,
+                    ext: Default::default(),
                 });
             }
         }
@@ -547,13 +548,15 @@ impl Object {
             }
         }
 
-        Ok(Object {
+        let mut object = Object {
             programs,
             maps,
             license,
             sections: codes.into_iter().map(|c| c.listing).collect(),
             globals,
-        })
+        };
+        crate::btf_ext::attach(&mut object, &file)?;
+        Ok(object)
     }
 }
 

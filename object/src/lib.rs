@@ -30,8 +30,11 @@
 //!   relocations, for listings (`bpfx disasm prog.o`); [`Object::globals`] locate global
 //!   variables in their data maps.
 //!
-//! Not supported: externs (`__ksym`, `.kconfig`), CO-RE relocations (`.BTF.ext` is not
-//! read), maps of maps with initialisers, big-endian objects.
+//! * `.BTF.ext` is read into each program's [`Program::ext`] (function info, line info,
+//!   CO-RE relocations); [`Object::relocate_core`] applies the CO-RE relocations against
+//!   a target BTF ([`core`]), as libbpf does before loading.
+//!
+//! Not supported: externs (`__ksym`, `.kconfig`), maps of maps with initialisers, big-endian objects.
 //!
 //! ```
 //! let bytes = std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/../testdata/elf/xdp_count.bpf.o")).unwrap();
@@ -47,6 +50,8 @@
 #![deny(missing_docs)]
 
 mod btf;
+pub mod btf_ext;
+pub mod core;
 mod elf;
 mod link;
 
@@ -107,6 +112,8 @@ pub struct Program {
     pub insns: Vec<Insn>,
     /// Functions appended after the program, with their slot index in `insns`.
     pub subprograms: Vec<(String, usize)>,
+    /// Function info, line info and CO-RE relocations from `.BTF.ext`, in `insns`' slots.
+    pub ext: btf_ext::ProgramExt,
 }
 
 /// An object's map reference as a reference by index: an object numbers its maps by index
