@@ -5,31 +5,9 @@
 use asm::types::ValueFields;
 use std::fmt;
 
-/// `BTF_MAGIC`, stored little-endian.
-const MAGIC: u16 = 0xeb9f;
-
-/// Kinds from `include/uapi/linux/btf.h` (`BTF_KIND_*`).
-mod kind {
-    pub const INT: u8 = 1;
-    pub const PTR: u8 = 2;
-    pub const ARRAY: u8 = 3;
-    pub const STRUCT: u8 = 4;
-    pub const UNION: u8 = 5;
-    pub const ENUM: u8 = 6;
-    pub const FWD: u8 = 7;
-    pub const TYPEDEF: u8 = 8;
-    pub const VOLATILE: u8 = 9;
-    pub const CONST: u8 = 10;
-    pub const RESTRICT: u8 = 11;
-    pub const FUNC: u8 = 12;
-    pub const FUNC_PROTO: u8 = 13;
-    pub const VAR: u8 = 14;
-    pub const DATASEC: u8 = 15;
-    pub const FLOAT: u8 = 16;
-    pub const DECL_TAG: u8 = 17;
-    pub const TYPE_TAG: u8 = 18;
-    pub const ENUM64: u8 = 19;
-}
+// The kind numbers and the magic are the full parser's (`crate::core::btf`, which CO-RE
+// uses): one list of `BTF_KIND_*`.
+use crate::core::btf::{kind, MAGIC};
 
 /// A problem in a `.BTF` section.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]

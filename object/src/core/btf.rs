@@ -6,7 +6,7 @@
 use std::fmt;
 
 /// `BTF_MAGIC`, stored little-endian.
-const MAGIC: u16 = 0xeb9f;
+pub(crate) const MAGIC: u16 = 0xeb9f;
 
 /// `BTF_KIND_*` values.
 #[allow(missing_docs)]

@@ -14,7 +14,7 @@
 //! assert!(results.iter().all(|r| !r.outcome.is_failed()));
 //! ```
 
-mod btf;
+pub(crate) mod btf;
 pub mod relo;
 pub mod spec;
 
