@@ -9,30 +9,21 @@ use asm::Insn;
 use std::process::Command;
 
 /// xorshift64*: deterministic, so a failure reproduces.
-struct Rng(u64);
+use test_support::Rng;
 
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-
-    /// Small values, extremes and everything in between, so both ends of each field show up.
-    fn interesting(&mut self) -> i64 {
-        match self.next() % 6 {
-            0 => (self.next() % 64) as i64 - 32,
-            1 => [
-                0,
-                -1,
-                i32::MIN as i64,
-                i32::MAX as i64,
-                i16::MIN as i64,
-                i16::MAX as i64,
-            ][(self.next() % 6) as usize],
-            _ => self.next() as i64,
-        }
+/// Small values, extremes and everything in between, so both ends of each field show up.
+fn interesting(rng: &mut Rng) -> i64 {
+    match rng.next() % 6 {
+        0 => (rng.next() % 64) as i64 - 32,
+        1 => [
+            0,
+            -1,
+            i32::MIN as i64,
+            i32::MAX as i64,
+            i16::MIN as i64,
+            i16::MAX as i64,
+        ][(rng.next() % 6) as usize],
+        _ => rng.next() as i64,
     }
 }
 
@@ -49,7 +40,7 @@ fn llvm_can_write(def: &OpDef) -> bool {
 
 fn generate(def: &'static OpDef, rng: &mut Rng) -> Insn {
     let f = def.fields();
-    let mut imm = rng.interesting();
+    let mut imm = interesting(rng);
     let mut src = if f.src { (rng.next() % 11) as u8 } else { 0 };
     match def.form {
         Form::LoadImm64 => {
@@ -73,7 +64,7 @@ fn generate(def: &'static OpDef, rng: &mut Rng) -> Insn {
         def,
         if f.dst { (rng.next() % 11) as u8 } else { 0 },
         src,
-        if f.off { rng.interesting() as i16 } else { 0 },
+        if f.off { interesting(rng) as i16 } else { 0 },
         if f.imm { imm } else { 0 },
     );
     insn.check().unwrap_or_else(|e| panic!("{}: {e}", def.name));
@@ -114,7 +105,7 @@ fn llvm_mc_and_objdump_agree_with_bpfx() {
         return;
     };
     let defs: Vec<&'static OpDef> = isa::table().iter().filter(|d| llvm_can_write(d)).collect();
-    let mut rng = Rng(0x5eed_1234_abcd_0001);
+    let mut rng = Rng::new(0x5eed_1234_abcd_0001);
     let mut insns = Vec::new();
     // Every form several times, then random ones.
     for _ in 0..8 {

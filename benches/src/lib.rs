@@ -1,28 +1,8 @@
 //! Inputs shared by the benchmarks: deterministic generated programs.
 
-/// A small deterministic generator (xorshift64*), so every run measures the same input.
-#[derive(Debug, Clone)]
-pub struct Rng(u64);
-
-impl Rng {
-    /// A generator from a seed.
-    pub fn new(seed: u64) -> Rng {
-        Rng(seed | 1)
-    }
-
-    /// The next value.
-    pub fn next_u64(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-
-    /// A value below `n`.
-    pub fn below(&mut self, n: u64) -> u64 {
-        self.next_u64() % n
-    }
-}
+/// The deterministic generator every generated input uses, so each run measures the same
+/// input.
+pub use test_support::Rng;
 
 /// An LLVM-syntax program of `lines` instructions covering every instruction class, in
 /// the spelling llvm-mc accepts (so both assemblers can read the same file). Jumps go
@@ -68,7 +48,7 @@ pub fn llvm_program(lines: usize, seed: u64) -> String {
                 CMP[rng.below(CMP.len() as u64) as usize],
                 rng.below(16)
             ),
-            9 => format!("r{d} = {:#x} ll", rng.next_u64()),
+            9 => format!("r{d} = {:#x} ll", rng.next()),
             10 => format!("lock *(u64 *)(r{d} + {}) += r{s}", off.abs()),
             11 => format!("r{d} = (s16)r{s}"),
             12 => format!("r{d} = *(s32 *)(r{s} + {})", off.abs()),

@@ -14,22 +14,15 @@ fn corpus() -> Option<Vec<PathBuf>> {
     Some(test_support::files_with_ext(&dir, "bpf"))
 }
 
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self) -> u64 {
-        // xorshift64*: reproducible arguments without a dependency.
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-    fn arg(&mut self) -> u64 {
-        match self.next() % 4 {
-            0 => self.next() % 8,
-            1 => self.next() & 0xffff_ffff,
-            2 => self.next(),
-            _ => 1 << (self.next() % 64),
-        }
+use test_support::Rng;
+
+/// A system call argument: small, 32-bit, any, or a single bit.
+fn arg(rng: &mut Rng) -> u64 {
+    match rng.next() % 4 {
+        0 => rng.next() % 8,
+        1 => rng.next() & 0xffff_ffff,
+        2 => rng.next(),
+        _ => 1 << (rng.next() % 64),
     }
 }
 
@@ -49,7 +42,7 @@ fn corpus_filters_agree_with_the_kernel() {
         return;
     }
     let ip = ks::test_site_ip();
-    let mut rng = Rng(0x5eed_cbf0_0000_0001);
+    let mut rng = Rng::new(0x5eed_cbf0_0000_0001);
     let (mut compared, mut filters, mut refused) = (0usize, 0usize, 0usize);
     let mut diffs = Vec::new();
     for p in &files {
@@ -79,7 +72,7 @@ fn corpus_filters_agree_with_the_kernel() {
                 let args: [u64; 6] = if round == 0 {
                     [0; 6]
                 } else {
-                    std::array::from_fn(|_| rng.arg())
+                    std::array::from_fn(|_| arg(&mut rng))
                 };
                 let data = SeccompData {
                     nr,
@@ -156,7 +149,7 @@ fn stacked_corpus_filters_agree_with_the_kernel() {
         cbpf::decode(&std::fs::read(p).unwrap()).unwrap()
     };
     let ip = ks::test_site_ip();
-    let mut rng = Rng(0x5eed_cbf0_0000_0002);
+    let mut rng = Rng::new(0x5eed_cbf0_0000_0002);
     let (mut stacks, mut compared) = (0, 0);
     // Oldest first. The older filters must let seccomp(2) through for the next to install.
     for names in [
@@ -177,7 +170,7 @@ fn stacked_corpus_filters_agree_with_the_kernel() {
             _ => stacks += 1,
         }
         for nr in numbers() {
-            let args: [u64; 6] = std::array::from_fn(|_| rng.arg());
+            let args: [u64; 6] = std::array::from_fn(|_| arg(&mut rng));
             let data = SeccompData {
                 nr,
                 arch: Arch::X86_64.audit(),
@@ -220,7 +213,7 @@ fn corpus_filters_agree_with_the_kernel_for_i386_calls() {
         println!("skipped: no int $0x80 compat entry");
         return;
     }
-    let mut rng = Rng(0x5eed_cbf0_0000_0003);
+    let mut rng = Rng::new(0x5eed_cbf0_0000_0003);
     let (mut filters, mut compared) = (0, 0);
     for p in &files {
         let prog = cbpf::decode_lenient(&std::fs::read(p).unwrap()).unwrap();
@@ -233,7 +226,7 @@ fn corpus_filters_agree_with_the_kernel_for_i386_calls() {
                 let args = abi.args(if round == 0 {
                     [0; 6]
                 } else {
-                    std::array::from_fn(|_| rng.arg())
+                    std::array::from_fn(|_| arg(&mut rng))
                 });
                 let data = SeccompData {
                     nr,
