@@ -1,14 +1,6 @@
 /* CO-RE relocations of every kind libbpf applies, against types declared here (the
  * target is core_target.bpf.c's BTF, so tests do not depend on the host kernel). */
-typedef unsigned char __u8;
-typedef unsigned short __u16;
-typedef unsigned int __u32;
-typedef unsigned long long __u64;
-typedef signed int __s32;
-typedef signed long long __s64;
-typedef __u16 __be16;
-typedef __u32 __be32;
-typedef __u32 __wsum;
+#include "libbpf_types.h"
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_core_read.h>
 

@@ -1,14 +1,6 @@
 /* Not a program: the target BTF for core_read.bpf.c's CO-RE relocations, with the
  * types laid out differently from the program's view of them. */
-typedef unsigned char __u8;
-typedef unsigned short __u16;
-typedef unsigned int __u32;
-typedef unsigned long long __u64;
-typedef signed int __s32;
-typedef signed long long __s64;
-typedef __u16 __be16;
-typedef __u32 __be32;
-typedef __u32 __wsum;
+#include "libbpf_types.h"
 #include <bpf/bpf_helpers.h>
 
 enum color { GREEN = 10, BLUE = 20, RED = 30 };
