@@ -324,19 +324,9 @@ fn run(prog: &[SockFilter], input: Input<'_>) -> Result<Outcome, RunError> {
                     Src::K => k,
                     Src::X => x,
                 };
-                a = match op {
-                    AluOp::Add => a.wrapping_add(v),
-                    AluOp::Sub => a.wrapping_sub(v),
-                    AluOp::Mul => a.wrapping_mul(v),
-                    AluOp::Div | AluOp::Mod if v == 0 => return done(0, steps, read_args),
-                    AluOp::Div => a / v,
-                    AluOp::Mod => a % v,
-                    AluOp::Or => a | v,
-                    AluOp::And => a & v,
-                    AluOp::Xor => a ^ v,
-                    AluOp::Lsh => a.wrapping_shl(v),
-                    AluOp::Rsh => a.wrapping_shr(v),
-                    AluOp::Neg => a.wrapping_neg(),
+                a = match alu(op, a, v) {
+                    Some(r) => r,
+                    None => return done(0, steps, read_args),
                 };
             }
             Form::Ja => next = jump(pc, k as u64, prog.len())?,
@@ -432,4 +422,24 @@ pub struct StackOutcome {
 /// ENXIO, measured on 6.18 with an ERRNO-everything filter installed).
 pub fn exempt(data: &SeccompData) -> bool {
     data.arch == asm::cbpf::seccomp::Arch::X86_64.audit() && matches!(data.nr, 335 | 336)
+}
+
+/// `A op v` as the kernel computes it for classic BPF (after `bpf_convert_filter`, as 32-bit
+/// eBPF ALU operations): wrapping arithmetic, shift counts taken modulo 32, and `None` for a
+/// division or modulo by zero, where the kernel's filter returns 0.
+pub(crate) fn alu(op: AluOp, a: u32, v: u32) -> Option<u32> {
+    Some(match op {
+        AluOp::Add => a.wrapping_add(v),
+        AluOp::Sub => a.wrapping_sub(v),
+        AluOp::Mul => a.wrapping_mul(v),
+        AluOp::Div | AluOp::Mod if v == 0 => return None,
+        AluOp::Div => a / v,
+        AluOp::Mod => a % v,
+        AluOp::Or => a | v,
+        AluOp::And => a & v,
+        AluOp::Xor => a ^ v,
+        AluOp::Lsh => a.wrapping_shl(v),
+        AluOp::Rsh => a.wrapping_shr(v),
+        AluOp::Neg => a.wrapping_neg(),
+    })
 }

@@ -109,19 +109,11 @@ pub fn possible_returns(prog: &[SockFilter], nr: u32, arch: u32) -> Result<Possi
                         }
                     }
                     a = match (a, v) {
-                        (V::Known(a), V::Known(v)) => V::Known(match op {
-                            AluOp::Add => a.wrapping_add(v),
-                            AluOp::Sub => a.wrapping_sub(v),
-                            AluOp::Mul => a.wrapping_mul(v),
-                            AluOp::Div => a / v,
-                            AluOp::Mod => a % v,
-                            AluOp::Or => a | v,
-                            AluOp::And => a & v,
-                            AluOp::Xor => a ^ v,
-                            AluOp::Lsh => a.wrapping_shl(v),
-                            AluOp::Rsh => a.wrapping_shr(v),
-                            AluOp::Neg => a.wrapping_neg(),
-                        }),
+                        // A known zero divisor ended this path above.
+                        (V::Known(a), V::Known(v)) => match super::alu(op, a, v) {
+                            Some(r) => V::Known(r),
+                            None => break,
+                        },
                         (V::Known(a), _) if op == AluOp::Neg => V::Known(a.wrapping_neg()),
                         (_, V::Known(0)) if matches!(op, AluOp::And | AluOp::Mul) => V::Known(0),
                         _ => V::Unknown,
