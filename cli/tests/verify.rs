@@ -279,3 +279,72 @@ fn run_refuses_what_the_kernel_would_refuse() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("out of bounds of packet"), "{err}");
 }
+
+#[test]
+fn sections_of_no_known_type_run_with_type() {
+    let sections = elf("sections.bpf.o");
+    let out = bpfx(
+        &["run", &sections, "--program", "xprog", "--type", "xdp"],
+        b"",
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("XDP_DROP"));
+    // Without --type: a usage error naming the section and the option.
+    for cmd in [&["run"][..], &["kernel", "run"][..]] {
+        let mut args = cmd.to_vec();
+        args.extend([sections.as_str(), "--program", "xprog"]);
+        let out = bpfx(&args, b"");
+        assert_eq!(out.status.code(), Some(2), "{cmd:?}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            err.contains("section `xdp_prog`") && err.contains("--type"),
+            "{cmd:?}: {err}"
+        );
+    }
+    // Code only in `.text` runs as the type given.
+    let out = bpfx(
+        &[
+            "run",
+            &elf("text_only.bpf.o"),
+            "--section",
+            ".text",
+            "--type",
+            "xdp",
+        ],
+        b"",
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // A program that calls an undefined function is rejected (exit 1) by name; the
+    // object's other programs run.
+    let externs = elf("externs.bpf.o");
+    let out = bpfx(&["run", &externs, "--program", "undefined"], b"");
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr)
+        .contains("program `undefined` calls undefined function `not_a_kfunc`"));
+    let out = bpfx(&["run", &externs, "--program", "plain"], b"");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // Maps the VM lacks (stack_trace, perf_event_array) do not stop a program that does
+    // not use them.
+    let out = bpfx(
+        &["run", &elf("iproute2_maps.bpf.o"), "--program", "ingress"],
+        b"",
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("TC_ACT_OK"));
+}
