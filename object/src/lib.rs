@@ -9,12 +9,16 @@
 //!
 //! * [`Object::parse`] reads an object from its bytes; it fails with an [`ObjectError`]
 //!   naming the section, symbol or map at fault.
-//! * [`Object::programs`] are ready to load: each [`Program`] carries its type and
-//!   expected attach type from the section name
-//!   ([`asm::types::ProgType::from_section`], [`asm::types::AttachType::from_section`]),
-//!   and its instructions linked with the `.text` functions it calls, appended after it
-//!   with the call offsets fixed, as libbpf's `bpf_object__relocate` does before
-//!   `BPF_PROG_LOAD`.
+//! * [`Object::programs`] are ready to load: every global function of every executable
+//!   section (of `.text` too when it is the only code). Each [`Program`] carries its type,
+//!   expected attach type and sleepable flag from libbpf's `section_defs`
+//!   ([`asm::types::section_def`]) — `None` for names libbpf does not know (`xdp1`,
+//!   iproute2's `2/1`), which a loader must be told ([`Program::type_or`]) — and its
+//!   instructions linked with the `.text` functions it calls, appended after it with the
+//!   call offsets fixed, as libbpf's `bpf_object__relocate` does before `BPF_PROG_LOAD`.
+//!   A program calling an undefined function, or using an extern, says so in
+//!   [`Program::loadable`]; the object's other programs are not affected.
+//! * `EM_BPF` and `EM_NONE` objects are read, as libbpf reads them.
 //! * Map references are `lddw` instructions with `src = 1` (`BPF_PSEUDO_MAP_FD`) and
 //!   `imm` = an index into [`Object::maps`], or `src = 2` (`BPF_PSEUDO_MAP_VALUE`) with
 //!   `imm = (offset << 32) | map index`. A loader creates the maps in order and turns the
@@ -23,7 +27,10 @@
 //!   crate) plus what the object says about its contents: the initial value of a global
 //!   data section, the initial slots of a program array, and where it came from. Spin lock
 //!   and timer offsets of a BTF-defined map's value are filled in
-//!   ([`asm::types::ValueFields`]).
+//!   ([`asm::types::ValueFields`]). Legacy `maps` definitions of any size from iproute2's
+//!   16-byte minimum to its 36-byte `struct bpf_elf_map`; pinning is read and reported
+//!   ([`Pinning`]), not applied; a `perf_event_array` without `max_entries` is created
+//!   with one per CPU ([`Map::spec_for`]).
 //! * [`Object::sections`] keep the code as it is in the file, with symbols and
 //!   relocations, for listings (`bpfx disasm prog.o`); [`Object::globals`] locate global
 //!   variables in their data maps.
