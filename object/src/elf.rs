@@ -627,7 +627,13 @@ fn btf_spec(m: &btf::BtfMap) -> Result<MapSpec, ObjectError> {
         }
         None => return Err(missing("value")),
     };
-    let max_entries = m.max_entries.ok_or_else(|| missing("max_entries"))?;
+    let max_entries = match m.max_entries {
+        Some(n) => n,
+        // libbpf's map_set_def_max_entries: the number of possible CPUs, at creation
+        // (Map::max_entries_nr_cpus records it).
+        None if map_type == MapType::PerfEventArray => 0,
+        None => return Err(missing("max_entries")),
+    };
     let inner = match &m.inner {
         Some(i) => Some(Box::new(btf_spec(i)?)),
         None => None,

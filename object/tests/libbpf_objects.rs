@@ -165,3 +165,15 @@ fn text_only_objects_offer_their_functions_without_a_type() {
     let p = o.program(".text").unwrap();
     assert_eq!((p.name.as_str(), p.prog_type), ("helper_only", None));
 }
+
+#[test]
+fn btf_maps_defaults_and_pinning() {
+    let o = load("btf_defaults.bpf.o");
+    let m = |n: &str| &o.maps[o.map_index(n).unwrap()];
+    assert_eq!(m("events").spec.map_type, MapType::PerfEventArray);
+    assert!(m("events").max_entries_nr_cpus);
+    assert_eq!(m("events").spec_for(4).max_entries, 4);
+    assert_eq!(m("pinned").pinning, Pinning::ByName);
+    assert_eq!(m("socks").pinning, Pinning::None);
+    assert_eq!(m("socks").spec.map_type, MapType::Sockmap);
+}
