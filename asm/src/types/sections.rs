@@ -158,9 +158,11 @@ section_defs! {
 
 /// The first row of [`SECTION_DEFS`] that matches `section`, as libbpf's
 /// `find_sec_def` finds it; `None` for names libbpf does not know (`socket1`, `xdp_prog`,
-/// iproute2's `2/1` ...).
+/// iproute2's `2/1` ...). A leading `?` (`SEC("?xdp")`: libbpf does not load the program
+/// unless asked, `bpf_object__init_prog`) is not part of the name matched.
 pub fn section_def(section: &str) -> Option<&'static SectionDef> {
-    SECTION_DEFS.iter().find(|d| d.matches(section))
+    let name = section.strip_prefix('?').unwrap_or(section);
+    SECTION_DEFS.iter().find(|d| d.matches(name))
 }
 
 /// iproute2's tail-call sections (`lib/bpf_legacy.c`, `bpf_fetch_prog_sec` /
@@ -228,6 +230,9 @@ mod tests {
         assert_eq!(def("action").map(|d| d.0), Some(ProgType::SchedAct));
         assert_eq!(def("cgroup/nope"), None);
         assert_eq!(def("2/1"), None);
+        assert_eq!(def("?xdp").map(|d| d.0), Some(ProgType::Xdp));
+        assert_eq!(def("?fentry.s/f").map(|d| d.2), Some(true));
+        assert_eq!(def("??xdp"), None);
         assert_eq!(iproute2_tail_call("2/1"), Some((2, 1)));
         assert_eq!(iproute2_tail_call("xdp/devmap"), None);
         // Every pattern matches itself (minus `+`), and the first match is its own row
