@@ -318,6 +318,19 @@ kernel_enum! {
     }
 }
 
+impl MapType {
+    /// Whether user space reads this map's contents with `BPF_MAP_GET_NEXT_KEY` and
+    /// `BPF_MAP_LOOKUP_ELEM`. Not ring buffers (read through mmap), and not perf event
+    /// arrays, whose values are perf event fds the kernel does not give back
+    /// (`perf_event_array_map_ops` has no `map_fd_sys_lookup_elem`: `ENOTSUPP`).
+    pub const fn readable_by_lookup(self) -> bool {
+        !matches!(
+            self,
+            MapType::Ringbuf | MapType::UserRingbuf | MapType::PerfEventArray
+        )
+    }
+}
+
 impl ProgType {
     /// Whether `BPF_PROG_TEST_RUN` can run this type without attaching it anywhere. These are
     /// the types `bpfx kernel probe` measured on kernel 6.18 (`sk_skb` has a `test_run` hook in
