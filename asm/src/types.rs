@@ -2,6 +2,10 @@
 //! `enum bpf_map_type`, `enum bpf_attach_type` in `include/uapi/linux/bpf.h`) and the names people use for them.
 //! The VM, the verifier and the kernel backend all take their types from here.
 
+mod sections;
+
+pub use sections::{iproute2_tail_call, section_def, SectionDef, SECTION_DEFS};
+
 use std::fmt;
 use std::str::FromStr;
 
@@ -314,6 +318,19 @@ kernel_enum! {
     }
 }
 
+impl MapType {
+    /// Whether user space reads this map's contents with `BPF_MAP_GET_NEXT_KEY` and
+    /// `BPF_MAP_LOOKUP_ELEM`. Not ring buffers (read through mmap), and not perf event
+    /// arrays, whose values are perf event fds the kernel does not give back
+    /// (`perf_event_array_map_ops` has no `map_fd_sys_lookup_elem`: `ENOTSUPP`).
+    pub const fn readable_by_lookup(self) -> bool {
+        !matches!(
+            self,
+            MapType::Ringbuf | MapType::UserRingbuf | MapType::PerfEventArray
+        )
+    }
+}
+
 impl ProgType {
     /// Whether `BPF_PROG_TEST_RUN` can run this type without attaching it anywhere. These are
     /// the types `bpfx kernel probe` measured on kernel 6.18 (`sk_skb` has a `test_run` hook in
@@ -405,97 +422,7 @@ impl AttachType {
 
 /// libbpf's `section_defs`: a section name's program type and expected attach type.
 fn libbpf_section(section: &str) -> Option<(ProgType, Option<AttachType>)> {
-    use AttachType as A;
-    use ProgType as P;
-    let (head, rest) = match section.split_once('/') {
-        Some((h, r)) => (h, Some(r)),
-        None => (section, None),
-    };
-    let t = |p: ProgType| Some((p, None));
-    let a = |p: ProgType, a: AttachType| Some((p, Some(a)));
-    match (head, rest) {
-        ("socket", _) => t(P::SocketFilter),
-        ("kprobe" | "kretprobe" | "uprobe" | "uretprobe" | "uprobe.s" | "uretprobe.s", _)
-        | ("ksyscall" | "kretsyscall" | "usdt" | "usdt.s", _) => t(P::Kprobe),
-        ("kprobe.multi" | "kretprobe.multi", _) => a(P::Kprobe, A::TraceKprobeMulti),
-        ("uprobe.multi" | "uretprobe.multi" | "uprobe.multi.s" | "uretprobe.multi.s", _) => {
-            a(P::Kprobe, A::TraceUprobeMulti)
-        }
-        ("kprobe.session", _) => a(P::Kprobe, A::TraceKprobeSession),
-        ("uprobe.session" | "uprobe.session.s", _) => a(P::Kprobe, A::TraceUprobeSession),
-        ("tc" | "tcx", Some("ingress")) => a(P::SchedCls, A::TcxIngress),
-        ("tc" | "tcx", Some("egress")) => a(P::SchedCls, A::TcxEgress),
-        ("netkit", Some("primary")) => a(P::SchedCls, A::NetkitPrimary),
-        ("netkit", Some("peer")) => a(P::SchedCls, A::NetkitPeer),
-        ("tc" | "classifier" | "tcx" | "tc_ingress" | "tc_egress", _) => t(P::SchedCls),
-        ("action", _) => t(P::SchedAct),
-        ("tracepoint" | "tp", _) => t(P::Tracepoint),
-        ("raw_tracepoint" | "raw_tp", _) => t(P::RawTracepoint),
-        ("raw_tracepoint.w" | "raw_tp.w", _) => t(P::RawTracepointWritable),
-        ("xdp" | "xdp.frags", Some("devmap")) => a(P::Xdp, A::XdpDevmap),
-        ("xdp" | "xdp.frags", Some("cpumap")) => a(P::Xdp, A::XdpCpumap),
-        ("xdp" | "xdp.frags", _) => a(P::Xdp, A::Xdp),
-        ("perf_event", _) => t(P::PerfEvent),
-        ("cgroup_skb", Some("ingress")) => a(P::CgroupSkb, A::CgroupInetIngress),
-        ("cgroup_skb", Some("egress")) => a(P::CgroupSkb, A::CgroupInetEgress),
-        ("cgroup_skb", _) => t(P::CgroupSkb),
-        ("cgroup", Some(hook)) => {
-            let (p, at) = match hook {
-                "skb" => return t(P::CgroupSkb),
-                "sock_create" | "sock" => (P::CgroupSock, A::CgroupInetSockCreate),
-                "sock_release" => (P::CgroupSock, A::CgroupInetSockRelease),
-                "post_bind4" => (P::CgroupSock, A::CgroupInet4PostBind),
-                "post_bind6" => (P::CgroupSock, A::CgroupInet6PostBind),
-                "bind4" => (P::CgroupSockAddr, A::CgroupInet4Bind),
-                "bind6" => (P::CgroupSockAddr, A::CgroupInet6Bind),
-                "connect4" => (P::CgroupSockAddr, A::CgroupInet4Connect),
-                "connect6" => (P::CgroupSockAddr, A::CgroupInet6Connect),
-                "connect_unix" => (P::CgroupSockAddr, A::CgroupUnixConnect),
-                "sendmsg4" => (P::CgroupSockAddr, A::CgroupUdp4Sendmsg),
-                "sendmsg6" => (P::CgroupSockAddr, A::CgroupUdp6Sendmsg),
-                "sendmsg_unix" => (P::CgroupSockAddr, A::CgroupUnixSendmsg),
-                "recvmsg4" => (P::CgroupSockAddr, A::CgroupUdp4Recvmsg),
-                "recvmsg6" => (P::CgroupSockAddr, A::CgroupUdp6Recvmsg),
-                "recvmsg_unix" => (P::CgroupSockAddr, A::CgroupUnixRecvmsg),
-                "getpeername4" => (P::CgroupSockAddr, A::CgroupInet4Getpeername),
-                "getpeername6" => (P::CgroupSockAddr, A::CgroupInet6Getpeername),
-                "getpeername_unix" => (P::CgroupSockAddr, A::CgroupUnixGetpeername),
-                "getsockname4" => (P::CgroupSockAddr, A::CgroupInet4Getsockname),
-                "getsockname6" => (P::CgroupSockAddr, A::CgroupInet6Getsockname),
-                "getsockname_unix" => (P::CgroupSockAddr, A::CgroupUnixGetsockname),
-                "sysctl" => (P::CgroupSysctl, A::CgroupSysctl),
-                "getsockopt" => (P::CgroupSockopt, A::CgroupGetsockopt),
-                "setsockopt" => (P::CgroupSockopt, A::CgroupSetsockopt),
-                "dev" => (P::CgroupDevice, A::CgroupDevice),
-                _ => return None,
-            };
-            a(p, at)
-        }
-        ("cgroup", None) => t(P::CgroupSock),
-        ("sockops", _) => a(P::SockOps, A::CgroupSockOps),
-        ("sk_skb", Some("stream_parser")) => a(P::SkSkb, A::SkSkbStreamParser),
-        ("sk_skb", Some("stream_verdict")) => a(P::SkSkb, A::SkSkbStreamVerdict),
-        ("sk_skb", Some("verdict")) => a(P::SkSkb, A::SkSkbVerdict),
-        ("sk_skb", _) => t(P::SkSkb),
-        ("sk_msg", _) => a(P::SkMsg, A::SkMsgVerdict),
-        ("sk_reuseport", Some("migrate")) => a(P::SkReuseport, A::SkReuseportSelectOrMigrate),
-        ("sk_reuseport", _) => a(P::SkReuseport, A::SkReuseportSelect),
-        ("lirc_mode2", _) => a(P::LircMode2, A::LircMode2),
-        ("flow_dissector", _) => a(P::FlowDissector, A::FlowDissector),
-        ("sk_lookup", _) => a(P::SkLookup, A::SkLookup),
-        ("syscall", _) => t(P::Syscall),
-        ("fentry" | "fentry.s", _) => a(P::Tracing, A::TraceFentry),
-        ("fexit" | "fexit.s", _) => a(P::Tracing, A::TraceFexit),
-        ("fmod_ret" | "fmod_ret.s", _) => a(P::Tracing, A::ModifyReturn),
-        ("iter" | "iter.s", _) => a(P::Tracing, A::TraceIter),
-        ("tp_btf", _) => a(P::Tracing, A::TraceRawTp),
-        ("freplace", _) => t(P::Ext),
-        ("lsm" | "lsm.s", _) => a(P::Lsm, A::LsmMac),
-        ("lsm_cgroup", _) => a(P::Lsm, A::LsmCgroup),
-        ("struct_ops" | "struct_ops.s", _) => t(P::StructOps),
-        ("netfilter", _) => a(P::Netfilter, A::Netfilter),
-        _ => None,
-    }
+    section_def(section).map(|d| (d.prog_type, d.attach_type))
 }
 
 /// Fields of a map value that the kernel treats specially, found in the value's BTF

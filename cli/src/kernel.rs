@@ -189,8 +189,9 @@ fn run_main(args: RunArgs) -> Result<ExitCode> {
     }
     let mut dumps = Vec::new();
     for m in &maps {
-        // Ring buffer records are read through mmap, which bpfx does not do: no entries.
-        if m.spec().map_type == asm::types::MapType::Ringbuf {
+        // Ring buffer records are read through mmap, which bpfx does not do, and perf event
+        // arrays are not read back: no entries.
+        if !m.spec().map_type.readable_by_lookup() {
             dumps.push(Vec::new());
             continue;
         }

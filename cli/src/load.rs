@@ -278,11 +278,34 @@ pub fn load_run_program(args: &RunArgs) -> Result<Loaded> {
     if !args.map.is_empty() {
         bail!("--map is for assembly and bytecode: {name} declares its own maps");
     }
+    // An object's program runs as its section's type unless --type names another.
+    let given = match args.prog_type.as_deref() {
+        Some(t) if t.eq_ignore_ascii_case("plain") => {
+            bail!("an object's program runs with a kernel type, not `plain`")
+        }
+        Some(t) => Some(
+            t.parse::<ProgType>()
+                .map_err(|e| anyhow::anyhow!("--type: {e}"))?,
+        ),
+        None => None,
+    };
+    if let Some(p) = harness::program::pick_index(
+        &obj,
+        &name,
+        args.section.as_deref(),
+        args.program.as_deref(),
+    )
+    .ok()
+    .map(|i| &obj.programs[i])
+    {
+        p.loadable().map_err(|e| Rejected(format!("{name}: {e}")))?;
+    }
     let program = harness::program::pick(
         &obj,
         &name,
         args.section.as_deref(),
         args.program.as_deref(),
+        given,
     )
     .map_err(anyhow::Error::msg)?;
     if let Some(m) = program.maps.iter().find(|m| !m.slots.is_empty()) {

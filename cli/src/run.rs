@@ -221,18 +221,22 @@ fn read_object(args: &Args, bytes: &[u8]) -> Result<(vm::testing::Test, Loaded, 
     if let Some(t) = args.prog_type {
         obj.programs[i].prog_type = match t.0 {
             None => bail!("an object's program runs with a kernel type, not `plain`"),
-            Some(t) => t,
+            Some(t) => Some(t),
         };
     }
     let p = obj.programs[i].clone();
+    p.loadable()
+        .map_err(|e| crate::exit::Rejected(format!("{name}: {e}")))?;
+    let prog_type = p
+        .type_or(None)
+        .map_err(|e| anyhow::anyhow!("{name}: {e}"))?;
     let mut test = vm::testing::Test::from_object(&obj).with_context(|| name.clone())?;
     test.select(&p.name)?;
-    if !vm::SUPPORTED_PROG_TYPES.contains(&p.prog_type) {
+    if !vm::SUPPORTED_PROG_TYPES.contains(&prog_type) {
         bail!(
-            "{name}: program `{}` (section `{}`) has type {}, which the VM cannot run",
+            "{name}: program `{}` (section `{}`) has type {prog_type}, which the VM cannot run",
             p.name,
             p.section,
-            p.prog_type
         );
     }
     Ok((
@@ -243,7 +247,7 @@ fn read_object(args: &Args, bytes: &[u8]) -> Result<(vm::testing::Test, Loaded, 
             source: None,
             name: format!("{name}:{}", p.name),
         },
-        Some(p.prog_type),
+        Some(prog_type),
     ))
 }
 

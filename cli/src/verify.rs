@@ -12,14 +12,18 @@ const EXAMPLES: &str = "\
 Examples:
   bpfx verify prog.s                                  socket filter, privileged
   bpfx verify --type xdp --map counts=array:4:8:1 xdp.s
-  bpfx verify prog.bpf.o                              a clang-built object's only program
+  bpfx verify prog.bpf.o                              every program of a clang-built object
   bpfx verify --section xdp prog.bpf.o                the object's program in section xdp
+  bpfx verify --section .text --type xdp lib.bpf.o    a section that names no type
   bpfx verify --program count_proto prog.bpf.o        ... or by function name
   bpfx verify --log-level 2 prog.bin                  the kernel-style log
   bpfx verify --json prog.s                           the verdict as JSON
 
 Maps are referred to by index in --map order: `r1 = map_fd(0) ll` is the first. An ELF
-object brings its own maps and program type (from the section name).";
+object brings its own maps and program types (from the section names, as libbpf reads
+them). An object with several programs and no --section/--program has each verified: a
+table (or with --json a list) of program, section, type, verdict, instructions processed
+and the first message; the exit status is 1 if any is rejected.";
 
 /// Verify a program as the Linux 6.18 verifier would (privileged by default).
 #[derive(Debug, clap::Args)]
@@ -29,10 +33,11 @@ pub struct Args {
     /// or a clang-built ELF object (`.bpf.o`; choose its program with --section or
     /// --program when it has several).
     pub file: PathBuf,
-    /// Program type (kernel name: socket_filter, xdp, sched_cls, kprobe, ...). An ELF
-    /// object's program has the type its section names.
-    #[arg(long = "type", value_name = "TYPE", default_value = "socket_filter")]
-    pub prog_type: ProgType,
+    /// Program type (kernel name: socket_filter, xdp, sched_cls, kprobe, ...; default
+    /// socket_filter). An ELF object's program has the type its section names; --type
+    /// overrides it, and is needed where the section names none (`xdp1`, `.text` ...).
+    #[arg(long = "type", value_name = "TYPE")]
+    pub prog_type: Option<ProgType>,
     /// Target BTF for an object's CO-RE relocations (raw BTF or an ELF object with
     /// `.BTF`; default: /sys/kernel/btf/vmlinux).
     #[arg(long, value_name = "FILE")]
@@ -88,42 +93,179 @@ fn read(args: &Args, color: render::Color) -> Result<Program> {
     })
 }
 
-/// Picks a program of a clang-built object and the verifier's view of its maps.
-fn from_object(args: &Args, bytes: &[u8], name: &str) -> Result<(Program, ProgType, Vec<MapSpec>)> {
-    let mut obj = crate::load::object(bytes, name)?;
-    crate::core_relocs::apply(&mut obj, args.btf.as_deref(), name)?;
+/// Picks a program of a clang-built object: it, its type (--type or its section's), its
+/// expected attach type and the verifier's view of the object's maps.
+type Picked = (Program, ProgType, Option<u32>, Vec<MapSpec>);
+
+fn from_object(args: &Args, obj: &obj::Object, name: &str) -> Result<Picked> {
     let i =
-        harness::program::pick_index(&obj, name, args.section.as_deref(), args.program.as_deref())
+        harness::program::pick_index(obj, name, args.section.as_deref(), args.program.as_deref())
             .map_err(anyhow::Error::msg)?;
     let p = &obj.programs[i];
+    p.loadable()
+        .map_err(|e| crate::exit::Rejected(format!("{name}: {e}")))?;
+    let prog_type = p
+        .type_or(args.prog_type)
+        .map_err(|e| anyhow::anyhow!("{name}: {e}"))?;
     let maps = obj.maps.iter().map(|m| m.spec.clone()).collect();
     let prog = Program {
         bytes: asm::encode(&p.insns),
         name: format!("{name}:{}", p.name),
         source: None,
     };
-    Ok((prog, p.prog_type, maps))
+    let attach = p.expected_attach_type.map(|a| a.number());
+    Ok((prog, prog_type, attach, maps))
+}
+
+/// One program's line of `bpfx verify OBJ`.
+#[derive(serde::Serialize)]
+struct Row {
+    program: String,
+    section: String,
+    #[serde(rename = "type")]
+    prog_type: Option<String>,
+    /// `accept`; `reject` (by the verifier, or a call to an undefined function, which
+    /// libbpf refuses too); `unresolved` (it uses an extern, which bpfx does not resolve
+    /// yet); `untyped` (the section names no type and no --type was given).
+    verdict: &'static str,
+    processed: Option<u64>,
+    message: Option<String>,
+}
+
+/// Verifies every program of an object (no --section/--program); exit 1 if any is
+/// rejected.
+fn verify_all(args: &Args, obj: &obj::Object, name: &str) -> Result<ExitCode> {
+    let maps: Vec<MapSpec> = obj.maps.iter().map(|m| m.spec.clone()).collect();
+    let mut rows = Vec::new();
+    for p in &obj.programs {
+        // --type gives the type of the programs whose section names none.
+        let prog_type = p.prog_type.or(args.prog_type);
+        let mut row = Row {
+            program: p.name.clone(),
+            section: p.section.clone(),
+            prog_type: prog_type.map(|t| t.name().to_string()),
+            verdict: "reject",
+            processed: None,
+            message: None,
+        };
+        match (p.loadable(), prog_type) {
+            (Err(e), _) => {
+                if p.undefined_calls.is_empty() {
+                    row.verdict = "unresolved";
+                }
+                row.message = Some(e);
+            }
+            (Ok(()), None) => {
+                row.verdict = "untyped";
+                row.message = p.type_or(None).err();
+            }
+            (Ok(()), Some(t)) => {
+                let mut opts = Options::new(t);
+                opts.maps = maps.clone();
+                opts.expected_attach_type = args
+                    .attach_type
+                    .or(p.expected_attach_type.map(|a| a.number()));
+                opts.privileged = !args.unprivileged;
+                match verifier::verify(&p.insns, &opts) {
+                    Ok(a) => {
+                        row.verdict = "accept";
+                        row.processed = Some(a.processed);
+                    }
+                    Err(r) => {
+                        row.processed = r.processed;
+                        row.message = Some(format!("insn {}: {}", r.insn, r.message));
+                    }
+                }
+            }
+        }
+        rows.push(row);
+    }
+    let rejected = rows.iter().filter(|r| r.verdict == "reject").count();
+    if args.json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&serde_json::json!({
+                "object": name,
+                "programs": rows,
+                "rejected": rejected,
+            }))?
+        );
+    } else {
+        let header = ["program", "section", "type", "verdict", "insns", "message"];
+        let cells: Vec<[String; 6]> = rows
+            .iter()
+            .map(|r| {
+                [
+                    r.program.clone(),
+                    r.section.clone(),
+                    r.prog_type.clone().unwrap_or_else(|| "?".into()),
+                    r.verdict.to_string(),
+                    r.processed.map_or_else(|| "-".into(), |n| n.to_string()),
+                    r.message.clone().unwrap_or_default(),
+                ]
+            })
+            .collect();
+        let mut width = header.map(str::len);
+        for c in &cells {
+            for (w, cell) in width.iter_mut().zip(c) {
+                *w = (*w).max(cell.chars().count());
+            }
+        }
+        let line = |c: &[&str]| {
+            let mut out = String::new();
+            for (i, (cell, w)) in c.iter().zip(width).enumerate() {
+                if i + 1 == c.len() {
+                    out.push_str(cell);
+                } else {
+                    out.push_str(&format!("{cell:<w$}  "));
+                }
+            }
+            println!("{}", out.trim_end());
+        };
+        line(&header);
+        for c in &cells {
+            line(&c.iter().map(String::as_str).collect::<Vec<_>>());
+        }
+        println!(
+            "{} programs: {} accepted, {rejected} rejected, {} with unresolved externs, {} without a type",
+            rows.len(),
+            rows.iter().filter(|r| r.verdict == "accept").count(),
+            rows.iter().filter(|r| r.verdict == "unresolved").count(),
+            rows.iter().filter(|r| r.verdict == "untyped").count()
+        );
+    }
+    Ok(if rejected > 0 {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
 }
 
 pub fn main(args: Args, color: render::Color) -> Result<ExitCode> {
     let path = (args.file.as_os_str() != "-").then_some(args.file.as_path());
-    let (prog, prog_type, maps) = match std::fs::read(args.file.as_path())
+    let (prog, prog_type, attach, maps) = match std::fs::read(args.file.as_path())
         .ok()
         .filter(|b| path.is_some() && input::is_elf(b))
     {
         Some(bytes) => {
-            let (prog, t, maps) = from_object(&args, &bytes, &args.file.display().to_string())?;
-            (prog, t, maps)
+            let name = args.file.display().to_string();
+            let mut obj = crate::load::object(&bytes, &name)?;
+            crate::core_relocs::apply(&mut obj, args.btf.as_deref(), &name)?;
+            if args.section.is_none() && args.program.is_none() && obj.programs.len() > 1 {
+                return verify_all(&args, &obj, &name);
+            }
+            from_object(&args, &obj, &name)?
         }
         None => {
             let prog = read(&args, color)?;
             let maps = args.maps.clone();
-            (prog, args.prog_type, maps)
+            let t = args.prog_type.unwrap_or(ProgType::SocketFilter);
+            (prog, t, None, maps)
         }
     };
     let mut opts = Options::new(prog_type);
     opts.maps = maps;
-    opts.expected_attach_type = args.attach_type;
+    opts.expected_attach_type = args.attach_type.or(attach);
     opts.privileged = !args.unprivileged;
     opts.log_level = args.log_level;
     let res = verifier::verify_bytes(&prog.bytes, &opts);

@@ -499,3 +499,45 @@ fn cross_check_objects_agree() {
         assert!(text.ends_with("agree\n"), "{obj}: {text}");
     }
 }
+
+#[test]
+fn kernel_run_iproute2_objects_and_sections_of_no_known_type() {
+    if !usable() {
+        return;
+    }
+    let pkt = tmp("zero64", &[0u8; 64]);
+    let pkt = pkt.to_str().unwrap();
+    // bpf_elf_map maps: a perf event array created with one entry per CPU (not read back)
+    // and a pinned array (pinning reported, not applied).
+    let out = bpfx(&[
+        "kernel",
+        "run",
+        &elf("iproute2_maps.bpf.o"),
+        "--program",
+        "ingress",
+        "--packet",
+        pkt,
+    ]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{text}{out:?}");
+    assert!(text.contains("(TC_ACT_OK)"), "{text}");
+    assert!(
+        text.contains("map 1 `counters`: 00000000=0000000000000000 01000000=0c00000000000000"),
+        "{text}"
+    );
+    // A section libbpf does not know runs as the --type given.
+    let out = bpfx(&[
+        "kernel",
+        "run",
+        &elf("sections.bpf.o"),
+        "--program",
+        "xprog",
+        "--type",
+        "xdp",
+        "--packet",
+        pkt,
+    ]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{text}{out:?}");
+    assert!(text.contains("(XDP_DROP)"), "{text}");
+}

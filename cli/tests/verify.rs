@@ -157,8 +157,107 @@ fn objects_are_verified_program_by_program() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
+    // Code only in `.text`: a program of no known type, verified once --type gives one.
     let out = bpfx(&["verify", &elf("text_only.bpf.o")], b"");
-    assert!(String::from_utf8_lossy(&out.stderr).contains("no program sections"));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("section `.text`") && err.contains("--type"),
+        "{err}"
+    );
+    let out = bpfx(
+        &[
+            "verify",
+            &elf("text_only.bpf.o"),
+            "--section",
+            ".text",
+            "--type",
+            "xdp",
+        ],
+        b"",
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn an_object_without_a_choice_has_every_program_verified() {
+    let out = bpfx(&["verify", &elf("verify_all.bpf.o")], b"");
+    assert_eq!(out.status.code(), Some(1), "one program is rejected");
+    let text = String::from_utf8_lossy(&out.stdout);
+    let lines: Vec<&str> = text.lines().collect();
+    assert!(lines[0].starts_with("program"), "{text}");
+    let row = |name: &str| {
+        lines
+            .iter()
+            .find(|l| l.starts_with(&format!("{name} ")))
+            .unwrap_or_else(|| panic!("{name}: {text}"))
+            .split_whitespace()
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(row("pass")[1..4], ["xdp", "xdp", "accept"]);
+    assert_eq!(row("keep_len")[1..4], ["socket", "socket_filter", "accept"]);
+    let bad = row("unchecked");
+    assert_eq!(bad[1..3], ["xdp", "xdp"]);
+    assert_eq!(bad[3], "reject");
+    assert!(text.contains("outside of the packet"), "{text}");
+    assert!(
+        text.contains(
+            "3 programs: 2 accepted, 1 rejected, 0 with unresolved externs, 0 without a type"
+        ),
+        "{text}"
+    );
+
+    let out = bpfx(&["verify", "--json", &elf("verify_all.bpf.o")], b"");
+    assert_eq!(out.status.code(), Some(1));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["rejected"], 1);
+    let progs = v["programs"].as_array().unwrap();
+    assert_eq!(progs.len(), 3);
+    assert_eq!(progs[0]["program"], "pass");
+    assert_eq!(progs[0]["verdict"], "accept");
+    assert!(progs[0]["processed"].as_u64().unwrap() > 0);
+    assert_eq!(progs[1]["program"], "unchecked");
+    assert_eq!(progs[1]["verdict"], "reject");
+    assert!(progs[1]["message"]
+        .as_str()
+        .unwrap()
+        .contains("outside of the packet"));
+
+    // Externs and undefined functions are per program; sections of no known type wait for
+    // --type.
+    let out = bpfx(&["verify", "--json", &elf("externs.bpf.o")], b"");
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let by_name = |n: &str| {
+        v["programs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["program"] == n)
+            .cloned()
+            .unwrap()
+    };
+    assert_eq!(v["rejected"], 1);
+    assert_eq!(by_name("plain")["verdict"], "accept");
+    assert_eq!(by_name("kconfig")["verdict"], "unresolved");
+    assert_eq!(by_name("undefined")["verdict"], "reject");
+    assert!(by_name("undefined")["message"]
+        .as_str()
+        .unwrap()
+        .contains("calls undefined function `not_a_kfunc`"));
+    let out = bpfx(&["verify", "--json", &elf("sections.bpf.o")], b"");
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let sock1 = v["programs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["program"] == "sock1")
+        .cloned()
+        .unwrap();
+    assert_eq!(sock1["verdict"], "untyped");
+    assert!(sock1["message"].as_str().unwrap().contains("--type"));
 }
 
 #[test]
@@ -178,4 +277,73 @@ fn run_refuses_what_the_kernel_would_refuse() {
     assert_eq!(out.status.code(), Some(1));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("out of bounds of packet"), "{err}");
+}
+
+#[test]
+fn sections_of_no_known_type_run_with_type() {
+    let sections = elf("sections.bpf.o");
+    let out = bpfx(
+        &["run", &sections, "--program", "xprog", "--type", "xdp"],
+        b"",
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("XDP_DROP"));
+    // Without --type: a usage error naming the section and the option.
+    for cmd in [&["run"][..], &["kernel", "run"][..]] {
+        let mut args = cmd.to_vec();
+        args.extend([sections.as_str(), "--program", "xprog"]);
+        let out = bpfx(&args, b"");
+        assert_eq!(out.status.code(), Some(2), "{cmd:?}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            err.contains("section `xdp_prog`") && err.contains("--type"),
+            "{cmd:?}: {err}"
+        );
+    }
+    // Code only in `.text` runs as the type given.
+    let out = bpfx(
+        &[
+            "run",
+            &elf("text_only.bpf.o"),
+            "--section",
+            ".text",
+            "--type",
+            "xdp",
+        ],
+        b"",
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // A program that calls an undefined function is rejected (exit 1) by name; the
+    // object's other programs run.
+    let externs = elf("externs.bpf.o");
+    let out = bpfx(&["run", &externs, "--program", "undefined"], b"");
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr)
+        .contains("program `undefined` calls undefined function `not_a_kfunc`"));
+    let out = bpfx(&["run", &externs, "--program", "plain"], b"");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // Maps the VM lacks (stack_trace, perf_event_array) do not stop a program that does
+    // not use them.
+    let out = bpfx(
+        &["run", &elf("iproute2_maps.bpf.o"), "--program", "ingress"],
+        b"",
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("TC_ACT_OK"));
 }

@@ -13,23 +13,30 @@ pub fn parse_object(bytes: &[u8]) -> Result<Object, String> {
     Object::parse(bytes).map_err(|e| e.to_string())
 }
 
-/// The object's programs: (function name, section name, type).
-pub fn object_programs(obj: &Object) -> Vec<(String, String, ProgType)> {
+/// The object's programs: (function name, section name, type if the section names one).
+pub fn object_programs(obj: &Object) -> Vec<(String, String, Option<ProgType>)> {
     obj.programs
         .iter()
         .map(|p| (p.name.clone(), p.section.clone(), p.prog_type))
         .collect()
 }
 
-/// Program `index` of the object, with the object's maps and globals.
-pub fn object_program(obj: &Object, index: usize) -> Program {
+/// Program `index` of the object as type `given` (a `--type`) or its section's, with
+/// the object's maps and globals; an error if neither gives a type or the program cannot
+/// be loaded ([`obj::Program::loadable`]).
+pub fn object_program(
+    obj: &Object,
+    index: usize,
+    given: Option<ProgType>,
+) -> Result<Program, String> {
     let p = &obj.programs[index];
-    Program {
+    p.loadable()?;
+    Ok(Program {
         insns: p.insns.clone(),
-        prog_type: Some(p.prog_type),
+        prog_type: Some(p.type_or(given)?),
         maps: obj.maps.clone(),
         globals: obj.globals.clone(),
-    }
+    })
 }
 
 /// The program of the object called `name` (function or section name).

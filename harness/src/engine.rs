@@ -186,7 +186,7 @@ impl Suite {
                     }
                     None => 0,
                 };
-                Ok(convert::object_program(obj, i))
+                convert::object_program(obj, i, None)
             }
             Source::Asm {
                 insns,

@@ -19,14 +19,17 @@ pub struct Program {
 
 /// Chooses an object's program by `section` or by function name `program` (neither: the
 /// only program); a section holding several programs needs `program` too. The error lists
-/// the programs there are; `name` names the file.
+/// the programs there are; `name` names the file. Its type is `given` (a `--type`) or its
+/// section's ([`convert::object_program`]).
 pub fn pick(
     obj: &Object,
     name: &str,
     section: Option<&str>,
     program: Option<&str>,
+    given: Option<ProgType>,
 ) -> Result<Program, String> {
-    pick_index(obj, name, section, program).map(|i| convert::object_program(obj, i))
+    let i = pick_index(obj, name, section, program)?;
+    convert::object_program(obj, i, given).map_err(|e| format!("{name}: {e}"))
 }
 
 /// Like [`pick`], the program's index in the object.
@@ -119,7 +122,7 @@ mod tests {
         assert!(e.starts_with("t.o has no program `nope`;"), "{e}");
         let i = pick_index(&obj, "t.o", Some("xdp"), Some("dispatch")).unwrap();
         assert_eq!(pick_index(&obj, "t.o", None, Some("dispatch")), Ok(i));
-        let p = pick(&obj, "t.o", None, Some("dispatch")).unwrap();
+        let p = pick(&obj, "t.o", None, Some("dispatch"), None).unwrap();
         assert_eq!(p.prog_type, Some(ProgType::Xdp));
         assert!(p
             .maps

@@ -143,8 +143,9 @@ pub fn run_kernel(p: &Program, inputs: &Inputs, mem_in_map: bool) -> Result<Kern
     let mut maps = Vec::new();
     for (m, k) in p.maps.iter().zip(&owned) {
         // A ring buffer's records are read through mmap, which bpfx does not do in the
-        // kernel: both sides show it empty.
-        let mut entries: MapContents = if m.spec.map_type == MapType::Ringbuf {
+        // kernel, and a perf event array's values are not given back: both sides show such
+        // maps empty.
+        let mut entries: MapContents = if !m.spec.map_type.readable_by_lookup() {
             Vec::new()
         } else {
             k.entries()

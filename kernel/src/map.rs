@@ -48,7 +48,7 @@ pub struct Map {
     value_len: usize,
 }
 
-fn possible_cpus() -> usize {
+pub(crate) fn possible_cpus() -> usize {
     // Per-CPU values are laid out for every *possible* CPU (`num_possible_cpus()`), which the
     // kernel lists as ranges such as "0-3,5".
     let Ok(text) = std::fs::read_to_string("/sys/devices/system/cpu/possible") else {

@@ -8,11 +8,14 @@
 use crate::error::Error;
 use crate::map::{Map, UpdateFlags};
 use crate::prog::{LoadOptions, Program};
+use asm::types::ProgType;
 
 impl Map {
-    /// Creates an object's map: its spec, then, for global data, its initial value.
+    /// Creates an object's map: its spec (a `perf_event_array` without `max_entries`
+    /// gets one entry per possible CPU, as libbpf's `map_set_def_max_entries` gives it),
+    /// then, for global data, its initial value.
     pub fn create_object_map(map: &obj::Map) -> Result<Map, Error> {
-        let m = Map::create(&map.spec)?;
+        let m = Map::create(&map.spec_for(crate::map::possible_cpus() as u32))?;
         if let Some(data) = &map.data {
             m.update(&0u32.to_le_bytes(), data, UpdateFlags::Any)?;
         }
@@ -27,16 +30,21 @@ pub fn create_maps(o: &obj::Object) -> Result<Vec<Map>, Error> {
 }
 
 impl<'a> LoadOptions<'a> {
-    /// Options for a program of a loaded object: its type and expected attach type, the
-    /// object's licence (GPL when it has none), its name, and the object's maps as
-    /// created by [`create_maps`].
+    /// Options for a program of a loaded object as type `prog_type` (its section's,
+    /// [`obj::Program::type_or`]): its expected attach type, `BPF_F_SLEEPABLE` for
+    /// libbpf's sleepable sections, the object's licence (GPL when it has none), its name,
+    /// and the object's maps as created by [`create_maps`].
     pub fn for_program(
         prog: &obj::Program,
+        prog_type: ProgType,
         license: Option<&str>,
         maps: &'a [Map],
     ) -> LoadOptions<'a> {
-        let mut o = LoadOptions::new(prog.prog_type);
+        let mut o = LoadOptions::new(prog_type);
         o.expected_attach_type = prog.expected_attach_type;
+        if prog.sleepable {
+            o.flags |= BPF_F_SLEEPABLE;
+        }
         if let Some(l) = license {
             o.license = l.to_owned();
         }
@@ -46,10 +54,20 @@ impl<'a> LoadOptions<'a> {
     }
 }
 
-/// Loads a program of an object whose maps are `maps` ([`create_maps`]).
-pub fn load_program(o: &obj::Object, prog: &obj::Program, maps: &[Map]) -> Result<Program, Error> {
+/// `BPF_F_SLEEPABLE` (`include/uapi/linux/bpf.h`).
+pub const BPF_F_SLEEPABLE: u32 = 1 << 4;
+
+/// Loads a program of an object as type `prog_type` ([`obj::Program::type_or`]); its
+/// maps are `maps` ([`create_maps`]). Check [`obj::Program::loadable`] first: a program
+/// with unresolved externs or calls is refused by the kernel's verifier.
+pub fn load_program(
+    o: &obj::Object,
+    prog: &obj::Program,
+    prog_type: ProgType,
+    maps: &[Map],
+) -> Result<Program, Error> {
     Program::load(
         &prog.insns,
-        &LoadOptions::for_program(prog, o.license.as_deref(), maps),
+        &LoadOptions::for_program(prog, prog_type, o.license.as_deref(), maps),
     )
 }

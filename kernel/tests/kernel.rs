@@ -599,13 +599,13 @@ fn an_object_program_with_its_maps() {
     let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../testdata/elf/globals.bpf.o");
     let o = obj::Object::parse(&std::fs::read(path).unwrap()).unwrap();
     let p = &o.programs[0];
-    let opts = LoadOptions::for_program(p, o.license.as_deref(), &[]);
+    let opts = LoadOptions::for_program(p, p.type_or(None).unwrap(), o.license.as_deref(), &[]);
     assert_eq!(opts.prog_type, ProgType::Xdp);
     assert_eq!(opts.expected_attach_type, Some(kernel::AttachType::Xdp));
     assert_eq!(opts.name, p.name);
     let maps = kernel::object::create_maps(&o).unwrap();
     assert_eq!(maps.len(), o.maps.len());
-    let prog = kernel::object::load_program(&o, p, &maps).unwrap();
+    let prog = kernel::object::load_program(&o, p, ProgType::Xdp, &maps).unwrap();
     // As in the VM: 150 bytes is above the threshold of 100 (XDP_DROP), 60 below.
     let big = [0u8; 150];
     let run = |data: &[u8]| {

@@ -75,7 +75,12 @@ pub enum Type {
         /// Variables, with their offsets and sizes.
         vars: Vec<Member>,
     },
-    /// Functions, prototypes, forward declarations, tags: no size.
+    /// `BTF_KIND_FUNC`: a function (a kfunc, in DATASEC `.ksyms`).
+    Func {
+        /// Name.
+        name: String,
+    },
+    /// Prototypes, forward declarations, tags: no size.
     Other(u8),
 }
 
@@ -234,7 +239,10 @@ impl Btf {
                     r.u32()?;
                     Type::Other(k)
                 }
-                kind::FWD | kind::FUNC => Type::Other(k),
+                kind::FUNC => Type::Func {
+                    name: name(name_off)?,
+                },
+                kind::FWD => Type::Other(k),
                 other => {
                     return err(format!(
                         "type {} has unknown kind {other} (1 to 19 are defined)",
@@ -310,7 +318,7 @@ fn describe(t: &Type) -> &'static str {
         Type::Alias(_) => "typedef",
         Type::Var { .. } => "variable",
         Type::Datasec { .. } => "section",
-        Type::Other(kind::FUNC) => "function",
+        Type::Func { .. } => "function",
         Type::Other(kind::FUNC_PROTO) => "function prototype",
         Type::Other(kind::FWD) => "forward declaration",
         Type::Other(_) => "tag",
@@ -340,6 +348,8 @@ pub struct BtfMap {
     pub max_entries: Option<u32>,
     /// `map_flags`.
     pub flags: Option<u32>,
+    /// `pinning` (`LIBBPF_PIN_NONE` 0, `LIBBPF_PIN_BY_NAME` 1).
+    pub pinning: Option<u32>,
     /// Byte offset of `values` (`__array(values, ...)`: initial slots, filled by
     /// relocations in `.rel.maps`), inside the variable.
     pub values_offset: Option<u32>,
@@ -354,6 +364,21 @@ pub struct BtfMap {
 }
 
 impl Btf {
+    /// The names of the variables and functions a DATASEC lists (`.kconfig`, `.ksyms`),
+    /// each with whether it is a function; empty if there is no such DATASEC.
+    pub fn datasec_names(&self, section: &str) -> Vec<(String, bool)> {
+        let Some(vars) = self.datasec(section) else {
+            return Vec::new();
+        };
+        vars.iter()
+            .filter_map(|v| match self.get(v.type_id)? {
+                Type::Var { name, .. } => Some((name.clone(), false)),
+                Type::Func { name } => Some((name.clone(), true)),
+                _ => None,
+            })
+            .collect()
+    }
+
     /// Reads the maps defined in the `.maps` DATASEC.
     pub fn maps(&self) -> Result<Vec<BtfMap>, BtfError> {
         let Some(vars) = self.datasec(".maps") else {
@@ -414,9 +439,11 @@ impl Btf {
                         m.inner = Some(Box::new(self.map_def(name, members, depth + 1)?));
                     }
                 }
-                // Accepted and without effect here: pinning is a loader concern, NUMA
-                // placement and map_extra do not change what a program sees.
-                "pinning" | "numa_node" | "map_extra" => {}
+                // Reported, not applied: pinning is a loader concern.
+                "pinning" => m.pinning = Some(self.uint_field(mem.type_id).map_err(ctx)?),
+                // Accepted and without effect here: NUMA placement and map_extra do not
+                // change what a program sees.
+                "numa_node" | "map_extra" => {}
                 other => {
                     return err(format!(
                         "map `{name}`: field `{other}` is not supported \

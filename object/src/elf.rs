@@ -3,12 +3,12 @@
 use crate::btf;
 use crate::link::link;
 use crate::{
-    CodeSection, Global, Map, MapSource, Object, ObjectError, Program, Relocation, F_RDONLY_PROG,
-    MAX_DATA_SECTION,
+    CodeSection, Extern, ExternKind, Global, Map, MapSource, Object, ObjectError, Pinning, Program,
+    Relocation, F_RDONLY_PROG, MAX_DATA_SECTION,
 };
 use asm::insn::{decode, Insn};
 use asm::isa::{op, CallKind, Form, Pseudo};
-use asm::types::{AttachType, MapSpec, MapType, ProgType};
+use asm::types::{section_def, MapSpec, MapType};
 use object::elf;
 use object::read::{
     Object as _, ObjectSection as _, ObjectSymbol as _, RelocationFlags, RelocationTarget,
@@ -37,6 +37,9 @@ pub(crate) struct Code {
     /// Calls and function pointers resolved by relocation to another place:
     /// slot → (code section position, slot there).
     pub(crate) targets: HashMap<usize, (usize, usize)>,
+    /// Instructions that refer to an undefined symbol, left as they are: slot → (symbol,
+    /// whether it is an extern of [`Object::externs`] rather than an undefined function).
+    pub(crate) unresolved: HashMap<usize, (String, bool)>,
     listing: CodeSection,
 }
 
@@ -70,8 +73,23 @@ impl Object {
     /// Reads an object from its bytes.
     pub fn parse(bytes: &[u8]) -> Result<Object, ObjectError> {
         let file = object::File::parse(bytes)?;
-        if file.architecture() != object::Architecture::Bpf {
-            return Err(ObjectError::NotBpf(file.architecture()));
+        if file.format() != object::BinaryFormat::Elf {
+            return Err(ObjectError::NotBpf(format!("{:?}", file.format())));
+        }
+        // libbpf's bpf_object__elf_init: e_machine must be EM_BPF, or EM_NONE as old LLVM
+        // wrote it.
+        let machine = bytes.get(18..20).map_or(u16::MAX, |b| {
+            if file.is_little_endian() {
+                u16::from_le_bytes([b[0], b[1]])
+            } else {
+                u16::from_be_bytes([b[0], b[1]])
+            }
+        });
+        if machine != elf::EM_BPF && machine != elf::EM_NONE {
+            return Err(ObjectError::NotBpf(format!(
+                "{machine} ({:?})",
+                file.architecture()
+            )));
         }
         if !file.is_little_endian() {
             return Err(ObjectError::BigEndian);
@@ -94,52 +112,24 @@ impl Object {
             Some(s) => Some(btf::Btf::parse(s.data()?)?),
             None => None,
         };
+        let externs = btf.as_ref().map_or_else(Vec::new, |b| externs(&file, b));
 
         if let Some(sec) = file.section_by_name("maps") {
-            let data = sec.data()?;
-            let mut syms: Vec<_> = file
+            let mut syms: Vec<(String, u64)> = file
                 .symbols()
                 .filter(|s| {
                     s.section_index() == Some(sec.index()) && !s.name().unwrap_or("").is_empty()
                 })
                 .filter(|s| s.kind() != SymbolKind::Section)
-                .collect();
-            syms.sort_by_key(|s| s.address());
-            for s in syms {
-                let name = s.name()?.to_owned();
-                let off = s.address() as usize;
-                let field = |i: usize| {
-                    data.get(off + 4 * i..off + 4 * i + 4)
-                        .map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
-                };
-                let (Some(t), Some(k), Some(v), Some(m)) = (field(0), field(1), field(2), field(3))
-                else {
-                    return Err(ObjectError::Map {
-                        map: name,
-                        reason: format!(
-                            "legacy definition at byte {off} of `maps` needs 16 bytes \
-                             (type, key_size, value_size, max_entries)"
-                        ),
-                    });
-                };
-                let flags = if s.size() >= 20 {
-                    field(4).unwrap_or(0)
-                } else {
-                    0
-                };
-                let map_type = MapType::from_number(t).ok_or_else(|| ObjectError::Map {
-                    map: name.clone(),
-                    reason: format!("unknown map type {t}"),
-                })?;
-                map_at.insert((sec.index(), off as u64), maps.len());
-                maps.push(Map {
-                    spec: MapSpec::new(map_type, k, v, m)
-                        .named(name)
-                        .with_flags(flags),
-                    data: None,
-                    slots: Vec::new(),
-                    source: MapSource::Legacy,
-                });
+                .map(|s| Ok((s.name()?.to_owned(), s.address())))
+                .collect::<Result<_, object::Error>>()?;
+            syms.sort_by_key(|s| s.1);
+            for (m, (_, off)) in crate::legacy::maps(sec.data()?, &syms)?
+                .into_iter()
+                .zip(&syms)
+            {
+                map_at.insert((sec.index(), *off), maps.len());
+                maps.push(m);
             }
         }
 
@@ -169,12 +159,23 @@ impl Object {
                 };
                 (m.offset, m.size) = (addr as u32, size as u32);
                 map_at.insert((sec.index(), m.offset as u64), maps.len());
-                maps.push(Map {
-                    spec: btf_spec(&m)?,
-                    data: None,
-                    slots: Vec::new(),
-                    source: MapSource::Btf,
-                });
+                let mut map = Map::with_source(btf_spec(&m)?, MapSource::Btf);
+                map.max_entries_nr_cpus =
+                    map.spec.map_type == MapType::PerfEventArray && map.spec.max_entries == 0;
+                // LIBBPF_PIN_NONE, LIBBPF_PIN_BY_NAME; libbpf refuses other values.
+                map.pinning = match m.pinning.unwrap_or(0) {
+                    0 => Pinning::None,
+                    1 => Pinning::ByName,
+                    n => {
+                        return Err(ObjectError::Map {
+                            map: m.name,
+                            reason: format!(
+                                "pinning {n} is not LIBBPF_PIN_NONE (0) or LIBBPF_PIN_BY_NAME (1)"
+                            ),
+                        })
+                    }
+                };
+                maps.push(map);
                 btf_maps.push((maps.len() - 1, m.offset, m.size, m.values_offset));
             }
             // `.values` initialisers: one R_BPF_64_ABS64 per filled slot, against the
@@ -279,6 +280,7 @@ impl Object {
                     slots,
                     funcs,
                     targets: HashMap::new(),
+                    unresolved: HashMap::new(),
                     listing,
                 });
             } else if is_data_section(&name) && sec.size() > 0 {
@@ -307,14 +309,14 @@ impl Object {
                 } else {
                     0
                 };
-                maps.push(Map {
-                    spec: MapSpec::array(value_size, 1)
+                let mut map = Map::with_source(
+                    MapSpec::array(value_size, 1)
                         .named(name.clone())
                         .with_flags(flags),
-                    data: Some(data),
-                    slots: Vec::new(),
-                    source: MapSource::Data,
-                });
+                    MapSource::Data,
+                );
+                map.data = Some(data);
+                maps.push(map);
             }
         }
 
@@ -393,7 +395,27 @@ impl Object {
                     }
                 };
                 if sym.is_undefined() {
-                    return Err(fail("the symbol is not defined in this object (an extern: __ksym and .kconfig are not supported)"));
+                    let is_extern = externs.iter().any(|e| e.name == sym_name);
+                    let is_call = insn.code == op::CALL && r_type == elf::R_BPF_64_32;
+                    if !is_extern && !is_call {
+                        // libbpf's bpf_object__collect_externs: an extern must be in the
+                        // `.kconfig` or `.ksyms` DATASEC.
+                        return Err(fail(
+                            "the symbol is not defined in this object and is not a `__ksym` \
+                             or `__kconfig` extern (libbpf refuses it too)",
+                        ));
+                    }
+                    // Left as it is; the programs that reach it say so (Program::loadable).
+                    codes[ci]
+                        .unresolved
+                        .insert(slot, (sym_name.clone(), is_extern));
+                    codes[ci].listing.relocations.push(Relocation {
+                        slot,
+                        kind: kind_name,
+                        symbol: sym_name,
+                        target: None,
+                    });
+                    continue;
                 }
                 let Some(target_sec) = sym.section_index() else {
                     return Err(fail("the symbol has no section"));
@@ -494,17 +516,16 @@ impl Object {
             codes[ci].listing.relocations.sort_by_key(|r| r.slot);
         }
 
-        // Programs: every global function of every section but `.text`.
+        // Programs: every global function of every section but `.text` (libbpf's
+        // bpf_object__init_prog: any executable section). An object whose only code is in
+        // `.text` offers its global functions as programs of no known type.
+        let only_text = codes.iter().all(|c| c.name == ".text");
         let mut programs = Vec::new();
         for (ci, code) in codes.iter().enumerate() {
-            if code.name == ".text" {
+            if code.name == ".text" && !only_text {
                 continue;
             }
-            let Some((prog_type, attach)) = ProgType::from_section(&code.name) else {
-                return Err(ObjectError::UnknownSection {
-                    section: code.name.clone(),
-                });
-            };
+            let def = section_def(&code.name);
             let whole = [Func {
                 name: code.name.clone(),
                 start: 0,
@@ -518,20 +539,26 @@ impl Object {
             };
             for f in funcs {
                 if !f.global {
+                    if only_text {
+                        continue;
+                    }
                     return Err(ObjectError::StaticProgram {
                         section: code.name.clone(),
                         symbol: f.name.clone(),
                     });
                 }
-                let (insns, subprograms) = link(&codes, ci, f)?;
+                let linked = link(&codes, ci, f)?;
                 programs.push(Program {
                     name: f.name.clone(),
                     section: code.name.clone(),
-                    prog_type,
-                    expected_attach_type: AttachType::from_section(&code.name),
-                    attach: attach.map(str::to_owned),
-                    insns,
-                    subprograms,
+                    prog_type: def.map(|d| d.prog_type),
+                    sleepable: def.is_some_and(|d| d.sleepable),
+                    expected_attach_type: def.and_then(|d| d.attach_type),
+                    attach: code.name.split_once('/').map(|(_, a)| a.to_owned()),
+                    insns: linked.insns,
+                    subprograms: linked.subprograms,
+                    undefined_calls: linked.undefined_calls,
+                    externs: linked.externs,
                     ext: Default::default(),
                 });
             }
@@ -554,6 +581,7 @@ impl Object {
             license,
             sections: codes.into_iter().map(|c| c.listing).collect(),
             globals,
+            externs,
         };
         crate::btf_ext::attach(&mut object, &file)?;
         Ok(object)
@@ -603,7 +631,13 @@ fn btf_spec(m: &btf::BtfMap) -> Result<MapSpec, ObjectError> {
         }
         None => return Err(missing("value")),
     };
-    let max_entries = m.max_entries.ok_or_else(|| missing("max_entries"))?;
+    let max_entries = match m.max_entries {
+        Some(n) => n,
+        // libbpf's map_set_def_max_entries: the number of possible CPUs, at creation
+        // (Map::max_entries_nr_cpus records it).
+        None if map_type == MapType::PerfEventArray => 0,
+        None => return Err(missing("max_entries")),
+    };
     let inner = match &m.inner {
         Some(i) => Some(Box::new(btf_spec(i)?)),
         None => None,
@@ -641,4 +675,31 @@ fn symbol_name(
         Ok(s) => s.name().unwrap_or("").to_owned(),
         Err(_) => format!("symbol #{}", idx.0),
     }
+}
+
+/// The object's externs: its undefined global symbols that BTF lists in the `.kconfig` or
+/// `.ksyms` DATASEC (libbpf's `bpf_object__collect_externs`).
+fn externs(file: &object::File<'_>, btf: &btf::Btf) -> Vec<Extern> {
+    let kconfig = btf.datasec_names(".kconfig");
+    let ksyms = btf.datasec_names(".ksyms");
+    let mut out: Vec<Extern> = Vec::new();
+    for sym in file.symbols().filter(|s| s.is_undefined() && s.is_global()) {
+        let Ok(name) = sym.name() else { continue };
+        let kind = if let Some((_, f)) = kconfig.iter().find(|(n, _)| n == name) {
+            (ExternKind::Kconfig, *f)
+        } else if let Some((_, f)) = ksyms.iter().find(|(n, _)| n == name) {
+            (ExternKind::Ksym, *f)
+        } else {
+            continue;
+        };
+        if !out.iter().any(|e| e.name == name) {
+            out.push(Extern {
+                name: name.to_owned(),
+                kind: kind.0,
+                weak: sym.is_weak(),
+                func: kind.1,
+            });
+        }
+    }
+    out
 }

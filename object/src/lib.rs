@@ -9,12 +9,16 @@
 //!
 //! * [`Object::parse`] reads an object from its bytes; it fails with an [`ObjectError`]
 //!   naming the section, symbol or map at fault.
-//! * [`Object::programs`] are ready to load: each [`Program`] carries its type and
-//!   expected attach type from the section name
-//!   ([`asm::types::ProgType::from_section`], [`asm::types::AttachType::from_section`]),
-//!   and its instructions linked with the `.text` functions it calls, appended after it
-//!   with the call offsets fixed, as libbpf's `bpf_object__relocate` does before
-//!   `BPF_PROG_LOAD`.
+//! * [`Object::programs`] are ready to load: every global function of every executable
+//!   section (of `.text` too when it is the only code). Each [`Program`] carries its type,
+//!   expected attach type and sleepable flag from libbpf's `section_defs`
+//!   ([`asm::types::section_def`]) — `None` for names libbpf does not know (`xdp1`,
+//!   iproute2's `2/1`), which a loader must be told ([`Program::type_or`]) — and its
+//!   instructions linked with the `.text` functions it calls, appended after it with the
+//!   call offsets fixed, as libbpf's `bpf_object__relocate` does before `BPF_PROG_LOAD`.
+//!   A program calling an undefined function, or using an extern, says so in
+//!   [`Program::loadable`]; the object's other programs are not affected.
+//! * `EM_BPF` and `EM_NONE` objects are read, as libbpf reads them.
 //! * Map references are `lddw` instructions with [`Pseudo::MapFd`](asm::isa::Pseudo::MapFd)
 //!   (`src = 1`) and `imm` = an index into [`Object::maps`], or
 //!   [`Pseudo::MapValue`](asm::isa::Pseudo::MapValue) (`src = 2`) with
@@ -25,7 +29,10 @@
 //!   crate) plus what the object says about its contents: the initial value of a global
 //!   data section, the initial slots of a program array, and where it came from. Spin lock
 //!   and timer offsets of a BTF-defined map's value are filled in
-//!   ([`asm::types::ValueFields`]).
+//!   ([`asm::types::ValueFields`]). Legacy `maps` definitions of any size from iproute2's
+//!   16-byte minimum to its 36-byte `struct bpf_elf_map`; pinning is read and reported
+//!   ([`Pinning`]), not applied; a `perf_event_array` without `max_entries` is created
+//!   with one per CPU ([`Map::spec_for`]).
 //! * [`Object::sections`] keep the code as it is in the file, with symbols and
 //!   relocations, for listings (`bpfx disasm prog.o`); [`Object::globals`] locate global
 //!   variables in their data maps.
@@ -34,13 +41,14 @@
 //!   CO-RE relocations); [`Object::relocate_core`] applies the CO-RE relocations against
 //!   a target BTF ([`core`]), as libbpf does before loading.
 //!
-//! Not supported: externs (`__ksym`, `.kconfig`), maps of maps with initialisers, big-endian objects.
+//! Externs (`__ksym`, `__kconfig`) are recorded in [`Object::externs`], not resolved.
+//! Not supported: maps of maps with initialisers, big-endian objects.
 //!
 //! ```
 //! let bytes = std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/../testdata/elf/xdp_count.bpf.o")).unwrap();
 //! let obj = obj::Object::parse(&bytes).unwrap();
 //! let prog = obj.program("count_proto").unwrap();
-//! assert_eq!(prog.prog_type, asm::types::ProgType::Xdp);
+//! assert_eq!(prog.prog_type, Some(asm::types::ProgType::Xdp));
 //! assert_eq!(prog.expected_attach_type, Some(asm::types::AttachType::Xdp));
 //! assert_eq!(obj.maps[0].spec.name, "counts");
 //! assert_eq!((obj.maps[0].spec.key_size, obj.maps[0].spec.value_size), (4, 8));
@@ -53,6 +61,7 @@ mod btf;
 pub mod btf_ext;
 pub mod core;
 mod elf;
+mod legacy;
 mod link;
 
 pub use btf::BtfError;
@@ -79,6 +88,8 @@ pub struct Object {
     pub sections: Vec<CodeSection>,
     /// Global variables: where each lives in a global data map.
     pub globals: Vec<Global>,
+    /// Extern symbols (`__ksym`, `__kconfig`), recorded, not resolved.
+    pub externs: Vec<Extern>,
 }
 
 /// A global variable of a data section (`.data`, `.bss`, `.rodata` ...).
@@ -101,8 +112,14 @@ pub struct Program {
     pub name: String,
     /// Section name (`xdp`, `kprobe/do_sys_openat2` ...).
     pub section: String,
-    /// Type from the section name.
-    pub prog_type: ProgType,
+    /// Type from the section name, as libbpf's `section_defs` give it; `None` for a
+    /// section name libbpf does not know (`socket1`, `xdp_prog`, iproute2's `2/1`, `.text`
+    /// of an object with no other code): the loader must be told the type
+    /// ([`Program::type_or`]).
+    pub prog_type: Option<ProgType>,
+    /// libbpf's `SEC_SLEEPABLE` sections (`fentry.s/`, `lsm.s/`, `uprobe.s`, `syscall` ...):
+    /// loaded with `BPF_F_SLEEPABLE`.
+    pub sleepable: bool,
     /// The `expected_attach_type` libbpf loads it with, from the section name (`None`:
     /// 0, none needed).
     pub expected_attach_type: Option<AttachType>,
@@ -114,6 +131,12 @@ pub struct Program {
     pub subprograms: Vec<(String, usize)>,
     /// Function info, line info and CO-RE relocations from `.BTF.ext`, in `insns`' slots.
     pub ext: btf_ext::ProgramExt,
+    /// Undefined functions it calls that are neither BPF functions nor `__ksym` kfuncs
+    /// (e.g. `memset` that clang did not inline): the call is left unresolved and the
+    /// program cannot be loaded ([`Program::loadable`]).
+    pub undefined_calls: Vec<String>,
+    /// Names of the object's [`Extern`]s it refers to.
+    pub externs: Vec<String>,
 }
 
 /// An object's map reference as a reference by index: an object numbers its maps by index
@@ -139,6 +162,94 @@ pub fn map_ref_by_index(insn: Insn) -> Insn {
     Insn {
         src: src.src(),
         ..insn
+    }
+}
+
+impl Program {
+    /// Why this program cannot be loaded or run as it is: a call to an undefined
+    /// function (libbpf's `bpf_object__relocate` refuses it too), or an extern that is
+    /// recorded but not resolved yet.
+    pub fn loadable(&self) -> Result<(), String> {
+        if let Some(f) = self.undefined_calls.first() {
+            return Err(format!(
+                "program `{}` calls undefined function `{f}`: it cannot be loaded anywhere \
+                 (libbpf refuses it too)",
+                self.name
+            ));
+        }
+        if let Some(e) = self.externs.first() {
+            return Err(format!(
+                "program `{}` uses extern `{e}` (`__ksym`/`__kconfig`): externs are read but \
+                 not resolved yet, so it cannot be run",
+                self.name
+            ));
+        }
+        Ok(())
+    }
+
+    /// The program's type: `given` (a `--type` option) if there is one, else the type its
+    /// section names; an error naming the section when neither says it.
+    pub fn type_or(&self, given: Option<ProgType>) -> Result<ProgType, String> {
+        given.or(self.prog_type).ok_or_else(|| {
+            format!(
+                "program `{}`: section `{}` does not name a program type libbpf knows; \
+                 give one with --type (e.g. --type xdp, --type socket_filter, --type sched_cls)",
+                self.name, self.section
+            )
+        })
+    }
+}
+
+/// What kind of extern an undefined symbol is, from the BTF DATASEC that lists it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ExternKind {
+    /// `extern ... __kconfig` (DATASEC `.kconfig`): a kernel configuration value, which
+    /// libbpf reads from `/proc/config.gz` into its `.kconfig` map.
+    Kconfig,
+    /// `extern ... __ksym` (DATASEC `.ksyms`): a kernel variable or kfunc, which libbpf
+    /// resolves against the kernel's BTF.
+    Ksym,
+}
+
+/// An extern symbol of the object (`__ksym`, `__kconfig`), recorded as libbpf's
+/// `bpf_object__collect_externs` does; resolving it is a later step.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Extern {
+    /// Symbol name.
+    pub name: String,
+    /// Kconfig or ksym.
+    pub kind: ExternKind,
+    /// `__weak`: libbpf leaves it 0 when it cannot be resolved.
+    pub weak: bool,
+    /// A function (a kfunc), not a variable.
+    pub func: bool,
+}
+
+/// How a map asks to be pinned in bpffs. Read and reported, not applied.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Pinning {
+    /// Not pinned.
+    #[default]
+    None,
+    /// libbpf's `LIBBPF_PIN_BY_NAME` (`__uint(pinning, 1)` in a BTF-defined map).
+    ByName,
+    /// iproute2's `PIN_OBJECT_NS` (`bpf_elf_map.pinning = 1`).
+    ObjectNs,
+    /// iproute2's `PIN_GLOBAL_NS` (`bpf_elf_map.pinning = 2`).
+    GlobalNs,
+    /// Another value (iproute2 looks custom values up in `/etc/iproute2/bpf_pinning`).
+    Other(u32),
+}
+
+impl std::fmt::Display for Pinning {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Pinning::None => f.write_str("none"),
+            Pinning::ByName => f.write_str("by name (libbpf)"),
+            Pinning::ObjectNs => f.write_str("object namespace (iproute2)"),
+            Pinning::GlobalNs => f.write_str("global namespace (iproute2)"),
+            Pinning::Other(n) => write!(f, "custom {n} (iproute2)"),
+        }
     }
 }
 
@@ -169,17 +280,52 @@ pub struct Map {
     pub slots: Vec<(u32, String)>,
     /// Where the definition came from.
     pub source: MapSource,
+    /// `max_entries` was 0 or absent in a `perf_event_array`: libbpf sets it to the number
+    /// of possible CPUs (libbpf's `map_set_def_max_entries`), so the loader resolves it
+    /// when it creates the map
+    /// ([`Map::max_entries_for`]).
+    pub max_entries_nr_cpus: bool,
+    /// Pinning asked for (BTF `pinning`, iproute2 `bpf_elf_map.pinning`).
+    pub pinning: Pinning,
+    /// iproute2's `bpf_elf_map` `id`, `inner_id` and `inner_idx` (0 when absent): tail-call
+    /// sections `ID/KEY` name a program array by `id`.
+    pub iproute2_ids: (u32, u32, u32),
 }
 
 impl Map {
     /// A map declared by a test or on the command line, for an assembly program: no
     /// initial contents.
     pub fn declared(spec: MapSpec) -> Map {
+        Map::with_source(spec, MapSource::Declared)
+    }
+
+    /// A map with this spec and source, no initial contents, default attributes.
+    pub fn with_source(spec: MapSpec, source: MapSource) -> Map {
         Map {
             spec,
             data: None,
             slots: Vec::new(),
-            source: MapSource::Declared,
+            source,
+            max_entries_nr_cpus: false,
+            pinning: Pinning::None,
+            iproute2_ids: (0, 0, 0),
+        }
+    }
+
+    /// The `max_entries` to create the map with on a machine with `nr_cpus` possible CPUs.
+    pub fn max_entries_for(&self, nr_cpus: u32) -> u32 {
+        if self.max_entries_nr_cpus {
+            nr_cpus
+        } else {
+            self.spec.max_entries
+        }
+    }
+
+    /// The spec to create the map with on a machine with `nr_cpus` possible CPUs.
+    pub fn spec_for(&self, nr_cpus: u32) -> MapSpec {
+        MapSpec {
+            max_entries: self.max_entries_for(nr_cpus),
+            ..self.spec.clone()
         }
     }
 
@@ -227,9 +373,10 @@ pub enum ObjectError {
     /// Not an ELF file, or a malformed one.
     #[error("not a valid ELF object: {0}")]
     Elf(#[from] object::Error),
-    /// An ELF file for another machine.
-    #[error("not a BPF object: the ELF machine is {0:?} (expected Bpf)")]
-    NotBpf(object::Architecture),
+    /// An ELF file for another machine (libbpf accepts `EM_BPF` and, as old LLVM wrote,
+    /// `EM_NONE`).
+    #[error("not a BPF object: the machine is {0} (expected an ELF file for EM_BPF = 247, or EM_NONE = 0)")]
+    NotBpf(String),
     /// A big-endian object.
     #[error("big-endian BPF objects are not supported (built with -target bpfeb?)")]
     BigEndian,
@@ -240,12 +387,6 @@ pub enum ObjectError {
         section: String,
         /// The decoding error (instruction index and byte offset inside the section).
         source: DecodeError,
-    },
-    /// An executable section whose name gives no program type.
-    #[error("section `{section}`: unknown program section name (expected e.g. `xdp`, `socket`, `kprobe/FUNC`, `tracepoint/CAT/NAME`, `tc`)")]
-    UnknownSection {
-        /// Section.
-        section: String,
     },
     /// A static function in a program section (libbpf rejects these too).
     #[error(

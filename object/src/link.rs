@@ -6,8 +6,17 @@ use asm::insn::Insn;
 use asm::isa::{CallKind, Form, Pseudo};
 use std::collections::HashMap;
 
-/// A linked program: instructions and the appended functions' names and slots.
-type Linked = (Vec<Insn>, Vec<(String, usize)>);
+/// A linked program.
+pub(crate) struct Linked {
+    /// The instructions: the program, then the functions it calls.
+    pub(crate) insns: Vec<Insn>,
+    /// The appended functions' names and slots.
+    pub(crate) subprograms: Vec<(String, usize)>,
+    /// Undefined functions called from any of its instructions.
+    pub(crate) undefined_calls: Vec<String>,
+    /// Externs referred to from any of its instructions.
+    pub(crate) externs: Vec<String>,
+}
 
 /// Copies a program's function and appends every function it calls (transitively), fixing
 /// each call's offset — what libbpf's `bpf_object__reloc_code` does. Jumps stay valid
@@ -20,6 +29,7 @@ pub(crate) fn link(codes: &[Code], ci: usize, prog: &Func) -> Result<Linked, Obj
     // (code section, function start) → output slot of the function's start.
     let mut placed: HashMap<(usize, usize), usize> = HashMap::new();
     let mut subprograms = Vec::new();
+    let (mut undefined_calls, mut externs) = (Vec::new(), Vec::new());
     let mut next_slot = 0usize;
 
     let mut append = |out: &mut Vec<Insn>,
@@ -52,13 +62,25 @@ pub(crate) fn link(codes: &[Code], ci: usize, prog: &Func) -> Result<Linked, Obj
     let mut i = 0;
     while i < out.len() {
         let insn = out[i];
+        let (c, slot) = origin[i];
+        if let Some((name, is_extern)) = codes[c].unresolved.get(&slot) {
+            let list = if *is_extern {
+                &mut externs
+            } else {
+                &mut undefined_calls
+            };
+            if !list.contains(name) {
+                list.push(name.clone());
+            }
+            i += 1;
+            continue;
+        }
         let is_call = insn.form() == Some(Form::Call(CallKind::Local));
         let is_func_ptr = insn.pseudo() == Some(Pseudo::Func);
         if !(is_call || is_func_ptr) {
             i += 1;
             continue;
         }
-        let (c, slot) = origin[i];
         let code = &codes[c];
         let (tc, tslot) = match code.targets.get(&slot) {
             Some(&t) => t,
@@ -128,5 +150,10 @@ pub(crate) fn link(codes: &[Code], ci: usize, prog: &Func) -> Result<Linked, Obj
         out[i].imm = rel;
         i += 1;
     }
-    Ok((out, subprograms))
+    Ok(Linked {
+        insns: out,
+        subprograms,
+        undefined_calls,
+        externs,
+    })
 }

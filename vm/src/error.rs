@@ -59,6 +59,17 @@ pub enum LoadError {
         /// `fd` or `index`.
         how: &'static str,
     },
+    /// `lddw` names a map of a type the VM does not implement (an object's map, created
+    /// as an inert placeholder so that the object's other programs still load).
+    #[error("instruction {pc}: the program uses map `{map}` of type {map_type}, which the VM does not implement")]
+    UnsupportedMap {
+        /// Slot index.
+        pc: usize,
+        /// The map's name.
+        map: String,
+        /// Its type.
+        map_type: asm::types::MapType,
+    },
     /// `lddw map_value` on a map that has no direct value address, or offset out of range.
     #[error("instruction {pc}: {reason}")]
     BadMapValue {

@@ -314,8 +314,20 @@ impl Vm {
     /// Creates a map of a loaded object ([`obj::Map`]): its spec, then, for global data,
     /// its initial value. Create an object's maps in order, before its programs: their
     /// `lddw` map references are indexes into [`obj::Object::maps`].
+    /// A `perf_event_array` without `max_entries` gets [`Env::ncpus`] entries, as libbpf's
+    /// `map_set_def_max_entries` gives it the number of possible CPUs. A map of a type the
+    /// VM does not implement is an inert placeholder ([`Map::inert`]) unless it was
+    /// declared for the program ([`obj::MapSource::Declared`]): programs that do not use it
+    /// still load.
     pub fn create_object_map(&mut self, map: &obj::Map) -> Result<u32, MapError> {
-        let index = self.create_map(map.spec.clone())?;
+        let ncpus = self.machine.env.ncpus;
+        let index = if map.source == obj::MapSource::Declared {
+            self.create_map(map.spec_for(ncpus))?
+        } else {
+            let m = Map::inert(map.spec_for(ncpus), ncpus as usize)?;
+            self.machine.maps.push(m);
+            self.machine.maps.len() as u32 - 1
+        };
         if let Some(data) = &map.data {
             self.machine.maps[index as usize].update(&0u32.to_le_bytes(), data, BPF_ANY)?;
         }
@@ -323,9 +335,14 @@ impl Vm {
     }
 
     /// Loads a program of a loaded object ([`obj::Program`]) into a VM that holds the
-    /// object's maps, created in order ([`Vm::create_object_map`]). Its type must be one
-    /// of [`SUPPORTED_PROG_TYPES`].
-    pub fn load_program(&mut self, prog: &obj::Program) -> Result<ProgId, LoadError> {
+    /// object's maps, created in order ([`Vm::create_object_map`]), as type `prog_type`
+    /// (its section's, [`obj::Program::type_or`]), which must be one of
+    /// [`SUPPORTED_PROG_TYPES`].
+    pub fn load_program(
+        &mut self,
+        prog: &obj::Program,
+        prog_type: ProgType,
+    ) -> Result<ProgId, LoadError> {
         // The object numbers maps by index, as the VM does.
         let insns: Vec<Insn> = prog
             .insns
@@ -333,7 +350,7 @@ impl Vm {
             .copied()
             .map(obj::map_ref_by_index)
             .collect();
-        self.load_insns(&insns, prog.prog_type)
+        self.load_insns(&insns, Some(prog_type))
     }
 
     /// A VM with a loaded object's maps and one of its programs: the way to run one
@@ -341,6 +358,7 @@ impl Vm {
     /// other programs; [`testing::Test`] loads a whole object and fills them.
     pub fn from_program(
         prog: &obj::Program,
+        prog_type: ProgType,
         maps: &[obj::Map],
         env: Env,
     ) -> Result<(Vm, ProgId), RunError> {
@@ -352,7 +370,7 @@ impl Vm {
                 source,
             })?;
         }
-        let id = vm.load_program(prog)?;
+        let id = vm.load_program(prog, prog_type)?;
         Ok((vm, id))
     }
 

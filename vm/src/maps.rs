@@ -126,6 +126,10 @@ enum Store {
     Queue {
         items: VecDeque<Vec<u8>>,
     },
+    /// A map of a type the VM does not implement, kept in its place so that an object's
+    /// map indexes stay valid: every operation on it fails, and programs that refer to it
+    /// do not load ([`crate::LoadError::UnsupportedMap`]).
+    Inert,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -167,6 +171,27 @@ impl fmt::Debug for Map {
 const RINGBUF_HDR: usize = 8;
 
 impl Map {
+    /// A placeholder for a map of a type the VM does not implement (for any other type, a
+    /// map as [`Map::new`] creates it): nothing is allocated and every operation fails.
+    pub fn inert(spec: MapSpec, ncpus: usize) -> Result<Map, MapError> {
+        if SUPPORTED_MAP_TYPES.contains(&spec.map_type) {
+            return Map::new(spec, ncpus);
+        }
+        Ok(Map {
+            spec,
+            ncpus: 1,
+            stride: 0,
+            values: Vec::new(),
+            store: Store::Inert,
+        })
+    }
+
+    /// Whether this is a placeholder for a map type the VM does not implement
+    /// ([`Map::inert`]).
+    pub fn is_inert(&self) -> bool {
+        matches!(self.store, Store::Inert)
+    }
+
     /// Creates a map, with the checks `map_alloc_check` functions make in the kernel.
     pub fn new(spec: MapSpec, ncpus: usize) -> Result<Map, MapError> {
         let MapSpec {
@@ -282,6 +307,7 @@ impl Map {
                 .filter(|r| r.state == RecState::Committed)
                 .count(),
             Store::Queue { items } => items.len(),
+            Store::Inert => 0,
         }
     }
 
@@ -291,6 +317,9 @@ impl Map {
     }
 
     fn check_key(&self, key: &[u8]) -> Result<(), MapError> {
+        if self.is_inert() {
+            return Err(MapError::Unsupported(self.spec.map_type));
+        }
         if key.len() != self.spec.key_size as usize {
             return inval(format!(
                 "key is {} bytes, the map's key_size is {}",

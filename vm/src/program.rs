@@ -455,11 +455,18 @@ pub(crate) fn compile(
                         } else {
                             maps.by_fd(handle)
                         };
-                        let (idx, _) = found.ok_or(LoadError::UnknownMap {
+                        let (idx, map) = found.ok_or(LoadError::UnknownMap {
                             pc,
                             handle,
                             how: if by_idx { "index" } else { "fd" },
                         })?;
+                        if map.is_inert() {
+                            return Err(LoadError::UnsupportedMap {
+                                pc,
+                                map: map.spec().name.clone(),
+                                map_type: map.spec().map_type,
+                            });
+                        }
                         Region::MapHandle.addr(idx)
                     }
                     Pseudo::MapValue | Pseudo::MapIdxValue => {

@@ -226,7 +226,8 @@ impl Pod for Vec<u8> {
 struct Prog {
     name: String,
     section: String,
-    prog_type: ProgType,
+    /// `None`: the section names no type ([`obj::Program::type_or`]).
+    prog_type: Option<ProgType>,
     /// The VM's id, or why the program cannot run.
     id: Result<ProgId, String>,
 }
@@ -296,7 +297,8 @@ impl Test {
         let mut t = Test::with_maps(&obj.maps, env)?;
         t.globals = obj.globals.clone();
         for p in &obj.programs {
-            t.add_program(&p.name, &p.section, p.prog_type, &p.insns);
+            let ready = p.loadable().and_then(|()| p.type_or(None));
+            t.add_program(&p.name, &p.section, ready, &p.insns);
         }
         t.fill_slots()?;
         Ok(t)
@@ -349,7 +351,7 @@ impl Test {
         t.progs.push(Prog {
             name,
             section: prog_type.name().to_string(),
-            prog_type,
+            prog_type: Some(prog_type),
             id: Ok(id),
         });
         Ok(t)
@@ -366,13 +368,20 @@ impl Test {
             current: 0,
         };
         for m in maps {
-            if !crate::SUPPORTED_MAP_TYPES.contains(&m.spec.map_type) {
+            let declared = m.source == obj::MapSource::Declared;
+            if declared && !crate::SUPPORTED_MAP_TYPES.contains(&m.spec.map_type) {
                 return Err(TestError::UnsupportedMapType {
                     map: m.spec.name.clone(),
                     map_type: m.spec.map_type,
                 });
             }
-            t.vm.create_map(m.spec.clone())
+            // An object's maps the VM lacks are placeholders (Vm::create_object_map); the
+            // data of global data maps is stored by clear_maps.
+            let data_less = obj::Map {
+                data: None,
+                ..m.clone()
+            };
+            t.vm.create_object_map(&data_less)
                 .map_err(|source| TestError::Map {
                     map: m.spec.name.clone(),
                     source,
@@ -382,23 +391,31 @@ impl Test {
         Ok(t)
     }
 
-    fn add_program(&mut self, name: &str, section: &str, prog_type: ProgType, insns: &[Insn]) {
+    /// Adds a program as type `ready`, or as not runnable for the reason given.
+    fn add_program(
+        &mut self,
+        name: &str,
+        section: &str,
+        ready: Result<ProgType, String>,
+        insns: &[Insn],
+    ) {
         // The loader numbers maps by index, as the VM does.
         let insns: Vec<Insn> = insns.iter().copied().map(obj::map_ref_by_index).collect();
-        let id = if supported(prog_type) {
-            self.vm.load_insns(&insns, prog_type).map_err(|e| {
+        let prog_type = ready.as_ref().ok().copied();
+        let id = match ready {
+            Ok(t) if supported(t) => self.vm.load_insns(&insns, Some(t)).map_err(|e| {
                 TestError::Load {
                     program: name.to_string(),
                     source: e,
                 }
                 .to_string()
-            })
-        } else {
-            Err(TestError::UnsupportedProgType {
+            }),
+            Ok(t) => Err(TestError::UnsupportedProgType {
                 program: name.to_string(),
-                prog_type,
+                prog_type: t,
             }
-            .to_string())
+            .to_string()),
+            Err(why) => Err(why),
         };
         self.progs.push(Prog {
             name: name.to_string(),
@@ -507,7 +524,7 @@ impl Test {
 
     /// The selected program's type.
     pub fn prog_type(&self) -> Option<ProgType> {
-        self.progs.get(self.current).map(|p| p.prog_type)
+        self.progs.get(self.current).and_then(|p| p.prog_type)
     }
 
     /// Names of all programs, in object order.
@@ -752,7 +769,7 @@ impl Test {
         let out = result.map_err(|source| TestError::Run { program, source })?;
         Ok(Run {
             ret: out.r0,
-            meaning: prog_type.r0_meaning(out.r0),
+            meaning: prog_type.and_then(|t| t.r0_meaning(out.r0)),
             packet: self.vm.packet().to_vec(),
             ctx: self.vm.ctx().to_vec(),
             trace,

@@ -1,6 +1,7 @@
 //! Each test object run in the VM through `vm::testing`: the return value and its meaning,
 //! maps, global data, trace output, ring buffer records and tail calls.
 
+use asm::types::ProgType;
 use obj::Object;
 use vm::testing::{Test, TestError};
 use vm::Env;
@@ -364,19 +365,53 @@ fn several_maps_each_updated() {
 }
 
 #[test]
-fn an_object_without_programs_says_so() {
+fn an_object_with_only_text_offers_untyped_programs() {
     let mut t = open("text_only.bpf.o");
-    assert!(t.programs().is_empty());
+    assert_eq!(t.programs(), ["helper_only"]);
+    assert_eq!(t.prog_type(), None);
     let e = t.run().unwrap_err();
-    assert!(matches!(e, TestError::NoPrograms), "{e}");
-    assert!(e.to_string().contains("SEC(\"xdp\")"), "{e}");
+    assert!(matches!(e, TestError::NotRunnable { .. }), "{e}");
+    assert!(e.to_string().contains("section `.text`"), "{e}");
+    assert!(e.to_string().contains("--type"), "{e}");
+}
+
+#[test]
+fn programs_with_externs_or_undefined_calls_do_not_stop_the_others() {
+    let mut t = open("externs.bpf.o");
+    t.select("plain").unwrap();
+    assert_eq!(t.run().unwrap().ret, 2);
+    t.select("undefined").unwrap();
+    let e = t.run().unwrap_err().to_string();
+    assert!(e.contains("calls undefined function `not_a_kfunc`"), "{e}");
+    t.select("kconfig").unwrap();
+    let e = t.run().unwrap_err().to_string();
+    assert!(e.contains("not resolved yet"), "{e}");
+}
+
+#[test]
+fn unused_maps_of_types_the_vm_lacks_do_not_stop_a_load() {
+    // iproute2_maps has a stack_trace map and a perf_event_array without max_entries.
+    let o = Object::parse(&std::fs::read(path("iproute2_maps.bpf.o")).unwrap()).unwrap();
+    let mut t = vm::testing::Test::from_object(&o).unwrap();
+    t.select("slot0").unwrap();
+    let e = t.run().unwrap_err().to_string();
+    assert!(e.contains("--type"), "{e}");
+    let p = o.program("slot0").unwrap();
+    let env = Env {
+        ncpus: 3,
+        ..Env::default()
+    };
+    let (mut m, id) = vm::Vm::from_program(p, ProgType::SchedCls, &o.maps, env).unwrap();
+    assert_eq!(m.run(id).unwrap().r0, 2);
+    let events = o.map_index("events").unwrap() as u32;
+    assert_eq!(m.map(events).unwrap().spec().max_entries, 3);
 }
 
 #[test]
 fn a_vm_built_from_an_object_program_and_its_maps() {
     let o = Object::parse(&std::fs::read(path("globals.bpf.o")).unwrap()).unwrap();
     let p = &o.programs[0];
-    let (mut m, id) = vm::Vm::from_program(p, &o.maps, Env::default()).unwrap();
+    let (mut m, id) = vm::Vm::from_program(p, ProgType::Xdp, &o.maps, Env::default()).unwrap();
     // Global data starts with the section's contents: the threshold is 100.
     m.set_packet(vec![0; 150]);
     assert_eq!(m.run(id).unwrap().r0, 1, "XDP_DROP above the threshold");
@@ -395,13 +430,33 @@ fn a_vm_built_from_an_object_program_and_its_maps() {
     );
 
     // A program of a type the VM has no context for is a typed error.
-    let mut lsm = p.clone();
-    lsm.prog_type = asm::types::ProgType::Lsm;
-    let e = vm::Vm::from_program(&lsm, &o.maps, Env::default()).unwrap_err();
+    let e = vm::Vm::from_program(p, ProgType::Lsm, &o.maps, Env::default()).unwrap_err();
     assert_eq!(
         e,
         vm::RunError::Load(vm::LoadError::UnsupportedProgType(
             asm::types::ProgType::Lsm
         ))
     );
+}
+
+#[test]
+fn a_btf_sockmap_the_program_does_not_use_is_a_placeholder() {
+    let mut t = open("btf_defaults.bpf.o");
+    assert_eq!(t.run().unwrap().ret, 2);
+    assert_eq!(t.run().unwrap().ret, 2);
+    // A program that uses a map the VM lacks is refused by name when it loads.
+    let src = "r1 = map_fd(2) ll\nr0 = 0\nexit\n";
+    let insns = asm::text::assemble(src, asm::text::Dialect::Llvm)
+        .unwrap()
+        .insns;
+    let o = Object::parse(&std::fs::read(path("btf_defaults.bpf.o")).unwrap()).unwrap();
+    let mut m = vm::Vm::new();
+    for map in &o.maps {
+        m.create_object_map(map).unwrap();
+    }
+    let e = m
+        .load_insns(&insns, Some(ProgType::Xdp))
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("map `socks` of type sockmap"), "{e}");
 }

@@ -6,7 +6,6 @@ use crate::observation::{is_percpu, Observation, ObservedMap};
 use crate::program::create_kernel_maps;
 use crate::schema::{encode, parse_hex, Case, MapValue};
 use asm::isa::Pseudo;
-use asm::types::MapType;
 use kernel::map::UpdateFlags;
 use std::collections::BTreeMap;
 
@@ -199,8 +198,11 @@ fn run_case(suite: &Suite, case: &Case) -> Outcome {
         ..Default::default()
     };
     for (m, km) in program.maps.iter().zip(&kmaps) {
-        let entries = if matches!(m.spec.map_type, MapType::Ringbuf) {
-            Err("ring buffer records are not read in the kernel".to_string())
+        let entries = if !m.spec.map_type.readable_by_lookup() {
+            Err(format!(
+                "{} maps are not read back from the kernel",
+                m.spec.map_type
+            ))
         } else {
             km.entries()
                 .map(|mut e| {
