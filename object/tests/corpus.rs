@@ -5,10 +5,12 @@
 //! For every object libbpf opens, bpfx must open it too ([`Object::parse`]) with the same
 //! programs (names, sections, in libbpf's order) and the same program types wherever libbpf
 //! knows one. The objects where bpfx disagrees today are listed, with the reason, in
-//! `testdata/corpus/expected.txt`: a disagreement not listed there fails the test (a
-//! regression); a listed object that now agrees is reported, to be removed from the list.
-//! `BPFX_BLESS=1` rewrites the list from this run (entries for objects this run did not
-//! build, e.g. outside the default subset, are kept).
+//! `testdata/corpus/expected.txt`, and those where it agrees in `agree.txt`: an object of
+//! `agree.txt` that now disagrees fails the test (a regression); a listed object that now
+//! agrees is reported, to be removed from `expected.txt`; an object in neither (a kernel whose
+//! `vmlinux.h` lets other sources build) is reported. `BPFX_BLESS=1` rewrites both lists from
+//! this run (entries for objects this run did not build, e.g. with `BPFX_CORPUS=subset`, are
+//! kept).
 //!
 //! The programs bpfx opens are also given to the verifier (informational: the counts of
 //! verdicts are printed, nothing is asserted about them).
@@ -239,8 +241,9 @@ impl Verdicts {
     }
 }
 
-/// `testdata/corpus/expected.txt`: object → reason, in file order (comments skipped).
-fn read_expected(path: &Path) -> BTreeMap<String, String> {
+/// `testdata/corpus/expected.txt` or `agree.txt`: object → reason (empty in `agree.txt`),
+/// comments skipped.
+fn read_list(path: &Path) -> BTreeMap<String, String> {
     let text = std::fs::read_to_string(path).unwrap_or_default();
     text.lines()
         .filter(|l| !l.trim().is_empty() && !l.starts_with('#'))
@@ -254,9 +257,15 @@ fn read_expected(path: &Path) -> BTreeMap<String, String> {
 const EXPECTED_HEADER: &str = "\
 # The objects of the corpus built by .ci/build-corpus (Linux 6.1 BPF selftests and samples)
 # that libbpf opens and bpfx's loader does not read the same way, with the first difference:
-# OBJECT <TAB> REASON. object/tests/corpus.rs fails on a difference not listed here and
+# OBJECT <TAB> REASON. object/tests/corpus.rs fails when an object of agree.txt differs and
 # reports listed objects that now agree. Rewrite with BPFX_BLESS=1 cargo test -p bpfx-object
 # --test corpus (entries for objects the run did not build are kept).
+";
+
+const AGREE_HEADER: &str = "\
+# The objects of the corpus built by .ci/build-corpus that bpfx's loader reads as libbpf does
+# (same programs, sections and types), one per line. object/tests/corpus.rs fails when one of
+# them stops agreeing. Rewritten with expected.txt by BPFX_BLESS=1.
 ";
 
 #[test]
@@ -344,38 +353,46 @@ fn bpfx_opens_what_libbpf_opens() {
     verdicts.report(&mut report);
     print!("{report}");
 
-    // Against the expectation: regressions fail, improvements are reported.
-    let expected_path = test_support::workspace_root().join("testdata/corpus/expected.txt");
-    let expected = read_expected(&expected_path);
+    // Against the expectation: regressions fail, improvements are reported. A regression is
+    // a difference in an object the baseline saw agree (agree.txt); an object the baseline
+    // never saw (another kernel's vmlinux.h lets other sources build) is only reported.
+    let data = test_support::workspace_root().join("testdata/corpus");
+    let expected = read_list(&data.join("expected.txt"));
+    let agreed = read_list(&data.join("agree.txt"));
     let compared: BTreeSet<&String> = libbpf
         .iter()
         .filter(|(_, o)| o.error.is_none())
         .map(|(p, _)| p)
         .collect();
     if test_support::bless() {
-        // Keep what this run could not see; replace the rest with this run's mismatches.
-        let mut next: BTreeMap<String, String> = expected
-            .into_iter()
-            .filter(|(o, _)| !compared.contains(o))
-            .collect();
-        next.extend(mismatches.iter().map(|(o, w)| (o.clone(), w.clone())));
-        let mut text = EXPECTED_HEADER.to_string();
-        for (o, why) in &next {
-            let _ = writeln!(text, "{o}\t{}", why.replace(['\t', '\n'], " "));
-        }
-        std::fs::create_dir_all(expected_path.parent().unwrap()).unwrap();
-        std::fs::write(&expected_path, text).unwrap();
+        // Keep what this run could not see; replace the rest with this run's results.
+        let unseen = |(o, _): &(String, String)| !compared.contains(o);
+        let mut differ: BTreeMap<String, String> = expected.into_iter().filter(unseen).collect();
+        differ.extend(mismatches.iter().map(|(o, w)| (o.clone(), w.clone())));
+        let mut agree: BTreeMap<String, String> = agreed.into_iter().filter(unseen).collect();
+        agree.extend(
+            compared
+                .iter()
+                .filter(|o| !mismatches.contains_key(**o))
+                .map(|o| (o.to_string(), String::new())),
+        );
+        write_list(&data.join("expected.txt"), EXPECTED_HEADER, &differ);
+        write_list(&data.join("agree.txt"), AGREE_HEADER, &agree);
         println!(
-            "blessed: {} ({} entries)",
-            expected_path.display(),
-            next.len()
+            "blessed: {} ({} differ, {} agree)",
+            data.display(),
+            differ.len(),
+            agree.len()
         );
         return;
     }
     let mut regressions = Vec::new();
     for (o, why) in &mismatches {
         match expected.get(o) {
-            None => regressions.push(format!("{o}: {why}")),
+            None if agreed.contains_key(o) => regressions.push(format!("{o}: {why}")),
+            None => println!(
+                "new object {o} (not in testdata/corpus; BPFX_BLESS=1 adds it) differs: {why}"
+            ),
             Some(was) if was != why => {
                 println!("changed reason for {o} (still listed): was `{was}`, now `{why}`")
             }
@@ -391,11 +408,25 @@ fn bpfx_opens_what_libbpf_opens() {
     }
     assert!(
         regressions.is_empty(),
-        "{} objects that bpfx read as libbpf does now differ (not in {}):\n{}",
+        "{} objects that bpfx read as libbpf did now differ (listed in {}):\n{}",
         regressions.len(),
-        expected_path.display(),
+        data.join("agree.txt").display(),
         regressions.join("\n")
     );
+}
+
+/// Writes `OBJECT <TAB> REASON` lines (or `OBJECT` alone for an empty reason) after a header.
+fn write_list(path: &Path, header: &str, entries: &BTreeMap<String, String>) {
+    let mut text = header.to_string();
+    for (o, why) in entries {
+        if why.is_empty() {
+            let _ = writeln!(text, "{o}");
+        } else {
+            let _ = writeln!(text, "{o}\t{}", why.replace(['\t', '\n'], " "));
+        }
+    }
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::write(path, text).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
 }
 
 #[test]
