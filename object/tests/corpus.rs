@@ -196,6 +196,8 @@ struct Verdicts {
     /// bpfx declining (a feature it does not model).
     unsupported: BTreeMap<String, usize>,
     panicked: BTreeMap<String, usize>,
+    /// Time spent verifying (debug builds are slow: this is most of the test's time).
+    time: std::time::Duration,
 }
 
 impl Verdicts {
@@ -203,7 +205,10 @@ impl Verdicts {
         let mut opts = verifier::Options::new(p.prog_type);
         opts.expected_attach_type = p.expected_attach_type.map(|a| a.number());
         opts.maps = object.maps.iter().map(|m| m.spec.clone()).collect();
-        match catching(|| verifier::verify(&p.insns, &opts)) {
+        let start = std::time::Instant::now();
+        let verdict = catching(|| verifier::verify(&p.insns, &opts));
+        self.time += start.elapsed();
+        match verdict {
             Ok(Ok(_)) => self.accepted += 1,
             Ok(Err(r)) => {
                 let group = match r.kind {
@@ -221,11 +226,13 @@ impl Verdicts {
         let total = self.accepted + n(&self.rejected) + n(&self.unsupported) + n(&self.panicked);
         let _ = writeln!(
             out,
-            "verifier: {total} programs: {} accepted, {} rejected, {} unsupported, {} panicked",
+            "verifier: {total} programs: {} accepted, {} rejected, {} unsupported, {} panicked \
+             ({:.1}s)",
             self.accepted,
             n(&self.rejected),
             n(&self.unsupported),
-            n(&self.panicked)
+            n(&self.panicked),
+            self.time.as_secs_f64()
         );
         for (what, m) in [
             ("rejected", &self.rejected),
