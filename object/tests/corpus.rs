@@ -86,6 +86,20 @@ fn read_libbpf(path: &Path) -> BTreeMap<String, LibbpfObject> {
     objects
 }
 
+/// `libbpf-load.tsv` when it was made (`BPFX_CORPUS_LOAD=1`): (object, program) → whether
+/// the kernel loaded it through libbpf. Empty when absent.
+fn read_loads(path: &Path) -> BTreeMap<(String, String), bool> {
+    let text = std::fs::read_to_string(path).unwrap_or_default();
+    text.lines()
+        .filter_map(|l| match l.split('\t').collect::<Vec<_>>().as_slice() {
+            [obj, "load", name, verdict] => {
+                Some(((obj.to_string(), name.to_string()), *verdict == "ok"))
+            }
+            _ => None,
+        })
+        .collect()
+}
+
 /// A message with its particulars blanked, so that the same cause in different objects reads
 /// the same: the name in backquotes after `map`, `program`, `section`, `against`, `extern` or
 /// `symbol` becomes `…` (except names of special sections, `.BTF`, `.maps` ..., which are the
@@ -198,16 +212,30 @@ struct Verdicts {
     panicked: BTreeMap<String, usize>,
     /// Time spent verifying (debug builds are slow: this is most of the test's time).
     time: std::time::Duration,
+    /// With `libbpf-load.tsv`: (bpfx's verdict, whether the kernel loaded it through libbpf)
+    /// → programs. The kernel saw the program after libbpf's CO-RE and extern relocations,
+    /// bpfx before them, so this is a hint, not a differential test.
+    against_kernel: BTreeMap<(&'static str, &'static str), usize>,
 }
 
 impl Verdicts {
-    fn add(&mut self, object: &Object, p: &obj::Program) {
+    fn add(&mut self, object: &Object, p: &obj::Program, kernel_loads: Option<bool>) {
         let mut opts = verifier::Options::new(p.prog_type);
         opts.expected_attach_type = p.expected_attach_type.map(|a| a.number());
         opts.maps = object.maps.iter().map(|m| m.spec.clone()).collect();
         let start = std::time::Instant::now();
         let verdict = catching(|| verifier::verify(&p.insns, &opts));
         self.time += start.elapsed();
+        let ours = match &verdict {
+            Ok(Ok(_)) => "accepts",
+            Ok(Err(r)) if r.kind == verifier::RejectKind::Kernel => "rejects",
+            Ok(Err(_)) => "declines",
+            Err(_) => "panics",
+        };
+        if let Some(loads) = kernel_loads {
+            let theirs = if loads { "loads" } else { "rejects" };
+            *self.against_kernel.entry((ours, theirs)).or_default() += 1;
+        }
         match verdict {
             Ok(Ok(_)) => self.accepted += 1,
             Ok(Err(r)) => {
@@ -243,6 +271,12 @@ impl Verdicts {
             top.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
             for (cause, count) in top.into_iter().take(8) {
                 let _ = writeln!(out, "  {what} {count:>4}  {cause}");
+            }
+        }
+        if !self.against_kernel.is_empty() {
+            let _ = writeln!(out, "against the kernel through libbpf (libbpf-load.tsv):");
+            for ((ours, theirs), count) in &self.against_kernel {
+                let _ = writeln!(out, "  {count:>4}  bpfx {ours}, the kernel {theirs}");
             }
         }
     }
@@ -282,8 +316,9 @@ fn bpfx_opens_what_libbpf_opens() {
     let built = std::fs::read_to_string(dir.join("built.txt")).unwrap_or_default();
     let failed = std::fs::read_to_string(dir.join("failed.txt")).unwrap_or_default();
     let timing = std::fs::read_to_string(dir.join("timing.txt")).unwrap_or_default();
+    let loads = read_loads(&dir.join("libbpf-load.tsv"));
     println!(
-        "corpus: {}: {} objects built, {} sources failed to build ({})",
+        "corpus: {}: {} objects built, {} sources failed to build; {}",
         dir.display(),
         built.lines().count(),
         failed.lines().count(),
@@ -321,7 +356,8 @@ fn bpfx_opens_what_libbpf_opens() {
             mismatches.insert(path.clone(), why);
         }
         for p in &ours.programs {
-            verdicts.add(&ours, p);
+            let kernel = loads.get(&(path.clone(), p.name.clone())).copied();
+            verdicts.add(&ours, p, kernel);
         }
     }
     panic::set_hook(hook);
