@@ -517,9 +517,15 @@ impl Object {
         }
 
         // Programs: every global function of every section but `.text` (libbpf's
-        // bpf_object__init_prog: any executable section). An object whose only code is in
-        // `.text` offers its global functions as programs of no known type.
-        let only_text = codes.iter().all(|c| c.name == ".text");
+        // bpf_object__init_prog: any executable section). A `.text` function is a program
+        // only when it is the object's one function (libbpf's `prog_is_subprog`: a `.text`
+        // function is a subprogram when the object has more than one), of no known type.
+        let only_text = codes.iter().all(|c| c.name == ".text")
+            && codes
+                .iter()
+                .map(|c| c.funcs.len().max(usize::from(c.total_slots() > 0)))
+                .sum::<usize>()
+                == 1;
         let mut programs = Vec::new();
         for (ci, code) in codes.iter().enumerate() {
             if code.name == ".text" && !only_text {
@@ -550,7 +556,13 @@ impl Object {
                 let linked = link(&codes, ci, f)?;
                 programs.push(Program {
                     name: f.name.clone(),
-                    section: code.name.clone(),
+                    // libbpf's bpf_object__init_prog: a leading `?` only turns autoload off,
+                    // and "from now on" the section name is read without it.
+                    section: code
+                        .name
+                        .strip_prefix('?')
+                        .unwrap_or(&code.name)
+                        .to_string(),
                     prog_type: def.map(|d| d.prog_type),
                     sleepable: def.is_some_and(|d| d.sleepable),
                     expected_attach_type: def.and_then(|d| d.attach_type),

@@ -191,10 +191,13 @@ fn compare(libbpf: &LibbpfObject, ours: &Object) -> Option<String> {
         return Some("programs in another order than libbpf's".to_string());
     }
     for (l, p) in libbpf.progs.iter().zip(&ours.programs) {
-        if l.prog_type != 0 && l.prog_type != p.prog_type.number() {
+        if l.prog_type != 0 && p.prog_type.map(|t| t.number()) != Some(l.prog_type) {
             return Some(format!(
                 "program `{}` in `{}`: type {} (libbpf {})",
-                l.name, l.section, p.prog_type, l.type_name
+                l.name,
+                l.section,
+                p.prog_type.map_or("none", |t| t.name()),
+                l.type_name
             ));
         }
     }
@@ -220,7 +223,15 @@ struct Verdicts {
 
 impl Verdicts {
     fn add(&mut self, object: &Object, p: &obj::Program, kernel_loads: Option<bool>) {
-        let mut opts = verifier::Options::new(p.prog_type);
+        // A section libbpf does not type either: nothing to verify it as.
+        let Some(prog_type) = p.prog_type else {
+            *self
+                .unsupported
+                .entry("section of no known program type".to_string())
+                .or_default() += 1;
+            return;
+        };
+        let mut opts = verifier::Options::new(prog_type);
         opts.expected_attach_type = p.expected_attach_type.map(|a| a.number());
         opts.maps = object.maps.iter().map(|m| m.spec.clone()).collect();
         let start = std::time::Instant::now();
