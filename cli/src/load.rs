@@ -144,14 +144,16 @@ pub struct Read {
 }
 
 impl Read {
-    /// The instructions (bytecode decoded; undecodable bytecode is rejected).
+    /// The instructions (bytecode decoded as the kernel reads it, `asm::insn::decode_lenient`:
+    /// what the kernel rejects anywhere is rejected; an invalid encoding it rejects only where
+    /// its verifier goes is kept, for the verifier, the VM and the kernel to judge).
     pub fn insns(&self) -> Result<Vec<Insn>> {
         match &self.code {
             Code::Assembled { insns, .. } => Ok(insns.clone()),
-            Code::Bytes(b) => Ok(asm::decode(b)
+            Code::Bytes(b) => Ok(asm::insn::decode_lenient(b)
                 .map_err(|e| Rejected(format!("{}: {e}", self.name)))?
-                .into_iter()
-                .map(|d| d.insn)
+                .iter()
+                .map(|d| d.insn())
                 .collect()),
         }
     }
