@@ -103,6 +103,16 @@ pub fn object(bytes: &[u8], name: &str) -> Result<Object> {
     harness::convert::parse_object(bytes).map_err(|e| Rejected(format!("{name}: {e}")).into())
 }
 
+/// The error of a failed `harness::program::pick`: an object without programs is a rejected
+/// input (exit 1); a --section/--program that matches none or several is a usage error.
+pub fn pick_error(obj: &Object, msg: String) -> anyhow::Error {
+    if obj.programs.is_empty() {
+        Rejected(msg).into()
+    } else {
+        anyhow::Error::msg(msg)
+    }
+}
+
 /// How to read a program file.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 pub enum InputKind {
@@ -250,7 +260,7 @@ pub fn load_run_program(args: &RunArgs) -> Result<Loaded> {
     let bytes = if args.file.as_os_str() == "-" {
         None
     } else {
-        std::fs::read(&args.file).ok()
+        input::read_file(&args.file).ok()
     };
     let Some(bytes) = bytes.filter(|b| input::is_elf(b)) else {
         if args.section.is_some() || args.program.is_some() {
@@ -281,7 +291,7 @@ pub fn load_run_program(args: &RunArgs) -> Result<Loaded> {
         args.section.as_deref(),
         args.program.as_deref(),
     )
-    .map_err(anyhow::Error::msg)?;
+    .map_err(|e| pick_error(&obj, e))?;
     if let Some(m) = program.maps.iter().find(|m| !m.slots.is_empty()) {
         bail!(
             "{name}: map `{}` is a program array initialised with programs (`.values`), which the kernel backend does not load",

@@ -89,7 +89,7 @@ fn from_object(args: &Args, bytes: &[u8], name: &str) -> Result<(Program, ProgTy
     let obj = crate::load::object(bytes, name)?;
     let i =
         harness::program::pick_index(&obj, name, args.section.as_deref(), args.program.as_deref())
-            .map_err(anyhow::Error::msg)?;
+            .map_err(|e| crate::load::pick_error(&obj, e))?;
     let p = &obj.programs[i];
     let maps = obj.maps.iter().map(|m| m.spec.clone()).collect();
     let prog = Program {
@@ -102,7 +102,7 @@ fn from_object(args: &Args, bytes: &[u8], name: &str) -> Result<(Program, ProgTy
 
 pub fn main(args: Args, color: render::Color) -> Result<ExitCode> {
     let path = (args.file.as_os_str() != "-").then_some(args.file.as_path());
-    let (prog, prog_type, maps) = match std::fs::read(args.file.as_path())
+    let (prog, prog_type, maps) = match input::read_file(args.file.as_path())
         .ok()
         .filter(|b| path.is_some() && input::is_elf(b))
     {
