@@ -71,7 +71,9 @@
 //!
 //! # Loading
 //!
-//! Programs are decoded once (`asm::insn::decode`) into 16-byte ops: one tag per operation,
+//! Programs are decoded once, as the kernel reads them (`asm::insn::decode_lenient`: an
+//! invalid encoding the kernel's verifier would only reject where it goes, such as one in
+//! dead code, becomes a trap op that faults if reached), into 16-byte ops: one tag per operation,
 //! width and operand source; jump targets as op indexes; `lddw` folded, its map or
 //! function reference resolved (`map_fd N` and `map_idx N` both name the N-th map created,
 //! the convention the verifier and the kernel backend share). Like the kernel's `check_subprogs`, loading refuses a subprogram whose
