@@ -65,7 +65,16 @@ pub use crate::exit::Rejected;
 /// Maps a [`Rejected`] error to exit status 1 (already reported); other errors pass.
 pub fn exit_code(r: anyhow::Result<ExitCode>) -> anyhow::Result<ExitCode> {
     match r {
-        Err(e) if e.downcast_ref::<Rejected>().is_some() => Ok(ExitCode::from(1)),
+        Err(e) => match e.downcast_ref::<Rejected>() {
+            Some(Rejected(m)) => {
+                // Empty: the reasons are already on stderr.
+                if !m.is_empty() {
+                    eprintln!("error: {m}");
+                }
+                Ok(ExitCode::from(1))
+            }
+            None => Err(e),
+        },
         r => r,
     }
 }
@@ -84,13 +93,7 @@ pub fn load_filter_endian(
     dialect: Option<CDialect>,
     endian: cbpf::Endian,
 ) -> anyhow::Result<Vec<SockFilter>> {
-    let bytes = if path == Path::new("-") {
-        let mut b = Vec::new();
-        std::io::Read::read_to_end(&mut std::io::stdin(), &mut b)?;
-        b
-    } else {
-        std::fs::read(path).with_context(|| format!("reading {}", path.display()))?
-    };
+    let (bytes, _) = crate::input::read(Some(path))?;
     let name = path.display().to_string();
     let text = match std::str::from_utf8(&bytes) {
         Ok(t) if !t.contains('\0') && path.extension().map_or(true, |e| e != "bpf") => t,
@@ -118,10 +121,8 @@ pub fn load_filter_endian(
     };
     result.map_err(|diags| {
         render(&name, text, &diags);
-        anyhow::Error::new(Rejected(format!(
-            "{name}: {} error(s)",
-            diags.iter().filter(|d| d.is_error()).count()
-        )))
+        // `render` ends with `error: NAME: N errors found`.
+        anyhow::Error::new(Rejected(String::new()))
     })
 }
 

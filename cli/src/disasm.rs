@@ -158,8 +158,15 @@ pub fn main(args: Args, color: render::Color) -> Result<ExitCode> {
     if errors.is_empty() {
         Ok(ExitCode::SUCCESS)
     } else {
-        for e in &errors {
+        for e in errors.iter().take(crate::render::MAX_SHOWN) {
             eprintln!("error: {name}: {e}");
+        }
+        if errors.len() > crate::render::MAX_SHOWN {
+            eprintln!(
+                "error: too many errors ({} shown, {} more)",
+                crate::render::MAX_SHOWN,
+                errors.len() - crate::render::MAX_SHOWN
+            );
         }
         eprintln!(
             "error: {name}: {} undecodable instruction{}",

@@ -4,24 +4,54 @@ use anyhow::{bail, Context, Result};
 use std::io::Read;
 use std::path::Path;
 
-/// Reads `path` (`-` or none: stdin) as bytes; returns the bytes and a display name.
+/// The largest input any subcommand reads (a program, an object, a filter, a packet, a
+/// test file, from a file or stdin): 64 MiB. A larger input is rejected (exit 1, `NAME: input
+/// larger than 64 MiB`) after reading one byte past the limit, so `/dev/zero` or a huge file
+/// cannot fill memory.
+pub const MAX_INPUT: u64 = 64 << 20;
+
+/// Reads at most [`MAX_INPUT`] bytes from `r` (named `name` in errors).
+pub fn read_limited(r: impl Read, name: &str) -> Result<Vec<u8>> {
+    let mut buf = Vec::new();
+    r.take(MAX_INPUT + 1)
+        .read_to_end(&mut buf)
+        .with_context(|| format!("cannot read {name}"))?;
+    if buf.len() as u64 > MAX_INPUT {
+        return Err(crate::exit::Rejected(format!(
+            "{name}: input larger than {} MiB",
+            MAX_INPUT >> 20
+        ))
+        .into());
+    }
+    Ok(buf)
+}
+
+/// Reads a file, at most [`MAX_INPUT`] bytes (see [`read_limited`]).
+pub fn read_file(p: &Path) -> Result<Vec<u8>> {
+    let name = p.display().to_string();
+    let f = std::fs::File::open(p).with_context(|| format!("cannot read {name}"))?;
+    read_limited(f, &name)
+}
+
+/// Reads `path` as UTF-8 text, at most [`MAX_INPUT`] bytes.
+pub fn read_file_text(p: &Path) -> Result<String> {
+    let bytes = read_file(p)?;
+    String::from_utf8(bytes).with_context(|| format!("{} is not UTF-8 text", p.display()))
+}
+
+/// Reads `path` (`-` or none: stdin) as bytes, at most [`MAX_INPUT`]; returns the bytes and
+/// a display name.
 pub fn read(path: Option<&Path>) -> Result<(Vec<u8>, String)> {
     match path {
         None => read_stdin(),
         Some(p) if p.as_os_str() == "-" => read_stdin(),
-        Some(p) => {
-            let bytes = std::fs::read(p).with_context(|| format!("cannot read {}", p.display()))?;
-            Ok((bytes, p.display().to_string()))
-        }
+        Some(p) => Ok((read_file(p)?, p.display().to_string())),
     }
 }
 
 fn read_stdin() -> Result<(Vec<u8>, String)> {
-    let mut buf = Vec::new();
-    std::io::stdin()
-        .read_to_end(&mut buf)
-        .context("cannot read standard input")?;
-    Ok((buf, "<stdin>".to_string()))
+    let name = "<stdin>".to_string();
+    Ok((read_limited(std::io::stdin(), &name)?, name))
 }
 
 /// Reads `path` as UTF-8 text.

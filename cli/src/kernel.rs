@@ -271,8 +271,7 @@ struct Case {
 
 /// Reads a JSON-lines file of assembled cases.
 fn read_jsonl(path: &Path) -> Result<Vec<Case>> {
-    let text =
-        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let text = input::read_file_text(path)?;
     let mut cases = Vec::new();
     for (n, line) in text
         .lines()

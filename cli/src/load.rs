@@ -107,6 +107,16 @@ pub fn object(bytes: &[u8], name: &str) -> Result<Object> {
     harness::convert::parse_object(bytes).map_err(|e| Rejected(format!("{name}: {e}")).into())
 }
 
+/// The error of a failed `harness::program::pick`: an object without programs is a rejected
+/// input (exit 1); a --section/--program that matches none or several is a usage error.
+pub fn pick_error(obj: &Object, msg: String) -> anyhow::Error {
+    if obj.programs.is_empty() {
+        Rejected(msg).into()
+    } else {
+        anyhow::Error::msg(msg)
+    }
+}
+
 /// How to read a program file.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 pub enum InputKind {
@@ -148,14 +158,16 @@ pub struct Read {
 }
 
 impl Read {
-    /// The instructions (bytecode decoded; undecodable bytecode is rejected).
+    /// The instructions (bytecode decoded as the kernel reads it, `asm::insn::decode_lenient`:
+    /// what the kernel rejects anywhere is rejected; an invalid encoding it rejects only where
+    /// its verifier goes is kept, for the verifier, the VM and the kernel to judge).
     pub fn insns(&self) -> Result<Vec<Insn>> {
         match &self.code {
             Code::Assembled { insns, .. } => Ok(insns.clone()),
-            Code::Bytes(b) => Ok(asm::decode(b)
+            Code::Bytes(b) => Ok(asm::insn::decode_lenient(b)
                 .map_err(|e| Rejected(format!("{}: {e}", self.name)))?
-                .into_iter()
-                .map(|d| d.insn)
+                .iter()
+                .map(|d| d.insn())
                 .collect()),
         }
     }
@@ -252,7 +264,7 @@ pub fn load_run_program(args: &RunArgs) -> Result<Loaded> {
     let bytes = if args.file.as_os_str() == "-" {
         None
     } else {
-        std::fs::read(&args.file).ok()
+        input::read_file(&args.file).ok()
     };
     let Some(bytes) = bytes.filter(|b| input::is_elf(b)) else {
         if args.section.is_some() || args.program.is_some() {
@@ -307,7 +319,7 @@ pub fn load_run_program(args: &RunArgs) -> Result<Loaded> {
         args.program.as_deref(),
         given,
     )
-    .map_err(anyhow::Error::msg)?;
+    .map_err(|e| pick_error(&obj, e))?;
     if let Some(m) = program.maps.iter().find(|m| !m.slots.is_empty()) {
         bail!(
             "{name}: map `{}` is a program array initialised with programs (`.values`), which the kernel backend does not load",

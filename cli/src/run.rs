@@ -192,8 +192,8 @@ fn verified(
     )
 }
 
-fn read_file(p: &PathBuf, what: &str) -> Result<Vec<u8>> {
-    std::fs::read(p).with_context(|| format!("cannot read {what} file {}", p.display()))
+fn read_file(p: &std::path::Path, what: &str) -> Result<Vec<u8>> {
+    input::read_file(p).with_context(|| format!("cannot read {what} file"))
 }
 
 /// Where the program runs: a VM of its own, or an object's test bench.
@@ -217,7 +217,7 @@ fn read_object(args: &Args, bytes: &[u8]) -> Result<(vm::testing::Test, Loaded, 
         args.section.as_deref(),
         args.program.as_deref(),
     )
-    .map_err(anyhow::Error::msg)?;
+    .map_err(|e| crate::load::pick_error(&obj, e))?;
     if let Some(t) = args.prog_type {
         obj.programs[i].prog_type = match t.0 {
             None => bail!("an object's program runs with a kernel type, not `plain`"),
@@ -255,7 +255,7 @@ fn read_object(args: &Args, bytes: &[u8]) -> Result<(vm::testing::Test, Loaded, 
 pub fn main(args: Args) -> Result<ExitCode> {
     let path = (args.file.as_os_str() != "-").then_some(args.file.as_path());
     let elf = match path {
-        Some(p) => std::fs::read(p)
+        Some(p) => input::read_file(p)
             .map(|b| input::is_elf(&b).then_some(b))
             .unwrap_or(None),
         None => None,

@@ -100,7 +100,7 @@ type Picked = (Program, ProgType, Option<u32>, Vec<MapSpec>);
 fn from_object(args: &Args, obj: &obj::Object, name: &str) -> Result<Picked> {
     let i =
         harness::program::pick_index(obj, name, args.section.as_deref(), args.program.as_deref())
-            .map_err(anyhow::Error::msg)?;
+            .map_err(|e| crate::load::pick_error(obj, e))?;
     let p = &obj.programs[i];
     p.loadable()
         .map_err(|e| crate::exit::Rejected(format!("{name}: {e}")))?;
@@ -243,7 +243,7 @@ fn verify_all(args: &Args, obj: &obj::Object, name: &str) -> Result<ExitCode> {
 
 pub fn main(args: Args, color: render::Color) -> Result<ExitCode> {
     let path = (args.file.as_os_str() != "-").then_some(args.file.as_path());
-    let (prog, prog_type, attach, maps) = match std::fs::read(args.file.as_path())
+    let (prog, prog_type, attach, maps) = match input::read_file(args.file.as_path())
         .ok()
         .filter(|b| path.is_some() && input::is_elf(b))
     {

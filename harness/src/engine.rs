@@ -67,10 +67,35 @@ pub struct Suite {
     pub source: Source,
 }
 
+/// The largest file a test file may be or name (an object, assembly, input data): 64 MiB,
+/// as for every input of the `bpfx` binary. A larger one is an error, found after reading one
+/// byte past the limit.
+pub const MAX_INPUT: u64 = 64 << 20;
+
+fn read_limited(p: &Path) -> std::io::Result<Vec<u8>> {
+    use std::io::Read;
+    let mut buf = Vec::new();
+    std::fs::File::open(p)?
+        .take(MAX_INPUT + 1)
+        .read_to_end(&mut buf)?;
+    if buf.len() as u64 > MAX_INPUT {
+        return Err(std::io::Error::other(format!(
+            "input larger than {} MiB",
+            MAX_INPUT >> 20
+        )));
+    }
+    Ok(buf)
+}
+
+fn read_text(p: &Path) -> std::io::Result<String> {
+    String::from_utf8(read_limited(p)?)
+        .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e))
+}
+
 impl Suite {
     /// Reads and parses a test file and loads its object or assembles its program.
     pub fn load(path: &Path) -> Result<Suite, String> {
-        let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read: {e}"))?;
+        let text = read_text(path).map_err(|e| format!("cannot read: {e}"))?;
         Suite::from_text(path, &text)
     }
 
@@ -87,8 +112,7 @@ impl Suite {
                     );
                 }
                 let p = dir.join(obj);
-                let bytes =
-                    std::fs::read(&p).map_err(|e| format!("object {}: {e}", p.display()))?;
+                let bytes = read_limited(&p).map_err(|e| format!("object {}: {e}", p.display()))?;
                 let mut o = convert::parse_object(&bytes)
                     .map_err(|e| format!("object {}: {e}", p.display()))?;
                 // CO-RE relocations against the running kernel's BTF, as libbpf would.
@@ -98,8 +122,7 @@ impl Suite {
             }
             (None, Some(asm_path)) => {
                 let p = dir.join(asm_path);
-                let src = std::fs::read_to_string(&p)
-                    .map_err(|e| format!("assembly {}: {e}", p.display()))?;
+                let src = read_text(&p).map_err(|e| format!("assembly {}: {e}", p.display()))?;
                 let dialect = match file.dialect.as_deref() {
                     None | Some("llvm") => Dialect::Llvm,
                     Some("ubpf") => Dialect::Ubpf,
@@ -155,7 +178,7 @@ impl Suite {
             (Some(h), None) => Ok(Some(parse_hex(h).map_err(|e| format!("packet: {e}"))?)),
             (None, Some(f)) => {
                 let p = self.dir.join(f);
-                Ok(Some(std::fs::read(&p).map_err(|e| {
+                Ok(Some(read_limited(&p).map_err(|e| {
                     format!("packet_file {}: {e}", p.display())
                 })?))
             }

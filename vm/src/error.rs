@@ -151,6 +151,13 @@ pub enum ErrorKind {
     /// Execution ran past the last instruction.
     #[error("execution fell off the end of the program")]
     FellOffEnd,
+    /// Execution reached an invalid encoding, which the kernel loads only where its verifier
+    /// never goes (see [`asm::insn::decode_lenient`]).
+    #[error("reached an invalid instruction: {kind}")]
+    InvalidInsn {
+        /// What the strict decoder says about it.
+        kind: asm::insn::DecodeErrorKind,
+    },
 }
 
 /// A run-time error: what and at which instruction.

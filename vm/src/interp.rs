@@ -647,6 +647,17 @@ impl Vm {
                     enter!();
                 }
                 K::FellOff => fail!(ErrorKind::FellOffEnd),
+                K::Trap => {
+                    let insn = programs[cur as usize].insns[pc - 1];
+                    let kind =
+                        insn.check()
+                            .err()
+                            .unwrap_or(asm::insn::DecodeErrorKind::UnknownOpcode {
+                                code: insn.code,
+                                detail: "invalid encoding",
+                            });
+                    fail!(ErrorKind::InvalidInsn { kind })
+                }
 
                 // Fused pairs (fast mode only, where the whole block was charged): both
                 // halves run and the unfused second instruction is skipped.

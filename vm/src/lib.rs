@@ -74,7 +74,9 @@
 //!
 //! # Loading
 //!
-//! Programs are decoded once (`asm::insn::decode`) into 16-byte ops: one tag per operation,
+//! Programs are decoded once, as the kernel reads them (`asm::insn::decode_lenient`: an
+//! invalid encoding the kernel's verifier would only reject where it goes, such as one in
+//! dead code, becomes a trap op that faults if reached), into 16-byte ops: one tag per operation,
 //! width and operand source; jump targets as op indexes; `lddw` folded, its map or
 //! function reference resolved (`map_fd N` and `map_idx N` both name the N-th map created,
 //! the convention the verifier and the kernel backend share). Like the kernel's `check_subprogs`, loading refuses a subprogram whose
@@ -285,7 +287,8 @@ impl Vm {
         bytes: &[u8],
         prog_type: impl Into<Option<ProgType>>,
     ) -> Result<ProgId, LoadError> {
-        let decoded = asm::insn::decode(bytes)?;
+        // The kernel's reading, not the strict one: see `asm::insn::decode_lenient`.
+        let decoded = asm::insn::decode_lenient(bytes)?;
         self.add(&decoded, prog_type.into())
     }
 
@@ -300,13 +303,39 @@ impl Vm {
         let mut decoded = Vec::with_capacity(insns.len());
         let mut pc = 0;
         for insn in insns {
-            let def = insn.check().map_err(|kind| LoadError::Insn { pc, kind })?;
-            decoded.push(asm::insn::Decoded {
-                pc,
-                insn: *insn,
-                def,
-            });
-            pc += def.slots();
+            let item = match insn.check() {
+                Ok(def) => asm::insn::Lenient::Valid(asm::insn::Decoded {
+                    pc,
+                    insn: *insn,
+                    def,
+                }),
+                // Fields wider than their encoding cannot come from bytecode.
+                Err(kind) if insn.dst > 0x0f || insn.src > 0x0f => {
+                    return Err(LoadError::Insn { pc, kind })
+                }
+                Err(kind) if insn.slots() == 1 && i32::try_from(insn.imm).is_err() => {
+                    return Err(LoadError::Insn { pc, kind })
+                }
+                // Otherwise as the kernel reads its bytes (one instruction, one item).
+                Err(_) => match asm::insn::decode_lenient(&insn.encode())
+                    .map_err(|e| LoadError::Insn { pc, kind: e.kind })?
+                    .remove(0)
+                {
+                    asm::insn::Lenient::Valid(d) => {
+                        asm::insn::Lenient::Valid(asm::insn::Decoded { pc, ..d })
+                    }
+                    asm::insn::Lenient::Invalid {
+                        insn, slots, kind, ..
+                    } => asm::insn::Lenient::Invalid {
+                        pc,
+                        insn,
+                        slots,
+                        kind,
+                    },
+                },
+            };
+            pc += item.slots();
+            decoded.push(item);
         }
         self.add(&decoded, prog_type)
     }
@@ -376,7 +405,7 @@ impl Vm {
 
     fn add(
         &mut self,
-        decoded: &[asm::insn::Decoded],
+        decoded: &[asm::insn::Lenient],
         prog_type: Option<ProgType>,
     ) -> Result<ProgId, LoadError> {
         if let Some(t) = prog_type.filter(|t| !SUPPORTED_PROG_TYPES.contains(t)) {

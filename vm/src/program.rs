@@ -5,7 +5,7 @@
 use crate::error::LoadError;
 use crate::mem::{Region, R_MAPVAL0};
 use crate::ProgType;
-use asm::insn::Decoded;
+use asm::insn::Lenient;
 use asm::isa::{
     AluOp, AtomicOp, ByteOrder, CallKind, Cond, Form, PacketMode, Pseudo, Size, Source, Width,
 };
@@ -163,6 +163,9 @@ pub(crate) enum K {
     TailCall,
     Exit,
     FellOff,
+    /// An encoding the kernel loads but rejects where its verifier reaches it
+    /// ([`asm::insn::Lenient::Invalid`]): faults if run.
+    Trap,
     // Fused pairs (see `fuse`).
     MovAddI,
     MovAddX,
@@ -283,7 +286,7 @@ all_kinds!(
     Jsge64X, Jlt64X, Jle64X, Jslt64X, Jsle64X, Jeq32I, Jgt32I, Jge32I, Jset32I, Jne32I, Jsgt32I,
     Jsge32I, Jlt32I, Jle32I, Jslt32I, Jsle32I, Jeq32X, Jgt32X, Jge32X, Jset32X, Jne32X, Jsgt32X,
     Jsge32X, Jlt32X, Jle32X, Jslt32X, Jsle32X, MayGoto, Call, CallLocal, Callx, TailCall, Exit,
-    FellOff, MovAddI, MovAddX, LdxBe16, LdxBe32, AddJltI, AddJneI, AddJleI, AddJgtI,
+    FellOff, Trap, MovAddI, MovAddX, LdxBe16, LdxBe32, AddJltI, AddJneI, AddJleI, AddJgtI,
 );
 
 fn size_idx(size: Size) -> usize {
@@ -297,19 +300,19 @@ fn size_idx(size: Size) -> usize {
 
 /// Compiles decoded instructions.
 pub(crate) fn compile(
-    decoded: &[Decoded],
+    decoded: &[Lenient],
     prog_type: Option<ProgType>,
     maps: &dyn MapLookup,
 ) -> Result<Program, LoadError> {
     if decoded.is_empty() {
         return Err(LoadError::Empty);
     }
-    let nslots: usize = decoded.iter().map(|d| d.def.slots()).sum();
+    let nslots: usize = decoded.iter().map(|d| d.slots()).sum();
     let mut index_of_slot = vec![u32::MAX; nslots + 1];
     let mut slots = Vec::with_capacity(decoded.len() + 1);
     for (i, d) in decoded.iter().enumerate() {
-        index_of_slot[d.pc] = i as u32;
-        slots.push(d.pc as u32);
+        index_of_slot[d.pc()] = i as u32;
+        slots.push(d.pc() as u32);
     }
     index_of_slot[nslots] = decoded.len() as u32;
     slots.push(nslots as u32);
@@ -333,7 +336,20 @@ pub(crate) fn compile(
 
     let mut ops = Vec::with_capacity(decoded.len() + 1);
     let mut func_targets = Vec::new();
-    for d in decoded {
+    for item in decoded {
+        let d = match item {
+            Lenient::Valid(d) => d,
+            Lenient::Invalid { .. } => {
+                ops.push(Op {
+                    k: K::Trap,
+                    dst: 0,
+                    src: 0,
+                    off: 0,
+                    imm: 0,
+                });
+                continue;
+            }
+        };
         let Insn {
             dst, src, off, imm, ..
         } = d.insn;
@@ -588,7 +604,7 @@ pub(crate) fn compile(
         plain: ops,
         slots,
         index_of_slot,
-        insns: decoded.iter().map(|d| d.insn).collect(),
+        insns: decoded.iter().map(|d| d.insn()).collect(),
         prog_type,
     })
 }
@@ -628,7 +644,9 @@ fn check_subprogs(ops: &[Op], slots: &[u32], func_targets: &[usize]) -> Result<(
                 }
             }
         }
-        if !matches!(ops[end - 1].k, K::Exit | K::Ja) {
+        // A trap never falls through (the kernel's check looks at the opcode byte only, and
+        // an invalid `exit` or `goto` there loads when the verifier does not reach it).
+        if !matches!(ops[end - 1].k, K::Exit | K::Ja | K::Trap) {
             return Err(LoadError::NoExit {
                 pc: slots[end - 1] as usize,
             });
@@ -727,7 +745,7 @@ impl K {
             || (K::AddJltI as usize..=K::AddJgtI as usize).contains(&k)
             || matches!(
                 self,
-                K::MayGoto | K::CallLocal | K::Callx | K::TailCall | K::Exit | K::FellOff
+                K::MayGoto | K::CallLocal | K::Callx | K::TailCall | K::Exit | K::FellOff | K::Trap
             )
     }
 }

@@ -23,6 +23,9 @@
 //! ```
 
 mod build;
+mod lenient;
+
+pub use lenient::{decode_lenient, Lenient};
 
 use crate::isa::{self, op, CallKind, Form, OpDef, Pseudo, Selector};
 use std::fmt;

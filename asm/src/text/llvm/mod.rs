@@ -217,6 +217,9 @@ impl<'a> Iterator for Tokens<'a, '_> {
                     }
                     LexError::Invalid => {
                         let c = text.chars().next().unwrap_or(' ');
+                        // One error per line: the rest of a bad line is skipped.
+                        let rest = self.lex.remainder();
+                        self.lex.bump(rest.find('\n').unwrap_or(rest.len()));
                         Diagnostic::error(
                             s.start..s.start + c.len_utf8(),
                             format!("unexpected character `{}`", c.escape_debug()),

@@ -89,10 +89,16 @@ pub(crate) fn lines(src: &str) -> Vec<(Vec<Spanned<'_>>, Vec<LexError>)> {
                 out.push((std::mem::take(&mut line), std::mem::take(&mut errors)));
             }
             Ok(t) => line.push((span.start, t, span.end)),
-            Err(()) => errors.push(LexError {
-                span: span.clone().into(),
-                text: src[span].to_string(),
-            }),
+            Err(()) => {
+                errors.push(LexError {
+                    span: span.clone().into(),
+                    text: src[span].to_string(),
+                });
+                // One error per line: the rest of a bad line is skipped (a run of bad
+                // characters would otherwise give one error each).
+                let rest = lex.remainder();
+                lex.bump(rest.find('\n').unwrap_or(rest.len()));
+            }
         }
     }
     out.push((line, errors));

@@ -1,0 +1,6 @@
+//! See `bpfx_fuzz::asm_llvm` (fuzz/src/targets.rs): no panic, bounded output.
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| bpfx_fuzz::asm_llvm(data));
