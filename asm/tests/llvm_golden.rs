@@ -8,12 +8,7 @@
 use asm::insn::decode;
 use asm::text::{assemble, kernel, llvm, Dialect};
 
-fn hex(s: &str) -> Vec<u8> {
-    (0..s.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
-        .collect()
-}
+use test_support::hex;
 
 fn bytes_of(text: &str) -> Vec<u8> {
     match assemble(text, Dialect::Llvm) {

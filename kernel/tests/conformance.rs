@@ -14,13 +14,7 @@ fn golden() -> Option<PathBuf> {
     )
 }
 
-fn hex(s: &str) -> Vec<u8> {
-    let s: String = s.split_whitespace().collect();
-    (0..s.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
-        .collect()
-}
+use test_support::hex;
 
 #[test]
 fn kernel_runs_the_conformance_suite() {

@@ -47,12 +47,7 @@ const CASES: &[(&str, &str)] = &[
     ("opcode 0xc2 (nospec)", "c200000000000000"),
 ];
 
-fn hex(s: &str) -> Vec<u8> {
-    (0..s.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
-        .collect()
-}
+use test_support::hex;
 
 /// `*(u64 *)(r10 - 8) = 0; r0 = 0` + `mid` + `exit`.
 fn program(mid: &[u8]) -> Vec<u8> {

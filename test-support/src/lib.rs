@@ -104,6 +104,25 @@ pub fn files_in_dir(dir: &Path, ext: &str) -> Vec<PathBuf> {
     out
 }
 
+/// Bytes from hex text (`"b7 00 00 00 2a 00 00 00"`, white space ignored).
+///
+/// # Panics
+/// On an odd number of digits or a non-hex character: test data is written by hand.
+pub fn hex(text: &str) -> Vec<u8> {
+    let digits: Vec<u8> = text.bytes().filter(|b| !b.is_ascii_whitespace()).collect();
+    assert!(
+        digits.len() % 2 == 0,
+        "odd number of hex digits in {text:?}"
+    );
+    digits
+        .chunks(2)
+        .map(|pair| {
+            let pair = std::str::from_utf8(pair).expect("hex digits are ASCII");
+            u8::from_str_radix(pair, 16).unwrap_or_else(|_| panic!("`{pair}` is not hex"))
+        })
+        .collect()
+}
+
 /// A small deterministic generator (xorshift64*), for tests and benches whose inputs must
 /// be the same on every run so a failure reproduces.
 #[derive(Debug, Clone)]
@@ -179,6 +198,11 @@ mod tests {
         assert_ne!(xs[0], xs[1]);
         assert_ne!(Rng::new(0).next(), 0);
         assert!(Rng::new(3).below(10) < 10);
+    }
+
+    #[test]
+    fn hex_ignores_white_space() {
+        assert_eq!(hex("b7 00\n0a"), [0xb7, 0, 0x0a]);
     }
 
     #[test]

@@ -9,17 +9,21 @@ use proptest::prelude::*;
 
 /// `r0 = c; if r0 == c goto +n; <n dead slots>; exit(off)`.
 fn program(c: i8, dead: &[[u8; 8]], exit_off: i16) -> Vec<u8> {
-    let mut b = vec![0xb7, 0, 0, 0];
-    b.extend_from_slice(&(c as i32).to_le_bytes());
-    b.extend_from_slice(&[0x15, 0]);
-    b.extend_from_slice(&(dead.len() as i16).to_le_bytes());
-    b.extend_from_slice(&(c as i32).to_le_bytes());
+    use asm::isa::Cond;
+    use asm::Insn;
+    let mut b = Insn::mov64_imm(0, c as i32).encode();
+    b.extend(Insn::jmp_imm(Cond::Eq, 0, c as i32, dead.len() as i16).encode());
     for s in dead {
         b.extend_from_slice(s);
     }
-    b.extend_from_slice(&[0x95, 0]);
-    b.extend_from_slice(&exit_off.to_le_bytes());
-    b.extend_from_slice(&[0; 4]);
+    // `exit` with an `off` the kernel ignores: built field by field on purpose.
+    b.extend(
+        Insn {
+            off: exit_off,
+            ..Insn::exit()
+        }
+        .encode(),
+    );
     b
 }
 

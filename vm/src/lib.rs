@@ -310,7 +310,7 @@ impl Vm {
                     def,
                 }),
                 // Fields wider than their encoding cannot come from bytecode.
-                Err(kind) if insn.dst > 0x0f || insn.src > 0x0f => {
+                Err(kind) if insn.dst >= 16 || insn.src >= 16 => {
                     return Err(LoadError::Insn { pc, kind })
                 }
                 Err(kind) if insn.slots() == 1 && i32::try_from(insn.imm).is_err() => {

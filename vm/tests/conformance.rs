@@ -3,11 +3,7 @@
 
 use std::path::PathBuf;
 
-fn hex(s: &str) -> Vec<u8> {
-    (0..s.len() / 2)
-        .map(|i| u8::from_str_radix(&s[2 * i..2 * i + 2], 16).expect("hex"))
-        .collect()
-}
+use test_support::hex;
 
 fn golden() -> Option<PathBuf> {
     test_support::corpus_file(

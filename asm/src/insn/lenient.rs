@@ -101,17 +101,7 @@ fn lenient_one(bytes: &[u8], pc: usize) -> Result<Lenient, DecodeError> {
     let mut insn = Insn::from_slot(&bytes[at..at + Insn::SLOT]);
     let mut slots = 1;
     if insn.code == op::LDDW {
-        let Some(next) = bytes.get(at + Insn::SLOT..at + 2 * Insn::SLOT) else {
-            return Err(err(DecodeErrorKind::TruncatedLddw));
-        };
-        let hi = Insn::from_slot(next);
-        if hi.code != 0 || hi.dst != 0 || hi.src != 0 || hi.off != 0 {
-            return Err(DecodeError {
-                index: pc + 1,
-                byte_offset: at + Insn::SLOT,
-                kind: DecodeErrorKind::BadLddwSecondSlot,
-            });
-        }
+        let hi = super::lddw_second_slot(bytes, pc)?;
         if Pseudo::from_src(insn.src).is_none() {
             return Err(err(DecodeErrorKind::BadPseudo { src: insn.src }));
         }
@@ -162,13 +152,7 @@ fn lenient_one(bytes: &[u8], pc: usize) -> Result<Lenient, DecodeError> {
 mod tests {
     use super::*;
 
-    fn hex(s: &str) -> Vec<u8> {
-        let s: String = s.split_whitespace().collect();
-        (0..s.len())
-            .step_by(2)
-            .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
-            .collect()
-    }
+    use test_support::hex;
 
     #[test]
     fn exit_with_off_is_valid() {

@@ -383,17 +383,7 @@ pub fn decode_one(bytes: &[u8], pc: usize) -> Result<Decoded, DecodeError> {
     })?;
     let mut insn = Insn::from_slot(slot);
     if insn.code == op::LDDW {
-        let Some(next) = bytes.get(at + Insn::SLOT..at + 2 * Insn::SLOT) else {
-            return Err(err(DecodeErrorKind::TruncatedLddw));
-        };
-        let hi = Insn::from_slot(next);
-        if hi.code != 0 || hi.dst != 0 || hi.src != 0 || hi.off != 0 {
-            return Err(DecodeError {
-                index: pc + 1,
-                byte_offset: at + Insn::SLOT,
-                kind: DecodeErrorKind::BadLddwSecondSlot,
-            });
-        }
+        let hi = lddw_second_slot(bytes, pc)?;
         insn.imm = lddw_imm(insn.imm, hi.imm);
     }
     let def = insn.check().map_err(err)?;
@@ -455,6 +445,28 @@ pub fn decode_all(bytes: &[u8]) -> (Vec<Decoded>, Vec<DecodeError>) {
     (out, errors)
 }
 
+/// The second slot of the `lddw` at slot `pc`: present, and zero but for its `imm` (the
+/// high half), as `bpf_check`'s `resolve_pseudo_ldimm64` requires.
+pub(crate) fn lddw_second_slot(bytes: &[u8], pc: usize) -> Result<Insn, DecodeError> {
+    let at = (pc + 1) * Insn::SLOT;
+    let Some(next) = bytes.get(at..at + Insn::SLOT) else {
+        return Err(DecodeError {
+            index: pc,
+            byte_offset: pc * Insn::SLOT,
+            kind: DecodeErrorKind::TruncatedLddw,
+        });
+    };
+    let hi = Insn::from_slot(next);
+    if hi.code != 0 || hi.dst != 0 || hi.src != 0 || hi.off != 0 {
+        return Err(DecodeError {
+            index: pc + 1,
+            byte_offset: at,
+            kind: DecodeErrorKind::BadLddwSecondSlot,
+        });
+    }
+    Ok(hi)
+}
+
 /// Encodes a sequence of instructions.
 pub fn encode(insns: &[Insn]) -> Vec<u8> {
     let mut out = Vec::with_capacity(insns.len() * Insn::SLOT);
@@ -479,12 +491,7 @@ impl fmt::Display for Insn {
 mod tests {
     use super::*;
 
-    fn hex(s: &str) -> Vec<u8> {
-        (0..s.len())
-            .step_by(2)
-            .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
-            .collect()
-    }
+    use test_support::hex;
 
     #[test]
     fn lddw_roundtrip() {

@@ -7,11 +7,7 @@ use asm::Insn;
 use serde_json::Value;
 use verifier::{MapSpec, Options};
 
-fn hex(s: &str) -> Vec<u8> {
-    (0..s.len() / 2)
-        .map(|i| u8::from_str_radix(&s[2 * i..2 * i + 2], 16).expect("hex"))
-        .collect()
-}
+use test_support::hex;
 
 fn attach_type(name: &str) -> Option<u32> {
     const NAMES: &[&str] = &[
