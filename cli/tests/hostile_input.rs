@@ -159,15 +159,12 @@ fn corrupt_objects() -> Vec<(&'static str, PathBuf)> {
     let info = u32_at(&src, t + 4) as u32 & !(0x1f << 24) | 31 << 24;
     b[t + 4..t + 8].copy_from_slice(&info.to_le_bytes());
     out.push(("unknown BTF kind", tmp("bad_btf.o", &b)));
-    // Every program section renamed to one libbpf does not know... as `.text`.
+    // No executable section at all (SHF_EXECINSTR cleared everywhere): no programs, for
+    // libbpf as for bpfx.
     let mut b = src.clone();
     for i in 1..shnum {
-        let n = name(i);
-        if u32_at(&src, sh(i) + 4) == 1 && n != ".text" && !n.starts_with('.') && n.len() >= 5 {
-            let at = strtab + u32_at(&src, sh(i));
-            b[at..at + 5].copy_from_slice(b".text");
-            b[at + 5] = 0;
-        }
+        let flags = u64_at(&src, sh(i) + 8) as u64;
+        b[sh(i) + 8..sh(i) + 16].copy_from_slice(&(flags & !0x4).to_le_bytes());
     }
     out.push(("no program section", tmp("no_prog.o", &b)));
     out

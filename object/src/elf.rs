@@ -528,7 +528,7 @@ impl Object {
                 == 1;
         let mut programs = Vec::new();
         for (ci, code) in codes.iter().enumerate() {
-            if code.name == ".text" && !only_text {
+            if (code.name == ".text" && !only_text) || code.total_slots() == 0 {
                 continue;
             }
             let def = section_def(&code.name);
