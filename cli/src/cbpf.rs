@@ -278,7 +278,7 @@ fn cross_check_text(
 mod tests {
     use super::*;
     use asm::cbpf::formats::{self, Format};
-    use asm::cbpf::{self, bpf_asm, SockFilter};
+    use asm::cbpf::{self, bpf_asm};
     use std::path::Path;
 
     fn temp(name: &str, bytes: &[u8]) -> PathBuf {
@@ -289,12 +289,9 @@ mod tests {
 
     #[test]
     fn every_input_form_loads_the_same_program() {
-        let prog = vec![
-            SockFilter::new(0x28, 0, 0, 12),
-            SockFilter::new(0x15, 0, 1, 0x800),
-            SockFilter::new(0x06, 0, 0, 0xffff),
-            SockFilter::new(0x06, 0, 0, 0),
-        ];
+        let prog = bpf_asm::assemble("ldh [12]\njeq #0x800, L1, L2\nL1: ret #0xffff\nL2: ret #0\n")
+            .unwrap();
+        assert_eq!(prog.len(), 4);
         let inputs = [
             temp("raw.bpf", &cbpf::encode(&prog)),
             temp("c.txt", formats::write(&prog, Format::C).as_bytes()),

@@ -155,7 +155,7 @@ mod tests {
             parse_hex("c3 00\n0x01, 0x02 # c\n4400 // x").unwrap(),
             [0xc3, 0, 1, 2, 0x44, 0]
         );
-        assert_eq!(parse_hex("b4  00  00").unwrap(), [0xb4, 0, 0]);
+        assert_eq!(parse_hex("c4  00  00").unwrap(), [0xc4, 0, 0]);
         assert!(parse_hex("b7 0").is_err());
         assert!(parse_hex("zz").is_err());
         // Binary input detection: raw bytes (an `exit` slot's first half) are not hex.

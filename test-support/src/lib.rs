@@ -202,7 +202,7 @@ mod tests {
 
     #[test]
     fn hex_ignores_white_space() {
-        assert_eq!(hex("b7 00\n0a"), [0xb7, 0, 0x0a]);
+        assert_eq!(hex("c3 00\n0a"), [0xc3, 0, 0x0a]);
     }
 
     #[test]

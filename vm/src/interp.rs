@@ -7,6 +7,7 @@ use crate::helpers::builtin_name;
 use crate::mem::{MAX_FRAMES, R_CODE, R_STACK0, STACK_SIZE};
 use crate::program::K;
 use crate::{Outcome, Step, Vm};
+use asm::isa::AtomicOp;
 
 /// `BPF_MAX_LOOPS`: the per-frame `may_goto` budget the verifier sets up (do_misc_fixups).
 pub const MAY_GOTO_BUDGET: u64 = 8 * 1024 * 1024;
@@ -437,16 +438,26 @@ impl Vm {
                         mem!(m.load::<4>(addr))
                     };
                     let v = reg!(r, s);
+                    // The operation is the table's `imm` selector (`AtomicOp::imm`).
+                    const ADD: u64 = AtomicOp::Add.imm() as u64;
+                    const OR: u64 = AtomicOp::Or.imm() as u64;
+                    const AND: u64 = AtomicOp::And.imm() as u64;
+                    const XOR: u64 = AtomicOp::Xor.imm() as u64;
+                    const FETCH_ADD: u64 = AtomicOp::FetchAdd.imm() as u64;
+                    const FETCH_OR: u64 = AtomicOp::FetchOr.imm() as u64;
+                    const FETCH_AND: u64 = AtomicOp::FetchAnd.imm() as u64;
+                    const FETCH_XOR: u64 = AtomicOp::FetchXor.imm() as u64;
+                    const XCHG: u64 = AtomicOp::Xchg.imm() as u64;
                     let (new, fetch_to): (Option<u64>, Option<usize>) = match op.imm {
-                        0x00 => (Some(old.wrapping_add(v)), None),
-                        0x40 => (Some(old | v), None),
-                        0x50 => (Some(old & v), None),
-                        0xa0 => (Some(old ^ v), None),
-                        0x01 => (Some(old.wrapping_add(v)), Some(s as usize)),
-                        0x41 => (Some(old | v), Some(s as usize)),
-                        0x51 => (Some(old & v), Some(s as usize)),
-                        0xa1 => (Some(old ^ v), Some(s as usize)),
-                        0xe1 => (Some(v), Some(s as usize)),
+                        ADD => (Some(old.wrapping_add(v)), None),
+                        OR => (Some(old | v), None),
+                        AND => (Some(old & v), None),
+                        XOR => (Some(old ^ v), None),
+                        FETCH_ADD => (Some(old.wrapping_add(v)), Some(s as usize)),
+                        FETCH_OR => (Some(old | v), Some(s as usize)),
+                        FETCH_AND => (Some(old & v), Some(s as usize)),
+                        FETCH_XOR => (Some(old ^ v), Some(s as usize)),
+                        XCHG => (Some(v), Some(s as usize)),
                         _ => {
                             // cmpxchg: compare with r0 (32-bit: its low half), old value to r0.
                             let eq = if wide {

@@ -90,6 +90,12 @@ impl Insn {
         }
     }
 
+    /// The instruction class: the low three bits of the opcode (RFC 9669 §3.3), one of
+    /// [`crate::isa::class`].
+    pub const fn class(&self) -> u8 {
+        self.code & 0b111
+    }
+
     /// The pseudo source of an `lddw`.
     pub fn pseudo(&self) -> Option<Pseudo> {
         (self.code == op::LDDW)

@@ -303,7 +303,7 @@ fn patch_insn(insns: &mut Vec<Insn>, i: usize, res: &Res) -> Result<Option<Strin
         return do_poison(insns, "no matching target".into());
     }
     let (orig, new) = (res.orig_val, res.new_val);
-    match insn.code & 0x07 {
+    match insn.class() {
         class::ALU | class::ALU64 => {
             if insn.form().is_some_and(|f| {
                 matches!(
