@@ -163,6 +163,7 @@ fn run_main(args: RunArgs) -> Result<ExitCode> {
         maps: maps.iter().collect(),
         want_log: args.log,
         mem_in_map: args.mem_in_map,
+        cpu: None,
     };
     let out = match run(&prog.insns, &input) {
         Ok(out) => out,
@@ -227,10 +228,16 @@ fn run_main(args: RunArgs) -> Result<ExitCode> {
         } else {
             format!("{} runs", args.repeat)
         };
-        println!(
-            "{} ns per run, measured by the kernel ({runs})",
-            out.ns_per_run
-        );
+        match prog.prog_type {
+            // bpf_prog_test_run_raw_tp/_syscall take no `repeat` and report no duration.
+            Some(t @ (ProgType::RawTracepoint | ProgType::Syscall)) => {
+                println!("time: not measured by the kernel for {t} programs ({runs})")
+            }
+            _ => println!(
+                "{} ns per run, measured by the kernel ({runs})",
+                out.ns_per_run
+            ),
+        }
         let (what, before) = if prog.prog_type.is_none() {
             ("memory", &inputs.mem)
         } else {

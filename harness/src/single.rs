@@ -128,6 +128,7 @@ pub fn run_kernel(p: &Program, inputs: &Inputs, mem_in_map: bool) -> Result<Kern
         maps: owned.iter().collect(),
         want_log: false,
         mem_in_map,
+        cpu: None,
     };
     let out = match kernel::run::run(&p.insns, &input) {
         Ok(o) => o,

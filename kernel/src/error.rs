@@ -98,6 +98,24 @@ pub enum Error {
         /// The limit.
         max: usize,
     },
+    /// The input cannot be given to the kernel this way (a packet for a type that takes
+    /// none, a CPU for a type that cannot choose one, ...): why.
+    #[error("{0}")]
+    Input(String),
+    /// `BPF_MAP_CREATE` failed for a named map.
+    #[error("map `{name}` ({map_type}): {op}: {errno}{}", reason.as_ref().map(|r| format!(": {r}")).unwrap_or_default())]
+    MapCreate {
+        /// The map's name.
+        name: String,
+        /// Its type's name.
+        map_type: &'static str,
+        /// Always `BPF_MAP_CREATE`.
+        op: Op,
+        /// The error number.
+        errno: Errno,
+        /// The kernel's rule the attributes broke, when bpfx knows it.
+        reason: Option<String>,
+    },
     /// A one-slot instruction's immediate does not fit its 32-bit field.
     #[error("instruction {index}: immediate {imm} does not fit in 32 bits (only `lddw` takes 64)")]
     ImmRange {
@@ -133,7 +151,8 @@ impl Error {
         match self {
             Error::PermissionDenied { errno, .. }
             | Error::Verifier { errno, .. }
-            | Error::Sys { errno, .. } => Some(*errno),
+            | Error::Sys { errno, .. }
+            | Error::MapCreate { errno, .. } => Some(*errno),
             _ => None,
         }
     }

@@ -32,6 +32,7 @@
 #![allow(unsafe_code)]
 
 pub mod conformance;
+pub mod cpu;
 pub mod error;
 pub mod map;
 pub mod object;

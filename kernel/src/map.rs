@@ -49,21 +49,7 @@ pub struct Map {
 }
 
 pub(crate) fn possible_cpus() -> usize {
-    // Per-CPU values are laid out for every *possible* CPU (`num_possible_cpus()`), which the
-    // kernel lists as ranges such as "0-3,5".
-    let Ok(text) = std::fs::read_to_string("/sys/devices/system/cpu/possible") else {
-        return 1;
-    };
-    let mut n = 0;
-    for part in text.trim().split(',') {
-        let mut ends = part.split('-').filter_map(|s| s.parse::<usize>().ok());
-        match (ends.next(), ends.next()) {
-            (Some(a), Some(b)) if b >= a => n += b - a + 1,
-            (Some(_), None) => n += 1,
-            _ => {}
-        }
-    }
-    n.max(1)
+    crate::cpu::possible()
 }
 
 impl Map {

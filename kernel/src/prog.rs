@@ -92,7 +92,13 @@ impl LoadOptions<'_> {
             log_level: LogLevel::OnFailure,
             name: "bpfx".into(),
             maps: Vec::new(),
-            flags: 0,
+            // The kernel loads syscall programs only as sleepable ("Syscall programs can
+            // only be sleepable", bpf_prog_load_check_attach in kernel/bpf/syscall.c).
+            flags: if prog_type == ProgType::Syscall {
+                crate::object::BPF_F_SLEEPABLE
+            } else {
+                0
+            },
         }
     }
 }
@@ -264,8 +270,22 @@ impl Program {
         self.prog_type
     }
 
-    /// `BPF_PROG_TEST_RUN`.
+    /// `BPF_PROG_TEST_RUN`. Types whose test run takes a context only (raw tracepoints,
+    /// syscall programs) go through [`Program::test_run_ctx_only`].
     pub fn test_run(&self, input: &TestRun<'_>) -> Result<TestRunResult, Error> {
+        // Only raw tracepoints take BPF_F_TEST_RUN_ON_CPU (bpf_prog_test_run_raw_tp); the
+        // other test runs refuse the flag (EINVAL, measured on 6.18 in
+        // kernel/tests/readback.rs) and run the program on the calling thread's CPU, so
+        // the thread is pinned there for the call.
+        let _pin = match input.cpu {
+            Some(cpu) if self.prog_type != ProgType::RawTracepoint => {
+                Some(crate::cpu::Pin::to(cpu)?)
+            }
+            _ => None,
+        };
+        if let Some(shape) = CtxOnly::of(self.prog_type) {
+            return self.test_run_ctx_only(shape, input);
+        }
         // The kernel copies data and context into its own buffers; these limits only stop a
         // u32 truncation here (it rejects anything above a page for most types anyway).
         for (what, len) in [("packet", input.data.len()), ("context", input.ctx.len())] {
@@ -354,6 +374,112 @@ impl Program {
     }
 }
 
+/// Test runs that take a context only: no packet, no output context, no repetition (the
+/// kernel measures no time for them).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum CtxOnly {
+    /// `bpf_prog_test_run_raw_tp` (net/bpf/test_run.c): `ctx_in` is the tracepoint's
+    /// arguments, at most `MAX_BPF_FUNC_ARGS` u64s; `BPF_F_TEST_RUN_ON_CPU` runs it on `cpu`;
+    /// the context is not given back.
+    RawTracepoint,
+    /// `bpf_prog_test_run_syscall`: `ctx_in` is up to `U16_MAX` bytes, no flags; the
+    /// kernel writes the context back into `ctx_in` after the run.
+    Syscall,
+}
+
+/// `BPF_F_TEST_RUN_ON_CPU` (include/uapi/linux/bpf.h).
+pub const BPF_F_TEST_RUN_ON_CPU: u32 = 1 << 0;
+
+/// `MAX_BPF_FUNC_ARGS` (include/linux/bpf.h): a raw tracepoint has at most 12 arguments.
+pub const MAX_RAW_TP_ARGS: usize = 12;
+
+impl CtxOnly {
+    fn of(t: ProgType) -> Option<CtxOnly> {
+        match t {
+            ProgType::RawTracepoint => Some(CtxOnly::RawTracepoint),
+            ProgType::Syscall => Some(CtxOnly::Syscall),
+            _ => None,
+        }
+    }
+}
+
+impl Program {
+    /// `BPF_PROG_TEST_RUN` for raw tracepoints and syscall programs: the kernel refuses
+    /// `data_in`, `data_out`, `ctx_out` and `repeat` for them (EINVAL), so the context
+    /// goes in `ctx_in` only and repetitions are separate calls, each from the given
+    /// context. `duration_ns` is 0: the kernel does not time these runs.
+    fn test_run_ctx_only(
+        &self,
+        shape: CtxOnly,
+        input: &TestRun<'_>,
+    ) -> Result<TestRunResult, Error> {
+        let t = self.prog_type;
+        if !input.data.is_empty() {
+            return Err(Error::Input(format!(
+                "{t} programs take no packet (BPF_PROG_TEST_RUN refuses data_in for them): give the input as the context"
+            )));
+        }
+        let max = match shape {
+            CtxOnly::RawTracepoint => MAX_RAW_TP_ARGS * 8,
+            CtxOnly::Syscall => u16::MAX as usize,
+        };
+        if input.ctx.len() > max {
+            return Err(Error::TooLarge {
+                what: "context",
+                got: input.ctx.len(),
+                max,
+            });
+        }
+        let mut flags = input.flags;
+        let mut cpu = 0;
+        if let (Some(c), CtxOnly::RawTracepoint) = (input.cpu, shape) {
+            flags |= BPF_F_TEST_RUN_ON_CPU;
+            cpu = c;
+        }
+        let mut ctx = input.ctx.to_vec();
+        let mut retval = 0;
+        for _ in 0..input.repeat.max(1) {
+            ctx.copy_from_slice(input.ctx);
+            let mut attr = TestRunAttr {
+                prog_fd: self.fd.as_raw_fd() as u32,
+                ctx_size_in: ctx.len() as u32,
+                ctx_in: if ctx.is_empty() {
+                    0
+                } else {
+                    ctx.as_mut_ptr() as u64
+                },
+                flags,
+                cpu,
+                ..Default::default()
+            };
+            // SAFETY: `ctx` lives across the call with the size in `attr`; the syscall run
+            // writes at most `ctx_size_in` bytes back into it.
+            match unsafe { sys::bpf(cmd::PROG_TEST_RUN, &mut attr) } {
+                Ok(_) => retval = attr.retval,
+                Err(e) if e.0 == libc::ENXIO => {
+                    return Err(Error::Input(format!(
+                        "CPU {cpu} does not exist or is offline (BPF_PROG_TEST_RUN: {e})"
+                    )))
+                }
+                Err(e) => {
+                    return Err(Error::from_errno(Op::ProgTestRun, e, || needs(t)));
+                }
+            }
+        }
+        Ok(TestRunResult {
+            retval,
+            duration_ns: 0,
+            data: Vec::new(),
+            // A raw tracepoint's arguments are read-only and not given back.
+            ctx: if shape == CtxOnly::Syscall {
+                ctx
+            } else {
+                Vec::new()
+            },
+        })
+    }
+}
+
 fn ptr_or_null(b: &[u8]) -> u64 {
     if b.is_empty() {
         0
@@ -384,6 +510,9 @@ pub struct TestRun<'a> {
     pub repeat: u32,
     /// `BPF_F_TEST_*` flags.
     pub flags: u32,
+    /// Run on this CPU: `BPF_F_TEST_RUN_ON_CPU` for raw tracepoints; the other types
+    /// refuse the flag, so the calling thread is pinned to the CPU for the run.
+    pub cpu: Option<u32>,
 }
 
 /// Output of one `BPF_PROG_TEST_RUN`.

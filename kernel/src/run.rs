@@ -59,6 +59,8 @@ pub struct RunInput<'a> {
     /// verifier bounds map-value accesses by the value size, so programs that check bounds
     /// against something other than `data_end` (e.g. `r1 + len`) can still load.
     pub mem_in_map: bool,
+    /// Typed mode: run on this CPU ([`TestRun::cpu`]).
+    pub cpu: Option<u32>,
 }
 
 /// What a run produced.
@@ -289,6 +291,8 @@ pub struct Prepared {
     wide: bool,
     /// Whether `packet` starts with a header added by [`with_ethernet_header`].
     added_header: bool,
+    /// The CPU to run on.
+    cpu: Option<u32>,
 }
 
 /// Loads a program for [`Prepared::run`]; see the module docs.
@@ -360,6 +364,7 @@ pub fn prepare(prog: &[Insn], input: &RunInput<'_>) -> Result<Prepared, Error> {
                 ctx: Vec::new(),
                 wide: true,
                 added_header: false,
+                cpu: None,
             })
         }
         Some(t) => {
@@ -396,6 +401,7 @@ pub fn prepare(prog: &[Insn], input: &RunInput<'_>) -> Result<Prepared, Error> {
                 ctx: input.ctx.to_vec(),
                 wide,
                 added_header,
+                cpu: input.cpu,
             })
         }
     }
@@ -419,6 +425,7 @@ impl Prepared {
             ctx: &self.ctx,
             repeat,
             flags: 0,
+            cpu: self.cpu,
         })?;
         let r0 = if self.wide {
             read_r0(&self.result)?
