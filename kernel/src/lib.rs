@@ -35,6 +35,7 @@ pub mod conformance;
 pub mod cpu;
 pub mod error;
 pub mod map;
+pub mod map_rules;
 pub mod object;
 pub mod probe;
 pub mod prog;

@@ -32,8 +32,9 @@ pub enum UpdateFlags {
 
 /// A map's shape: `asm`'s, the one map definition every crate uses. The kernel gets
 /// [`MapSpec::name`] trimmed to 15 characters, with characters other than alphanumerics,
-/// `_` and `.` dropped (the kernel would reject them); `inner` and `value_fields` are not
-/// passed on (map-in-map and BTF-described values need BTF this backend does not load).
+/// `_` and `.` dropped (the kernel would reject them); `inner` becomes the inner map of a
+/// map-in-map; `value_fields` are not passed on (BTF-described values need BTF this backend
+/// does not load).
 pub use asm::types::MapSpec;
 
 /// A key and its value, as bytes.
@@ -53,20 +54,59 @@ pub(crate) fn possible_cpus() -> usize {
 }
 
 impl Map {
-    /// `BPF_MAP_CREATE`.
+    /// `BPF_MAP_CREATE`. A map-in-map gets its inner map created from
+    /// [`MapSpec::inner`] and passed as `inner_map_fd` (the kernel keeps only its shape). A
+    /// refusal names the map and, for `EINVAL`, the kernel's rule it broke
+    /// ([`crate::map_rules::broken_rule`]).
     pub fn create(spec: &MapSpec) -> Result<Map, Error> {
+        let refused = |errno: crate::sys::Errno, reason: Option<String>| Error::MapCreate {
+            name: if spec.name.is_empty() {
+                "(unnamed)".into()
+            } else {
+                spec.name.clone()
+            },
+            map_type: spec.map_type.name(),
+            op: Op::MapCreate,
+            errno,
+            reason,
+        };
+        let inner = match (&spec.inner, spec.map_type) {
+            (Some(inner), MapType::ArrayOfMaps | MapType::HashOfMaps) => {
+                let mut inner = (**inner).clone();
+                if inner.name.is_empty() {
+                    inner.name = format!("{}.inner", spec.name);
+                }
+                Some(Map::create(&inner).map_err(|e| match e {
+                    Error::MapCreate { errno, .. } => {
+                        refused(errno, Some(format!("its inner map: {e}")))
+                    }
+                    other => other,
+                })?)
+            }
+            _ => None,
+        };
         let mut attr = MapCreateAttr {
             map_type: spec.map_type.number(),
             key_size: spec.key_size,
             value_size: spec.value_size,
             max_entries: spec.max_entries,
             map_flags: spec.flags,
+            inner_map_fd: inner.as_ref().map_or(0, |m| m.fd.as_raw_fd() as u32),
             map_name: sys::obj_name(&spec.name),
             ..Default::default()
         };
-        // SAFETY: a MAP_CREATE attr without pointer fields.
-        let fd = unsafe { sys::bpf_fd(cmd::MAP_CREATE, &mut attr) }
-            .map_err(|e| Error::from_errno(Op::MapCreate, e, || needs_text("")))?;
+        // SAFETY: a MAP_CREATE attr without pointer fields (inner_map_fd is an open fd
+        // owned by `inner`, alive across the call).
+        let fd = match unsafe { sys::bpf_fd(cmd::MAP_CREATE, &mut attr) } {
+            Ok(fd) => fd,
+            Err(e) if e.0 == libc::EPERM => {
+                return Err(Error::from_errno(Op::MapCreate, e, || needs_text("")))
+            }
+            Err(e) if e.0 == libc::EINVAL => {
+                return Err(refused(e, crate::map_rules::broken_rule(spec)))
+            }
+            Err(e) => return Err(refused(e, None)),
+        };
         let value_len = if is_percpu(spec.map_type) {
             // Each CPU's value is padded to 8 bytes (`bpf_map_value_size`).
             (spec.value_size as usize).div_ceil(8) * 8 * possible_cpus()
