@@ -134,6 +134,7 @@ pub fn main(args: Args) -> Result<ExitCode> {
             "agree": agree,
             "rows": rows.iter().map(|r| json!({"what": r.what, "kernel": r.kernel, "vm": r.vm, "agree": r.agree})).collect::<Vec<_>>(),
             "differences": rows.iter().filter(|r| !r.agree).map(|r| r.what.clone()).collect::<Vec<_>>(),
+            "not_compared": rows.iter().filter(|r| !r.compared).map(|r| r.what.clone()).collect::<Vec<_>>(),
         });
         println!("{}", serde_json::to_string_pretty(&v)?);
     } else {
@@ -146,11 +147,22 @@ pub fn main(args: Args) -> Result<ExitCode> {
         let lw = rows.iter().map(|r| r.what.len()).max().unwrap_or(0).max(8);
         println!(" {:<lw$} {:<w$}  vm", "", "kernel");
         for r in &rows {
-            let mark = if r.agree { " " } else { "≠" };
+            let mark = match (r.compared, r.agree) {
+                (false, _) => "?",
+                (true, true) => " ",
+                (true, false) => "≠",
+            };
             println!("{mark}{:<lw$} {:<w$}  {}", r.what, r.kernel, r.vm);
         }
-        if agree {
+        let not: Vec<_> = rows
+            .iter()
+            .filter(|r| !r.compared)
+            .map(|r| r.what.as_str())
+            .collect();
+        if agree && not.is_empty() {
             println!("agree");
+        } else if agree {
+            println!("agree on what was compared; not compared: {}", not.join(", "));
         } else {
             let d: Vec<_> = rows
                 .iter()

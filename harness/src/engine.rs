@@ -12,10 +12,11 @@ use asm::Dialect;
 use std::path::{Path, PathBuf};
 
 mod kernel_engine;
+mod readback;
 mod vm_engine;
 
 pub use kernel_engine::HostKernel;
-pub use vm_engine::VmEngine;
+pub use vm_engine::{run_cases as vm_engine_run_cases, VmEngine};
 
 /// What an engine made of one case.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -34,6 +34,8 @@ pub struct Observation {
     pub ns_per_run: Option<u64>,
     /// The CPU whose value a single expected value of a per-CPU map is compared with.
     pub cpu: usize,
+    /// Why an aspect is `None` (`records`, `trace`): what the engine could not read back.
+    pub unobserved: BTreeMap<String, String>,
 }
 
 /// A map's entries sorted by key, each with one value per CPU (per-CPU maps) or one value.
@@ -80,10 +82,11 @@ impl ObservedMap {
             .map(|(_, v)| v.as_slice()))
     }
 
-    /// Whether two engines' contents of this map can be compared: the engine listed them,
-    /// and they are not per-CPU values (which depend on the CPU the kernel ran on).
+    /// Whether two engines' contents of this map can be compared: the engine listed them.
+    /// Per-CPU maps are compared CPU by CPU (both engines run the program on the CPU the
+    /// case names, CPU 0 by default, with as many CPUs as the kernel has).
     pub fn comparable(&self) -> bool {
-        !is_percpu(self.spec.map_type) && self.entries.is_ok()
+        self.entries.is_ok()
     }
 }
 
@@ -114,8 +117,11 @@ pub struct Row {
     pub vm: String,
     /// The kernel's side.
     pub kernel: String,
-    /// Whether they agree.
+    /// Whether they agree (true for a row that was not compared).
     pub agree: bool,
+    /// Whether the two sides were compared at all; when not, `kernel` or `vm` says
+    /// `not compared: <why>`.
+    pub compared: bool,
 }
 
 /// Bytes shown at most per side; the first difference is named.
@@ -145,6 +151,7 @@ fn bytes_row(what: &str, v: &[u8], k: &[u8]) -> Row {
         kernel: show(k),
         vm,
         agree,
+        compared: true,
     }
 }
 
@@ -163,6 +170,7 @@ pub fn compare(vm: &Observation, kernel: &Observation, memory: bool) -> Vec<Row>
         kernel: verdict(kernel, "accepts"),
         vm: verdict(vm, "runs"),
         agree: kernel.error.is_none() == vm.error.is_none(),
+        compared: true,
     }];
     if kernel.error.is_some() || vm.error.is_some() {
         return rows;
@@ -176,6 +184,7 @@ pub fn compare(vm: &Observation, kernel: &Observation, memory: bool) -> Vec<Row>
         kernel: format!("{kr:#x}{note}"),
         vm: format!("{vr:#x}"),
         agree: kr & mask == vr & mask,
+        compared: true,
     });
     if let (Some(v), Some(k)) = (&vm.packet, &kernel.packet) {
         if !k.is_empty() || !v.is_empty() {
@@ -197,7 +206,10 @@ pub fn compare(vm: &Observation, kernel: &Observation, memory: bool) -> Vec<Row>
                 .as_ref()
                 .map(|e| {
                     e.iter()
-                        .map(|(k, v)| format!("{}={}", hex(k), hex(&v.concat())))
+                        .map(|(k, v)| {
+                            let v: Vec<String> = v.iter().map(|b| hex(b)).collect();
+                            format!("{}={}", hex(k), v.join("|"))
+                        })
                         .collect::<Vec<_>>()
                         .join(" ")
                 })
@@ -213,9 +225,98 @@ pub fn compare(vm: &Observation, kernel: &Observation, memory: bool) -> Vec<Row>
             kernel: show(kmap),
             vm: show(vmap),
             agree: vmap.entries == kmap.entries,
+            compared: true,
         });
     }
+    rows.extend(compare_output(
+        "ring buffer records",
+        vm.records.as_ref(),
+        kernel.records.as_ref(),
+        [&vm.unobserved, &kernel.unobserved].map(|u| u.get("records")),
+        |(name, recs)| {
+            let shown: Vec<String> = recs.iter().map(|r| hex(r)).collect();
+            format!("`{name}`: [{}]", shown.join(", "))
+        },
+    ));
+    rows.extend(compare_output(
+        "trace",
+        vm.trace.as_ref().map(|t| BTreeMap::from([(String::new(), t.clone())])).as_ref(),
+        kernel.trace.as_ref().map(|t| BTreeMap::from([(String::new(), t.clone())])).as_ref(),
+        [&vm.unobserved, &kernel.unobserved].map(|u| u.get("trace")),
+        |(_, lines)| format!("{lines:?}"),
+    ));
     rows
+}
+
+/// Rows for output the program leaves outside maps (ring buffer records by map, trace
+/// lines): one row per key when both engines read it back; when one could not, one row
+/// saying `not compared: <why>` — unless neither side has anything to show.
+fn compare_output<T: PartialEq>(
+    what: &str,
+    vm: Option<&BTreeMap<String, Vec<T>>>,
+    kernel: Option<&BTreeMap<String, Vec<T>>>,
+    why: [Option<&String>; 2],
+    show: impl Fn((&String, &Vec<T>)) -> String,
+) -> Vec<Row> {
+    let not_compared = |side: usize| {
+        format!(
+            "not compared: {}",
+            why[side].map_or("not observed by this engine", String::as_str)
+        )
+    };
+    let shown = |m: Option<&BTreeMap<String, Vec<T>>>| {
+        m.map(|m| {
+            m.iter()
+                .filter(|(_, v)| !v.is_empty())
+                .map(&show)
+                .collect::<Vec<_>>()
+                .join(" ")
+        })
+        .unwrap_or_default()
+    };
+    match (vm, kernel) {
+        (Some(v), Some(k)) => {
+            let mut names: Vec<&String> = v.keys().chain(k.keys()).collect();
+            names.sort();
+            names.dedup();
+            let empty = Vec::new();
+            names
+                .into_iter()
+                .filter_map(|n| {
+                    let (a, b) = (v.get(n).unwrap_or(&empty), k.get(n).unwrap_or(&empty));
+                    (!a.is_empty() || !b.is_empty()).then(|| Row {
+                        what: if n.is_empty() {
+                            what.to_string()
+                        } else {
+                            format!("{what} `{n}`")
+                        },
+                        vm: show((n, a)),
+                        kernel: show((n, b)),
+                        agree: a == b,
+                        compared: true,
+                    })
+                })
+                .collect()
+        }
+        (None, None) => Vec::new(),
+        (v, k) => {
+            let has = |m: Option<&BTreeMap<String, Vec<T>>>| {
+                m.is_some_and(|m| m.values().any(|x| !x.is_empty()))
+            };
+            // Nothing on the side that was read, and a reason on the other: still say it
+            // was not compared when that side has a reason (it may have had output).
+            if !has(v) && !has(k) && why.iter().all(Option::is_none) {
+                return Vec::new();
+            }
+            vec![Row {
+                what: what.to_string(),
+                vm: if v.is_some() { shown(v) } else { not_compared(0) },
+                kernel: if k.is_some() { shown(k) } else { not_compared(1) },
+                agree: true,
+                compared: false,
+            }]
+        }
+    }
 }
 
 #[cfg(test)]
@@ -271,12 +372,41 @@ mod tests {
     }
 
     #[test]
-    fn per_cpu_maps_are_not_compared() {
-        let mut a = obs(0, &[], vec![]);
+    fn per_cpu_maps_are_compared_cpu_by_cpu() {
+        let mut a = obs(0, &[], vec![(vec![0; 4], vec![vec![1; 8], vec![2; 8]])]);
         a.maps[0].spec.map_type = MapType::PercpuHash;
         let mut b = a.clone();
-        b.maps[0].entries = Ok(vec![(vec![0; 4], vec![vec![1; 8]])]);
+        assert!(compare(&a, &b, false).iter().all(|r| r.agree));
+        b.maps[0].entries = Ok(vec![(vec![0; 4], vec![vec![1; 8], vec![3; 8]])]);
         let rows = compare(&a, &b, false);
-        assert!(rows.iter().all(|r| r.agree && !r.what.starts_with("map")));
+        let bad: Vec<_> = rows.iter().filter(|r| !r.agree).collect();
+        assert_eq!(bad.len(), 1, "{rows:?}");
+        assert!(bad[0].vm.ends_with("|0202020202020202"), "{rows:?}");
+    }
+
+    #[test]
+    fn output_read_back_is_compared_and_unread_output_is_not_compared() {
+        let mut vm = obs(0, &[], vec![]);
+        vm.records = Some(BTreeMap::from([("events".to_string(), vec![vec![1, 2]])]));
+        vm.trace = Some(vec!["hello".into()]);
+        let mut k = vm.clone();
+        let rows = compare(&vm, &k, false);
+        let out: Vec<_> = rows.iter().filter(|r| r.what.starts_with("ring") || r.what == "trace").collect();
+        assert_eq!(out.len(), 2, "{rows:?}");
+        assert!(out.iter().all(|r| r.agree && r.compared));
+        k.trace = Some(vec!["bye".into()]);
+        k.records = Some(BTreeMap::from([("events".to_string(), vec![])]));
+        let rows = compare(&vm, &k, false);
+        let bad: Vec<_> = rows.iter().filter(|r| !r.agree).map(|r| r.what.as_str()).collect();
+        assert_eq!(bad, ["ring buffer records `events`", "trace"]);
+        // The kernel could not read them: not compared, with the reason, never "agree".
+        k.records = None;
+        k.trace = None;
+        k.unobserved.insert("trace".into(), "tracefs is not mounted".into());
+        let rows = compare(&vm, &k, false);
+        let nc: Vec<_> = rows.iter().filter(|r| !r.compared).collect();
+        assert_eq!(nc.len(), 2, "{rows:?}");
+        assert_eq!(nc[1].kernel, "not compared: tracefs is not mounted");
+        assert!(nc[0].kernel.starts_with("not compared: "));
     }
 }

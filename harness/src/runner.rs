@@ -129,7 +129,16 @@ pub fn run_suite(suite: &Suite, cases: &[&Case], mode: Mode) -> Vec<CaseReport> 
             .collect(),
         Mode::Both => cases
             .iter()
-            .zip(vm().into_iter().zip(kernel()))
+            .zip(
+                // Per-CPU maps are compared CPU by CPU: the VM gets the kernel's CPUs.
+                crate::engine::vm_engine_run_cases(
+                    suite,
+                    cases,
+                    Some(kernel::cpu::possible() as u32),
+                )
+                .into_iter()
+                .zip(kernel()),
+            )
             .map(|(c, (v, k))| both(c, v, k))
             .collect(),
     };
@@ -207,13 +216,20 @@ fn both(case: &Case, v: Outcome, k: Outcome) -> Status {
             let (Some(vo), Some(ko)) = (vm_obs, k_obs) else {
                 return Status::Passed(format!("vm: {vs}; kernel: {ks}"));
             };
-            let d: Vec<String> = compare(&vo, &ko, false)
-                .into_iter()
+            let rows = compare(&vo, &ko, false);
+            let d: Vec<String> = rows
+                .iter()
                 .filter(|r| !r.agree)
                 .map(|r| format!("{} differs: vm {}, kernel {}", r.what, r.vm, r.kernel))
                 .collect();
+            // What one side could not read back is said, never counted as agreement.
+            let not: String = rows
+                .iter()
+                .filter(|r| !r.compared)
+                .map(|r| format!("; {} {}", r.what, [&r.kernel, &r.vm].into_iter().find(|s| s.starts_with("not compared")).map_or("not compared", |s| s.as_str())))
+                .collect();
             if d.is_empty() {
-                Status::Passed(format!("vm: {vs}; kernel: {ks}"))
+                Status::Passed(format!("vm: {vs}; kernel: {ks}{not}"))
             } else {
                 Status::Failed(d)
             }

@@ -39,10 +39,12 @@ pub mod map_rules;
 pub mod object;
 pub mod probe;
 pub mod prog;
+pub mod ringbuf;
 pub mod run;
 pub mod seccomp;
 pub mod socket_filter;
 pub mod sys;
+pub mod trace;
 
 pub use error::{Error, Op};
 pub use map::{Map, MapSpec, MapType};

@@ -233,6 +233,12 @@ impl Map {
     }
 }
 
+impl Map {
+    pub(crate) fn as_fd_raw(&self) -> i32 {
+        self.fd.as_raw_fd()
+    }
+}
+
 impl AsFd for Map {
     fn as_fd(&self) -> BorrowedFd<'_> {
         self.fd.as_fd()

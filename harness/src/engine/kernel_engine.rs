@@ -3,14 +3,20 @@
 
 use super::{Engine, Outcome, Suite};
 use crate::observation::{is_percpu, Observation, ObservedMap};
+use crate::schema::EnvDecl;
+use asm::types::MapSpec;
+use super::readback::{self, Readback};
 use crate::program::create_kernel_maps;
 use crate::schema::{encode, parse_hex, Case, MapValue};
 use asm::isa::Pseudo;
 use kernel::map::UpdateFlags;
 use std::collections::BTreeMap;
 
-/// Runs cases in the running kernel. It observes the return value, the packet, maps and
-/// globals; not trace lines, ring buffer records or instruction counts.
+/// Runs cases in the running kernel. It observes the return value, the packet, maps (per-CPU
+/// maps on every CPU) and globals, ring buffer records (through mmap) and
+/// `bpf_trace_printk` lines (through a tracefs instance, [`kernel::trace`]); not instruction
+/// counts, nor perf event output. What it cannot read is `None` with the reason in
+/// [`Observation::unobserved`].
 #[derive(Debug, Default)]
 pub struct HostKernel;
 
@@ -75,22 +81,20 @@ fn run_case(suite: &Suite, case: &Case) -> Outcome {
     if !file.tail_calls.is_empty() {
         return skip("tail calls are not set up in the kernel");
     }
-    if file.env.is_set() || case.env.is_set() {
-        return skip("`env` (task, clock, CPU, skb fields) cannot be set in the kernel");
-    }
-    let touched = file
-        .maps
-        .keys()
-        .chain(case.maps.keys())
-        .chain(case.expect.maps.keys());
-    for name in touched {
-        if let Some(m) = program.maps.iter().find(|m| &m.spec.name == name) {
-            if is_percpu(m.spec.map_type) {
-                return skip(format!(
-                    "per-CPU map `{name}`: the kernel runs the program on whichever CPU it is on"
-                ));
-            }
+    let cpu = case.env.cpu.or(file.env.cpu).unwrap_or(0);
+    let ncpus = kernel::cpu::possible();
+    if let Some(n) = case.env.ncpus.or(file.env.ncpus) {
+        if n as usize != ncpus {
+            return skip(format!(
+                "`env.ncpus` is {n} but this kernel has {ncpus} possible CPUs"
+            ));
         }
+    }
+    if let Some(why) = unsettable_env(&[&file.env, &case.env]) {
+        return skip(why);
+    }
+    if let Some(why) = needs_netns(&program) {
+        return skip(why);
     }
     let kmaps = tri!(create_kernel_maps(&program.maps).map_err(|e| format!("kernel maps: {e}")));
     let find = |name: &str| {
@@ -119,16 +123,7 @@ fn run_case(suite: &Suite, case: &Case) -> Outcome {
                 def.key_size as usize,
                 &format!("map `{name}` key")
             ));
-            let MapValue::One(v) = v else {
-                return fail(format!(
-                    "map `{name}`: a list of values is for per-CPU maps"
-                ));
-            };
-            let value = tri!(encode(
-                v,
-                def.value_size as usize,
-                &format!("map `{name}` value")
-            ));
+            let value = tri!(map_value(v, def, ncpus, name));
             tri!(kmaps[i]
                 .update(&key, &value, UpdateFlags::Any)
                 .map_err(|e| format!("map `{name}`: {e}")));
@@ -170,6 +165,7 @@ fn run_case(suite: &Suite, case: &Case) -> Outcome {
         packet: &packet,
         ctx: &ctx,
         maps: kmaps.iter().collect(),
+        cpu: Some(cpu),
         ..Default::default()
     };
     let prepared = match kernel::run::prepare(&program.insns, &input) {
@@ -183,9 +179,12 @@ fn run_case(suite: &Suite, case: &Case) -> Outcome {
             return Outcome::Failed(v);
         }
     };
+    let mut readback = Readback::new(&program, &kmaps, prog_type, cpu);
     let mut out = None;
     for _ in 0..case.repeat {
+        readback.before();
         out = Some(tri!(prepared.run(1).map_err(|e| format!("test run: {e}"))));
+        readback.after();
     }
     let out = out.expect("repeat >= 1");
     let mut obs = Observation {
@@ -195,8 +194,10 @@ fn run_case(suite: &Suite, case: &Case) -> Outcome {
         packet: Some(out.data),
         ctx: (!ctx.is_empty()).then_some(out.ctx),
         ns_per_run: Some(u64::from(out.ns_per_run)),
+        cpu: cpu as usize,
         ..Default::default()
     };
+    readback.finish(&mut obs);
     for (m, km) in program.maps.iter().zip(&kmaps) {
         let entries = if !m.spec.map_type.readable_by_lookup() {
             Err(format!(
@@ -207,7 +208,9 @@ fn run_case(suite: &Suite, case: &Case) -> Outcome {
             km.entries()
                 .map(|mut e| {
                     e.sort();
-                    e.into_iter().map(|(k, v)| (k, vec![v])).collect()
+                    e.into_iter()
+                        .map(|(k, v)| (k, per_cpu_values(&m.spec, v)))
+                        .collect()
                 })
                 .map_err(|e| e.to_string())
         };
@@ -229,4 +232,88 @@ fn run_case(suite: &Suite, case: &Case) -> Outcome {
     }
     obs.globals = Some(globals);
     Outcome::Observed(Box::new(obs))
+}
+
+/// A per-CPU value as the kernel gives it (one 8-byte-padded value per possible CPU) split
+/// into one `value_size` value per CPU; other maps: the one value.
+fn per_cpu_values(spec: &MapSpec, v: Vec<u8>) -> Vec<Vec<u8>> {
+    if !kernel::map::is_percpu(spec.map_type) {
+        return vec![v];
+    }
+    let stride = (spec.value_size as usize).div_ceil(8) * 8;
+    v.chunks(stride.max(1))
+        .map(|c| c[..(spec.value_size as usize).min(c.len())].to_vec())
+        .collect()
+}
+
+/// The bytes `BPF_MAP_UPDATE_ELEM` takes for a test file's value: per-CPU maps take one
+/// 8-byte-padded value per possible CPU (a single value is stored on every CPU, as the VM
+/// does).
+fn map_value(v: &MapValue, def: &MapSpec, ncpus: usize, name: &str) -> Result<Vec<u8>, String> {
+    let what = format!("map `{name}` value");
+    let size = def.value_size as usize;
+    if !is_percpu(def.map_type) {
+        return match v {
+            MapValue::One(s) => encode(s, size, &what),
+            MapValue::PerCpu(_) => Err(format!(
+                "{what}: a list of values is for per-CPU maps; `{name}` is a {} map",
+                def.map_type
+            )),
+        };
+    }
+    let stride = size.div_ceil(8) * 8;
+    let list: Vec<_> = match v {
+        MapValue::One(s) => vec![s; ncpus],
+        MapValue::PerCpu(l) if l.len() == ncpus => l.iter().collect(),
+        MapValue::PerCpu(l) => {
+            return Err(format!(
+                "{what}: {} per-CPU values for {ncpus} CPUs (the kernel's possible CPUs)",
+                l.len()
+            ))
+        }
+    };
+    let mut all = Vec::with_capacity(stride * ncpus);
+    for s in list {
+        let mut b = encode(s, size, &what)?;
+        b.resize(stride, 0);
+        all.extend(b);
+    }
+    Ok(all)
+}
+
+/// Why the kernel cannot give the program the environment the case sets (the task, the
+/// clock and skb fields are the kernel's own); `env.cpu` and `env.ncpus` are handled.
+fn unsettable_env(decls: &[&EnvDecl]) -> Option<String> {
+    decls
+        .iter()
+        .any(|d| {
+            let mut rest = (*d).clone();
+            rest.cpu = None;
+            rest.ncpus = None;
+            rest.is_set()
+        })
+        .then(|| {
+            "`env` other than `cpu` and `ncpus` (task, clock, skb fields) cannot be set in the kernel"
+                .to_string()
+        })
+}
+
+/// Helpers whose answer is the host's network state: the routing table for
+/// `bpf_fib_lookup`, the sockets for `bpf_sk_lookup_*` (names as `asm`'s helper table).
+const NET_STATE_HELPERS: &[&str] = &[
+    "fib_lookup",
+    "sk_lookup_tcp",
+    "sk_lookup_udp",
+    "skc_lookup_tcp",
+];
+
+/// The hook for cases whose outcome the kernel decides from the machine's state: the kernel
+/// engine would have to build the routes and sockets the case declares in a network
+/// namespace; until it does, such a case is skipped with this reason.
+pub fn needs_netns(program: &crate::program::Program) -> Option<String> {
+    let name = readback::helpers_called(&program.insns)
+        .find(|n| NET_STATE_HELPERS.contains(n))?;
+    Some(format!(
+        "bpf_{name} answers from the host's routing table and sockets, which the kernel engine does not build in a network namespace"
+    ))
 }

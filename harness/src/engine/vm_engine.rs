@@ -24,18 +24,28 @@ impl Engine for VmEngine {
     }
 
     fn run(&mut self, suite: &Suite, cases: &[&Case]) -> Vec<Outcome> {
-        cases
-            .iter()
-            .map(|c| match run_case(suite, c) {
-                Ok(o) => Outcome::Observed(Box::new(o)),
-                Err(e) => Outcome::Failed(vec![e]),
-            })
-            .collect()
+        run_cases(suite, cases, None)
     }
 }
 
-fn env_of(decls: [&EnvDecl; 2]) -> Env {
+/// Runs cases in the VM; `ncpus`: the number of CPUs when the case's `env.ncpus` does not
+/// say (the host kernel's possible CPUs when the run is compared with the kernel, whose
+/// per-CPU maps have that many values; else the VM's default).
+pub fn run_cases(suite: &Suite, cases: &[&Case], ncpus: Option<u32>) -> Vec<Outcome> {
+    cases
+        .iter()
+        .map(|c| match run_case(suite, c, ncpus) {
+            Ok(o) => Outcome::Observed(Box::new(o)),
+            Err(e) => Outcome::Failed(vec![e]),
+        })
+        .collect()
+}
+
+fn env_of(decls: [&EnvDecl; 2], ncpus: Option<u32>) -> Env {
     let mut env = Env::default();
+    if let Some(n) = ncpus {
+        env.ncpus = n;
+    }
     for d in decls {
         macro_rules! set {
             ($($f:ident => $($target:ident).+),*) => {$(
@@ -54,9 +64,9 @@ fn env_of(decls: [&EnvDecl; 2]) -> Env {
     env
 }
 
-fn run_case(suite: &Suite, case: &Case) -> Result<Observation, String> {
+fn run_case(suite: &Suite, case: &Case, ncpus: Option<u32>) -> Result<Observation, String> {
     let file = &suite.file;
-    let env = env_of([&file.env, &case.env]);
+    let env = env_of([&file.env, &case.env], ncpus);
     let mut t = match &suite.source {
         Source::Object(obj) => Test::from_object_env(obj, env.clone()),
         Source::Asm {
