@@ -1,0 +1,232 @@
+//! Regressions of issue #18 items 4–5: raw tracepoints and syscall programs test-run, map
+//! creation errors name the map, ring buffer records and trace lines are read back,
+//! per-CPU values of every CPU, a run on a chosen CPU. Each prints `skipped:` where bpf()
+//! is not usable.
+
+mod common;
+
+use asm::isa::Size;
+use asm::Insn;
+use common::kernel_available;
+use kernel::map::UpdateFlags;
+use kernel::ringbuf::RingBuf;
+use kernel::{Error, LoadOptions, Map, MapSpec, MapType, ProgType, Program, TestRun};
+
+const EXIT: Insn = Insn::exit();
+
+#[test]
+fn raw_tracepoint_runs_through_its_arguments() {
+    if !kernel_available("raw_tracepoint_runs_through_its_arguments") {
+        return;
+    }
+    // r0 = args[1]
+    let p = Program::load(
+        &[Insn::ldx(Size::DW, 0, 1, 8), EXIT],
+        &LoadOptions::new(ProgType::RawTracepoint),
+    )
+    .unwrap();
+    let mut args = [0u8; 16];
+    args[8] = 42;
+    let out = p
+        .test_run(&TestRun {
+            ctx: &args,
+            repeat: 3,
+            ..Default::default()
+        })
+        .unwrap();
+    assert_eq!(out.retval, 42);
+    // A packet is refused by name, not as EINVAL.
+    let e = p
+        .test_run(&TestRun {
+            data: &[0; 14],
+            ctx: &args,
+            ..Default::default()
+        })
+        .unwrap_err();
+    assert!(e.to_string().contains("take no packet"), "{e}");
+    // On each CPU through BPF_F_TEST_RUN_ON_CPU; a CPU that does not exist is named.
+    for cpu in 0..kernel::cpu::possible() as u32 {
+        let out = p
+            .test_run(&TestRun {
+                ctx: &args,
+                cpu: Some(cpu),
+                ..Default::default()
+            })
+            .unwrap();
+        assert_eq!(out.retval, 42);
+    }
+    let e = p
+        .test_run(&TestRun {
+            ctx: &args,
+            cpu: Some(4000),
+            ..Default::default()
+        })
+        .unwrap_err();
+    assert!(e.to_string().contains("CPU 4000"), "{e}");
+}
+
+#[test]
+fn syscall_programs_load_sleepable_and_give_the_context_back() {
+    if !kernel_available("syscall_programs_load_sleepable_and_give_the_context_back") {
+        return;
+    }
+    // ctx[0] = 7; r0 = 3
+    let p = Program::load(
+        &[Insn::st(Size::DW, 1, 0, 7), Insn::mov64_imm(0, 3), EXIT],
+        &LoadOptions::new(ProgType::Syscall),
+    )
+    .unwrap();
+    let out = p
+        .test_run(&TestRun {
+            ctx: &[0; 8],
+            ..Default::default()
+        })
+        .unwrap();
+    assert_eq!((out.retval, out.ctx), (3, vec![7, 0, 0, 0, 0, 0, 0, 0]));
+}
+
+#[test]
+fn other_types_refuse_the_cpu_flag_so_the_thread_is_pinned() {
+    if !kernel_available("other_types_refuse_the_cpu_flag_so_the_thread_is_pinned") {
+        return;
+    }
+    // r0 = bpf_get_smp_processor_id()
+    let prog = [Insn::call_helper(8), EXIT];
+    let p = Program::load(&prog, &LoadOptions::new(ProgType::Xdp)).unwrap();
+    // Measured on 6.18: bpf_prog_test_run_xdp refuses BPF_F_TEST_RUN_ON_CPU (EINVAL).
+    let e = p
+        .test_run(&TestRun {
+            data: &[0; 14],
+            flags: kernel::prog::BPF_F_TEST_RUN_ON_CPU,
+            ..Default::default()
+        })
+        .unwrap_err();
+    assert_eq!(e.errno().map(|e| e.0), Some(libc::EINVAL));
+    for cpu in 0..kernel::cpu::possible() as u32 {
+        let out = p
+            .test_run(&TestRun {
+                data: &[0; 14],
+                cpu: Some(cpu),
+                ..Default::default()
+            })
+            .unwrap();
+        assert_eq!(out.retval, cpu);
+    }
+}
+
+#[test]
+fn a_refused_map_is_named_with_the_rule() {
+    if !kernel_available("a_refused_map_is_named_with_the_rule") {
+        return;
+    }
+    let e = Map::create(&MapSpec::new(MapType::Ringbuf, 0, 8, 4096).named("events")).unwrap_err();
+    assert!(matches!(e, Error::MapCreate { .. }), "{e:?}");
+    let text = e.to_string();
+    assert!(
+        text.starts_with("map `events` (ringbuf): BPF_MAP_CREATE: EINVAL"),
+        "{text}"
+    );
+    assert!(text.contains("no key or value"), "{text}");
+    let e = Map::create(&MapSpec::new(MapType::LpmTrie, 8, 8, 4).named("routes")).unwrap_err();
+    assert!(e.to_string().contains("BPF_F_NO_PREALLOC"), "{e}");
+    // With the flag it is created; a map-in-map gets its inner map.
+    Map::create(&MapSpec::new(MapType::LpmTrie, 8, 8, 4).with_flags(1)).unwrap();
+    let mut outer = MapSpec::new(MapType::ArrayOfMaps, 4, 4, 2).named("outer");
+    outer.inner = Some(Box::new(MapSpec::array(8, 1)));
+    Map::create(&outer).unwrap();
+}
+
+#[test]
+fn ring_buffer_records_are_read_through_mmap() {
+    if !kernel_available("ring_buffer_records_are_read_through_mmap") {
+        return;
+    }
+    let rb = Map::create(&MapSpec::new(MapType::Ringbuf, 0, 0, 4096).named("rb")).unwrap();
+    let mut reader = RingBuf::new(&rb).unwrap();
+    // *(u64 *)(fp - 8) = 0x1122334455667788; bpf_ringbuf_output(map 0, fp - 8, 5, 0);
+    // then a 16-byte record reserved and discarded.
+    let prog = [
+        Insn::lddw(1, 0x1122_3344_5566_7788),
+        Insn::stx(Size::DW, 10, 1, -8),
+        Insn::ld_map_fd(1, 0),
+        Insn::mov64_reg(2, 10),
+        Insn::alu64_imm(asm::isa::AluOp::Add, 2, -8),
+        Insn::mov64_imm(3, 5),
+        Insn::mov64_imm(4, 0),
+        Insn::call_helper(130),
+        Insn::ld_map_fd(1, 0),
+        Insn::mov64_imm(2, 16),
+        Insn::mov64_imm(3, 0),
+        Insn::call_helper(131),
+        Insn::jmp_imm(asm::isa::Cond::Eq, 0, 0, 3),
+        Insn::mov64_reg(1, 0),
+        Insn::mov64_imm(2, 0),
+        Insn::call_helper(133),
+        Insn::mov64_imm(0, 2),
+        EXIT,
+    ];
+    let mut opts = LoadOptions::new(ProgType::Xdp);
+    opts.maps = vec![&rb];
+    let p = Program::load(&prog, &opts).unwrap();
+    assert!(reader.take().is_empty());
+    for _ in 0..2 {
+        p.test_run(&TestRun {
+            data: &[0; 14],
+            ..Default::default()
+        })
+        .unwrap();
+    }
+    let want = vec![0x88, 0x77, 0x66, 0x55, 0x44];
+    assert_eq!(reader.take(), vec![want.clone(), want]);
+    assert!(reader.take().is_empty());
+}
+
+#[test]
+fn per_cpu_values_come_for_every_cpu() {
+    if !kernel_available("per_cpu_values_come_for_every_cpu") {
+        return;
+    }
+    let n = kernel::cpu::possible();
+    let m = Map::create(&MapSpec::new(MapType::PercpuArray, 4, 4, 1)).unwrap();
+    assert_eq!(m.value_len(), 8 * n);
+    let all: Vec<u8> = (0..n).flat_map(|c| [c as u8 + 1, 0, 0, 0, 0, 0, 0, 0]).collect();
+    m.update(&0u32.to_le_bytes(), &all, UpdateFlags::Any).unwrap();
+    assert_eq!(m.lookup(&0u32.to_le_bytes()).unwrap(), Some(all));
+}
+
+#[test]
+fn trace_printk_lines_are_read_from_an_instance() {
+    if !kernel_available("trace_printk_lines_are_read_from_an_instance") {
+        return;
+    }
+    let capture = match kernel::trace::Capture::new() {
+        Ok(c) => c,
+        Err(e) => {
+            println!("skipped: {e} [trace_printk_lines_are_read_from_an_instance]");
+            return;
+        }
+    };
+    // "hi %d\n" with r3 = 5
+    let prog = [
+        Insn::st(Size::W, 10, -8, i32::from_le_bytes(*b"hi %")),
+        Insn::st(Size::W, 10, -4, i32::from_le_bytes(*b"d\n\0\0")),
+        Insn::mov64_reg(1, 10),
+        Insn::alu64_imm(asm::isa::AluOp::Add, 1, -8),
+        Insn::mov64_imm(2, 7),
+        Insn::mov64_imm(3, 5),
+        Insn::call_helper(6),
+        Insn::mov64_imm(0, 2),
+        EXIT,
+    ];
+    let p = Program::load(&prog, &LoadOptions::new(ProgType::Xdp)).unwrap();
+    capture.clear().unwrap();
+    p.test_run(&TestRun {
+        data: &[0; 14],
+        ..Default::default()
+    })
+    .unwrap();
+    let lines = capture
+        .take(kernel::trace::Whose::this_thread())
+        .unwrap();
+    assert_eq!(lines, ["hi 5"]);
+}
