@@ -12,7 +12,7 @@ use asm::Dialect;
 use std::path::{Path, PathBuf};
 
 mod kernel_engine;
-mod readback;
+pub(crate) mod readback;
 mod vm_engine;
 
 pub use kernel_engine::HostKernel;

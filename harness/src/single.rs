@@ -1,7 +1,9 @@
 //! One program run once in the VM and once in the kernel, for `bpfx cross-check`: the
 //! observations go to [`crate::compare`].
 
-use crate::observation::{MapContents, Observation, ObservedMap};
+use crate::engine::readback::{per_cpu_values, Readback};
+use crate::observation::{is_percpu, MapContents, Observation, ObservedMap};
+use std::collections::BTreeMap;
 use crate::program::{create_kernel_maps, Program};
 use asm::isa::Pseudo;
 use asm::types::MapType;
@@ -41,6 +43,9 @@ pub fn run_vm(p: &Program, inputs: &Inputs) -> Result<Observation, String> {
         return Err(format!("the VM cannot run {t} programs"));
     }
     let mut machine = vm::Vm::new();
+    // Per-CPU maps are compared CPU by CPU with the kernel's: as many CPUs, run on CPU 0.
+    machine.env_mut().ncpus = kernel::cpu::possible() as u32;
+    machine.env_mut().cpu = 0;
     for (i, m) in p.maps.iter().enumerate() {
         machine
             .create_object_map(m)
@@ -68,15 +73,31 @@ pub fn run_vm(p: &Program, inputs: &Inputs) -> Result<Observation, String> {
     } else {
         machine.packet().to_vec()
     };
+    let trace = machine
+        .take_trace_lines()
+        .into_iter()
+        .map(|l| l.message)
+        .collect();
+    let mut records = BTreeMap::new();
+    let ncpus = machine.env().ncpus as usize;
     let mut maps = Vec::new();
     for (fd, m) in p.maps.iter().enumerate() {
         let map = machine
-            .map(fd as u32)
+            .map_mut(fd as u32)
             .ok_or_else(|| format!("VM map {fd} vanished"))?;
         let mut entries: MapContents = Vec::new();
-        if m.spec.map_type != MapType::Ringbuf {
+        if m.spec.map_type == MapType::Ringbuf {
+            records.insert(m.spec.name.clone(), map.take_records());
+        } else {
             for k in map.keys() {
-                if let Ok(Some(v)) = map.lookup(&k) {
+                if is_percpu(m.spec.map_type) {
+                    let all: Option<Vec<Vec<u8>>> = (0..ncpus)
+                        .map(|c| map.lookup_cpu(&k, c).ok().flatten())
+                        .collect();
+                    if let Some(all) = all {
+                        entries.push((k, all));
+                    }
+                } else if let Ok(Some(v)) = map.lookup(&k) {
                     entries.push((k, vec![v]));
                 }
             }
@@ -95,6 +116,8 @@ pub fn run_vm(p: &Program, inputs: &Inputs) -> Result<Observation, String> {
         ctx: (!inputs.ctx.is_empty()).then(|| machine.ctx().to_vec()),
         maps,
         insns: Some(out.insns),
+        records: Some(records),
+        trace: Some(trace),
         ..Default::default()
     })
 }
@@ -128,8 +151,11 @@ pub fn run_kernel(p: &Program, inputs: &Inputs, mem_in_map: bool) -> Result<Kern
         maps: owned.iter().collect(),
         want_log: false,
         mem_in_map,
-        cpu: None,
+        cpu: Some(0),
     };
+    let whose = Readback::whose(p.prog_type, 0);
+    let mut readback = Readback::new(p, &owned, whose);
+    readback.before();
     let out = match kernel::run::run(&p.insns, &input) {
         Ok(o) => o,
         Err(e) if e.is_unavailable() => return Ok(KernelRun::Unavailable(e.to_string())),
@@ -141,18 +167,18 @@ pub fn run_kernel(p: &Program, inputs: &Inputs, mem_in_map: bool) -> Result<Kern
             })))
         }
     };
+    readback.after();
     let mut maps = Vec::new();
     for (m, k) in p.maps.iter().zip(&owned) {
-        // A ring buffer's records are read through mmap, which bpfx does not do in the
-        // kernel, and a perf event array's values are not given back: both sides show such
-        // maps empty.
+        // A ring buffer's records are read through mmap (the observation's `records`), and
+        // a perf event array's values are not given back: both sides show such maps empty.
         let mut entries: MapContents = if !m.spec.map_type.readable_by_lookup() {
             Vec::new()
         } else {
             k.entries()
                 .map_err(|e| format!("reading a kernel map: {e}"))?
                 .into_iter()
-                .map(|(k, v)| (k, vec![v]))
+                .map(|(k, v)| (k, per_cpu_values(&m.spec, v)))
                 .collect()
         };
         entries.sort();
@@ -161,7 +187,7 @@ pub fn run_kernel(p: &Program, inputs: &Inputs, mem_in_map: bool) -> Result<Kern
             entries: Ok(entries),
         });
     }
-    Ok(KernelRun::Ran(Box::new(Observation {
+    let mut obs = Observation {
         r0: Some(out.r0),
         r0_bits: out.r0_bits,
         meaning: p.prog_type.and_then(|t| t.r0_meaning(out.r0)),
@@ -170,7 +196,9 @@ pub fn run_kernel(p: &Program, inputs: &Inputs, mem_in_map: bool) -> Result<Kern
         maps,
         ns_per_run: Some(u64::from(out.ns_per_run)),
         ..Default::default()
-    })))
+    };
+    readback.finish(&mut obs);
+    Ok(KernelRun::Ran(Box::new(obs)))
 }
 
 #[cfg(test)]

@@ -111,6 +111,14 @@ pub fn patch_maps(insns: &[Insn], maps: &[BorrowedFd<'_>]) -> Result<Vec<Insn>, 
         .enumerate()
         .map(|(index, insn)| {
             let mut insn = *insn;
+            // `map_idx` references name the map by index already: the same index, as an fd
+            // (the kernel would read them as indexes into `fd_array`, which bpfx does not pass:
+            // EPROTO).
+            match insn.pseudo() {
+                Some(Pseudo::MapIdx) => insn.src = Pseudo::MapFd.src(),
+                Some(Pseudo::MapIdxValue) => insn.src = Pseudo::MapValue.src(),
+                _ => {}
+            }
             if matches!(insn.pseudo(), Some(Pseudo::MapFd | Pseudo::MapValue)) {
                 let map = insn.imm as u32;
                 let fd = maps.get(map as usize).ok_or(Error::MapIndex {

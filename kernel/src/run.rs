@@ -59,7 +59,7 @@ pub struct RunInput<'a> {
     /// verifier bounds map-value accesses by the value size, so programs that check bounds
     /// against something other than `data_end` (e.g. `r1 + len`) can still load.
     pub mem_in_map: bool,
-    /// Typed mode: run on this CPU ([`TestRun::cpu`]).
+    /// Run on this CPU ([`TestRun::cpu`]).
     pub cpu: Option<u32>,
 }
 
@@ -300,8 +300,10 @@ pub fn prepare(prog: &[Insn], input: &RunInput<'_>) -> Result<Prepared, Error> {
     // Check the program's map indexes against its own maps before the wrapper's result map
     // joins the list, so the program cannot name that map by accident.
     for (index, insn) in prog.iter().enumerate() {
-        if matches!(insn.pseudo(), Some(Pseudo::MapFd | Pseudo::MapValue))
-            && insn.imm as u32 as usize >= input.maps.len()
+        if matches!(
+            insn.pseudo(),
+            Some(Pseudo::MapFd | Pseudo::MapValue | Pseudo::MapIdx | Pseudo::MapIdxValue)
+        ) && insn.imm as u32 as usize >= input.maps.len()
         {
             return Err(Error::MapIndex {
                 index,
@@ -364,7 +366,7 @@ pub fn prepare(prog: &[Insn], input: &RunInput<'_>) -> Result<Prepared, Error> {
                 ctx: Vec::new(),
                 wide: true,
                 added_header: false,
-                cpu: None,
+                cpu: input.cpu,
             })
         }
         Some(t) => {

@@ -5,7 +5,7 @@ use super::{Engine, Outcome, Suite};
 use crate::observation::{is_percpu, Observation, ObservedMap};
 use crate::schema::EnvDecl;
 use asm::types::MapSpec;
-use super::readback::{self, Readback};
+use super::readback::{self, per_cpu_values, Readback};
 use crate::program::create_kernel_maps;
 use crate::schema::{encode, parse_hex, Case, MapValue};
 use asm::isa::Pseudo;
@@ -179,7 +179,7 @@ fn run_case(suite: &Suite, case: &Case) -> Outcome {
             return Outcome::Failed(v);
         }
     };
-    let mut readback = Readback::new(&program, &kmaps, prog_type, cpu);
+    let mut readback = Readback::new(&program, &kmaps, Readback::whose(Some(prog_type), cpu));
     let mut out = None;
     for _ in 0..case.repeat {
         readback.before();
@@ -232,18 +232,6 @@ fn run_case(suite: &Suite, case: &Case) -> Outcome {
     }
     obs.globals = Some(globals);
     Outcome::Observed(Box::new(obs))
-}
-
-/// A per-CPU value as the kernel gives it (one 8-byte-padded value per possible CPU) split
-/// into one `value_size` value per CPU; other maps: the one value.
-fn per_cpu_values(spec: &MapSpec, v: Vec<u8>) -> Vec<Vec<u8>> {
-    if !kernel::map::is_percpu(spec.map_type) {
-        return vec![v];
-    }
-    let stride = (spec.value_size as usize).div_ceil(8) * 8;
-    v.chunks(stride.max(1))
-        .map(|c| c[..(spec.value_size as usize).min(c.len())].to_vec())
-        .collect()
 }
 
 /// The bytes `BPF_MAP_UPDATE_ELEM` takes for a test file's value: per-CPU maps take one

@@ -35,12 +35,18 @@ pub(crate) struct Readback {
 }
 
 impl Readback {
-    pub(crate) fn new(
-        program: &Program,
-        kmaps: &[kernel::Map],
-        prog_type: ProgType,
-        cpu: u32,
-    ) -> Readback {
+    /// Whose trace lines a run of this type on `cpu` makes: a raw tracepoint runs on its
+    /// CPU through an IPI when that is not the caller's CPU (bpf_prog_test_run_raw_tp), so
+    /// its lines are known by CPU; every other test run executes in the calling thread.
+    pub(crate) fn whose(prog_type: Option<ProgType>, cpu: u32) -> Whose {
+        if prog_type == Some(ProgType::RawTracepoint) {
+            Whose::Cpu(cpu)
+        } else {
+            Whose::this_thread()
+        }
+    }
+
+    pub(crate) fn new(program: &Program, kmaps: &[kernel::Map], whose: Whose) -> Readback {
         let mut rb = Readback {
             rings: Vec::new(),
             records: BTreeMap::new(),
@@ -48,13 +54,7 @@ impl Readback {
             capture: None,
             lines: Vec::new(),
             trace_missing: None,
-            // A raw tracepoint runs on its CPU through an IPI when that is not the caller's
-            // CPU (bpf_prog_test_run_raw_tp): its lines are known by CPU, not by task.
-            whose: if prog_type == ProgType::RawTracepoint {
-                Whose::Cpu(cpu)
-            } else {
-                Whose::this_thread()
-            },
+            whose,
         };
         for (m, km) in program.maps.iter().zip(kmaps) {
             let name = m.spec.name.clone();
@@ -123,4 +123,16 @@ impl Readback {
             None => obs.trace = Some(self.lines),
         }
     }
+}
+
+/// A per-CPU value as the kernel gives it (one 8-byte-padded value per possible CPU) split
+/// into one `value_size` value per CPU; other maps: the one value.
+pub(crate) fn per_cpu_values(spec: &asm::types::MapSpec, v: Vec<u8>) -> Vec<Vec<u8>> {
+    if !kernel::map::is_percpu(spec.map_type) {
+        return vec![v];
+    }
+    let stride = (spec.value_size as usize).div_ceil(8) * 8;
+    v.chunks(stride.max(1))
+        .map(|c| c[..(spec.value_size as usize).min(c.len())].to_vec())
+        .collect()
 }
