@@ -162,7 +162,10 @@ pub fn main(args: Args) -> Result<ExitCode> {
         if agree && not.is_empty() {
             println!("agree");
         } else if agree {
-            println!("agree on what was compared; not compared: {}", not.join(", "));
+            println!(
+                "agree on what was compared; not compared: {}",
+                not.join(", ")
+            );
         } else {
             let d: Vec<_> = rows
                 .iter()

@@ -44,7 +44,13 @@ fn args3(a: u64, b: u64, c: u64) -> Vec<u8> {
 #[test]
 fn raw_tracepoint_agrees() {
     let Some(out) = cross_check(
-        &["--type", "raw_tracepoint", "--map", "sum=array:4:8:1", "raw_tp_args.s"],
+        &[
+            "--type",
+            "raw_tracepoint",
+            "--map",
+            "sum=array:4:8:1",
+            "raw_tp_args.s",
+        ],
         Some(&args3(1, 40, 2)),
     ) else {
         return;
@@ -81,7 +87,11 @@ fn ring_buffer_records_and_trace_lines_are_compared() {
     ) else {
         return;
     };
-    let row = |what: &str| out.lines().find(|l| l.starts_with(&format!(" {what}"))).map(str::to_string);
+    let row = |what: &str| {
+        out.lines()
+            .find(|l| l.starts_with(&format!(" {what}")))
+            .map(str::to_string)
+    };
     let records = row("ring buffer records").unwrap_or_else(|| panic!("{out}"));
     assert_eq!(records.matches("[0102030405060708]").count(), 2, "{out}");
     // Without tracefs the trace row says why it was not compared, never "agree" on it.

@@ -240,8 +240,15 @@ pub fn compare(vm: &Observation, kernel: &Observation, memory: bool) -> Vec<Row>
     ));
     rows.extend(compare_output(
         "trace",
-        vm.trace.as_ref().map(|t| BTreeMap::from([(String::new(), t.clone())])).as_ref(),
-        kernel.trace.as_ref().map(|t| BTreeMap::from([(String::new(), t.clone())])).as_ref(),
+        vm.trace
+            .as_ref()
+            .map(|t| BTreeMap::from([(String::new(), t.clone())]))
+            .as_ref(),
+        kernel
+            .trace
+            .as_ref()
+            .map(|t| BTreeMap::from([(String::new(), t.clone())]))
+            .as_ref(),
         [&vm.unobserved, &kernel.unobserved].map(|u| u.get("trace")),
         |(_, lines)| format!("{lines:?}"),
     ));
@@ -310,8 +317,16 @@ fn compare_output<T: PartialEq>(
             }
             vec![Row {
                 what: what.to_string(),
-                vm: if v.is_some() { shown(v) } else { not_compared(0) },
-                kernel: if k.is_some() { shown(k) } else { not_compared(1) },
+                vm: if v.is_some() {
+                    shown(v)
+                } else {
+                    not_compared(0)
+                },
+                kernel: if k.is_some() {
+                    shown(k)
+                } else {
+                    not_compared(1)
+                },
                 agree: true,
                 compared: false,
             }]
@@ -391,18 +406,26 @@ mod tests {
         vm.trace = Some(vec!["hello".into()]);
         let mut k = vm.clone();
         let rows = compare(&vm, &k, false);
-        let out: Vec<_> = rows.iter().filter(|r| r.what.starts_with("ring") || r.what == "trace").collect();
+        let out: Vec<_> = rows
+            .iter()
+            .filter(|r| r.what.starts_with("ring") || r.what == "trace")
+            .collect();
         assert_eq!(out.len(), 2, "{rows:?}");
         assert!(out.iter().all(|r| r.agree && r.compared));
         k.trace = Some(vec!["bye".into()]);
         k.records = Some(BTreeMap::from([("events".to_string(), vec![])]));
         let rows = compare(&vm, &k, false);
-        let bad: Vec<_> = rows.iter().filter(|r| !r.agree).map(|r| r.what.as_str()).collect();
+        let bad: Vec<_> = rows
+            .iter()
+            .filter(|r| !r.agree)
+            .map(|r| r.what.as_str())
+            .collect();
         assert_eq!(bad, ["ring buffer records `events`", "trace"]);
         // The kernel could not read them: not compared, with the reason, never "agree".
         k.records = None;
         k.trace = None;
-        k.unobserved.insert("trace".into(), "tracefs is not mounted".into());
+        k.unobserved
+            .insert("trace".into(), "tracefs is not mounted".into());
         let rows = compare(&vm, &k, false);
         let nc: Vec<_> = rows.iter().filter(|r| !r.compared).collect();
         assert_eq!(nc.len(), 2, "{rows:?}");

@@ -226,7 +226,16 @@ fn both(case: &Case, v: Outcome, k: Outcome) -> Status {
             let not: String = rows
                 .iter()
                 .filter(|r| !r.compared)
-                .map(|r| format!("; {} {}", r.what, [&r.kernel, &r.vm].into_iter().find(|s| s.starts_with("not compared")).map_or("not compared", |s| s.as_str())))
+                .map(|r| {
+                    format!(
+                        "; {} {}",
+                        r.what,
+                        [&r.kernel, &r.vm]
+                            .into_iter()
+                            .find(|s| s.starts_with("not compared"))
+                            .map_or("not compared", |s| s.as_str())
+                    )
+                })
                 .collect();
             if d.is_empty() {
                 Status::Passed(format!("vm: {vs}; kernel: {ks}{not}"))

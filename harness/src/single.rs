@@ -3,10 +3,10 @@
 
 use crate::engine::readback::{per_cpu_values, Readback};
 use crate::observation::{is_percpu, MapContents, Observation, ObservedMap};
-use std::collections::BTreeMap;
 use crate::program::{create_kernel_maps, Program};
 use asm::isa::Pseudo;
 use asm::types::MapType;
+use std::collections::BTreeMap;
 
 /// The memory, packet and context a run gets.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]

@@ -37,6 +37,7 @@ pub mod error;
 pub mod map;
 pub mod map_rules;
 pub mod object;
+pub mod perf;
 pub mod probe;
 pub mod prog;
 pub mod ringbuf;

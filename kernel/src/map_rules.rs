@@ -12,12 +12,7 @@ pub const BPF_F_MMAPABLE: u32 = 1 << 10;
 /// The first attribute rule of the map's type that `spec` breaks (for an `EINVAL` from
 /// `BPF_MAP_CREATE`), or `None` when bpfx knows no such rule.
 pub fn broken_rule(spec: &MapSpec) -> Option<String> {
-    let (k, v, n, f) = (
-        spec.key_size,
-        spec.value_size,
-        spec.max_entries,
-        spec.flags,
-    );
+    let (k, v, n, f) = (spec.key_size, spec.value_size, spec.max_entries, spec.flags);
     let four_or_eight = |what: &str, size: u32, t: &str| {
         (size != 4 && size != 8).then(|| format!("a {t} {what} is 4 or 8 bytes, not {size}"))
     };
@@ -105,16 +100,17 @@ pub fn broken_rule(spec: &MapSpec) -> Option<String> {
         _ => None,
     };
     rule.or_else(|| {
-        (n == 0 && !matches!(
-            spec.map_type,
-            T::SkStorage
-                | T::InodeStorage
-                | T::TaskStorage
-                | T::CgrpStorage
-                | T::CgroupStorage
-                | T::PercpuCgroupStorage
-                | T::StructOps
-        ))
+        (n == 0
+            && !matches!(
+                spec.map_type,
+                T::SkStorage
+                    | T::InodeStorage
+                    | T::TaskStorage
+                    | T::CgrpStorage
+                    | T::CgroupStorage
+                    | T::PercpuCgroupStorage
+                    | T::StructOps
+            ))
         .then(|| "max_entries must be above 0".to_string())
     })
 }
@@ -136,7 +132,10 @@ mod tests {
         assert!(broken_rule(&rb).unwrap().contains("no key or value"));
         let rb = MapSpec::new(MapType::Ringbuf, 0, 0, 4096 * 3);
         assert!(broken_rule(&rb).unwrap().contains("power of 2"));
-        assert_eq!(broken_rule(&MapSpec::new(MapType::Ringbuf, 0, 0, 1 << 16)), None);
+        assert_eq!(
+            broken_rule(&MapSpec::new(MapType::Ringbuf, 0, 0, 1 << 16)),
+            None
+        );
         let lpm = MapSpec::new(MapType::LpmTrie, 8, 8, 16);
         assert!(broken_rule(&lpm).unwrap().contains("BPF_F_NO_PREALLOC"));
         assert_eq!(broken_rule(&lpm.with_flags(BPF_F_NO_PREALLOC)), None);
@@ -144,6 +143,8 @@ mod tests {
         assert!(broken_rule(&mim).unwrap().contains("inner map"));
         let sk = MapSpec::new(MapType::SkStorage, 4, 8, 0).with_flags(BPF_F_NO_PREALLOC);
         assert!(broken_rule(&sk).unwrap().contains("BTF"));
-        assert!(broken_rule(&MapSpec::array(8, 0)).unwrap().contains("max_entries"));
+        assert!(broken_rule(&MapSpec::array(8, 0))
+            .unwrap()
+            .contains("max_entries"));
     }
 }

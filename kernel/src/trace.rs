@@ -100,20 +100,13 @@ pub fn parse_line(line: &str, whose: Whose) -> Option<String> {
     let head = &line[..at];
     // The CPU field is the first "[digits]" after the task: a task name may hold anything
     // but "[nnn]" followed by the flags is what the output always has there.
-    let open = head
-        .match_indices(" [")
-        .map(|(i, _)| i)
-        .find(|&i| {
-            let rest = &head[i + 2..];
-            rest.find(']')
-                .is_some_and(|j| j > 0 && rest[..j].bytes().all(|b| b.is_ascii_digit()))
-        })?;
+    let open = head.match_indices(" [").map(|(i, _)| i).find(|&i| {
+        let rest = &head[i + 2..];
+        rest.find(']')
+            .is_some_and(|j| j > 0 && rest[..j].bytes().all(|b| b.is_ascii_digit()))
+    })?;
     let task = head[..open].trim();
-    let cpu: u32 = head[open + 2..]
-        .split(']')
-        .next()?
-        .parse()
-        .ok()?;
+    let cpu: u32 = head[open + 2..].split(']').next()?.parse().ok()?;
     let tid: u32 = task.rsplit_once('-')?.1.parse().ok()?;
     let mine = match whose {
         Whose::Task(t) => tid == t,
@@ -125,7 +118,10 @@ pub fn parse_line(line: &str, whose: Whose) -> Option<String> {
 impl Drop for Capture {
     fn drop(&mut self) {
         // Best effort: an instance with an enabled event can still be removed.
-        let _ = std::fs::write(self.dir.join("events/bpf_trace/bpf_trace_printk/enable"), "0");
+        let _ = std::fs::write(
+            self.dir.join("events/bpf_trace/bpf_trace_printk/enable"),
+            "0",
+        );
         let _ = std::fs::remove_dir(&self.dir);
     }
 }
@@ -148,7 +144,10 @@ mod tests {
         );
         assert_eq!(parse_line(l, Whose::Cpu(0)), None);
         // Another event, or a comment.
-        assert_eq!(parse_line("  x-1 [000] ..... 1.0: sys_enter: y", Whose::Cpu(0)), None);
+        assert_eq!(
+            parse_line("  x-1 [000] ..... 1.0: sys_enter: y", Whose::Cpu(0)),
+            None
+        );
         assert_eq!(parse_line("# tracer: nop", Whose::Cpu(0)), None);
     }
 }

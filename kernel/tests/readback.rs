@@ -189,8 +189,11 @@ fn per_cpu_values_come_for_every_cpu() {
     let n = kernel::cpu::possible();
     let m = Map::create(&MapSpec::new(MapType::PercpuArray, 4, 4, 1)).unwrap();
     assert_eq!(m.value_len(), 8 * n);
-    let all: Vec<u8> = (0..n).flat_map(|c| [c as u8 + 1, 0, 0, 0, 0, 0, 0, 0]).collect();
-    m.update(&0u32.to_le_bytes(), &all, UpdateFlags::Any).unwrap();
+    let all: Vec<u8> = (0..n)
+        .flat_map(|c| [c as u8 + 1, 0, 0, 0, 0, 0, 0, 0])
+        .collect();
+    m.update(&0u32.to_le_bytes(), &all, UpdateFlags::Any)
+        .unwrap();
     assert_eq!(m.lookup(&0u32.to_le_bytes()).unwrap(), Some(all));
 }
 
@@ -225,8 +228,48 @@ fn trace_printk_lines_are_read_from_an_instance() {
         ..Default::default()
     })
     .unwrap();
-    let lines = capture
-        .take(kernel::trace::Whose::this_thread())
-        .unwrap();
+    let lines = capture.take(kernel::trace::Whose::this_thread()).unwrap();
     assert_eq!(lines, ["hi 5"]);
+}
+
+#[test]
+fn perf_event_output_samples_are_read_back() {
+    if !kernel_available("perf_event_output_samples_are_read_back") {
+        return;
+    }
+    let n = kernel::cpu::possible() as u32;
+    let events =
+        Map::create(&MapSpec::new(MapType::PerfEventArray, 4, 4, n).named("events")).unwrap();
+    let mut bufs = kernel::perf::PerfBuffers::new(&events).unwrap();
+    // *(u64 *)(fp - 8) = 0x0807060504030201;
+    // bpf_perf_event_output(ctx, map 0, BPF_F_CURRENT_CPU, fp - 8, 8)
+    let prog = [
+        Insn::lddw(2, 0x0807_0605_0403_0201),
+        Insn::stx(Size::DW, 10, 2, -8),
+        Insn::ld_map_fd(2, 0),
+        Insn::lddw(3, 0xffff_ffff),
+        Insn::mov64_reg(4, 10),
+        Insn::alu64_imm(asm::isa::AluOp::Add, 4, -8),
+        Insn::mov64_imm(5, 8),
+        Insn::call_helper(25),
+        EXIT,
+    ];
+    let mut opts = LoadOptions::new(ProgType::Xdp);
+    opts.maps = vec![&events];
+    let p = Program::load(&prog, &opts).unwrap();
+    for cpu in [0, n - 1] {
+        let out = p
+            .test_run(&TestRun {
+                data: &[0; 14],
+                cpu: Some(cpu),
+                ..Default::default()
+            })
+            .unwrap();
+        assert_eq!(out.retval, 0, "bpf_perf_event_output failed");
+    }
+    // The 8 bytes, padded by the kernel to 12 so that the u32 size and the data end on 8.
+    let want = vec![1, 2, 3, 4, 5, 6, 7, 8, 0, 0, 0, 0];
+    assert_eq!(bufs.take(), vec![want.clone(), want]);
+    assert!(bufs.take().is_empty());
+    assert_eq!(bufs.lost(), 0);
 }

@@ -1,14 +1,14 @@
 //! The host-kernel engine: maps created and filled through bpf(2), the program test-run
 //! with `BPF_PROG_TEST_RUN`, the maps read back.
 
+use super::readback::{self, per_cpu_values, Readback};
 use super::{Engine, Outcome, Suite};
 use crate::observation::{is_percpu, Observation, ObservedMap};
-use crate::schema::EnvDecl;
-use asm::types::MapSpec;
-use super::readback::{self, per_cpu_values, Readback};
 use crate::program::create_kernel_maps;
+use crate::schema::EnvDecl;
 use crate::schema::{encode, parse_hex, Case, MapValue};
 use asm::isa::Pseudo;
+use asm::types::{MapSpec, ProgType};
 use kernel::map::UpdateFlags;
 use std::collections::BTreeMap;
 
@@ -67,6 +67,13 @@ fn run_case(suite: &Suite, case: &Case) -> Outcome {
         }
     }
     let prog_type = program.prog_type.expect("test files give a type");
+    if prog_type == ProgType::Tracing {
+        // bpf_prog_test_run_tracing runs fentry/fexit/fmod_ret only once loaded against a
+        // target function (attach_btf_id, bpf_check_attach_target).
+        return skip(
+            "tracing programs (fentry/fexit/fmod_ret) load only with their target function's BTF id (attach_btf_id), which the kernel engine does not resolve",
+        );
+    }
     if !prog_type.can_test_run() {
         return skip(format!(
             "{prog_type} programs cannot be test-run in the kernel"
@@ -299,8 +306,7 @@ const NET_STATE_HELPERS: &[&str] = &[
 /// engine would have to build the routes and sockets the case declares in a network
 /// namespace; until it does, such a case is skipped with this reason.
 pub fn needs_netns(program: &crate::program::Program) -> Option<String> {
-    let name = readback::helpers_called(&program.insns)
-        .find(|n| NET_STATE_HELPERS.contains(n))?;
+    let name = readback::helpers_called(&program.insns).find(|n| NET_STATE_HELPERS.contains(n))?;
     Some(format!(
         "bpf_{name} answers from the host's routing table and sockets, which the kernel engine does not build in a network namespace"
     ))

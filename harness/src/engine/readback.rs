@@ -1,5 +1,5 @@
 //! What the kernel engine reads back beside maps: ring buffer records (mmap, after each
-//! run) and `bpf_trace_printk` lines (a tracefs instance of its own, see [`kernel::trace`]).
+//! run), `bpf_perf_event_output` samples (a perf event per CPU, [`kernel::perf`]) and `bpf_trace_printk` lines (a tracefs instance of its own, see [`kernel::trace`]).
 //! What cannot be read is `None` in the observation, with the reason in
 //! [`Observation::unobserved`], so a comparison says "not compared" rather than "agree".
 
@@ -7,6 +7,7 @@ use crate::observation::Observation;
 use crate::program::Program;
 use asm::isa::{CallKind, Form};
 use asm::types::{MapType, ProgType};
+use kernel::perf::PerfBuffers;
 use kernel::ringbuf::RingBuf;
 use kernel::trace::{Capture, Whose};
 use std::collections::BTreeMap;
@@ -23,6 +24,7 @@ pub fn helpers_called(insns: &[asm::Insn]) -> impl Iterator<Item = &'static str>
 /// Readers set up before the first run, drained after each.
 pub(crate) struct Readback {
     rings: Vec<(String, RingBuf)>,
+    perf: Vec<(String, PerfBuffers)>,
     records: BTreeMap<String, Vec<Vec<u8>>>,
     /// Why records are not observed.
     records_missing: Option<String>,
@@ -49,6 +51,7 @@ impl Readback {
     pub(crate) fn new(program: &Program, kmaps: &[kernel::Map], whose: Whose) -> Readback {
         let mut rb = Readback {
             rings: Vec::new(),
+            perf: Vec::new(),
             records: BTreeMap::new(),
             records_missing: None,
             capture: None,
@@ -66,11 +69,13 @@ impl Readback {
                     }
                     Err(e) => rb.records_missing = Some(format!("ring buffer `{name}`: {e}")),
                 },
-                MapType::PerfEventArray => {
-                    rb.records_missing = Some(format!(
-                        "perf event array `{name}`: bpf_perf_event_output records are not read back from the kernel"
-                    ))
-                }
+                MapType::PerfEventArray => match PerfBuffers::new(km) {
+                    Ok(p) => {
+                        rb.records.insert(name.clone(), Vec::new());
+                        rb.perf.push((name, p));
+                    }
+                    Err(e) => rb.records_missing = Some(format!("perf event array `{name}`: {e}")),
+                },
                 _ => {}
             }
         }
@@ -99,6 +104,18 @@ impl Readback {
                 .entry(name.clone())
                 .or_default()
                 .extend(ring.take());
+        }
+        for (name, bufs) in &mut self.perf {
+            self.records
+                .entry(name.clone())
+                .or_default()
+                .extend(bufs.take());
+            if bufs.lost() > 0 {
+                self.records_missing = Some(format!(
+                    "perf event array `{name}`: the kernel lost {} samples (its ring was full)",
+                    bufs.lost()
+                ));
+            }
         }
         if let Some(c) = &self.capture {
             match c.take(self.whose) {
