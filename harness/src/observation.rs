@@ -198,7 +198,25 @@ pub fn compare(vm: &Observation, kernel: &Observation, memory: bool) -> Vec<Row>
         }
     }
     for (i, (vmap, kmap)) in vm.maps.iter().zip(&kernel.maps).enumerate() {
+        let name = &vmap.spec.name;
+        let what = if name.is_empty() {
+            format!("map {i}")
+        } else {
+            format!("map {i} `{name}`")
+        };
         if !vmap.comparable() || !kmap.comparable() {
+            // One engine could not list the map: say so rather than skip it silently.
+            let side = |m: &ObservedMap| match &m.entries {
+                Err(why) => format!("not compared: {why}"),
+                Ok(_) => String::new(),
+            };
+            rows.push(Row {
+                what,
+                kernel: side(kmap),
+                vm: side(vmap),
+                agree: true,
+                compared: false,
+            });
             continue;
         }
         let show = |m: &ObservedMap| {
@@ -215,13 +233,8 @@ pub fn compare(vm: &Observation, kernel: &Observation, memory: bool) -> Vec<Row>
                 })
                 .unwrap_or_default()
         };
-        let name = &vmap.spec.name;
         rows.push(Row {
-            what: if name.is_empty() {
-                format!("map {i}")
-            } else {
-                format!("map {i} `{name}`")
-            },
+            what,
             kernel: show(kmap),
             vm: show(vmap),
             agree: vmap.entries == kmap.entries,

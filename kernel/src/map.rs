@@ -33,8 +33,8 @@ pub enum UpdateFlags {
 /// A map's shape: `asm`'s, the one map definition every crate uses. The kernel gets
 /// [`MapSpec::name`] trimmed to 15 characters, with characters other than alphanumerics,
 /// `_` and `.` dropped (the kernel would reject them); `inner` becomes the inner map of a
-/// map-in-map; `value_fields` are not passed on (BTF-described values need BTF this backend
-/// does not load).
+/// map-in-map; local storage maps get a BTF describing their key and value by size
+/// ([`crate::btf_shape`]); `value_fields` are not passed on.
 pub use asm::types::MapSpec;
 
 /// A key and its value, as bytes.
@@ -85,7 +85,33 @@ impl Map {
             }
             _ => None,
         };
+        // Local storage maps exist only with BTF for their key and value.
+        let btf = match spec.map_type {
+            MapType::SkStorage
+            | MapType::InodeStorage
+            | MapType::TaskStorage
+            | MapType::CgrpStorage => Some(
+                crate::btf_shape::key_value(spec.key_size, spec.value_size).map_err(
+                    |e| match e {
+                        Error::Input(why) => refused(crate::sys::Errno(libc::EINVAL), Some(why)),
+                        other => other,
+                    },
+                )?,
+            ),
+            _ => None,
+        };
         let mut attr = MapCreateAttr {
+            btf_fd: btf.as_ref().map_or(0, |b| b.as_raw_fd() as u32),
+            btf_key_type_id: if btf.is_some() {
+                crate::btf_shape::KEY_TYPE_ID
+            } else {
+                0
+            },
+            btf_value_type_id: if btf.is_some() {
+                crate::btf_shape::VALUE_TYPE_ID
+            } else {
+                0
+            },
             map_type: spec.map_type.number(),
             key_size: spec.key_size,
             value_size: spec.value_size,

@@ -50,9 +50,6 @@ pub fn broken_rule(spec: &MapSpec) -> Option<String> {
                 "a {t} map has a 4-byte key (an fd) and max_entries 0 (key size {k}, max_entries {n} given)"
             ))
         }
-        T::SkStorage | T::InodeStorage | T::TaskStorage | T::CgrpStorage => Some(format!(
-            "the kernel creates {t} maps only with BTF describing the key and value (btf_key_type_id, btf_value_type_id), which bpfx does not build"
-        )),
         // cgroup_storage_map_alloc (kernel/bpf/local_storage.c)
         T::CgroupStorage | T::PercpuCgroupStorage if k != 12 && k != 8 => Some(format!(
             "a {t} key is a struct bpf_cgroup_storage_key (12 bytes) or a cgroup id (8), not {k}"
@@ -141,8 +138,9 @@ mod tests {
         assert_eq!(broken_rule(&lpm.with_flags(BPF_F_NO_PREALLOC)), None);
         let mim = MapSpec::new(MapType::ArrayOfMaps, 4, 4, 4);
         assert!(broken_rule(&mim).unwrap().contains("inner map"));
-        let sk = MapSpec::new(MapType::SkStorage, 4, 8, 0).with_flags(BPF_F_NO_PREALLOC);
-        assert!(broken_rule(&sk).unwrap().contains("BTF"));
+        let sk = MapSpec::new(MapType::SkStorage, 4, 8, 0);
+        assert!(broken_rule(&sk).unwrap().contains("BPF_F_NO_PREALLOC"));
+        assert_eq!(broken_rule(&sk.with_flags(BPF_F_NO_PREALLOC)), None);
         assert!(broken_rule(&MapSpec::array(8, 0))
             .unwrap()
             .contains("max_entries"));

@@ -18,6 +18,7 @@ pub mod cmd {
     pub const MAP_GET_NEXT_KEY: i32 = 4;
     pub const PROG_LOAD: i32 = 5;
     pub const PROG_TEST_RUN: i32 = 10;
+    pub const BTF_LOAD: i32 = 18;
 }
 
 /// `BPF_OBJ_NAME_LEN`.

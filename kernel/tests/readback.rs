@@ -273,3 +273,27 @@ fn perf_event_output_samples_are_read_back() {
     assert!(bufs.take().is_empty());
     assert_eq!(bufs.lost(), 0);
 }
+
+#[test]
+fn local_storage_maps_are_created_with_btf() {
+    if !kernel_available("local_storage_maps_are_created_with_btf") {
+        return;
+    }
+    for t in [
+        MapType::SkStorage,
+        MapType::TaskStorage,
+        MapType::InodeStorage,
+        MapType::CgrpStorage,
+    ] {
+        let spec = MapSpec::new(t, 4, 16, 0).with_flags(1).named("store");
+        Map::create(&spec).unwrap_or_else(|e| panic!("{t}: {e}"));
+    }
+    // Without BPF_F_NO_PREALLOC: named, with the rule.
+    let e = Map::create(&MapSpec::new(MapType::TaskStorage, 4, 16, 0).named("tasks")).unwrap_err();
+    let text = e.to_string();
+    assert!(
+        text.starts_with("map `tasks` (task_storage): BPF_MAP_CREATE: EINVAL"),
+        "{text}"
+    );
+    assert!(text.contains("BPF_F_NO_PREALLOC"), "{text}");
+}

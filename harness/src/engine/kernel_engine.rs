@@ -207,10 +207,9 @@ fn run_case(suite: &Suite, case: &Case) -> Outcome {
     readback.finish(&mut obs);
     for (m, km) in program.maps.iter().zip(&kmaps) {
         let entries = if !m.spec.map_type.readable_by_lookup() {
-            Err(format!(
-                "{} maps are not read back from the kernel",
-                m.spec.map_type
-            ))
+            // A ring buffer's or perf event array's content is its records (read back
+            // above); neither has entries to list.
+            Ok(Vec::new())
         } else {
             km.entries()
                 .map(|mut e| {
