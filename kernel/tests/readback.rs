@@ -297,3 +297,72 @@ fn local_storage_maps_are_created_with_btf() {
     );
     assert!(text.contains("BPF_F_NO_PREALLOC"), "{text}");
 }
+
+/// Measured on 6.18: which test-runnable types take `BPF_F_TEST_RUN_ON_CPU`. Only raw
+/// tracepoints do (bpf_prog_test_run_raw_tp); the others answer EINVAL, so
+/// `TestRun::cpu` pins the calling thread for them instead.
+#[test]
+fn only_raw_tracepoints_take_the_cpu_flag() {
+    if !kernel_available("only_raw_tracepoints_take_the_cpu_flag") {
+        return;
+    }
+    let packet = [0u8; 64];
+    // struct bpf_sk_lookup with family AF_INET and protocol TCP (the kernel refuses others).
+    let mut sk_lookup = [0u8; 72];
+    sk_lookup[8] = 2;
+    sk_lookup[12] = 6;
+    let mut accepted = Vec::new();
+    for &t in ProgType::ALL.iter().filter(|t| t.can_test_run()) {
+        let p = match Program::load(
+            &[Insn::mov64_imm(0, 0), EXIT],
+            &kernel::probe::probe_options(t),
+        ) {
+            Ok(p) => p,
+            Err(e) => {
+                println!("{t}: does not load here ({e})");
+                continue;
+            }
+        };
+        let (data, ctx): (&[u8], &[u8]) = match t {
+            ProgType::SkLookup => (&[], &sk_lookup),
+            _ if kernel::prog::takes_packet(t) => (&packet, &[]),
+            _ => (&[], &[]),
+        };
+        let plain = TestRun {
+            data,
+            ctx,
+            ..Default::default()
+        };
+        if p.test_run(&plain).is_err() {
+            println!("{t}: no plain test run here");
+            continue;
+        }
+        let flagged = TestRun {
+            flags: kernel::prog::BPF_F_TEST_RUN_ON_CPU,
+            ..plain
+        };
+        // Raw tracepoints go through `cpu` (the flag set by test_run); the others get the
+        // flag raw.
+        let r = if t == ProgType::RawTracepoint {
+            p.test_run(&TestRun {
+                cpu: Some(0),
+                ..plain
+            })
+        } else {
+            p.test_run(&flagged)
+        };
+        match r {
+            Ok(_) => accepted.push(t),
+            Err(e) => {
+                assert_eq!(e.errno().map(|e| e.0), Some(libc::EINVAL), "{t}: {e}");
+                // Pinned instead: runs.
+                p.test_run(&TestRun {
+                    cpu: Some(0),
+                    ..plain
+                })
+                .unwrap_or_else(|e| panic!("{t} pinned to CPU 0: {e}"));
+            }
+        }
+    }
+    assert_eq!(accepted, [ProgType::RawTracepoint]);
+}
