@@ -12,6 +12,7 @@ use ::kernel::run::{run, RunInput, RunOutput};
 use ::kernel::ProgType;
 use anyhow::{bail, Context, Result};
 use asm::Insn;
+use harness::engine::readback::Readback;
 use serde_json::json;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -165,6 +166,9 @@ fn run_main(args: RunArgs) -> Result<ExitCode> {
         mem_in_map: args.mem_in_map,
         cpu: None,
     };
+    // Ring buffer records, perf event output and trace lines, read back after the run.
+    let mut readback = Readback::new(prog, &maps, Readback::whose(prog.prog_type, 0));
+    readback.before();
     let out = match run(&prog.insns, &input) {
         Ok(out) => out,
         Err(e) if e.is_unavailable() => {
@@ -185,13 +189,16 @@ fn run_main(args: RunArgs) -> Result<ExitCode> {
             return Ok(ExitCode::from(1));
         }
     };
+    readback.after();
+    let mut output = harness::Observation::default();
+    readback.finish(&mut output);
     if args.log {
         eprintln!("verifier log:\n{}", out.log.trim_end());
     }
     let mut dumps = Vec::new();
     for m in &maps {
-        // Ring buffer records are read through mmap, which bpfx does not do, and perf event
-        // arrays are not read back: no entries.
+        // Ring buffers and perf event arrays have no entries: their records are shown
+        // apart.
         if !m.spec().map_type.readable_by_lookup() {
             dumps.push(Vec::new());
             continue;
@@ -209,6 +216,15 @@ fn run_main(args: RunArgs) -> Result<ExitCode> {
                 .map(|(k, v)| json!({"key": hex(k), "value": hex(v)}))
                 .collect::<Vec<_>>())
             .collect::<Vec<_>>());
+        v["records"] = match &output.records {
+            Some(r) => json!(r
+                .iter()
+                .map(|(m, recs)| (m.clone(), recs.iter().map(|r| hex(r)).collect::<Vec<_>>()))
+                .collect::<std::collections::BTreeMap<_, _>>()),
+            None => serde_json::Value::Null,
+        };
+        v["trace"] = json!(output.trace);
+        v["not_read_back"] = json!(output.unobserved);
         println!("{}", serde_json::to_string_pretty(&v)?);
     } else {
         let width = if out.r0_bits == 64 {
@@ -248,6 +264,18 @@ fn run_main(args: RunArgs) -> Result<ExitCode> {
         }
         if !out.ctx.is_empty() && out.ctx != inputs.ctx {
             println!("ctx after: {}", hex_short(&out.ctx));
+        }
+        for (map, recs) in output.records.iter().flatten() {
+            println!("records of `{map}`: {}", recs.len());
+            for r in recs {
+                println!("  {}", hex(r));
+            }
+        }
+        for line in output.trace.iter().flatten() {
+            println!("trace: {line}");
+        }
+        for (what, why) in &output.unobserved {
+            println!("{what}: not read back: {why}");
         }
         for (i, entries) in dumps.iter().enumerate() {
             let shown: Vec<String> = entries

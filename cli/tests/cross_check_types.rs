@@ -128,3 +128,78 @@ fn per_cpu_values_are_compared_cpu_by_cpu() {
     assert!(out.contains("00000000=0100000000000000"), "{out}");
     assert!(out.trim_end().ends_with("\nagree"), "{out}");
 }
+
+/// `bpfx kernel run ARGS`; `None` (after printing `skipped:`) when the kernel is unavailable.
+fn kernel_run(args: &[&str]) -> Option<String> {
+    let out = Command::new(env!("CARGO_BIN_EXE_bpfx"))
+        .current_dir(tests_dir())
+        .args(["kernel", "run"])
+        .args(args)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    if out.status.code() == Some(77) {
+        println!("skipped: {}", stderr.trim());
+        return None;
+    }
+    assert!(out.status.success(), "{args:?}:\n{stdout}{stderr}");
+    Some(stdout)
+}
+
+#[test]
+fn kernel_run_shows_records_and_trace_lines() {
+    let Some(out) = kernel_run(&[
+        "--type",
+        "xdp",
+        "--map",
+        "events=ringbuf:0:0:4096",
+        "--packet",
+        "packet16.bin",
+        "--repeat",
+        "2",
+        "ringbuf_trace.s",
+    ]) else {
+        return;
+    };
+    assert!(
+        out.contains("records of `events`: 2\n  0102030405060708\n  0102030405060708\n"),
+        "{out}"
+    );
+    // Without tracefs, the reason instead of the lines.
+    assert!(
+        out.contains("trace: len 16\ntrace: len 16\n") || out.contains("trace: not read back: "),
+        "{out}"
+    );
+}
+
+#[test]
+fn kernel_run_raw_tracepoint_with_repeat() {
+    // Was `BPF_PROG_TEST_RUN: EINVAL`: a raw tracepoint takes no packet and no `repeat`;
+    // its arguments are the context.
+    let ctx = std::env::temp_dir().join(format!("bpfx-raw-tp-args-{}", std::process::id()));
+    std::fs::write(&ctx, args3(1, 40, 2)).unwrap();
+    let ctx = ctx.to_string_lossy().into_owned();
+    let Some(out) = kernel_run(&[
+        "--type",
+        "raw_tracepoint",
+        "--map",
+        "sum=array:4:8:1",
+        "--ctx",
+        &ctx,
+        "--repeat",
+        "3",
+        "raw_tp_args.s",
+    ]) else {
+        return;
+    };
+    assert!(out.starts_with("r0 = 0x2a (42)"), "{out}");
+    assert!(
+        out.contains("time: not measured by the kernel for raw_tracepoint programs (3 runs)"),
+        "{out}"
+    );
+    assert!(
+        out.contains("map 0 `sum`: 00000000=2a00000000000000"),
+        "{out}"
+    );
+}

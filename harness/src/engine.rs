@@ -12,7 +12,7 @@ use asm::Dialect;
 use std::path::{Path, PathBuf};
 
 mod kernel_engine;
-pub(crate) mod readback;
+pub mod readback;
 mod vm_engine;
 
 pub use kernel_engine::HostKernel;

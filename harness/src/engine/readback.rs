@@ -22,7 +22,8 @@ pub fn helpers_called(insns: &[asm::Insn]) -> impl Iterator<Item = &'static str>
 }
 
 /// Readers set up before the first run, drained after each.
-pub(crate) struct Readback {
+#[derive(Debug)]
+pub struct Readback {
     rings: Vec<(String, RingBuf)>,
     perf: Vec<(String, PerfBuffers)>,
     records: BTreeMap<String, Vec<Vec<u8>>>,
@@ -40,7 +41,7 @@ impl Readback {
     /// Whose trace lines a run of this type on `cpu` makes: a raw tracepoint runs on its
     /// CPU through an IPI when that is not the caller's CPU (bpf_prog_test_run_raw_tp), so
     /// its lines are known by CPU; every other test run executes in the calling thread.
-    pub(crate) fn whose(prog_type: Option<ProgType>, cpu: u32) -> Whose {
+    pub fn whose(prog_type: Option<ProgType>, cpu: u32) -> Whose {
         if prog_type == Some(ProgType::RawTracepoint) {
             Whose::Cpu(cpu)
         } else {
@@ -48,7 +49,10 @@ impl Readback {
         }
     }
 
-    pub(crate) fn new(program: &Program, kmaps: &[kernel::Map], whose: Whose) -> Readback {
+    /// Sets up readers for `program`'s ring buffers and perf event arrays (`kmaps`, its
+    /// maps in the kernel, in order; perf events go into the perf event arrays now), and a
+    /// trace capture when it calls `bpf_trace_printk`; `whose` trace lines to keep.
+    pub fn new(program: &Program, kmaps: &[kernel::Map], whose: Whose) -> Readback {
         let mut rb = Readback {
             rings: Vec::new(),
             perf: Vec::new(),
@@ -89,7 +93,7 @@ impl Readback {
     }
 
     /// Before a run: an empty trace buffer.
-    pub(crate) fn before(&mut self) {
+    pub fn before(&mut self) {
         if let Some(c) = &self.capture {
             if let Err(e) = c.clear() {
                 self.trace_missing = Some(e.to_string());
@@ -98,7 +102,7 @@ impl Readback {
     }
 
     /// After a run: this run's records and lines.
-    pub(crate) fn after(&mut self) {
+    pub fn after(&mut self) {
         for (name, ring) in &mut self.rings {
             self.records
                 .entry(name.clone())
@@ -126,7 +130,7 @@ impl Readback {
     }
 
     /// Puts what was read (or why not) into the observation.
-    pub(crate) fn finish(self, obs: &mut Observation) {
+    pub fn finish(self, obs: &mut Observation) {
         match self.records_missing {
             Some(why) => {
                 obs.unobserved.insert("records".into(), why);
