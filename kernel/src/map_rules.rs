@@ -51,8 +51,9 @@ pub fn broken_rule(spec: &MapSpec) -> Option<String> {
             ))
         }
         // cgroup_storage_map_alloc (kernel/bpf/local_storage.c)
-        T::CgroupStorage | T::PercpuCgroupStorage if k != 12 && k != 8 => Some(format!(
-            "a {t} key is a struct bpf_cgroup_storage_key (12 bytes) or a cgroup id (8), not {k}"
+        // sizeof(struct bpf_cgroup_storage_key): a u64 and a u32, padded to 16.
+        T::CgroupStorage | T::PercpuCgroupStorage if k != 16 && k != 8 => Some(format!(
+            "a {t} key is a struct bpf_cgroup_storage_key (16 bytes) or a cgroup id (8), not {k}"
         )),
         T::CgroupStorage | T::PercpuCgroupStorage if n != 0 => Some(format!(
             "a {t} map has max_entries 0 (one value per attached cgroup), not {n}"
