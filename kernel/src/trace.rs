@@ -60,6 +60,7 @@ impl Capture {
                     "tracefs is not mounted (mount -t tracefs nodev /sys/kernel/tracing)".into(),
                 )
             })?;
+        remove_stale(&root.join("instances"));
         static N: AtomicU32 = AtomicU32::new(0);
         let dir = root.join("instances").join(format!(
             "bpfx-{}-{}",
@@ -113,6 +114,35 @@ pub fn parse_line(line: &str, whose: Whose) -> Option<String> {
         Whose::Cpu(c) => cpu == c,
     };
     mine.then(|| line[at + MARKER.len()..].to_string())
+}
+
+/// Removes instances left by bpfx processes that are gone (killed before their drop ran),
+/// so they do not keep recording.
+fn remove_stale(instances: &Path) {
+    let Ok(dir) = std::fs::read_dir(instances) else {
+        return;
+    };
+    for e in dir.flatten() {
+        let name = e.file_name();
+        let Some(pid) = name
+            .to_str()
+            .and_then(|n| n.strip_prefix("bpfx-"))
+            .and_then(|n| n.split('-').next())
+            .and_then(|p| p.parse::<i32>().ok())
+        else {
+            continue;
+        };
+        // SAFETY: signal 0 only checks that the process exists.
+        let gone = unsafe { libc::kill(pid, 0) } != 0
+            && std::io::Error::last_os_error().raw_os_error() == Some(libc::ESRCH);
+        if gone {
+            let _ = std::fs::write(
+                e.path().join("events/bpf_trace/bpf_trace_printk/enable"),
+                "0",
+            );
+            let _ = std::fs::remove_dir(e.path());
+        }
+    }
 }
 
 impl Drop for Capture {

@@ -418,5 +418,8 @@ fn every_map_type_is_created_or_refused_by_name() {
         .iter()
         .map(|r| r.split(':').next().unwrap())
         .collect();
-    assert!(names.iter().all(|n| ["struct_ops", "arena"].contains(n)), "{refused:#?}");
+    assert!(
+        names.iter().all(|n| ["struct_ops", "arena"].contains(n)),
+        "{refused:#?}"
+    );
 }
