@@ -5,7 +5,8 @@ use asm::types::{MapSpec, MapType};
 use std::collections::BTreeMap;
 
 /// What an engine observed of a case's run. Fields an engine cannot observe are `None`
-/// (the kernel counts no instructions and does not read ring buffers or trace lines).
+/// (the kernel counts no instructions; ring buffer records and trace lines it reads back
+/// when it can, else [`Observation::unobserved`] says why).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Observation {
     /// The run failed with this error (then `r0` is `None`).
