@@ -111,12 +111,14 @@ impl RingBuf {
                 break;
             }
             let n = (len & !(BUSY_BIT | DISCARD_BIT)) as usize;
-            if n > self.size {
-                // A corrupt length: stop rather than read outside the buffer.
+            if n + HDR_SIZE as usize > self.size {
+                // A corrupt length (a record and its header never exceed the buffer): stop
+                // rather than read outside the mapping.
                 break;
             }
             if len & DISCARD_BIT == 0 {
-                // SAFETY: see above: `at + 8 + n` ≤ page + 2 * size.
+                // SAFETY: `at` < page + size and 8 + n ≤ size (checked above), so the
+                // record ends inside the double mapping (page + 2 * size bytes).
                 let data = unsafe {
                     std::slice::from_raw_parts(self.producer.add(at + HDR_SIZE as usize), n)
                 };
