@@ -118,6 +118,7 @@ mod printk;
 mod program;
 pub mod testing;
 
+pub use ctx::net::{Interface, IpSummed, NetEnv, Redirect, RedirectKind, TunnelKey};
 pub use ctx::{parse_prog_type, prog_type_name, skb_protocol, ProgType, SkbFields};
 pub use error::{ErrorKind, HelperError, LoadError, MemFault, VmError};
 pub use helpers::{register_ubpf_test_helpers, HelperFn};
@@ -449,12 +450,12 @@ impl Vm {
 
     /// Sets the packet for socket filters, tc and XDP programs.
     pub fn set_packet(&mut self, packet: Vec<u8>) {
-        self.machine.packet = packet;
+        self.machine.set_packet(packet);
     }
 
     /// The packet (after a run: as the program left it).
     pub fn packet(&self) -> &[u8] {
-        &self.machine.packet
+        self.machine.packet()
     }
 
     /// Sets the raw context bytes for kprobe (`pt_regs`), tracepoint, raw tracepoint and
@@ -504,6 +505,7 @@ impl Vm {
         m.prog_type = prog_type;
         m.layout = ctx::layout(prog_type);
         m.rng = m.env.seed | 1;
+        m.start_packet(prog_type);
         // Clear the frames the last run used (the kernel does not, but the verifier would
         // refuse reads of uninitialised stack; zeroes make runs reproducible).
         let used = (m.stack_dirty - mem::R_STACK0 + 1) as usize * STACK_SIZE;

@@ -1,0 +1,175 @@
+//! The network a packet program runs in, as a test declares it, and what the program asked
+//! the kernel to do with its packet (redirects), as the VM records it.
+//!
+//! The kernel's `BPF_PROG_TEST_RUN` gives tc programs an skb on the loopback device of the
+//! caller's network namespace, with `ip_summed = CHECKSUM_NONE`, no socket, no route and no
+//! tunnel metadata; XDP programs get a 4096-byte frame with 256 bytes of headroom. The
+//! defaults here are that, so a program agrees with the kernel unless a test says otherwise.
+
+/// `skb->ip_summed` (`include/linux/skbuff.h`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum IpSummed {
+    /// `CHECKSUM_NONE` (what test_run gives).
+    #[default]
+    None,
+    /// `CHECKSUM_UNNECESSARY` (`csum_level` counts verified checksums).
+    Unnecessary,
+    /// `CHECKSUM_COMPLETE` (`skb->csum` holds the sum of the packet).
+    Complete,
+    /// `CHECKSUM_PARTIAL` (the device finishes the checksum).
+    Partial,
+}
+
+/// A network interface the test declares (for redirects, `fib_lookup`, `check_mtu`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Interface {
+    /// `ifindex`.
+    pub ifindex: u32,
+    /// MTU.
+    pub mtu: u32,
+    /// Hardware address.
+    pub mac: [u8; 6],
+}
+
+/// Tunnel metadata attached to the skb (`bpf_skb_get_tunnel_key`), as `struct
+/// bpf_tunnel_key` holds it.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct TunnelKey {
+    /// `tunnel_id` (the VNI, key ...).
+    pub tunnel_id: u32,
+    /// Remote IPv4 address, host byte order (`remote_ipv4`), when not IPv6.
+    pub remote_ipv4: u32,
+    /// Remote IPv6 address as four host-order words (`remote_ipv6`), when IPv6.
+    pub remote_ipv6: Option<[u32; 4]>,
+    /// `tunnel_tos`.
+    pub tos: u8,
+    /// `tunnel_ttl`.
+    pub ttl: u8,
+    /// `tunnel_label` (IPv6 flow label).
+    pub label: u32,
+}
+
+/// The network environment of a packet program.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NetEnv {
+    /// `skb->ip_summed` at the start of a run.
+    pub ip_summed: IpSummed,
+    /// `skb->csum` when `ip_summed` is `Complete`.
+    pub csum: u32,
+    /// `skb->csum_level` when `ip_summed` is `Unnecessary` (0–3).
+    pub csum_level: u8,
+    /// The flow hash the kernel would compute for this packet (`skb_get_hash`): it is
+    /// keyed with a boot-time random secret, so a test states it.
+    pub flow_hash: u32,
+    /// The socket's cgroup net_cls class id (`bpf_get_cgroup_classid`; 0 without one).
+    pub cgroup_classid: u32,
+    /// The route's realm (`bpf_get_route_realm`; 0 without a route).
+    pub route_realm: u32,
+    /// The socket cookie (`bpf_get_socket_cookie`; 0 without a socket).
+    pub socket_cookie: u64,
+    /// The socket owner's uid (`bpf_get_socket_uid`); `None`: no socket, which the kernel
+    /// reports as the overflow uid 65534. test_run's skb has a socket of uid 0.
+    pub socket_uid: Option<u32>,
+    /// Tunnel metadata on the skb (`None`: none, as in test_run).
+    pub tunnel: Option<TunnelKey>,
+    /// Interfaces that exist (ifindex 1 is the loopback device, as in any namespace).
+    pub interfaces: Vec<Interface>,
+}
+
+impl Default for NetEnv {
+    fn default() -> NetEnv {
+        NetEnv {
+            ip_summed: IpSummed::None,
+            csum: 0,
+            csum_level: 0,
+            flow_hash: 0,
+            cgroup_classid: 0,
+            route_realm: 0,
+            socket_cookie: 0,
+            socket_uid: Some(0),
+            tunnel: None,
+            interfaces: vec![Interface {
+                ifindex: 1,
+                mtu: 65536,
+                mac: [0; 6],
+            }],
+        }
+    }
+}
+
+impl NetEnv {
+    /// The interface with this index.
+    pub fn interface(&self, ifindex: u32) -> Option<&Interface> {
+        self.interfaces.iter().find(|i| i.ifindex == ifindex)
+    }
+}
+
+/// How a redirect was asked for.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum RedirectKind {
+    /// `bpf_redirect(ifindex, flags)`.
+    Ifindex,
+    /// `bpf_redirect_peer`: to the peer of a veth/netkit device, on ingress.
+    Peer,
+    /// `bpf_redirect_neigh`: through the neighbour subsystem, with the next hop if given
+    /// (`struct bpf_redir_neigh` bytes).
+    Neigh {
+        /// The `struct bpf_redir_neigh` the program passed (`None`: look up the route).
+        nexthop: Option<Vec<u8>>,
+    },
+    /// `bpf_redirect_map`: an entry of a devmap, cpumap or xskmap.
+    Map {
+        /// The map's index.
+        map: u32,
+    },
+    /// `bpf_clone_redirect`: a copy of the packet went out now; the program went on.
+    Clone,
+}
+
+/// A redirect the program set up: what the kernel would do after the program returns
+/// `XDP_REDIRECT`/`TC_ACT_REDIRECT` (or, for a clone, did at once).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Redirect {
+    /// How it was asked for.
+    pub kind: RedirectKind,
+    /// The target ifindex (a map's key for [`RedirectKind::Map`]).
+    pub target: u32,
+    /// The flags as the kernel keeps them (`BPF_F_INGRESS`, `BPF_F_BROADCAST` ...).
+    pub flags: u64,
+}
+
+impl Redirect {
+    /// Whether the packet goes to the target's ingress (receive) path.
+    pub fn ingress(&self) -> bool {
+        const BPF_F_INGRESS: u64 = 1;
+        matches!(self.kind, RedirectKind::Peer)
+            || (matches!(self.kind, RedirectKind::Ifindex | RedirectKind::Clone)
+                && self.flags & BPF_F_INGRESS != 0)
+    }
+}
+
+impl std::fmt::Display for Redirect {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let dir = if self.ingress() { "ingress" } else { "egress" };
+        match &self.kind {
+            RedirectKind::Ifindex => write!(f, "redirect to ifindex {} {dir}", self.target)?,
+            RedirectKind::Peer => write!(f, "redirect to the peer of ifindex {}", self.target)?,
+            RedirectKind::Neigh { nexthop } => write!(
+                f,
+                "redirect to ifindex {} through the neighbour {}",
+                self.target,
+                if nexthop.is_some() {
+                    "of the given next hop"
+                } else {
+                    "of the route"
+                }
+            )?,
+            RedirectKind::Map { map } => write!(f, "redirect to key {} of map {map}", self.target)?,
+            RedirectKind::Clone => write!(f, "clone to ifindex {} {dir}", self.target)?,
+        }
+        if self.flags != 0 {
+            write!(f, " (flags {:#x})", self.flags)?;
+        }
+        Ok(())
+    }
+}
