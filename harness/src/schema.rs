@@ -101,6 +101,38 @@ pub struct EnvDecl {
     pub hash: Option<u32>,
     pub vlan_tci: Option<u32>,
     pub rx_queue_index: Option<u32>,
+    /// `skb->ip_summed`: `none`, `unnecessary`, `complete`, `partial`.
+    pub ip_summed: Option<String>,
+    /// `skb->csum` (with `ip_summed = "complete"`).
+    pub csum: Option<u32>,
+    /// `skb->csum_level` (with `ip_summed = "unnecessary"`).
+    pub csum_level: Option<u8>,
+    /// The flow hash `bpf_get_hash_recalc` computes (the kernel's is keyed randomly).
+    pub flow_hash: Option<u32>,
+    pub cgroup_classid: Option<u32>,
+    pub route_realm: Option<u32>,
+    pub socket_cookie: Option<u64>,
+    /// The socket owner's uid; `-1`: no socket (`bpf_get_socket_uid` gives 65534).
+    pub socket_uid: Option<i64>,
+    /// The interfaces that exist (default: the loopback device, ifindex 1).
+    pub interfaces: Option<Vec<InterfaceDecl>>,
+}
+
+/// An interface of `env.interfaces`.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct InterfaceDecl {
+    /// Its index.
+    pub ifindex: u32,
+    /// Its MTU (default 1500).
+    #[serde(default = "default_mtu")]
+    pub mtu: u32,
+    /// Its hardware address, hex (default 00:00:00:00:00:00).
+    pub mac: Option<String>,
+}
+
+fn default_mtu() -> u32 {
+    1500
 }
 
 impl EnvDecl {
@@ -122,6 +154,15 @@ impl EnvDecl {
             hash,
             vlan_tci,
             rx_queue_index,
+            ip_summed,
+            csum,
+            csum_level,
+            flow_hash,
+            cgroup_classid,
+            route_realm,
+            socket_cookie,
+            socket_uid,
+            interfaces,
         } = self;
         pid.is_some()
             || tgid.is_some()
@@ -138,6 +179,15 @@ impl EnvDecl {
             || hash.is_some()
             || vlan_tci.is_some()
             || rx_queue_index.is_some()
+            || ip_summed.is_some()
+            || csum.is_some()
+            || csum_level.is_some()
+            || flow_hash.is_some()
+            || cgroup_classid.is_some()
+            || route_realm.is_some()
+            || socket_cookie.is_some()
+            || socket_uid.is_some()
+            || interfaces.is_some()
     }
 }
 
@@ -200,6 +250,9 @@ pub struct Expect {
     pub globals: BTreeMap<String, Scalar>,
     /// Instructions executed by the last run.
     pub insns: Option<u64>,
+    /// Where the last run sent packets (the VM only): `bpf_clone_redirect` copies, then
+    /// the redirect set up last, as `redirect to ifindex 1 ingress`.
+    pub redirects: Option<Vec<String>>,
     /// The run fails with an error containing this (the VM only).
     pub error: Option<String>,
 }

@@ -192,6 +192,16 @@ int tc_flow_hash(struct __sk_buff *skb)
 	return 0;
 }
 
+/* A copy out of the loopback device, one into it, then the packet itself redirected. */
+SEC("tc")
+int tc_clone(struct __sk_buff *skb)
+{
+	put(0, bpf_clone_redirect(skb, 1, 0));
+	put(1, bpf_clone_redirect(skb, 1, 1));
+	put(2, skb->len);
+	return bpf_redirect(1, 0);
+}
+
 SEC("xdp")
 int xdp_adjust(struct xdp_md *ctx)
 {

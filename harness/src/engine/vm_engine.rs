@@ -34,7 +34,7 @@ impl Engine for VmEngine {
     }
 }
 
-fn env_of(decls: [&EnvDecl; 2]) -> Env {
+fn env_of(decls: [&EnvDecl; 2]) -> Result<Env, String> {
     let mut env = Env::default();
     for d in decls {
         macro_rules! set {
@@ -50,13 +50,64 @@ fn env_of(decls: [&EnvDecl; 2]) -> Env {
             env.skb.ingress_ifindex = i;
             env.xdp_ingress_ifindex = i;
         }
+        set_net(&mut env.net, d)?;
     }
-    env
+    Ok(env)
+}
+
+/// The network fields of `env` (packet programs).
+fn set_net(net: &mut vm::NetEnv, d: &EnvDecl) -> Result<(), String> {
+    macro_rules! set {
+        ($($f:ident),*) => {$( if let Some(v) = d.$f { net.$f = v; } )*};
+    }
+    set!(csum, csum_level, flow_hash, cgroup_classid, route_realm, socket_cookie);
+    if let Some(s) = &d.ip_summed {
+        net.ip_summed = match s.as_str() {
+            "none" => vm::IpSummed::None,
+            "unnecessary" => vm::IpSummed::Unnecessary,
+            "complete" => vm::IpSummed::Complete,
+            "partial" => vm::IpSummed::Partial,
+            _ => {
+                return Err(format!(
+                    "env.ip_summed: `{s}` is not one of none, unnecessary, complete, partial"
+                ))
+            }
+        };
+    }
+    if let Some(uid) = d.socket_uid {
+        net.socket_uid = match uid {
+            -1 => None,
+            0..=0xffff_ffff => Some(uid as u32),
+            _ => return Err(format!("env.socket_uid: {uid} is not a uid (or -1: no socket)")),
+        };
+    }
+    if let Some(list) = &d.interfaces {
+        net.interfaces = list
+            .iter()
+            .map(|i| {
+                let mac = match &i.mac {
+                    None => [0; 6],
+                    Some(h) => parse_hex(h)
+                        .map_err(|e| format!("env.interfaces mac: {e}"))?
+                        .try_into()
+                        .map_err(|b: Vec<u8>| {
+                            format!("env.interfaces mac: {} bytes, a MAC address is 6", b.len())
+                        })?,
+                };
+                Ok(vm::Interface {
+                    ifindex: i.ifindex,
+                    mtu: i.mtu,
+                    mac,
+                })
+            })
+            .collect::<Result<_, String>>()?;
+    }
+    Ok(())
 }
 
 fn run_case(suite: &Suite, case: &Case) -> Result<Observation, String> {
     let file = &suite.file;
-    let env = env_of([&file.env, &case.env]);
+    let env = env_of([&file.env, &case.env])?;
     let mut t = match &suite.source {
         Source::Object(obj) => Test::from_object_env(obj, env.clone()),
         Source::Asm {
@@ -127,6 +178,7 @@ fn run_case(suite: &Suite, case: &Case) -> Result<Observation, String> {
                 obs.packet = Some(run.packet);
                 obs.ctx = gave_ctx.then_some(run.ctx);
                 obs.insns = Some(run.insns);
+                obs.redirects = Some(run.redirects.iter().map(|r| r.to_string()).collect());
             }
             Err(e) => {
                 obs.error = Some(e.to_string());

@@ -167,8 +167,13 @@ impl std::fmt::Display for Redirect {
             RedirectKind::Map { map } => write!(f, "redirect to key {} of map {map}", self.target)?,
             RedirectKind::Clone => write!(f, "clone to ifindex {} {dir}", self.target)?,
         }
-        if self.flags != 0 {
-            write!(f, " (flags {:#x})", self.flags)?;
+        // BPF_F_INGRESS is said as the direction.
+        let flags = match self.kind {
+            RedirectKind::Ifindex | RedirectKind::Clone => self.flags & !1,
+            _ => self.flags,
+        };
+        if flags != 0 {
+            write!(f, " (flags {flags:#x})")?;
         }
         Ok(())
     }
