@@ -15,6 +15,10 @@ struct bpf_redir_neigh {
 	__u32 ipv6_nh[4];
 };
 
+static long (*bpf_skb_change_proto)(void *skb, __u16 proto, __u64 flags) = (void *)31;
+static long (*bpf_skb_adjust_room)(void *skb, __s32 len_diff, __u32 mode, __u64 flags) = (void *)50;
+static long (*bpf_skb_ecn_set_ce)(void *skb) = (void *)97;
+static long (*bpf_check_mtu)(void *ctx, __u32 ifindex, __u32 *mtu_len, __s32 len_diff, __u64 flags) = (void *)163;
 static long (*bpf_skb_store_bytes)(void *skb, __u32 off, const void *from, __u32 len, __u64 flags) = (void *)9;
 static long (*bpf_l3_csum_replace)(void *skb, __u32 off, __u64 from, __u64 to, __u64 flags) = (void *)10;
 static long (*bpf_l4_csum_replace)(void *skb, __u32 off, __u64 from, __u64 to, __u64 flags) = (void *)11;
@@ -200,6 +204,73 @@ int tc_clone(struct __sk_buff *skb)
 	put(1, bpf_clone_redirect(skb, 1, 1));
 	put(2, skb->len);
 	return bpf_redirect(1, 0);
+}
+
+/* IPv4 -> IPv6 -> IPv4, room after the MAC and the network header, errnos. */
+SEC("tc")
+int tc_proto_room(struct __sk_buff *skb)
+{
+	put(0, bpf_skb_change_proto(skb, 0xdd86, 0));
+	put(1, skb->len);
+	put(2, skb->protocol);
+	put(3, bpf_skb_change_proto(skb, 0xdd86, 0));
+	put(4, bpf_skb_change_proto(skb, 0x0008, 1));
+	put(5, bpf_skb_change_proto(skb, 0x0008, 0));
+	put(6, skb->len);
+	put(7, bpf_skb_adjust_room(skb, 8, 0, 0));
+	put(8, skb->len);
+	put(9, bpf_skb_adjust_room(skb, 4, 1, 0));
+	put(10, bpf_skb_adjust_room(skb, -4, 1, 0));
+	put(11, bpf_skb_adjust_room(skb, -8, 0, 0));
+	put(12, skb->len);
+	put(13, bpf_skb_adjust_room(skb, 0x1000, 0, 0));
+	put(14, bpf_skb_adjust_room(skb, 4, 2, 0));
+	put(15, bpf_skb_adjust_room(skb, 4, 0, 1ULL << 12));
+	put(16, bpf_skb_adjust_room(skb, -30, 0, 0));
+	put(17, bpf_skb_adjust_room(skb, 4, 0, 128));
+	put(18, bpf_skb_adjust_room(skb, -4, 1, 384));
+	put(19, bpf_skb_adjust_room(skb, -20, 1, 0));
+	put(20, skb->len);
+	return 0;
+}
+
+/* ECN marking and MTU checks on the loopback device (MTU 65536). */
+SEC("tc")
+int tc_ecn_mtu(struct __sk_buff *skb)
+{
+	__u32 mtu = 0;
+
+	put(0, bpf_skb_ecn_set_ce(skb));
+	put(1, bpf_skb_ecn_set_ce(skb));
+	put(2, bpf_check_mtu(skb, 0, &mtu, 0, 0));
+	put(3, mtu);
+	mtu = 0;
+	put(4, bpf_check_mtu(skb, 0, &mtu, 70000, 0));
+	mtu = 65537;
+	put(5, bpf_check_mtu(skb, 1, &mtu, 0, 0));
+	mtu = 0;
+	put(6, bpf_check_mtu(skb, 0x7fffffff, &mtu, 0, 0));
+	put(7, mtu);
+	mtu = 0;
+	put(8, bpf_check_mtu(skb, 0, &mtu, 4, 1));
+	put(9, bpf_check_mtu(skb, 0, &mtu, 0, 2));
+	return 0;
+}
+
+SEC("xdp")
+int xdp_mtu(struct xdp_md *ctx)
+{
+	__u32 mtu = 0;
+
+	put(0, bpf_check_mtu(ctx, 0, &mtu, 0, 0));
+	put(1, mtu);
+	mtu = 65600;
+	put(2, bpf_check_mtu(ctx, 0, &mtu, 0, 0));
+	mtu = 0;
+	put(3, bpf_check_mtu(ctx, 0, &mtu, 0, 1));
+	put(4, mtu);
+	put(5, bpf_csum_diff(0, 0, 0, 0, 77));
+	return XDP_PASS;
 }
 
 SEC("xdp")

@@ -8,6 +8,7 @@ use crate::maps::MapError;
 use crate::mem::{Region, R_MAPVAL0};
 
 mod csum;
+mod l3;
 mod packet;
 mod redirect;
 mod skb_info;
@@ -345,6 +346,7 @@ pub(crate) fn builtins() -> Vec<(u32, HelperFn)> {
         (23, only(23, TC_XDP, redirect::redirect)),
         (24, only(24, TC, |m, _| Ok(m.env.net.route_realm as u64))),
         (28, only(28, TC_XDP, csum::csum_diff)),
+        (31, only(31, TC, l3::skb_change_proto)),
         (32, only(32, TC, packet::skb_change_type)),
         (34, only(34, TC, skb_info::get_hash_recalc)),
         (38, only(38, TC, packet::skb_change_tail)),
@@ -356,13 +358,16 @@ pub(crate) fn builtins() -> Vec<(u32, HelperFn)> {
         (46, only(46, SKB, |m, _| Ok(m.env.net.socket_cookie))),
         (47, only(47, SKB, skb_info::get_socket_uid)),
         (48, only(48, TC, skb_info::set_hash)),
+        (50, only(50, TC, l3::skb_adjust_room)),
         (51, only(51, XDP, redirect::redirect_map)),
         (54, only(54, XDP, packet::xdp_adjust_meta)),
         (65, only(65, XDP, packet::xdp_adjust_tail)),
         (68, only(68, SKB, packet::skb_load_bytes_relative)),
+        (97, only(97, TC, l3::skb_ecn_set_ce)),
         (135, only(135, TC, csum::csum_level)),
         (152, only(152, TC, redirect::redirect_neigh)),
         (155, only(155, TC, redirect::redirect_peer)),
+        (163, only(163, TC_XDP, l3::check_mtu)),
         (188, only(188, XDP, packet::xdp_get_buff_len)),
         (189, only(189, XDP, packet::xdp_load_bytes)),
         (190, only(190, XDP, packet::xdp_store_bytes)),

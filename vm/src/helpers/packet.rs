@@ -23,7 +23,7 @@ const XDP_FRAME_HDR: usize = 40;
 /// `ETH_HLEN`.
 const ETH_HLEN: usize = 14;
 /// `BPF_SKB_MAX_LEN` = `SKB_MAX_ALLOC`: an order-2 allocation less the shared info.
-const SKB_MAX_LEN: u64 = (4096 << 2) - XDP_TAILROOM as u64;
+pub(super) const SKB_MAX_LEN: u64 = (4096 << 2) - XDP_TAILROOM as u64;
 
 /// skb state that helpers change and `__sk_buff` does not show.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -56,7 +56,7 @@ impl SkbState {
 }
 
 /// Refreshes `__sk_buff.len` after the packet changed size.
-fn sync_len(m: &mut Machine) {
+pub(super) fn sync_len(m: &mut Machine) {
     let len = m.packet_data().len() as u32;
     write_ctx32(m, skb::LEN, len);
 }
@@ -199,11 +199,11 @@ const ETH_P_8021AD: u16 = 0x88a8;
 const VLAN_HLEN: usize = 4;
 
 /// `__sk_buff.protocol` as a host-order Ethertype.
-fn protocol(m: &Machine) -> u16 {
+pub(super) fn protocol(m: &Machine) -> u16 {
     u16::from_be_bytes((super::read_ctx32(m, skb::PROTOCOL) as u16).to_le_bytes())
 }
 
-fn set_protocol(m: &mut Machine, proto: u16) {
+pub(super) fn set_protocol(m: &mut Machine, proto: u16) {
     write_ctx32(m, skb::PROTOCOL, u16::from_le_bytes(proto.to_be_bytes()) as u32);
 }
 
