@@ -103,7 +103,7 @@ pub(super) fn redirect_map(m: &mut Machine, a: [u64; 5]) -> Result<u64, HelperEr
         MapType::Cpumap | MapType::Xskmap => 0,
         t => {
             return Err(bad(format!(
-                "bpf_redirect_map: a {t} map is not a redirect target (devmap, devmap_hash, cpumap or xskmap)"
+                "bpf_redirect_map: map type `{t}` is not a redirect target (devmap, devmap_hash, cpumap or xskmap)"
             )))
         }
     };
