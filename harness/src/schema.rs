@@ -116,6 +116,46 @@ pub struct EnvDecl {
     pub socket_uid: Option<i64>,
     /// The interfaces that exist (default: the loopback device, ifindex 1).
     pub interfaces: Option<Vec<InterfaceDecl>>,
+    /// Routes for `bpf_fib_lookup`.
+    pub routes: Option<Vec<RouteDecl>>,
+    /// Resolved neighbours for `bpf_fib_lookup`.
+    pub neighbours: Option<Vec<NeighbourDecl>>,
+}
+
+/// A route of `env.routes`.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RouteDecl {
+    /// Destination prefix, `10.1.0.0/16`, `2001:db8::/32`.
+    pub dst: String,
+    /// Gateway address (default: directly connected).
+    pub via: Option<String>,
+    /// Output interface.
+    pub ifindex: u32,
+    /// `unicast` (default), `blackhole`, `unreachable`, `prohibit`, `local`.
+    #[serde(rename = "type")]
+    pub route_type: Option<String>,
+    /// Metric (default 0).
+    #[serde(default)]
+    pub metric: u32,
+    /// Table (default 254, main).
+    pub table: Option<u32>,
+    /// Preferred source address.
+    pub src: Option<String>,
+    /// Path MTU (default: the interface's).
+    pub mtu: Option<u32>,
+}
+
+/// A neighbour of `env.neighbours`.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NeighbourDecl {
+    /// Its address.
+    pub ip: String,
+    /// The interface it is on.
+    pub ifindex: u32,
+    /// Its hardware address, hex.
+    pub mac: String,
 }
 
 /// An interface of `env.interfaces`.
@@ -129,6 +169,13 @@ pub struct InterfaceDecl {
     pub mtu: u32,
     /// Its hardware address, hex (default 00:00:00:00:00:00).
     pub mac: Option<String>,
+    /// Whether forwarding is enabled on it (default true).
+    #[serde(default = "yes")]
+    pub forwarding: bool,
+}
+
+fn yes() -> bool {
+    true
 }
 
 fn default_mtu() -> u32 {
@@ -163,6 +210,8 @@ impl EnvDecl {
             socket_cookie,
             socket_uid,
             interfaces,
+            routes,
+            neighbours,
         } = self;
         pid.is_some()
             || tgid.is_some()
@@ -188,6 +237,8 @@ impl EnvDecl {
             || socket_cookie.is_some()
             || socket_uid.is_some()
             || interfaces.is_some()
+            || routes.is_some()
+            || neighbours.is_some()
     }
 }
 

@@ -19,6 +19,7 @@ static long (*bpf_skb_change_proto)(void *skb, __u16 proto, __u64 flags) = (void
 static long (*bpf_skb_adjust_room)(void *skb, __s32 len_diff, __u32 mode, __u64 flags) = (void *)50;
 static long (*bpf_skb_ecn_set_ce)(void *skb) = (void *)97;
 static long (*bpf_check_mtu)(void *ctx, __u32 ifindex, __u32 *mtu_len, __s32 len_diff, __u64 flags) = (void *)163;
+static long (*bpf_fib_lookup)(void *ctx, void *params, int plen, __u32 flags) = (void *)69;
 static long (*bpf_skb_store_bytes)(void *skb, __u32 off, const void *from, __u32 len, __u64 flags) = (void *)9;
 static long (*bpf_l3_csum_replace)(void *skb, __u32 off, __u64 from, __u64 to, __u64 flags) = (void *)10;
 static long (*bpf_l4_csum_replace)(void *skb, __u32 off, __u64 from, __u64 to, __u64 flags) = (void *)11;
@@ -308,6 +309,40 @@ int xdp_adjust(struct xdp_md *ctx)
 	put(21, bpf_xdp_adjust_tail(ctx, 3776 - 40 - 30));
 	put(22, bpf_xdp_get_buff_len(ctx));
 	return bpf_redirect(7, 0);
+}
+
+/* bpf_fib_lookup with the struct bpf_fib_lookup in the packet's first 64 bytes and the
+ * flags in the next 4; the struct is written back so the packet shows what the helper
+ * filled in. */
+struct fib_params {
+	__u8 bytes[64];
+};
+
+SEC("tc")
+int tc_fib(struct __sk_buff *skb)
+{
+	struct fib_params p;
+	__u32 flags;
+
+	if (bpf_skb_load_bytes(skb, 0, &p, sizeof(p)) || bpf_skb_load_bytes(skb, 64, &flags, 4))
+		return 2;
+	put(0, bpf_fib_lookup(skb, &p, sizeof(p), flags));
+	put(1, bpf_fib_lookup(skb, &p, sizeof(p) - 1, flags));
+	bpf_skb_store_bytes(skb, 0, &p, sizeof(p), 0);
+	return 0;
+}
+
+SEC("xdp")
+int xdp_fib(struct xdp_md *ctx)
+{
+	struct fib_params p;
+	__u32 flags;
+
+	if (bpf_xdp_load_bytes(ctx, 0, &p, sizeof(p)) || bpf_xdp_load_bytes(ctx, 64, &flags, 4))
+		return XDP_ABORTED;
+	put(0, bpf_fib_lookup(ctx, &p, sizeof(p), flags));
+	bpf_xdp_store_bytes(ctx, 0, &p, sizeof(p));
+	return XDP_PASS;
 }
 
 char LICENSE[] SEC("license") = "GPL";

@@ -118,7 +118,9 @@ mod printk;
 mod program;
 pub mod testing;
 
-pub use ctx::net::{Interface, IpSummed, NetEnv, Redirect, RedirectKind, TunnelKey};
+pub use ctx::net::{
+    Interface, IpSummed, NetEnv, Neighbour, Redirect, RedirectKind, Route, RouteType, TunnelKey,
+};
 pub use ctx::{parse_prog_type, prog_type_name, skb_protocol, ProgType, SkbFields};
 pub use error::{ErrorKind, HelperError, LoadError, MemFault, VmError};
 pub use helpers::{register_ubpf_test_helpers, HelperFn};

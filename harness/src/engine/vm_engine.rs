@@ -87,22 +87,82 @@ fn set_net(net: &mut vm::NetEnv, d: &EnvDecl) -> Result<(), String> {
             .map(|i| {
                 let mac = match &i.mac {
                     None => [0; 6],
-                    Some(h) => parse_hex(h)
-                        .map_err(|e| format!("env.interfaces mac: {e}"))?
-                        .try_into()
-                        .map_err(|b: Vec<u8>| {
-                            format!("env.interfaces mac: {} bytes, a MAC address is 6", b.len())
-                        })?,
+                    Some(h) => mac(h, "env.interfaces mac")?,
                 };
                 Ok(vm::Interface {
                     ifindex: i.ifindex,
                     mtu: i.mtu,
                     mac,
+                    forwarding: i.forwarding,
+                })
+            })
+            .collect::<Result<_, String>>()?;
+    }
+    if let Some(list) = &d.routes {
+        net.routes = list.iter().map(route).collect::<Result<_, String>>()?;
+    }
+    if let Some(list) = &d.neighbours {
+        net.neighbours = list
+            .iter()
+            .map(|n| {
+                Ok(vm::Neighbour {
+                    ip: ip(&n.ip, "env.neighbours ip")?,
+                    ifindex: n.ifindex,
+                    mac: mac(&n.mac, "env.neighbours mac")?,
                 })
             })
             .collect::<Result<_, String>>()?;
     }
     Ok(())
+}
+
+fn ip(s: &str, what: &str) -> Result<std::net::IpAddr, String> {
+    s.parse()
+        .map_err(|_| format!("{what}: `{s}` is not an IPv4 or IPv6 address"))
+}
+
+fn mac(s: &str, what: &str) -> Result<[u8; 6], String> {
+    parse_hex(s)
+        .map_err(|e| format!("{what}: {e}"))?
+        .try_into()
+        .map_err(|b: Vec<u8>| format!("{what}: {} bytes, a MAC address is 6", b.len()))
+}
+
+fn route(r: &crate::schema::RouteDecl) -> Result<vm::Route, String> {
+    let (addr, len) = r
+        .dst
+        .split_once('/')
+        .ok_or_else(|| format!("env.routes dst: `{}` is not ADDRESS/PREFIX_LENGTH", r.dst))?;
+    let dst = ip(addr, "env.routes dst")?;
+    let max = if dst.is_ipv4() { 32 } else { 128 };
+    let prefix_len = len
+        .parse::<u8>()
+        .ok()
+        .filter(|&l| l <= max)
+        .ok_or_else(|| format!("env.routes dst: prefix length `{len}` is not 0–{max}"))?;
+    let route_type = match r.route_type.as_deref().unwrap_or("unicast") {
+        "unicast" => vm::RouteType::Unicast,
+        "blackhole" => vm::RouteType::Blackhole,
+        "unreachable" => vm::RouteType::Unreachable,
+        "prohibit" => vm::RouteType::Prohibit,
+        "local" => vm::RouteType::Local,
+        t => {
+            return Err(format!(
+                "env.routes type: `{t}` is not one of unicast, blackhole, unreachable, prohibit, local"
+            ))
+        }
+    };
+    Ok(vm::Route {
+        dst,
+        prefix_len,
+        via: r.via.as_deref().map(|v| ip(v, "env.routes via")).transpose()?,
+        ifindex: r.ifindex,
+        route_type,
+        metric: r.metric,
+        table: r.table.unwrap_or(254),
+        src: r.src.as_deref().map(|v| ip(v, "env.routes src")).transpose()?,
+        mtu: r.mtu,
+    })
 }
 
 fn run_case(suite: &Suite, case: &Case) -> Result<Observation, String> {

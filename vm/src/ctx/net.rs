@@ -29,6 +29,59 @@ pub struct Interface {
     pub mtu: u32,
     /// Hardware address.
     pub mac: [u8; 6],
+    /// Whether IPv4/IPv6 forwarding is enabled on it (`bpf_fib_lookup` answers
+    /// `BPF_FIB_LKUP_RET_FWD_DISABLED` otherwise).
+    pub forwarding: bool,
+}
+
+/// What a route does with a packet (`RTN_*`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum RouteType {
+    /// Forward it (`RTN_UNICAST`).
+    #[default]
+    Unicast,
+    /// Drop it silently (`RTN_BLACKHOLE`).
+    Blackhole,
+    /// Drop it, host unreachable (`RTN_UNREACHABLE`).
+    Unreachable,
+    /// Drop it, administratively prohibited (`RTN_PROHIBIT`).
+    Prohibit,
+    /// Deliver it locally (`RTN_LOCAL`): not forwarded.
+    Local,
+}
+
+/// A route of a routing table the test declares (`bpf_fib_lookup`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Route {
+    /// Destination prefix (an IPv4 or IPv6 address).
+    pub dst: std::net::IpAddr,
+    /// Prefix length.
+    pub prefix_len: u8,
+    /// Next hop (`None`: directly connected).
+    pub via: Option<std::net::IpAddr>,
+    /// Output interface.
+    pub ifindex: u32,
+    /// What it does.
+    pub route_type: RouteType,
+    /// Metric (`rt_metric`; the lowest wins among equal prefixes).
+    pub metric: u32,
+    /// Routing table (`RT_TABLE_MAIN` is 254).
+    pub table: u32,
+    /// Preferred source address (`BPF_FIB_LOOKUP_SRC`).
+    pub src: Option<std::net::IpAddr>,
+    /// Path MTU of the route (`None`: the device's).
+    pub mtu: Option<u32>,
+}
+
+/// A resolved neighbour (`NUD_VALID`): an address's hardware address on an interface.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Neighbour {
+    /// Its address.
+    pub ip: std::net::IpAddr,
+    /// The interface it is on.
+    pub ifindex: u32,
+    /// Its hardware address.
+    pub mac: [u8; 6],
 }
 
 /// Tunnel metadata attached to the skb (`bpf_skb_get_tunnel_key`), as `struct
@@ -74,6 +127,10 @@ pub struct NetEnv {
     pub tunnel: Option<TunnelKey>,
     /// Interfaces that exist (ifindex 1 is the loopback device, as in any namespace).
     pub interfaces: Vec<Interface>,
+    /// Routes, every table.
+    pub routes: Vec<Route>,
+    /// Resolved neighbours.
+    pub neighbours: Vec<Neighbour>,
 }
 
 impl Default for NetEnv {
@@ -92,7 +149,11 @@ impl Default for NetEnv {
                 ifindex: 1,
                 mtu: 65536,
                 mac: [0; 6],
+                // The kernel's default: net.ipv4.conf.all.forwarding = 0.
+                forwarding: false,
             }],
+            routes: Vec::new(),
+            neighbours: Vec::new(),
         }
     }
 }

@@ -9,6 +9,7 @@ use crate::mem::{Region, R_MAPVAL0};
 
 mod csum;
 mod l3;
+mod lookup;
 mod packet;
 mod redirect;
 mod skb_info;
@@ -363,6 +364,7 @@ pub(crate) fn builtins() -> Vec<(u32, HelperFn)> {
         (54, only(54, XDP, packet::xdp_adjust_meta)),
         (65, only(65, XDP, packet::xdp_adjust_tail)),
         (68, only(68, SKB, packet::skb_load_bytes_relative)),
+        (69, only(69, TC_XDP, lookup::fib_lookup)),
         (97, only(97, TC, l3::skb_ecn_set_ce)),
         (135, only(135, TC, csum::csum_level)),
         (152, only(152, TC, redirect::redirect_neigh)),
