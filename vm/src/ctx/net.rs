@@ -84,21 +84,23 @@ pub struct Neighbour {
     pub mac: [u8; 6],
 }
 
-/// Tunnel metadata attached to the skb (`bpf_skb_get_tunnel_key`), as `struct
-/// bpf_tunnel_key` holds it.
+/// Tunnel metadata attached to the skb (`struct ip_tunnel_info`): what a tunnel device
+/// recorded on receive, or what `bpf_skb_set_tunnel_key` set for transmit.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct TunnelKey {
-    /// `tunnel_id` (the VNI, key ...).
-    pub tunnel_id: u32,
-    /// Remote IPv4 address, host byte order (`remote_ipv4`), when not IPv6.
-    pub remote_ipv4: u32,
-    /// Remote IPv6 address as four host-order words (`remote_ipv6`), when IPv6.
-    pub remote_ipv6: Option<[u32; 4]>,
-    /// `tunnel_tos`.
+    /// An IPv6 tunnel (`IP_TUNNEL_INFO_IPV6`).
+    pub ipv6: bool,
+    /// `key.tun_id`, host order.
+    pub id: u64,
+    /// Outer source address as its bytes (IPv4: the first 4).
+    pub src: [u8; 16],
+    /// Outer destination address as its bytes (IPv4: the first 4).
+    pub dst: [u8; 16],
+    /// Outer TOS.
     pub tos: u8,
-    /// `tunnel_ttl`.
+    /// Outer TTL.
     pub ttl: u8,
-    /// `tunnel_label` (IPv6 flow label).
+    /// IPv6 flow label (20 bits).
     pub label: u32,
 }
 

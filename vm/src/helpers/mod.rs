@@ -13,6 +13,7 @@ mod lookup;
 mod packet;
 mod redirect;
 mod skb_info;
+mod tunnel;
 pub(crate) use packet::{SkbState, XDP_PACKET_HEADROOM};
 
 /// A helper: sees the machine (memory, maps, environment) and r1–r5, returns r0.
@@ -344,6 +345,8 @@ pub(crate) fn builtins() -> Vec<(u32, HelperFn)> {
         (17, only(17, TC, |m, _| Ok(m.env.net.cgroup_classid as u64))),
         (18, only(18, TC, packet::skb_vlan_push)),
         (19, only(19, TC, packet::skb_vlan_pop)),
+        (20, only(20, TC, tunnel::get_tunnel_key)),
+        (21, only(21, TC, tunnel::set_tunnel_key)),
         (23, only(23, TC_XDP, redirect::redirect)),
         (24, only(24, TC, |m, _| Ok(m.env.net.route_realm as u64))),
         (28, only(28, TC_XDP, csum::csum_diff)),

@@ -39,6 +39,8 @@ pub(crate) struct SkbState {
     pub hash_valid: bool,
     /// The network header's offset from `data` (`skb_network_offset`).
     pub net_off: usize,
+    /// Tunnel metadata (`skb_tunnel_info`).
+    pub tunnel: Option<crate::ctx::net::TunnelKey>,
 }
 
 impl SkbState {
@@ -51,6 +53,7 @@ impl SkbState {
             csum_level: net.csum_level,
             hash_valid: hash != 0,
             net_off: ETH_HLEN,
+            tunnel: net.tunnel.clone(),
         }
     }
 }
