@@ -120,6 +120,31 @@ pub struct EnvDecl {
     pub routes: Option<Vec<RouteDecl>>,
     /// Resolved neighbours for `bpf_fib_lookup`.
     pub neighbours: Option<Vec<NeighbourDecl>>,
+    /// Sockets for `bpf_sk_lookup_tcp/udp`, `bpf_skc_lookup_tcp`.
+    pub sockets: Option<Vec<SocketDecl>>,
+}
+
+/// A socket of `env.sockets`.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SocketDecl {
+    /// `tcp` or `udp`.
+    pub protocol: String,
+    /// Local `ADDRESS:PORT` (`0.0.0.0:80`, `[::]:80` bind every address).
+    pub local: String,
+    /// Remote `ADDRESS:PORT` of a connected socket.
+    pub remote: Option<String>,
+    /// `bpf_sock.state` (default: TCP 10, listening, or 1, established, when connected; UDP 7).
+    pub state: Option<u32>,
+    /// `SO_BINDTODEVICE` ifindex (default 0: any).
+    #[serde(default)]
+    pub bound_dev_if: u32,
+    /// `SO_MARK`.
+    #[serde(default)]
+    pub mark: u32,
+    /// `SO_PRIORITY`.
+    #[serde(default)]
+    pub priority: u32,
 }
 
 /// A route of `env.routes`.
@@ -212,6 +237,7 @@ impl EnvDecl {
             interfaces,
             routes,
             neighbours,
+            sockets,
         } = self;
         pid.is_some()
             || tgid.is_some()
@@ -239,6 +265,7 @@ impl EnvDecl {
             || interfaces.is_some()
             || routes.is_some()
             || neighbours.is_some()
+            || sockets.is_some()
     }
 }
 

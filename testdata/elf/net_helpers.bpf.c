@@ -22,6 +22,33 @@ static long (*bpf_check_mtu)(void *ctx, __u32 ifindex, __u32 *mtu_len, __s32 len
 static long (*bpf_fib_lookup)(void *ctx, void *params, int plen, __u32 flags) = (void *)69;
 static long (*bpf_skb_get_tunnel_key)(void *skb, void *key, __u32 size, __u64 flags) = (void *)20;
 static long (*bpf_skb_set_tunnel_key)(void *skb, void *key, __u32 size, __u64 flags) = (void *)21;
+struct bpf_sock {
+	__u32 bound_dev_if;
+	__u32 family;
+	__u32 type;
+	__u32 protocol;
+	__u32 mark;
+	__u32 priority;
+	__u32 src_ip4;
+	__u32 src_ip6[4];
+	__u32 src_port;
+	__u16 dst_port;
+	__u16 :16;
+	__u32 dst_ip4;
+	__u32 dst_ip6[4];
+	__u32 state;
+	__s32 rx_queue_mapping;
+};
+struct tuple4 {
+	__u32 saddr;
+	__u32 daddr;
+	__u16 sport;
+	__u16 dport;
+};
+static struct bpf_sock *(*bpf_sk_lookup_tcp)(void *ctx, void *tuple, __u32 size, __u64 netns, __u64 flags) = (void *)84;
+static struct bpf_sock *(*bpf_sk_lookup_udp)(void *ctx, void *tuple, __u32 size, __u64 netns, __u64 flags) = (void *)85;
+static long (*bpf_sk_release)(void *sk) = (void *)86;
+static struct bpf_sock *(*bpf_skc_lookup_tcp)(void *ctx, void *tuple, __u32 size, __u64 netns, __u64 flags) = (void *)99;
 static long (*bpf_skb_store_bytes)(void *skb, __u32 off, const void *from, __u32 len, __u64 flags) = (void *)9;
 static long (*bpf_l3_csum_replace)(void *skb, __u32 off, __u64 from, __u64 to, __u64 flags) = (void *)10;
 static long (*bpf_l4_csum_replace)(void *skb, __u32 off, __u64 from, __u64 to, __u64 flags) = (void *)11;
@@ -391,6 +418,53 @@ int tc_tunnel(struct __sk_buff *skb)
 	put(20, bpf_skb_set_tunnel_key(skb, &k, 8, 0));
 	put(21, bpf_skb_get_tunnel_key(skb, &g, sizeof(g), 0));
 	put(22, g.local_ipv6[0]);
+	return 0;
+}
+
+/* Socket lookups by the packet's IPv4 4-tuple. */
+SEC("tc")
+int tc_sk_lookup(struct __sk_buff *skb)
+{
+	struct tuple4 t;
+	struct bpf_sock *sk;
+
+	if (bpf_skb_load_bytes(skb, 26, &t, sizeof(t)))
+		return 2;
+	sk = bpf_sk_lookup_tcp(skb, &t, sizeof(t), -1, 0);
+	if (sk) {
+		put(0, 1);
+		put(1, sk->family);
+		put(2, sk->state);
+		put(3, sk->src_port);
+		put(4, sk->dst_port);
+		put(5, sk->src_ip4);
+		put(6, sk->dst_ip4);
+		put(7, sk->type);
+		bpf_sk_release(sk);
+	}
+	sk = bpf_sk_lookup_udp(skb, &t, sizeof(t), -1, 0);
+	if (sk) {
+		put(8, sk->protocol);
+		put(9, sk->mark);
+		bpf_sk_release(sk);
+	}
+	sk = bpf_skc_lookup_tcp(skb, &t, sizeof(t), -1, 0);
+	if (sk) {
+		put(10, sk->src_port);
+		bpf_sk_release(sk);
+	}
+	sk = bpf_sk_lookup_tcp(skb, &t, sizeof(t) - 1, -1, 0);
+	put(11, sk != 0);
+	if (sk)
+		bpf_sk_release(sk);
+	sk = bpf_sk_lookup_tcp(skb, &t, sizeof(t), -1, 1);
+	put(12, sk != 0);
+	if (sk)
+		bpf_sk_release(sk);
+	sk = bpf_sk_lookup_tcp(skb, &t, sizeof(t), 0x7fffffff, 0);
+	put(13, sk != 0);
+	if (sk)
+		bpf_sk_release(sk);
 	return 0;
 }
 

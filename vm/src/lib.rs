@@ -119,7 +119,8 @@ mod program;
 pub mod testing;
 
 pub use ctx::net::{
-    Interface, IpSummed, NetEnv, Neighbour, Redirect, RedirectKind, Route, RouteType, TunnelKey,
+    Interface, IpSummed, NetEnv, Neighbour, Redirect, RedirectKind, Route, RouteType, Socket,
+    TunnelKey,
 };
 pub use ctx::{parse_prog_type, prog_type_name, skb_protocol, ProgType, SkbFields};
 pub use error::{ErrorKind, HelperError, LoadError, MemFault, VmError};

@@ -5,7 +5,7 @@ use crate::ctx::{Layout, PtrField};
 use crate::error::{HelperError, MemFault};
 use crate::maps::Map;
 use crate::mem::{
-    self, fault, get, put, Region, MAX_FRAMES, R_CTX, R_MAP, R_MAPVAL0, R_MEM, R_PACKET, R_STACK0,
+    self, fault, get, put, Region, MAX_FRAMES, R_CTX, R_MAP, R_MAPVAL0, R_MEM, R_PACKET, R_SOCK, R_STACK0,
     STACK_SIZE,
 };
 use crate::ProgType;
@@ -103,6 +103,8 @@ pub struct Machine {
     pub(crate) redirect: Option<crate::ctx::net::Redirect>,
     /// Copies sent by `bpf_clone_redirect`, in order.
     pub(crate) clones: Vec<crate::ctx::net::Redirect>,
+    /// `struct bpf_sock`s the socket lookups of this run returned (read-only region).
+    pub(crate) sockets: Vec<u8>,
     pub(crate) mem: Vec<u8>,
     pub(crate) maps: Vec<Map>,
     /// The environment the test controls.
@@ -129,6 +131,7 @@ impl Machine {
             skb_state: crate::helpers::SkbState::default(),
             redirect: None,
             clones: Vec::new(),
+            sockets: Vec::new(),
             mem: Vec::new(),
             maps: Vec::new(),
             env: Env::default(),
@@ -185,6 +188,7 @@ impl Machine {
             }
             R_PACKET => Some(&self.packet),
             R_CTX => Some(&self.ctx),
+            R_SOCK => Some(&self.sockets),
             n if n >= R_MAPVAL0 => self
                 .maps
                 .get((n - R_MAPVAL0) as usize)
@@ -279,6 +283,15 @@ impl Machine {
     /// reach `[data_meta, data_end)`.
     fn packet_guard(&self, addr: u64, size: usize, write: bool) -> Result<(), MemFault> {
         let off = addr as u32 as usize;
+        if write && (addr >> 32) as u32 == R_SOCK {
+            return Err(MemFault {
+                addr,
+                size,
+                write,
+                region: Some(Region::Socket),
+                why: "a struct bpf_sock is read-only".into(),
+            });
+        }
         if (addr >> 32) as u32 == R_PACKET && off < self.pkt_meta {
             return Err(MemFault {
                 addr,
@@ -340,6 +353,7 @@ impl Machine {
         self.skb_state = crate::helpers::SkbState::from_env(&self.env.net, self.env.skb.hash);
         self.redirect = None;
         self.clones.clear();
+        self.sockets.clear();
     }
 
     /// Stores the low `N` bytes of `v`.

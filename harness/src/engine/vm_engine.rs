@@ -101,6 +101,9 @@ fn set_net(net: &mut vm::NetEnv, d: &EnvDecl) -> Result<(), String> {
     if let Some(list) = &d.routes {
         net.routes = list.iter().map(route).collect::<Result<_, String>>()?;
     }
+    if let Some(list) = &d.sockets {
+        net.sockets = list.iter().map(socket).collect::<Result<_, String>>()?;
+    }
     if let Some(list) = &d.neighbours {
         net.neighbours = list
             .iter()
@@ -126,6 +129,34 @@ fn mac(s: &str, what: &str) -> Result<[u8; 6], String> {
         .map_err(|e| format!("{what}: {e}"))?
         .try_into()
         .map_err(|b: Vec<u8>| format!("{what}: {} bytes, a MAC address is 6", b.len()))
+}
+
+fn socket(s: &crate::schema::SocketDecl) -> Result<vm::Socket, String> {
+    let addr = |a: &str, what: &str| -> Result<std::net::SocketAddr, String> {
+        a.parse()
+            .map_err(|_| format!("env.sockets {what}: `{a}` is not ADDRESS:PORT"))
+    };
+    let protocol = match s.protocol.as_str() {
+        "tcp" => 6,
+        "udp" => 17,
+        p => return Err(format!("env.sockets protocol: `{p}` is not tcp or udp")),
+    };
+    let remote = s.remote.as_deref().map(|r| addr(r, "remote")).transpose()?;
+    // BPF_TCP_LISTEN, BPF_TCP_ESTABLISHED; an unconnected UDP socket shows TCP_CLOSE.
+    let state = s.state.unwrap_or(match (protocol, remote) {
+        (6, None) => 10,
+        (6, Some(_)) => 1,
+        _ => 7,
+    });
+    Ok(vm::Socket {
+        protocol,
+        local: addr(&s.local, "local")?,
+        remote,
+        state,
+        bound_dev_if: s.bound_dev_if,
+        mark: s.mark,
+        priority: s.priority,
+    })
 }
 
 fn route(r: &crate::schema::RouteDecl) -> Result<vm::Route, String> {

@@ -133,6 +133,27 @@ pub struct NetEnv {
     pub routes: Vec<Route>,
     /// Resolved neighbours.
     pub neighbours: Vec<Neighbour>,
+    /// Sockets in the namespace (`bpf_sk_lookup_*`).
+    pub sockets: Vec<Socket>,
+}
+
+/// A socket the test declares for `bpf_sk_lookup_tcp/udp`, `bpf_skc_lookup_tcp`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Socket {
+    /// `IPPROTO_TCP` (6) or `IPPROTO_UDP` (17).
+    pub protocol: u8,
+    /// Local address and port (an unspecified address is a wildcard bind).
+    pub local: std::net::SocketAddr,
+    /// Remote address and port of a connected socket.
+    pub remote: Option<std::net::SocketAddr>,
+    /// TCP state as `bpf_sock.state` shows it (`BPF_TCP_LISTEN` = 10, ...); UDP: 7 (closed).
+    pub state: u32,
+    /// `SO_BINDTODEVICE` ifindex (0: any).
+    pub bound_dev_if: u32,
+    /// `SO_MARK`.
+    pub mark: u32,
+    /// `SO_PRIORITY`.
+    pub priority: u32,
 }
 
 impl Default for NetEnv {
@@ -156,6 +177,7 @@ impl Default for NetEnv {
             }],
             routes: Vec::new(),
             neighbours: Vec::new(),
+            sockets: Vec::new(),
         }
     }
 }

@@ -13,6 +13,7 @@ mod lookup;
 mod packet;
 mod redirect;
 mod skb_info;
+mod socket;
 mod tunnel;
 pub(crate) use packet::{SkbState, XDP_PACKET_HEADROOM};
 
@@ -368,7 +369,11 @@ pub(crate) fn builtins() -> Vec<(u32, HelperFn)> {
         (65, only(65, XDP, packet::xdp_adjust_tail)),
         (68, only(68, SKB, packet::skb_load_bytes_relative)),
         (69, only(69, TC_XDP, lookup::fib_lookup)),
+        (84, only(84, TC_XDP, socket::sk_lookup_tcp)),
+        (85, only(85, TC_XDP, socket::sk_lookup_udp)),
+        (86, only(86, TC_XDP, socket::sk_release)),
         (97, only(97, TC, l3::skb_ecn_set_ce)),
+        (99, only(99, TC_XDP, socket::sk_lookup_tcp)),
         (135, only(135, TC, csum::csum_level)),
         (152, only(152, TC, redirect::redirect_neigh)),
         (155, only(155, TC, redirect::redirect_peer)),
