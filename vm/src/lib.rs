@@ -94,8 +94,15 @@
 //! runs. Helpers are a table by id ([`Vm::register_helper`] adds or replaces one); the
 //! built-ins cover map access, `trace_printk` (captured as trace_pipe lines), the clock,
 //! random numbers, task ids, `probe_read_*` from test-provided memory images, ring buffers,
-//! `skb_load_bytes`, queue push/pop/peek and `tail_call`. [`register_ubpf_test_helpers`]
-//! installs the helpers uBPF's test suite expects instead.
+//! `skb_load_bytes`, queue push/pop/peek and `tail_call`; for tc and XDP programs the packet,
+//! checksum, redirect, skb metadata, tunnel key, `fib_lookup` and socket lookup helpers of
+//! net/core/filter.c, against the network a test declares ([`NetEnv`]); redirects are
+//! recorded ([`Machine::redirect`]). [`register_ubpf_test_helpers`] installs the helpers
+//! uBPF's test suite expects instead.
+//!
+//! Each run starts from the packet [`Vm::set_packet`] gave, laid out as the kernel's test
+//! run does: XDP data after 256 bytes of headroom in a 4096-byte frame, so helpers can move
+//! `data`, `data_meta` and `data_end`; [`Vm::packet`] is the packet from `data_meta` on.
 //!
 //! # What the VM checks that the verifier would have
 //!
@@ -119,7 +126,7 @@ mod program;
 pub mod testing;
 
 pub use ctx::net::{
-    Interface, IpSummed, NetEnv, Neighbour, Redirect, RedirectKind, Route, RouteType, Socket,
+    Interface, IpSummed, Neighbour, NetEnv, Redirect, RedirectKind, Route, RouteType, Socket,
     TunnelKey,
 };
 pub use ctx::{parse_prog_type, prog_type_name, skb_protocol, ProgType, SkbFields};

@@ -5,8 +5,8 @@ use crate::ctx::{Layout, PtrField};
 use crate::error::{HelperError, MemFault};
 use crate::maps::Map;
 use crate::mem::{
-    self, fault, get, put, Region, MAX_FRAMES, R_CTX, R_MAP, R_MAPVAL0, R_MEM, R_PACKET, R_SOCK, R_STACK0,
-    STACK_SIZE,
+    self, fault, get, put, Region, MAX_FRAMES, R_CTX, R_MAP, R_MAPVAL0, R_MEM, R_PACKET, R_SOCK,
+    R_STACK0, STACK_SIZE,
 };
 use crate::ProgType;
 

@@ -19,7 +19,7 @@ pub(crate) const R_PACKET: u32 = 10;
 pub(crate) const R_MEM: u32 = 11;
 pub(crate) const R_CODE: u32 = 12;
 pub(crate) const R_MAP: u32 = 13;
-pub(crate) const R_SOCK: u32 = 14;
+pub(crate) const R_SOCK: u32 = 15;
 pub(crate) const R_MAPVAL0: u32 = 16;
 
 /// Builds a VM address.

@@ -23,7 +23,11 @@ fn xdp_headroom_is_not_the_programs() {
     // data - 1 is headroom until bpf_xdp_adjust_head gives it to the packet.
     let mut m = Vm::new();
     m.set_packet(frame());
-    let id = load(&mut m, "ldxw %r2, [%r1]\nldxb %r0, [%r2-1]\nexit", ProgType::Xdp);
+    let id = load(
+        &mut m,
+        "ldxw %r2, [%r1]\nldxb %r0, [%r2-1]\nexit",
+        ProgType::Xdp,
+    );
     let e = m.run(id).unwrap_err().to_string();
     assert!(e.contains("in the headroom, before data_meta"), "{e}");
     let src = "mov %r6, %r1\nmov %r2, -2\ncall 44\nldxw %r2, [%r6]\nldxb %r0, [%r2]\nexit";
@@ -52,7 +56,10 @@ fn redirect_map_names_map_types_that_are_no_redirect_target() {
     let src = "lddw map_fd %r1, 0\nmov %r2, 0\nmov %r3, 0\ncall 51\nexit";
     let id = load(&mut m, src, ProgType::Xdp);
     let e = m.run(id).unwrap_err().to_string();
-    assert!(e.contains("map type `array` is not a redirect target"), "{e}");
+    assert!(
+        e.contains("map type `array` is not a redirect target"),
+        "{e}"
+    );
 }
 
 #[test]
@@ -73,7 +80,11 @@ fn redirects_are_recorded_with_their_flags() {
         r.to_string(),
         "redirect to ifindex 3 through the neighbour of the given next hop"
     );
-    let id = load(&mut m, "mov %r1, 5\nmov %r2, 0\ncall 155\nexit", ProgType::SchedCls);
+    let id = load(
+        &mut m,
+        "mov %r1, 5\nmov %r2, 0\ncall 155\nexit",
+        ProgType::SchedCls,
+    );
     assert_eq!(m.run(id).unwrap().r0, 7);
     assert_eq!(
         m.machine().redirect().unwrap().to_string(),

@@ -60,7 +60,14 @@ fn set_net(net: &mut vm::NetEnv, d: &EnvDecl) -> Result<(), String> {
     macro_rules! set {
         ($($f:ident),*) => {$( if let Some(v) = d.$f { net.$f = v; } )*};
     }
-    set!(csum, csum_level, flow_hash, cgroup_classid, route_realm, socket_cookie);
+    set!(
+        csum,
+        csum_level,
+        flow_hash,
+        cgroup_classid,
+        route_realm,
+        socket_cookie
+    );
     if let Some(s) = &d.ip_summed {
         net.ip_summed = match s.as_str() {
             "none" => vm::IpSummed::None,
@@ -78,7 +85,11 @@ fn set_net(net: &mut vm::NetEnv, d: &EnvDecl) -> Result<(), String> {
         net.socket_uid = match uid {
             -1 => None,
             0..=0xffff_ffff => Some(uid as u32),
-            _ => return Err(format!("env.socket_uid: {uid} is not a uid (or -1: no socket)")),
+            _ => {
+                return Err(format!(
+                    "env.socket_uid: {uid} is not a uid (or -1: no socket)"
+                ))
+            }
         };
     }
     if let Some(list) = &d.interfaces {
@@ -179,19 +190,27 @@ fn route(r: &crate::schema::RouteDecl) -> Result<vm::Route, String> {
         "local" => vm::RouteType::Local,
         t => {
             return Err(format!(
-                "env.routes type: `{t}` is not one of unicast, blackhole, unreachable, prohibit, local"
-            ))
+            "env.routes type: `{t}` is not one of unicast, blackhole, unreachable, prohibit, local"
+        ))
         }
     };
     Ok(vm::Route {
         dst,
         prefix_len,
-        via: r.via.as_deref().map(|v| ip(v, "env.routes via")).transpose()?,
+        via: r
+            .via
+            .as_deref()
+            .map(|v| ip(v, "env.routes via"))
+            .transpose()?,
         ifindex: r.ifindex,
         route_type,
         metric: r.metric,
         table: r.table.unwrap_or(254),
-        src: r.src.as_deref().map(|v| ip(v, "env.routes src")).transpose()?,
+        src: r
+            .src
+            .as_deref()
+            .map(|v| ip(v, "env.routes src"))
+            .transpose()?,
         mtu: r.mtu,
     })
 }

@@ -75,7 +75,9 @@ pub(super) fn csum_diff(m: &mut Machine, a: [u64; 5]) -> Result<u64, HelperError
         Vec::new()
     };
     let r = match (from.is_empty(), to.is_empty()) {
-        (false, false) => csum_from32to16(csum_sub(csum_partial(&to, seed), csum_partial(&from, 0))),
+        (false, false) => {
+            csum_from32to16(csum_sub(csum_partial(&to, seed), csum_partial(&from, 0)))
+        }
         (true, false) => csum_from32to16(csum_partial(&to, seed)),
         (false, true) => csum_from32to16(!csum_partial(&from, !seed)),
         (true, true) => seed,

@@ -24,7 +24,7 @@ fn mac_len(m: &Machine) -> usize {
 /// offset does not change.
 fn push_at(m: &mut Machine, off: usize, len: usize) {
     let mut buf = m.packet_data().to_vec();
-    buf.splice(off..off, std::iter::repeat_n(0, len));
+    buf.splice(off..off, std::iter::repeat(0).take(len));
     m.packet = buf;
     m.pkt_data = 0;
     m.pkt_meta = 0;
@@ -209,7 +209,8 @@ pub(super) fn skb_ecn_set_ce(m: &mut Machine, _a: [u64; 5]) -> Result<u64, Helpe
                     u32::from_le_bytes(from.to_be_bytes()),
                     u32::from_le_bytes(to.to_be_bytes()),
                 );
-                m.skb_state.csum = super::csum::csum_add(super::csum::csum_sub(m.skb_state.csum, f), t);
+                m.skb_state.csum =
+                    super::csum::csum_add(super::csum::csum_sub(m.skb_state.csum, f), t);
             }
             Ok(1)
         }
@@ -246,7 +247,11 @@ pub(super) fn check_mtu(m: &mut Machine, a: [u64; 5]) -> Result<u64, HelperError
         } else {
             m.env.skb.ifindex.max(1)
         };
-        let Some(dev) = m.env.net.interface(if ifindex == 0 { own } else { ifindex }) else {
+        let Some(dev) = m
+            .env
+            .net
+            .interface(if ifindex == 0 { own } else { ifindex })
+        else {
             break 'ret ENODEV;
         };
         mtu = dev.mtu;

@@ -84,7 +84,11 @@ fn in_prefix(a: IpAddr, r: &Route) -> bool {
     }
     // Both families are left-aligned in 128 bits: the prefix is the top bits.
     let len = r.prefix_len as u32;
-    let mask = if len == 0 { 0 } else { u128::MAX << (128 - len.min(128)) };
+    let mask = if len == 0 {
+        0
+    } else {
+        u128::MAX << (128 - len.min(128))
+    };
     bits(a) & mask == bits(r.dst) & mask
 }
 
@@ -142,7 +146,9 @@ fn lookup(m: &Machine, p: &mut [u8], v6: bool, flags: u32, check_mtu: bool) -> R
     if v6 {
         // rt6_need_strict: multicast, link-local and loopback destinations or sources.
         let strict = |a: IpAddr| match a {
-            IpAddr::V6(a) => a.is_multicast() || a.is_loopback() || (a.segments()[0] & 0xffc0) == 0xfe80,
+            IpAddr::V6(a) => {
+                a.is_multicast() || a.is_loopback() || (a.segments()[0] & 0xffc0) == 0xfe80
+            }
             IpAddr::V4(_) => false,
         };
         if strict(dst) || strict(addr_at(p, SRC_ADDR, true)) {

@@ -91,7 +91,8 @@ pub(super) fn skb_store_bytes(m: &mut Machine, a: [u64; 5]) -> Result<u64, Helpe
     let Some(range) = skb_data_range(m, off as usize, len) else {
         return Ok(EFAULT);
     };
-    let recompute = flags & BPF_F_RECOMPUTE_CSUM != 0 && m.skb_state.ip_summed == IpSummed::Complete;
+    let recompute =
+        flags & BPF_F_RECOMPUTE_CSUM != 0 && m.skb_state.ip_summed == IpSummed::Complete;
     if recompute {
         let old = super::csum::csum_partial(&m.packet[range.clone()], 0);
         m.skb_state.csum = super::csum::csum_sub(m.skb_state.csum, at_offset(old, off as usize));
@@ -117,7 +118,12 @@ pub(super) fn clear_hash(m: &mut Machine) {
 /// (`BPF_HDR_START_MAC`, 0) or network (`BPF_HDR_START_NET`, 1) header; any failure
 /// zeroes the buffer and returns -EFAULT (bpf_skb_load_bytes_relative()).
 pub(super) fn skb_load_bytes_relative(m: &mut Machine, a: [u64; 5]) -> Result<u64, HelperError> {
-    let (off, to, len, start) = (a[1] as u32 as usize, a[2], a[3] as u32 as usize, a[4] as u32);
+    let (off, to, len, start) = (
+        a[1] as u32 as usize,
+        a[2],
+        a[3] as u32 as usize,
+        a[4] as u32,
+    );
     let base = match start {
         0 => Some(0),
         1 => Some(m.skb_state.net_off),
@@ -144,7 +150,11 @@ pub(super) fn skb_load_bytes_relative(m: &mut Machine, a: [u64; 5]) -> Result<u6
 /// (`pskb_may_pull` fails: -ENOMEM).
 pub(super) fn skb_pull_data(m: &mut Machine, a: [u64; 5]) -> Result<u64, HelperError> {
     let len = a[1] as u32 as usize;
-    Ok(if len > m.packet_data().len() { ENOMEM } else { 0 })
+    Ok(if len > m.packet_data().len() {
+        ENOMEM
+    } else {
+        0
+    })
 }
 
 /// `bpf_skb_change_tail(skb, new_len, flags)` (__bpf_skb_change_tail()): grows with zeros
@@ -207,7 +217,11 @@ pub(super) fn protocol(m: &Machine) -> u16 {
 }
 
 pub(super) fn set_protocol(m: &mut Machine, proto: u16) {
-    write_ctx32(m, skb::PROTOCOL, u16::from_le_bytes(proto.to_be_bytes()) as u32);
+    write_ctx32(
+        m,
+        skb::PROTOCOL,
+        u16::from_le_bytes(proto.to_be_bytes()) as u32,
+    );
 }
 
 /// The offload ("hardware accelerated") tag `__sk_buff` shows: (proto, tci) when present.

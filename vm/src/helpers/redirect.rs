@@ -123,7 +123,11 @@ pub(super) fn redirect_map(m: &mut Machine, a: [u64; 5]) -> Result<u64, HelperEr
         m.redirect = None;
         return Ok(flags & XDP_ACTION_MASK);
     }
-    let kept = if flags & BPF_F_BROADCAST != 0 { flags } else { 0 };
+    let kept = if flags & BPF_F_BROADCAST != 0 {
+        flags
+    } else {
+        0
+    };
     set(m, RedirectKind::Map { map: idx as u32 }, key, kept);
     Ok(XDP_REDIRECT)
 }

@@ -27,19 +27,26 @@ fn tuple(b: &[u8]) -> (SocketAddr, SocketAddr) {
     let port = |o: usize| u16::from_be_bytes([b[o], b[o + 1]]);
     if b.len() == TUPLE_V4 {
         let a = |o: usize| IpAddr::V4(Ipv4Addr::new(b[o], b[o + 1], b[o + 2], b[o + 3]));
-        (SocketAddr::new(a(0), port(8)), SocketAddr::new(a(4), port(10)))
+        (
+            SocketAddr::new(a(0), port(8)),
+            SocketAddr::new(a(4), port(10)),
+        )
     } else {
         let a = |o: usize| {
             let x: [u8; 16] = b[o..o + 16].try_into().expect("16 bytes");
             IpAddr::V6(Ipv6Addr::from(x))
         };
-        (SocketAddr::new(a(0), port(32)), SocketAddr::new(a(16), port(34)))
+        (
+            SocketAddr::new(a(0), port(32)),
+            SocketAddr::new(a(16), port(34)),
+        )
     }
 }
 
 /// How well `s` matches (higher is better), `None` when it does not.
 fn score(s: &Socket, proto: u8, remote: SocketAddr, local: SocketAddr, ifindex: u32) -> Option<u8> {
-    if s.protocol != proto || s.local.port() != local.port() || s.local.is_ipv4() != local.is_ipv4() {
+    if s.protocol != proto || s.local.port() != local.port() || s.local.is_ipv4() != local.is_ipv4()
+    {
         return None;
     }
     if s.bound_dev_if != 0 && s.bound_dev_if != ifindex {
