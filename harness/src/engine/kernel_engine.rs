@@ -76,7 +76,7 @@ fn run_case(suite: &Suite, case: &Case) -> Outcome {
         return skip("tail calls are not set up in the kernel");
     }
     if file.env.is_set() || case.env.is_set() {
-        return skip("`env` (task, clock, CPU, skb fields) cannot be set in the kernel");
+        return skip("`env` (task, clock, CPU, skb fields, network) cannot be set in the kernel");
     }
     let touched = file
         .maps
