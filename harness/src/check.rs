@@ -143,6 +143,14 @@ pub fn check(expect: &Expect, obs: &Observation) -> Vec<Mismatch> {
             }
         }
     }
+    if let (Some(want), Some(got)) = (&x.redirects, &obs.redirects) {
+        if want != got {
+            bad.push(m(
+                "redirects",
+                format!("redirects: expected {want:?}, got {got:?}"),
+            ));
+        }
+    }
     if let (Some(n), Some(got)) = (x.insns, obs.insns) {
         if n != got {
             bad.push(m("insns", format!("insns: expected {n}, got {got}")));
@@ -169,6 +177,9 @@ pub fn unchecked(expect: &Expect, obs: &Observation) -> Vec<&'static str> {
     }
     if expect.insns.is_some() && obs.insns.is_none() {
         out.push("insns");
+    }
+    if expect.redirects.is_some() && obs.redirects.is_none() {
+        out.push("redirects");
     }
     out
 }

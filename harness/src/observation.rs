@@ -31,6 +31,8 @@ pub struct Observation {
     pub trace: Option<Vec<String>>,
     /// Instructions the last run executed.
     pub insns: Option<u64>,
+    /// Where the last run sent packets: clones, then the pending redirect (the VM only).
+    pub redirects: Option<Vec<String>>,
     /// Mean nanoseconds per run, as the kernel measured.
     pub ns_per_run: Option<u64>,
     /// The CPU whose value a single expected value of a per-CPU map is compared with.

@@ -101,6 +101,110 @@ pub struct EnvDecl {
     pub hash: Option<u32>,
     pub vlan_tci: Option<u32>,
     pub rx_queue_index: Option<u32>,
+    /// `skb->ip_summed`: `none`, `unnecessary`, `complete`, `partial`.
+    pub ip_summed: Option<String>,
+    /// `skb->csum` (with `ip_summed = "complete"`).
+    pub csum: Option<u32>,
+    /// `skb->csum_level` (with `ip_summed = "unnecessary"`).
+    pub csum_level: Option<u8>,
+    /// The flow hash `bpf_get_hash_recalc` computes (the kernel's is keyed randomly).
+    pub flow_hash: Option<u32>,
+    pub cgroup_classid: Option<u32>,
+    pub route_realm: Option<u32>,
+    pub socket_cookie: Option<u64>,
+    /// The socket owner's uid; `-1`: no socket (`bpf_get_socket_uid` gives 65534).
+    pub socket_uid: Option<i64>,
+    /// The interfaces that exist (default: the loopback device, ifindex 1).
+    pub interfaces: Option<Vec<InterfaceDecl>>,
+    /// Routes for `bpf_fib_lookup`.
+    pub routes: Option<Vec<RouteDecl>>,
+    /// Resolved neighbours for `bpf_fib_lookup`.
+    pub neighbours: Option<Vec<NeighbourDecl>>,
+    /// Sockets for `bpf_sk_lookup_tcp/udp`, `bpf_skc_lookup_tcp`.
+    pub sockets: Option<Vec<SocketDecl>>,
+}
+
+/// A socket of `env.sockets`.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SocketDecl {
+    /// `tcp` or `udp`.
+    pub protocol: String,
+    /// Local `ADDRESS:PORT` (`0.0.0.0:80`, `[::]:80` bind every address).
+    pub local: String,
+    /// Remote `ADDRESS:PORT` of a connected socket.
+    pub remote: Option<String>,
+    /// `bpf_sock.state` (default: TCP 10, listening, or 1, established, when connected; UDP 7).
+    pub state: Option<u32>,
+    /// `SO_BINDTODEVICE` ifindex (default 0: any).
+    #[serde(default)]
+    pub bound_dev_if: u32,
+    /// `SO_MARK`.
+    #[serde(default)]
+    pub mark: u32,
+    /// `SO_PRIORITY`.
+    #[serde(default)]
+    pub priority: u32,
+}
+
+/// A route of `env.routes`.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RouteDecl {
+    /// Destination prefix, `10.1.0.0/16`, `2001:db8::/32`.
+    pub dst: String,
+    /// Gateway address (default: directly connected).
+    pub via: Option<String>,
+    /// Output interface.
+    pub ifindex: u32,
+    /// `unicast` (default), `blackhole`, `unreachable`, `prohibit`, `local`.
+    #[serde(rename = "type")]
+    pub route_type: Option<String>,
+    /// Metric (default 0).
+    #[serde(default)]
+    pub metric: u32,
+    /// Table (default 254, main).
+    pub table: Option<u32>,
+    /// Preferred source address.
+    pub src: Option<String>,
+    /// Path MTU (default: the interface's).
+    pub mtu: Option<u32>,
+}
+
+/// A neighbour of `env.neighbours`.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NeighbourDecl {
+    /// Its address.
+    pub ip: String,
+    /// The interface it is on.
+    pub ifindex: u32,
+    /// Its hardware address, hex.
+    pub mac: String,
+}
+
+/// An interface of `env.interfaces`.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct InterfaceDecl {
+    /// Its index.
+    pub ifindex: u32,
+    /// Its MTU (default 1500).
+    #[serde(default = "default_mtu")]
+    pub mtu: u32,
+    /// Its hardware address, hex (default 00:00:00:00:00:00).
+    pub mac: Option<String>,
+    /// Whether forwarding is enabled on it (default true).
+    #[serde(default = "yes")]
+    pub forwarding: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+fn default_mtu() -> u32 {
+    1500
 }
 
 impl EnvDecl {
@@ -122,6 +226,18 @@ impl EnvDecl {
             hash,
             vlan_tci,
             rx_queue_index,
+            ip_summed,
+            csum,
+            csum_level,
+            flow_hash,
+            cgroup_classid,
+            route_realm,
+            socket_cookie,
+            socket_uid,
+            interfaces,
+            routes,
+            neighbours,
+            sockets,
         } = self;
         pid.is_some()
             || tgid.is_some()
@@ -138,6 +254,18 @@ impl EnvDecl {
             || hash.is_some()
             || vlan_tci.is_some()
             || rx_queue_index.is_some()
+            || ip_summed.is_some()
+            || csum.is_some()
+            || csum_level.is_some()
+            || flow_hash.is_some()
+            || cgroup_classid.is_some()
+            || route_realm.is_some()
+            || socket_cookie.is_some()
+            || socket_uid.is_some()
+            || interfaces.is_some()
+            || routes.is_some()
+            || neighbours.is_some()
+            || sockets.is_some()
     }
 }
 
@@ -200,6 +328,9 @@ pub struct Expect {
     pub globals: BTreeMap<String, Scalar>,
     /// Instructions executed by the last run.
     pub insns: Option<u64>,
+    /// Where the last run sent packets (the VM only): `bpf_clone_redirect` copies, then
+    /// the redirect set up last, as `redirect to ifindex 1 ingress`.
+    pub redirects: Option<Vec<String>>,
     /// The run fails with an error containing this (the VM only).
     pub error: Option<String>,
 }

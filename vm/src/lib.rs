@@ -94,8 +94,15 @@
 //! runs. Helpers are a table by id ([`Vm::register_helper`] adds or replaces one); the
 //! built-ins cover map access, `trace_printk` (captured as trace_pipe lines), the clock,
 //! random numbers, task ids, `probe_read_*` from test-provided memory images, ring buffers,
-//! `skb_load_bytes`, queue push/pop/peek and `tail_call`. [`register_ubpf_test_helpers`]
-//! installs the helpers uBPF's test suite expects instead.
+//! `skb_load_bytes`, queue push/pop/peek and `tail_call`; for tc and XDP programs the packet,
+//! checksum, redirect, skb metadata, tunnel key, `fib_lookup` and socket lookup helpers of
+//! net/core/filter.c, against the network a test declares ([`NetEnv`]); redirects are
+//! recorded ([`Machine::redirect`]). [`register_ubpf_test_helpers`] installs the helpers
+//! uBPF's test suite expects instead.
+//!
+//! Each run starts from the packet [`Vm::set_packet`] gave, laid out as the kernel's test
+//! run does: XDP data after 256 bytes of headroom in a 4096-byte frame, so helpers can move
+//! `data`, `data_meta` and `data_end`; [`Vm::packet`] is the packet from `data_meta` on.
 //!
 //! # What the VM checks that the verifier would have
 //!
@@ -118,6 +125,10 @@ mod printk;
 mod program;
 pub mod testing;
 
+pub use ctx::net::{
+    Interface, IpSummed, Neighbour, NetEnv, Redirect, RedirectKind, Route, RouteType, Socket,
+    TunnelKey,
+};
 pub use ctx::{parse_prog_type, prog_type_name, skb_protocol, ProgType, SkbFields};
 pub use error::{ErrorKind, HelperError, LoadError, MemFault, VmError};
 pub use helpers::{register_ubpf_test_helpers, HelperFn};
@@ -449,12 +460,12 @@ impl Vm {
 
     /// Sets the packet for socket filters, tc and XDP programs.
     pub fn set_packet(&mut self, packet: Vec<u8>) {
-        self.machine.packet = packet;
+        self.machine.set_packet(packet);
     }
 
     /// The packet (after a run: as the program left it).
     pub fn packet(&self) -> &[u8] {
-        &self.machine.packet
+        self.machine.packet()
     }
 
     /// Sets the raw context bytes for kprobe (`pt_regs`), tracepoint, raw tracepoint and
@@ -504,6 +515,7 @@ impl Vm {
         m.prog_type = prog_type;
         m.layout = ctx::layout(prog_type);
         m.rng = m.env.seed | 1;
+        m.start_packet(prog_type);
         // Clear the frames the last run used (the kernel does not, but the verifier would
         // refuse reads of uninitialised stack; zeroes make runs reproducible).
         let used = (m.stack_dirty - mem::R_STACK0 + 1) as usize * STACK_SIZE;

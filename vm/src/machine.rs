@@ -5,8 +5,8 @@ use crate::ctx::{Layout, PtrField};
 use crate::error::{HelperError, MemFault};
 use crate::maps::Map;
 use crate::mem::{
-    self, fault, get, put, Region, MAX_FRAMES, R_CTX, R_MAP, R_MAPVAL0, R_MEM, R_PACKET, R_STACK0,
-    STACK_SIZE,
+    self, fault, get, put, Region, MAX_FRAMES, R_CTX, R_MAP, R_MAPVAL0, R_MEM, R_PACKET, R_SOCK,
+    R_STACK0, STACK_SIZE,
 };
 use crate::ProgType;
 
@@ -46,6 +46,8 @@ pub struct Env {
     pub xdp_ingress_ifindex: u32,
     /// `xdp_md.rx_queue_index`.
     pub xdp_rx_queue_index: u32,
+    /// The network around packet programs: checksum state, hashes, interfaces, tunnel.
+    pub net: crate::ctx::net::NetEnv,
 }
 
 impl Default for Env {
@@ -67,6 +69,7 @@ impl Default for Env {
             skb: crate::SkbFields::default(),
             xdp_ingress_ifindex: 1,
             xdp_rx_queue_index: 0,
+            net: crate::ctx::net::NetEnv::default(),
         }
     }
 }
@@ -86,7 +89,22 @@ pub struct Machine {
     pub(crate) stack: Vec<u8>,
     pub(crate) ctx: Vec<u8>,
     pub(crate) layout: &'static Layout,
+    /// The packet buffer: headroom, metadata, then the data up to its end.
     pub(crate) packet: Vec<u8>,
+    /// The packet as the test set it; each run starts from it, as each test_run does.
+    pub(crate) packet_in: Vec<u8>,
+    /// Offset of `data_meta` in `packet` (the metadata runs up to `pkt_data`).
+    pub(crate) pkt_meta: usize,
+    /// Offset of `data` in `packet` (`data_end` is the buffer's end).
+    pub(crate) pkt_data: usize,
+    /// skb state helpers change and the context does not show.
+    pub(crate) skb_state: crate::helpers::SkbState,
+    /// The redirect the program set up last (`bpf_redirect*`).
+    pub(crate) redirect: Option<crate::ctx::net::Redirect>,
+    /// Copies sent by `bpf_clone_redirect`, in order.
+    pub(crate) clones: Vec<crate::ctx::net::Redirect>,
+    /// `struct bpf_sock`s the socket lookups of this run returned (read-only region).
+    pub(crate) sockets: Vec<u8>,
     pub(crate) mem: Vec<u8>,
     pub(crate) maps: Vec<Map>,
     /// The environment the test controls.
@@ -107,6 +125,13 @@ impl Machine {
             ctx: Vec::new(),
             layout: crate::ctx::layout(None),
             packet: Vec::new(),
+            packet_in: Vec::new(),
+            pkt_meta: 0,
+            pkt_data: 0,
+            skb_state: crate::helpers::SkbState::default(),
+            redirect: None,
+            clones: Vec::new(),
+            sockets: Vec::new(),
             mem: Vec::new(),
             maps: Vec::new(),
             env: Env::default(),
@@ -163,6 +188,7 @@ impl Machine {
             }
             R_PACKET => Some(&self.packet),
             R_CTX => Some(&self.ctx),
+            R_SOCK => Some(&self.sockets),
             n if n >= R_MAPVAL0 => self
                 .maps
                 .get((n - R_MAPVAL0) as usize)
@@ -199,7 +225,7 @@ impl Machine {
                 let base = (id - R_STACK0) as usize * STACK_SIZE;
                 &self.stack[base..base + STACK_SIZE]
             }
-            R_PACKET => &self.packet,
+            R_PACKET if off >= self.pkt_meta => &self.packet,
             _ => return self.load_slow::<N>(addr),
         };
         match get::<N>(buf, off) {
@@ -212,6 +238,7 @@ impl Machine {
     fn load_slow<const N: usize>(&self, addr: u64) -> Result<u64, MemFault> {
         let id = (addr >> 32) as u32;
         let off = addr as u32 as usize;
+        self.packet_guard(addr, N, false)?;
         if id == R_CTX {
             if let Some(p) = self.layout.ptr_at(off) {
                 if N != 4 {
@@ -246,9 +273,87 @@ impl Machine {
 
     pub(crate) fn ctx_pointer(&self, p: PtrField) -> u64 {
         match p {
-            PtrField::Data | PtrField::DataMeta => mem::addr(R_PACKET, 0),
+            PtrField::Data => mem::addr(R_PACKET, self.pkt_data as u64),
+            PtrField::DataMeta => mem::addr(R_PACKET, self.pkt_meta as u64),
             PtrField::DataEnd => mem::addr(R_PACKET, self.packet.len() as u64),
         }
+    }
+
+    /// The headroom before `data_meta` is not the program's: the verifier only lets it
+    /// reach `[data_meta, data_end)`.
+    fn packet_guard(&self, addr: u64, size: usize, write: bool) -> Result<(), MemFault> {
+        let off = addr as u32 as usize;
+        if write && (addr >> 32) as u32 == R_SOCK {
+            return Err(MemFault {
+                addr,
+                size,
+                write,
+                region: Some(Region::Socket),
+                why: "a struct bpf_sock is read-only".into(),
+            });
+        }
+        if (addr >> 32) as u32 == R_PACKET && off < self.pkt_meta {
+            return Err(MemFault {
+                addr,
+                size,
+                write,
+                region: Some(Region::Packet),
+                why: format!(
+                    "offset {off} is in the headroom, before data_meta (offset {})",
+                    self.pkt_meta
+                ),
+            });
+        }
+        Ok(())
+    }
+
+    /// The packet as the kernel's test_run returns it: from `data_meta` to `data_end`.
+    pub fn packet(&self) -> &[u8] {
+        &self.packet[self.pkt_meta..]
+    }
+
+    /// The packet data, from `data` to `data_end`.
+    pub fn packet_data(&self) -> &[u8] {
+        &self.packet[self.pkt_data..]
+    }
+
+    /// The redirect the program set up last, if any.
+    pub fn redirect(&self) -> Option<&crate::ctx::net::Redirect> {
+        self.redirect.as_ref()
+    }
+
+    /// The copies `bpf_clone_redirect` sent, in order.
+    pub fn clones(&self) -> &[crate::ctx::net::Redirect] {
+        &self.clones
+    }
+
+    /// Sets the packet runs start from.
+    pub(crate) fn set_packet(&mut self, packet: Vec<u8>) {
+        self.packet_in = packet.clone();
+        self.packet = packet;
+        self.pkt_meta = 0;
+        self.pkt_data = 0;
+    }
+
+    /// Lays the packet out as the kernel's test_run does before a run: XDP frames get
+    /// `XDP_PACKET_HEADROOM` (256) bytes of zeroed headroom before `data`, as in
+    /// bpf_prog_test_run_xdp() (net/bpf/test_run.c); skbs start at the Ethernet header.
+    /// Resets the skb state and the redirects.
+    pub(crate) fn start_packet(&mut self, prog_type: Option<ProgType>) {
+        let headroom = if prog_type == Some(ProgType::Xdp) {
+            crate::helpers::XDP_PACKET_HEADROOM
+        } else {
+            0
+        };
+        let mut buf = vec![0u8; headroom];
+        buf.extend_from_slice(&self.packet_in);
+        self.packet = buf;
+        self.pkt_meta = headroom;
+        self.pkt_data = headroom;
+        self.skb_state = crate::helpers::SkbState::from_env(&self.env.net, self.env.skb.hash);
+        self.redirect = None;
+        self.clones.clear();
+        self.sockets.clear();
     }
 
     /// Stores the low `N` bytes of `v`.
@@ -262,7 +367,7 @@ impl Machine {
                 let base = (id - R_STACK0) as usize * STACK_SIZE;
                 &mut self.stack[base..base + STACK_SIZE]
             }
-            R_PACKET => &mut self.packet,
+            R_PACKET if off >= self.pkt_meta => &mut self.packet,
             _ => return self.store_slow::<N>(addr, v),
         };
         let len = buf.len();
@@ -276,6 +381,7 @@ impl Machine {
     fn store_slow<const N: usize>(&mut self, addr: u64, v: u64) -> Result<(), MemFault> {
         let id = (addr >> 32) as u32;
         let off = addr as u32 as usize;
+        self.packet_guard(addr, N, true)?;
         if id == R_CTX && off < self.ctx.len() && !self.layout.can_write(off, N) {
             return Err(MemFault {
                 addr,
@@ -299,6 +405,7 @@ impl Machine {
     pub fn read(&self, addr: u64, len: usize) -> Result<&[u8], MemFault> {
         let id = (addr >> 32) as u32;
         let off = addr as u32 as usize;
+        self.packet_guard(addr, len, false)?;
         if id == R_CTX && len > 0 && (!self.layout.can_read(off, len)) {
             return Err(MemFault {
                 addr,
@@ -319,6 +426,7 @@ impl Machine {
     pub fn write(&mut self, addr: u64, bytes: &[u8]) -> Result<(), MemFault> {
         let id = (addr >> 32) as u32;
         let off = addr as u32 as usize;
+        self.packet_guard(addr, bytes.len(), true)?;
         if id == R_CTX && !bytes.is_empty() && !self.layout.can_write(off, bytes.len()) {
             return Err(MemFault {
                 addr,

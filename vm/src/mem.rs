@@ -19,6 +19,7 @@ pub(crate) const R_PACKET: u32 = 10;
 pub(crate) const R_MEM: u32 = 11;
 pub(crate) const R_CODE: u32 = 12;
 pub(crate) const R_MAP: u32 = 13;
+pub(crate) const R_SOCK: u32 = 15;
 pub(crate) const R_MAPVAL0: u32 = 16;
 
 /// Builds a VM address.
@@ -43,6 +44,8 @@ pub enum Region {
     MapHandle,
     /// The value storage of the map with this index.
     MapValue(u32),
+    /// `struct bpf_sock`s returned by socket lookups (read-only).
+    Socket,
 }
 
 impl Region {
@@ -56,6 +59,7 @@ impl Region {
             R_MEM => Region::Mem,
             R_CODE => Region::Code,
             R_MAP => Region::MapHandle,
+            R_SOCK => Region::Socket,
             n if n >= R_MAPVAL0 => Region::MapValue(n - R_MAPVAL0),
             _ => return None,
         })
@@ -70,6 +74,7 @@ impl Region {
             Region::Mem => R_MEM,
             Region::Code => R_CODE,
             Region::MapHandle => R_MAP,
+            Region::Socket => R_SOCK,
             Region::MapValue(m) => R_MAPVAL0 + m,
         };
         addr(id, off as u64)
@@ -86,6 +91,7 @@ impl fmt::Display for Region {
             Region::Code => f.write_str("code"),
             Region::MapHandle => f.write_str("map handle"),
             Region::MapValue(m) => write!(f, "values of map {m}"),
+            Region::Socket => f.write_str("sockets"),
         }
     }
 }

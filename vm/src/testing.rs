@@ -258,6 +258,10 @@ pub struct Run {
     pub records: Vec<Record>,
     /// Instructions executed.
     pub insns: u64,
+    /// Packets sent elsewhere: `bpf_clone_redirect` copies in order, then the redirect the
+    /// program set up last (`bpf_redirect*`), which the kernel follows on a redirect
+    /// verdict.
+    pub redirects: Vec<crate::Redirect>,
 }
 
 /// A test bench: a VM holding an object's maps and programs, one of them selected.
@@ -775,6 +779,12 @@ impl Test {
             trace,
             records,
             insns: out.insns,
+            redirects: {
+                let m = self.vm.machine();
+                let mut r = m.clones().to_vec();
+                r.extend(m.redirect().cloned());
+                r
+            },
         })
     }
 }

@@ -402,11 +402,11 @@ fn probe_read_kernel_and_user_from_memory_images() {
 #[test]
 fn unknown_helpers_are_named_and_users_can_register_helpers() {
     let mut m = Vm::new();
-    let id = load(&mut m, "call 9\nexit", None);
+    let id = load(&mut m, "call 66\nexit", None);
     let e = m.run(id).unwrap_err();
     assert_eq!(
         e.to_string(),
-        "instruction 0: unknown helper 9 (bpf_skb_store_bytes)"
+        "instruction 0: unknown helper 66 (bpf_skb_get_xfrm_state)"
     );
     let id = load(&mut m, "call 100000\nexit", None);
     assert_eq!(

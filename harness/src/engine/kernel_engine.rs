@@ -287,7 +287,7 @@ fn unsettable_env(decls: &[&EnvDecl]) -> Option<String> {
             rest.is_set()
         })
         .then(|| {
-            "`env` other than `cpu` and `ncpus` (task, clock, skb fields) cannot be set in the kernel"
+            "`env` other than `cpu` and `ncpus` (task, clock, skb fields, network) cannot be set in the kernel"
                 .to_string()
         })
 }

@@ -41,7 +41,7 @@ pub fn run_cases(suite: &Suite, cases: &[&Case], ncpus: Option<u32>) -> Vec<Outc
         .collect()
 }
 
-fn env_of(decls: [&EnvDecl; 2], ncpus: Option<u32>) -> Env {
+fn env_of(decls: [&EnvDecl; 2], ncpus: Option<u32>) -> Result<Env, String> {
     let mut env = Env::default();
     if let Some(n) = ncpus {
         env.ncpus = n;
@@ -60,13 +60,174 @@ fn env_of(decls: [&EnvDecl; 2], ncpus: Option<u32>) -> Env {
             env.skb.ingress_ifindex = i;
             env.xdp_ingress_ifindex = i;
         }
+        set_net(&mut env.net, d)?;
     }
-    env
+    Ok(env)
+}
+
+/// The network fields of `env` (packet programs).
+fn set_net(net: &mut vm::NetEnv, d: &EnvDecl) -> Result<(), String> {
+    macro_rules! set {
+        ($($f:ident),*) => {$( if let Some(v) = d.$f { net.$f = v; } )*};
+    }
+    set!(
+        csum,
+        csum_level,
+        flow_hash,
+        cgroup_classid,
+        route_realm,
+        socket_cookie
+    );
+    if let Some(s) = &d.ip_summed {
+        net.ip_summed = match s.as_str() {
+            "none" => vm::IpSummed::None,
+            "unnecessary" => vm::IpSummed::Unnecessary,
+            "complete" => vm::IpSummed::Complete,
+            "partial" => vm::IpSummed::Partial,
+            _ => {
+                return Err(format!(
+                    "env.ip_summed: `{s}` is not one of none, unnecessary, complete, partial"
+                ))
+            }
+        };
+    }
+    if let Some(uid) = d.socket_uid {
+        net.socket_uid = match uid {
+            -1 => None,
+            0..=0xffff_ffff => Some(uid as u32),
+            _ => {
+                return Err(format!(
+                    "env.socket_uid: {uid} is not a uid (or -1: no socket)"
+                ))
+            }
+        };
+    }
+    if let Some(list) = &d.interfaces {
+        net.interfaces = list
+            .iter()
+            .map(|i| {
+                let mac = match &i.mac {
+                    None => [0; 6],
+                    Some(h) => mac(h, "env.interfaces mac")?,
+                };
+                Ok(vm::Interface {
+                    ifindex: i.ifindex,
+                    mtu: i.mtu,
+                    mac,
+                    forwarding: i.forwarding,
+                })
+            })
+            .collect::<Result<_, String>>()?;
+    }
+    if let Some(list) = &d.routes {
+        net.routes = list.iter().map(route).collect::<Result<_, String>>()?;
+    }
+    if let Some(list) = &d.sockets {
+        net.sockets = list.iter().map(socket).collect::<Result<_, String>>()?;
+    }
+    if let Some(list) = &d.neighbours {
+        net.neighbours = list
+            .iter()
+            .map(|n| {
+                Ok(vm::Neighbour {
+                    ip: ip(&n.ip, "env.neighbours ip")?,
+                    ifindex: n.ifindex,
+                    mac: mac(&n.mac, "env.neighbours mac")?,
+                })
+            })
+            .collect::<Result<_, String>>()?;
+    }
+    Ok(())
+}
+
+fn ip(s: &str, what: &str) -> Result<std::net::IpAddr, String> {
+    s.parse()
+        .map_err(|_| format!("{what}: `{s}` is not an IPv4 or IPv6 address"))
+}
+
+fn mac(s: &str, what: &str) -> Result<[u8; 6], String> {
+    parse_hex(s)
+        .map_err(|e| format!("{what}: {e}"))?
+        .try_into()
+        .map_err(|b: Vec<u8>| format!("{what}: {} bytes, a MAC address is 6", b.len()))
+}
+
+fn socket(s: &crate::schema::SocketDecl) -> Result<vm::Socket, String> {
+    let addr = |a: &str, what: &str| -> Result<std::net::SocketAddr, String> {
+        a.parse()
+            .map_err(|_| format!("env.sockets {what}: `{a}` is not ADDRESS:PORT"))
+    };
+    let protocol = match s.protocol.as_str() {
+        "tcp" => 6,
+        "udp" => 17,
+        p => return Err(format!("env.sockets protocol: `{p}` is not tcp or udp")),
+    };
+    let remote = s.remote.as_deref().map(|r| addr(r, "remote")).transpose()?;
+    // BPF_TCP_LISTEN, BPF_TCP_ESTABLISHED; an unconnected UDP socket shows TCP_CLOSE.
+    let state = s.state.unwrap_or(match (protocol, remote) {
+        (6, None) => 10,
+        (6, Some(_)) => 1,
+        _ => 7,
+    });
+    Ok(vm::Socket {
+        protocol,
+        local: addr(&s.local, "local")?,
+        remote,
+        state,
+        bound_dev_if: s.bound_dev_if,
+        mark: s.mark,
+        priority: s.priority,
+    })
+}
+
+fn route(r: &crate::schema::RouteDecl) -> Result<vm::Route, String> {
+    let (addr, len) = r
+        .dst
+        .split_once('/')
+        .ok_or_else(|| format!("env.routes dst: `{}` is not ADDRESS/PREFIX_LENGTH", r.dst))?;
+    let dst = ip(addr, "env.routes dst")?;
+    let max = if dst.is_ipv4() { 32 } else { 128 };
+    let prefix_len = len
+        .parse::<u8>()
+        .ok()
+        .filter(|&l| l <= max)
+        .ok_or_else(|| format!("env.routes dst: prefix length `{len}` is not 0–{max}"))?;
+    let route_type = match r.route_type.as_deref().unwrap_or("unicast") {
+        "unicast" => vm::RouteType::Unicast,
+        "blackhole" => vm::RouteType::Blackhole,
+        "unreachable" => vm::RouteType::Unreachable,
+        "prohibit" => vm::RouteType::Prohibit,
+        "local" => vm::RouteType::Local,
+        t => {
+            return Err(format!(
+            "env.routes type: `{t}` is not one of unicast, blackhole, unreachable, prohibit, local"
+        ))
+        }
+    };
+    Ok(vm::Route {
+        dst,
+        prefix_len,
+        via: r
+            .via
+            .as_deref()
+            .map(|v| ip(v, "env.routes via"))
+            .transpose()?,
+        ifindex: r.ifindex,
+        route_type,
+        metric: r.metric,
+        table: r.table.unwrap_or(254),
+        src: r
+            .src
+            .as_deref()
+            .map(|v| ip(v, "env.routes src"))
+            .transpose()?,
+        mtu: r.mtu,
+    })
 }
 
 fn run_case(suite: &Suite, case: &Case, ncpus: Option<u32>) -> Result<Observation, String> {
     let file = &suite.file;
-    let env = env_of([&file.env, &case.env], ncpus);
+    let env = env_of([&file.env, &case.env], ncpus)?;
     let mut t = match &suite.source {
         Source::Object(obj) => Test::from_object_env(obj, env.clone()),
         Source::Asm {
@@ -137,6 +298,7 @@ fn run_case(suite: &Suite, case: &Case, ncpus: Option<u32>) -> Result<Observatio
                 obs.packet = Some(run.packet);
                 obs.ctx = gave_ctx.then_some(run.ctx);
                 obs.insns = Some(run.insns);
+                obs.redirects = Some(run.redirects.iter().map(|r| r.to_string()).collect());
             }
             Err(e) => {
                 obs.error = Some(e.to_string());

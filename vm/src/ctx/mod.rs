@@ -8,6 +8,8 @@
 
 pub use asm::types::ProgType;
 
+pub mod net;
+
 /// Parses a program type as the CLI spells it: `plain` (or `none`) is `None`, a program
 /// without kernel context; otherwise any spelling [`ProgType`]'s `FromStr` accepts, and
 /// `tc` / `classifier` for `sched_cls`, `socket` for `socket_filter`, `raw_tp` for
@@ -112,6 +114,7 @@ pub(crate) mod skb {
     pub const PROTOCOL: usize = 16;
     pub const VLAN_PRESENT: usize = 20;
     pub const VLAN_TCI: usize = 24;
+    pub const VLAN_PROTO: usize = 28;
     pub const PRIORITY: usize = 32;
     pub const INGRESS_IFINDEX: usize = 36;
     pub const IFINDEX: usize = 40;

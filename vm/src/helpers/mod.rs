@@ -7,6 +7,16 @@ use crate::machine::Machine;
 use crate::maps::MapError;
 use crate::mem::{Region, R_MAPVAL0};
 
+mod csum;
+mod l3;
+mod lookup;
+mod packet;
+mod redirect;
+mod skb_info;
+mod socket;
+mod tunnel;
+pub(crate) use packet::{SkbState, XDP_PACKET_HEADROOM};
+
 /// A helper: sees the machine (memory, maps, environment) and r1–r5, returns r0.
 pub type HelperFn = Box<dyn FnMut(&mut Machine, [u64; 5]) -> Result<u64, HelperError>>;
 
@@ -24,6 +34,54 @@ impl std::fmt::Debug for Helper {
 
 const EINVAL: u64 = -22i64 as u64;
 const EFAULT: u64 = -14i64 as u64;
+const ENOMEM: u64 = -12i64 as u64;
+/// `ENOTSUPP` (524), the kernel-internal errno some network helpers return.
+const ENOTSUPP: u64 = -524i64 as u64;
+
+/// The absolute range in the packet buffer of `len` bytes at `off` from `data`, if the
+/// packet holds them.
+fn skb_data_range(m: &Machine, off: usize, len: usize) -> Option<std::ops::Range<usize>> {
+    let end = off.checked_add(len)?;
+    (end <= m.packet_data().len()).then(|| m.pkt_data + off..m.pkt_data + end)
+}
+
+/// A 32-bit context field (the helper wrappers check the context is an `__sk_buff`).
+fn read_ctx32(m: &Machine, off: usize) -> u32 {
+    m.ctx
+        .get(off..off + 4)
+        .map_or(0, |b| u32::from_le_bytes(b.try_into().expect("4 bytes")))
+}
+
+/// Sets a 32-bit context field, as the kernel's helpers change the skb behind it.
+fn write_ctx32(m: &mut Machine, off: usize, v: u32) {
+    if let Some(b) = m.ctx.get_mut(off..off + 4) {
+        b.copy_from_slice(&v.to_le_bytes());
+    }
+}
+
+type HelperPtr = fn(&mut Machine, [u64; 5]) -> Result<u64, HelperError>;
+
+/// A helper only some program types have (the kernel's `*_func_proto` tables); the verifier
+/// refuses the call elsewhere, so the VM does too, by name.
+fn only(id: u32, kinds: &'static [crate::ProgType], f: HelperPtr) -> HelperFn {
+    Box::new(move |m, a| {
+        if m.prog_type.is_some_and(|t| kinds.contains(&t)) {
+            f(m, a)
+        } else {
+            Err(bad(format!(
+                "{} is not available to {} programs",
+                builtin_name(id),
+                crate::prog_type_name(m.prog_type)
+            )))
+        }
+    })
+}
+
+use crate::ProgType::{SchedAct, SchedCls, Xdp};
+const TC: &[crate::ProgType] = &[SchedCls, SchedAct];
+const XDP: &[crate::ProgType] = &[Xdp];
+const TC_XDP: &[crate::ProgType] = &[SchedCls, SchedAct, Xdp];
+const SKB: &[crate::ProgType] = &[SchedCls, SchedAct, crate::ProgType::SocketFilter];
 
 fn bad(msg: impl Into<String>) -> HelperError {
     HelperError::Other(msg.into())
@@ -280,6 +338,49 @@ pub(crate) fn builtins() -> Vec<(u32, HelperFn)> {
         (131, Box::new(ringbuf_reserve)),
         (132, Box::new(|m, a| ringbuf_finish(m, a, true))),
         (133, Box::new(|m, a| ringbuf_finish(m, a, false))),
+        // Packet, checksum, redirect and skb metadata helpers (net/core/filter.c).
+        (9, only(9, TC, packet::skb_store_bytes)),
+        (10, only(10, TC, csum::l3_csum_replace)),
+        (11, only(11, TC, csum::l4_csum_replace)),
+        (13, only(13, TC, redirect::clone_redirect)),
+        (17, only(17, TC, |m, _| Ok(m.env.net.cgroup_classid as u64))),
+        (18, only(18, TC, packet::skb_vlan_push)),
+        (19, only(19, TC, packet::skb_vlan_pop)),
+        (20, only(20, TC, tunnel::get_tunnel_key)),
+        (21, only(21, TC, tunnel::set_tunnel_key)),
+        (23, only(23, TC_XDP, redirect::redirect)),
+        (24, only(24, TC, |m, _| Ok(m.env.net.route_realm as u64))),
+        (28, only(28, TC_XDP, csum::csum_diff)),
+        (31, only(31, TC, l3::skb_change_proto)),
+        (32, only(32, TC, packet::skb_change_type)),
+        (34, only(34, TC, skb_info::get_hash_recalc)),
+        (38, only(38, TC, packet::skb_change_tail)),
+        (39, only(39, TC, packet::skb_pull_data)),
+        (40, only(40, TC, csum::csum_update)),
+        (41, only(41, TC, skb_info::set_hash_invalid)),
+        (43, only(43, TC, packet::skb_change_head)),
+        (44, only(44, XDP, packet::xdp_adjust_head)),
+        (46, only(46, SKB, |m, _| Ok(m.env.net.socket_cookie))),
+        (47, only(47, SKB, skb_info::get_socket_uid)),
+        (48, only(48, TC, skb_info::set_hash)),
+        (50, only(50, TC, l3::skb_adjust_room)),
+        (51, only(51, XDP, redirect::redirect_map)),
+        (54, only(54, XDP, packet::xdp_adjust_meta)),
+        (65, only(65, XDP, packet::xdp_adjust_tail)),
+        (68, only(68, SKB, packet::skb_load_bytes_relative)),
+        (69, only(69, TC_XDP, lookup::fib_lookup)),
+        (84, only(84, TC_XDP, socket::sk_lookup_tcp)),
+        (85, only(85, TC_XDP, socket::sk_lookup_udp)),
+        (86, only(86, TC_XDP, socket::sk_release)),
+        (97, only(97, TC, l3::skb_ecn_set_ce)),
+        (99, only(99, TC_XDP, socket::sk_lookup_tcp)),
+        (135, only(135, TC, csum::csum_level)),
+        (152, only(152, TC, redirect::redirect_neigh)),
+        (155, only(155, TC, redirect::redirect_peer)),
+        (163, only(163, TC_XDP, l3::check_mtu)),
+        (188, only(188, XDP, packet::xdp_get_buff_len)),
+        (189, only(189, XDP, packet::xdp_load_bytes)),
+        (190, only(190, XDP, packet::xdp_store_bytes)),
     ]
 }
 
