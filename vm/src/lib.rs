@@ -124,8 +124,8 @@ pub use helpers::{register_ubpf_test_helpers, HelperFn};
 pub use interp::{MAX_TAIL_CALLS, MAY_GOTO_BUDGET};
 pub use machine::{Env, Machine, TraceLine};
 pub use maps::{
-    Map, MapError, MapSpec, MapType, BPF_ANY, BPF_EXIST, BPF_F_LOCK, BPF_NOEXIST, MAX_MAP_BYTES,
-    SUPPORTED_MAP_TYPES,
+    flags as map_flags, Map, MapError, MapSpec, MapType, PerfRecord, RedirectTarget, BPF_ANY,
+    BPF_EXIST, BPF_F_LOCK, BPF_NOEXIST, MAX_MAP_BYTES, SUPPORTED_MAP_TYPES,
 };
 pub use mem::{Region, MAX_FRAMES, STACK_SIZE};
 pub use program::Program;
@@ -345,22 +345,79 @@ impl Vm {
     /// `lddw` map references are indexes into [`obj::Object::maps`].
     /// A `perf_event_array` without `max_entries` gets [`Env::ncpus`] entries, as libbpf's
     /// `map_set_def_max_entries` gives it the number of possible CPUs. A map of a type the
-    /// VM does not implement is an inert placeholder ([`Map::inert`]) unless it was
-    /// declared for the program ([`obj::MapSource::Declared`]): programs that do not use it
-    /// still load.
+    /// VM does not implement, or one the kernel would refuse to create, is an inert
+    /// placeholder ([`Map::inert`]) unless it was declared for the program
+    /// ([`obj::MapSource::Declared`]): loading an object never fails because of a map its
+    /// program does not use.
     pub fn create_object_map(&mut self, map: &obj::Map) -> Result<u32, MapError> {
         let ncpus = self.machine.env.ncpus;
         let index = if map.source == obj::MapSource::Declared {
             self.create_map(map.spec_for(ncpus))?
         } else {
-            let m = Map::inert(map.spec_for(ncpus), ncpus as usize)?;
+            let m = Map::inert(map.spec_for(ncpus), ncpus as usize);
             self.machine.maps.push(m);
             self.machine.maps.len() as u32 - 1
         };
         if let Some(data) = &map.data {
-            self.machine.maps[index as usize].update(&0u32.to_le_bytes(), data, BPF_ANY)?;
+            let m = &mut self.machine.maps[index as usize];
+            if !m.is_inert() {
+                m.update(&0u32.to_le_bytes(), data, BPF_ANY)?;
+            }
         }
         Ok(index)
+    }
+
+    /// Puts map `inner` into the map of maps `outer` at `key` (`BPF_MAP_UPDATE_ELEM` with
+    /// the inner map's fd): the kernel's checks against the outer map's template
+    /// ([`MapSpec::inner`]) and update flags. A program's `bpf_map_lookup_elem` on `outer`
+    /// then answers `inner`.
+    pub fn set_inner_map(
+        &mut self,
+        outer: u32,
+        key: &[u8],
+        inner: u32,
+        flags: u64,
+    ) -> Result<(), MapError> {
+        let maps = &mut self.machine.maps;
+        let inner_spec = maps
+            .get(inner as usize)
+            .filter(|m| !m.is_inert())
+            .map(|m| m.spec().clone())
+            .ok_or_else(|| MapError::BadFd(format!("no map {inner}")))?;
+        let outer = maps
+            .get_mut(outer as usize)
+            .ok_or_else(|| MapError::BadFd(format!("no map {outer}")))?;
+        outer.set_inner(key, inner, &inner_spec, flags)
+    }
+
+    /// Fills the maps of maps of an object, created in order ([`Vm::create_object_map`]),
+    /// from their `.values` initialisers ([`obj::Map::slots`], which name other maps), as
+    /// libbpf does after creating the maps. A slot that names no map, or a map that does not
+    /// fit the template, is an error naming both maps.
+    pub fn fill_inner_maps(&mut self, maps: &[obj::Map]) -> Result<(), RunError> {
+        for (outer, m) in maps.iter().enumerate() {
+            if !matches!(m.spec.map_type, MapType::ArrayOfMaps | MapType::HashOfMaps)
+                || self.machine.maps[outer].is_inert()
+            {
+                continue;
+            }
+            for (index, name) in &m.slots {
+                let err = |source| RunError::Map {
+                    map: format!("{}[{index}] = {name}", m.spec.name),
+                    source,
+                };
+                let inner = maps
+                    .iter()
+                    .position(|x| &x.spec.name == name)
+                    .ok_or_else(|| err(MapError::BadFd(format!("no map named `{name}`"))))?;
+                let mut key = vec![0u8; m.spec.key_size as usize];
+                let n = key.len().min(4);
+                key[..n].copy_from_slice(&index.to_le_bytes()[..n]);
+                self.set_inner_map(outer as u32, &key, inner as u32, BPF_ANY)
+                    .map_err(err)?;
+            }
+        }
+        Ok(())
     }
 
     /// Loads a program of a loaded object ([`obj::Program`]) into a VM that holds the
@@ -399,6 +456,7 @@ impl Vm {
                 source,
             })?;
         }
+        vm.fill_inner_maps(maps)?;
         let id = vm.load_program(prog, prog_type)?;
         Ok((vm, id))
     }
