@@ -434,6 +434,19 @@ impl Map {
         &self.spec
     }
 
+    /// Whether programs may (read, write) the values in place: not `BPF_F_WRONLY_PROG` /
+    /// `BPF_F_RDONLY_PROG` (`check_map_access_type`); devmap values are read-only as
+    /// `dev_map_init_map` makes them, and an xskmap's `struct bpf_xdp_sock` is read-only.
+    pub(crate) fn prog_access(&self) -> (bool, bool) {
+        let f = self.spec.flags;
+        let read_only = f & flags::RDONLY_PROG != 0
+            || matches!(
+                self.spec.map_type,
+                MapType::Devmap | MapType::DevmapHash | MapType::Xskmap
+            );
+        (f & flags::WRONLY_PROG == 0, !read_only)
+    }
+
     /// Number of elements present (array maps: `max_entries`).
     pub fn len(&self) -> usize {
         match &self.store {
