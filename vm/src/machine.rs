@@ -277,7 +277,11 @@ impl Machine {
                 map.spec().value_size,
                 addr as u32,
                 map.spec().name,
-                if write { "read-only for programs" } else { "write-only for programs" },
+                if write {
+                    "read-only for programs"
+                } else {
+                    "write-only for programs"
+                },
             ),
         })
     }

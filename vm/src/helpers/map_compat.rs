@@ -119,10 +119,22 @@ const TYPE_ONLY: &[(MapType, &[&str])] = &[
             "map_update_elem",
         ],
     ),
-    (T::Queue, &["map_peek_elem", "map_pop_elem", "map_push_elem"]),
-    (T::Stack, &["map_peek_elem", "map_pop_elem", "map_push_elem"]),
-    (T::SkStorage, &["sk_storage_get", "sk_storage_delete", "kptr_xchg"]),
-    (T::InodeStorage, &["inode_storage_get", "inode_storage_delete"]),
+    (
+        T::Queue,
+        &["map_peek_elem", "map_pop_elem", "map_push_elem"],
+    ),
+    (
+        T::Stack,
+        &["map_peek_elem", "map_pop_elem", "map_push_elem"],
+    ),
+    (
+        T::SkStorage,
+        &["sk_storage_get", "sk_storage_delete", "kptr_xchg"],
+    ),
+    (
+        T::InodeStorage,
+        &["inode_storage_get", "inode_storage_delete"],
+    ),
     (T::TaskStorage, &["task_storage_get", "task_storage_delete"]),
     (T::CgrpStorage, &["cgrp_storage_get", "cgrp_storage_delete"]),
     (T::BloomFilter, &["map_peek_elem", "map_push_elem"]),

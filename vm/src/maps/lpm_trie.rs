@@ -99,10 +99,15 @@ impl Trie {
     }
 
     /// `trie_lookup_elem`: the slot of the longest prefix, at most the key's `prefixlen`
-    /// bits long, that the key's data matches.
+    /// bits long, that the key's data matches; none for a `prefixlen` longer than the
+    /// trie's.
     pub(super) fn lookup(&self, key: &[u8]) -> Option<usize> {
         let (prefixlen, data) = Trie::split(key);
-        let limit = prefixlen.min(self.max_prefixlen);
+        // A key longer than the trie's prefixes matches nothing (measured on 6.18).
+        if prefixlen > self.max_prefixlen {
+            return None;
+        }
+        let limit = prefixlen;
         self.entries
             .iter()
             .enumerate()

@@ -309,10 +309,12 @@ impl Map {
         }
         // Local storage keeps one value per owner and needs max_entries 0; the others need
         // a positive max_entries (for ring buffers, checked as a size below).
+        // Flags first: htab_map_alloc_check refuses an LRU map without preallocation
+        // (ENOTSUPP) before it looks at the sizes.
+        flags::check_basic(&spec)?;
         if max_entries == 0 && map_type != MapType::Ringbuf && !storage::is_storage(map_type) {
             return inval("max_entries must be positive");
         }
-        flags::check_basic(&spec)?;
         let stride = (value_size as usize).div_ceil(8) * 8;
         // Refuse what the host could not allocate (the kernel answers ENOMEM the same way),
         // before allocating anything.

@@ -214,13 +214,14 @@ impl Map {
                 }
             }
             MapType::DevmapHash => {
-                // __dev_map_hash_update_elem: BPF_EXIST is not checked, a full map is E2BIG.
+                // __dev_map_hash_update_elem: ifindex 0 is refused first; BPF_EXIST is not
+                // checked; a full map is E2BIG.
+                if first == 0 {
+                    return inval("ifindex 0 is no device");
+                }
                 let old = t.find(key);
                 if old.is_some() && flags == BPF_NOEXIST {
                     return Err(MapError::Exists);
-                }
-                if first == 0 {
-                    return inval("ifindex 0 is no device");
                 }
                 no_prog("devmap")?;
                 let slot = match old {

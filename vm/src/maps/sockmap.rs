@@ -83,6 +83,11 @@ impl Socks {
         if flags > BPF_EXIST {
             return inval(format!("unknown update flags {flags:#x}"));
         }
+        if !self.hash
+            && u32::from_le_bytes([key[0], key[1], key[2], key[3]]) as usize >= self.max_entries
+        {
+            return Err(MapError::Full);
+        }
         let at = self.position(key);
         if at.is_some() && flags == BPF_NOEXIST {
             return Err(MapError::Exists);

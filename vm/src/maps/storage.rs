@@ -9,7 +9,8 @@
 //!   context), and the 4-byte key from user space.
 //! * `BPF_MAP_TYPE_CGROUP_STORAGE`, `PERCPU_CGROUP_STORAGE` (`kernel/bpf/local_storage.c`):
 //!   one value per (cgroup, attach type) the program is attached to, keyed by
-//!   `struct bpf_cgroup_storage_key` (or the cgroup id alone); `bpf_get_local_storage`
+//!   `struct bpf_cgroup_storage_key` (16 bytes: cgroup id, attach type, padding; or the
+//!   cgroup id alone); `bpf_get_local_storage`
 //!   answers the storage of the program's attachment. A test attaches with
 //!   [`Map::attach_cgroup_storage`]; a program that runs without one gets a zero-keyed
 //!   storage attached, as `BPF_PROG_TEST_RUN` gives it a fresh one.
@@ -56,8 +57,8 @@ impl Storage {
     /// `bpf_local_storage_map_alloc_check` and `cgroup_storage_map_alloc`.
     pub(super) fn new(spec: &MapSpec) -> Result<Storage, MapError> {
         if is_cgroup_storage(spec.map_type) {
-            if spec.key_size != 12 && spec.key_size != 8 {
-                return inval("cgroup storage keys are struct bpf_cgroup_storage_key (12 bytes) or a cgroup id (8)");
+            if spec.key_size != 16 && spec.key_size != 8 {
+                return inval("cgroup storage keys are struct bpf_cgroup_storage_key (16 bytes) or a cgroup id (8)");
             }
             if spec.value_size == 0 {
                 return inval("cgroup storage needs a non-zero value_size");
