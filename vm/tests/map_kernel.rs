@@ -594,3 +594,168 @@ fn creation_checks_agree_with_the_kernel() {
         disagree.join("\n")
     );
 }
+
+/// Runs `prog` (XDP, maps `kmaps` in the kernel, the VM's maps by the same indexes) on
+/// `packet` in both; returns (VM r0 as u32, kernel retval).
+fn run_both(
+    vm: &mut vm::Vm,
+    vid: vm::ProgId,
+    kprog: &kernel::prog::Program,
+    packet: &[u8],
+) -> (u32, u32) {
+    let mut p = packet.to_vec();
+    p.resize(64, 0);
+    let k = kprog
+        .test_run(&kernel::prog::TestRun {
+            data: &p,
+            ctx: &[],
+            repeat: 1,
+            flags: 0,
+        })
+        .unwrap()
+        .retval;
+    vm.set_packet(p);
+    (vm.run(vid).unwrap().r0 as u32, k)
+}
+
+fn load_both(vm: &mut vm::Vm, src: &str, kmaps: Vec<&KMap>) -> (vm::ProgId, kernel::prog::Program) {
+    let insns = asm::text::assemble(src, asm::text::Dialect::Llvm)
+        .unwrap()
+        .insns;
+    let mut opts = kernel::prog::LoadOptions::new(asm::types::ProgType::Xdp);
+    opts.maps = kmaps;
+    let k = kernel::prog::Program::load(&insns, &opts).unwrap_or_else(|e| panic!("{e}"));
+    (vm.load_insns(&insns, asm::types::ProgType::Xdp).unwrap(), k)
+}
+
+#[test]
+fn programs_through_maps_of_maps_agree_with_the_kernel() {
+    if !test_support::kernel_available("programs_through_maps_of_maps_agree_with_the_kernel") {
+        return;
+    }
+    // lookup(outer, 0), then lookup(inner, 1): its u64, or 1000 / 2000 for NULL.
+    let src = "
+r1 = 0
+*(u32 *)(r10 - 4) = r1
+r2 = r10
+r2 += -4
+r1 = map_fd(0) ll
+call 1
+if r0 == 0 goto LBB0_3
+r1 = 1
+*(u32 *)(r10 - 8) = r1
+r2 = r10
+r2 += -8
+r1 = r0
+call 1
+if r0 == 0 goto LBB0_4
+r0 = *(u64 *)(r0 + 0)
+exit
+LBB0_3:
+r0 = 1000
+exit
+LBB0_4:
+r0 = 2000
+exit
+";
+    let inner = MapSpec::array(8, 2);
+    let mut compared = 0;
+    for t in [MapType::ArrayOfMaps, MapType::HashOfMaps] {
+        let mut outer = MapSpec::new(t, 4, 4, 2);
+        outer.inner = Some(Box::new(inner.clone()));
+        let ka = KMap::create(&inner).unwrap();
+        let kb = KMap::create(&inner).unwrap();
+        let kouter = KMap::create_of_maps(&outer, &ka).unwrap();
+        let mut vm = vm::Vm::new();
+        let vouter = vm.create_map(outer).unwrap();
+        let va = vm.create_map(inner.clone()).unwrap();
+        let vb = vm.create_map(inner.clone()).unwrap();
+        let (vid, kprog) = load_both(&mut vm, src, vec![&kouter]);
+        let one = 1u32.to_le_bytes();
+        for (k, v, x) in [(&ka, va, 7u64), (&kb, vb, 9)] {
+            k.update(&one, &x.to_le_bytes(), UpdateFlags::Any).unwrap();
+            vm.map_mut(v)
+                .unwrap()
+                .update(&one, &x.to_le_bytes(), 0)
+                .unwrap();
+        }
+        let zero = 0u32.to_le_bytes();
+        use std::os::fd::{AsFd, AsRawFd};
+        let mut answers = vec![run_both(&mut vm, vid, &kprog, &[])];
+        for (k, v) in [(&ka, va), (&kb, vb)] {
+            let fd = k.as_fd().as_raw_fd() as u32;
+            kouter
+                .update(&zero, &fd.to_le_bytes(), UpdateFlags::Any)
+                .unwrap();
+            vm.set_inner_map(vouter, &zero, v, 0).unwrap();
+            answers.push(run_both(&mut vm, vid, &kprog, &[]));
+        }
+        for (i, (ours, theirs)) in answers.iter().enumerate() {
+            assert_eq!(ours, theirs, "{t} run {i}");
+            compared += 1;
+        }
+        assert_eq!(
+            answers.iter().map(|a| a.1).collect::<Vec<_>>(),
+            [1000, 7, 9]
+        );
+    }
+    println!("maps of maps from programs: {compared} runs agree with the kernel");
+}
+
+#[test]
+fn lpm_lookups_from_programs_agree_with_the_kernel() {
+    if !test_support::kernel_available("lpm_lookups_from_programs_agree_with_the_kernel") {
+        return;
+    }
+    // The packet's first byte is the prefix length, the next four the address: the value
+    // the longest matching prefix holds, or 1000.
+    let src = "
+r2 = *(u32 *)(r1 + 0)
+r3 = *(u32 *)(r1 + 4)
+r4 = r2
+r4 += 5
+if r4 > r3 goto LBB0_2
+r5 = *(u8 *)(r2 + 0)
+*(u32 *)(r10 - 8) = r5
+r5 = *(u32 *)(r2 + 1)
+*(u32 *)(r10 - 4) = r5
+r1 = map_fd(0) ll
+r2 = r10
+r2 += -8
+call 1
+if r0 == 0 goto LBB0_2
+r0 = *(u32 *)(r0 + 0)
+exit
+LBB0_2:
+r0 = 1000
+exit
+";
+    let spec = MapSpec::new(MapType::LpmTrie, 8, 4, 32).with_flags(NO_PREALLOC);
+    let kmap = KMap::create(&spec).unwrap();
+    let mut vm = vm::Vm::new();
+    let v = vm.create_map(spec).unwrap();
+    let (vid, kprog) = load_both(&mut vm, src, vec![&kmap]);
+    let mut rng = test_support::Rng::new(0x1b1_0100);
+    let byte =
+        |rng: &mut test_support::Rng| [0x00u8, 0x0a, 0x80, 0xc0, 0xff][rng.below(5) as usize];
+    for i in 0..24u32 {
+        let mut key = (rng.below(33) as u32).to_ne_bytes().to_vec();
+        key.extend((0..4).map(|_| byte(&mut rng)));
+        kmap.update(&key, &i.to_le_bytes(), UpdateFlags::Any)
+            .unwrap();
+        vm.map_mut(v)
+            .unwrap()
+            .update(&key, &i.to_le_bytes(), 0)
+            .unwrap();
+    }
+    let mut found = 0;
+    for _ in 0..300 {
+        let mut packet = vec![rng.below(35) as u8];
+        packet.extend((0..4).map(|_| byte(&mut rng)));
+        let (ours, theirs) = run_both(&mut vm, vid, &kprog, &packet);
+        assert_eq!(ours, theirs, "packet {packet:02x?}");
+        found += (theirs != 1000) as usize;
+    }
+    println!("LPM lookups from programs: 300 agree with the kernel ({found} found)");
+    assert!(found > 30, "{found}");
+}
