@@ -88,13 +88,23 @@
 //!
 //! # Maps and helpers
 //!
-//! [`Vm::create_map`] makes array, hash, per-CPU array/hash, LRU hash, program array, ring
-//! buffer, queue and stack maps with the kernel's creation checks, update flags and errnos;
-//! their contents are readable and writable through [`Vm::map`] / [`Vm::map_mut`] between
-//! runs. Helpers are a table by id ([`Vm::register_helper`] adds or replaces one); the
-//! built-ins cover map access, `trace_printk` (captured as trace_pipe lines), the clock,
-//! random numbers, task ids, `probe_read_*` from test-provided memory images, ring buffers,
-//! `skb_load_bytes`, queue push/pop/peek and `tail_call`. [`register_ubpf_test_helpers`]
+//! [`Vm::create_map`] makes the map types of [`SUPPORTED_MAP_TYPES`] — array, hash, per-CPU
+//! and LRU variants, program array, ring buffer, queue, stack, LPM trie, bloom filter, perf
+//! event array, devmap, devmap_hash, cpumap, xskmap, sockmap, sockhash, array and hash of
+//! maps, cgroup storage (shared and per-CPU), sk/task/inode/cgrp storage and stack trace —
+//! with the kernel's creation checks, update flags, errnos and `get_next_key` order
+//! (`tests/map_kernel.rs` compares them with the running kernel). Their contents are
+//! readable and writable through [`Vm::map`] / [`Vm::map_mut`] between runs; what the kernel
+//! takes as an fd (a program, an inner map, a device, a socket, a perf event) is what the
+//! test declares ([`Vm::set_inner_map`], [`Map::redirect_target`], and the `maps` module
+//! notes). Programs see the kernel verifier's map rules at run time: which helpers take
+//! which map types, `BPF_F_RDONLY_PROG`/`BPF_F_WRONLY_PROG`. Helpers are a table by id
+//! ([`Vm::register_helper`] adds or replaces one); the built-ins cover map access (a map of
+//! maps' lookup answers the inner map), `trace_printk` (captured as trace_pipe lines), the
+//! clock, random numbers, task ids, `probe_read_*` from test-provided memory images, ring
+//! buffers, `perf_event_output` ([`Map::perf_records`]), `get_stackid` (the call chains of
+//! [`Env`]), `get_local_storage` and the `*_storage_get/delete` helpers, `skb_load_bytes`,
+//! queue/bloom push/pop/peek and `tail_call`. [`register_ubpf_test_helpers`]
 //! installs the helpers uBPF's test suite expects instead.
 //!
 //! # What the VM checks that the verifier would have
