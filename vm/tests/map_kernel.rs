@@ -759,3 +759,133 @@ exit
     println!("LPM lookups from programs: 300 agree with the kernel ({found} found)");
     assert!(found > 30, "{found}");
 }
+
+#[test]
+fn queue_and_stack_from_programs_agree_with_the_kernel() {
+    if !test_support::kernel_available("queue_and_stack_from_programs_agree_with_the_kernel") {
+        return;
+    }
+    // The packet's first byte picks push (0, with the flags in the second byte), pop (1) or
+    // peek (2) of the u32 at bytes 4..8; the answer is (helper's r0 << 8 | popped value's
+    // low byte), truncated to u32.
+    let src = "
+r2 = *(u32 *)(r1 + 0)
+r3 = *(u32 *)(r1 + 4)
+r4 = r2
+r4 += 8
+if r4 > r3 goto LBB0_9
+r6 = *(u8 *)(r2 + 0)
+r3 = *(u8 *)(r2 + 1)
+r5 = *(u32 *)(r2 + 4)
+*(u32 *)(r10 - 4) = r5
+r1 = 0
+*(u32 *)(r10 - 8) = r1
+r1 = map_fd(0) ll
+r2 = r10
+r2 += -4
+if r6 != 0 goto LBB0_2
+call 87
+goto LBB0_8
+LBB0_2:
+r2 = r10
+r2 += -8
+if r6 != 1 goto LBB0_3
+call 88
+goto LBB0_8
+LBB0_3:
+call 89
+LBB0_8:
+r0 <<= 8
+r1 = *(u8 *)(r10 - 8)
+r0 |= r1
+exit
+LBB0_9:
+r0 = 99999
+exit
+";
+    let mut compared = 0;
+    for t in [MapType::Queue, MapType::Stack] {
+        let spec = MapSpec::new(t, 0, 4, 3);
+        let kmap = KMap::create(&spec).unwrap();
+        let mut vm = vm::Vm::new();
+        vm.create_map(spec).unwrap();
+        let (vid, kprog) = load_both(&mut vm, src, vec![&kmap]);
+        let mut rng = test_support::Rng::new(0x9_0100 + t.number() as u64);
+        for i in 0..300 {
+            let op = rng.below(3) as u8;
+            let flags = rng.below(4) as u8;
+            let value = (rng.below(200) as u32 + 1).to_le_bytes();
+            let packet = [op, flags, 0, 0, value[0], value[1], value[2], value[3]];
+            let (ours, theirs) = run_both(&mut vm, vid, &kprog, &packet);
+            assert_eq!(ours, theirs, "{t} op {i}: {packet:?}");
+            compared += 1;
+        }
+    }
+    println!("queue/stack from programs: {compared} runs agree with the kernel");
+}
+
+#[test]
+fn rdonly_and_wronly_prog_maps_refuse_what_the_verifier_refuses() {
+    if !test_support::kernel_available(
+        "rdonly_and_wronly_prog_maps_refuse_what_the_verifier_refuses",
+    ) {
+        return;
+    }
+    use vm::map_flags::{RDONLY_PROG, WRONLY_PROG};
+    let lookup = "
+r1 = 0
+*(u32 *)(r10 - 4) = r1
+r2 = r10
+r2 += -4
+r1 = map_fd(0) ll
+call 1
+if r0 == 0 goto LBB0_2
+ACCESS
+LBB0_2:
+r0 = 0
+exit
+";
+    let write = lookup.replace("ACCESS", "r1 = 5\n*(u64 *)(r0 + 0) = r1");
+    let read = lookup.replace("ACCESS", "r1 = *(u64 *)(r0 + 0)");
+    let update = "
+r1 = 0
+*(u64 *)(r10 - 8) = r1
+r2 = r10
+r2 += -8
+r3 = r10
+r3 += -8
+r4 = 0
+r1 = map_fd(0) ll
+call 2
+exit
+";
+    for (flags, src, refused) in [
+        (RDONLY_PROG, write.as_str(), "write into map forbidden"),
+        (RDONLY_PROG, update, "write into map forbidden"),
+        (WRONLY_PROG, read.as_str(), "read from map forbidden"),
+        (RDONLY_PROG, read.as_str(), ""),
+        (WRONLY_PROG, write.as_str(), ""),
+    ] {
+        let spec = MapSpec::array(8, 1).with_flags(flags);
+        let kmap = KMap::create(&spec).unwrap();
+        let insns = asm::text::assemble(src, asm::text::Dialect::Llvm)
+            .unwrap()
+            .insns;
+        let mut opts = kernel::prog::LoadOptions::new(asm::types::ProgType::Xdp);
+        opts.maps = vec![&kmap];
+        let k = kernel::prog::Program::load(&insns, &opts);
+        let mut vm = vm::Vm::new();
+        vm.create_map(spec).unwrap();
+        let id = vm.load_insns(&insns, asm::types::ProgType::Xdp).unwrap();
+        vm.set_packet(vec![0; 64]);
+        let v = vm.run(id);
+        if refused.is_empty() {
+            assert!(k.is_ok() && v.is_ok(), "flags {flags:#x}: {src}");
+        } else {
+            let log = k.expect_err(refused).to_string();
+            assert!(log.contains(refused), "kernel: {log}");
+            let e = v.expect_err(refused).to_string();
+            assert!(e.contains(refused), "vm: {e}");
+        }
+    }
+}

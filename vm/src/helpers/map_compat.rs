@@ -177,12 +177,12 @@ pub(crate) fn compatible(t: MapType, func: u32) -> bool {
         .type_only
         .iter()
         .find(|(mt, _)| *mt == t)
-        .is_none_or(|(_, fs)| fs.contains(&func));
+        .map_or(true, |(_, fs)| fs.contains(&func));
     let by_func = tb
         .only
         .iter()
         .find(|(f, _)| *f == func)
-        .is_none_or(|(_, ts)| ts.contains(&t));
+        .map_or(true, |(_, ts)| ts.contains(&t));
     by_type && by_func
 }
 
