@@ -889,3 +889,53 @@ exit
         }
     }
 }
+
+#[test]
+fn devmap_lookups_from_programs_agree_with_the_kernel() {
+    if !test_support::kernel_available("devmap_lookups_from_programs_agree_with_the_kernel") {
+        return;
+    }
+    // lookup(devmap, packet[0]): the entry's ifindex, or 1000 for NULL.
+    let src = "
+r2 = *(u32 *)(r1 + 0)
+r3 = *(u32 *)(r1 + 4)
+r4 = r2
+r4 += 4
+if r4 > r3 goto LBB0_2
+r5 = *(u32 *)(r2 + 0)
+*(u32 *)(r10 - 4) = r5
+r1 = map_fd(0) ll
+r2 = r10
+r2 += -4
+call 1
+if r0 == 0 goto LBB0_2
+r0 = *(u32 *)(r0 + 0)
+exit
+LBB0_2:
+r0 = 1000
+exit
+";
+    let mut compared = 0;
+    for t in [MapType::Devmap, MapType::DevmapHash] {
+        let spec = MapSpec::new(t, 4, 8, 4);
+        let kmap = KMap::create(&spec).unwrap();
+        let mut vm = vm::Vm::new();
+        let v = vm.create_map(spec).unwrap();
+        let (vid, kprog) = load_both(&mut vm, src, vec![&kmap]);
+        for key in [1u32, 3] {
+            let value = [1u32.to_le_bytes(), 0u32.to_le_bytes()].concat();
+            kmap.update(&key.to_le_bytes(), &value, UpdateFlags::Any)
+                .unwrap();
+            vm.map_mut(v)
+                .unwrap()
+                .update(&key.to_le_bytes(), &value, 0)
+                .unwrap();
+        }
+        for key in 0u32..6 {
+            let (ours, theirs) = run_both(&mut vm, vid, &kprog, &key.to_le_bytes());
+            assert_eq!(ours, theirs, "{t} key {key}");
+            compared += 1;
+        }
+    }
+    println!("devmap lookups from programs: {compared} agree with the kernel");
+}

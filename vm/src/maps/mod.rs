@@ -539,6 +539,11 @@ impl Map {
             Store::Lpm(t) => t.lookup(key),
             Store::Redirect(t) => t.find(key),
             Store::Array | Store::Hash { .. } => self.find_slot(key, true)?,
+            Store::Sock(_) => {
+                return Err(MapError::NotSupported(
+                    "a program's sockmap/sockhash lookup answers a socket (struct bpf_sock), which the VM does not model".into(),
+                ))
+            }
             _ => return inval(format!("{} maps have no lookup", self.spec.map_type.name())),
         };
         Ok(slot.map(|s| self.value_off(s, cpu)))
@@ -767,6 +772,11 @@ impl Map {
                 return self.lpm_update(key, &value[..self.spec.value_size as usize], flags)
             }
             Store::Array | Store::Hash { .. } if !of_maps::is_of_maps(self.spec.map_type) => {}
+            Store::Sock(_) => {
+                return Err(MapError::NotSupported(
+                    "a program's sockmap/sockhash update takes a socket (struct bpf_sock), which the VM does not model".into(),
+                ))
+            }
             _ => {
                 return inval(format!(
                     "{} maps cannot be updated from a program",
