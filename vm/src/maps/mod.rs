@@ -16,6 +16,7 @@
 use std::collections::{HashMap, VecDeque};
 use std::fmt;
 
+mod array_hash;
 mod bloom;
 pub mod flags;
 mod jhash;
@@ -503,33 +504,6 @@ impl Map {
         (slot * self.ncpus + cpu) * self.stride
     }
 
-    fn find_slot(&mut self, key: &[u8], touch: bool) -> Result<Option<usize>, MapError> {
-        match &mut self.store {
-            Store::Array => {
-                let i = u32::from_le_bytes(
-                    key.try_into()
-                        .map_err(|_| MapError::Invalid("bad key".into()))?,
-                );
-                Ok((i < self.spec.max_entries).then_some(i as usize))
-            }
-            Store::Hash {
-                index, slots, tick, ..
-            } => {
-                let Some(&s) = index.get(key) else {
-                    return Ok(None);
-                };
-                if touch {
-                    *tick += 1;
-                    if let Some(slot) = &mut slots[s as usize] {
-                        slot.last_use = *tick;
-                    }
-                }
-                Ok(Some(s as usize))
-            }
-            _ => inval("this map type has no lookup"),
-        }
-    }
-
     /// Offset of the value for `key` as a program sees it (this CPU's copy), for
     /// `bpf_map_lookup_elem`.
     pub(crate) fn lookup_off(&mut self, key: &[u8], cpu: usize) -> Result<Option<usize>, MapError> {
@@ -619,85 +593,6 @@ impl Map {
         }
         let vs = self.spec.value_size as usize;
         Ok(all.map(|v| v[cpu * self.stride..cpu * self.stride + vs].to_vec()))
-    }
-
-    fn check_flags(flags: u64) -> Result<(), MapError> {
-        if flags & !BPF_F_LOCK > BPF_EXIST {
-            return inval(format!("unknown update flags {flags:#x}"));
-        }
-        Ok(())
-    }
-
-    /// Finds or allocates the slot for an update, applying `BPF_NOEXIST`/`BPF_EXIST`.
-    fn slot_for_update(&mut self, key: &[u8], flags: u64) -> Result<(usize, bool), MapError> {
-        Map::check_flags(flags)?;
-        let flags = flags & !BPF_F_LOCK;
-        let lru = matches!(
-            self.spec.map_type,
-            MapType::LruHash | MapType::LruPercpuHash
-        );
-        match &mut self.store {
-            Store::Array => {
-                let i = u32::from_le_bytes(
-                    key.try_into()
-                        .map_err(|_| MapError::Invalid("bad key".into()))?,
-                );
-                if i >= self.spec.max_entries {
-                    return Err(MapError::Full);
-                }
-                // Every element of an array exists (array_map_update_elem).
-                if flags == BPF_NOEXIST {
-                    return Err(MapError::Exists);
-                }
-                Ok((i as usize, false))
-            }
-            Store::Hash {
-                index,
-                slots,
-                free,
-                tick,
-            } => {
-                *tick += 1;
-                if let Some(&s) = index.get(key) {
-                    if flags == BPF_NOEXIST {
-                        return Err(MapError::Exists);
-                    }
-                    if let Some(slot) = &mut slots[s as usize] {
-                        slot.last_use = *tick;
-                    }
-                    return Ok((s as usize, false));
-                }
-                if flags == BPF_EXIST {
-                    return Err(MapError::NotFound);
-                }
-                let s = match free.pop() {
-                    Some(s) => s,
-                    None if lru => {
-                        // The kernel's LRU is approximate; evicting the least recently used
-                        // element is what it approximates.
-                        let (victim, _) = slots
-                            .iter()
-                            .enumerate()
-                            .filter_map(|(i, s)| s.as_ref().map(|s| (i, s.last_use)))
-                            .min_by_key(|&(_, t)| t)
-                            .ok_or(MapError::Full)?;
-                        let old = slots[victim].take().map(|s| s.key);
-                        if let Some(k) = old {
-                            index.remove(&k);
-                        }
-                        victim as u32
-                    }
-                    None => return Err(MapError::Full),
-                };
-                slots[s as usize] = Some(Slot {
-                    key: key.into(),
-                    last_use: *tick,
-                });
-                index.insert(key.into(), s);
-                Ok((s as usize, true))
-            }
-            _ => inval("this map type has no update"),
-        }
     }
 
     /// `BPF_MAP_UPDATE_ELEM` from user space: per-CPU maps take every CPU's value (each
