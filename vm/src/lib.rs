@@ -402,32 +402,32 @@ impl Vm {
 
     /// Fills the maps of maps of an object, created in order ([`Vm::create_object_map`]),
     /// from their `.values` initialisers ([`obj::Map::slots`], which name other maps), as
-    /// libbpf does after creating the maps. A slot that names no map, or a map that does not
-    /// fit the template, is an error naming both maps.
-    pub fn fill_inner_maps(&mut self, maps: &[obj::Map]) -> Result<(), RunError> {
+    /// libbpf does after creating the maps. An outer map whose initialiser names no map, or
+    /// a map that does not fit the template, becomes a placeholder that refuses the programs
+    /// using it ([`LoadError::MapNotCreated`], naming the slot and the inner map): the
+    /// object's other programs still load.
+    pub fn fill_inner_maps(&mut self, maps: &[obj::Map]) {
         for (outer, m) in maps.iter().enumerate() {
             if !matches!(m.spec.map_type, MapType::ArrayOfMaps | MapType::HashOfMaps)
-                || self.machine.maps[outer].is_inert()
+                || self.machine.maps.get(outer).map_or(true, Map::is_inert)
             {
                 continue;
             }
             for (index, name) in &m.slots {
-                let err = |source| RunError::Map {
-                    map: format!("{}[{index}] = {name}", m.spec.name),
-                    source,
-                };
-                let inner = maps
-                    .iter()
-                    .position(|x| &x.spec.name == name)
-                    .ok_or_else(|| err(MapError::BadFd(format!("no map named `{name}`"))))?;
                 let mut key = vec![0u8; m.spec.key_size as usize];
                 let n = key.len().min(4);
                 key[..n].copy_from_slice(&index.to_le_bytes()[..n]);
-                self.set_inner_map(outer as u32, &key, inner as u32, BPF_ANY)
-                    .map_err(err)?;
+                let set = match maps.iter().position(|x| &x.spec.name == name) {
+                    Some(inner) => self.set_inner_map(outer as u32, &key, inner as u32, BPF_ANY),
+                    None => Err(MapError::BadFd(format!("no map named `{name}`"))),
+                };
+                if let Err(e) = set {
+                    let why = MapError::Invalid(format!("slot {index} = `{name}`: {e}"));
+                    self.machine.maps[outer] = Map::refused(m.spec.clone(), why);
+                    break;
+                }
             }
         }
-        Ok(())
     }
 
     /// Loads a program of a loaded object ([`obj::Program`]) into a VM that holds the
@@ -466,7 +466,7 @@ impl Vm {
                 source,
             })?;
         }
-        vm.fill_inner_maps(maps)?;
+        vm.fill_inner_maps(maps);
         let id = vm.load_program(prog, prog_type)?;
         Ok((vm, id))
     }

@@ -477,13 +477,7 @@ impl Test {
     /// Puts the programs of `.values` initialisers into their program arrays.
     fn fill_slots(&mut self) -> Result<(), TestError> {
         // Maps of maps name maps, program arrays programs.
-        self.vm.fill_inner_maps(&self.maps).map_err(|e| match e {
-            crate::RunError::Map { map, source } => TestError::Map { map, source },
-            other => TestError::Map {
-                map: String::new(),
-                source: MapError::Invalid(other.to_string()),
-            },
-        })?;
+        self.vm.fill_inner_maps(&self.maps);
         let slots: Vec<(String, u32, String)> = self
             .maps
             .iter()

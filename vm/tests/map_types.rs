@@ -617,3 +617,34 @@ fn an_objects_map_that_cannot_be_created_only_stops_programs_that_use_it() {
         "{e}"
     );
 }
+
+#[test]
+fn a_map_of_maps_whose_initialiser_does_not_fit_only_stops_its_users() {
+    let mut outer = MapSpec::new(MapType::ArrayOfMaps, 4, 4, 2).named("outer");
+    outer.inner = Some(Box::new(MapSpec::array(8, 2)));
+    let mut outer = obj::Map::with_source(outer, obj::MapSource::Btf);
+    outer.slots = vec![(0, "wrong".to_string())];
+    let wrong = obj::Map::with_source(MapSpec::array(8, 3).named("wrong"), obj::MapSource::Btf);
+    let maps = [outer, wrong];
+    let mut vm = Vm::new();
+    for m in &maps {
+        vm.create_object_map(m).unwrap();
+    }
+    vm.fill_inner_maps(&maps);
+    let e = vm.map(0).unwrap().creation_error().unwrap().to_string();
+    assert!(
+        e.contains("slot 0 = `wrong`") && e.contains("template"),
+        "{e}"
+    );
+    let uses = |i: u32| {
+        asm::text::assemble(
+            &format!("r1 = map_fd({i}) ll\nr0 = 0\nexit\n"),
+            asm::Dialect::Llvm,
+        )
+        .unwrap()
+        .insns
+    };
+    vm.load_insns(&uses(1), ProgType::Xdp).unwrap();
+    let e = vm.load_insns(&uses(0), ProgType::Xdp).unwrap_err();
+    assert!(matches!(e, vm::LoadError::MapNotCreated { .. }), "{e}");
+}

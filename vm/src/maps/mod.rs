@@ -282,6 +282,19 @@ impl Map {
         }
     }
 
+    /// A placeholder for a map that cannot be made what the object says (a map of maps
+    /// whose initialiser does not fit): programs that use it are refused with `why`.
+    pub(crate) fn refused(spec: MapSpec, why: MapError) -> Map {
+        Map {
+            spec,
+            ncpus: 1,
+            possible_cpus: 1,
+            stride: 0,
+            values: Vec::new(),
+            store: Store::Inert(Some(why)),
+        }
+    }
+
     /// Whether this is a placeholder ([`Map::inert`]).
     pub fn is_inert(&self) -> bool {
         matches!(self.store, Store::Inert(_))
