@@ -364,7 +364,9 @@ impl Vm {
         let index = if map.source == obj::MapSource::Declared {
             self.create_map(map.spec_for(ncpus))?
         } else {
-            let m = Map::inert(map.spec_for(ncpus), ncpus as usize);
+            let mut spec = map.spec_for(ncpus);
+            adjust_ringbuf_size(&mut spec);
+            let m = Map::inert(spec, ncpus as usize);
             self.machine.maps.push(m);
             self.machine.maps.len() as u32 - 1
         };
@@ -645,6 +647,20 @@ impl Vm {
             .prepare(id)
             .and_then(|r| self.exec::<true>(id.0, r, &mut steps));
         (res, steps)
+    }
+}
+
+/// libbpf's `adjust_ringbuf_sz` for an object's ring buffers (and a map of maps' ring
+/// buffer template): `max_entries` becomes the smallest power-of-2 multiple of the page size
+/// that holds it (0, and sizes past 2^31, are left for the kernel to refuse).
+fn adjust_ringbuf_size(spec: &mut MapSpec) {
+    const PAGE_SIZE: u32 = 4096;
+    if matches!(spec.map_type, MapType::Ringbuf | MapType::UserRingbuf) && spec.max_entries != 0 {
+        let pages = spec.max_entries.div_ceil(PAGE_SIZE).next_power_of_two();
+        spec.max_entries = pages.checked_mul(PAGE_SIZE).unwrap_or(0);
+    }
+    if let Some(inner) = spec.inner.as_deref_mut() {
+        adjust_ringbuf_size(inner);
     }
 }
 

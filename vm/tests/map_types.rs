@@ -648,3 +648,31 @@ fn a_map_of_maps_whose_initialiser_does_not_fit_only_stops_its_users() {
     let e = vm.load_insns(&uses(0), ProgType::Xdp).unwrap_err();
     assert!(matches!(e, vm::LoadError::MapNotCreated { .. }), "{e}");
 }
+
+#[test]
+fn an_objects_ring_buffers_get_libbpfs_size() {
+    // libbpf's adjust_ringbuf_sz: a power-of-2 multiple of the page size, also for a map of
+    // maps' template (test_ringbuf_multi.bpf.c declares max_entries 1000).
+    let rb = MapSpec::new(MapType::Ringbuf, 0, 0, 1000).named("ringbuf1");
+    let mut outer = MapSpec::new(MapType::ArrayOfMaps, 4, 4, 1).named("ringbuf_arr");
+    outer.inner = Some(Box::new(rb.clone()));
+    let mut outer = obj::Map::with_source(outer, obj::MapSource::Btf);
+    outer.slots = vec![(0, "ringbuf1".to_string())];
+    let maps = [obj::Map::with_source(rb, obj::MapSource::Btf), outer];
+    let mut vm = Vm::new();
+    for m in &maps {
+        vm.create_object_map(m).unwrap();
+    }
+    vm.fill_inner_maps(&maps);
+    assert_eq!(vm.map(0).unwrap().spec().max_entries, 4096);
+    assert!(!vm.map(1).unwrap().is_inert());
+    assert_eq!(
+        vm.map(1).unwrap().inner_maps(),
+        vec![(0u32.to_le_bytes().to_vec(), 0)]
+    );
+    // A declared map keeps its size, and the kernel's check.
+    let e = vm
+        .create_map(MapSpec::new(MapType::Ringbuf, 0, 0, 1000))
+        .unwrap_err();
+    assert_eq!(e.errno(), 22);
+}
