@@ -676,3 +676,45 @@ fn an_objects_ring_buffers_get_libbpfs_size() {
         .unwrap_err();
     assert_eq!(e.errno(), 22);
 }
+
+#[test]
+fn an_xskmap_lookup_answers_the_sockets_queue_id_read_only() {
+    let mut vm = Vm::new();
+    vm.create_map(MapSpec::new(MapType::Xskmap, 4, 4, 2))
+        .unwrap();
+    // lookup(xskmap, 1): struct bpf_xdp_sock's queue_id, or 1000 for NULL.
+    let src = "
+r1 = 1
+*(u32 *)(r10 - 4) = r1
+r2 = r10
+r2 += -4
+r1 = map_fd(0) ll
+call 1
+if r0 == 0 goto LBB0_2
+r0 = *(u32 *)(r0 + 0)
+exit
+LBB0_2:
+r0 = 1000
+exit
+";
+    let id = load(&mut vm, src, ProgType::Xdp);
+    vm.set_packet(vec![0; 64]);
+    assert_eq!(vm.run(id).unwrap().r0, 1000);
+    vm.map_mut(0)
+        .unwrap()
+        .update(&1u32.to_le_bytes(), &5u32.to_le_bytes(), 0)
+        .unwrap();
+    assert_eq!(vm.run(id).unwrap().r0, 5);
+    let write = src.replace("r0 = *(u32 *)(r0 + 0)", "*(u32 *)(r0 + 0) = r1\nr0 = 0");
+    let id = load(&mut vm, &write, ProgType::Xdp);
+    let e = vm.run(id).unwrap_err().to_string();
+    assert!(e.contains("write into map forbidden"), "{e}");
+    // A sockmap's lookup from a program answers a socket the VM does not model: said so.
+    let mut vm = Vm::new();
+    vm.create_map(MapSpec::new(MapType::Sockmap, 4, 8, 2))
+        .unwrap();
+    let id = load(&mut vm, src, ProgType::Xdp);
+    vm.set_packet(vec![0; 64]);
+    let e = vm.run(id).unwrap_err().to_string();
+    assert!(e.contains("does not model"), "{e}");
+}
