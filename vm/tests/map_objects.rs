@@ -93,6 +93,8 @@ fn a_program_routes_through_lpm_bloom_and_inner_maps() {
     assert_eq!(records.len(), 1);
     let mut sample = 1u64.to_le_bytes().to_vec();
     sample.extend(77u64.to_le_bytes());
+    // Padded as perf pads raw samples.
+    sample.extend([0; 4]);
     assert_eq!(records[0].data, sample);
     // No route for 11.0.0.1.
     vm.set_packet(vec![11, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]);

@@ -272,7 +272,10 @@ fn perf_event_output_writes_records_per_event() {
     let records = vm.map(events).unwrap().perf_records().to_vec();
     assert_eq!(records.len(), 2);
     assert_eq!((records[0].index, records[0].cpu), (0, 0));
-    assert_eq!(records[0].data, 0x1122334455667788u64.to_le_bytes());
+    // 8 bytes of data and 4 of padding (the u32 size and the sample make 16).
+    let mut padded = 0x1122334455667788u64.to_le_bytes().to_vec();
+    padded.extend([0; 4]);
+    assert_eq!(records[0].data, padded);
     let mut with_packet = 0x1122334455667788u64.to_le_bytes().to_vec();
     with_packet.extend((CURRENT_CPU | 12 << 32).to_le_bytes());
     with_packet.extend([0xaa, 0xbb, 0xcc, 0xdd]);

@@ -23,7 +23,8 @@ pub struct PerfRecord {
     pub index: u32,
     /// The CPU the program ran on.
     pub cpu: u32,
-    /// The raw sample: the data, then the packet bytes the flags asked for.
+    /// The raw sample as a reader gets it: the data, the packet bytes the flags asked for,
+    /// and zeros up to the kernel's 8-byte alignment (with the u32 size before it).
     pub data: Vec<u8>,
 }
 
@@ -136,6 +137,11 @@ impl Map {
                 "the perf event at index {index} is open on CPU {c}, the program runs on CPU {cpu}"
             ))),
             Some(_) => {
+                // perf_prepare_sample: the raw sample, after its u32 size, is padded with
+                // zeros to a multiple of 8 bytes; a reader (libbpf's perf_buffer) gets the
+                // padding with the data.
+                let mut data = data;
+                data.resize((data.len() + 4).div_ceil(8) * 8 - 4, 0);
                 p.records.push(PerfRecord {
                     index: index as u32,
                     cpu,
