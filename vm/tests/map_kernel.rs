@@ -939,3 +939,55 @@ exit
     }
     println!("devmap lookups from programs: {compared} agree with the kernel");
 }
+
+#[test]
+fn inner_map_templates_match_as_the_kernels() {
+    if !test_support::kernel_available("inner_map_templates_match_as_the_kernels") {
+        return;
+    }
+    use vm::map_flags::INNER_MAP;
+    // (template, inner): BPF_F_INNER_MAP lets array sizes differ; other types never
+    // compare max_entries; type, sizes and flags must match.
+    let cases = [
+        (MapSpec::array(8, 2), MapSpec::array(8, 2)),
+        (MapSpec::array(8, 2), MapSpec::array(8, 3)),
+        (
+            MapSpec::array(8, 2).with_flags(INNER_MAP),
+            MapSpec::array(8, 3).with_flags(INNER_MAP),
+        ),
+        (
+            MapSpec::array(8, 2).with_flags(INNER_MAP),
+            MapSpec::array(8, 3),
+        ),
+        (MapSpec::hash(4, 8, 2), MapSpec::hash(4, 8, 9)),
+        (MapSpec::hash(4, 8, 2), MapSpec::hash(4, 16, 2)),
+        (MapSpec::hash(4, 8, 2), MapSpec::array(8, 2)),
+        (
+            MapSpec::hash(4, 8, 2),
+            MapSpec::hash(4, 8, 2).with_flags(NO_PREALLOC),
+        ),
+        (
+            MapSpec::new(MapType::Queue, 0, 4, 2),
+            MapSpec::new(MapType::Queue, 0, 4, 7),
+        ),
+    ];
+    for (i, (template, inner)) in cases.iter().enumerate() {
+        let mut outer = MapSpec::new(MapType::ArrayOfMaps, 4, 4, 1);
+        outer.inner = Some(Box::new(template.clone()));
+        let ktemplate = KMap::create(template).unwrap();
+        let kinner = KMap::create(inner).unwrap();
+        let kouter = KMap::create_of_maps(&outer, &ktemplate).unwrap();
+        use std::os::fd::{AsFd, AsRawFd};
+        let fd = kinner.as_fd().as_raw_fd() as u32;
+        let k = kouter
+            .update(&0u32.to_le_bytes(), &fd.to_le_bytes(), UpdateFlags::Any)
+            .map_err(k_errno);
+        let mut vm = vm::Vm::new();
+        let vouter = vm.create_map(outer).unwrap();
+        let vinner = vm.create_map(inner.clone()).unwrap();
+        let v = vm
+            .set_inner_map(vouter, &0u32.to_le_bytes(), vinner, 0)
+            .map_err(vm_errno);
+        assert_eq!(v, k, "case {i}: template {template:?}, inner {inner:?}");
+    }
+}
