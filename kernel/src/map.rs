@@ -146,6 +146,30 @@ impl Map {
         })
     }
 
+    /// `BPF_MAP_CREATE` of a map of maps (`array_of_maps`, `hash_of_maps`) whose inner map
+    /// template is `inner` (`inner_map_fd`).
+    pub fn create_of_maps(spec: &MapSpec, inner: &Map) -> Result<Map, Error> {
+        let mut attr = MapCreateAttr {
+            map_type: spec.map_type.number(),
+            key_size: spec.key_size,
+            value_size: spec.value_size,
+            max_entries: spec.max_entries,
+            map_flags: spec.flags,
+            inner_map_fd: inner.fd.as_raw_fd() as u32,
+            map_name: sys::obj_name(&spec.name),
+            ..Default::default()
+        };
+        // SAFETY: a MAP_CREATE attr without pointer fields; `inner` keeps its fd open for
+        // the call.
+        let fd = unsafe { sys::bpf_fd(cmd::MAP_CREATE, &mut attr) }
+            .map_err(|e| Error::from_errno(Op::MapCreate, e, || needs_text("")))?;
+        Ok(Map {
+            fd,
+            spec: spec.clone(),
+            value_len: spec.value_size as usize,
+        })
+    }
+
     /// The shape the map was created with.
     pub fn spec(&self) -> &MapSpec {
         &self.spec
@@ -171,7 +195,13 @@ impl Map {
     fn elem(&self, key: *const u8, value: *mut u8, flags: u64) -> MapElemAttr {
         MapElemAttr {
             map_fd: self.fd.as_raw_fd() as u32,
-            key: key as u64,
+            // Maps without keys (queue, stack, bloom filter) take a NULL key: the kernel
+            // refuses any other pointer (`___bpf_copy_key`).
+            key: if self.spec.key_size == 0 {
+                0
+            } else {
+                key as u64
+            },
             value_or_next_key: value as u64,
             flags,
         }

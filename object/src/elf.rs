@@ -205,10 +205,13 @@ impl Object {
                         maps[mi].spec.name
                     )));
                 }
-                if maps[mi].spec.map_type != MapType::ProgArray {
+                if !matches!(
+                    maps[mi].spec.map_type,
+                    MapType::ProgArray | MapType::ArrayOfMaps | MapType::HashOfMaps
+                ) {
                     return Err(fail(format!(
-                        "map `{}` has type {}: only program arrays can be initialised \
-                         (maps of maps are not supported)",
+                        "map `{}` has type {}: only program arrays and maps of maps can be \
+                         initialised",
                         maps[mi].spec.name, maps[mi].spec.map_type
                     )));
                 }
@@ -577,7 +580,19 @@ impl Object {
         }
 
         for m in &maps {
+            // A map of maps names maps (libbpf's init_map_in_map_slots), a program array
+            // programs.
+            let of_maps = matches!(m.spec.map_type, MapType::ArrayOfMaps | MapType::HashOfMaps);
             for (i, name) in &m.slots {
+                if of_maps {
+                    if !maps.iter().any(|x| &x.spec.name == name) {
+                        return Err(ObjectError::Map {
+                            map: m.spec.name.clone(),
+                            reason: format!("slot {i} names `{name}`, which is not a map"),
+                        });
+                    }
+                    continue;
+                }
                 if !programs.iter().any(|p| &p.name == name) {
                     return Err(ObjectError::Map {
                         map: m.spec.name.clone(),

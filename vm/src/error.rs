@@ -70,6 +70,17 @@ pub enum LoadError {
         /// Its type.
         map_type: asm::types::MapType,
     },
+    /// `lddw` names an object's map that the kernel would refuse to create (kept as an
+    /// inert placeholder so that the object's other programs still load).
+    #[error("instruction {pc}: the program uses map `{map}`, which cannot be created: {reason}")]
+    MapNotCreated {
+        /// Slot index.
+        pc: usize,
+        /// The map's name.
+        map: String,
+        /// The creation error.
+        reason: crate::MapError,
+    },
     /// `lddw map_value` on a map that has no direct value address, or offset out of range.
     #[error("instruction {pc}: {reason}")]
     BadMapValue {

@@ -88,13 +88,23 @@
 //!
 //! # Maps and helpers
 //!
-//! [`Vm::create_map`] makes array, hash, per-CPU array/hash, LRU hash, program array, ring
-//! buffer, queue and stack maps with the kernel's creation checks, update flags and errnos;
-//! their contents are readable and writable through [`Vm::map`] / [`Vm::map_mut`] between
-//! runs. Helpers are a table by id ([`Vm::register_helper`] adds or replaces one); the
-//! built-ins cover map access, `trace_printk` (captured as trace_pipe lines), the clock,
-//! random numbers, task ids, `probe_read_*` from test-provided memory images, ring buffers,
-//! `skb_load_bytes`, queue push/pop/peek and `tail_call`; for tc and XDP programs the packet,
+//! [`Vm::create_map`] makes the map types of [`SUPPORTED_MAP_TYPES`] — array, hash, per-CPU
+//! and LRU variants, program array, ring buffer, queue, stack, LPM trie, bloom filter, perf
+//! event array, devmap, devmap_hash, cpumap, xskmap, sockmap, sockhash, array and hash of
+//! maps, cgroup storage (shared and per-CPU), sk/task/inode/cgrp storage and stack trace —
+//! with the kernel's creation checks, update flags, errnos and `get_next_key` order
+//! (`tests/map_kernel.rs` compares them with the running kernel). Their contents are
+//! readable and writable through [`Vm::map`] / [`Vm::map_mut`] between runs; what the kernel
+//! takes as an fd (a program, an inner map, a device, a socket, a perf event) is what the
+//! test declares ([`Vm::set_inner_map`], [`Map::redirect_target`], and the `maps` module
+//! notes). Programs see the kernel verifier's map rules at run time: which helpers take
+//! which map types, `BPF_F_RDONLY_PROG`/`BPF_F_WRONLY_PROG`. Helpers are a table by id
+//! ([`Vm::register_helper`] adds or replaces one); the built-ins cover map access (a map of
+//! maps' lookup answers the inner map), `trace_printk` (captured as trace_pipe lines), the
+//! clock, random numbers, task ids, `probe_read_*` from test-provided memory images, ring
+//! buffers, `perf_event_output` ([`Map::perf_records`]), `get_stackid` (the call chains of
+//! [`Env`]), `get_local_storage` and the `*_storage_get/delete` helpers, `skb_load_bytes`,
+//! queue/bloom push/pop/peek and `tail_call`; for tc and XDP programs the packet,
 //! checksum, redirect, skb metadata, tunnel key, `fib_lookup` and socket lookup helpers of
 //! net/core/filter.c, against the network a test declares ([`NetEnv`]); redirects are
 //! recorded ([`Machine::redirect`]). [`register_ubpf_test_helpers`] installs the helpers
@@ -135,8 +145,8 @@ pub use helpers::{register_ubpf_test_helpers, HelperFn};
 pub use interp::{MAX_TAIL_CALLS, MAY_GOTO_BUDGET};
 pub use machine::{Env, Machine, TraceLine};
 pub use maps::{
-    Map, MapError, MapSpec, MapType, BPF_ANY, BPF_EXIST, BPF_F_LOCK, BPF_NOEXIST, MAX_MAP_BYTES,
-    SUPPORTED_MAP_TYPES,
+    flags as map_flags, Map, MapError, MapSpec, MapType, PerfRecord, RedirectTarget, BPF_ANY,
+    BPF_EXIST, BPF_F_LOCK, BPF_NOEXIST, MAX_MAP_BYTES, SUPPORTED_MAP_TYPES,
 };
 pub use mem::{Region, MAX_FRAMES, STACK_SIZE};
 pub use program::Program;
@@ -356,22 +366,81 @@ impl Vm {
     /// `lddw` map references are indexes into [`obj::Object::maps`].
     /// A `perf_event_array` without `max_entries` gets [`Env::ncpus`] entries, as libbpf's
     /// `map_set_def_max_entries` gives it the number of possible CPUs. A map of a type the
-    /// VM does not implement is an inert placeholder ([`Map::inert`]) unless it was
-    /// declared for the program ([`obj::MapSource::Declared`]): programs that do not use it
-    /// still load.
+    /// VM does not implement, or one the kernel would refuse to create, is an inert
+    /// placeholder ([`Map::inert`]) unless it was declared for the program
+    /// ([`obj::MapSource::Declared`]): loading an object never fails because of a map its
+    /// program does not use.
     pub fn create_object_map(&mut self, map: &obj::Map) -> Result<u32, MapError> {
         let ncpus = self.machine.env.ncpus;
         let index = if map.source == obj::MapSource::Declared {
             self.create_map(map.spec_for(ncpus))?
         } else {
-            let m = Map::inert(map.spec_for(ncpus), ncpus as usize)?;
+            let mut spec = map.spec_for(ncpus);
+            adjust_ringbuf_size(&mut spec);
+            let m = Map::inert(spec, ncpus as usize);
             self.machine.maps.push(m);
             self.machine.maps.len() as u32 - 1
         };
         if let Some(data) = &map.data {
-            self.machine.maps[index as usize].update(&0u32.to_le_bytes(), data, BPF_ANY)?;
+            let m = &mut self.machine.maps[index as usize];
+            if !m.is_inert() {
+                m.update(&0u32.to_le_bytes(), data, BPF_ANY)?;
+            }
         }
         Ok(index)
+    }
+
+    /// Puts map `inner` into the map of maps `outer` at `key` (`BPF_MAP_UPDATE_ELEM` with
+    /// the inner map's fd): the kernel's checks against the outer map's template
+    /// ([`MapSpec::inner`]) and update flags. A program's `bpf_map_lookup_elem` on `outer`
+    /// then answers `inner`.
+    pub fn set_inner_map(
+        &mut self,
+        outer: u32,
+        key: &[u8],
+        inner: u32,
+        flags: u64,
+    ) -> Result<(), MapError> {
+        let maps = &mut self.machine.maps;
+        let inner_spec = maps
+            .get(inner as usize)
+            .filter(|m| !m.is_inert())
+            .map(|m| m.spec().clone())
+            .ok_or_else(|| MapError::BadFd(format!("no map {inner}")))?;
+        let outer = maps
+            .get_mut(outer as usize)
+            .ok_or_else(|| MapError::BadFd(format!("no map {outer}")))?;
+        outer.set_inner(key, inner, &inner_spec, flags)
+    }
+
+    /// Fills the maps of maps of an object, created in order ([`Vm::create_object_map`]),
+    /// from their `.values` initialisers ([`obj::Map::slots`], which name other maps), as
+    /// libbpf does after creating the maps. An outer map whose initialiser names no map, or
+    /// a map that does not fit the template, becomes a placeholder that refuses the programs
+    /// using it ([`LoadError::MapNotCreated`], naming the slot and the inner map): the
+    /// object's other programs still load.
+    pub fn fill_inner_maps(&mut self, maps: &[obj::Map]) {
+        for (outer, m) in maps.iter().enumerate() {
+            if !matches!(m.spec.map_type, MapType::ArrayOfMaps | MapType::HashOfMaps)
+                || self.machine.maps.get(outer).map_or(true, Map::is_inert)
+            {
+                continue;
+            }
+            for (index, name) in &m.slots {
+                let mut key = vec![0u8; m.spec.key_size as usize];
+                let n = key.len().min(4);
+                key[..n].copy_from_slice(&index.to_le_bytes()[..n]);
+                let set = match maps.iter().position(|x| &x.spec.name == name) {
+                    Some(inner) => self.set_inner_map(outer as u32, &key, inner as u32, BPF_ANY),
+                    None => Err(MapError::BadFd(format!("no map named `{name}`"))),
+                };
+                if let Err(e) = set {
+                    let why = MapError::Invalid(format!("slot {index} = `{name}`: {e}"));
+                    self.machine.maps[outer] = Map::refused(m.spec.clone(), why);
+                    break;
+                }
+            }
+        }
     }
 
     /// Loads a program of a loaded object ([`obj::Program`]) into a VM that holds the
@@ -410,6 +479,7 @@ impl Vm {
                 source,
             })?;
         }
+        vm.fill_inner_maps(maps);
         let id = vm.load_program(prog, prog_type)?;
         Ok((vm, id))
     }
@@ -589,6 +659,20 @@ impl Vm {
             .prepare(id)
             .and_then(|r| self.exec::<true>(id.0, r, &mut steps));
         (res, steps)
+    }
+}
+
+/// libbpf's `adjust_ringbuf_sz` for an object's ring buffers (and a map of maps' ring
+/// buffer template): `max_entries` becomes the smallest power-of-2 multiple of the page size
+/// that holds it (0, and sizes past 2^31, are left for the kernel to refuse).
+fn adjust_ringbuf_size(spec: &mut MapSpec) {
+    const PAGE_SIZE: u32 = 4096;
+    if matches!(spec.map_type, MapType::Ringbuf | MapType::UserRingbuf) && spec.max_entries != 0 {
+        let pages = spec.max_entries.div_ceil(PAGE_SIZE).next_power_of_two();
+        spec.max_entries = pages.checked_mul(PAGE_SIZE).unwrap_or(0);
+    }
+    if let Some(inner) = spec.inner.as_deref_mut() {
+        adjust_ringbuf_size(inner);
     }
 }
 

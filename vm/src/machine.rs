@@ -48,6 +48,11 @@ pub struct Env {
     pub xdp_rx_queue_index: u32,
     /// The network around packet programs: checksum state, hashes, interfaces, tunnel.
     pub net: crate::ctx::net::NetEnv,
+    /// The kernel call chain `bpf_get_stackid` sees, innermost first (empty: none, and
+    /// the helper answers `-EFAULT`).
+    pub kernel_stack: Vec<u64>,
+    /// The user call chain `bpf_get_stackid` sees with `BPF_F_USER_STACK`.
+    pub user_stack: Vec<u64>,
 }
 
 impl Default for Env {
@@ -70,6 +75,8 @@ impl Default for Env {
             xdp_ingress_ifindex: 1,
             xdp_rx_queue_index: 0,
             net: crate::ctx::net::NetEnv::default(),
+            kernel_stack: Vec::new(),
+            user_stack: Vec::new(),
         }
     }
 }
@@ -265,10 +272,45 @@ impl Machine {
                 });
             }
         }
+        self.check_map_access(addr, N, false)?;
         let Some(buf) = self.region(id) else {
             return Err(fault(addr, N, false, None));
         };
         get::<N>(buf, off).ok_or_else(|| fault(addr, N, false, Some(buf.len())))
+    }
+
+    /// `check_map_access_type`: programs do not read `BPF_F_WRONLY_PROG` maps or write
+    /// `BPF_F_RDONLY_PROG` ones (the verifier refuses the program; the VM faults).
+    fn check_map_access(&self, addr: u64, size: usize, write: bool) -> Result<(), MemFault> {
+        let id = (addr >> 32) as u32;
+        let Some(map) = id
+            .checked_sub(R_MAPVAL0)
+            .and_then(|i| self.maps.get(i as usize))
+        else {
+            return Ok(());
+        };
+        let (read_ok, write_ok) = map.prog_access();
+        if (write && write_ok) || (!write && read_ok) {
+            return Ok(());
+        }
+        Err(MemFault {
+            addr,
+            size,
+            write,
+            region: Region::of(addr),
+            why: format!(
+                "{} map forbidden, value_size={} off={} size={size} (map `{}` is {})",
+                if write { "write into" } else { "read from" },
+                map.spec().value_size,
+                addr as u32,
+                map.spec().name,
+                if write {
+                    "read-only for programs"
+                } else {
+                    "write-only for programs"
+                },
+            ),
+        })
     }
 
     pub(crate) fn ctx_pointer(&self, p: PtrField) -> u64 {
@@ -394,6 +436,7 @@ impl Machine {
                 ),
             });
         }
+        self.check_map_access(addr, N, true)?;
         let Some(buf) = self.region_mut(id) else {
             return Err(fault(addr, N, true, None));
         };
@@ -415,6 +458,7 @@ impl Machine {
                 why: "helpers cannot read context fields that hold pointers".into(),
             });
         }
+        self.check_map_access(addr, len, false)?;
         let buf = self
             .region(id)
             .ok_or_else(|| fault(addr, len, false, None))?;
@@ -439,6 +483,7 @@ impl Machine {
                 ),
             });
         }
+        self.check_map_access(addr, bytes.len(), true)?;
         let buf = self
             .region_mut(id)
             .ok_or_else(|| fault(addr, bytes.len(), true, None))?;

@@ -476,6 +476,13 @@ pub(crate) fn compile(
                             handle,
                             how: if by_idx { "index" } else { "fd" },
                         })?;
+                        if let Some(reason) = map.creation_error() {
+                            return Err(LoadError::MapNotCreated {
+                                pc,
+                                map: map.spec().name.clone(),
+                                reason: reason.clone(),
+                            });
+                        }
                         if map.is_inert() {
                             return Err(LoadError::UnsupportedMap {
                                 pc,

@@ -468,7 +468,7 @@ impl Test {
                     }
                 }
                 MapType::Queue | MapType::Stack => while map.pop(true).is_ok() {},
-                _ => {}
+                _ => map.clear(),
             }
             if let Some(data) = &m.data {
                 map.update(&0u32.to_le_bytes(), data, crate::BPF_ANY)
@@ -480,9 +480,12 @@ impl Test {
 
     /// Puts the programs of `.values` initialisers into their program arrays.
     fn fill_slots(&mut self) -> Result<(), TestError> {
+        // Maps of maps name maps, program arrays programs.
+        self.vm.fill_inner_maps(&self.maps);
         let slots: Vec<(String, u32, String)> = self
             .maps
             .iter()
+            .filter(|m| m.spec.map_type == MapType::ProgArray)
             .flat_map(|m| {
                 m.slots
                     .iter()
@@ -762,7 +765,7 @@ impl Test {
             .collect();
         let mut records = Vec::new();
         for (i, m) in self.maps.iter().enumerate() {
-            if m.spec.map_type == MapType::Ringbuf {
+            if matches!(m.spec.map_type, MapType::Ringbuf | MapType::PerfEventArray) {
                 let map = self.vm.map_mut(i as u32).expect("every map was created");
                 records.extend(map.take_records().into_iter().map(|data| Record {
                     map: m.spec.name.clone(),

@@ -440,11 +440,11 @@ fn a_vm_built_from_an_object_program_and_its_maps() {
 }
 
 #[test]
-fn a_btf_sockmap_the_program_does_not_use_is_a_placeholder() {
+fn a_btf_sockmap_is_created_and_a_program_using_it_loads() {
     let mut t = open("btf_defaults.bpf.o");
     assert_eq!(t.run().unwrap().ret, 2);
     assert_eq!(t.run().unwrap().ret, 2);
-    // A program that uses a map the VM lacks is refused by name when it loads.
+    // The VM implements sockmaps: a program that names the map loads.
     let src = "r1 = map_fd(2) ll\nr0 = 0\nexit\n";
     let insns = asm::text::assemble(src, asm::text::Dialect::Llvm)
         .unwrap()
@@ -454,9 +454,7 @@ fn a_btf_sockmap_the_program_does_not_use_is_a_placeholder() {
     for map in &o.maps {
         m.create_object_map(map).unwrap();
     }
-    let e = m
-        .load_insns(&insns, Some(ProgType::Xdp))
-        .unwrap_err()
-        .to_string();
-    assert!(e.contains("map `socks` of type sockmap"), "{e}");
+    assert_eq!(m.map(2).unwrap().spec().name, "socks");
+    assert!(!m.map(2).unwrap().is_inert());
+    m.load_insns(&insns, Some(ProgType::Xdp)).unwrap();
 }

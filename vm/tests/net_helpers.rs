@@ -49,7 +49,7 @@ fn helpers_of_another_program_type_are_refused_by_name() {
 }
 
 #[test]
-fn redirect_map_names_map_types_that_are_no_redirect_target() {
+fn redirect_map_refuses_map_types_that_are_no_redirect_target() {
     let mut m = Vm::new();
     m.create_map(MapSpec::new(MapType::Array, 4, 4, 4)).unwrap();
     m.set_packet(frame());
@@ -57,7 +57,8 @@ fn redirect_map_names_map_types_that_are_no_redirect_target() {
     let id = load(&mut m, src, ProgType::Xdp);
     let e = m.run(id).unwrap_err().to_string();
     assert!(
-        e.contains("map type `array` is not a redirect target"),
+        // check_map_func_compatibility()'s message, as the kernel's verifier gives it.
+        e.contains("cannot pass map_type 2 into func bpf_redirect_map#51"),
         "{e}"
     );
 }
@@ -114,4 +115,29 @@ fn checksum_state_the_test_sets() {
     let src = "mov %r6, %r1\nmov %r2, 2\ncall 135\nmov %r1, %r6\nmov %r2, 0\ncall 135\nexit";
     let id = load(&mut m, src, ProgType::SchedCls);
     assert_eq!(m.run(id).unwrap().r0, 1);
+}
+
+#[test]
+fn redirect_map_follows_the_devmap_entry() {
+    // __xdp_redirect_map(): a filled slot redirects (XDP_REDIRECT = 4), an empty one gives
+    // the action in the low bits of the flags (here XDP_PASS = 2).
+    let mut m = Vm::new();
+    m.create_map(MapSpec::new(MapType::Devmap, 4, 4, 4)).unwrap();
+    m.map_mut(0)
+        .unwrap()
+        .update(&1u32.to_le_bytes(), &7u32.to_le_bytes(), 0)
+        .unwrap();
+    m.set_packet(frame());
+    let filled = load(
+        &mut m,
+        "lddw map_fd %r1, 0\nmov %r2, 1\nmov %r3, 0\ncall 51\nexit",
+        ProgType::Xdp,
+    );
+    assert_eq!(m.run(filled).unwrap().r0, 4);
+    let empty = load(
+        &mut m,
+        "lddw map_fd %r1, 0\nmov %r2, 2\nmov %r3, 2\ncall 51\nexit",
+        ProgType::Xdp,
+    );
+    assert_eq!(m.run(empty).unwrap().r0, 2);
 }

@@ -2,6 +2,11 @@
 //! `bpf_*_proto` implementations (return values, errnos); users add or replace entries with
 //! [`crate::Vm::register_helper`].
 
+mod map_compat;
+mod perf;
+mod stackid;
+mod storage;
+
 use crate::error::HelperError;
 use crate::machine::Machine;
 use crate::maps::MapError;
@@ -95,11 +100,36 @@ fn map(m: &mut Machine, handle: u64) -> Result<(usize, &mut crate::maps::Map), H
     })
 }
 
+/// The map `handle` names, after the verifier's checks for passing it to helper `func`
+/// ([`map_compat::check`]).
+pub(crate) fn map_for(
+    m: &mut Machine,
+    handle: u64,
+    func: u32,
+) -> Result<(usize, &mut crate::maps::Map), HelperError> {
+    let (i, map) = map(m, handle)?;
+    map_compat::check(map, func)?;
+    Ok((i, map))
+}
+
 fn map_lookup_elem(m: &mut Machine, a: [u64; 5]) -> Result<u64, HelperError> {
     let cpu = m.env.cpu as usize;
-    let key_size = map(m, a[0])?.1.spec().key_size as usize;
+    let (_, mp) = map_for(m, a[0], 1)?;
+    let key_size = mp.spec().key_size as usize;
+    let of_maps = matches!(
+        mp.spec().map_type,
+        crate::MapType::ArrayOfMaps | crate::MapType::HashOfMaps
+    );
     let key = m.read_vec(a[1], key_size)?;
     let (idx, map) = map(m, a[0])?;
+    if of_maps {
+        // array_of_map_lookup_elem / htab_of_map_lookup_elem: the inner map itself.
+        return match map.lookup_inner(&key) {
+            Ok(Some(inner)) => Ok(Region::MapHandle.addr(inner)),
+            Ok(None) => Ok(0),
+            Err(e) => Err(bad(e.to_string())),
+        };
+    }
     match map.lookup_off(&key, cpu) {
         Ok(Some(off)) => Ok(Region::MapValue(idx as u32).addr(off as u32)),
         Ok(None) => Ok(0),
@@ -109,7 +139,7 @@ fn map_lookup_elem(m: &mut Machine, a: [u64; 5]) -> Result<u64, HelperError> {
 
 fn map_update_elem(m: &mut Machine, a: [u64; 5]) -> Result<u64, HelperError> {
     let cpu = m.env.cpu as usize;
-    let spec = map(m, a[0])?.1.spec();
+    let spec = map_for(m, a[0], 2)?.1.spec();
     let (key_size, value_size) = (spec.key_size as usize, spec.value_size as usize);
     let key = m.read_vec(a[1], key_size)?;
     let value = m.read_vec(a[2], value_size)?;
@@ -121,7 +151,7 @@ fn map_update_elem(m: &mut Machine, a: [u64; 5]) -> Result<u64, HelperError> {
 }
 
 fn map_delete_elem(m: &mut Machine, a: [u64; 5]) -> Result<u64, HelperError> {
-    let key_size = map(m, a[0])?.1.spec().key_size as usize;
+    let key_size = map_for(m, a[0], 3)?.1.spec().key_size as usize;
     let key = m.read_vec(a[1], key_size)?;
     Ok(match map(m, a[0])?.1.delete(&key) {
         Ok(()) => 0,
@@ -130,7 +160,7 @@ fn map_delete_elem(m: &mut Machine, a: [u64; 5]) -> Result<u64, HelperError> {
 }
 
 fn map_push_elem(m: &mut Machine, a: [u64; 5]) -> Result<u64, HelperError> {
-    let vs = map(m, a[0])?.1.spec().value_size as usize;
+    let vs = map_for(m, a[0], 87)?.1.spec().value_size as usize;
     let value = m.read_vec(a[1], vs)?;
     Ok(match map(m, a[0])?.1.push(&value, a[2]) {
         Ok(()) => 0,
@@ -139,6 +169,16 @@ fn map_push_elem(m: &mut Machine, a: [u64; 5]) -> Result<u64, HelperError> {
 }
 
 fn pop_or_peek(m: &mut Machine, a: [u64; 5], delete: bool) -> Result<u64, HelperError> {
+    let (_, mp) = map_for(m, a[0], if delete { 88 } else { 89 })?;
+    if mp.spec().map_type == crate::MapType::BloomFilter {
+        // bloom_map_peek_elem: the value to test is the argument.
+        let vs = mp.spec().value_size as usize;
+        let value = m.read_vec(a[1], vs)?;
+        return Ok(match map(m, a[0])?.1.bloom_contains(&value) {
+            Ok(()) => 0,
+            Err(e) => e.helper_ret(),
+        });
+    }
     match map(m, a[0])?.1.pop(delete) {
         Ok(v) => {
             m.write(a[1], &v)?;
@@ -241,7 +281,7 @@ fn get_current_comm(m: &mut Machine, a: [u64; 5]) -> Result<u64, HelperError> {
 
 fn ringbuf_output(m: &mut Machine, a: [u64; 5]) -> Result<u64, HelperError> {
     let data = m.read_vec(a[1], a[2] as usize)?;
-    let (idx, map) = map(m, a[0])?;
+    let (idx, map) = map_for(m, a[0], 130)?;
     if a[3] & !3 != 0 {
         return Ok(EINVAL);
     }
@@ -261,7 +301,7 @@ fn ringbuf_reserve(m: &mut Machine, a: [u64; 5]) -> Result<u64, HelperError> {
     if a[2] != 0 {
         return Ok(0);
     }
-    let (idx, map) = map(m, a[0])?;
+    let (idx, map) = map_for(m, a[0], 131)?;
     match map.ringbuf_reserve(a[1] as usize) {
         Ok(off) => Ok(Region::MapValue(idx as u32).addr(off as u32)),
         Err(MapError::NoSpace) => Ok(0),
@@ -306,7 +346,7 @@ fn skb_load_bytes(m: &mut Machine, a: [u64; 5]) -> Result<u64, HelperError> {
 
 /// The built-in helpers: (id, function).
 pub(crate) fn builtins() -> Vec<(u32, HelperFn)> {
-    vec![
+    let mut table: Vec<(u32, HelperFn)> = vec![
         (1, Box::new(map_lookup_elem)),
         (2, Box::new(map_update_elem)),
         (3, Box::new(map_delete_elem)),
@@ -381,7 +421,12 @@ pub(crate) fn builtins() -> Vec<(u32, HelperFn)> {
         (188, only(188, XDP, packet::xdp_get_buff_len)),
         (189, only(189, XDP, packet::xdp_load_bytes)),
         (190, only(190, XDP, packet::xdp_store_bytes)),
-    ]
+    ];
+    // Map types: perf event output, stack ids, cgroup and local storage.
+    table.extend(perf::helpers());
+    table.extend(stackid::helpers());
+    table.extend(storage::helpers());
+    table
 }
 
 /// Names of the built-ins, for messages when `asm`'s table does not know an id.

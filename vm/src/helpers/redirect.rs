@@ -95,8 +95,7 @@ pub(super) fn clone_redirect(m: &mut Machine, a: [u64; 5]) -> Result<u64, Helper
 /// `XDP_REDIRECT`.
 pub(super) fn redirect_map(m: &mut Machine, a: [u64; 5]) -> Result<u64, HelperError> {
     let (key, flags) = (a[1] as u32, a[2]);
-    let cpu = m.env.cpu as usize;
-    let (idx, map) = super::map(m, a[0])?;
+    let (idx, map) = super::map_for(m, a[0], 51)?;
     let map_type = map.spec().map_type;
     let extra = match map_type {
         MapType::Devmap | MapType::DevmapHash => BPF_F_BROADCAST | BPF_F_EXCLUDE_INGRESS,
@@ -115,8 +114,9 @@ pub(super) fn redirect_map(m: &mut Machine, a: [u64; 5]) -> Result<u64, HelperEr
     if flags & !(XDP_ACTION_MASK | extra) != 0 {
         return Ok(XDP_ABORTED);
     }
+    // __xdp_redirect_map(): an empty slot gives the action in the low flag bits.
     let found = map
-        .lookup_off(&key.to_le_bytes(), cpu)
+        .redirect_target(key)
         .map_err(|e| bad(format!("bpf_redirect_map: {e}")))?
         .is_some();
     if !found && flags & BPF_F_BROADCAST == 0 {

@@ -1,12 +1,37 @@
-//! BPF maps with the kernel's behaviour (`kernel/bpf/arraymap.c`, `hashtab.c`, `ringbuf.c`,
-//! `queue_stack_maps.c`): the same creation checks, update flags and errnos.
+//! BPF maps with the kernel's behaviour (`kernel/bpf/*.c`, `net/core/sock_map.c`): the same
+//! creation checks, update flags and errnos. This file holds what every type shares (the
+//! value storage, the dispatch of lookup/update/delete/get_next_key) and the array and hash
+//! families; each other family has its own file.
 //!
 //! Each map's values live in one byte vector, which is a region of the VM's address space
 //! ([`crate::Region::MapValue`]): `map_lookup_elem` returns a pointer into it, so a program
 //! writes a value in place as it would in the kernel.
+//!
+//! What user space passes as a file descriptor in the kernel is, in the VM, what the fd
+//! stands for, declared by the test: a program array holds [`crate::ProgId`] numbers, a map
+//! of maps holds map indexes ([`crate::Vm::set_inner_map`]), a devmap holds ifindexes, an
+//! xskmap the XDP socket's queue id, a sockmap/sockhash socket cookies, a perf event array
+//! the CPU each event is open on, and local storage maps are keyed by the owner's id.
 
 use std::collections::{HashMap, VecDeque};
 use std::fmt;
+
+mod array_hash;
+mod bloom;
+pub mod flags;
+mod jhash;
+mod lpm_trie;
+mod of_maps;
+mod perf_event;
+mod queue_stack;
+mod redirect;
+mod ringbuf;
+mod sockmap;
+mod stack_trace;
+mod storage;
+
+pub use perf_event::PerfRecord;
+pub use redirect::RedirectTarget;
 
 /// The most memory one map may take in the VM (values and bookkeeping).
 pub const MAX_MAP_BYTES: usize = 1 << 30;
@@ -26,7 +51,7 @@ pub const BPF_F_LOCK: u64 = 4;
 pub use asm::types::MapType;
 
 /// The map types the VM implements.
-pub const SUPPORTED_MAP_TYPES: [MapType; 10] = [
+pub const SUPPORTED_MAP_TYPES: [MapType; 28] = [
     MapType::Array,
     MapType::Hash,
     MapType::PercpuArray,
@@ -37,13 +62,34 @@ pub const SUPPORTED_MAP_TYPES: [MapType; 10] = [
     MapType::Ringbuf,
     MapType::Queue,
     MapType::Stack,
+    MapType::LpmTrie,
+    MapType::BloomFilter,
+    MapType::PerfEventArray,
+    MapType::Devmap,
+    MapType::DevmapHash,
+    MapType::Cpumap,
+    MapType::Xskmap,
+    MapType::Sockmap,
+    MapType::Sockhash,
+    MapType::ArrayOfMaps,
+    MapType::HashOfMaps,
+    MapType::CgroupStorage,
+    MapType::PercpuCgroupStorage,
+    MapType::SkStorage,
+    MapType::TaskStorage,
+    MapType::InodeStorage,
+    MapType::CgrpStorage,
+    MapType::StackTrace,
 ];
 
 /// Whether values are kept per CPU.
 const fn percpu(t: MapType) -> bool {
     matches!(
         t,
-        MapType::PercpuArray | MapType::PercpuHash | MapType::LruPercpuHash
+        MapType::PercpuArray
+            | MapType::PercpuHash
+            | MapType::LruPercpuHash
+            | MapType::PercpuCgroupStorage
     )
 }
 
@@ -73,6 +119,28 @@ pub enum MapError {
     /// `EINVAL` with the reason.
     #[error("invalid argument (EINVAL): {0}")]
     Invalid(String),
+    /// `EOPNOTSUPP`: the map type has no such operation (a bloom filter's delete, an
+    /// xskmap's lookup from user space, a sockmap's without a socket).
+    #[error("operation not supported by this map type (EOPNOTSUPP): {0}")]
+    NotSupported(String),
+    /// `ENOTSUPP` (524, kernel-internal): a combination the kernel does not implement.
+    #[error("not supported (ENOTSUPP): {0}")]
+    KernelNotSupported(String),
+    /// `ENOSPC`: an LPM trie holds `max_entries` entries; a sockmap's value is not 8 bytes.
+    #[error("no space (ENOSPC)")]
+    OutOfSpace,
+    /// `EOVERFLOW`: a cpumap queue size above 16384.
+    #[error("value too large (EOVERFLOW): {0}")]
+    Overflow(String),
+    /// `ENODEV`: a cpumap entry for a CPU that does not exist.
+    #[error("no such device (ENODEV): {0}")]
+    NoDevice(String),
+    /// `EBADF`: a map of maps without an inner map template.
+    #[error("bad file descriptor (EBADF): {0}")]
+    BadFd(String),
+    /// `EPERM`: user space may not read (`BPF_F_WRONLY`) or write (`BPF_F_RDONLY`) the map.
+    #[error("operation not permitted (EPERM): {0}")]
+    NotPermitted(String),
     /// A map type the VM does not implement (see [`SUPPORTED_MAP_TYPES`]).
     #[error("the VM does not implement {0} maps (it has: {list})", list = SUPPORTED_MAP_TYPES.map(|t| t.name()).join(", "))]
     Unsupported(MapType),
@@ -87,6 +155,13 @@ impl MapError {
             MapError::Full => 7,
             MapError::NoSpace => 11,
             MapError::NoMemory => 12,
+            MapError::NotSupported(_) => 95,
+            MapError::KernelNotSupported(_) => 524,
+            MapError::OutOfSpace => 28,
+            MapError::Overflow(_) => 75,
+            MapError::NoDevice(_) => 19,
+            MapError::BadFd(_) => 9,
+            MapError::NotPermitted(_) => 1,
             MapError::Invalid(_) | MapError::Unsupported(_) => 22,
         }
     }
@@ -126,10 +201,19 @@ enum Store {
     Queue {
         items: VecDeque<Vec<u8>>,
     },
-    /// A map of a type the VM does not implement, kept in its place so that an object's
-    /// map indexes stay valid: every operation on it fails, and programs that refer to it
-    /// do not load ([`crate::LoadError::UnsupportedMap`]).
-    Inert,
+    Lpm(lpm_trie::Trie),
+    Bloom(bloom::Bloom),
+    Perf(perf_event::PerfArray),
+    Redirect(redirect::Targets),
+    Sock(sockmap::Socks),
+    Storage(storage::Storage),
+    StackTrace(stack_trace::Traces),
+    /// A map of an object that the VM does not create, kept in its place so that the
+    /// object's map indexes stay valid: every operation on it fails, and programs that refer
+    /// to it do not load. `None`: a type the VM does not implement
+    /// ([`crate::LoadError::UnsupportedMap`]); `Some`: the kernel would refuse to create it
+    /// ([`crate::LoadError::MapNotCreated`]).
+    Inert(Option<MapError>),
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -151,7 +235,10 @@ struct Record {
 #[derive(Clone)]
 pub struct Map {
     spec: MapSpec,
+    /// Copies of each value: the simulated CPUs for per-CPU maps, else 1.
     ncpus: usize,
+    /// The simulated CPUs (what the map was created with).
+    possible_cpus: usize,
     /// Bytes per value per CPU (`round_up(value_size, 8)` as the kernel lays them out).
     stride: usize,
     pub(crate) values: Vec<u8>,
@@ -173,23 +260,53 @@ const RINGBUF_HDR: usize = 8;
 impl Map {
     /// A placeholder for a map of a type the VM does not implement (for any other type, a
     /// map as [`Map::new`] creates it): nothing is allocated and every operation fails.
-    pub fn inert(spec: MapSpec, ncpus: usize) -> Result<Map, MapError> {
-        if SUPPORTED_MAP_TYPES.contains(&spec.map_type) {
-            return Map::new(spec, ncpus);
-        }
-        Ok(Map {
+    /// A map that creation refuses (the kernel's creation check) is kept as a placeholder
+    /// too, with the reason: loading an object never fails because of a map its program
+    /// does not use.
+    pub fn inert(spec: MapSpec, ncpus: usize) -> Map {
+        let why = if SUPPORTED_MAP_TYPES.contains(&spec.map_type) {
+            match Map::new(spec.clone(), ncpus) {
+                Ok(m) => return m,
+                Err(e) => Some(e),
+            }
+        } else {
+            None
+        };
+        Map {
             spec,
             ncpus: 1,
+            possible_cpus: ncpus,
             stride: 0,
             values: Vec::new(),
-            store: Store::Inert,
-        })
+            store: Store::Inert(why),
+        }
     }
 
-    /// Whether this is a placeholder for a map type the VM does not implement
-    /// ([`Map::inert`]).
+    /// A placeholder for a map that cannot be made what the object says (a map of maps
+    /// whose initialiser does not fit): programs that use it are refused with `why`.
+    pub(crate) fn refused(spec: MapSpec, why: MapError) -> Map {
+        Map {
+            spec,
+            ncpus: 1,
+            possible_cpus: 1,
+            stride: 0,
+            values: Vec::new(),
+            store: Store::Inert(Some(why)),
+        }
+    }
+
+    /// Whether this is a placeholder ([`Map::inert`]).
     pub fn is_inert(&self) -> bool {
-        matches!(self.store, Store::Inert)
+        matches!(self.store, Store::Inert(_))
+    }
+
+    /// Why a placeholder was not created: `None` for a type the VM does not implement (and
+    /// for every real map).
+    pub fn creation_error(&self) -> Option<&MapError> {
+        match &self.store {
+            Store::Inert(why) => why.as_ref(),
+            _ => None,
+        }
     }
 
     /// Creates a map, with the checks `map_alloc_check` functions make in the kernel.
@@ -204,7 +321,12 @@ impl Map {
         if !SUPPORTED_MAP_TYPES.contains(&map_type) {
             return Err(MapError::Unsupported(map_type));
         }
-        if max_entries == 0 && map_type != MapType::Ringbuf {
+        // Local storage keeps one value per owner and needs max_entries 0; the others need
+        // a positive max_entries (for ring buffers, checked as a size below).
+        // Flags first: htab_map_alloc_check refuses an LRU map without preallocation
+        // (ENOTSUPP) before it looks at the sizes.
+        flags::check_basic(&spec)?;
+        if max_entries == 0 && map_type != MapType::Ringbuf && !storage::is_storage(map_type) {
             return inval("max_entries must be positive");
         }
         let stride = (value_size as usize).div_ceil(8) * 8;
@@ -220,6 +342,8 @@ impl Map {
             MapType::ProgArray => 8,
             MapType::Queue | MapType::Stack => value_size as u128 + 24,
             MapType::Array | MapType::PercpuArray => stride as u128 * cpus,
+            MapType::BloomFilter | MapType::PerfEventArray => 8,
+            MapType::StackTrace => (stride as u128 + 64) * 2,
             _ => stride as u128 * cpus + key_size as u128 + 64,
         };
         if max_entries as u128 * per_entry > MAX_MAP_BYTES as u128 {
@@ -232,7 +356,18 @@ impl Map {
                 }
                 Store::Array
             }
-            MapType::Hash | MapType::PercpuHash | MapType::LruHash | MapType::LruPercpuHash => {
+            MapType::ArrayOfMaps => {
+                of_maps::check(&spec)?;
+                Store::Array
+            }
+            MapType::Hash
+            | MapType::PercpuHash
+            | MapType::LruHash
+            | MapType::LruPercpuHash
+            | MapType::HashOfMaps => {
+                if map_type == MapType::HashOfMaps {
+                    of_maps::check(&spec)?;
+                }
                 if key_size == 0 || value_size == 0 {
                     return inval("hash maps need non-zero key_size and value_size");
                 }
@@ -273,18 +408,37 @@ impl Map {
                     items: VecDeque::new(),
                 }
             }
+            MapType::LpmTrie => Store::Lpm(lpm_trie::Trie::new(&spec)?),
+            MapType::BloomFilter => Store::Bloom(bloom::Bloom::new(&spec)?),
+            MapType::PerfEventArray => Store::Perf(perf_event::PerfArray::new(&spec)?),
+            MapType::Devmap | MapType::DevmapHash | MapType::Cpumap | MapType::Xskmap => {
+                Store::Redirect(redirect::Targets::new(&spec, ncpus)?)
+            }
+            MapType::Sockmap | MapType::Sockhash => Store::Sock(sockmap::Socks::new(&spec)?),
+            MapType::StackTrace => Store::StackTrace(stack_trace::Traces::new(&spec)?),
+            t if storage::is_storage(t) => Store::Storage(storage::Storage::new(&spec)?),
             // Checked above.
             other => return Err(MapError::Unsupported(other)),
         };
+        let possible_cpus = ncpus.max(1);
         let ncpus = if percpu(map_type) { ncpus.max(1) } else { 1 };
-        let bytes = match map_type {
-            MapType::Ringbuf => max_entries as usize,
-            MapType::ProgArray | MapType::Queue | MapType::Stack => 0,
+        let bytes = match &store {
+            Store::RingBuf { .. } => max_entries as usize,
+            Store::ProgArray { .. }
+            | Store::Queue { .. }
+            | Store::Bloom(_)
+            | Store::Perf(_)
+            | Store::Sock(_)
+            // Local storage grows with its owners.
+            | Store::Storage(_) => 0,
+            Store::Redirect(t) => t.bytes(),
+            Store::StackTrace(t) => t.bytes(),
             _ => stride * ncpus * max_entries as usize,
         };
         Ok(Map {
             spec,
             ncpus,
+            possible_cpus,
             stride,
             values: vec![0; bytes],
             store,
@@ -294,6 +448,19 @@ impl Map {
     /// How it was created.
     pub fn spec(&self) -> &MapSpec {
         &self.spec
+    }
+
+    /// Whether programs may (read, write) the values in place: not `BPF_F_WRONLY_PROG` /
+    /// `BPF_F_RDONLY_PROG` (`check_map_access_type`); devmap values are read-only as
+    /// `dev_map_init_map` makes them, and an xskmap's `struct bpf_xdp_sock` is read-only.
+    pub(crate) fn prog_access(&self) -> (bool, bool) {
+        let f = self.spec.flags;
+        let read_only = f & flags::RDONLY_PROG != 0
+            || matches!(
+                self.spec.map_type,
+                MapType::Devmap | MapType::DevmapHash | MapType::Xskmap
+            );
+        (f & flags::WRONLY_PROG == 0, !read_only)
     }
 
     /// Number of elements present (array maps: `max_entries`).
@@ -307,7 +474,14 @@ impl Map {
                 .filter(|r| r.state == RecState::Committed)
                 .count(),
             Store::Queue { items } => items.len(),
-            Store::Inert => 0,
+            Store::Lpm(t) => t.len(),
+            Store::Bloom(_) => 0,
+            Store::Perf(p) => p.len(),
+            Store::Redirect(t) => t.len(),
+            Store::Sock(s) => s.len(),
+            Store::Storage(s) => s.len(),
+            Store::StackTrace(t) => t.len(),
+            Store::Inert(_) => 0,
         }
     }
 
@@ -317,8 +491,10 @@ impl Map {
     }
 
     fn check_key(&self, key: &[u8]) -> Result<(), MapError> {
-        if self.is_inert() {
-            return Err(MapError::Unsupported(self.spec.map_type));
+        if let Store::Inert(why) = &self.store {
+            return Err(why
+                .clone()
+                .unwrap_or(MapError::Unsupported(self.spec.map_type)));
         }
         if key.len() != self.spec.key_size as usize {
             return inval(format!(
@@ -341,39 +517,23 @@ impl Map {
         (slot * self.ncpus + cpu) * self.stride
     }
 
-    fn find_slot(&mut self, key: &[u8], touch: bool) -> Result<Option<usize>, MapError> {
-        match &mut self.store {
-            Store::Array => {
-                let i = u32::from_le_bytes(
-                    key.try_into()
-                        .map_err(|_| MapError::Invalid("bad key".into()))?,
-                );
-                Ok((i < self.spec.max_entries).then_some(i as usize))
-            }
-            Store::Hash {
-                index, slots, tick, ..
-            } => {
-                let Some(&s) = index.get(key) else {
-                    return Ok(None);
-                };
-                if touch {
-                    *tick += 1;
-                    if let Some(slot) = &mut slots[s as usize] {
-                        slot.last_use = *tick;
-                    }
-                }
-                Ok(Some(s as usize))
-            }
-            _ => inval("this map type has no lookup"),
-        }
-    }
-
     /// Offset of the value for `key` as a program sees it (this CPU's copy), for
     /// `bpf_map_lookup_elem`.
     pub(crate) fn lookup_off(&mut self, key: &[u8], cpu: usize) -> Result<Option<usize>, MapError> {
         self.check_key(key)?;
         let cpu = cpu.min(self.ncpus - 1);
-        Ok(self.find_slot(key, true)?.map(|s| self.value_off(s, cpu)))
+        let slot = match &self.store {
+            Store::Lpm(t) => t.lookup(key),
+            Store::Redirect(t) => t.find(key),
+            Store::Array | Store::Hash { .. } => self.find_slot(key, true)?,
+            Store::Sock(_) => {
+                return Err(MapError::NotSupported(
+                    "a program's sockmap/sockhash lookup answers a socket (struct bpf_sock), which the VM does not model".into(),
+                ))
+            }
+            _ => return inval(format!("{} maps have no lookup", self.spec.map_type.name())),
+        };
+        Ok(slot.map(|s| self.value_off(s, cpu)))
     }
 
     /// The value of `key`; for per-CPU maps every CPU's value, each padded to 8 bytes, as
@@ -394,8 +554,30 @@ impl Map {
                     .flatten()
                     .map(|p| p.to_le_bytes().to_vec()));
             }
-            _ => return inval("this map type has no lookup"),
+            Store::Lpm(t) => t.lookup(key),
+            Store::Queue { .. } => return self.queue_lookup(),
+            Store::Redirect(_) => return self.redirect_lookup(key),
+            Store::Sock(s) => return s.lookup(key),
+            Store::Storage(_) => return self.storage_lookup(key),
+            Store::StackTrace(_) => return self.stack_lookup(key),
+            // bpf_fd_array_map_lookup_elem: no map_fd_sys_lookup_elem.
+            Store::Perf(_) => {
+                return Err(MapError::KernelNotSupported(
+                    "perf event arrays cannot be read from user space".into(),
+                ))
+            }
+            Store::Bloom(_) => {
+                return inval(
+                    "a bloom filter lookup takes the value to test: use Map::bloom_contains",
+                )
+            }
+            Store::RingBuf { .. } | Store::Inert(_) => {
+                return inval(format!("{} maps have no lookup", self.spec.map_type.name()))
+            }
         };
+        if of_maps::is_of_maps(self.spec.map_type) {
+            return Ok(slot.and_then(|s| self.inner_index_at(s).map(|i| i.to_le_bytes().to_vec())));
+        }
         Ok(slot.map(|s| self.element_bytes(s)))
     }
 
@@ -426,90 +608,31 @@ impl Map {
         Ok(all.map(|v| v[cpu * self.stride..cpu * self.stride + vs].to_vec()))
     }
 
-    fn check_flags(flags: u64) -> Result<(), MapError> {
-        if flags & !BPF_F_LOCK > BPF_EXIST {
-            return inval(format!("unknown update flags {flags:#x}"));
-        }
-        Ok(())
-    }
-
-    /// Finds or allocates the slot for an update, applying `BPF_NOEXIST`/`BPF_EXIST`.
-    fn slot_for_update(&mut self, key: &[u8], flags: u64) -> Result<(usize, bool), MapError> {
-        Map::check_flags(flags)?;
-        let flags = flags & !BPF_F_LOCK;
-        let lru = matches!(
-            self.spec.map_type,
-            MapType::LruHash | MapType::LruPercpuHash
-        );
-        match &mut self.store {
-            Store::Array => {
-                let i = u32::from_le_bytes(
-                    key.try_into()
-                        .map_err(|_| MapError::Invalid("bad key".into()))?,
-                );
-                if i >= self.spec.max_entries {
-                    return Err(MapError::Full);
-                }
-                // Every element of an array exists (array_map_update_elem).
-                if flags == BPF_NOEXIST {
-                    return Err(MapError::Exists);
-                }
-                Ok((i as usize, false))
-            }
-            Store::Hash {
-                index,
-                slots,
-                free,
-                tick,
-            } => {
-                *tick += 1;
-                if let Some(&s) = index.get(key) {
-                    if flags == BPF_NOEXIST {
-                        return Err(MapError::Exists);
-                    }
-                    if let Some(slot) = &mut slots[s as usize] {
-                        slot.last_use = *tick;
-                    }
-                    return Ok((s as usize, false));
-                }
-                if flags == BPF_EXIST {
-                    return Err(MapError::NotFound);
-                }
-                let s = match free.pop() {
-                    Some(s) => s,
-                    None if lru => {
-                        // The kernel's LRU is approximate; evicting the least recently used
-                        // element is what it approximates.
-                        let (victim, _) = slots
-                            .iter()
-                            .enumerate()
-                            .filter_map(|(i, s)| s.as_ref().map(|s| (i, s.last_use)))
-                            .min_by_key(|&(_, t)| t)
-                            .ok_or(MapError::Full)?;
-                        let old = slots[victim].take().map(|s| s.key);
-                        if let Some(k) = old {
-                            index.remove(&k);
-                        }
-                        victim as u32
-                    }
-                    None => return Err(MapError::Full),
-                };
-                slots[s as usize] = Some(Slot {
-                    key: key.into(),
-                    last_use: *tick,
-                });
-                index.insert(key.into(), s);
-                Ok((s as usize, true))
-            }
-            _ => inval("this map type has no update"),
-        }
-    }
-
     /// `BPF_MAP_UPDATE_ELEM` from user space: per-CPU maps take every CPU's value (each
     /// padded to 8 bytes) or one value that is copied to every CPU.
     pub fn update(&mut self, key: &[u8], value: &[u8], flags: u64) -> Result<(), MapError> {
         self.check_key(key)?;
+        match &self.store {
+            Store::Queue { .. } | Store::Bloom(_) => return self.push(value, flags),
+            Store::Lpm(_) => return self.lpm_update(key, value, flags),
+            Store::Redirect(_) => return self.redirect_update(key, value, flags),
+            Store::Sock(_) => return self.sock_update(key, value, flags),
+            Store::Perf(_) => return self.perf_update(key, value, flags),
+            Store::Storage(_) => return self.storage_update(key, value, flags),
+            // stack_map_update_elem
+            Store::StackTrace(_) => return inval("stack trace maps cannot be updated"),
+            _ if of_maps::is_of_maps(self.spec.map_type) => {
+                return inval(
+                    "maps of maps hold other maps: use Vm::set_inner_map (the kernel checks the inner map against the template)",
+                )
+            }
+            _ => {}
+        }
         if let Store::ProgArray { .. } = self.store {
+            // bpf_fd_array_map_update_elem
+            if flags != BPF_ANY {
+                return inval(format!("program arrays take only BPF_ANY, not {flags:#x}"));
+            }
             let prog = u32::from_le_bytes(
                 value
                     .try_into()
@@ -552,8 +675,22 @@ impl Map {
         cpu: usize,
     ) -> Result<(), MapError> {
         self.check_key(key)?;
-        if let Store::ProgArray { .. } = self.store {
-            return inval("program arrays cannot be updated from a program");
+        match &self.store {
+            Store::Lpm(_) => {
+                return self.lpm_update(key, &value[..self.spec.value_size as usize], flags)
+            }
+            Store::Array | Store::Hash { .. } if !of_maps::is_of_maps(self.spec.map_type) => {}
+            Store::Sock(_) => {
+                return Err(MapError::NotSupported(
+                    "a program's sockmap/sockhash update takes a socket (struct bpf_sock), which the VM does not model".into(),
+                ))
+            }
+            _ => {
+                return inval(format!(
+                    "{} maps cannot be updated from a program",
+                    self.spec.map_type.name()
+                ))
+            }
         }
         let (slot, new) = self.slot_for_update(key, flags)?;
         let vs = self.spec.value_size as usize;
@@ -572,18 +709,37 @@ impl Map {
     /// `BPF_MAP_DELETE_ELEM`. Arrays answer `EINVAL` as in the kernel.
     pub fn delete(&mut self, key: &[u8]) -> Result<(), MapError> {
         self.check_key(key)?;
+        if self.spec.map_type == MapType::ArrayOfMaps {
+            return self.array_of_maps_delete(key);
+        }
         match &mut self.store {
             Store::Array => inval("elements of an array map cannot be deleted"),
             Store::ProgArray { progs } => {
+                // fd_array_map_delete_elem
                 let i = u32::from_le_bytes([key[0], key[1], key[2], key[3]]) as usize;
                 match progs.get_mut(i) {
                     Some(p @ Some(_)) => {
                         *p = None;
                         Ok(())
                     }
-                    _ => Err(MapError::NotFound),
+                    Some(None) => Err(MapError::NotFound),
+                    None => Err(MapError::Full),
                 }
             }
+            Store::Lpm(t) => {
+                let s = t.delete(key)?;
+                let o = s * self.stride;
+                self.values[o..o + self.stride].fill(0);
+                Ok(())
+            }
+            Store::Redirect(_) => self.redirect_delete(key),
+            Store::Sock(s) => s.delete(key),
+            Store::Storage(_) => self.storage_delete(key),
+            Store::StackTrace(_) => self.stack_delete(key),
+            Store::Perf(p) => p.delete(key),
+            // queue_stack_map_delete_elem
+            Store::Queue { .. } => inval("queue and stack maps have no delete (pop instead)"),
+            Store::Bloom(_) => Err(MapError::NotSupported("bloom filters cannot delete".into())),
             Store::Hash {
                 index, slots, free, ..
             } => {
@@ -598,9 +754,87 @@ impl Map {
         }
     }
 
+    /// `BPF_MAP_GET_NEXT_KEY`: the key after `key` in the map's order (the first key when
+    /// `key` is `None` or, for most types, not in the map); [`MapError::NotFound`] after the
+    /// last. Arrays, devmaps, cpumaps, xskmaps, sockmaps and perf event arrays walk indexes
+    /// (`array_map_get_next_key`); hash maps walk their slots (the kernel's bucket order
+    /// depends on a random seed).
+    pub fn next_key(&self, key: Option<&[u8]>) -> Result<Vec<u8>, MapError> {
+        if let Some(k) = key {
+            self.check_key(k)?;
+        } else {
+            self.check_key(&vec![0; self.spec.key_size as usize])?;
+        }
+        let max = self.spec.max_entries;
+        let array_next = || {
+            // array_map_get_next_key
+            let i = key.map_or(u32::MAX, |k| u32::from_le_bytes([k[0], k[1], k[2], k[3]]));
+            if i >= max {
+                return Ok(0u32.to_le_bytes().to_vec());
+            }
+            if i == max - 1 {
+                return Err(MapError::NotFound);
+            }
+            Ok((i + 1).to_le_bytes().to_vec())
+        };
+        match &self.store {
+            Store::Array | Store::ProgArray { .. } | Store::Perf(_) => array_next(),
+            Store::Redirect(t) if !t.is_hash() => array_next(),
+            Store::Sock(s) if !s.is_hash() => array_next(),
+            Store::Lpm(t) => t.next_key(key),
+            Store::StackTrace(t) => t.next_key(key),
+            // notsupp_get_next_key
+            Store::Storage(_) if !storage::is_cgroup_storage(self.spec.map_type) => Err(
+                MapError::KernelNotSupported("local storage maps have no get_next_key".into()),
+            ),
+            // cgroup_storage_get_next_key: an unknown key is the end.
+            Store::Storage(s) => {
+                let keys = s.keys();
+                match key {
+                    None => keys.first().cloned().ok_or(MapError::NotFound),
+                    Some(k) => {
+                        let p = keys
+                            .iter()
+                            .position(|x| x[..] == k[..])
+                            .ok_or(MapError::NotFound)?;
+                        keys.get(p + 1).cloned().ok_or(MapError::NotFound)
+                    }
+                }
+            }
+            Store::Queue { .. } => inval("queue and stack maps have no keys"),
+            Store::Bloom(_) => Err(MapError::NotSupported("bloom filters have no keys".into())),
+            Store::RingBuf { .. } | Store::Inert(_) => {
+                inval(format!("{} maps have no keys", self.spec.map_type.name()))
+            }
+            // htab_map_get_next_key and the like: the next present key, else the first.
+            _ => {
+                let keys = self.keys();
+                let pos = key.and_then(|k| keys.iter().position(|x| x[..] == k[..]));
+                let next = match pos {
+                    Some(p) => keys.get(p + 1),
+                    None => keys.first(),
+                };
+                next.cloned().ok_or(MapError::NotFound)
+            }
+        }
+    }
+
+    /// Empties the map: what a fresh map of the same spec holds (arrays: zeros).
+    pub fn clear(&mut self) {
+        if let Ok(fresh) = Map::new(self.spec.clone(), self.possible_cpus) {
+            *self = fresh;
+        }
+    }
+
     /// Keys present, in slot order (arrays: every index).
     pub fn keys(&self) -> Vec<Vec<u8>> {
         match &self.store {
+            Store::Lpm(t) => t.keys(),
+            Store::Redirect(t) => t.keys(),
+            Store::Sock(s) => s.keys(),
+            Store::Storage(s) => s.keys(),
+            Store::StackTrace(t) => t.keys(),
+            Store::Perf(p) => p.keys(),
             Store::Array => (0..self.spec.max_entries)
                 .map(|i| i.to_le_bytes().to_vec())
                 .collect(),
@@ -634,123 +868,5 @@ impl Map {
             }
             _ => None,
         }
-    }
-
-    // ---- ring buffer ----------------------------------------------------------------------
-
-    /// Reserves `len` bytes; returns the payload's offset in the data area.
-    pub(crate) fn ringbuf_reserve(&mut self, len: usize) -> Result<usize, MapError> {
-        let cap = self.values.len();
-        let Store::RingBuf { used, records } = &mut self.store else {
-            return inval("not a ring buffer");
-        };
-        let need = len
-            .div_ceil(8)
-            .saturating_mul(8)
-            .saturating_add(RINGBUF_HDR);
-        if need > cap - *used {
-            return Err(MapError::NoSpace);
-        }
-        let off = *used + RINGBUF_HDR;
-        // The header is the record length with the busy bit, as the kernel writes it.
-        let hdr = (len as u32) | (1 << 31);
-        self.values[*used..*used + 4].copy_from_slice(&hdr.to_le_bytes());
-        *used += need;
-        records.push(Record {
-            off,
-            len,
-            state: RecState::Busy,
-        });
-        Ok(off)
-    }
-
-    /// Commits (`submit`) or drops (`discard`) the record whose payload is at `off`.
-    pub(crate) fn ringbuf_finish(&mut self, off: usize, commit: bool) -> Result<(), String> {
-        let Store::RingBuf { records, .. } = &mut self.store else {
-            return Err("not a ring buffer".into());
-        };
-        let rec = records
-            .iter_mut()
-            .find(|r| r.off == off && r.state == RecState::Busy)
-            .ok_or_else(|| format!("no reserved ring buffer record at offset {off}"))?;
-        rec.state = if commit {
-            RecState::Committed
-        } else {
-            RecState::Discarded
-        };
-        let hdr = (rec.len as u32) | if commit { 0 } else { 1 << 30 };
-        self.values[off - RINGBUF_HDR..off - RINGBUF_HDR + 4].copy_from_slice(&hdr.to_le_bytes());
-        Ok(())
-    }
-
-    /// Committed ring buffer records not yet consumed, oldest first.
-    pub fn records(&self) -> Vec<Vec<u8>> {
-        match &self.store {
-            Store::RingBuf { records, .. } => records
-                .iter()
-                .filter(|r| r.state == RecState::Committed)
-                .map(|r| self.values[r.off..r.off + r.len].to_vec())
-                .collect(),
-            _ => Vec::new(),
-        }
-    }
-
-    /// Consumes the ring buffer: returns the committed records and frees the space of every
-    /// finished record (a busy record and everything after it stay, as for a real consumer).
-    pub fn take_records(&mut self) -> Vec<Vec<u8>> {
-        let out = self.records();
-        if let Store::RingBuf { used, records } = &mut self.store {
-            if records.iter().all(|r| r.state != RecState::Busy) {
-                records.clear();
-                *used = 0;
-            } else {
-                records.retain(|r| r.state == RecState::Busy);
-            }
-        }
-        out
-    }
-
-    // ---- queue / stack --------------------------------------------------------------------
-
-    /// `bpf_map_push_elem`: with `BPF_EXIST` a full map drops its oldest element.
-    pub fn push(&mut self, value: &[u8], flags: u64) -> Result<(), MapError> {
-        let max = self.spec.max_entries as usize;
-        let vs = self.spec.value_size as usize;
-        let Store::Queue { items } = &mut self.store else {
-            return inval("not a queue or stack map");
-        };
-        if flags & !BPF_EXIST != 0 {
-            return inval(format!("unknown push flags {flags:#x}"));
-        }
-        if value.len() != vs {
-            return inval(format!(
-                "value is {} bytes, the map's value_size is {vs}",
-                value.len()
-            ));
-        }
-        if items.len() >= max {
-            if flags & BPF_EXIST == 0 {
-                return Err(MapError::Full);
-            }
-            // Both queue and stack drop the oldest element (queue_stack_map_push_elem).
-            items.pop_front();
-        }
-        items.push_back(value.to_vec());
-        Ok(())
-    }
-
-    /// `bpf_map_pop_elem` (`delete`) or `bpf_map_peek_elem`.
-    pub fn pop(&mut self, delete: bool) -> Result<Vec<u8>, MapError> {
-        let lifo = self.spec.map_type == MapType::Stack;
-        let Store::Queue { items } = &mut self.store else {
-            return inval("not a queue or stack map");
-        };
-        let v = match (lifo, delete) {
-            (false, true) => items.pop_front(),
-            (true, true) => items.pop_back(),
-            (false, false) => items.front().cloned(),
-            (true, false) => items.back().cloned(),
-        };
-        v.ok_or(MapError::NotFound)
     }
 }
