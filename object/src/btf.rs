@@ -361,6 +361,11 @@ pub struct BtfMap {
     pub value_fields: ValueFields,
     /// For a map of maps: the inner map's definition, from `__array(values, struct {...})`.
     pub inner: Option<Box<BtfMap>>,
+    /// The type id of `__type(key, T)`'s `T` (0 when the key is given by `key_size`), as
+    /// libbpf's `parse_btf_map_def` records it for `BPF_MAP_CREATE`'s `btf_key_type_id`.
+    pub key_type_id: u32,
+    /// The type id of `__type(value, T)`'s `T` (0 when given by `value_size`).
+    pub value_type_id: u32,
 }
 
 impl Btf {
@@ -418,9 +423,13 @@ impl Btf {
                 "map_flags" => m.flags = Some(self.uint_field(mem.type_id).map_err(ctx)?),
                 "key_size" => m.key_size = Some(self.uint_field(mem.type_id).map_err(ctx)?),
                 "value_size" => m.value_size = Some(self.uint_field(mem.type_id).map_err(ctx)?),
-                "key" => m.key_size = Some(self.pointee_size(mem.type_id).map_err(ctx)?),
+                "key" => {
+                    m.key_size = Some(self.pointee_size(mem.type_id).map_err(ctx)?);
+                    m.key_type_id = self.pointee(mem.type_id).map_err(ctx)?;
+                }
                 "value" => {
                     m.value_size = Some(self.pointee_size(mem.type_id).map_err(ctx)?);
+                    m.value_type_id = self.pointee(mem.type_id).map_err(ctx)?;
                     m.value_fields = self.value_fields(mem.type_id).map_err(ctx)?;
                 }
                 "values" => {
@@ -508,13 +517,18 @@ impl Btf {
         }
     }
 
-    /// `__type(name, T)` is `T *name`.
+    /// `__type(name, T)` is `T *name`: the size of `T`.
     fn pointee_size(&self, id: u32) -> Result<u32, BtfError> {
+        self.size_of(self.pointee(id)?)
+    }
+
+    /// `__type(name, T)` is `T *name`: the type id of `T`.
+    fn pointee(&self, id: u32) -> Result<u32, BtfError> {
         let pid = self.skip_aliases(id)?;
         let Type::Ptr(target) = self.get_or_err(pid)? else {
             return err("expected `__type(...)`, a pointer to the type");
         };
-        self.size_of(*target)
+        Ok(*target)
     }
 }
 

@@ -160,6 +160,7 @@ impl Object {
                 (m.offset, m.size) = (addr as u32, size as u32);
                 map_at.insert((sec.index(), m.offset as u64), maps.len());
                 let mut map = Map::with_source(btf_spec(&m)?, MapSource::Btf);
+                map.btf_type_ids = (m.key_type_id, m.value_type_id);
                 map.max_entries_nr_cpus =
                     map.spec.map_type == MapType::PerfEventArray && map.spec.max_entries == 0;
                 // LIBBPF_PIN_NONE, LIBBPF_PIN_BY_NAME; libbpf refuses other values.
@@ -571,6 +572,7 @@ impl Object {
                     subprograms: linked.subprograms,
                     undefined_calls: linked.undefined_calls,
                     externs: linked.externs,
+                    extern_refs: linked.extern_refs,
                     ext: Default::default(),
                 });
             }
@@ -594,8 +596,10 @@ impl Object {
             sections: codes.into_iter().map(|c| c.listing).collect(),
             globals,
             externs,
+            btf_for_load: None,
         };
         crate::btf_ext::attach(&mut object, &file)?;
+        crate::kernel_btf::prepare(&mut object, &file)?;
         Ok(object)
     }
 }
@@ -648,6 +652,21 @@ fn btf_spec(m: &btf::BtfMap) -> Result<MapSpec, ObjectError> {
         // libbpf's map_set_def_max_entries: the number of possible CPUs, at creation
         // (Map::max_entries_nr_cpus records it).
         None if map_type == MapType::PerfEventArray => 0,
+        // Local storage and cgroup storage maps have no entries to count: the kernel
+        // wants 0 (bpf_local_storage_map_alloc_check, cgroup_storage_map_alloc), which is
+        // what libbpf passes for a field left out.
+        None if matches!(
+            map_type,
+            MapType::SkStorage
+                | MapType::InodeStorage
+                | MapType::TaskStorage
+                | MapType::CgrpStorage
+                | MapType::CgroupStorage
+                | MapType::PercpuCgroupStorage
+        ) =>
+        {
+            0
+        }
         None => return Err(missing("max_entries")),
     };
     let inner = match &m.inner {
@@ -710,6 +729,8 @@ fn externs(file: &object::File<'_>, btf: &btf::Btf) -> Vec<Extern> {
                 kind: kind.0,
                 weak: sym.is_weak(),
                 func: kind.1,
+                btf_type: 0,
+                kconfig: None,
             });
         }
     }
