@@ -147,6 +147,8 @@ struct Loaded {
     pub source: Option<(String, Vec<asm::Span>)>,
     /// The input's name for messages.
     pub name: String,
+    /// For an object's program: it, for source lines from its line info.
+    pub object: Option<obj::Program>,
 }
 
 /// Reads FILE into instructions (assembly errors are rendered and rejected).
@@ -161,6 +163,7 @@ fn read_program(args: &Args) -> Result<Loaded> {
             crate::load::Code::Bytes(_) => None,
         },
         name: r.name,
+        object: None,
     })
 }
 
@@ -187,6 +190,7 @@ fn verified(
         &loaded.insns,
         &loaded.name,
         source,
+        loaded.object.as_ref(),
         &opts,
         crate::render::Color::Auto,
     )
@@ -242,10 +246,11 @@ fn read_object(args: &Args, bytes: &[u8]) -> Result<(vm::testing::Test, Loaded, 
     Ok((
         test,
         Loaded {
-            insns: p.insns,
+            insns: p.insns.clone(),
             dialect: Dialect::Llvm,
             source: None,
             name: format!("{name}:{}", p.name),
+            object: Some(p),
         },
         Some(prog_type),
     ))
@@ -507,6 +512,9 @@ pub fn main(args: Args) -> Result<ExitCode> {
         eprintln!("error: {e}");
         if !text.is_empty() {
             eprintln!("  --> {}: {text}", e.pc);
+        }
+        if let Some(line) = crate::verdict::object_line(loaded.object.as_ref(), e.pc) {
+            eprintln!("  --> {line}");
         }
         return Ok(ExitCode::from(1));
     }

@@ -74,6 +74,7 @@ fn read(args: &Args, color: render::Color) -> Result<Program> {
             bytes,
             name: r.name,
             source: None,
+            object: None,
         },
         crate::load::Code::Assembled { insns, src, spans } => {
             // One span per slot; the second slot of lddw has none.
@@ -88,6 +89,7 @@ fn read(args: &Args, color: render::Color) -> Result<Program> {
                 bytes: asm::encode(&insns),
                 name: r.name,
                 source: Some((src, slots)),
+                object: None,
             }
         }
     })
@@ -112,6 +114,7 @@ fn from_object(args: &Args, obj: &obj::Object, name: &str) -> Result<Picked> {
         bytes: asm::encode(&p.insns),
         name: format!("{name}:{}", p.name),
         source: None,
+        object: Some(p.clone()),
     };
     let attach = p.expected_attach_type.map(|a| a.number());
     Ok((prog, prog_type, attach, maps))
@@ -173,7 +176,10 @@ fn verify_all(args: &Args, obj: &obj::Object, name: &str) -> Result<ExitCode> {
                     }
                     Err(r) => {
                         row.processed = r.processed;
-                        row.message = Some(format!("insn {}: {}", r.insn, r.message));
+                        let at = crate::verdict::object_line(Some(p), r.insn)
+                            .map(|l| format!(" ({l})"))
+                            .unwrap_or_default();
+                        row.message = Some(format!("insn {}{at}: {}", r.insn, r.message));
                     }
                 }
             }

@@ -85,9 +85,8 @@ impl Btf {
 /// `BPF_MAP_FREEZE`: user space may no longer write the map.
 pub fn freeze(m: &Map) -> Result<(), Error> {
     use std::os::fd::AsFd as _;
-    let mut attr = sys::MapElemAttr {
+    let mut attr = sys::MapFdAttr {
         map_fd: m.as_fd().as_raw_fd() as u32,
-        ..Default::default()
     };
     // SAFETY: a MAP_FREEZE attr: the map fd, no pointers (the rest is zero).
     unsafe { sys::bpf(cmd::MAP_FREEZE, &mut attr) }

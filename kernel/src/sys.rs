@@ -149,6 +149,15 @@ pub struct BtfLoadAttr {
     pub btf_log_true_size: u32,
 }
 
+/// The member of commands that take only a map (`BPF_MAP_FREEZE`): no padding for the
+/// kernel's zero-tail check to trip on.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default)]
+pub struct MapFdAttr {
+    /// The map.
+    pub map_fd: u32,
+}
+
 /// `struct bpf_func_info`: 8 bytes.
 pub const FUNC_INFO_REC_SIZE: u32 = 8;
 /// `struct bpf_line_info`: 16 bytes.
