@@ -71,7 +71,11 @@ pub fn gate(
 pub fn object_line(prog: Option<&obj::Program>, slot: usize) -> Option<String> {
     let l = prog?.source_line(slot)?;
     let base = l.file.rsplit('/').next().unwrap_or(&l.file);
-    Some(format!("{base}:{}:{}: {}", l.line, l.col, l.text).trim_end_matches([':', ' ']).to_string())
+    Some(
+        format!("{base}:{}:{}: {}", l.line, l.col, l.text)
+            .trim_end_matches([':', ' '])
+            .to_string(),
+    )
 }
 
 pub fn source_line(prog: &Program, insn: usize) -> Option<String> {

@@ -42,7 +42,7 @@ const LINE: &str = "source_lines.bpf.c:11:9: return data[64]; /* no bounds check
 #[test]
 fn verify_names_the_c_line_of_the_rejected_instruction() {
     let Some(o) = object("verify") else { return };
-    let out = bpfx(&["verify", o.to_str().unwrap()]);
+    let out = bpfx(&["verify", "--program", "read_past_end", o.to_str().unwrap()]);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{stderr}");
     assert!(
@@ -50,7 +50,13 @@ fn verify_names_the_c_line_of_the_rejected_instruction() {
         "{stderr}"
     );
     assert!(stderr.contains(&format!("  --> {LINE}\n")), "{stderr}");
-    let out = bpfx(&["verify", "--json", o.to_str().unwrap()]);
+    let out = bpfx(&[
+        "verify",
+        "--json",
+        "--program",
+        "read_past_end",
+        o.to_str().unwrap(),
+    ]);
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["source_line"], LINE);
 }
@@ -65,14 +71,26 @@ fn run_names_the_c_line_of_the_fault() {
         "--no-verify",
         "--packet",
         packet.to_str().unwrap(),
+        "--program",
+        "read_past_end",
         o.to_str().unwrap(),
     ]);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{stderr}");
-    assert!(stderr.contains("offset 64 is out of bounds of packet (14 bytes)"), "{stderr}");
+    assert!(
+        stderr.contains("offset 64 is out of bounds of packet (14 bytes)"),
+        "{stderr}"
+    );
     assert!(stderr.contains(&format!("  --> {LINE}\n")), "{stderr}");
     // Verified first (the default), the rejection names it too.
-    let out = bpfx(&["run", "--packet", packet.to_str().unwrap(), o.to_str().unwrap()]);
+    let out = bpfx(&[
+        "run",
+        "--packet",
+        packet.to_str().unwrap(),
+        "--program",
+        "read_past_end",
+        o.to_str().unwrap(),
+    ]);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains(&format!("  --> {LINE}\n")), "{stderr}");
 }

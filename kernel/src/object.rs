@@ -23,12 +23,12 @@ use crate::map::{Map, UpdateFlags};
 use crate::prog::{LoadOptions, Program};
 use crate::sys::{self, cmd, MapCreateAttr};
 use asm::types::{AttachType, ProgType};
+use asm::Insn;
 use obj::core::kind;
 use obj::externs::KernelConfig;
 use std::cell::OnceCell;
 use std::collections::HashMap;
 use std::io::Read as _;
-use asm::Insn;
 use std::os::fd::AsRawFd;
 
 impl Map {
@@ -91,9 +91,11 @@ pub fn freeze(m: &Map) -> Result<(), Error> {
     // SAFETY: a MAP_FREEZE attr: the map fd, no pointers (the rest is zero).
     unsafe { sys::bpf(cmd::MAP_FREEZE, &mut attr) }
         .map(drop)
-        .map_err(|e| Error::from_errno(crate::error::Op::MapFreeze, e, || {
-            crate::error::needs_text("")
-        }))
+        .map_err(|e| {
+            Error::from_errno(crate::error::Op::MapFreeze, e, || {
+                crate::error::needs_text("")
+            })
+        })
 }
 
 /// Creates every map of an object, in order, without BTF: `lddw` map references of its
@@ -208,8 +210,8 @@ fn syscall_wrapper_name() -> &'static str {
 /// `/proc/kallsyms` as name → address (the first of duplicates, as libbpf keeps it).
 /// Addresses read as 0 without CAP_SYSLOG.
 pub fn host_kallsyms() -> Result<HashMap<String, u64>, String> {
-    let text = std::fs::read_to_string("/proc/kallsyms")
-        .map_err(|e| format!("/proc/kallsyms: {e}"))?;
+    let text =
+        std::fs::read_to_string("/proc/kallsyms").map_err(|e| format!("/proc/kallsyms: {e}"))?;
     let mut out = HashMap::new();
     for line in text.lines() {
         let mut f = line.split_whitespace();

@@ -93,7 +93,12 @@ fn load_object(
     host: &Host,
     plain: bool,
 ) -> BTreeMap<String, Result<(), String>> {
-    let all = |r: String| names.iter().map(|n| (n.to_string(), Err(r.clone()))).collect();
+    let all = |r: String| {
+        names
+            .iter()
+            .map(|n| (n.to_string(), Err(r.clone())))
+            .collect()
+    };
     let mut o = match obj::Object::parse(bytes) {
         Ok(o) => o,
         Err(e) => return all(format!("parse: {e}")),

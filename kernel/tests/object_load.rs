@@ -40,7 +40,9 @@ fn a_callback_needs_the_objects_btf() {
     let maps = kernel::object::create_maps(&o).unwrap();
     let e = kernel::object::load_program(&o, p, ProgType::Xdp, &maps).unwrap_err();
     assert!(
-        e.verifier_log().unwrap_or("").contains("missing btf func_info"),
+        e.verifier_log()
+            .unwrap_or("")
+            .contains("missing btf func_info"),
         "{e}"
     );
     // ... and with it loads and runs: 0+1+2+3 doubled is 12, XDP_PASS.
@@ -66,14 +68,18 @@ fn kconfig_and_ksym_externs_resolve_for_the_kernel() {
     )
     .unwrap();
     config.kernel_version = KernelConfig::version_code("6.18.44").unwrap();
-    let mut o = open("externs.bpf.o");
+    let mut o = open("extern_values.bpf.o");
     let addr = 0xffff_ffff_8123_4567u64;
     kernel::object::resolve_externs(&mut o, &config, &vmlinux, &|n| {
         (n == "bpf_prog_active").then_some(addr)
     })
     .unwrap();
     let l = Loader::new(&o).unwrap();
-    assert!(l.btf.is_some(), "the kernel refused the BTF: {:?}", l.btf_error);
+    assert!(
+        l.btf.is_some(),
+        "the kernel refused the BTF: {:?}",
+        l.btf_error
+    );
     // 300 + 'b' + 6, from the configuration given.
     assert_eq!(xdp_run(&l, &o, "kconfig_values"), 404);
     // The VM reads the same .kconfig map.
@@ -98,7 +104,11 @@ fn tracing_programs_get_their_attach_btf_id() {
     for (name, target, k) in [
         ("on_entry", "bpf_fentry_test1", obj::core::kind::FUNC),
         ("on_exit", "bpf_fentry_test1", obj::core::kind::FUNC),
-        ("on_switch", "btf_trace_sched_switch", obj::core::kind::TYPEDEF),
+        (
+            "on_switch",
+            "btf_trace_sched_switch",
+            obj::core::kind::TYPEDEF,
+        ),
     ] {
         let p = o.program(name).unwrap();
         let t = p.type_or(None).unwrap();
@@ -123,4 +133,3 @@ fn tracing_programs_get_their_attach_btf_id() {
         "program `nowhere`: attach target `bpfx_no_such_function`: not in the kernel's BTF"
     );
 }
-

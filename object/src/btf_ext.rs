@@ -235,11 +235,17 @@ fn origins(obj: &Object, prog: &Program) -> HashMap<(String, usize), usize> {
             .and_then(|s| s.symbols.iter().find(|(n, _)| n == name))
             .map_or(0, |&(_, slot)| slot)
     };
-    let mut segments = vec![(
-        0usize,
-        prog.section.clone(),
-        start_of(&prog.section, &prog.name),
-    )];
+    // A section not loaded by default (`?raw_tp/...`) is named without its `?` in the
+    // program, and with it in the ELF file and in `.BTF.ext`.
+    let section = obj
+        .sections
+        .iter()
+        .filter(|s| s.symbols.iter().any(|(n, _)| n == &prog.name))
+        .map(|s| s.name.as_str())
+        .find(|n| *n == prog.section || n.strip_prefix('?') == Some(prog.section.as_str()))
+        .unwrap_or(&prog.section)
+        .to_owned();
+    let mut segments = vec![(0usize, section.clone(), start_of(&section, &prog.name))];
     for (name, out) in &prog.subprograms {
         segments.push((*out, ".text".to_owned(), start_of(".text", name)));
     }

@@ -306,7 +306,11 @@ impl Object {
         if slots.is_empty() {
             return Ok(());
         }
-        let size = slots.iter().map(|s| s.1.offset + s.1.size).max().unwrap_or(0);
+        let size = slots
+            .iter()
+            .map(|s| s.1.offset + s.1.size)
+            .max()
+            .unwrap_or(0);
         let mut data = vec![0u8; size as usize];
         for (name, slot, weak) in &slots {
             let bool_text = |b: bool| if b { "y" } else { "n" };
@@ -377,7 +381,12 @@ impl Object {
                 let id = match vmlinux.find(kind::FUNC, &e.name) {
                     Some(id) => id,
                     None if e.weak => 0,
-                    None => return xerr(&e.name, "no kernel function (kfunc) of this name in the kernel's BTF"),
+                    None => {
+                        return xerr(
+                            &e.name,
+                            "no kernel function (kfunc) of this name in the kernel's BTF",
+                        )
+                    }
                 };
                 Insn::call_kfunc(id as i32)
             } else if e.btf_type != 0 {
@@ -388,7 +397,10 @@ impl Object {
                     },
                     None if e.weak => Insn::lddw(0, 0),
                     None => {
-                        return xerr(&e.name, "no kernel variable of this name in the kernel's BTF")
+                        return xerr(
+                            &e.name,
+                            "no kernel variable of this name in the kernel's BTF",
+                        )
                     }
                 }
             } else {

@@ -106,7 +106,11 @@ impl RawTypes {
             if pos + 4 * n > te {
                 return Err(format!("type at byte {pos} runs past the type section"));
             }
-            types.push((0..n).map(|i| word(pos + 4 * i)).collect::<Result<_, _>>()?);
+            types.push(
+                (0..n)
+                    .map(|i| word(pos + 4 * i))
+                    .collect::<Result<_, _>>()?,
+            );
             pos += 4 * n;
         }
         Ok(RawTypes { types, strings })
@@ -130,7 +134,13 @@ impl RawTypes {
         let mut out = Vec::with_capacity(24 + type_len + self.strings.len());
         out.extend_from_slice(&crate::core::btf::MAGIC.to_le_bytes());
         out.extend_from_slice(&[1, 0]);
-        for w in [24, 0, type_len as u32, type_len as u32, self.strings.len() as u32] {
+        for w in [
+            24,
+            0,
+            type_len as u32,
+            type_len as u32,
+            self.strings.len() as u32,
+        ] {
             out.extend_from_slice(&w.to_le_bytes());
         }
         for w in self.types.iter().flatten() {
@@ -155,8 +165,7 @@ pub(crate) fn for_kernel(
     let int_id = btf
         .iter()
         .find(|(_, ty)| {
-            ty.kind == kind::INT
-                && matches!(ty.detail, crate::core::Detail::Int { bits: 32, .. })
+            ty.kind == kind::INT && matches!(ty.detail, crate::core::Detail::Int { bits: 32, .. })
         })
         .map_or(0, |(id, _)| id);
     let n = t.types.len();
@@ -251,8 +260,8 @@ fn fix_datasec(t: &mut RawTypes, id: usize, sec: &str, facts: &ElfFacts) -> Resu
                 "DATASEC `{sec}` has no ELF section to give its size"
             ));
         }
-        t.types[id][2] = u32::try_from(size)
-            .map_err(|_| format!("section `{sec}` is larger than 4 GiB"))?;
+        t.types[id][2] =
+            u32::try_from(size).map_err(|_| format!("section `{sec}` is larger than 4 GiB"))?;
     }
     for i in 0..vlen_of(t.types[id][1]) {
         let var = t.types[id][3 + 3 * i] as usize;
@@ -313,12 +322,11 @@ pub(crate) fn prepare(obj: &mut Object, file: &object::File<'_>) -> Result<(), O
         section: ".BTF".into(),
         reason: e.to_string(),
     })?;
-    let kconfig = crate::externs::kconfig_layout(&btf, &obj.externs).map_err(|e| {
-        ObjectError::Section {
+    let kconfig =
+        crate::externs::kconfig_layout(&btf, &obj.externs).map_err(|e| ObjectError::Section {
             section: ".kconfig".into(),
             reason: e.to_string(),
-        }
-    })?;
+        })?;
     for e in &mut obj.externs {
         e.kconfig = kconfig.get(&e.name).copied();
         if e.kind == ExternKind::Ksym && !e.func {

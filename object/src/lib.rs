@@ -41,7 +41,13 @@
 //!   CO-RE relocations); [`Object::relocate_core`] applies the CO-RE relocations against
 //!   a target BTF ([`core`]), as libbpf does before loading.
 //!
-//! Externs (`__ksym`, `__kconfig`) are recorded in [`Object::externs`], not resolved.
+//! Externs (`__ksym`, `__kconfig`) are recorded in [`Object::externs`];
+//! [`Object::resolve_kconfig`] gives `__kconfig` ones their values from a
+//! [`externs::KernelConfig`] (a `.kconfig` map, as libbpf makes it), and
+//! [`Object::resolve_ksyms`] resolves `__ksym` variables and kfunc calls against a kernel's
+//! BTF and symbol table. [`Object::btf_for_load`] is the object's BTF with libbpf's
+//! load-time fix-ups, for `BPF_BTF_LOAD`; [`Program::source_line`] names the C line of an
+//! instruction from its line info.
 //! Not supported: maps of maps with initialisers, big-endian objects.
 //!
 //! ```
@@ -192,8 +198,9 @@ impl Program {
         }
         if let Some(e) = self.externs.first() {
             return Err(format!(
-                "program `{}` uses extern `{e}` (`__ksym`/`__kconfig`): externs are read but \
-                 not resolved yet, so it cannot be run",
+                "program `{}` uses extern `{e}` (`__ksym`/`__kconfig`), which is not resolved \
+                 yet, so it cannot be run (a kernel configuration gives `__kconfig` values, \
+                 the kernel's BTF and symbols `__ksym` ones)",
                 self.name
             ));
         }

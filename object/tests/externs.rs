@@ -1,5 +1,5 @@
 //! Externs as libbpf resolves them, and the object's BTF as the kernel is given it, on
-//! `testdata/elf/externs.bpf.o` (source beside it): the `.kconfig` layout and values from
+//! `testdata/elf/extern_values.bpf.o` (source beside it): the `.kconfig` layout and values from
 //! a given configuration, the errors naming an extern, `__ksym` resolution against a given
 //! BTF and symbol table, and the fixed-up BTF (`Object::btf_for_load`).
 
@@ -8,7 +8,7 @@ use obj::externs::{KcfgType, KernelConfig};
 use obj::Object;
 
 fn open() -> Object {
-    let p = concat!(env!("CARGO_MANIFEST_DIR"), "/../testdata/elf/externs.bpf.o");
+    let p = concat!(env!("CARGO_MANIFEST_DIR"), "/../testdata/elf/extern_values.bpf.o");
     Object::parse(&std::fs::read(p).unwrap()).unwrap()
 }
 
@@ -35,7 +35,10 @@ fn kconfig_layout_is_libbpfs() {
     assert_eq!(slot("CONFIG_XFS_FS"), (8, 4, KcfgType::Tristate));
     assert_eq!(slot("LINUX_KERNEL_VERSION"), (12, 4, KcfgType::Int));
     assert_eq!(slot("CONFIG_BPF_SYSCALL"), (16, 1, KcfgType::Bool));
-    assert_eq!(slot("CONFIG_DEFAULT_HOSTNAME"), (17, 8, KcfgType::CharArray));
+    assert_eq!(
+        slot("CONFIG_DEFAULT_HOSTNAME"),
+        (17, 8, KcfgType::CharArray)
+    );
 }
 
 #[test]
@@ -54,7 +57,11 @@ fn kconfig_values_fill_a_kconfig_map() {
     assert_eq!(&data[8..12], &2u32.to_le_bytes(), "m is TRI_MODULE");
     assert_eq!(&data[12..16], &0x06122cu32.to_le_bytes());
     assert_eq!(data[16], 1);
-    assert_eq!(&data[17..25], b"bpfx-ho\0", "cut to 7 bytes and a NUL, as libbpf does");
+    assert_eq!(
+        &data[17..25],
+        b"bpfx-ho\0",
+        "cut to 7 bytes and a NUL, as libbpf does"
+    );
     let p = o.program("kconfig_values").unwrap();
     p.loadable().unwrap();
     // Every reference is a map-value load from .kconfig at the extern's offset.
@@ -62,7 +69,14 @@ fn kconfig_values_fill_a_kconfig_map() {
         let insn = p.insns[*i];
         assert_eq!(insn.pseudo(), Some(asm::isa::Pseudo::MapValue), "{name}");
         assert_eq!(insn.imm as u32 as usize, before);
-        let off = o.externs.iter().find(|e| &e.name == name).unwrap().kconfig.unwrap().offset;
+        let off = o
+            .externs
+            .iter()
+            .find(|e| &e.name == name)
+            .unwrap()
+            .kconfig
+            .unwrap()
+            .offset;
         assert_eq!((insn.imm >> 32) as u32, off, "{name}");
     }
     // ksym_values still uses its __ksym externs.
@@ -119,10 +133,19 @@ fn ksyms_resolve_against_a_btf_and_a_symbol_table() {
     let p = o.program("ksym_values").unwrap();
     p.loadable().unwrap();
     let lock = vmlinux.find(kind::FUNC, "bpf_rcu_read_lock").unwrap();
-    let calls: Vec<_> = p.insns.iter().filter(|i| i.code == asm::isa::op::CALL).collect();
+    let calls: Vec<_> = p
+        .insns
+        .iter()
+        .filter(|i| i.code == asm::isa::op::CALL)
+        .collect();
     assert_eq!(calls[0].src, 2, "BPF_PSEUDO_KFUNC_CALL");
     assert_eq!(calls[0].imm, lock as i64);
-    let addr = p.extern_refs.iter().find(|(_, n)| n == "bpf_prog_active").unwrap().0;
+    let addr = p
+        .extern_refs
+        .iter()
+        .find(|(_, n)| n == "bpf_prog_active")
+        .unwrap()
+        .0;
     assert_eq!(p.insns[addr].imm, 0xffff_ffff_8123_4567u64 as i64);
     assert_eq!(p.insns[addr].src, 0, "a typeless ksym is a constant");
     // Not found and not weak: an error naming it.
@@ -136,7 +159,11 @@ fn btf_for_load_has_libbpfs_fixups() {
     let o = open();
     let raw = o.btf_for_load.clone().unwrap().unwrap();
     let btf = Btf::parse(&raw).unwrap();
-    let sec = |name: &str| btf.get(btf.find(kind::DATASEC, name).unwrap()).unwrap().clone();
+    let sec = |name: &str| {
+        btf.get(btf.find(kind::DATASEC, name).unwrap())
+            .unwrap()
+            .clone()
+    };
     let entries = |t: &obj::core::Type| match &t.detail {
         Detail::Raw(w) => w.chunks(3).map(|c| (c[0], c[1], c[2])).collect::<Vec<_>>(),
         other => panic!("{other:?}"),
@@ -172,5 +199,8 @@ fn btf_for_load_has_libbpfs_fixups() {
     assert_eq!(linkage(entries(&d)[0].0), 0, "hidden_counter is static");
     // Data maps name their DATASEC as value type.
     let data = &o.maps[o.map_index(".data").unwrap()];
-    assert_eq!(data.btf_type_ids, (0, btf.find(kind::DATASEC, ".data").unwrap()));
+    assert_eq!(
+        data.btf_type_ids,
+        (0, btf.find(kind::DATASEC, ".data").unwrap())
+    );
 }

@@ -24,10 +24,14 @@ fn slots_map_to_their_c_lines() {
         }
     }
     let o = obj::Object::parse(&std::fs::read(&out).unwrap()).unwrap();
+    let _ = std::fs::remove_file(&out);
     let p = o.program("read_past_end").unwrap();
     let l0 = p.source_line(0).unwrap();
     assert!(l0.file.ends_with("source_lines.bpf.c"), "{l0:?}");
-    assert_eq!((l0.line, l0.text.as_str()), (9, "__u8 *data = (__u8 *)(long)ctx->data;"));
+    assert_eq!(
+        (l0.line, l0.text.as_str()),
+        (9, "__u8 *data = (__u8 *)(long)ctx->data;")
+    );
     let l1 = p.source_line(1).unwrap();
     assert_eq!((l1.line, l1.col), (11, 9));
     assert_eq!(
@@ -37,6 +41,11 @@ fn slots_map_to_their_c_lines() {
     // The exit shares line 11's record; past the end there is none.
     assert_eq!(p.source_line(2).map(|l| l.line), Some(11));
     assert_eq!(p.source_line(3), None);
+    // A `?` section (not loaded by default) keeps its line info.
+    let opt = o.program("optional").unwrap();
+    assert_eq!(opt.section, "xdp");
+    assert_eq!(opt.source_line(0).map(|l| l.line), Some(18));
+    assert_eq!(opt.ext.func_info.len(), 1);
     // Without .BTF.ext there are no lines.
     let mut bare = p.clone();
     bare.ext = Default::default();

@@ -11,4 +11,11 @@ int read_past_end(struct xdp_md *ctx)
 	return data[64]; /* no bounds check */
 }
 
+/* A section not loaded by default: `.BTF.ext` names it with its `?`. */
+SEC("?xdp")
+int optional(struct xdp_md *ctx)
+{
+	return 2;
+}
+
 char LICENSE[] SEC("license") = "GPL";
