@@ -345,6 +345,27 @@ impl Loader {
                 .find(k, &name)
                 .ok_or_else(|| fail("not in the kernel's BTF".into()))?;
         }
+        if let Some(so) = &prog.struct_ops {
+            // bpf_map__init_kern_struct_ops: the kernel's struct of that name, the member
+            // of that name in it.
+            let fail = |reason: String| Error::AttachTarget {
+                program: prog.name.clone(),
+                target: format!("struct {}.{}", so.struct_name, so.member),
+                reason,
+            };
+            let vmlinux = self.vmlinux().map_err(fail)?;
+            let id = vmlinux
+                .find(kind::STRUCT, &so.struct_name)
+                .ok_or_else(|| fail("the struct is not in the kernel's BTF".into()))?;
+            let index = vmlinux
+                .ty(id)
+                .members()
+                .iter()
+                .position(|m| m.name == so.member)
+                .ok_or_else(|| fail("the kernel's struct has no such member".into()))?;
+            opts.attach_btf_id = id;
+            opts.struct_ops_member = Some(index as u32);
+        }
         Ok(opts)
     }
 

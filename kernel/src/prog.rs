@@ -86,6 +86,9 @@ pub struct LoadOptions<'a> {
     /// `attach_btf_id`: the attach target's id in vmlinux BTF (fentry, fexit, tp_btf,
     /// lsm, iter); 0 when none.
     pub attach_btf_id: u32,
+    /// For a `struct_ops` program: the index of its member in the kernel's struct, which
+    /// the kernel takes in place of `expected_attach_type`.
+    pub struct_ops_member: Option<u32>,
 }
 
 impl LoadOptions<'_> {
@@ -101,6 +104,7 @@ impl LoadOptions<'_> {
             flags: 0,
             btf: None,
             attach_btf_id: 0,
+            struct_ops_member: None,
         }
     }
 }
@@ -190,7 +194,9 @@ impl Program {
                 },
                 prog_flags: opts.flags,
                 prog_name: sys::obj_name(&opts.name),
-                expected_attach_type: opts.expected_attach_type.map_or(0, AttachType::number),
+                expected_attach_type: opts
+                    .struct_ops_member
+                    .unwrap_or_else(|| opts.expected_attach_type.map_or(0, AttachType::number)),
                 attach_btf_id: opts.attach_btf_id,
                 ..Default::default()
             };

@@ -133,3 +133,34 @@ fn tracing_programs_get_their_attach_btf_id() {
         "program `nowhere`: attach target `bpfx_no_such_function`: not in the kernel's BTF"
     );
 }
+
+#[test]
+fn struct_ops_programs_name_their_member() {
+    if !kernel_available("struct_ops_programs_name_their_member") {
+        return;
+    }
+    let o = open("struct_ops.bpf.o");
+    let l = Loader::new(&o).unwrap();
+    let Ok(vmlinux) = l.vmlinux() else {
+        println!("skipped: no kernel BTF");
+        return;
+    };
+    let st = vmlinux
+        .find(obj::core::kind::STRUCT, "tcp_congestion_ops")
+        .unwrap();
+    for (name, member) in [("bpfx_init", "init"), ("bpfx_ssthresh", "ssthresh")] {
+        let p = o.program(name).unwrap();
+        assert_eq!(p.struct_ops.as_ref().unwrap().member, member);
+        let opts = l.options(&o, p, ProgType::StructOps).unwrap();
+        assert_eq!(opts.attach_btf_id, st);
+        let index = vmlinux
+            .ty(st)
+            .members()
+            .iter()
+            .position(|m| m.name == member)
+            .unwrap();
+        assert_eq!(opts.struct_ops_member, Some(index as u32));
+        l.load(&o, p, ProgType::StructOps)
+            .unwrap_or_else(|e| panic!("{name}: {e}\n{}", e.verifier_log().unwrap_or("")));
+    }
+}

@@ -573,6 +573,7 @@ impl Object {
                     undefined_calls: linked.undefined_calls,
                     externs: linked.externs,
                     extern_refs: linked.extern_refs,
+                    struct_ops: None,
                     ext: Default::default(),
                 });
             }

@@ -376,5 +376,57 @@ pub(crate) fn prepare(obj: &mut Object, file: &object::File<'_>) -> Result<(), O
         }
     }
     obj.btf_for_load = Some(for_kernel(raw, &btf, &facts, &kconfig));
+    struct_ops_members(obj, file, &btf);
     Ok(())
+}
+
+/// Gives each `struct_ops` program the struct member that points at it: a relocation in
+/// `.struct_ops` (or `.struct_ops.link`) against the program's symbol, at an offset inside
+/// a variable of that section, names the member at that offset of the variable's struct
+/// (libbpf's `bpf_object__collect_st_ops_relos`). Offsets that name no member are left
+/// alone: the kernel then refuses the program for want of an attach target.
+fn struct_ops_members(obj: &mut Object, file: &object::File<'_>, btf: &Btf) {
+    use object::{Object as _, ObjectSection as _, ObjectSymbol as _, RelocationTarget};
+    for name in [".struct_ops", ".struct_ops.link"] {
+        let Some(sec) = file.section_by_name(name) else {
+            continue;
+        };
+        // The section's variables: (start, end, struct type id).
+        let vars: Vec<(u64, u64, u32)> = file
+            .symbols()
+            .filter(|s| s.section_index() == Some(sec.index()) && s.size() > 0)
+            .filter_map(|s| {
+                let var = btf
+                    .iter()
+                    .find(|(_, t)| t.kind == kind::VAR && Ok(t.name.as_str()) == s.name())?;
+                Some((s.address(), s.address() + s.size(), btf.skip_mods(var.1.size_or_type)))
+            })
+            .collect();
+        for (offset, reloc) in sec.relocations() {
+            let RelocationTarget::Symbol(i) = reloc.target() else {
+                continue;
+            };
+            let Some(prog) = file.symbol_by_index(i).ok().and_then(|s| s.name().ok()) else {
+                continue;
+            };
+            let Some(&(start, _, ty)) = vars.iter().find(|v| v.0 <= offset && offset < v.1)
+            else {
+                continue;
+            };
+            let t = btf.ty(ty);
+            let Some(m) = t
+                .members()
+                .iter()
+                .find(|m| u64::from(m.bit_offset / 8) == offset - start)
+            else {
+                continue;
+            };
+            if let Some(p) = obj.programs.iter_mut().find(|p| p.name == prog) {
+                p.struct_ops = Some(crate::StructOpsMember {
+                    struct_name: t.name.clone(),
+                    member: m.name.clone(),
+                });
+            }
+        }
+    }
 }

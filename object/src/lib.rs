@@ -156,6 +156,20 @@ pub struct Program {
     /// Each instruction (index in `insns`) that refers to an extern, with its name; kept
     /// after resolution.
     pub extern_refs: Vec<(usize, String)>,
+    /// For a `struct_ops` program: the struct it implements a member of and the member,
+    /// from the `.struct_ops` variable whose member points at it (libbpf's
+    /// `bpf_object__collect_st_ops_relos`). The kernel takes the struct's id in its BTF as
+    /// `attach_btf_id` and the member's index there as `expected_attach_type`.
+    pub struct_ops: Option<StructOpsMember>,
+}
+
+/// Where a `struct_ops` program is plugged in.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StructOpsMember {
+    /// The struct's name (`tcp_congestion_ops`).
+    pub struct_name: String,
+    /// The function pointer member (`init`, `cong_avoid` ...).
+    pub member: String,
 }
 
 /// An object's map reference as a reference by index: an object numbers its maps by index
