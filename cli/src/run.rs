@@ -43,6 +43,11 @@ pub struct Args {
     /// `.BTF`; default: /sys/kernel/btf/vmlinux).
     #[arg(long, value_name = "FILE")]
     pub btf: Option<PathBuf>,
+    /// Kernel configuration for an object's `__kconfig` externs (`CONFIG_*=` lines as in
+    /// /proc/config.gz, plus LINUX_KERNEL_VERSION=, LINUX_HAS_BPF_COOKIE=,
+    /// LINUX_HAS_SYSCALL_WRAPPER=). Without it such programs are refused by name.
+    #[arg(long, value_name = "FILE")]
+    pub kconfig: Option<PathBuf>,
     /// User memory from a file (r1 points at it for `--type plain`).
     #[arg(long, value_name = "FILE", conflicts_with = "mem_hex")]
     pub mem: Option<PathBuf>,
@@ -215,6 +220,7 @@ fn read_object(args: &Args, bytes: &[u8]) -> Result<(vm::testing::Test, Loaded, 
     }
     let mut obj = crate::load::object(bytes, &name)?;
     crate::core_relocs::apply(&mut obj, args.btf.as_deref(), &name)?;
+    crate::kconfig::apply(&mut obj, args.kconfig.as_deref(), &name)?;
     let i = harness::program::pick_index(
         &obj,
         &name,

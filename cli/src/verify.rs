@@ -42,6 +42,11 @@ pub struct Args {
     /// `.BTF`; default: /sys/kernel/btf/vmlinux).
     #[arg(long, value_name = "FILE")]
     pub btf: Option<PathBuf>,
+    /// Kernel configuration for an object's `__kconfig` externs (`CONFIG_*=` lines as in
+    /// /proc/config.gz, plus LINUX_KERNEL_VERSION=, LINUX_HAS_BPF_COOKIE=,
+    /// LINUX_HAS_SYSCALL_WRAPPER=). Without it such programs are refused by name.
+    #[arg(long, value_name = "FILE")]
+    pub kconfig: Option<PathBuf>,
     /// A map: [NAME=]TYPE:KEY_SIZE:VALUE_SIZE:MAX_ENTRIES[:FLAGS] (repeatable; index =
     /// order; `map_fd(0)` is the first). The old NAME:TYPE:... spelling is still read, with a
     /// note. An ELF object declares its own maps.
@@ -257,6 +262,7 @@ pub fn main(args: Args, color: render::Color) -> Result<ExitCode> {
             let name = args.file.display().to_string();
             let mut obj = crate::load::object(&bytes, &name)?;
             crate::core_relocs::apply(&mut obj, args.btf.as_deref(), &name)?;
+            crate::kconfig::apply(&mut obj, args.kconfig.as_deref(), &name)?;
             if args.section.is_none() && args.program.is_none() && obj.programs.len() > 1 {
                 return verify_all(&args, &obj, &name);
             }

@@ -112,6 +112,10 @@ pub enum Error {
         /// The kernel's BTF log.
         log: String,
     },
+    /// An object's BTF cannot be made ready for the kernel (libbpf's load-time fix-ups
+    /// failed: a data section BTF lists but the file lacks ...); it is not loaded.
+    #[error("the object's BTF cannot be prepared for the kernel: {0}")]
+    ObjectBtf(String),
     /// An object's extern cannot be resolved for this kernel.
     #[error("{0}")]
     Extern(#[from] obj::externs::ExternError),

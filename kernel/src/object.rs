@@ -276,13 +276,7 @@ impl Loader {
                 Err(e) if e.is_unavailable() => return Err(e),
                 Err(e) => (None, Some(e)),
             },
-            Some(Err(reason)) => (
-                None,
-                Some(Error::Btf {
-                    errno: sys::Errno(libc::EINVAL),
-                    log: format!("not loaded: {reason}"),
-                }),
-            ),
+            Some(Err(reason)) => (None, Some(Error::ObjectBtf(reason.clone()))),
             None => (None, None),
         };
         let mut maps = Vec::with_capacity(o.maps.len());

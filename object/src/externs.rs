@@ -57,10 +57,36 @@ impl KernelConfig {
     /// Reads the `CONFIG_NAME=value` lines of a configuration file (as libbpf's
     /// `bpf_object__process_kconfig_line`: other lines, `# CONFIG_X is not set`
     /// included, are skipped; a `CONFIG_` line without `=` or value is an error naming
-    /// its line). The specials are left at their defaults.
+    /// its line).
+    ///
+    /// libbpf's specials may be given too, which a kernel's configuration file does not
+    /// hold (so that a test can say them): `LINUX_KERNEL_VERSION=6.18.44` (a release) or
+    /// `=0x61200` (a code), `LINUX_HAS_BPF_COOKIE=y|n`, `LINUX_HAS_SYSCALL_WRAPPER=y|n`.
     pub fn parse(text: &str) -> Result<KernelConfig, String> {
         let mut c = KernelConfig::default();
         for (n, line) in text.lines().enumerate() {
+            let bad = || format!("line {}: `{line}`", n + 1);
+            let yes_no = |v: &str| match v {
+                "y" => Ok(true),
+                "n" => Ok(false),
+                _ => Err(format!("{}: expected y or n", bad())),
+            };
+            if let Some(v) = line.strip_prefix("LINUX_KERNEL_VERSION=") {
+                c.kernel_version = match v.strip_prefix("0x") {
+                    Some(h) => u32::from_str_radix(h, 16).ok(),
+                    None => KernelConfig::version_code(v),
+                }
+                .ok_or_else(|| format!("{}: expected a release (6.18.44) or 0x code", bad()))?;
+                continue;
+            }
+            if let Some(v) = line.strip_prefix("LINUX_HAS_BPF_COOKIE=") {
+                c.has_bpf_cookie = yes_no(v)?;
+                continue;
+            }
+            if let Some(v) = line.strip_prefix("LINUX_HAS_SYSCALL_WRAPPER=") {
+                c.has_syscall_wrapper = yes_no(v)?;
+                continue;
+            }
             if !line.starts_with("CONFIG_") {
                 continue;
             }

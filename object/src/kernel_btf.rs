@@ -399,7 +399,11 @@ fn struct_ops_members(obj: &mut Object, file: &object::File<'_>, btf: &Btf) {
                 let var = btf
                     .iter()
                     .find(|(_, t)| t.kind == kind::VAR && Ok(t.name.as_str()) == s.name())?;
-                Some((s.address(), s.address() + s.size(), btf.skip_mods(var.1.size_or_type)))
+                Some((
+                    s.address(),
+                    s.address() + s.size(),
+                    btf.skip_mods(var.1.size_or_type),
+                ))
             })
             .collect();
         for (offset, reloc) in sec.relocations() {
@@ -409,8 +413,7 @@ fn struct_ops_members(obj: &mut Object, file: &object::File<'_>, btf: &Btf) {
             let Some(prog) = file.symbol_by_index(i).ok().and_then(|s| s.name().ok()) else {
                 continue;
             };
-            let Some(&(start, _, ty)) = vars.iter().find(|v| v.0 <= offset && offset < v.1)
-            else {
+            let Some(&(start, _, ty)) = vars.iter().find(|v| v.0 <= offset && offset < v.1) else {
                 continue;
             };
             let t = btf.ty(ty);

@@ -101,7 +101,8 @@ pub struct Object {
     /// them is [`Object::resolve_kconfig`] and [`Object::resolve_ksyms`].
     pub externs: Vec<Extern>,
     /// The object's `.BTF` as the kernel is to be given it (`BPF_BTF_LOAD`), after the
-    /// fix-ups libbpf makes ([`kernel_btf`](crate) module docs): `None` without `.BTF`,
+    /// fix-ups libbpf makes before loading (DATASEC sizes and offsets from the ELF
+    /// symbols, extern sections made loadable, hidden functions static): `None` without `.BTF`,
     /// an error when the fix-ups cannot be made (libbpf refuses to open such an object;
     /// a loader may load without BTF).
     pub btf_for_load: Option<Result<Vec<u8>, String>>,

@@ -8,7 +8,10 @@ use obj::externs::{KcfgType, KernelConfig};
 use obj::Object;
 
 fn open() -> Object {
-    let p = concat!(env!("CARGO_MANIFEST_DIR"), "/../testdata/elf/extern_values.bpf.o");
+    let p = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../testdata/elf/extern_values.bpf.o"
+    );
     Object::parse(&std::fs::read(p).unwrap()).unwrap()
 }
 
@@ -115,6 +118,21 @@ fn kconfig_errors_name_the_extern() {
     assert!(KernelConfig::parse("CONFIG_X=\n")
         .unwrap_err()
         .contains("line 1"));
+    let c = KernelConfig::parse(
+        "LINUX_KERNEL_VERSION=6.18.44\nLINUX_HAS_BPF_COOKIE=y\nLINUX_HAS_SYSCALL_WRAPPER=n\n",
+    )
+    .unwrap();
+    assert_eq!(c.kernel_version, 0x06122c);
+    assert!(c.has_bpf_cookie && !c.has_syscall_wrapper);
+    assert_eq!(
+        KernelConfig::parse("LINUX_KERNEL_VERSION=0x10\n")
+            .unwrap()
+            .kernel_version,
+        0x10
+    );
+    assert!(KernelConfig::parse("LINUX_HAS_BPF_COOKIE=1\n")
+        .unwrap_err()
+        .contains("expected y or n"));
     assert_eq!(KernelConfig::version_code("6.1"), Some(0x060100));
     assert_eq!(KernelConfig::version_code("5.10.300-x"), Some(0x050aff));
 }
