@@ -93,7 +93,9 @@ pub struct Btf {
 impl Btf {
     /// Parses the contents of a `.BTF` section (little-endian, as clang writes it for
     /// `-target bpf` on a little-endian host): the full type table ([`crate::core::Btf`],
-    /// the one BTF reader) seen through what map definitions need.
+    /// the one BTF reader) seen through what map definitions need. The object parser
+    /// reads the table once and takes the view ([`Btf::view`]); the tests use this.
+    #[cfg(test)]
     pub fn parse(data: &[u8]) -> Result<Btf, BtfError> {
         let full = crate::core::Btf::parse(data).map_err(|e| BtfError(e.to_string()))?;
         Ok(Btf::view(&full))

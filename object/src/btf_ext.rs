@@ -261,21 +261,18 @@ fn origins(obj: &Object, prog: &Program) -> HashMap<(String, usize), usize> {
     map
 }
 
-/// Reads `.BTF` and `.BTF.ext` of an ELF object and gives each program its records.
+/// Reads `.BTF.ext` of an ELF object with its `.BTF` and gives each program its records.
 /// Called once at the end of [`Object::parse`].
-pub(crate) fn attach(obj: &mut Object, file: &object::File<'_>) -> Result<(), crate::ObjectError> {
+pub(crate) fn attach(
+    obj: &mut Object,
+    file: &object::File<'_>,
+    btf: Arc<Btf>,
+) -> Result<(), crate::ObjectError> {
     use object::{Object as _, ObjectSection as _};
     let section_err = |section: &str, reason: String| crate::ObjectError::Section {
         section: section.into(),
         reason,
     };
-    let Some(btf_sec) = file.section_by_name(".BTF") else {
-        return Ok(());
-    };
-    let btf_data = btf_sec
-        .data()
-        .map_err(|e| section_err(".BTF", e.to_string()))?;
-    let btf = Arc::new(Btf::parse(btf_data).map_err(|e| section_err(".BTF", e.to_string()))?);
     let ext = match file.section_by_name(".BTF.ext") {
         Some(s) => {
             let data = s

@@ -108,10 +108,16 @@ impl Object {
         let mut data_map: HashMap<SectionIndex, usize> = HashMap::new();
         let mut license = None;
 
-        let btf = match file.section_by_name(".BTF") {
-            Some(s) => Some(btf::Btf::parse(s.data()?)?),
+        // `.BTF` is read once: the full type table (CO-RE, `.BTF.ext`, the kernel's copy)
+        // and the view map definitions are read through.
+        let full_btf = match file.section_by_name(".BTF") {
+            Some(s) => Some(std::sync::Arc::new(
+                crate::core::Btf::parse(s.data()?)
+                    .map_err(|e| ObjectError::Btf(crate::BtfError(e.to_string())))?,
+            )),
             None => None,
         };
+        let btf = full_btf.as_deref().map(btf::Btf::view);
         let externs = btf.as_ref().map_or_else(Vec::new, |b| externs(&file, b));
 
         if let Some(sec) = file.section_by_name("maps") {
@@ -599,8 +605,10 @@ impl Object {
             externs,
             btf_for_load: None,
         };
-        crate::btf_ext::attach(&mut object, &file)?;
-        crate::kernel_btf::prepare(&mut object, &file)?;
+        if let Some(full) = full_btf {
+            crate::btf_ext::attach(&mut object, &file, full.clone())?;
+            crate::kernel_btf::prepare(&mut object, &file, &full)?;
+        }
         Ok(object)
     }
 }

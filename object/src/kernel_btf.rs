@@ -312,18 +312,18 @@ fn is_hidden(sym: &object::Symbol<'_, '_>) -> bool {
 /// Completes a parsed object with what loading it needs from its `.BTF`: each extern's
 /// type and `.kconfig` slot, the BTF type ids of global data maps, and
 /// [`Object::btf_for_load`]. Called once at the end of [`Object::parse`].
-pub(crate) fn prepare(obj: &mut Object, file: &object::File<'_>) -> Result<(), ObjectError> {
+pub(crate) fn prepare(
+    obj: &mut Object,
+    file: &object::File<'_>,
+    btf: &Btf,
+) -> Result<(), ObjectError> {
     use object::{Object as _, ObjectSection as _, ObjectSymbol as _, SymbolKind};
     let Some(sec) = file.section_by_name(".BTF") else {
         return Ok(());
     };
     let raw = sec.data()?;
-    let btf = Btf::parse(raw).map_err(|e| ObjectError::Section {
-        section: ".BTF".into(),
-        reason: e.to_string(),
-    })?;
     let kconfig =
-        crate::externs::kconfig_layout(&btf, &obj.externs).map_err(|e| ObjectError::Section {
+        crate::externs::kconfig_layout(btf, &obj.externs).map_err(|e| ObjectError::Section {
             section: ".kconfig".into(),
             reason: e.to_string(),
         })?;
@@ -375,8 +375,8 @@ pub(crate) fn prepare(obj: &mut Object, file: &object::File<'_>) -> Result<(), O
             _ => {}
         }
     }
-    obj.btf_for_load = Some(for_kernel(raw, &btf, &facts, &kconfig));
-    struct_ops_members(obj, file, &btf);
+    obj.btf_for_load = Some(for_kernel(raw, btf, &facts, &kconfig));
+    struct_ops_members(obj, file, btf);
     Ok(())
 }
 
