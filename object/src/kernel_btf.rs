@@ -45,7 +45,9 @@ pub(crate) struct ElfFacts {
     pub hidden_funcs: HashSet<String>,
 }
 
-/// One type as its 32-bit words (the 12-byte header, then what its kind adds).
+/// The type table as each type's 32-bit words (the 12-byte header, then what its kind
+/// adds), and the strings.
+#[derive(Debug)]
 struct RawTypes {
     types: Vec<Vec<u32>>,
     strings: Vec<u8>,
@@ -431,5 +433,90 @@ fn struct_ops_members(obj: &mut Object, file: &object::File<'_>, btf: &Btf) {
                 });
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A BTF blob from strings and types given as (kind, name offset, vlen, size_or_type,
+    /// extra words).
+    fn blob(strings: &str, types: &[(u8, u32, u32, u32, Vec<u32>)]) -> Vec<u8> {
+        let mut t = RawTypes {
+            types: vec![Vec::new()],
+            strings: strings.as_bytes().to_vec(),
+        };
+        for (k, name, vlen, st, extra) in types {
+            let mut w = vec![*name, ((*k as u32) << 24) | vlen, *st];
+            w.extend(extra);
+            t.types.push(w);
+        }
+        t.encode()
+    }
+
+    // Strings: 1 "int", 5 "a", 7 "b", 9 ".data", 15 "f".
+    const STRINGS: &str = "\0int\0a\0b\0.data\0f\0";
+
+    fn data_btf() -> Vec<u8> {
+        blob(
+            STRINGS,
+            &[
+                (kind::INT, 1, 0, 4, vec![32]),                   // 1: int
+                (kind::VAR, 5, 0, 1, vec![1]),                    // 2: a, global
+                (kind::VAR, 7, 0, 1, vec![1]),                    // 3: b, global
+                (kind::DATASEC, 9, 2, 0, vec![2, 0, 4, 3, 0, 4]), // 4: .data
+                (kind::FUNC_PROTO, 0, 0, 1, vec![]),              // 5
+                (kind::FUNC, 15, FUNC_GLOBAL, 5, vec![]),         // 6: f, global
+            ],
+        )
+    }
+
+    fn fixed(facts: &ElfFacts) -> Result<RawTypes, String> {
+        let raw = data_btf();
+        let btf = Btf::parse(&raw).unwrap();
+        for_kernel(&raw, &btf, facts, &HashMap::new()).map(|b| RawTypes::parse(&b).unwrap())
+    }
+
+    #[test]
+    fn data_sections_get_sizes_offsets_sorted_and_hidden_linkage() {
+        let mut facts = ElfFacts::default();
+        facts.section_sizes.insert(".data".into(), 8);
+        facts.var_syms.insert("a".into(), (4, false));
+        facts.var_syms.insert("b".into(), (0, true));
+        facts.hidden_funcs.insert("f".into());
+        let t = fixed(&facts).unwrap();
+        // btf_fixup_datasec: the section's size, each variable at its symbol, sorted.
+        assert_eq!(t.types[4][2], 8);
+        assert_eq!(&t.types[4][3..], &[3, 0, 4, 2, 4, 4]);
+        // `b` is hidden: static; `a` stays global.
+        assert_eq!(
+            (t.types[2][3], t.types[3][3]),
+            (VAR_GLOBAL_ALLOCATED, VAR_STATIC)
+        );
+        // A hidden .text function is static.
+        assert_eq!(vlen_of(t.types[6][1]) as u32, FUNC_STATIC);
+    }
+
+    #[test]
+    fn a_data_section_without_its_elf_section_or_symbol_is_refused() {
+        let e = fixed(&ElfFacts::default()).unwrap_err();
+        assert_eq!(e, "DATASEC `.data` has no ELF section to give its size");
+        let mut facts = ElfFacts::default();
+        facts.section_sizes.insert(".data".into(), 8);
+        facts.var_syms.insert("a".into(), (4, false));
+        let e = fixed(&facts).unwrap_err();
+        assert_eq!(e, "DATASEC `.data`: variable `b` has no ELF symbol");
+    }
+
+    #[test]
+    fn a_truncated_type_table_is_an_error() {
+        let mut raw = data_btf();
+        // Claim one more word of types than there is before the strings.
+        let type_len = u32::from_le_bytes(raw[12..16].try_into().unwrap());
+        raw[12..16].copy_from_slice(&(type_len - 4).to_le_bytes());
+        assert!(RawTypes::parse(&raw)
+            .unwrap_err()
+            .contains("runs past the type section"));
     }
 }
