@@ -14,6 +14,7 @@ mod cross_check;
 mod disasm;
 mod exit;
 mod input;
+mod kconfig;
 mod kernel;
 mod load;
 mod object;

@@ -43,6 +43,11 @@ pub struct Args {
     /// `.BTF`; default: /sys/kernel/btf/vmlinux).
     #[arg(long, value_name = "FILE")]
     pub btf: Option<PathBuf>,
+    /// Kernel configuration for an object's `__kconfig` externs (`CONFIG_*=` lines as in
+    /// /proc/config.gz, plus LINUX_KERNEL_VERSION=, LINUX_HAS_BPF_COOKIE=,
+    /// LINUX_HAS_SYSCALL_WRAPPER=). Without it such programs are refused by name.
+    #[arg(long, value_name = "FILE")]
+    pub kconfig: Option<PathBuf>,
     /// User memory from a file (r1 points at it for `--type plain`).
     #[arg(long, value_name = "FILE", conflicts_with = "mem_hex")]
     pub mem: Option<PathBuf>,
@@ -147,6 +152,8 @@ struct Loaded {
     pub source: Option<(String, Vec<asm::Span>)>,
     /// The input's name for messages.
     pub name: String,
+    /// For an object's program: it, for source lines from its line info.
+    pub object: Option<obj::Program>,
 }
 
 /// Reads FILE into instructions (assembly errors are rendered and rejected).
@@ -161,6 +168,7 @@ fn read_program(args: &Args) -> Result<Loaded> {
             crate::load::Code::Bytes(_) => None,
         },
         name: r.name,
+        object: None,
     })
 }
 
@@ -187,6 +195,7 @@ fn verified(
         &loaded.insns,
         &loaded.name,
         source,
+        loaded.object.as_ref(),
         &opts,
         crate::render::Color::Auto,
     )
@@ -211,6 +220,7 @@ fn read_object(args: &Args, bytes: &[u8]) -> Result<(vm::testing::Test, Loaded, 
     }
     let mut obj = crate::load::object(bytes, &name)?;
     crate::core_relocs::apply(&mut obj, args.btf.as_deref(), &name)?;
+    crate::kconfig::apply(&mut obj, args.kconfig.as_deref(), &name)?;
     let i = harness::program::pick_index(
         &obj,
         &name,
@@ -242,10 +252,11 @@ fn read_object(args: &Args, bytes: &[u8]) -> Result<(vm::testing::Test, Loaded, 
     Ok((
         test,
         Loaded {
-            insns: p.insns,
+            insns: p.insns.clone(),
             dialect: Dialect::Llvm,
             source: None,
             name: format!("{name}:{}", p.name),
+            object: Some(p),
         },
         Some(prog_type),
     ))
@@ -507,6 +518,9 @@ pub fn main(args: Args) -> Result<ExitCode> {
         eprintln!("error: {e}");
         if !text.is_empty() {
             eprintln!("  --> {}: {text}", e.pc);
+        }
+        if let Some(line) = crate::verdict::object_line(loaded.object.as_ref(), e.pc) {
+            eprintln!("  --> {line}");
         }
         return Ok(ExitCode::from(1));
     }

@@ -14,6 +14,8 @@ pub struct Program {
     pub name: String,
     /// For text: the source and each slot's span.
     pub source: Option<(String, Vec<Option<Span>>)>,
+    /// For an object's program: it, for the source lines of its line info.
+    pub object: Option<obj::Program>,
 }
 
 /// Verifies a program about to run (`bpfx run` without `--no-verify`) and reports a
@@ -24,6 +26,7 @@ pub fn gate(
     insns: &[asm::Insn],
     name: &str,
     source: Option<(&str, &[Span])>,
+    object: Option<&obj::Program>,
     opts: &Options,
     color: render::Color,
 ) -> bool {
@@ -40,6 +43,7 @@ pub fn gate(
         bytes: asm::encode(insns),
         name: name.to_string(),
         source: source.map(|(src, _)| (src.to_string(), spans)),
+        object: object.cloned(),
     };
     match verifier::verify_bytes(&prog.bytes, opts) {
         Ok(_) => true,
@@ -60,8 +64,24 @@ pub fn gate(
     }
 }
 
+/// The source line of the instruction at slot `insn`: the assembly line of a text
+/// program, or for an object's program the C line its line info names (`file.c:42: text`).
+/// `file.c:42:5: text` for the instruction at `slot` of an object's program with line
+/// info ([`obj::Program::source_line`]).
+pub fn object_line(prog: Option<&obj::Program>, slot: usize) -> Option<String> {
+    let l = prog?.source_line(slot)?;
+    let base = l.file.rsplit('/').next().unwrap_or(&l.file);
+    Some(
+        format!("{base}:{}:{}: {}", l.line, l.col, l.text)
+            .trim_end_matches([':', ' '])
+            .to_string(),
+    )
+}
+
 pub fn source_line(prog: &Program, insn: usize) -> Option<String> {
-    let (src, spans) = prog.source.as_ref()?;
+    let Some((src, spans)) = prog.source.as_ref() else {
+        return object_line(prog.object.as_ref(), insn);
+    };
     let span = (*spans.get(insn)?)?;
     let start = src[..span.start].rfind('\n').map(|i| i + 1).unwrap_or(0);
     let end = src[span.start..]
@@ -123,6 +143,9 @@ pub fn report(prog: &Program, r: &Rejection, color: render::Color) {
                 r.insn,
                 insn.map(|t| format!(": {t}")).unwrap_or_default()
             );
+            if let Some(line) = object_line(prog.object.as_ref(), r.insn) {
+                eprintln!("  --> {line}");
+            }
             for n in notes {
                 eprintln!("  = note: {n}");
             }

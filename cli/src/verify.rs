@@ -42,6 +42,11 @@ pub struct Args {
     /// `.BTF`; default: /sys/kernel/btf/vmlinux).
     #[arg(long, value_name = "FILE")]
     pub btf: Option<PathBuf>,
+    /// Kernel configuration for an object's `__kconfig` externs (`CONFIG_*=` lines as in
+    /// /proc/config.gz, plus LINUX_KERNEL_VERSION=, LINUX_HAS_BPF_COOKIE=,
+    /// LINUX_HAS_SYSCALL_WRAPPER=). Without it such programs are refused by name.
+    #[arg(long, value_name = "FILE")]
+    pub kconfig: Option<PathBuf>,
     /// A map: [NAME=]TYPE:KEY_SIZE:VALUE_SIZE:MAX_ENTRIES[:FLAGS] (repeatable; index =
     /// order; `map_fd(0)` is the first). The old NAME:TYPE:... spelling is still read, with a
     /// note. An ELF object declares its own maps.
@@ -74,6 +79,7 @@ fn read(args: &Args, color: render::Color) -> Result<Program> {
             bytes,
             name: r.name,
             source: None,
+            object: None,
         },
         crate::load::Code::Assembled { insns, src, spans } => {
             // One span per slot; the second slot of lddw has none.
@@ -88,6 +94,7 @@ fn read(args: &Args, color: render::Color) -> Result<Program> {
                 bytes: asm::encode(&insns),
                 name: r.name,
                 source: Some((src, slots)),
+                object: None,
             }
         }
     })
@@ -112,6 +119,7 @@ fn from_object(args: &Args, obj: &obj::Object, name: &str) -> Result<Picked> {
         bytes: asm::encode(&p.insns),
         name: format!("{name}:{}", p.name),
         source: None,
+        object: Some(p.clone()),
     };
     let attach = p.expected_attach_type.map(|a| a.number());
     Ok((prog, prog_type, attach, maps))
@@ -173,7 +181,10 @@ fn verify_all(args: &Args, obj: &obj::Object, name: &str) -> Result<ExitCode> {
                     }
                     Err(r) => {
                         row.processed = r.processed;
-                        row.message = Some(format!("insn {}: {}", r.insn, r.message));
+                        let at = crate::verdict::object_line(Some(p), r.insn)
+                            .map(|l| format!(" ({l})"))
+                            .unwrap_or_default();
+                        row.message = Some(format!("insn {}{at}: {}", r.insn, r.message));
                     }
                 }
             }
@@ -251,6 +262,7 @@ pub fn main(args: Args, color: render::Color) -> Result<ExitCode> {
             let name = args.file.display().to_string();
             let mut obj = crate::load::object(&bytes, &name)?;
             crate::core_relocs::apply(&mut obj, args.btf.as_deref(), &name)?;
+            crate::kconfig::apply(&mut obj, args.kconfig.as_deref(), &name)?;
             if args.section.is_none() && args.program.is_none() && obj.programs.len() > 1 {
                 return verify_all(&args, &obj, &name);
             }

@@ -20,6 +20,10 @@ pub enum Op {
     ProgLoad,
     /// `BPF_PROG_TEST_RUN`.
     ProgTestRun,
+    /// `BPF_BTF_LOAD`.
+    BtfLoad,
+    /// `BPF_MAP_FREEZE`.
+    MapFreeze,
 }
 
 impl fmt::Display for Op {
@@ -32,6 +36,8 @@ impl fmt::Display for Op {
             Op::MapGetNextKey => "BPF_MAP_GET_NEXT_KEY",
             Op::ProgLoad => "BPF_PROG_LOAD",
             Op::ProgTestRun => "BPF_PROG_TEST_RUN",
+            Op::BtfLoad => "BPF_BTF_LOAD",
+            Op::MapFreeze => "BPF_MAP_FREEZE",
         })
     }
 }
@@ -116,6 +122,32 @@ pub enum Error {
         /// The kernel's rule the attributes broke, when bpfx knows it.
         reason: Option<String>,
     },
+    /// The kernel refused an object's BTF (`BPF_BTF_LOAD`); the log says why.
+    #[error("BPF_BTF_LOAD: the kernel rejected the object's BTF ({errno}): {}", first_error_line(.log).unwrap_or("no log"))]
+    Btf {
+        /// The errno.
+        errno: Errno,
+        /// The kernel's BTF log.
+        log: String,
+    },
+    /// An object's BTF cannot be made ready for the kernel (libbpf's load-time fix-ups
+    /// failed: a data section BTF lists but the file lacks ...); it is not loaded.
+    #[error("the object's BTF cannot be prepared for the kernel: {0}")]
+    ObjectBtf(String),
+    /// An object's extern cannot be resolved for this kernel.
+    #[error("{0}")]
+    Extern(#[from] obj::externs::ExternError),
+    /// A program's attach target (fentry/fexit/tp_btf/lsm/iter) is not in the kernel's BTF,
+    /// or the kernel's BTF cannot be read.
+    #[error("program `{program}`: attach target `{target}`: {reason}")]
+    AttachTarget {
+        /// Program.
+        program: String,
+        /// The name looked up.
+        target: String,
+        /// Why it was not found.
+        reason: String,
+    },
     /// A one-slot instruction's immediate does not fit its 32-bit field.
     #[error("instruction {index}: immediate {imm} does not fit in 32 bits (only `lddw` takes 64)")]
     ImmRange {
@@ -151,6 +183,7 @@ impl Error {
         match self {
             Error::PermissionDenied { errno, .. }
             | Error::Verifier { errno, .. }
+            | Error::Btf { errno, .. }
             | Error::Sys { errno, .. }
             | Error::MapCreate { errno, .. } => Some(*errno),
             _ => None,

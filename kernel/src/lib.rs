@@ -31,6 +31,7 @@
 #![deny(missing_docs)]
 #![allow(unsafe_code)]
 
+pub mod btf;
 pub mod btf_shape;
 pub mod conformance;
 pub mod cpu;

@@ -170,6 +170,22 @@ impl Map {
         })
     }
 
+    /// Wraps a descriptor `BPF_MAP_CREATE` returned for `spec` by a creation with
+    /// attributes [`Map::create`] does not set (an object's BTF: `kernel::object`).
+    pub(crate) fn from_created(fd: OwnedFd, spec: &MapSpec) -> Map {
+        let value_len = if is_percpu(spec.map_type) {
+            // Each CPU's value is padded to 8 bytes (`bpf_map_value_size`).
+            (spec.value_size as usize).div_ceil(8) * 8 * possible_cpus()
+        } else {
+            spec.value_size as usize
+        };
+        Map {
+            fd,
+            spec: spec.clone(),
+            value_len,
+        }
+    }
+
     /// The shape the map was created with.
     pub fn spec(&self) -> &MapSpec {
         &self.spec

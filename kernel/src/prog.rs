@@ -80,6 +80,15 @@ pub struct LoadOptions<'a> {
     pub maps: Vec<&'a Map>,
     /// `BPF_F_*` load flags.
     pub flags: u32,
+    /// The object's BTF with the program's func info and line info (needed for
+    /// callbacks, global functions and source lines in the log).
+    pub btf: Option<crate::btf::ProgBtf<'a>>,
+    /// `attach_btf_id`: the attach target's id in vmlinux BTF (fentry, fexit, tp_btf,
+    /// lsm, iter); 0 when none.
+    pub attach_btf_id: u32,
+    /// For a `struct_ops` program: the index of its member in the kernel's struct, which
+    /// the kernel takes in place of `expected_attach_type`.
+    pub struct_ops_member: Option<u32>,
 }
 
 impl LoadOptions<'_> {
@@ -99,6 +108,9 @@ impl LoadOptions<'_> {
             } else {
                 0
             },
+            btf: None,
+            attach_btf_id: 0,
+            struct_ops_member: None,
         }
     }
 }
@@ -196,11 +208,28 @@ impl Program {
                 },
                 prog_flags: opts.flags,
                 prog_name: sys::obj_name(&opts.name),
-                expected_attach_type: opts.expected_attach_type.map_or(0, AttachType::number),
+                expected_attach_type: opts
+                    .struct_ops_member
+                    .unwrap_or_else(|| opts.expected_attach_type.map_or(0, AttachType::number)),
+                attach_btf_id: opts.attach_btf_id,
                 ..Default::default()
             };
-            // SAFETY: `bytes` (insn_cnt slots), `license` (NUL-terminated) and `log`
-            // (log_size bytes, or no buffer at level 0) outlive the call.
+            if let Some(b) = &opts.btf {
+                attr.prog_btf_fd = b.btf.as_raw_fd() as u32;
+                if !b.func_info.is_empty() {
+                    attr.func_info_rec_size = sys::FUNC_INFO_REC_SIZE;
+                    attr.func_info = b.func_info.as_ptr() as u64;
+                    attr.func_info_cnt = b.func_info.len() as u32 / sys::FUNC_INFO_REC_SIZE;
+                }
+                if !b.line_info.is_empty() {
+                    attr.line_info_rec_size = sys::LINE_INFO_REC_SIZE;
+                    attr.line_info = b.line_info.as_ptr() as u64;
+                    attr.line_info_cnt = b.line_info.len() as u32 / sys::LINE_INFO_REC_SIZE;
+                }
+            }
+            // SAFETY: `bytes` (insn_cnt slots), `license` (NUL-terminated), `log`
+            // (log_size bytes, or no buffer at level 0) and the func/line info records
+            // (cnt * rec_size bytes) outlive the call.
             let r = unsafe { sys::bpf_fd(cmd::PROG_LOAD, &mut attr) };
             (r, attr.log_true_size)
         };

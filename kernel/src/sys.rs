@@ -19,6 +19,7 @@ pub mod cmd {
     pub const PROG_LOAD: i32 = 5;
     pub const PROG_TEST_RUN: i32 = 10;
     pub const BTF_LOAD: i32 = 18;
+    pub const MAP_FREEZE: i32 = 22;
 }
 
 /// `BPF_OBJ_NAME_LEN`.
@@ -129,6 +130,38 @@ pub struct ProgLoadAttr {
     /// Output: the log size the kernel needed (so a truncated log can be fetched whole).
     pub log_true_size: u32,
 }
+
+/// The `BPF_BTF_LOAD` member (up to `btf_log_true_size`, added in Linux 6.4).
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default)]
+pub struct BtfLoadAttr {
+    /// Pointer to the raw BTF.
+    pub btf: u64,
+    /// Pointer to the log buffer.
+    pub btf_log_buf: u64,
+    /// Size of the BTF.
+    pub btf_size: u32,
+    /// Size of the log buffer.
+    pub btf_log_size: u32,
+    /// Log verbosity (1: on).
+    pub btf_log_level: u32,
+    /// Output: the log size the kernel needed.
+    pub btf_log_true_size: u32,
+}
+
+/// The member of commands that take only a map (`BPF_MAP_FREEZE`): no padding for the
+/// kernel's zero-tail check to trip on.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default)]
+pub struct MapFdAttr {
+    /// The map.
+    pub map_fd: u32,
+}
+
+/// `struct bpf_func_info`: 8 bytes.
+pub const FUNC_INFO_REC_SIZE: u32 = 8;
+/// `struct bpf_line_info`: 16 bytes.
+pub const LINE_INFO_REC_SIZE: u32 = 16;
 
 /// The `BPF_PROG_TEST_RUN` member.
 #[repr(C)]
@@ -317,6 +350,14 @@ mod tests {
         assert_eq!(offset_of!(ProgLoadAttr, core_relos), 128);
         assert_eq!(offset_of!(ProgLoadAttr, log_true_size), 140);
         assert_eq!(size_of::<ProgLoadAttr>(), 144);
+    }
+
+    #[test]
+    fn btf_load_layout() {
+        assert_eq!(offset_of!(BtfLoadAttr, btf_log_buf), 8);
+        assert_eq!(offset_of!(BtfLoadAttr, btf_size), 16);
+        assert_eq!(offset_of!(BtfLoadAttr, btf_log_level), 24);
+        assert_eq!(size_of::<BtfLoadAttr>(), 32);
     }
 
     #[test]

@@ -5,9 +5,9 @@
 use asm::types::ValueFields;
 use std::fmt;
 
-// The kind numbers and the magic are the full parser's (`crate::core::btf`, which CO-RE
+// The kind numbers are the full parser's (`crate::core::btf`, which CO-RE
 // uses): one list of `BTF_KIND_*`.
-use crate::core::btf::{kind, MAGIC};
+use crate::core::btf::kind;
 
 /// A problem in a `.BTF` section.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
@@ -90,169 +90,74 @@ pub struct Btf {
     types: Vec<Type>,
 }
 
-struct Reader<'a> {
-    data: &'a [u8],
-    pos: usize,
-}
-
-impl Reader<'_> {
-    fn u32(&mut self) -> Result<u32, BtfError> {
-        let b = self
-            .data
-            .get(self.pos..self.pos + 4)
-            .ok_or_else(|| BtfError(format!("type table truncated at byte {}", self.pos)))?;
-        self.pos += 4;
-        Ok(u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
-    }
-}
-
 impl Btf {
     /// Parses the contents of a `.BTF` section (little-endian, as clang writes it for
-    /// `-target bpf` on a little-endian host).
+    /// `-target bpf` on a little-endian host): the full type table ([`crate::core::Btf`],
+    /// the one BTF reader) seen through what map definitions need. The object parser
+    /// reads the table once and takes the view ([`Btf::view`]); the tests use this.
+    #[cfg(test)]
     pub fn parse(data: &[u8]) -> Result<Btf, BtfError> {
-        if data.len() < 24 {
-            return err(format!("header needs 24 bytes, section has {}", data.len()));
-        }
-        let magic = u16::from_le_bytes([data[0], data[1]]);
-        if magic != MAGIC {
-            return err(format!("bad magic {magic:#06x} (expected {MAGIC:#06x})"));
-        }
-        let word = |i: usize| u32::from_le_bytes([data[i], data[i + 1], data[i + 2], data[i + 3]]);
-        let (hdr_len, type_off, type_len, str_off, str_len) =
-            (word(4), word(8), word(12), word(16), word(20));
-        let base = hdr_len as usize;
-        let range = |off: u32, len: u32, what: &str| {
-            let start = base.checked_add(off as usize);
-            let end = start.and_then(|s| s.checked_add(len as usize));
-            match (start, end) {
-                (Some(s), Some(e)) if e <= data.len() => Ok(&data[s..e]),
-                _ => err(format!(
-                    "{what} (offset {off}, length {len}) is outside the {}-byte section",
-                    data.len()
-                )),
-            }
-        };
-        let types = range(type_off, type_len, "type table")?;
-        let strings = range(str_off, str_len, "string table")?;
-        let name = |off: u32| -> Result<String, BtfError> {
-            let rest = strings.get(off as usize..).ok_or_else(|| {
-                BtfError(format!("name offset {off} is outside the string table"))
-            })?;
-            let end = rest.iter().position(|&b| b == 0).unwrap_or(rest.len());
-            Ok(String::from_utf8_lossy(&rest[..end]).into_owned())
-        };
+        let full = crate::core::Btf::parse(data).map_err(|e| BtfError(e.to_string()))?;
+        Ok(Btf::view(&full))
+    }
 
-        let mut r = Reader {
-            data: types,
-            pos: 0,
-        };
-        let mut out = Vec::new();
-        while r.pos < types.len() {
-            let name_off = r.u32()?;
-            let info = r.u32()?;
-            let size_or_type = r.u32()?;
-            let k = ((info >> 24) & 0x1f) as u8;
-            let vlen = (info & 0xffff) as usize;
-            let t = match k {
-                kind::INT => {
-                    r.u32()?;
-                    Type::Scalar {
-                        name: name(name_off)?,
-                        size: size_or_type,
-                    }
-                }
-                kind::FLOAT => Type::Scalar {
-                    name: name(name_off)?,
-                    size: size_or_type,
+    /// The map-definition view of a full type table.
+    pub(crate) fn view(full: &crate::core::Btf) -> Btf {
+        use crate::core::Detail;
+        let types = full
+            .iter()
+            .skip(1)
+            .map(|(_, t)| match (t.kind, &t.detail) {
+                (kind::INT | kind::FLOAT | kind::ENUM | kind::ENUM64, _) => Type::Scalar {
+                    name: t.name.clone(),
+                    size: t.size_or_type,
                 },
-                kind::ENUM | kind::ENUM64 => {
-                    let words = if k == kind::ENUM { 2 } else { 3 };
-                    for _ in 0..vlen * words {
-                        r.u32()?;
-                    }
-                    Type::Scalar {
-                        name: name(name_off)?,
-                        size: size_or_type,
-                    }
-                }
-                kind::PTR => Type::Ptr(size_or_type),
-                kind::ARRAY => {
-                    let elem = r.u32()?;
-                    let _index_type = r.u32()?;
-                    let nelems = r.u32()?;
-                    Type::Array { elem, nelems }
-                }
-                kind::STRUCT | kind::UNION => {
-                    let mut members = Vec::with_capacity(vlen);
-                    for _ in 0..vlen {
-                        let n = r.u32()?;
-                        let type_id = r.u32()?;
-                        let offset = r.u32()?;
-                        members.push(Member {
-                            name: name(n)?,
-                            type_id,
-                            offset,
+                (kind::PTR, _) => Type::Ptr(t.size_or_type),
+                (kind::ARRAY, Detail::Array { elem, nelems, .. }) => Type::Array {
+                    elem: *elem,
+                    nelems: *nelems,
+                },
+                (kind::STRUCT | kind::UNION, _) => Type::Struct {
+                    name: t.name.clone(),
+                    size: t.size_or_type,
+                    members: t
+                        .members()
+                        .iter()
+                        .map(|m| Member {
+                            name: m.name.clone(),
+                            type_id: m.type_id,
+                            offset: m.bit_offset,
                             size: 0,
-                        });
-                    }
-                    Type::Struct {
-                        name: name(name_off)?,
-                        size: size_or_type,
-                        members,
-                    }
-                }
-                kind::TYPEDEF | kind::VOLATILE | kind::CONST | kind::RESTRICT | kind::TYPE_TAG => {
-                    Type::Alias(size_or_type)
-                }
-                kind::VAR => {
-                    r.u32()?; // linkage
-                    Type::Var {
-                        name: name(name_off)?,
-                        type_id: size_or_type,
-                    }
-                }
-                kind::DATASEC => {
-                    let mut vars = Vec::with_capacity(vlen);
-                    for _ in 0..vlen {
-                        let type_id = r.u32()?;
-                        let offset = r.u32()?;
-                        let size = r.u32()?;
-                        vars.push(Member {
-                            name: String::new(),
-                            type_id,
-                            offset,
-                            size,
-                        });
-                    }
-                    Type::Datasec {
-                        name: name(name_off)?,
-                        vars,
-                    }
-                }
-                kind::FUNC_PROTO => {
-                    for _ in 0..vlen * 2 {
-                        r.u32()?;
-                    }
-                    Type::Other(k)
-                }
-                kind::DECL_TAG => {
-                    r.u32()?;
-                    Type::Other(k)
-                }
-                kind::FUNC => Type::Func {
-                    name: name(name_off)?,
+                        })
+                        .collect(),
                 },
-                kind::FWD => Type::Other(k),
-                other => {
-                    return err(format!(
-                        "type {} has unknown kind {other} (1 to 19 are defined)",
-                        out.len() + 1
-                    ))
-                }
-            };
-            out.push(t);
-        }
-        Ok(Btf { types: out })
+                (
+                    kind::TYPEDEF | kind::VOLATILE | kind::CONST | kind::RESTRICT | kind::TYPE_TAG,
+                    _,
+                ) => Type::Alias(t.size_or_type),
+                (kind::VAR, _) => Type::Var {
+                    name: t.name.clone(),
+                    type_id: t.size_or_type,
+                },
+                (kind::DATASEC, Detail::Raw(words)) => Type::Datasec {
+                    name: t.name.clone(),
+                    vars: words
+                        .chunks_exact(3)
+                        .map(|c| Member {
+                            name: String::new(),
+                            type_id: c[0],
+                            offset: c[1],
+                            size: c[2],
+                        })
+                        .collect(),
+                },
+                (kind::FUNC, _) => Type::Func {
+                    name: t.name.clone(),
+                },
+                (k, _) => Type::Other(k),
+            })
+            .collect();
+        Btf { types }
     }
 
     /// The type with this id (`None` for `void` and for ids past the table).
@@ -361,6 +266,11 @@ pub struct BtfMap {
     pub value_fields: ValueFields,
     /// For a map of maps: the inner map's definition, from `__array(values, struct {...})`.
     pub inner: Option<Box<BtfMap>>,
+    /// The type id of `__type(key, T)`'s `T` (0 when the key is given by `key_size`), as
+    /// libbpf's `parse_btf_map_def` records it for `BPF_MAP_CREATE`'s `btf_key_type_id`.
+    pub key_type_id: u32,
+    /// The type id of `__type(value, T)`'s `T` (0 when given by `value_size`).
+    pub value_type_id: u32,
 }
 
 impl Btf {
@@ -418,9 +328,13 @@ impl Btf {
                 "map_flags" => m.flags = Some(self.uint_field(mem.type_id).map_err(ctx)?),
                 "key_size" => m.key_size = Some(self.uint_field(mem.type_id).map_err(ctx)?),
                 "value_size" => m.value_size = Some(self.uint_field(mem.type_id).map_err(ctx)?),
-                "key" => m.key_size = Some(self.pointee_size(mem.type_id).map_err(ctx)?),
+                "key" => {
+                    m.key_size = Some(self.pointee_size(mem.type_id).map_err(ctx)?);
+                    m.key_type_id = self.pointee(mem.type_id).map_err(ctx)?;
+                }
                 "value" => {
                     m.value_size = Some(self.pointee_size(mem.type_id).map_err(ctx)?);
+                    m.value_type_id = self.pointee(mem.type_id).map_err(ctx)?;
                     m.value_fields = self.value_fields(mem.type_id).map_err(ctx)?;
                 }
                 "values" => {
@@ -508,13 +422,18 @@ impl Btf {
         }
     }
 
-    /// `__type(name, T)` is `T *name`.
+    /// `__type(name, T)` is `T *name`: the size of `T`.
     fn pointee_size(&self, id: u32) -> Result<u32, BtfError> {
+        self.size_of(self.pointee(id)?)
+    }
+
+    /// `__type(name, T)` is `T *name`: the type id of `T`.
+    fn pointee(&self, id: u32) -> Result<u32, BtfError> {
         let pid = self.skip_aliases(id)?;
         let Type::Ptr(target) = self.get_or_err(pid)? else {
             return err("expected `__type(...)`, a pointer to the type");
         };
-        self.size_of(*target)
+        Ok(*target)
     }
 }
 
@@ -539,7 +458,7 @@ mod tests {
             }
         }
         let mut out = Vec::new();
-        out.extend_from_slice(&MAGIC.to_le_bytes());
+        out.extend_from_slice(&crate::core::btf::MAGIC.to_le_bytes());
         out.extend_from_slice(&[1, 0]);
         for w in [
             24u32,

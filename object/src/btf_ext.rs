@@ -235,11 +235,17 @@ fn origins(obj: &Object, prog: &Program) -> HashMap<(String, usize), usize> {
             .and_then(|s| s.symbols.iter().find(|(n, _)| n == name))
             .map_or(0, |&(_, slot)| slot)
     };
-    let mut segments = vec![(
-        0usize,
-        prog.section.clone(),
-        start_of(&prog.section, &prog.name),
-    )];
+    // A section not loaded by default (`?raw_tp/...`) is named without its `?` in the
+    // program, and with it in the ELF file and in `.BTF.ext`.
+    let section = obj
+        .sections
+        .iter()
+        .filter(|s| s.symbols.iter().any(|(n, _)| n == &prog.name))
+        .map(|s| s.name.as_str())
+        .find(|n| *n == prog.section || n.strip_prefix('?') == Some(prog.section.as_str()))
+        .unwrap_or(&prog.section)
+        .to_owned();
+    let mut segments = vec![(0usize, section.clone(), start_of(&section, &prog.name))];
     for (name, out) in &prog.subprograms {
         segments.push((*out, ".text".to_owned(), start_of(".text", name)));
     }
@@ -255,21 +261,18 @@ fn origins(obj: &Object, prog: &Program) -> HashMap<(String, usize), usize> {
     map
 }
 
-/// Reads `.BTF` and `.BTF.ext` of an ELF object and gives each program its records.
+/// Reads `.BTF.ext` of an ELF object with its `.BTF` and gives each program its records.
 /// Called once at the end of [`Object::parse`].
-pub(crate) fn attach(obj: &mut Object, file: &object::File<'_>) -> Result<(), crate::ObjectError> {
+pub(crate) fn attach(
+    obj: &mut Object,
+    file: &object::File<'_>,
+    btf: Arc<Btf>,
+) -> Result<(), crate::ObjectError> {
     use object::{Object as _, ObjectSection as _};
     let section_err = |section: &str, reason: String| crate::ObjectError::Section {
         section: section.into(),
         reason,
     };
-    let Some(btf_sec) = file.section_by_name(".BTF") else {
-        return Ok(());
-    };
-    let btf_data = btf_sec
-        .data()
-        .map_err(|e| section_err(".BTF", e.to_string()))?;
-    let btf = Arc::new(Btf::parse(btf_data).map_err(|e| section_err(".BTF", e.to_string()))?);
     let ext = match file.section_by_name(".BTF.ext") {
         Some(s) => {
             let data = s

@@ -108,10 +108,16 @@ impl Object {
         let mut data_map: HashMap<SectionIndex, usize> = HashMap::new();
         let mut license = None;
 
-        let btf = match file.section_by_name(".BTF") {
-            Some(s) => Some(btf::Btf::parse(s.data()?)?),
+        // `.BTF` is read once: the full type table (CO-RE, `.BTF.ext`, the kernel's copy)
+        // and the view map definitions are read through.
+        let full_btf = match file.section_by_name(".BTF") {
+            Some(s) => Some(std::sync::Arc::new(
+                crate::core::Btf::parse(s.data()?)
+                    .map_err(|e| ObjectError::Btf(crate::BtfError(e.to_string())))?,
+            )),
             None => None,
         };
+        let btf = full_btf.as_deref().map(btf::Btf::view);
         let externs = btf.as_ref().map_or_else(Vec::new, |b| externs(&file, b));
 
         if let Some(sec) = file.section_by_name("maps") {
@@ -160,6 +166,7 @@ impl Object {
                 (m.offset, m.size) = (addr as u32, size as u32);
                 map_at.insert((sec.index(), m.offset as u64), maps.len());
                 let mut map = Map::with_source(btf_spec(&m)?, MapSource::Btf);
+                map.btf_type_ids = (m.key_type_id, m.value_type_id);
                 map.max_entries_nr_cpus =
                     map.spec.map_type == MapType::PerfEventArray && map.spec.max_entries == 0;
                 // LIBBPF_PIN_NONE, LIBBPF_PIN_BY_NAME; libbpf refuses other values.
@@ -574,6 +581,8 @@ impl Object {
                     subprograms: linked.subprograms,
                     undefined_calls: linked.undefined_calls,
                     externs: linked.externs,
+                    extern_refs: linked.extern_refs,
+                    struct_ops: None,
                     ext: Default::default(),
                 });
             }
@@ -609,8 +618,12 @@ impl Object {
             sections: codes.into_iter().map(|c| c.listing).collect(),
             globals,
             externs,
+            btf_for_load: None,
         };
-        crate::btf_ext::attach(&mut object, &file)?;
+        if let Some(full) = full_btf {
+            crate::btf_ext::attach(&mut object, &file, full.clone())?;
+            crate::kernel_btf::prepare(&mut object, &file, &full)?;
+        }
         Ok(object)
     }
 }
@@ -663,6 +676,21 @@ fn btf_spec(m: &btf::BtfMap) -> Result<MapSpec, ObjectError> {
         // libbpf's map_set_def_max_entries: the number of possible CPUs, at creation
         // (Map::max_entries_nr_cpus records it).
         None if map_type == MapType::PerfEventArray => 0,
+        // Local storage and cgroup storage maps have no entries to count: the kernel
+        // wants 0 (bpf_local_storage_map_alloc_check, cgroup_storage_map_alloc), which is
+        // what libbpf passes for a field left out.
+        None if matches!(
+            map_type,
+            MapType::SkStorage
+                | MapType::InodeStorage
+                | MapType::TaskStorage
+                | MapType::CgrpStorage
+                | MapType::CgroupStorage
+                | MapType::PercpuCgroupStorage
+        ) =>
+        {
+            0
+        }
         None => return Err(missing("max_entries")),
     };
     let inner = match &m.inner {
@@ -725,6 +753,8 @@ fn externs(file: &object::File<'_>, btf: &btf::Btf) -> Vec<Extern> {
                 kind: kind.0,
                 weak: sym.is_weak(),
                 func: kind.1,
+                btf_type: 0,
+                kconfig: None,
             });
         }
     }

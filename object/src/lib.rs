@@ -41,7 +41,13 @@
 //!   CO-RE relocations); [`Object::relocate_core`] applies the CO-RE relocations against
 //!   a target BTF ([`core`]), as libbpf does before loading.
 //!
-//! Externs (`__ksym`, `__kconfig`) are recorded in [`Object::externs`], not resolved.
+//! Externs (`__ksym`, `__kconfig`) are recorded in [`Object::externs`];
+//! [`Object::resolve_kconfig`] gives `__kconfig` ones their values from a
+//! [`externs::KernelConfig`] (a `.kconfig` map, as libbpf makes it), and
+//! [`Object::resolve_ksyms`] resolves `__ksym` variables and kfunc calls against a kernel's
+//! BTF and symbol table. [`Object::btf_for_load`] is the object's BTF with libbpf's
+//! load-time fix-ups, for `BPF_BTF_LOAD`; [`Program::source_line`] names the C line of an
+//! instruction from its line info.
 //! Not supported: maps of maps with initialisers, big-endian objects.
 //!
 //! ```
@@ -61,8 +67,11 @@ mod btf;
 pub mod btf_ext;
 pub mod core;
 mod elf;
+pub mod externs;
+mod kernel_btf;
 mod legacy;
 mod link;
+pub mod source;
 
 pub use btf::BtfError;
 
@@ -88,8 +97,15 @@ pub struct Object {
     pub sections: Vec<CodeSection>,
     /// Global variables: where each lives in a global data map.
     pub globals: Vec<Global>,
-    /// Extern symbols (`__ksym`, `__kconfig`), recorded, not resolved.
+    /// Extern symbols (`__ksym`, `__kconfig`), as the object declares them; resolving
+    /// them is [`Object::resolve_kconfig`] and [`Object::resolve_ksyms`].
     pub externs: Vec<Extern>,
+    /// The object's `.BTF` as the kernel is to be given it (`BPF_BTF_LOAD`), after the
+    /// fix-ups libbpf makes before loading (DATASEC sizes and offsets from the ELF
+    /// symbols, extern sections made loadable, hidden functions static): `None` without `.BTF`,
+    /// an error when the fix-ups cannot be made (libbpf refuses to open such an object;
+    /// a loader may load without BTF).
+    pub btf_for_load: Option<Result<Vec<u8>, String>>,
 }
 
 /// A global variable of a data section (`.data`, `.bss`, `.rodata` ...).
@@ -135,8 +151,26 @@ pub struct Program {
     /// (e.g. `memset` that clang did not inline): the call is left unresolved and the
     /// program cannot be loaded ([`Program::loadable`]).
     pub undefined_calls: Vec<String>,
-    /// Names of the object's [`Extern`]s it refers to.
+    /// Names of the object's [`Extern`]s it refers to and that are not resolved yet
+    /// ([`Object::resolve_kconfig`], [`Object::resolve_ksyms`] resolve them).
     pub externs: Vec<String>,
+    /// Each instruction (index in `insns`) that refers to an extern, with its name; kept
+    /// after resolution.
+    pub extern_refs: Vec<(usize, String)>,
+    /// For a `struct_ops` program: the struct it implements a member of and the member,
+    /// from the `.struct_ops` variable whose member points at it (libbpf's
+    /// `bpf_object__collect_st_ops_relos`). The kernel takes the struct's id in its BTF as
+    /// `attach_btf_id` and the member's index there as `expected_attach_type`.
+    pub struct_ops: Option<StructOpsMember>,
+}
+
+/// Where a `struct_ops` program is plugged in.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StructOpsMember {
+    /// The struct's name (`tcp_congestion_ops`).
+    pub struct_name: String,
+    /// The function pointer member (`init`, `cong_avoid` ...).
+    pub member: String,
 }
 
 /// An object's map reference as a reference by index: an object numbers its maps by index
@@ -179,8 +213,9 @@ impl Program {
         }
         if let Some(e) = self.externs.first() {
             return Err(format!(
-                "program `{}` uses extern `{e}` (`__ksym`/`__kconfig`): externs are read but \
-                 not resolved yet, so it cannot be run",
+                "program `{}` uses extern `{e}` (`__ksym`/`__kconfig`), which is not resolved \
+                 yet, so it cannot be run (a kernel configuration gives `__kconfig` values, \
+                 the kernel's BTF and symbols `__ksym` ones)",
                 self.name
             ));
         }
@@ -223,6 +258,11 @@ pub struct Extern {
     pub weak: bool,
     /// A function (a kfunc), not a variable.
     pub func: bool,
+    /// For a `__ksym` variable, its type in the object's BTF with modifiers and typedefs
+    /// skipped: 0 (`void`) for a typeless one, resolved by address.
+    pub btf_type: u32,
+    /// For a `__kconfig` variable, its place in the `.kconfig` map.
+    pub kconfig: Option<externs::KconfigSlot>,
 }
 
 /// How a map asks to be pinned in bpffs. Read and reported, not applied.
@@ -290,6 +330,11 @@ pub struct Map {
     /// iproute2's `bpf_elf_map` `id`, `inner_id` and `inner_idx` (0 when absent): tail-call
     /// sections `ID/KEY` name a program array by `id`.
     pub iproute2_ids: (u32, u32, u32),
+    /// `btf_key_type_id` and `btf_value_type_id` in the object's BTF, as libbpf creates the
+    /// map with them (`__type(key, T)` / `__type(value, T)` of a BTF-defined map; for
+    /// global data, no key and the section's DATASEC as value); (0, 0) when none. The
+    /// kernel needs them for values with spin locks, timers and kptrs.
+    pub btf_type_ids: (u32, u32),
 }
 
 impl Map {
@@ -309,6 +354,7 @@ impl Map {
             max_entries_nr_cpus: false,
             pinning: Pinning::None,
             iproute2_ids: (0, 0, 0),
+            btf_type_ids: (0, 0),
         }
     }
 

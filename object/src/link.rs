@@ -16,6 +16,8 @@ pub(crate) struct Linked {
     pub(crate) undefined_calls: Vec<String>,
     /// Externs referred to from any of its instructions.
     pub(crate) externs: Vec<String>,
+    /// Each instruction (index in `insns`) that refers to an extern, with the extern.
+    pub(crate) extern_refs: Vec<(usize, String)>,
 }
 
 /// Copies a program's function and appends every function it calls (transitively), fixing
@@ -30,6 +32,7 @@ pub(crate) fn link(codes: &[Code], ci: usize, prog: &Func) -> Result<Linked, Obj
     let mut placed: HashMap<(usize, usize), usize> = HashMap::new();
     let mut subprograms = Vec::new();
     let (mut undefined_calls, mut externs) = (Vec::new(), Vec::new());
+    let mut extern_refs = Vec::new();
     let mut next_slot = 0usize;
 
     let mut append = |out: &mut Vec<Insn>,
@@ -71,6 +74,9 @@ pub(crate) fn link(codes: &[Code], ci: usize, prog: &Func) -> Result<Linked, Obj
             };
             if !list.contains(name) {
                 list.push(name.clone());
+            }
+            if *is_extern {
+                extern_refs.push((i, name.clone()));
             }
             i += 1;
             continue;
@@ -155,5 +161,6 @@ pub(crate) fn link(codes: &[Code], ci: usize, prog: &Func) -> Result<Linked, Obj
         subprograms,
         undefined_calls,
         externs,
+        extern_refs,
     })
 }

@@ -330,6 +330,7 @@ fn bloom_filter_programs_agree_with_the_kernel_bit_for_bit() {
                     ctx: &[],
                     repeat: 1,
                     flags: 0,
+                    cpu: None,
                 })
                 .unwrap()
                 .retval;
@@ -611,6 +612,7 @@ fn run_both(
             ctx: &[],
             repeat: 1,
             flags: 0,
+            cpu: None,
         })
         .unwrap()
         .retval;
