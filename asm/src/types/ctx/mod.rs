@@ -99,6 +99,9 @@ pub struct Field {
     pub only: &'static [AttachType],
     /// Stores are allowed only for these expected attach types (empty: for all).
     pub write_only: &'static [AttachType],
+    /// Accesses must start at `off` (a `case offsetof(..)` in the kernel's switch rather
+    /// than a `bpf_ctx_range(..)`): a narrow read of a later byte is refused.
+    pub at_start: bool,
 }
 
 impl Field {
@@ -113,6 +116,7 @@ impl Field {
             kind: Kind::Scalar,
             only: &[],
             write_only: &[],
+            at_start: false,
         }
     }
 
@@ -145,6 +149,14 @@ impl Field {
         Field { only, ..self }
     }
 
+    /// The same field, accessed at its first byte only.
+    pub const fn at_start(self) -> Field {
+        Field {
+            at_start: true,
+            ..self
+        }
+    }
+
     /// The same field, writable only for `write_only`.
     pub const fn write_only(self, write_only: &'static [AttachType]) -> Field {
         Field { write_only, ..self }
@@ -154,6 +166,7 @@ impl Field {
         let allowed = |set: &[AttachType]| set.is_empty() || attach.is_some_and(|a| set.contains(&a));
         off >= self.off
             && off + size <= self.off + self.len
+            && (!self.at_start || off == self.off)
             && allowed(self.only)
             && if write {
                 self.write.has(size) && allowed(self.write_only)
@@ -172,6 +185,10 @@ pub struct Layout {
     pub size: u32,
     /// The fields; offsets no field covers are refused.
     pub fields: &'static [Field],
+    /// Negative offsets are valid and use the first field: `tp_prog_is_valid_access`
+    /// compares the signed offset with `sizeof(void *)`, an unsigned `size_t`, so a
+    /// negative offset passes as a large number (measured on 6.18).
+    pub negative_ok: bool,
 }
 
 /// What a valid access yields.
@@ -193,7 +210,17 @@ impl Layout {
         write: bool,
         attach: Option<AttachType>,
     ) -> Option<Access> {
-        if off < 0 || off >= self.size as i64 || size == 0 || off % size as i64 != 0 {
+        if size == 0 || off % size as i64 != 0 {
+            return None;
+        }
+        if off < 0 && self.negative_ok && matches!(size, 1 | 2 | 4 | 8) && !write {
+            let field = self.fields.first()?;
+            return Some(Access {
+                field,
+                kind: field.kind,
+            });
+        }
+        if off < 0 || off >= self.size as i64 {
             return None;
         }
         let off = off as u32;

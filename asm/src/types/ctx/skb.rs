@@ -123,6 +123,7 @@ const fn skb(fields: &'static [Field]) -> Layout {
         name: "__sk_buff",
         size: 192,
         fields,
+        negative_ok: false,
     }
 }
 

@@ -28,22 +28,25 @@ pub static CGROUP_SOCK: Layout = Layout {
     size: 80,
     fields: &[
         rw("bound_dev_if", 0, 4, W, W).only(SOCK_CREATE),
-        ro("family", 4, 4, NARROW),
-        ro("type", 8, 4, NARROW),
-        ro("protocol", 12, 4, NARROW),
+        ro("family", 4, 4, NARROW).at_start(),
+        ro("type", 8, 4, NARROW).at_start(),
+        ro("protocol", 12, 4, NARROW).at_start(),
         rw("mark", 16, 4, W, W).only(SOCK_CREATE),
         rw("priority", 20, 4, W, W).only(SOCK_CREATE),
         ro("src_ip4", 24, 4, NARROW).only(&[At::CgroupInet4PostBind]),
         ro("src_ip6", 28, 16, NARROW).only(&[At::CgroupInet6PostBind]),
-        ro("src_port", 44, 4, NARROW).only(&[At::CgroupInet4PostBind, At::CgroupInet6PostBind]),
+        ro("src_port", 44, 4, NARROW)
+            .at_start()
+            .only(&[At::CgroupInet4PostBind, At::CgroupInet6PostBind]),
         // A 2-byte field that may also be read as 4 bytes with its zero padding.
         ro("dst_port", 48, 2, Sizes::NARROW16),
         ro("dst_port", 48, 4, W),
         ro("dst_ip4", 52, 4, NARROW),
         ro("dst_ip6", 56, 16, NARROW),
-        ro("state", 72, 4, NARROW),
-        ro("rx_queue_mapping", 76, 4, NARROW),
+        ro("state", 72, 4, NARROW).at_start(),
+        ro("rx_queue_mapping", 76, 4, NARROW).at_start(),
     ],
+    negative_ok: false,
 };
 
 const INET4: &[At] = &[
@@ -79,6 +82,7 @@ pub static SOCK_ADDR: Layout = Layout {
         rw("msg_src_ip6", 44, 16, WIDE, WIDE_STORE).only(&[At::CgroupUdp6Sendmsg]),
         Field::ptr("sk", 64, Kind::Socket),
     ],
+    negative_ok: false,
 };
 
 /// `sock_ops` (`sock_ops_is_valid_access`): whole 4-byte reads, stores to `reply` and
@@ -127,9 +131,10 @@ pub static SOCK_OPS: Layout = Layout {
         Field::ptr("skb_data", 192, Kind::Packet),
         Field::ptr("skb_data_end", 200, Kind::PacketEnd),
         ro("skb_len", 208, 4, W),
-        ro("skb_tcp_flags", 212, 4, NARROW),
+        ro("skb_tcp_flags", 212, 4, NARROW).at_start(),
         ro("skb_hwtstamp", 216, 8, Sizes::DW),
     ],
+    negative_ok: false,
 };
 
 /// `sk_msg` (`sk_msg_is_valid_access`): read only, whole fields.
@@ -149,6 +154,7 @@ pub static SK_MSG: Layout = Layout {
         ro("size", 68, 4, W),
         Field::ptr("sk", 72, Kind::Socket),
     ],
+    negative_ok: false,
 };
 
 /// `sk_reuseport` (`sk_reuseport_is_valid_access`).
@@ -166,6 +172,7 @@ pub static SK_REUSEPORT: Layout = Layout {
         Field::ptr("sk", 40, Kind::Socket),
         Field::ptr("migrating_sk", 48, Kind::SockCommonOrNull),
     ],
+    negative_ok: false,
 };
 
 /// `sk_lookup` (`sk_lookup_is_valid_access`): read only; the selected socket is set with
@@ -189,6 +196,7 @@ pub static SK_LOOKUP: Layout = Layout {
         ro("local_port", 60, 4, NARROW),
         ro("ingress_ifindex", 64, 4, NARROW),
     ],
+    negative_ok: false,
 };
 
 /// `cgroup_device` (`cgroup_dev_is_valid_access`).
@@ -200,6 +208,7 @@ pub static CGROUP_DEVICE: Layout = Layout {
         ro("major", 4, 4, W),
         ro("minor", 8, 4, W),
     ],
+    negative_ok: false,
 };
 
 /// `cgroup_sysctl` (`sysctl_is_valid_access`).
@@ -210,6 +219,7 @@ pub static CGROUP_SYSCTL: Layout = Layout {
         ro("write", 0, 4, NARROW),
         rw("file_pos", 4, 4, NARROW, W),
     ],
+    negative_ok: false,
 };
 
 /// `cgroup_sockopt` (`cg_sockopt_is_valid_access`): `retval` exists for getsockopt only,
@@ -226,4 +236,5 @@ pub static CGROUP_SOCKOPT: Layout = Layout {
         rw("optlen", 32, 4, W, W),
         rw("retval", 36, 4, W, W).only(&[At::CgroupGetsockopt]),
     ],
+    negative_ok: false,
 };

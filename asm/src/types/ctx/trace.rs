@@ -17,6 +17,7 @@ pub static XDP: Layout = Layout {
         Field::ro("rx_queue_index", 16, 4, Sizes::W),
         Field::ro("egress_ifindex", 20, 4, Sizes::W).only(&[At::XdpDevmap]),
     ],
+    negative_ok: false,
 };
 
 /// `kprobe` (`kprobe_prog_is_valid_access`): `struct pt_regs` (21 registers on x86-64),
@@ -25,6 +26,7 @@ pub static KPROBE: Layout = Layout {
     name: "pt_regs",
     size: 168,
     fields: &[Field::ro("regs", 0, 168, Sizes::ANY)],
+    negative_ok: false,
 };
 
 /// `tracepoint` (`tp_prog_is_valid_access`): the raw record after its 8-byte common
@@ -33,6 +35,7 @@ pub static TRACEPOINT: Layout = Layout {
     name: "tracepoint record",
     size: 8192,
     fields: &[Field::ro("record", 8, 8184, Sizes::ANY)],
+    negative_ok: true,
 };
 
 /// `perf_event` (`pe_prog_is_valid_access`): `struct bpf_perf_event_data`.
@@ -44,6 +47,7 @@ pub static PERF_EVENT: Layout = Layout {
         Field::ro("sample_period", 168, 8, Sizes::ANY),
         Field::ro("addr", 176, 8, Sizes::ANY),
     ],
+    negative_ok: false,
 };
 
 /// `raw_tracepoint` (`bpf_tracing_ctx_access`): up to `MAX_BPF_FUNC_ARGS` (12) u64
@@ -52,6 +56,7 @@ pub static RAW_TRACEPOINT: Layout = Layout {
     name: "u64 args[12]",
     size: 96,
     fields: &[Field::ro("args", 0, 96, Sizes::ANY)],
+    negative_ok: false,
 };
 
 /// `raw_tracepoint_writable` (`raw_tp_writable_prog_is_valid_access`): argument 0 is the
@@ -63,6 +68,7 @@ pub static RAW_TRACEPOINT_WRITABLE: Layout = Layout {
         Field::ptr("buffer", 0, Kind::TpBuffer),
         Field::ro("args", 1, 95, Sizes::ANY),
     ],
+    negative_ok: false,
 };
 
 /// `tracing` (fentry, fexit, fmod_ret, tp_btf, iter): the attach target's arguments as
@@ -71,6 +77,7 @@ pub static TRACING: Layout = Layout {
     name: "u64 args[12]",
     size: 96,
     fields: &[Field::ro("args", 0, 96, Sizes::ANY)],
+    negative_ok: false,
 };
 
 /// `syscall` (`syscall_prog_is_valid_access`): the caller's buffer, read and written with
@@ -79,6 +86,7 @@ pub static SYSCALL: Layout = Layout {
     name: "syscall args",
     size: 65535,
     fields: &[Field::rw("ctx", 0, 65536, Sizes::ANY, Sizes::ANY)],
+    negative_ok: false,
 };
 
 /// `netfilter`: `struct bpf_nf_ctx { const struct nf_hook_state *state; struct sk_buff *skb; }`.
@@ -89,4 +97,5 @@ pub static NETFILTER: Layout = Layout {
         Field::ptr("state", 0, Kind::Btf),
         Field::ptr("skb", 8, Kind::Btf),
     ],
+    negative_ok: false,
 };
