@@ -1,7 +1,8 @@
 //! The VM's state outside the registers: memory regions, maps, the environment the test
 //! controls, and captured output. Helpers (built-in and user-registered) work on it.
 
-use crate::ctx::{Layout, PtrField};
+use crate::ctx::{Layout, Refused, FLOW_KEYS_AT};
+use asm::types::ctx::{Field, Kind};
 use crate::error::{HelperError, MemFault};
 use crate::maps::Map;
 use crate::mem::{
@@ -85,7 +86,7 @@ pub struct TraceLine {
 pub struct Machine {
     pub(crate) stack: Vec<u8>,
     pub(crate) ctx: Vec<u8>,
-    pub(crate) layout: &'static Layout,
+    pub(crate) layout: Layout,
     pub(crate) packet: Vec<u8>,
     pub(crate) mem: Vec<u8>,
     pub(crate) maps: Vec<Map>,
@@ -212,30 +213,19 @@ impl Machine {
     fn load_slow<const N: usize>(&self, addr: u64) -> Result<u64, MemFault> {
         let id = (addr >> 32) as u32;
         let off = addr as u32 as usize;
-        if id == R_CTX {
-            if let Some(p) = self.layout.ptr_at(off) {
-                if N != 4 {
-                    return Err(MemFault {
+        if id == R_CTX && off < self.ctx.len() {
+            match self.layout.field(off, N, false) {
+                Ok(Some(f)) if f.kind.is_pointer() => {
+                    return self.ctx_pointer(f).map_err(|why| MemFault {
                         addr,
                         size: N,
                         write: false,
                         region: Some(Region::Ctx),
-                        why: format!("context field at offset {off} is a packet pointer: it must be read with a 4-byte load"),
+                        why,
                     });
                 }
-                return Ok(self.ctx_pointer(p));
-            }
-            if off < self.ctx.len() && !self.layout.can_read(off, N) {
-                return Err(MemFault {
-                    addr,
-                    size: N,
-                    write: false,
-                    region: Some(Region::Ctx),
-                    why: format!(
-                        "{} context offset {off} is not readable with this size",
-                        crate::prog_type_name(self.prog_type)
-                    ),
-                });
+                Ok(_) => {}
+                Err(r) => return Err(self.ctx_refused(addr, N, false, r)),
             }
         }
         let Some(buf) = self.region(id) else {
@@ -244,10 +234,42 @@ impl Machine {
         get::<N>(buf, off).ok_or_else(|| fault(addr, N, false, Some(buf.len())))
     }
 
-    pub(crate) fn ctx_pointer(&self, p: PtrField) -> u64 {
-        match p {
-            PtrField::Data | PtrField::DataMeta => mem::addr(R_PACKET, 0),
-            PtrField::DataEnd => mem::addr(R_PACKET, self.packet.len() as u64),
+    /// The value a load of a pointer field yields: where the kernel's rewritten load
+    /// (`*_convert_ctx_access`) would point.
+    pub(crate) fn ctx_pointer(&self, f: &Field) -> Result<u64, String> {
+        Ok(match f.kind {
+            Kind::Packet | Kind::PacketMeta => mem::addr(R_PACKET, 0),
+            Kind::PacketEnd => mem::addr(R_PACKET, self.packet.len() as u64),
+            Kind::FlowKeys => mem::addr(R_CTX, FLOW_KEYS_AT as u64),
+            // The VM has no sockets: a field that may be NULL is NULL.
+            Kind::SocketOrNull | Kind::SockCommonOrNull => 0,
+            Kind::Scalar | Kind::Socket | Kind::TpBuffer | Kind::Btf => {
+                return Err(format!(
+                    "context field `{}` points at a kernel object the VM does not have",
+                    f.name
+                ))
+            }
+        })
+    }
+
+    fn ctx_refused(&self, addr: u64, size: usize, write: bool, _: Refused) -> MemFault {
+        let off = addr as u32;
+        let field = self
+            .layout
+            .table
+            .and_then(|t| t.fields.iter().find(|f| (f.off..f.off + f.len).contains(&off)))
+            .map_or(String::new(), |f| format!(" (`{}`)", f.name));
+        let why = format!(
+            "{} context offset {off}{field} is not {} with size {size}",
+            crate::prog_type_name(self.prog_type),
+            if write { "writable" } else { "readable" }
+        );
+        MemFault {
+            addr,
+            size,
+            write,
+            region: Some(Region::Ctx),
+            why,
         }
     }
 
@@ -276,17 +298,10 @@ impl Machine {
     fn store_slow<const N: usize>(&mut self, addr: u64, v: u64) -> Result<(), MemFault> {
         let id = (addr >> 32) as u32;
         let off = addr as u32 as usize;
-        if id == R_CTX && off < self.ctx.len() && !self.layout.can_write(off, N) {
-            return Err(MemFault {
-                addr,
-                size: N,
-                write: true,
-                region: Some(Region::Ctx),
-                why: format!(
-                    "{} context offset {off} is read-only",
-                    crate::prog_type_name(self.prog_type)
-                ),
-            });
+        if id == R_CTX && off < self.ctx.len() {
+            if let Err(r) = self.layout.field(off, N, true) {
+                return Err(self.ctx_refused(addr, N, true, r));
+            }
         }
         let Some(buf) = self.region_mut(id) else {
             return Err(fault(addr, N, true, None));

@@ -15,6 +15,8 @@ mod skb;
 mod sock;
 mod trace;
 
+pub use skb::FLOW_KEYS;
+
 use super::{AttachType, ProgType};
 
 /// A set of access sizes (1, 2, 4, 8 bytes) as a bit mask.
@@ -162,8 +164,19 @@ impl Field {
         Field { write_only, ..self }
     }
 
-    fn admits(&self, off: u32, size: u32, write: bool, attach: Option<AttachType>) -> bool {
-        let allowed = |set: &[AttachType]| set.is_empty() || attach.is_some_and(|a| set.contains(&a));
+    /// Whether an access of `size` bytes at `off` may use this field; `attach: None` with
+    /// `any_attach` ignores the attach-type conditions.
+    fn admits(
+        &self,
+        off: u32,
+        size: u32,
+        write: bool,
+        attach: Option<AttachType>,
+        any_attach: bool,
+    ) -> bool {
+        let allowed = |set: &[AttachType]| {
+            any_attach || set.is_empty() || attach.is_some_and(|a| set.contains(&a))
+        };
         off >= self.off
             && off + size <= self.off + self.len
             && (!self.at_start || off == self.off)
@@ -210,6 +223,24 @@ impl Layout {
         write: bool,
         attach: Option<AttachType>,
     ) -> Option<Access> {
+        self.find(off, size, write, attach, false)
+    }
+
+    /// [`Layout::access`] for a program loaded with whichever attach type opens the field:
+    /// what a runtime that does not know the attach type (the VM, after the verifier has
+    /// checked the program) may allow.
+    pub fn access_any_attach(&'static self, off: i64, size: u32, write: bool) -> Option<Access> {
+        self.find(off, size, write, None, true)
+    }
+
+    fn find(
+        &'static self,
+        off: i64,
+        size: u32,
+        write: bool,
+        attach: Option<AttachType>,
+        any_attach: bool,
+    ) -> Option<Access> {
         if size == 0 || off % size as i64 != 0 {
             return None;
         }
@@ -227,7 +258,7 @@ impl Layout {
         let field = self
             .fields
             .iter()
-            .find(|f| f.admits(off, size, write, attach))?;
+            .find(|f| f.admits(off, size, write, attach, any_attach))?;
         Some(Access {
             field,
             kind: if write { Kind::Scalar } else { field.kind },

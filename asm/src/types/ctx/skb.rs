@@ -139,3 +139,30 @@ pub static LWT: Layout = skb(&LWT_FIELDS);
 pub static SK_SKB: Layout = skb(&SKSKB_FIELDS);
 /// `flow_dissector` (`flow_dissector_is_valid_access`): data, data_end, flow_keys.
 pub static FLOW_DISSECTOR: Layout = skb(&FD_FIELDS);
+
+/// `struct bpf_flow_keys`, what a flow dissector's `flow_keys` points at (any access
+/// inside it: `check_flow_keys_access`); the kernel starts `nhoff`, `thoff`, `n_proto` and
+/// `flags` (`bpf_flow_dissect()` in net/core/flow_dissector.c) and reads the rest back.
+pub static FLOW_KEYS: Layout = Layout {
+    name: "bpf_flow_keys",
+    size: 56,
+    fields: &[
+        Field::rw("nhoff", 0, 2, Sizes::ANY, Sizes::ANY),
+        Field::rw("thoff", 2, 2, Sizes::ANY, Sizes::ANY),
+        Field::rw("addr_proto", 4, 2, Sizes::ANY, Sizes::ANY),
+        Field::rw("is_frag", 6, 1, Sizes::ANY, Sizes::ANY),
+        Field::rw("is_first_frag", 7, 1, Sizes::ANY, Sizes::ANY),
+        Field::rw("is_encap", 8, 1, Sizes::ANY, Sizes::ANY),
+        Field::rw("ip_proto", 9, 1, Sizes::ANY, Sizes::ANY),
+        Field::rw("n_proto", 10, 2, Sizes::ANY, Sizes::ANY),
+        Field::rw("sport", 12, 2, Sizes::ANY, Sizes::ANY),
+        Field::rw("dport", 14, 2, Sizes::ANY, Sizes::ANY),
+        Field::rw("ipv4_src", 16, 4, Sizes::ANY, Sizes::ANY),
+        Field::rw("ipv4_dst", 20, 4, Sizes::ANY, Sizes::ANY),
+        Field::rw("ipv6_src", 16, 16, Sizes::ANY, Sizes::ANY),
+        Field::rw("ipv6_dst", 32, 16, Sizes::ANY, Sizes::ANY),
+        Field::rw("flags", 48, 4, Sizes::ANY, Sizes::ANY),
+        Field::rw("flow_label", 52, 4, Sizes::ANY, Sizes::ANY),
+    ],
+    negative_ok: false,
+};
