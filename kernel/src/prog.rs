@@ -287,9 +287,16 @@ impl Program {
                 input.data.len() + 4096
             }
         ];
+        // bpf_prog_test_run_raw_tp (net/bpf/test_run.c) refuses a context out and a repeat
+        // count (EINVAL): raw tracepoints get their arguments in only.
+        let raw_tp = matches!(
+            self.prog_type,
+            ProgType::RawTracepoint | ProgType::RawTracepointWritable
+        );
+        let repeat = if raw_tp { 0 } else { input.repeat };
         let mut ctx_out = vec![
             0u8;
-            if input.ctx.is_empty() {
+            if input.ctx.is_empty() || raw_tp {
                 0
             } else {
                 input.ctx.len() + 256
@@ -306,7 +313,7 @@ impl Program {
                 } else {
                     data_out.as_mut_ptr() as u64
                 },
-                repeat: input.repeat,
+                repeat,
                 ctx_size_in: input.ctx.len() as u32,
                 ctx_size_out: ctx_out.len() as u32,
                 ctx_in: ptr_or_null(input.ctx),

@@ -216,6 +216,8 @@ pub(crate) fn fill(t: ProgType, m: &mut crate::Machine) {
         let e = m.env.skb;
         let c = &mut m.ctx;
         put_field(c, table, "len", packet_len);
+        // As for socket filters, whatever the type: the kernel backend gives cgroup_skb and
+        // lwt programs the same Ethertype (`kernel::run`, which puts the header back).
         put_field(c, table, "protocol", skb_protocol(&m.packet) as u64);
         put_field(c, table, "wire_len", packet_len);
         // Fields the test sets through the environment override its context bytes.
