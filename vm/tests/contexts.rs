@@ -290,4 +290,25 @@ fn raw_tracepoint_and_syscall_match_the_kernel() {
         return;
     };
     assert_eq!((b.vm_r0, b.kernel.retval), (35, 35));
+    // A syscall program's context is read and written back.
+    let src = "ldxw %r2, [%r1+4]\nmul %r2, 3\nstxw [%r1+0], %r2\nmov %r0, %r2\nexit";
+    let mut c = vec![0u8; 8];
+    c[4] = 5;
+    let mut load = kernel::LoadOptions::new(ProgType::Syscall);
+    load.flags |= kernel::object::BPF_F_SLEEPABLE;
+    let k = kernel::Program::load(&insns(src), &load).unwrap();
+    let out = k
+        .test_run(&kernel::TestRun {
+            data: &[],
+            ctx: &c,
+            repeat: 1,
+            flags: 0,
+        })
+        .unwrap();
+    let mut m = Vm::new();
+    m.set_ctx(c);
+    let id = load(&mut m, src, ProgType::Syscall);
+    assert_eq!((m.run(id).unwrap().r0 as u32, out.retval), (15, 15));
+    assert_eq!(m.ctx(), &out.ctx[..]);
 }
+
