@@ -66,7 +66,10 @@ mod tests {
             access(ProgType::SchedCls, None, 140, 4, false),
             Some(Field::Ptr(Ty::PktMeta, false))
         );
-        assert_eq!(access(ProgType::SockOps, None, 4, 4, true), Some(Field::Scalar));
+        assert_eq!(
+            access(ProgType::SockOps, None, 4, 4, true),
+            Some(Field::Scalar)
+        );
         assert_eq!(access(ProgType::SockOps, None, 8, 4, true), None);
         assert!(!modelled(ProgType::Tracing));
     }

@@ -8,10 +8,10 @@
 //! their start and their end. `tracing` programs are left out: their context is typed by
 //! the attach target's BTF. Without bpf() the test prints `skipped: ...` and passes.
 
+use asm::isa::Size;
 use asm::types::ctx::layout;
 use asm::types::{AttachType as At, ProgType as Pt};
 use asm::Insn;
-use asm::isa::Size;
 
 /// Program types and the expected attach types to load them with.
 const CASES: &[(Pt, Option<At>)] = &[
@@ -62,7 +62,12 @@ fn program(off: i16, size: Size, write: bool) -> Vec<Insn> {
     } else {
         Insn::ldx(size, 0, 1, off)
     };
-    vec![Insn::mov64_imm(2, 0), access, Insn::mov64_imm(0, 0), Insn::exit()]
+    vec![
+        Insn::mov64_imm(2, 0),
+        access,
+        Insn::mov64_imm(0, 0),
+        Insn::exit(),
+    ]
 }
 
 fn offsets(size: u32) -> Vec<i64> {

@@ -41,8 +41,14 @@
 //! | `xdp` | `xdp_md` | an `XDP_*` action |
 //! | `kprobe` | `struct pt_regs` (x86-64 layout, 168 bytes) | |
 //! | `tracepoint` | the raw tracepoint record | |
-//! | `raw_tracepoint` | an array of u64 arguments | |
+//! | `raw_tracepoint`, `tracing` | an array of u64 arguments | |
 //! | `syscall` | arbitrary, writable context bytes | |
+//! | the others of [`SUPPORTED_PROG_TYPES`] | their uapi structure (`bpf_sock_ops`, `bpf_sockopt` ...) from the test's bytes | see [`ProgType::r0_meaning`] |
+//!
+//! Every context's fields, offsets and access rules come from `asm::types::ctx`, the table
+//! the verifier reads too: loads and stores the kernel would refuse fault (naming the
+//! field), pointer fields point into the packet (or a flow dissector's keys, which follow
+//! `__sk_buff` in the context region), and fields that may be NULL sockets are NULL.
 //!
 //! # Semantics (Linux 6.18)
 //!

@@ -2,7 +2,6 @@
 //! controls, and captured output. Helpers (built-in and user-registered) work on it.
 
 use crate::ctx::{Layout, Refused, FLOW_KEYS_AT};
-use asm::types::ctx::{Field, Kind};
 use crate::error::{HelperError, MemFault};
 use crate::maps::Map;
 use crate::mem::{
@@ -10,6 +9,7 @@ use crate::mem::{
     STACK_SIZE,
 };
 use crate::ProgType;
+use asm::types::ctx::{Field, Kind};
 
 /// What the test controls: the clock, the current task, the CPU, the random seed, and
 /// memory images for `probe_read_*`.
@@ -257,7 +257,11 @@ impl Machine {
         let field = self
             .layout
             .table
-            .and_then(|t| t.fields.iter().find(|f| (f.off..f.off + f.len).contains(&off)))
+            .and_then(|t| {
+                t.fields
+                    .iter()
+                    .find(|f| (f.off..f.off + f.len).contains(&off))
+            })
             .map_or(String::new(), |f| format!(" (`{}`)", f.name));
         let why = format!(
             "{} context offset {off}{field} is not {} with size {size}",

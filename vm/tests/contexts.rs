@@ -24,7 +24,9 @@ fn ctx(t: ProgType, fields: &[(&str, u64)]) -> Vec<u8> {
     let l = layout(t).unwrap();
     let mut c = vec![0u8; l.size as usize];
     for (name, v) in fields {
-        let f = l.field(name).unwrap_or_else(|| panic!("{t}: no field {name}"));
+        let f = l
+            .field(name)
+            .unwrap_or_else(|| panic!("{t}: no field {name}"));
         let n = (f.len as usize).min(8);
         c[f.off as usize..f.off as usize + n].copy_from_slice(&v.to_le_bytes()[..n]);
     }
@@ -68,7 +70,11 @@ fn sock_ops_reply_is_written_back_and_args_are_read_only() {
     );
     assert_eq!(m.run(id).unwrap().r0, 1);
     assert_eq!(u32_at(m.ctx(), 4), 104, "reply");
-    let id = load(&mut m, "mov %r2, 1\nstxw [%r1+8], %r2\nexit", ProgType::SockOps);
+    let id = load(
+        &mut m,
+        "mov %r2, 1\nstxw [%r1+8], %r2\nexit",
+        ProgType::SockOps,
+    );
     let e = m.run(id).unwrap_err().to_string();
     assert!(
         e.contains("sock_ops context offset 8 (`args`) is not writable with size 4"),
@@ -77,7 +83,10 @@ fn sock_ops_reply_is_written_back_and_args_are_read_only() {
     // sk may be NULL: the VM has no socket, so it is.
     let id = load(&mut m, "ldxdw %r0, [%r1+184]\nexit", ProgType::SockOps);
     assert_eq!(m.run(id).unwrap().r0, 0);
-    assert_eq!(ProgType::SockOps.r0_meaning(1).as_deref(), Some("1: success"));
+    assert_eq!(
+        ProgType::SockOps.r0_meaning(1).as_deref(),
+        Some("1: success")
+    );
 }
 
 #[test]
@@ -98,7 +107,10 @@ fn cgroup_sockopt_optval_is_the_packet_and_optlen_is_written_back() {
     // sk is a socket the VM does not have.
     let id = load(&mut m, "ldxdw %r0, [%r1+0]\nexit", ProgType::CgroupSockopt);
     let e = m.run(id).unwrap_err().to_string();
-    assert!(e.contains("`sk` points at a kernel object the VM does not have"), "{e}");
+    assert!(
+        e.contains("`sk` points at a kernel object the VM does not have"),
+        "{e}"
+    );
 }
 
 #[test]
@@ -131,7 +143,10 @@ fn flow_dissector_keys_are_started_written_and_clamped() {
 fn socket_and_cgroup_contexts_read_the_test_fields() {
     let mut m = Vm::new();
     // sk_lookup: no socket selected yet; the 2-byte remote port.
-    m.set_ctx(ctx(ProgType::SkLookup, &[("family", 2), ("remote_port", 0x5000)]));
+    m.set_ctx(ctx(
+        ProgType::SkLookup,
+        &[("family", 2), ("remote_port", 0x5000)],
+    ));
     let id = load(&mut m, "ldxdw %r0, [%r1+0]\nexit", ProgType::SkLookup);
     assert_eq!(m.run(id).unwrap().r0, 0);
     let id = load(&mut m, "ldxh %r0, [%r1+36]\nexit", ProgType::SkLookup);
@@ -146,7 +161,10 @@ fn socket_and_cgroup_contexts_read_the_test_fields() {
     assert_eq!(m.run(id).unwrap().r0, 0x7f);
     assert_eq!(u32_at(m.ctx(), 4), 0x0200_007f);
     // cgroup_sysctl: file_pos is writable, write is not.
-    m.set_ctx(ctx(ProgType::CgroupSysctl, &[("write", 1), ("file_pos", 3)]));
+    m.set_ctx(ctx(
+        ProgType::CgroupSysctl,
+        &[("write", 1), ("file_pos", 3)],
+    ));
     let id = load(
         &mut m,
         "ldxw %r0, [%r1+0]\nmov %r2, 9\nstxw [%r1+4], %r2\nexit",
@@ -154,10 +172,17 @@ fn socket_and_cgroup_contexts_read_the_test_fields() {
     );
     assert_eq!(m.run(id).unwrap().r0, 1);
     assert_eq!(u32_at(m.ctx(), 4), 9);
-    let id = load(&mut m, "mov %r2, 0\nstxw [%r1+0], %r2\nexit", ProgType::CgroupSysctl);
+    let id = load(
+        &mut m,
+        "mov %r2, 0\nstxw [%r1+0], %r2\nexit",
+        ProgType::CgroupSysctl,
+    );
     assert!(m.run(id).is_err());
     // perf_event: a narrow read of sample_period.
-    m.set_ctx(ctx(ProgType::PerfEvent, &[("sample_period", 0x1_0000_0002)]));
+    m.set_ctx(ctx(
+        ProgType::PerfEvent,
+        &[("sample_period", 0x1_0000_0002)],
+    ));
     let id = load(&mut m, "ldxw %r0, [%r1+168]\nexit", ProgType::PerfEvent);
     assert_eq!(m.run(id).unwrap().r0, 2);
     // sk_msg: data and data_end bound the message.
@@ -171,7 +196,10 @@ fn socket_and_cgroup_contexts_read_the_test_fields() {
     assert_eq!(m.run(id).unwrap().r0, 10);
     assert_eq!(ProgType::SkMsg.r0_meaning(1).as_deref(), Some("SK_PASS"));
     // cgroup_device: a narrow read of access_type.
-    m.set_ctx(ctx(ProgType::CgroupDevice, &[("access_type", 0x0002_0001), ("major", 1)]));
+    m.set_ctx(ctx(
+        ProgType::CgroupDevice,
+        &[("access_type", 0x0002_0001), ("major", 1)],
+    ));
     let id = load(&mut m, "ldxh %r0, [%r1+2]\nexit", ProgType::CgroupDevice);
     assert_eq!(m.run(id).unwrap().r0, 2);
 }
@@ -294,9 +322,9 @@ fn raw_tracepoint_and_syscall_match_the_kernel() {
     let src = "ldxw %r2, [%r1+4]\nmul %r2, 3\nstxw [%r1+0], %r2\nmov %r0, %r2\nexit";
     let mut c = vec![0u8; 8];
     c[4] = 5;
-    let mut load = kernel::LoadOptions::new(ProgType::Syscall);
-    load.flags |= kernel::object::BPF_F_SLEEPABLE;
-    let k = kernel::Program::load(&insns(src), &load).unwrap();
+    let mut opts = kernel::LoadOptions::new(ProgType::Syscall);
+    opts.flags |= kernel::object::BPF_F_SLEEPABLE;
+    let k = kernel::Program::load(&insns(src), &opts).unwrap();
     let out = k
         .test_run(&kernel::TestRun {
             data: &[],
@@ -311,4 +339,3 @@ fn raw_tracepoint_and_syscall_match_the_kernel() {
     assert_eq!((m.run(id).unwrap().r0 as u32, out.retval), (15, 15));
     assert_eq!(m.ctx(), &out.ctx[..]);
 }
-

@@ -6,8 +6,8 @@
 //! refuse stores, and whose other bytes are plain memory filled from the packet and
 //! [`SkbFields`].
 
-pub use asm::types::ProgType;
 use asm::types::ctx::{Field, Layout as CtxLayout, FLOW_KEYS};
+pub use asm::types::ProgType;
 
 /// Parses a program type as the CLI spells it: `plain` (or `none`) is `None`, a program
 /// without kernel context; otherwise any spelling [`ProgType`]'s `FromStr` accepts, and
@@ -242,8 +242,18 @@ pub(crate) fn fill(t: ProgType, m: &mut crate::Machine) {
     }
     match t {
         ProgType::Xdp => {
-            put_field(&mut m.ctx, table, "ingress_ifindex", m.env.xdp_ingress_ifindex as u64);
-            put_field(&mut m.ctx, table, "rx_queue_index", m.env.xdp_rx_queue_index as u64);
+            put_field(
+                &mut m.ctx,
+                table,
+                "ingress_ifindex",
+                m.env.xdp_ingress_ifindex as u64,
+            );
+            put_field(
+                &mut m.ctx,
+                table,
+                "rx_queue_index",
+                m.env.xdp_rx_queue_index as u64,
+            );
         }
         ProgType::FlowDissector => {
             // The test's bytes are the `bpf_flow_keys` it passes in (the kernel's ctx_in);
@@ -251,7 +261,10 @@ pub(crate) fn fill(t: ProgType, m: &mut crate::Machine) {
             let flags = get_field(&m.ctx, &FLOW_KEYS, "flags");
             let mut keys = [0u8; FLOW_KEYS_SIZE];
             // The Ethertype as it is in the frame (`__be16`).
-            let n_proto = m.packet.get(12..14).map_or(0, |b| u16::from_le_bytes([b[0], b[1]]));
+            let n_proto = m
+                .packet
+                .get(12..14)
+                .map_or(0, |b| u16::from_le_bytes([b[0], b[1]]));
             put_field(&mut keys, &FLOW_KEYS, "nhoff", ETH_HLEN.into());
             put_field(&mut keys, &FLOW_KEYS, "thoff", ETH_HLEN.into());
             put_field(&mut keys, &FLOW_KEYS, "n_proto", n_proto.into());
@@ -290,5 +303,3 @@ pub(crate) fn get_field(ctx: &[u8], table: &CtxLayout, name: &str) -> u64 {
     }
     u64::from_le_bytes(b)
 }
-
-

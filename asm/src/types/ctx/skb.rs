@@ -34,7 +34,14 @@ const fn row(name: &'static str, off: u32, len: u32, read: Sizes, write: Sizes, 
 }
 
 const fn ptr(name: &'static str, off: u32, read: Sizes, kind: Kind, by: [A; 6]) -> Row {
-    let mut r = row(name, off, if read.has(8) { 8 } else { 4 }, read, Sizes::NONE, by);
+    let mut r = row(
+        name,
+        off,
+        if read.has(8) { 8 } else { 4 },
+        read,
+        Sizes::NONE,
+        by,
+    );
     r.field.kind = kind;
     r
 }
@@ -68,7 +75,13 @@ const ROWS: [Row; 34] = [
     u32f("hash", 68, [R, R, R, R, R, N]),
     u32f("tc_classid", 72, [N, W, N, N, N, N]),
     ptr("data", 76, Sizes::W, Kind::Packet, [N, R, R, R, R, R]),
-    ptr("data_end", 80, Sizes::W, Kind::PacketEnd, [N, R, R, R, R, R]),
+    ptr(
+        "data_end",
+        80,
+        Sizes::W,
+        Kind::PacketEnd,
+        [N, R, R, R, R, R],
+    ),
     u32f("napi_id", 84, [R, R, R, R, R, N]),
     u32f("family", 88, [N, N, R, N, R, N]),
     word("remote_ip4", 92, 4, [N, N, R, N, R, N]),
@@ -77,16 +90,48 @@ const ROWS: [Row; 34] = [
     word("local_ip6", 116, 16, [N, N, R, N, R, N]),
     u32f("remote_port", 132, [N, N, R, N, R, N]),
     u32f("local_port", 136, [N, N, R, N, R, N]),
-    ptr("data_meta", 140, Sizes::W, Kind::PacketMeta, [N, R, N, N, N, N]),
-    ptr("flow_keys", 144, Sizes::DW, Kind::FlowKeys, [N, N, N, N, N, R]),
+    ptr(
+        "data_meta",
+        140,
+        Sizes::W,
+        Kind::PacketMeta,
+        [N, R, N, N, N, N],
+    ),
+    ptr(
+        "flow_keys",
+        144,
+        Sizes::DW,
+        Kind::FlowKeys,
+        [N, N, N, N, N, R],
+    ),
     row("tstamp", 152, 8, Sizes::DW, Sizes::DW, [N, W, W, N, N, N]),
     u32f("wire_len", 160, [N, R, N, N, N, N]),
     u32f("gso_segs", 164, [R, R, R, R, R, N]),
-    ptr("sk", 168, Sizes::DW, Kind::SockCommonOrNull, [R, R, R, R, R, N]),
+    ptr(
+        "sk",
+        168,
+        Sizes::DW,
+        Kind::SockCommonOrNull,
+        [R, R, R, R, R, N],
+    ),
     u32f("gso_size", 176, [R, R, R, R, R, N]),
     // `tstamp_type` is readable (1 byte) by tc only; the padding after it by nobody.
-    row("tstamp_type", 180, 1, Sizes(1), Sizes::NONE, [N, R, N, N, N, N]),
-    row("hwtstamp", 184, 8, Sizes::DW, Sizes::NONE, [N, R, R, N, N, N]),
+    row(
+        "tstamp_type",
+        180,
+        1,
+        Sizes(1),
+        Sizes::NONE,
+        [N, R, N, N, N, N],
+    ),
+    row(
+        "hwtstamp",
+        184,
+        8,
+        Sizes::DW,
+        Sizes::NONE,
+        [N, R, R, N, N, N],
+    ),
 ];
 
 const N_FIELDS: usize = ROWS.len();

@@ -215,10 +215,7 @@ pub static CGROUP_DEVICE: Layout = Layout {
 pub static CGROUP_SYSCTL: Layout = Layout {
     name: "bpf_sysctl",
     size: 8,
-    fields: &[
-        ro("write", 0, 4, NARROW),
-        rw("file_pos", 4, 4, NARROW, W),
-    ],
+    fields: &[ro("write", 0, 4, NARROW), rw("file_pos", 4, 4, NARROW, W)],
     negative_ok: false,
 };
 

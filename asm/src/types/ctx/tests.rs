@@ -1,7 +1,10 @@
 use super::*;
 
 fn ok(t: ProgType, off: i64, size: u32, write: bool) -> bool {
-    layout(t).unwrap().access(off, size, write, fixup_attach_type(t, None)).is_some()
+    layout(t)
+        .unwrap()
+        .access(off, size, write, fixup_attach_type(t, None))
+        .is_some()
 }
 
 #[test]
@@ -52,10 +55,18 @@ fn attach_types() {
     // cgroup_sock defaults to sock_create, which may write mark.
     assert!(ok(ProgType::CgroupSock, 16, 4, true));
     let so = layout(ProgType::CgroupSockopt).unwrap();
-    assert!(so.access(36, 4, false, Some(AttachType::CgroupGetsockopt)).is_some());
-    assert!(so.access(36, 4, false, Some(AttachType::CgroupSetsockopt)).is_none());
-    assert!(so.access(24, 4, true, Some(AttachType::CgroupSetsockopt)).is_some());
-    assert!(so.access(24, 4, true, Some(AttachType::CgroupGetsockopt)).is_none());
+    assert!(so
+        .access(36, 4, false, Some(AttachType::CgroupGetsockopt))
+        .is_some());
+    assert!(so
+        .access(36, 4, false, Some(AttachType::CgroupSetsockopt))
+        .is_none());
+    assert!(so
+        .access(24, 4, true, Some(AttachType::CgroupSetsockopt))
+        .is_some());
+    assert!(so
+        .access(24, 4, true, Some(AttachType::CgroupGetsockopt))
+        .is_none());
 }
 
 #[test]
@@ -75,7 +86,11 @@ fn every_layout_is_in_bounds() {
         if let Some(l) = layout(*t) {
             for f in l.fields {
                 assert!(f.off < l.size, "{t:?} {}", f.name);
-                assert!(f.off + f.len <= l.size.next_multiple_of(8) + 1, "{t:?} {}", f.name);
+                assert!(
+                    f.off + f.len <= l.size.next_multiple_of(8) + 1,
+                    "{t:?} {}",
+                    f.name
+                );
             }
         }
     }
