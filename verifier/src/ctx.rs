@@ -41,6 +41,7 @@ fn reg_type(k: Kind) -> Field {
 pub fn access(
     pt: ProgType,
     attach: Option<u32>,
+    privileged: bool,
     off: i32,
     size: i32,
     write: bool,
@@ -49,6 +50,14 @@ pub fn access(
     let attach = table::fixup_attach_type(pt, attach.and_then(AttachType::from_number));
     let size = u32::try_from(size).ok()?;
     let a = layout.access(off as i64, size, write, attach)?;
+    // cg_skb_is_valid_access(): direct packet access and `tstamp` stores need bpf_capable().
+    if pt == ProgType::CgroupSkb
+        && !privileged
+        && (a.kind.is_pointer() && a.kind != Kind::SockCommonOrNull
+            || write && a.field.name == "tstamp")
+    {
+        return None;
+    }
     Some(reg_type(a.kind))
 }
 
@@ -59,18 +68,27 @@ mod tests {
     #[test]
     fn pointers_and_nullability() {
         assert_eq!(
-            access(ProgType::SockOps, None, 184, 8, false),
+            access(ProgType::SockOps, None, true, 184, 8, false),
             Some(Field::Ptr(Ty::Sock, true))
         );
         assert_eq!(
-            access(ProgType::SchedCls, None, 140, 4, false),
+            access(ProgType::SchedCls, None, true, 140, 4, false),
             Some(Field::Ptr(Ty::PktMeta, false))
         );
         assert_eq!(
-            access(ProgType::SockOps, None, 4, 4, true),
+            access(ProgType::SockOps, None, true, 4, 4, true),
             Some(Field::Scalar)
         );
-        assert_eq!(access(ProgType::SockOps, None, 8, 4, true), None);
+        assert_eq!(access(ProgType::SockOps, None, true, 8, 4, true), None);
         assert!(!modelled(ProgType::Tracing));
+    }
+
+    #[test]
+    fn unprivileged_cgroup_skb() {
+        // cg_skb_is_valid_access(): no direct packet access, no tstamp stores.
+        assert!(access(ProgType::CgroupSkb, None, true, 76, 4, false).is_some());
+        assert_eq!(access(ProgType::CgroupSkb, None, false, 76, 4, false), None);
+        assert_eq!(access(ProgType::CgroupSkb, None, false, 152, 8, true), None);
+        assert!(access(ProgType::CgroupSkb, None, false, 8, 4, true).is_some());
     }
 }

@@ -392,6 +392,7 @@ impl Env<'_> {
                 match ctx::access(
                     self.prog.opts.prog_type,
                     self.prog.opts.expected_attach_type,
+                    self.prog.opts.privileged,
                     off as i32,
                     size as i32,
                     write,
