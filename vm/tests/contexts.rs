@@ -339,3 +339,38 @@ fn raw_tracepoint_and_syscall_match_the_kernel() {
     assert_eq!((m.run(id).unwrap().r0 as u32, out.retval), (15, 15));
     assert_eq!(m.ctx(), &out.ctx[..]);
 }
+
+#[test]
+fn sk_lookup_matches_the_kernel() {
+    if !test_support::kernel_available("contexts") {
+        return;
+    }
+    // Pass lookups for local port 80 (host order), drop the others; no socket is selected,
+    // so `sk` reads NULL in both.
+    let src = "ldxdw %r3, [%r1+0]\nldxw %r2, [%r1+60]\nmov %r0, 0\njne %r3, 0, out\n\
+               jne %r2, 80, out\nmov %r0, 1\nout:\nexit";
+    let mut opts = kernel::LoadOptions::new(ProgType::SkLookup);
+    opts.expected_attach_type = Some(asm::types::AttachType::SkLookup);
+    let k = kernel::Program::load(&insns(src), &opts).unwrap();
+    for port in [80u64, 81] {
+        // AF_INET, IPPROTO_TCP.
+        let c = ctx(
+            ProgType::SkLookup,
+            &[("family", 2), ("protocol", 6), ("local_port", port)],
+        );
+        let out = k
+            .test_run(&kernel::TestRun {
+                data: &[],
+                ctx: &c,
+                repeat: 1,
+                flags: 0,
+            })
+            .unwrap();
+        let mut m = Vm::new();
+        m.set_ctx(c);
+        let id = load(&mut m, src, ProgType::SkLookup);
+        let r0 = m.run(id).unwrap().r0 as u32;
+        assert_eq!(r0, out.retval, "local_port {port}");
+        assert_eq!(r0, (port == 80) as u32);
+    }
+}
