@@ -2,6 +2,7 @@
 //! `enum bpf_map_type`, `enum bpf_attach_type` in `include/uapi/linux/bpf.h`) and the names people use for them.
 //! The VM, the verifier and the kernel backend all take their types from here.
 
+pub mod ctx;
 mod sections;
 
 pub use sections::{iproute2_tail_call, section_def, SectionDef, SECTION_DEFS};
@@ -391,8 +392,50 @@ impl ProgType {
                 1 => "allow".into(),
                 n => format!("verdict {n} (bit 0: allow, bit 1: congestion notification)"),
             },
+            // `__cgroup_bpf_run_filter_*` (kernel/bpf/cgroup.c): 1 lets the operation go
+            // on, 0 fails it with EPERM.
+            ProgType::CgroupSock
+            | ProgType::CgroupSockAddr
+            | ProgType::CgroupDevice
+            | ProgType::CgroupSysctl
+            | ProgType::CgroupSockopt => match v {
+                0 => "deny (EPERM)".into(),
+                1 => "allow".into(),
+                n => format!("{n} is not 0 or 1"),
+            },
+            // tcp_call_bpf(): 1 is success (and `reply` is the answer), 0 a failure.
+            ProgType::SockOps => match v {
+                0 => "0: failure".into(),
+                1 => "1: success".into(),
+                n => format!("{n} is not 0 or 1"),
+            },
+            // `enum sk_action`.
+            ProgType::SkSkb | ProgType::SkMsg | ProgType::SkLookup | ProgType::SkReuseport => {
+                match v {
+                    0 => "SK_DROP".into(),
+                    1 => "SK_PASS".into(),
+                    n => format!("{n} is not an SK_* action"),
+                }
+            }
+            // `enum bpf_ret_code`.
+            ProgType::FlowDissector
+            | ProgType::LwtIn
+            | ProgType::LwtOut
+            | ProgType::LwtXmit
+            | ProgType::LwtSeg6local => match v {
+                0 => "BPF_OK".into(),
+                2 => "BPF_DROP".into(),
+                7 => "BPF_REDIRECT".into(),
+                128 => "BPF_LWT_REROUTE".into(),
+                129 => "BPF_FLOW_DISSECTOR_CONTINUE".into(),
+                n => format!("{n} is not a BPF_* return code"),
+            },
             // `trace_call_bpf`: the event goes on to perf only when the program returns non-zero.
-            ProgType::Kprobe | ProgType::Tracepoint | ProgType::RawTracepoint => match v {
+            ProgType::Kprobe
+            | ProgType::Tracepoint
+            | ProgType::RawTracepoint
+            | ProgType::RawTracepointWritable
+            | ProgType::PerfEvent => match v {
                 0 => "0: the event is not passed on to perf".into(),
                 n => format!("{n}: non-zero, the event is passed on to perf"),
             },

@@ -286,6 +286,10 @@ pub struct Case {
     /// kprobe: `struct pt_regs` registers by name (x86-64).
     #[serde(default)]
     pub regs: BTreeMap<String, u64>,
+    /// Context fields by their uapi name (`op`, `remote_port`, `optlen` ...), written over
+    /// `ctx` into the program type's structure (`asm::types::ctx`).
+    #[serde(default)]
+    pub ctx_fields: BTreeMap<String, u64>,
     /// Environment for this case (over the file's).
     #[serde(default)]
     pub env: EnvDecl,
@@ -376,6 +380,49 @@ pub const PT_REGS: &[(&str, usize)] = &[
     ("sp", 152),
     ("ss", 160),
 ];
+
+/// Writes context fields by name into `ctx` (grown to the structure's size), at the
+/// offsets `asm::types::ctx` gives for `prog_type`: little-endian, the field's length.
+pub fn write_ctx_fields(
+    ctx: &mut Vec<u8>,
+    prog_type: Option<asm::types::ProgType>,
+    fields: &BTreeMap<String, u64>,
+) -> Result<(), String> {
+    let t = prog_type.ok_or("`ctx_fields` needs a program type")?;
+    let layout = asm::types::ctx::layout(t)
+        .ok_or_else(|| format!("`ctx_fields`: {t} programs have no context table"))?;
+    ctx.resize(ctx.len().max(layout.size as usize), 0);
+    for (name, &v) in fields {
+        let f = layout.field(name).ok_or_else(|| {
+            let mut known: Vec<_> = layout.fields.iter().map(|f| f.name).collect();
+            known.dedup();
+            format!(
+                "`ctx_fields`: {} has no field `{name}` (known: {})",
+                layout.name,
+                known.join(", ")
+            )
+        })?;
+        if f.kind.is_pointer() {
+            return Err(format!(
+                "`ctx_fields`: `{name}` is a pointer the run sets, not an input"
+            ));
+        }
+        let len = f.len as usize;
+        if len > 8 {
+            return Err(format!(
+                "`ctx_fields`: `{name}` is {len} bytes; give it in `ctx` (hex)"
+            ));
+        }
+        if len < 8 && v >> (8 * len) != 0 {
+            return Err(format!(
+                "`ctx_fields`: {v:#x} does not fit `{name}` ({len} bytes)"
+            ));
+        }
+        let off = f.off as usize;
+        ctx[off..off + len].copy_from_slice(&v.to_le_bytes()[..len]);
+    }
+    Ok(())
+}
 
 /// The size of `struct pt_regs` on x86-64.
 pub const PT_REGS_SIZE: usize = 168;
@@ -521,5 +568,24 @@ mod tests {
         assert!(write_pt_regs(&mut ctx, &bad)
             .unwrap_err()
             .contains("unknown pt_regs register `rax`"));
+    }
+
+    #[test]
+    fn ctx_fields_by_name() {
+        use asm::types::ProgType;
+        let mut ctx = Vec::new();
+        let f = BTreeMap::from([("reply".to_string(), 7), ("op".to_string(), 2)]);
+        write_ctx_fields(&mut ctx, Some(ProgType::SockOps), &f).unwrap();
+        assert_eq!(ctx.len(), 224);
+        assert_eq!((ctx[0], ctx[4]), (2, 7));
+        let bad = |name: &str, v: u64| {
+            let f = BTreeMap::from([(name.to_string(), v)]);
+            write_ctx_fields(&mut Vec::new(), Some(ProgType::SockOps), &f).unwrap_err()
+        };
+        assert!(bad("nope", 1).contains("no field `nope`"));
+        assert!(bad("sk", 1).contains("pointer"));
+        assert!(bad("remote_ip6", 1).contains("16 bytes"));
+        assert!(bad("op", 1 << 32).contains("does not fit"));
+        assert!(write_ctx_fields(&mut Vec::new(), None, &f).is_err());
     }
 }

@@ -41,8 +41,14 @@
 //! | `xdp` | `xdp_md` | an `XDP_*` action |
 //! | `kprobe` | `struct pt_regs` (x86-64 layout, 168 bytes) | |
 //! | `tracepoint` | the raw tracepoint record | |
-//! | `raw_tracepoint` | an array of u64 arguments | |
+//! | `raw_tracepoint`, `tracing` | an array of u64 arguments | |
 //! | `syscall` | arbitrary, writable context bytes | |
+//! | the others of [`SUPPORTED_PROG_TYPES`] | their uapi structure (`bpf_sock_ops`, `bpf_sockopt` ...) from the test's bytes | see [`ProgType::r0_meaning`] |
+//!
+//! Every context's fields, offsets and access rules come from `asm::types::ctx`, the table
+//! the verifier reads too: loads and stores the kernel would refuse fault (naming the
+//! field), pointer fields point into the packet (or a flow dissector's keys, which follow
+//! `__sk_buff` in the context region), and fields that may be NULL sockets are NULL.
 //!
 //! # Semantics (Linux 6.18)
 //!
@@ -152,20 +158,40 @@ pub use mem::{Region, MAX_FRAMES, STACK_SIZE};
 pub use program::Program;
 
 use asm::Insn;
-use ctx::skb;
 use helpers::Helper;
 use mem::R_MEM;
 
 /// The kernel program types the VM has a context for (what r1 points at); every other
 /// type is a [`LoadError::UnsupportedProgType`].
-pub const SUPPORTED_PROG_TYPES: [ProgType; 7] = [
+pub const SUPPORTED_PROG_TYPES: [ProgType; 28] = [
     ProgType::SocketFilter,
     ProgType::SchedCls,
+    ProgType::SchedAct,
     ProgType::Xdp,
     ProgType::Kprobe,
     ProgType::Tracepoint,
     ProgType::RawTracepoint,
+    ProgType::RawTracepointWritable,
+    ProgType::Tracing,
+    ProgType::PerfEvent,
     ProgType::Syscall,
+    ProgType::CgroupSkb,
+    ProgType::LwtIn,
+    ProgType::LwtOut,
+    ProgType::LwtXmit,
+    ProgType::LwtSeg6local,
+    ProgType::SkSkb,
+    ProgType::FlowDissector,
+    ProgType::CgroupSock,
+    ProgType::CgroupSockAddr,
+    ProgType::SockOps,
+    ProgType::SkMsg,
+    ProgType::SkReuseport,
+    ProgType::SkLookup,
+    ProgType::CgroupDevice,
+    ProgType::CgroupSysctl,
+    ProgType::CgroupSockopt,
+    ProgType::Netfilter,
 ];
 
 /// The most instructions a program may have (`BPF_COMPLEXITY_LIMIT_INSNS`).
@@ -603,42 +629,12 @@ impl Vm {
                 r[2] = m.mem.len() as u64;
                 m.ctx.clear();
             }
-            Some(ProgType::SocketFilter | ProgType::SchedCls) => {
-                let mut c = vec![0u8; skb::SIZE];
-                let e = &m.env.skb;
-                let mut put32 =
-                    |off: usize, v: u32| c[off..off + 4].copy_from_slice(&v.to_le_bytes());
-                put32(skb::LEN, m.packet.len() as u32);
-                put32(skb::PKT_TYPE, e.pkt_type);
-                put32(skb::MARK, e.mark);
-                put32(skb::QUEUE_MAPPING, e.queue_mapping);
-                put32(skb::PROTOCOL, ctx::skb_protocol(&m.packet) as u32);
-                put32(skb::VLAN_PRESENT, (e.vlan_tci != 0) as u32);
-                put32(skb::VLAN_TCI, e.vlan_tci);
-                put32(skb::PRIORITY, e.priority);
-                put32(skb::INGRESS_IFINDEX, e.ingress_ifindex);
-                put32(skb::IFINDEX, e.ifindex);
-                put32(skb::HASH, e.hash);
-                put32(skb::WIRE_LEN, m.packet.len() as u32);
-                m.ctx = c;
-                r[1] = ctx_addr;
-            }
-            Some(ProgType::Xdp) => {
-                let mut c = vec![0u8; 24];
-                c[12..16].copy_from_slice(&m.env.xdp_ingress_ifindex.to_le_bytes());
-                c[16..20].copy_from_slice(&m.env.xdp_rx_queue_index.to_le_bytes());
-                m.ctx = c;
-                r[1] = ctx_addr;
-            }
-            // Kprobe, tracepoint, raw tracepoint and syscall programs (loading refuses the
-            // types without a context).
-            Some(_) => {
-                let mut c = self.ctx_input.clone();
-                let size = m.layout.size;
-                if c.len() < size {
-                    c.resize(size, 0);
+            Some(t) => {
+                m.ctx = self.ctx_input.clone();
+                if let Some(size) = ctx::fixed_size(t) {
+                    m.ctx.resize(size.max(m.ctx.len()), 0);
                 }
-                m.ctx = c;
+                ctx::fill(t, m);
                 r[1] = ctx_addr;
             }
         }
@@ -648,7 +644,9 @@ impl Vm {
     /// Runs a program once.
     pub fn run(&mut self, id: ProgId) -> Result<Outcome, VmError> {
         let r = self.prepare(id)?;
-        self.exec::<false>(id.0, r, &mut Vec::new())
+        let out = self.exec::<false>(id.0, r, &mut Vec::new());
+        ctx::finish(self.machine.prog_type, &mut self.machine);
+        out
     }
 
     /// Runs a program once, recording every executed instruction and the registers it
@@ -658,6 +656,7 @@ impl Vm {
         let res = self
             .prepare(id)
             .and_then(|r| self.exec::<true>(id.0, r, &mut steps));
+        ctx::finish(self.machine.prog_type, &mut self.machine);
         (res, steps)
     }
 }

@@ -1,7 +1,7 @@
 //! The VM's state outside the registers: memory regions, maps, the environment the test
 //! controls, and captured output. Helpers (built-in and user-registered) work on it.
 
-use crate::ctx::{Layout, PtrField};
+use crate::ctx::{Layout, Refused, FLOW_KEYS_AT};
 use crate::error::{HelperError, MemFault};
 use crate::maps::Map;
 use crate::mem::{
@@ -9,6 +9,7 @@ use crate::mem::{
     R_STACK0, STACK_SIZE,
 };
 use crate::ProgType;
+use asm::types::ctx::{Field, Kind};
 
 /// What the test controls: the clock, the current task, the CPU, the random seed, and
 /// memory images for `probe_read_*`.
@@ -95,7 +96,7 @@ pub struct TraceLine {
 pub struct Machine {
     pub(crate) stack: Vec<u8>,
     pub(crate) ctx: Vec<u8>,
-    pub(crate) layout: &'static Layout,
+    pub(crate) layout: Layout,
     /// The packet buffer: headroom, metadata, then the data up to its end.
     pub(crate) packet: Vec<u8>,
     /// The packet as the test set it; each run starts from it, as each test_run does.
@@ -246,30 +247,19 @@ impl Machine {
         let id = (addr >> 32) as u32;
         let off = addr as u32 as usize;
         self.packet_guard(addr, N, false)?;
-        if id == R_CTX {
-            if let Some(p) = self.layout.ptr_at(off) {
-                if N != 4 {
-                    return Err(MemFault {
+        if id == R_CTX && off < self.ctx.len() {
+            match self.layout.field(off, N, false) {
+                Ok(Some(f)) if f.kind.is_pointer() => {
+                    return self.ctx_pointer(f).map_err(|why| MemFault {
                         addr,
                         size: N,
                         write: false,
                         region: Some(Region::Ctx),
-                        why: format!("context field at offset {off} is a packet pointer: it must be read with a 4-byte load"),
+                        why,
                     });
                 }
-                return Ok(self.ctx_pointer(p));
-            }
-            if off < self.ctx.len() && !self.layout.can_read(off, N) {
-                return Err(MemFault {
-                    addr,
-                    size: N,
-                    write: false,
-                    region: Some(Region::Ctx),
-                    why: format!(
-                        "{} context offset {off} is not readable with this size",
-                        crate::prog_type_name(self.prog_type)
-                    ),
-                });
+                Ok(_) => {}
+                Err(r) => return Err(self.ctx_refused(addr, N, false, r)),
             }
         }
         self.check_map_access(addr, N, false)?;
@@ -313,11 +303,47 @@ impl Machine {
         })
     }
 
-    pub(crate) fn ctx_pointer(&self, p: PtrField) -> u64 {
-        match p {
-            PtrField::Data => mem::addr(R_PACKET, self.pkt_data as u64),
-            PtrField::DataMeta => mem::addr(R_PACKET, self.pkt_meta as u64),
-            PtrField::DataEnd => mem::addr(R_PACKET, self.packet.len() as u64),
+    /// The value a load of a pointer field yields: where the kernel's rewritten load
+    /// (`*_convert_ctx_access`) would point.
+    pub(crate) fn ctx_pointer(&self, f: &Field) -> Result<u64, String> {
+        Ok(match f.kind {
+            Kind::Packet => mem::addr(R_PACKET, self.pkt_data as u64),
+            Kind::PacketMeta => mem::addr(R_PACKET, self.pkt_meta as u64),
+            Kind::PacketEnd => mem::addr(R_PACKET, self.packet.len() as u64),
+            Kind::FlowKeys => mem::addr(R_CTX, FLOW_KEYS_AT as u64),
+            // The VM has no sockets: a field that may be NULL is NULL.
+            Kind::SocketOrNull | Kind::SockCommonOrNull => 0,
+            Kind::Scalar | Kind::Socket | Kind::TpBuffer | Kind::Btf => {
+                return Err(format!(
+                    "context field `{}` points at a kernel object the VM does not have",
+                    f.name
+                ))
+            }
+        })
+    }
+
+    fn ctx_refused(&self, addr: u64, size: usize, write: bool, _: Refused) -> MemFault {
+        let off = addr as u32;
+        let field = self
+            .layout
+            .table
+            .and_then(|t| {
+                t.fields
+                    .iter()
+                    .find(|f| (f.off..f.off + f.len).contains(&off))
+            })
+            .map_or(String::new(), |f| format!(" (`{}`)", f.name));
+        let why = format!(
+            "{} context offset {off}{field} is not {} with size {size}",
+            crate::prog_type_name(self.prog_type),
+            if write { "writable" } else { "readable" }
+        );
+        MemFault {
+            addr,
+            size,
+            write,
+            region: Some(Region::Ctx),
+            why,
         }
     }
 
@@ -424,17 +450,10 @@ impl Machine {
         let id = (addr >> 32) as u32;
         let off = addr as u32 as usize;
         self.packet_guard(addr, N, true)?;
-        if id == R_CTX && off < self.ctx.len() && !self.layout.can_write(off, N) {
-            return Err(MemFault {
-                addr,
-                size: N,
-                write: true,
-                region: Some(Region::Ctx),
-                why: format!(
-                    "{} context offset {off} is read-only",
-                    crate::prog_type_name(self.prog_type)
-                ),
-            });
+        if id == R_CTX && off < self.ctx.len() {
+            if let Err(r) = self.layout.field(off, N, true) {
+                return Err(self.ctx_refused(addr, N, true, r));
+            }
         }
         self.check_map_access(addr, N, true)?;
         let Some(buf) = self.region_mut(id) else {

@@ -98,7 +98,7 @@ pub enum TestError {
         why: String,
     },
     /// The program's type has no context in the VM.
-    #[error("program `{program}` has type {prog_type}, which the VM cannot run (it runs socket_filter, sched_cls, xdp, kprobe, tracepoint, raw_tracepoint and syscall programs)")]
+    #[error("program `{program}` has type {prog_type}, which the VM cannot run (it runs {list} programs)", list = crate::SUPPORTED_PROG_TYPES.map(|t| t.name()).join(", "))]
     UnsupportedProgType {
         /// The program.
         program: String,

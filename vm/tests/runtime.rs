@@ -522,7 +522,7 @@ fn sched_cls_context_fields_and_rewriting() {
         .run(id)
         .unwrap_err()
         .to_string()
-        .contains("must be read with a 4-byte load"));
+        .contains("sched_cls context offset 76 (`data`) is not readable with size 8"));
 }
 
 #[test]
@@ -532,7 +532,7 @@ fn socket_filter_context_is_read_only_except_cb_and_uses_ld_abs() {
     let id = load(&mut m, "stw [%r1+8], 1\nexit", ProgType::SocketFilter);
     let e = m.run(id).unwrap_err().to_string();
     assert!(
-        e.contains("socket_filter context offset 8 is read-only"),
+        e.contains("socket_filter context offset 8 (`mark`) is not writable with size 4"),
         "{e}"
     );
     let id = load(
@@ -589,9 +589,12 @@ fn kprobe_tracepoint_and_syscall_contexts() {
     assert_eq!(m.run(id).unwrap().r0, 0x1234);
     let id = load(&mut m, "ldxdw %r0, [%r1+168]\nexit", ProgType::Kprobe);
     assert!(m.run(id).is_err());
-    m.set_ctx(vec![5, 0, 0, 0]);
-    let id = load(&mut m, "ldxw %r0, [%r1]\nexit", ProgType::Tracepoint);
+    // A tracepoint record's first 8 bytes (the common header) are hidden.
+    m.set_ctx(vec![1, 0, 0, 0, 0, 0, 0, 0, 5, 0, 0, 0]);
+    let id = load(&mut m, "ldxw %r0, [%r1+8]\nexit", ProgType::Tracepoint);
     assert_eq!(m.run(id).unwrap().r0, 5);
+    let id = load(&mut m, "ldxw %r0, [%r1]\nexit", ProgType::Tracepoint);
+    assert!(m.run(id).is_err(), "the common header is not readable");
     let id = load(&mut m, "stw [%r1], 1\nexit", ProgType::RawTracepoint);
     assert!(m.run(id).is_err(), "raw tracepoint arguments are read-only");
     let id = load(
@@ -600,7 +603,7 @@ fn kprobe_tracepoint_and_syscall_contexts() {
         ProgType::Syscall,
     );
     assert_eq!(m.run(id).unwrap().r0, 9);
-    assert_eq!(m.ctx(), &[9, 0, 0, 0]);
+    assert_eq!(m.ctx(), &[9, 0, 0, 0, 0, 0, 0, 0, 5, 0, 0, 0]);
 }
 
 #[test]

@@ -160,10 +160,17 @@ fn run_case(suite: &Suite, case: &Case) -> Outcome {
     if !case.regs.is_empty() {
         return fail("`regs` is for kprobe programs (struct pt_regs)");
     }
-    let ctx = match &case.ctx {
+    let mut ctx = match &case.ctx {
         Some(h) => tri!(parse_hex(h).map_err(|e| format!("ctx: {e}"))),
         None => Vec::new(),
     };
+    if !case.ctx_fields.is_empty() {
+        tri!(crate::schema::write_ctx_fields(
+            &mut ctx,
+            Some(prog_type),
+            &case.ctx_fields
+        ));
+    }
     if case.repeat == 0 {
         return fail("`repeat` must be at least 1");
     }

@@ -271,6 +271,9 @@ fn run_case(suite: &Suite, case: &Case, ncpus: Option<u32>) -> Result<Observatio
         }
         write_pt_regs(&mut ctx, &case.regs)?;
     }
+    if !case.ctx_fields.is_empty() {
+        crate::schema::write_ctx_fields(&mut ctx, t.prog_type(), &case.ctx_fields)?;
+    }
     let gave_ctx = !ctx.is_empty();
     t.set_ctx(&ctx);
     if case.repeat == 0 {

@@ -61,7 +61,7 @@ impl SkbState {
 /// Refreshes `__sk_buff.len` after the packet changed size.
 pub(super) fn sync_len(m: &mut Machine) {
     let len = m.packet_data().len() as u32;
-    write_ctx32(m, skb::LEN, len);
+    write_ctx32(m, skb::off("len"), len);
 }
 
 /// `csum_block_add`/`csum_block_sub` helper: a partial sum at an odd offset is rotated.
@@ -111,7 +111,7 @@ pub(super) fn skb_store_bytes(m: &mut Machine, a: [u64; 5]) -> Result<u64, Helpe
 /// `skb_clear_hash`.
 pub(super) fn clear_hash(m: &mut Machine) {
     m.skb_state.hash_valid = false;
-    write_ctx32(m, skb::HASH, 0);
+    write_ctx32(m, skb::off("hash"), 0);
 }
 
 /// `bpf_skb_load_bytes_relative(skb, offset, to, len, start_header)`: reads from the MAC
@@ -198,12 +198,12 @@ pub(super) fn skb_change_head(m: &mut Machine, a: [u64; 5]) -> Result<u64, Helpe
 /// from and to (skb_pkt_type_ok()); else -EINVAL.
 pub(super) fn skb_change_type(m: &mut Machine, a: [u64; 5]) -> Result<u64, HelperError> {
     const PACKET_OTHERHOST: u32 = 3;
-    let cur = super::read_ctx32(m, skb::PKT_TYPE);
+    let cur = super::read_ctx32(m, skb::off("pkt_type"));
     let new = a[1] as u32;
     if cur > PACKET_OTHERHOST || new > PACKET_OTHERHOST {
         return Ok(EINVAL);
     }
-    write_ctx32(m, skb::PKT_TYPE, new);
+    write_ctx32(m, skb::off("pkt_type"), new);
     Ok(0)
 }
 
@@ -213,24 +213,24 @@ const VLAN_HLEN: usize = 4;
 
 /// `__sk_buff.protocol` as a host-order Ethertype.
 pub(super) fn protocol(m: &Machine) -> u16 {
-    u16::from_be_bytes((super::read_ctx32(m, skb::PROTOCOL) as u16).to_le_bytes())
+    u16::from_be_bytes((super::read_ctx32(m, skb::off("protocol")) as u16).to_le_bytes())
 }
 
 pub(super) fn set_protocol(m: &mut Machine, proto: u16) {
     write_ctx32(
         m,
-        skb::PROTOCOL,
+        skb::off("protocol"),
         u16::from_le_bytes(proto.to_be_bytes()) as u32,
     );
 }
 
 /// The offload ("hardware accelerated") tag `__sk_buff` shows: (proto, tci) when present.
 fn hw_tag(m: &Machine) -> Option<(u16, u16)> {
-    (super::read_ctx32(m, skb::VLAN_PRESENT) != 0).then(|| {
-        let proto = super::read_ctx32(m, skb::VLAN_PROTO) as u16;
+    (super::read_ctx32(m, skb::off("vlan_present")) != 0).then(|| {
+        let proto = super::read_ctx32(m, skb::off("vlan_proto")) as u16;
         (
             u16::from_be_bytes(proto.to_le_bytes()),
-            super::read_ctx32(m, skb::VLAN_TCI) as u16,
+            super::read_ctx32(m, skb::off("vlan_tci")) as u16,
         )
     })
 }
@@ -240,10 +240,10 @@ fn set_hw_tag(m: &mut Machine, tag: Option<(u16, u16)>) {
         Some((p, t)) => (1, u16::from_le_bytes(p.to_be_bytes()) as u32, t as u32),
         None => (0, 0, 0),
     };
-    write_ctx32(m, skb::VLAN_PRESENT, present);
-    write_ctx32(m, skb::VLAN_TCI, tci);
+    write_ctx32(m, skb::off("vlan_present"), present);
+    write_ctx32(m, skb::off("vlan_tci"), tci);
     if present == 1 {
-        write_ctx32(m, skb::VLAN_PROTO, proto);
+        write_ctx32(m, skb::off("vlan_proto"), proto);
     }
 }
 

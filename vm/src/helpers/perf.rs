@@ -30,7 +30,9 @@ fn perf_event_output(m: &mut Machine, a: [u64; 5]) -> Result<u64, HelperError> {
             return Ok(EINVAL);
         }
         let ctx_len = ((flags & CTXLEN_MASK) >> 32) as usize;
-        let Some(bytes) = m.packet.get(..ctx_len) else {
+        // From `data` (bpf_xdp_event_output / bpf_skb_event_output copy from the start of
+        // the packet data, never the headroom), at most to `data_end`.
+        let Some(bytes) = m.packet_data().get(..ctx_len) else {
             return Ok(EFAULT);
         };
         sample.extend_from_slice(bytes);

@@ -14,15 +14,15 @@ use crate::machine::Machine;
 pub(super) fn get_hash_recalc(m: &mut Machine, _a: [u64; 5]) -> Result<u64, HelperError> {
     if !m.skb_state.hash_valid {
         let h = m.env.net.flow_hash;
-        write_ctx32(m, skb::HASH, h);
+        write_ctx32(m, skb::off("hash"), h);
         m.skb_state.hash_valid = true;
     }
-    Ok(read_ctx32(m, skb::HASH) as u64)
+    Ok(read_ctx32(m, skb::off("hash")) as u64)
 }
 
 /// `bpf_set_hash(skb, hash)` → `__skb_set_sw_hash(skb, hash, true)`; returns 0.
 pub(super) fn set_hash(m: &mut Machine, a: [u64; 5]) -> Result<u64, HelperError> {
-    write_ctx32(m, skb::HASH, a[1] as u32);
+    write_ctx32(m, skb::off("hash"), a[1] as u32);
     m.skb_state.hash_valid = true;
     Ok(0)
 }

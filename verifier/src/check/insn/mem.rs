@@ -389,7 +389,14 @@ impl Env<'_> {
                         self.prog.opts.prog_type
                     ));
                 }
-                match ctx::access(self.prog.opts.prog_type, off as i32, size as i32, write) {
+                match ctx::access(
+                    self.prog.opts.prog_type,
+                    self.prog.opts.expected_attach_type,
+                    self.prog.opts.privileged,
+                    off as i32,
+                    size as i32,
+                    write,
+                ) {
                     None => {
                         return fail(
                             EACCES,
