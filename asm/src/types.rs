@@ -2,6 +2,7 @@
 //! `enum bpf_map_type`, `enum bpf_attach_type` in `include/uapi/linux/bpf.h`) and the names people use for them.
 //! The VM, the verifier and the kernel backend all take their types from here.
 
+pub mod helpers;
 mod sections;
 
 pub use sections::{iproute2_tail_call, section_def, SectionDef, SECTION_DEFS};
