@@ -32,7 +32,7 @@
 
 mod check;
 mod ctx;
-mod helpers;
+pub mod helpers;
 mod log;
 pub mod scalar;
 mod state;
@@ -84,6 +84,9 @@ pub struct Options {
     pub any_alignment: bool,
     /// `BPF_F_TEST_STATE_FREQ`: a checkpoint at every instruction.
     pub test_state_freq: bool,
+    /// The program's licence (an object's `license` section); "GPL" by default. A licence
+    /// that is not GPL-compatible may not call `gpl_only` helpers.
+    pub license: String,
 }
 
 impl Options {
@@ -98,6 +101,7 @@ impl Options {
             strict_alignment: false,
             any_alignment: false,
             test_state_freq: false,
+            license: "GPL".to_string(),
         }
     }
 }

@@ -7,6 +7,7 @@ use crate::helpers::{Arg, Ret};
 use crate::scalar::Scalar;
 use crate::state::{Frame, RefState, Reg, Slot, StackSlot, State, Ty};
 use crate::{helpers, RejectKind, BPF_F_RDONLY_PROG, BPF_F_WRONLY_PROG, EACCES, EINVAL};
+use asm::types::helpers::HelperFlags;
 use asm::types::{MapType, ProgType};
 
 impl Env<'_> {
@@ -14,11 +15,26 @@ impl Env<'_> {
     pub(crate) fn check_helper_call(&mut self, st: &mut State, pc: usize) -> R<()> {
         let insn = self.prog.insns[pc];
         let id = insn.imm;
-        if !(0..212).contains(&id) {
+        // The order of check_helper_call() in kernel/bpf/verifier.c: the id, the type's
+        // *_func_proto, the licence, then the prototype's own checks.
+        if !(0..i64::from(asm::types::helpers::MAX_ID)).contains(&id) {
             return fail(EINVAL, format!("invalid func {}#{}", helpers::name(id), id));
         }
-        let Some(p) = helpers::proto(id as u32) else {
-            if id == 0 || asm::text::helpers::name(id as u32).is_none() {
+        let pt = self.prog.opts.prog_type;
+        if pt == ProgType::Ext {
+            // An extension takes its target's get_func_proto; bpfx has no target.
+            return unsupported("helper calls from ext programs (their target decides)");
+        }
+        // Capability-gated parts of bpf_base_func_proto (CAP_BPF / CAP_PERFMON); 14-17,
+        // 112 and 114 joined the CAP_PERFMON part when they were opened to every type.
+        let needs_caps = matches!(
+            id,
+            6 | 14..=17 | 35 | 93 | 94 | 112..=115 | 153 | 154 | 169..=172
+        );
+        let p = match helpers::proto(id as u32) {
+            Some(p) if helpers::available(p, pt) && (!needs_caps || self.prog.opts.privileged) => p,
+            // Helper 0 (`bpf_unspec`) has no prototype: every type refuses it like this.
+            _ => {
                 return fail(
                     EINVAL,
                     format!(
@@ -26,35 +42,34 @@ impl Env<'_> {
                         helpers::name(id),
                         id
                     ),
-                );
+                )
             }
-            return unsupported(format!(
-                "helper {}#{} has no prototype in bpfx's table",
-                helpers::name(id),
-                id
-            ));
         };
-        // Capability-gated parts of bpf_base_func_proto (CAP_BPF / CAP_PERFMON); 14-17,
-        // 112 and 114 joined the CAP_PERFMON part when they were opened to every type.
-        let needs_caps = matches!(
-            id,
-            6 | 14..=17 | 35 | 93 | 94 | 112..=115 | 153 | 154 | 169..=172
-        );
-        if !helpers::available(p, self.prog.opts.prog_type)
-            || (needs_caps && !self.prog.opts.privileged)
-        {
+        if p.helper.gpl_only() && !helpers::license_is_gpl_compatible(&self.prog.opts.license) {
             return fail(
                 EINVAL,
-                format!(
-                    "program of this type cannot use helper bpf_{}#{}",
-                    p.name, id
-                ),
+                "cannot call GPL-restricted function from non-GPL compatible program",
             );
         }
-        if matches!(p.ret, Ret::Btf) || p.args.iter().any(|a| matches!(a, Arg::Btf | Arg::Func)) {
-            return unsupported(format!("helper bpf_{}#{} needs BTF", p.name, id));
+        let row = p.helper;
+        if row.flags.has(HelperFlags::ALLOWED_CHECK) {
+            // fn->allowed(): the attach point decides (d_path, tracing sk_storage ...).
+            return unsupported(format!(
+                "helper bpf_{}#{}: the kernel checks the attach point",
+                p.name, id
+            ));
         }
-        let pkt_access = matches!(id, 1 | 2 | 3 | 28 | 84 | 85 | 99 | 87 | 88 | 89);
+        if row.flags.has(HelperFlags::MIGHT_SLEEP) {
+            // bpfx verifies non-sleepable programs only (no BPF_F_SLEEPABLE option).
+            return fail(EINVAL, "helper call might sleep in a non-sleepable prog");
+        }
+        if !p.fully_modelled() || p.args.contains(&Arg::Func) {
+            return unsupported(format!(
+                "helper bpf_{}#{}: an argument or return type bpfx does not model",
+                p.name, id
+            ));
+        }
+        let pkt_access = row.flags.has(HelperFlags::PKT_ACCESS);
         let mut map: Option<u32> = None;
         let mut release_reg: Option<u8> = None;
         let mut alloc_size: u32 = 0;
@@ -209,7 +224,12 @@ impl Env<'_> {
                     self.check_alignment(&reg, 0, 8, true)?;
                     self.mark_helper_written(st, regno, 8);
                 }
-                Arg::Any | Arg::Btf | Arg::Func => {}
+                Arg::StackOrNull if is_null => {}
+                Arg::StackOrNull => {
+                    expect_type(regno, &reg, &[Ty::Stack], "fp")?;
+                }
+                // Declined before the arguments are read (see above).
+                Arg::Any | Arg::Btf | Arg::Func | Arg::Unmodelled(_) => {}
             }
         }
         if let Some(m) = map {
@@ -310,7 +330,7 @@ impl Env<'_> {
                 r.mem_size = alloc_size;
                 r
             }
-            Ret::Btf => Reg::unknown(),
+            Ret::Btf | Ret::Unmodelled => Reg::unknown(),
         };
         if r0.maybe_null {
             r0.id = self.new_id();
