@@ -205,8 +205,15 @@ pub fn is_tracing(pt: ProgType) -> bool {
     )
 }
 
-/// Whether a program of type `pt` may call `p` (the type's `*_func_proto` offers it).
-pub fn available(p: &Proto, pt: ProgType) -> bool {
+/// Whether a program of type `pt` attached as `attach` (`expected_attach_type`, 0 when
+/// unset) may call `p` (the type's `*_func_proto` offers it).
+pub fn available(p: &Proto, pt: ProgType, attach: u32) -> bool {
+    // cgroup_common_func_proto() in kernel/bpf/cgroup.c offers bpf_get_retval and
+    // bpf_set_retval to cgroup programs except those attached where the hook has no return
+    // value to change: inet ingress/egress, sock_ops, recvmsg, getpeername, getsockname.
+    if matches!(p.id, 186 | 187) && matches!(attach, 0 | 1 | 3 | 19 | 20 | 29..=32 | 51..=53) {
+        return false;
+    }
     p.helper.progs.contains(pt)
 }
 
