@@ -168,6 +168,7 @@ fn verify_all(args: &Args, obj: &obj::Object, name: &str) -> Result<ExitCode> {
                 opts.privileged = !args.unprivileged;
                 // The object's `license` section; libbpf loads "" without one.
                 opts.license = obj.license.clone().unwrap_or_default();
+                opts.sleepable = p.sleepable;
                 match verifier::verify(&p.insns, &opts) {
                     Ok(a) => {
                         row.verdict = "accept";

@@ -50,9 +50,8 @@ fn render() -> String {
     );
     let mark = |b: bool| if b { "✓" } else { "✗" };
     for h in helpers::all() {
-        let modelled = verifier::helpers::proto(h.id).is_some_and(|p| {
-            p.fully_modelled() && !p.args.contains(&verifier::helpers::Arg::Func)
-        });
+        let modelled = verifier::helpers::proto(h.id)
+            .is_some_and(|p| p.fully_modelled() && !p.args.contains(&verifier::helpers::Arg::Func));
         let _ = writeln!(
             out,
             "| {} | `bpf_{}` | {} | {} | {} | {} |",
@@ -65,10 +64,12 @@ fn render() -> String {
         );
     }
     let (vm_n, ver_n) = helpers::all().fold((0, 0), |(v, f), h| {
-        let m = verifier::helpers::proto(h.id).is_some_and(|p| {
-            p.fully_modelled() && !p.args.contains(&verifier::helpers::Arg::Func)
-        });
-        (v + usize::from(vm::helper_implemented(h.id)), f + usize::from(m))
+        let m = verifier::helpers::proto(h.id)
+            .is_some_and(|p| p.fully_modelled() && !p.args.contains(&verifier::helpers::Arg::Func));
+        (
+            v + usize::from(vm::helper_implemented(h.id)),
+            f + usize::from(m),
+        )
     });
     let _ = writeln!(
         out,

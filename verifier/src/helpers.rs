@@ -120,7 +120,10 @@ fn arg(a: &ArgType) -> Arg {
         ArgBase::PtrToMapValue if a.flags.has(TypeFlags::MEM_UNINIT) && !null => Arg::UninitMem,
         ArgBase::PtrToMapValue if !null => Arg::MapValue,
         ArgBase::PtrToMem if a.flags.has(TypeFlags::MEM_FIXED_SIZE) => {
-            if a.size == 8 && a.flags.has(TypeFlags::MEM_UNINIT) && a.flags.has(TypeFlags::MEM_ALIGNED) {
+            if a.size == 8
+                && a.flags.has(TypeFlags::MEM_UNINIT)
+                && a.flags.has(TypeFlags::MEM_ALIGNED)
+            {
                 Arg::Long
             } else {
                 Arg::Unmodelled(*a)
@@ -140,9 +143,7 @@ fn arg(a: &ArgType) -> Arg {
         ArgBase::PtrToRingbufMem if release => Arg::RingbufRelease,
         ArgBase::PtrToStack if null => Arg::StackOrNull,
         ArgBase::PtrToFunc => Arg::Func,
-        ArgBase::PtrToBtfId | ArgBase::PtrToBtfIdSockCommon | ArgBase::PtrToPercpuBtfId => {
-            Arg::Btf
-        }
+        ArgBase::PtrToBtfId | ArgBase::PtrToBtfIdSockCommon | ArgBase::PtrToPercpuBtfId => Arg::Btf,
         _ => Arg::Unmodelled(*a),
     }
 }
@@ -217,6 +218,17 @@ pub fn available(p: &Proto, pt: ProgType, attach: u32) -> bool {
     p.helper.progs.contains(pt)
 }
 
+/// Whether `p` is `gpl_only` for programs of type `pt`: the table's prototype, except where
+/// a type's `*_func_proto` answers with another one. pe_prog_func_proto() in
+/// kernel/trace/bpf_trace.c gives perf_event programs bpf_get_stackid_proto_pe, which is
+/// not gpl_only (measured on 6.18 by tests/kernel_differential.rs).
+pub fn gpl_only(p: &Proto, pt: ProgType) -> bool {
+    if p.id == 27 && pt == ProgType::PerfEvent {
+        return false;
+    }
+    p.helper.gpl_only()
+}
+
 /// `license_is_gpl_compatible()` in include/linux/license.h: the licence strings that
 /// unlock `gpl_only` helpers.
 pub fn license_is_gpl_compatible(license: &str) -> bool {
@@ -251,7 +263,10 @@ mod tests {
         let args = |id| proto(id).unwrap().args.clone();
         assert_eq!(args(1), [MapPtr, MapKey]);
         assert_eq!(args(26), [Ctx, Any, UninitMem, Size]);
-        assert_eq!(args(28), [MemOrNull, SizeOrZero, MemOrNull, SizeOrZero, Any]);
+        assert_eq!(
+            args(28),
+            [MemOrNull, SizeOrZero, MemOrNull, SizeOrZero, Any]
+        );
         assert_eq!(args(86), [SockRelease]);
         assert_eq!(args(106), [Mem, Size, Any, Long]);
         assert_eq!(args(131), [MapPtr, AllocSize, Any]);

@@ -87,6 +87,8 @@ pub struct Options {
     /// The program's licence (an object's `license` section); "GPL" by default. A licence
     /// that is not GPL-compatible may not call `gpl_only` helpers.
     pub license: String,
+    /// `BPF_F_SLEEPABLE` (a `.s` section): helpers that might sleep are allowed.
+    pub sleepable: bool,
 }
 
 impl Options {
@@ -102,6 +104,7 @@ impl Options {
             any_alignment: false,
             test_state_freq: false,
             license: "GPL".to_string(),
+            sleepable: false,
         }
     }
 }

@@ -798,7 +798,10 @@ const LOADABLE: &[(ProgType, Option<AttachType>)] = &[
     (ProgType::CgroupDevice, Some(AttachType::CgroupDevice)),
     (ProgType::SkMsg, None),
     (ProgType::RawTracepoint, None),
-    (ProgType::CgroupSockAddr, Some(AttachType::CgroupInet4Connect)),
+    (
+        ProgType::CgroupSockAddr,
+        Some(AttachType::CgroupInet4Connect),
+    ),
     (ProgType::LwtSeg6local, None),
     (ProgType::SkReuseport, Some(AttachType::SkReuseportSelect)),
     (ProgType::FlowDissector, Some(AttachType::FlowDissector)),
@@ -853,10 +856,10 @@ fn availability_class(v: &Verdict) -> &'static str {
     }
 }
 
-/// Every helper id (0..=212) in every loadable program type, with plausible arguments:
-/// bpfx and the kernel agree on the class of the answer (accepted / "cannot use helper" /
-/// "invalid func" / other reject), and where both refuse for availability on the exact
-/// message. Calls bpfx declines (unsupported) are counted, not compared.
+/// Every helper id (0..=212) in every loadable program type, with plausible arguments and
+/// a GPL or a proprietary licence: bpfx and the kernel agree on the class of the answer
+/// (accepted / "cannot use helper" / "invalid func" / GPL-restricted / other reject), and
+/// where both refuse for availability or the licence on the exact message. Calls bpfx declines (unsupported) are counted, not compared.
 #[test]
 fn helper_availability_matches_kernel() {
     if let Err(reason) = kernel::probe::availability() {
@@ -866,17 +869,24 @@ fn helper_availability_matches_kernel() {
     let maps = kdiff::kernel_maps().expect("maps");
     let (mut agree, mut unsupported, mut types) = (0, 0, 0);
     let mut wrong = Vec::new();
-    for &(t, attach) in LOADABLE {
+    // A GPL licence, and one that is not GPL-compatible (gpl_only helpers are refused).
+    for (&(t, attach), license) in LOADABLE
+        .iter()
+        .flat_map(|ta| [(ta, "GPL"), (ta, "Proprietary")])
+    {
         let mut load = kernel::LoadOptions::new(t);
         load.maps = maps.iter().collect();
         load.expected_attach_type = attach;
+        load.license = license.into();
         let mut opts = kdiff::options(t);
         opts.expected_attach_type = attach.map(AttachType::number);
+        opts.license = license.into();
         // Types this kernel does not load at all (a missing config) are left out.
-        if matches!(kernel::Program::load(&[Insn::mov64_imm(0, 0), Insn::exit()], &load), Err(e) if e.is_unavailable()) {
+        if matches!(kernel::Program::load(&[Insn::mov64_imm(0, 0), Insn::exit()], &load), Err(e) if e.is_unavailable())
+        {
             continue;
         }
-        types += 1;
+        types += usize::from(license == "GPL");
         for id in 0..=asm::types::helpers::MAX_ID as i32 {
             let prog = helper_call_program(id);
             let k = match kernel::Program::load(&prog, &load) {
@@ -906,12 +916,16 @@ fn helper_availability_matches_kernel() {
             if same {
                 agree += 1;
             } else {
-                wrong.push(format!("{t} helper {id}: kernel {}, bpfx {}", k.render(), b.render()));
+                wrong.push(format!(
+                    "{t} ({license}) helper {id}: kernel {}, bpfx {}",
+                    k.render(),
+                    b.render()
+                ));
             }
         }
     }
     println!(
-        "helper availability: {types} types x {} ids: {agree} agree, {} differ, {unsupported} declined by bpfx",
+        "helper availability: {types} types x {} ids x 2 licences: {agree} agree, {} differ, {unsupported} declined by bpfx",
         asm::types::helpers::MAX_ID + 1,
         wrong.len()
     );
@@ -931,7 +945,9 @@ fn gpl_only_helpers_need_a_gpl_licence() {
         "reject 22 cannot call GPL-restricted function from non-GPL compatible program"
     );
     opts.license = "Dual BSD/GPL".into();
-    assert!(!kdiff_verdict(verifier::verify(&prog, &opts)).render().contains("GPL"));
+    assert!(!kdiff_verdict(verifier::verify(&prog, &opts))
+        .render()
+        .contains("GPL"));
     if let Err(reason) = kernel::probe::availability() {
         println!("skipped: kernel unavailable ({reason})");
         return;
@@ -941,8 +957,14 @@ fn gpl_only_helpers_need_a_gpl_licence() {
     load.maps = maps.iter().collect();
     load.license = "MIT".into();
     let e = kernel::Program::load(&prog, &load).expect_err("the kernel refuses it");
-    let first = e.verifier_log().and_then(kernel::error::first_error_line).unwrap_or("");
-    assert_eq!(first, "cannot call GPL-restricted function from non-GPL compatible program");
+    let first = e
+        .verifier_log()
+        .and_then(kernel::error::first_error_line)
+        .unwrap_or("");
+    assert_eq!(
+        first,
+        "cannot call GPL-restricted function from non-GPL compatible program"
+    );
 }
 
 fn kdiff_verdict(r: Result<verifier::Accepted, verifier::Rejection>) -> Verdict {
@@ -953,4 +975,34 @@ fn kdiff_verdict(r: Result<verifier::Accepted, verifier::Rejection>) -> Verdict 
             message: r.message,
         },
     }
+}
+
+/// `might_sleep` helpers (`bpf_copy_from_user`) are refused to programs loaded without
+/// `BPF_F_SLEEPABLE`, with the kernel's message; a sleepable program gets past that check.
+#[test]
+fn might_sleep_helpers_need_a_sleepable_program() {
+    let prog = helper_call_program(148);
+    let mut opts = kdiff::options(ProgType::Kprobe);
+    let refused = kdiff_verdict(verifier::verify(&prog, &opts)).render();
+    assert_eq!(
+        refused,
+        "reject 22 helper call might sleep in a non-sleepable prog"
+    );
+    opts.sleepable = true;
+    assert!(!kdiff_verdict(verifier::verify(&prog, &opts))
+        .render()
+        .contains("might sleep"));
+    if let Err(reason) = kernel::probe::availability() {
+        println!("skipped: kernel unavailable ({reason})");
+        return;
+    }
+    let maps = kdiff::kernel_maps().expect("maps");
+    let mut load = kernel::LoadOptions::new(ProgType::Kprobe);
+    load.maps = maps.iter().collect();
+    let e = kernel::Program::load(&prog, &load).expect_err("the kernel refuses it");
+    let first = e
+        .verifier_log()
+        .and_then(kernel::error::first_error_line)
+        .unwrap_or("");
+    assert_eq!(first, "helper call might sleep in a non-sleepable prog");
 }

@@ -32,7 +32,12 @@ impl Env<'_> {
             6 | 14..=17 | 35 | 93 | 94 | 112..=115 | 153 | 154 | 169..=172
         );
         let p = match helpers::proto(id as u32) {
-            Some(p) if helpers::available(p, pt, self.prog.opts.expected_attach_type.unwrap_or(0)) && (!needs_caps || self.prog.opts.privileged) => p,
+            Some(p)
+                if helpers::available(p, pt, self.prog.opts.expected_attach_type.unwrap_or(0))
+                    && (!needs_caps || self.prog.opts.privileged) =>
+            {
+                p
+            }
             // Helper 0 (`bpf_unspec`) has no prototype: every type refuses it like this.
             _ => {
                 return fail(
@@ -45,7 +50,8 @@ impl Env<'_> {
                 )
             }
         };
-        if p.helper.gpl_only() && !helpers::license_is_gpl_compatible(&self.prog.opts.license) {
+        if helpers::gpl_only(p, pt) && !helpers::license_is_gpl_compatible(&self.prog.opts.license)
+        {
             return fail(
                 EINVAL,
                 "cannot call GPL-restricted function from non-GPL compatible program",
@@ -85,8 +91,7 @@ impl Env<'_> {
                 p.name, id
             ));
         }
-        if row.flags.has(HelperFlags::MIGHT_SLEEP) {
-            // bpfx verifies non-sleepable programs only (no BPF_F_SLEEPABLE option).
+        if row.flags.has(HelperFlags::MIGHT_SLEEP) && !self.prog.opts.sleepable {
             return fail(EINVAL, "helper call might sleep in a non-sleepable prog");
         }
         if !p.fully_modelled() || p.args.contains(&Arg::Func) {
