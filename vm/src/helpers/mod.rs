@@ -296,20 +296,6 @@ pub fn helper_implemented(id: u32) -> bool {
     builtins().iter().any(|(i, _)| *i == id)
 }
 
-#[cfg(test)]
-mod table_tests {
-    /// Every built-in is a helper of the table (the VM names it from there).
-    #[test]
-    fn builtins_are_known_helpers() {
-        for (id, _) in super::builtins() {
-            assert!(asm::types::helpers::get(id).is_some(), "built-in {id}");
-            assert!(super::helper_implemented(id));
-        }
-        assert!(!super::helper_implemented(0));
-        assert!(!super::helper_implemented(asm::types::helpers::MAX_ID));
-    }
-}
-
 /// The helpers uBPF's test suite registers (`test_helpers.h` in uBPF), replacing the
 /// kernel's helpers 0–5: 0 `gather_bytes`, 1 `memfrob`, 2 `trash_registers`, 3 `sqrti`,
 /// 4 `strcmp_ext`, 5 `unwind` (ends the program with r0 = 0 when its argument is 0).
@@ -355,4 +341,18 @@ pub fn register_ubpf_test_helpers(vm: &mut crate::Vm) {
             Ok(a[0])
         }
     });
+}
+
+#[cfg(test)]
+mod table_tests {
+    /// Every built-in is a helper of the table (the VM names it from there).
+    #[test]
+    fn builtins_are_known_helpers() {
+        for (id, _) in super::builtins() {
+            assert!(asm::types::helpers::get(id).is_some(), "built-in {id}");
+            assert!(super::helper_implemented(id));
+        }
+        assert!(!super::helper_implemented(0));
+        assert!(!super::helper_implemented(asm::types::helpers::MAX_ID));
+    }
 }
