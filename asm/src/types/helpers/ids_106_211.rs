@@ -1,8 +1,9 @@
 //! Helpers 106-211 (`strtoul` .. `cgrp_storage_delete`).
 //!
-//! Generated from Linux 6.1's `struct bpf_func_proto` definitions (the file after each
-//! row) and Linux 6.18's `enum bpf_func_id`; the program types are what 6.18 answers for
-//! each loadable type (see `mod.rs` for the types that cannot be loaded without a target).
+//! Each row follows the Linux 6.1 `struct bpf_func_proto` named in its comment (with the
+//! file defining it) and 6.18's `enum bpf_func_id`; the program types are what 6.18
+//! answers for each loadable type (see `mod.rs` for the types that cannot be loaded
+//! without a target). One row per line, so the table reads as a table.
 
 use super::build::*;
 use crate::types::ProgType::*;
