@@ -3,6 +3,7 @@
 //! The VM, the verifier and the kernel backend all take their types from here.
 
 pub mod ctx;
+pub mod helpers;
 mod sections;
 
 pub use sections::{iproute2_tail_call, section_def, SectionDef, SECTION_DEFS};

@@ -174,6 +174,9 @@ fn verify_all(args: &Args, obj: &obj::Object, name: &str) -> Result<ExitCode> {
                     .attach_type
                     .or(p.expected_attach_type.map(|a| a.number()));
                 opts.privileged = !args.unprivileged;
+                // The object's `license` section; libbpf loads "" without one.
+                opts.license = obj.license.clone().unwrap_or_default();
+                opts.sleepable = p.sleepable;
                 match verifier::verify(&p.insns, &opts) {
                     Ok(a) => {
                         row.verdict = "accept";
@@ -254,6 +257,7 @@ fn verify_all(args: &Args, obj: &obj::Object, name: &str) -> Result<ExitCode> {
 
 pub fn main(args: Args, color: render::Color) -> Result<ExitCode> {
     let path = (args.file.as_os_str() != "-").then_some(args.file.as_path());
+    let mut license = None;
     let (prog, prog_type, attach, maps) = match input::read_file(args.file.as_path())
         .ok()
         .filter(|b| path.is_some() && input::is_elf(b))
@@ -266,6 +270,8 @@ pub fn main(args: Args, color: render::Color) -> Result<ExitCode> {
             if args.section.is_none() && args.program.is_none() && obj.programs.len() > 1 {
                 return verify_all(&args, &obj, &name);
             }
+            // The object's `license` section; libbpf loads "" without one.
+            license = Some(obj.license.clone().unwrap_or_default());
             from_object(&args, &obj, &name)?
         }
         None => {
@@ -280,6 +286,9 @@ pub fn main(args: Args, color: render::Color) -> Result<ExitCode> {
     opts.expected_attach_type = args.attach_type.or(attach);
     opts.privileged = !args.unprivileged;
     opts.log_level = args.log_level;
+    if let Some(l) = license {
+        opts.license = l;
+    }
     let res = verifier::verify_bytes(&prog.bytes, &opts);
     if args.json {
         let v = match &res {

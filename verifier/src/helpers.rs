@@ -1,9 +1,14 @@
-//! Helper prototypes (`struct bpf_func_proto`) as data: id, name, return type, argument
-//! types, and which program types may call each (the `*_func_proto` switches).
+//! Helper prototypes as the verifier checks them, derived from the one helper table
+//! ([`asm::types::helpers`]): each kernel argument type (`enum bpf_arg_type` with its flags)
+//! becomes the [`Arg`] kind `check_helper_call` handles, or [`Arg::Unmodelled`] where bpfx
+//! cannot check it yet (BTF pointers, dynptrs, timers ...), so that such a call is declined
+//! as unsupported, never accepted unchecked.
 
+use asm::types::helpers::{self as table, ArgBase, ArgType, RetBase, TypeFlags};
 use asm::types::ProgType;
+use std::sync::OnceLock;
 
-/// An argument type (`enum bpf_arg_type`, the subset these helpers use).
+/// An argument kind the verifier checks.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Arg {
     /// Any initialised value.
@@ -38,15 +43,19 @@ pub enum Arg {
     SockRelease,
     /// Ring buffer memory to release.
     RingbufRelease,
-    /// Pointer to an 8-byte writable stack slot.
+    /// Pointer to an 8-byte writable, aligned slot (`MEM_FIXED_SIZE` of a `u64`).
     Long,
+    /// A pointer to the stack, or NULL (`ARG_PTR_TO_STACK_OR_NULL`, the callback context).
+    StackOrNull,
     /// A BTF-typed pointer (not modelled).
     Btf,
-    /// A callback function (not modelled).
+    /// A callback function.
     Func,
+    /// An argument type bpfx does not check yet: calls are declined as unsupported.
+    Unmodelled(ArgType),
 }
 
-/// A return type (`enum bpf_return_type`).
+/// A return kind.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Ret {
     /// A number.
@@ -67,10 +76,12 @@ pub enum Ret {
     RingbufOrNull,
     /// A BTF pointer (not modelled).
     Btf,
+    /// Another return type bpfx does not model (dynptr memory, memory or BTF id).
+    Unmodelled,
 }
 
-/// One helper's prototype.
-#[derive(Clone, Copy, Debug)]
+/// One helper's prototype as the verifier uses it.
+#[derive(Clone, Debug)]
 pub struct Proto {
     /// Helper id.
     pub id: u32,
@@ -79,536 +90,112 @@ pub struct Proto {
     /// Return type.
     pub ret: Ret,
     /// Arguments r1..r5.
-    pub args: &'static [Arg],
-    /// Which program types may call it.
-    pub avail: Avail,
+    pub args: Vec<Arg>,
+    /// The table's row (program types, `gpl_only`, callback ...).
+    pub helper: &'static table::Helper,
 }
 
-/// Program type groups (which `*_func_proto` offers the helper).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Avail {
-    /// `bpf_base_func_proto`: every type.
-    Base,
-    /// Tracing types only.
-    Tracing,
-    /// Programs that see an skb (tc, socket filter, cgroup skb, lwt, sk_skb).
-    Skb,
-    /// tc and lwt_xmit / sk_skb: skbs they may modify.
-    SkbWrite,
-    /// tc and XDP.
-    Net,
-    /// XDP only.
-    Xdp,
-    /// cgroup skb / cgroup sock / sockops ... (`get_local_storage`).
-    CgroupStorage,
-    /// Socket lookup from tc, XDP, sk_skb, cgroup skb.
-    SkLookup,
-    /// sk_reuseport only.
-    Reuseport,
-    /// Any program type (checked elsewhere).
-    All,
-    /// Every type but these (`*_func_proto` switches that do not offer it; the lists
-    /// are what kernel 6.18 refuses with "cannot use helper").
-    Except(&'static [ProgType]),
-    /// Only these types (where the groups above are too coarse; checked against 6.18 by
-    /// tests/kernel_differential.rs).
-    Only(&'static [ProgType]),
-}
-
-use Arg::*;
-
-/// Types whose `*_func_proto` has no `bpf_get_socket_cookie` (6.18: sk_filter, tc, cgroup
-/// skb/sock/sock_addr, sock_ops, sk_skb, sk_reuseport and tracing have one).
-const NO_SOCKET_COOKIE: &[ProgType] = &[
-    ProgType::Kprobe,
-    ProgType::Tracepoint,
-    ProgType::Xdp,
-    ProgType::PerfEvent,
-    ProgType::LwtIn,
-    ProgType::LwtOut,
-    ProgType::LwtXmit,
-    ProgType::CgroupDevice,
-    ProgType::SkMsg,
-    ProgType::RawTracepoint,
-    ProgType::LwtSeg6local,
-    ProgType::FlowDissector,
-    ProgType::CgroupSysctl,
-    ProgType::RawTracepointWritable,
-];
-
-/// Types without `bpf_getsockopt` (it belongs to sock_ops, cgroup sockopt/sock_addr hooks
-/// and struct_ops).
-const NO_GETSOCKOPT: &[ProgType] = &[
-    ProgType::SocketFilter,
-    ProgType::Kprobe,
-    ProgType::SchedCls,
-    ProgType::SchedAct,
-    ProgType::Tracepoint,
-    ProgType::Xdp,
-    ProgType::PerfEvent,
-    ProgType::CgroupSkb,
-    ProgType::CgroupSock,
-    ProgType::LwtIn,
-    ProgType::LwtOut,
-    ProgType::LwtXmit,
-    ProgType::SkSkb,
-    ProgType::CgroupDevice,
-    ProgType::SkMsg,
-    ProgType::RawTracepoint,
-    ProgType::LwtSeg6local,
-    ProgType::SkReuseport,
-    ProgType::FlowDissector,
-    ProgType::CgroupSysctl,
-    ProgType::RawTracepointWritable,
-];
-
-/// Types without `bpf_get_netns_cookie` (sk_filter, tc, cgroup hooks, sock_ops and
-/// sk_msg have one).
-const NO_NETNS_COOKIE: &[ProgType] = &[
-    ProgType::Kprobe,
-    ProgType::Tracepoint,
-    ProgType::Xdp,
-    ProgType::PerfEvent,
-    ProgType::LwtIn,
-    ProgType::LwtOut,
-    ProgType::LwtXmit,
-    ProgType::SkSkb,
-    ProgType::CgroupDevice,
-    ProgType::RawTracepoint,
-    ProgType::LwtSeg6local,
-    ProgType::SkReuseport,
-    ProgType::FlowDissector,
-    ProgType::CgroupSysctl,
-    ProgType::RawTracepointWritable,
-];
-
-/// The table.
-pub static PROTOS: &[Proto] = &[
-    p(
-        1,
-        "map_lookup_elem",
-        Ret::MapValueOrNull,
-        &[MapPtr, MapKey],
-        Avail::Base,
-    ),
-    p(
-        2,
-        "map_update_elem",
-        Ret::Int,
-        &[MapPtr, MapKey, MapValue, Any],
-        Avail::Base,
-    ),
-    p(
-        3,
-        "map_delete_elem",
-        Ret::Int,
-        &[MapPtr, MapKey],
-        Avail::Base,
-    ),
-    p(
-        4,
-        "probe_read",
-        Ret::Int,
-        &[UninitMem, SizeOrZero, Any],
-        Avail::Tracing,
-    ),
-    p(5, "ktime_get_ns", Ret::Int, &[], Avail::Base),
-    p(6, "trace_printk", Ret::Int, &[Mem, Size], Avail::Base),
-    p(7, "get_prandom_u32", Ret::Int, &[], Avail::Base),
-    p(8, "get_smp_processor_id", Ret::Int, &[], Avail::Base),
-    p(
-        9,
-        "skb_store_bytes",
-        Ret::Int,
-        &[Ctx, Any, Mem, Size, Any],
-        Avail::SkbWrite,
-    ),
-    p(
-        10,
-        "l3_csum_replace",
-        Ret::Int,
-        &[Ctx, Any, Any, Any, Any],
-        Avail::Only(&[ProgType::SchedCls, ProgType::SchedAct, ProgType::LwtXmit]),
-    ),
-    p(
-        11,
-        "l4_csum_replace",
-        Ret::Int,
-        &[Ctx, Any, Any, Any, Any],
-        Avail::Only(&[ProgType::SchedCls, ProgType::SchedAct, ProgType::LwtXmit]),
-    ),
-    p(12, "tail_call", Ret::Void, &[Ctx, MapPtr, Any], Avail::Base),
-    p(
-        13,
-        "clone_redirect",
-        Ret::Int,
-        &[Ctx, Any, Any],
-        Avail::Only(&[ProgType::SchedCls, ProgType::SchedAct, ProgType::LwtXmit]),
-    ),
-    p(14, "get_current_pid_tgid", Ret::Int, &[], Avail::Base),
-    p(15, "get_current_uid_gid", Ret::Int, &[], Avail::Base),
-    p(
-        16,
-        "get_current_comm",
-        Ret::Int,
-        &[UninitMem, Size],
-        Avail::Base,
-    ),
-    // 6.18 answers every type with bpf_get_cgroup_classid_curr_proto (no arguments): a
-    // program calling it with r1 unwritten loads as sched_cls too (checked against the
-    // kernel by tests/kernel_differential.rs).
-    p(17, "get_cgroup_classid", Ret::Int, &[], Avail::Base),
-    p(23, "redirect", Ret::Int, &[Any, Any], Avail::Net),
-    p(
-        25,
-        "perf_event_output",
-        Ret::Int,
-        &[Ctx, MapPtr, Any, Mem, SizeOrZero],
-        Avail::All,
-    ),
-    p(
-        26,
-        "skb_load_bytes",
-        Ret::Int,
-        &[Ctx, Any, UninitMem, Size],
-        Avail::Skb,
-    ),
-    p(
-        27,
-        "get_stackid",
-        Ret::Int,
-        &[Ctx, MapPtr, Any],
-        Avail::Tracing,
-    ),
-    p(
-        28,
-        "csum_diff",
-        Ret::Int,
-        &[MemOrNull, SizeOrZero, MemOrNull, SizeOrZero, Any],
-        Avail::Only(&[
-            ProgType::SchedCls,
-            ProgType::SchedAct,
-            ProgType::Xdp,
-            ProgType::LwtIn,
-            ProgType::LwtOut,
-            ProgType::LwtXmit,
-            ProgType::LwtSeg6local,
-        ]),
-    ),
-    p(
-        34,
-        "get_hash_recalc",
-        Ret::Int,
-        &[Ctx],
-        Avail::Only(&[
-            ProgType::SchedCls,
-            ProgType::SchedAct,
-            ProgType::LwtIn,
-            ProgType::LwtOut,
-            ProgType::LwtXmit,
-            ProgType::LwtSeg6local,
-        ]),
-    ),
-    p(35, "get_current_task", Ret::Int, &[], Avail::Base),
-    p(
-        39,
-        "skb_pull_data",
-        Ret::Int,
-        &[Ctx, Any],
-        Avail::Only(&[
-            ProgType::SchedCls,
-            ProgType::SchedAct,
-            ProgType::LwtIn,
-            ProgType::LwtOut,
-            ProgType::LwtXmit,
-            ProgType::LwtSeg6local,
-            ProgType::SkSkb,
-        ]),
-    ),
-    p(
-        40,
-        "csum_update",
-        Ret::Int,
-        &[Ctx, Any],
-        Avail::Only(&[ProgType::SchedCls, ProgType::SchedAct, ProgType::LwtXmit]),
-    ),
-    p(42, "get_numa_node_id", Ret::Int, &[], Avail::Base),
-    p(
-        43,
-        "skb_change_head",
-        Ret::Int,
-        &[Ctx, Any, Any],
-        Avail::SkbWrite,
-    ),
-    p(44, "xdp_adjust_head", Ret::Int, &[Ctx, Any], Avail::Xdp),
-    p(
-        45,
-        "probe_read_str",
-        Ret::Int,
-        &[UninitMem, SizeOrZero, Any],
-        Avail::Tracing,
-    ),
-    p(
-        46,
-        "get_socket_cookie",
-        Ret::Int,
-        &[Ctx],
-        Avail::Except(NO_SOCKET_COOKIE),
-    ),
-    p(
-        51,
-        "redirect_map",
-        Ret::Int,
-        &[MapPtr, Any, Any],
-        Avail::Xdp,
-    ),
-    p(
-        57,
-        "getsockopt",
-        Ret::Int,
-        &[Ctx, Any, Any, UninitMem, Size],
-        Avail::Except(NO_GETSOCKOPT),
-    ),
-    p(
-        67,
-        "get_stack",
-        Ret::Int,
-        &[Ctx, UninitMem, SizeOrZero, Any],
-        Avail::Tracing,
-    ),
-    p(
-        69,
-        "fib_lookup",
-        Ret::Int,
-        &[Ctx, Mem, Size, Any],
-        Avail::Only(&[ProgType::SchedCls, ProgType::SchedAct, ProgType::Xdp]),
-    ),
-    p(
-        81,
-        "get_local_storage",
-        Ret::MapValue,
-        &[MapPtr, Any],
-        Avail::CgroupStorage,
-    ),
-    p(
-        82,
-        "sk_select_reuseport",
-        Ret::Int,
-        &[Ctx, MapPtr, MapKey, Any],
-        Avail::Reuseport,
-    ),
-    p(
-        84,
-        "sk_lookup_tcp",
-        Ret::SockOrNull,
-        &[Ctx, Mem, Size, Any, Any],
-        Avail::SkLookup,
-    ),
-    p(
-        85,
-        "sk_lookup_udp",
-        Ret::SockOrNull,
-        &[Ctx, Mem, Size, Any, Any],
-        Avail::SkLookup,
-    ),
-    p(86, "sk_release", Ret::Int, &[SockRelease], Avail::SkLookup),
-    p(
-        87,
-        "map_push_elem",
-        Ret::Int,
-        &[MapPtr, MapValue, Any],
-        Avail::Base,
-    ),
-    p(
-        88,
-        "map_pop_elem",
-        Ret::Int,
-        &[MapPtr, UninitMem],
-        Avail::Base,
-    ),
-    p(
-        89,
-        "map_peek_elem",
-        Ret::Int,
-        &[MapPtr, UninitMem],
-        Avail::Base,
-    ),
-    p(93, "spin_lock", Ret::Void, &[SpinLock], Avail::Base),
-    p(94, "spin_unlock", Ret::Void, &[SpinLock], Avail::Base),
-    p(
-        95,
-        "sk_fullsock",
-        Ret::SockNoRefOrNull,
-        &[SockCommon],
-        Avail::Only(&[
-            ProgType::SchedCls,
-            ProgType::SchedAct,
-            ProgType::CgroupSkb,
-            ProgType::SkLookup,
-        ]),
-    ),
-    p(
-        96,
-        "tcp_sock",
-        Ret::TcpSockOrNull,
-        &[SockCommon],
-        Avail::Only(&[
-            ProgType::SchedCls,
-            ProgType::SchedAct,
-            ProgType::CgroupSkb,
-            ProgType::SockOps,
-            ProgType::SkLookup,
-        ]),
-    ),
-    p(
-        99,
-        "skc_lookup_tcp",
-        Ret::SockOrNull,
-        &[Ctx, Mem, Size, Any, Any],
-        Avail::SkLookup,
-    ),
-    p(
-        106,
-        "strtoul",
-        Ret::Int,
-        &[Mem, Size, Any, Long],
-        Avail::All,
-    ),
-    p(
-        107,
-        "sk_storage_get",
-        Ret::MapValueOrNull,
-        &[MapPtr, Btf, MemOrNull, Any],
-        Avail::All,
-    ),
-    p(
-        112,
-        "probe_read_user",
-        Ret::Int,
-        &[UninitMem, SizeOrZero, Any],
-        Avail::Base,
-    ),
-    p(
-        113,
-        "probe_read_kernel",
-        Ret::Int,
-        &[UninitMem, SizeOrZero, Any],
-        Avail::Base,
-    ),
-    p(
-        114,
-        "probe_read_user_str",
-        Ret::Int,
-        &[UninitMem, SizeOrZero, Any],
-        Avail::Base,
-    ),
-    p(
-        115,
-        "probe_read_kernel_str",
-        Ret::Int,
-        &[UninitMem, SizeOrZero, Any],
-        Avail::Base,
-    ),
-    p(118, "jiffies64", Ret::Int, &[], Avail::Base),
-    p(
-        122,
-        "get_netns_cookie",
-        Ret::Int,
-        &[CtxOrNull],
-        Avail::Except(NO_NETNS_COOKIE),
-    ),
-    p(125, "ktime_get_boot_ns", Ret::Int, &[], Avail::Base),
-    p(
-        130,
-        "ringbuf_output",
-        Ret::Int,
-        &[MapPtr, Mem, SizeOrZero, Any],
-        Avail::Base,
-    ),
-    p(
-        131,
-        "ringbuf_reserve",
-        Ret::RingbufOrNull,
-        &[MapPtr, AllocSize, Any],
-        Avail::Base,
-    ),
-    p(
-        132,
-        "ringbuf_submit",
-        Ret::Void,
-        &[RingbufRelease, Any],
-        Avail::Base,
-    ),
-    p(
-        133,
-        "ringbuf_discard",
-        Ret::Void,
-        &[RingbufRelease, Any],
-        Avail::Base,
-    ),
-    p(134, "ringbuf_query", Ret::Int, &[MapPtr, Any], Avail::Base),
-    p(137, "skc_to_tcp_sock", Ret::Btf, &[Btf], Avail::Base),
-    p(
-        139,
-        "skc_to_tcp_request_sock",
-        Ret::Btf,
-        &[Btf],
-        Avail::Base,
-    ),
-    p(
-        160,
-        "ktime_get_coarse_ns",
-        Ret::Int,
-        &[],
-        Avail::Except(&[
-            ProgType::Kprobe,
-            ProgType::Tracepoint,
-            ProgType::PerfEvent,
-            ProgType::RawTracepoint,
-            ProgType::RawTracepointWritable,
-            ProgType::CgroupDevice,
-        ]),
-    ),
-    p(
-        169,
-        "timer_init",
-        Ret::Int,
-        &[Btf, MapPtr, Any],
-        Avail::Base,
-    ),
-    p(181, "loop", Ret::Int, &[Any, Func, Any, Any], Avail::Base),
-];
-
-const fn p(id: u32, name: &'static str, ret: Ret, args: &'static [Arg], avail: Avail) -> Proto {
-    Proto {
-        id,
-        name,
-        ret,
-        args,
-        avail,
+impl Proto {
+    /// Whether every argument and the return type are checked by bpfx (no BTF pointer,
+    /// no unmodelled kind).
+    pub fn fully_modelled(&self) -> bool {
+        !matches!(self.ret, Ret::Btf | Ret::Unmodelled)
+            && !self
+                .args
+                .iter()
+                .any(|a| matches!(a, Arg::Btf | Arg::Unmodelled(_)))
     }
 }
 
-/// The prototype of helper `id`, if bpfx knows it.
-pub fn proto(id: u32) -> Option<&'static Proto> {
-    PROTOS.iter().find(|p| p.id == id)
-}
-
-/// The kernel's name for helper `id` (`func_id_name`), `unknown` when out of range.
-pub fn name(id: i64) -> String {
-    if let Some(p) = PROTOS.iter().find(|p| p.id as i64 == id) {
-        return format!("bpf_{}", p.name);
-    }
-    if let Ok(u) = u32::try_from(id) {
-        if let Some(n) = asm::text::helpers::name(u) {
-            return n;
+/// The verifier's reading of one argument type of the table.
+fn arg(a: &ArgType) -> Arg {
+    let null = a.flags.has(TypeFlags::MAYBE_NULL);
+    let release = a.flags.has(TypeFlags::OBJ_RELEASE);
+    match a.base {
+        ArgBase::Anything => Arg::Any,
+        ArgBase::ConstMapPtr => Arg::MapPtr,
+        ArgBase::PtrToMapKey => Arg::MapKey,
+        // bpf_map_pop_elem / bpf_map_peek_elem write a whole value (ARG_PTR_TO_MAP_VALUE |
+        // MEM_UNINIT): checked as writable memory of the value size.
+        ArgBase::PtrToMapValue if a.flags.has(TypeFlags::MEM_UNINIT) && !null => Arg::UninitMem,
+        ArgBase::PtrToMapValue if !null => Arg::MapValue,
+        ArgBase::PtrToMem if a.flags.has(TypeFlags::MEM_FIXED_SIZE) => {
+            if a.size == 8
+                && a.flags.has(TypeFlags::MEM_UNINIT)
+                && a.flags.has(TypeFlags::MEM_ALIGNED)
+            {
+                Arg::Long
+            } else {
+                Arg::Unmodelled(*a)
+            }
         }
+        ArgBase::PtrToMem if null => Arg::MemOrNull,
+        ArgBase::PtrToMem if a.flags.has(TypeFlags::MEM_UNINIT) => Arg::UninitMem,
+        ArgBase::PtrToMem => Arg::Mem,
+        ArgBase::ConstSize => Arg::Size,
+        ArgBase::ConstSizeOrZero => Arg::SizeOrZero,
+        ArgBase::ConstAllocSizeOrZero => Arg::AllocSize,
+        ArgBase::PtrToCtx if null => Arg::CtxOrNull,
+        ArgBase::PtrToCtx => Arg::Ctx,
+        ArgBase::PtrToSpinLock => Arg::SpinLock,
+        ArgBase::PtrToSockCommon => Arg::SockCommon,
+        ArgBase::PtrToBtfIdSockCommon if release => Arg::SockRelease,
+        ArgBase::PtrToRingbufMem if release => Arg::RingbufRelease,
+        ArgBase::PtrToStack if null => Arg::StackOrNull,
+        ArgBase::PtrToFunc => Arg::Func,
+        ArgBase::PtrToBtfId | ArgBase::PtrToBtfIdSockCommon | ArgBase::PtrToPercpuBtfId => Arg::Btf,
+        _ => Arg::Unmodelled(*a),
     }
-    // func_id_str[] names id 0 after FN(unspec).
-    if id == 0 {
-        return "bpf_unspec".to_string();
+}
+
+/// The verifier's reading of a return type; `id` says whether the helper acquires a
+/// reference (`is_acquire_function` in kernel/bpf/verifier.c: the socket lookups).
+fn ret(id: u32, r: &asm::types::helpers::RetType) -> Ret {
+    let null = r.flags.has(TypeFlags::MAYBE_NULL);
+    let acquires = matches!(id, 84 | 85 | 99);
+    match r.base {
+        RetBase::Integer => Ret::Int,
+        RetBase::Void => Ret::Void,
+        RetBase::PtrToMapValue if null => Ret::MapValueOrNull,
+        RetBase::PtrToMapValue => Ret::MapValue,
+        RetBase::PtrToSocket | RetBase::PtrToSockCommon if null && acquires => Ret::SockOrNull,
+        RetBase::PtrToSocket if null => Ret::SockNoRefOrNull,
+        RetBase::PtrToTcpSock if null => Ret::TcpSockOrNull,
+        RetBase::PtrToMem if null && r.flags.has(TypeFlags::MEM_RINGBUF) => Ret::RingbufOrNull,
+        RetBase::PtrToBtfId => Ret::Btf,
+        _ => Ret::Unmodelled,
     }
-    "unknown".to_string()
+}
+
+fn protos() -> &'static [Proto] {
+    static PROTOS: OnceLock<Vec<Proto>> = OnceLock::new();
+    PROTOS.get_or_init(|| {
+        table::all()
+            .map(|h| Proto {
+                id: h.id,
+                name: h.name,
+                ret: ret(h.id, &h.ret),
+                args: h.args.iter().map(arg).collect(),
+                helper: h,
+            })
+            .collect()
+    })
+}
+
+/// The prototype of helper `id` (every 6.18 helper has one); `None` for 0 and unknown ids.
+pub fn proto(id: u32) -> Option<&'static Proto> {
+    let i = usize::try_from(id).ok()?.checked_sub(1)?;
+    protos().get(i)
+}
+
+/// The kernel's name for helper `id` (`func_id_name`): `bpf_unspec` for 0, `unknown` when
+/// out of range.
+pub fn name(id: i64) -> String {
+    match u32::try_from(id) {
+        Ok(0) => "bpf_unspec".to_string(),
+        Ok(u) => asm::text::helpers::name(u).unwrap_or_else(|| "unknown".to_string()),
+        Err(_) => "unknown".to_string(),
+    }
 }
 
 /// Whether the kernel counts `pt` as a tracing program (`is_tracing_prog_type`).
@@ -619,33 +206,93 @@ pub fn is_tracing(pt: ProgType) -> bool {
     )
 }
 
-fn is_skb(pt: ProgType) -> bool {
-    use ProgType::*;
-    matches!(
-        pt,
-        SocketFilter | SchedCls | SchedAct | CgroupSkb | LwtIn | LwtOut | LwtXmit | SkSkb
-    ) || pt == LwtSeg6local
+/// Whether a program of type `pt` attached as `attach` (`expected_attach_type`, 0 when
+/// unset) may call `p` (the type's `*_func_proto` offers it).
+pub fn available(p: &Proto, pt: ProgType, attach: u32) -> bool {
+    // cgroup_common_func_proto() in kernel/bpf/cgroup.c offers bpf_get_retval and
+    // bpf_set_retval to cgroup programs except those attached where the hook has no return
+    // value to change: inet ingress/egress, sock_ops, recvmsg, getpeername, getsockname.
+    if matches!(p.id, 186 | 187) && matches!(attach, 0 | 1 | 3 | 19 | 20 | 29..=32 | 51..=53) {
+        return false;
+    }
+    p.helper.progs.contains(pt)
 }
 
-/// Whether a program of type `pt` may call `p`.
-pub fn available(p: &Proto, pt: ProgType) -> bool {
-    use ProgType::*;
-    match p.avail {
-        Avail::Base | Avail::All => true,
-        Avail::Except(no) => !no.contains(&pt),
-        Avail::Only(yes) => yes.contains(&pt),
-        Avail::Tracing => is_tracing(pt) || pt == Tracing,
-        Avail::Skb => is_skb(pt) || pt == FlowDissector || pt == SkReuseport,
-        Avail::SkbWrite => matches!(pt, SchedCls | SchedAct | LwtXmit | SkSkb),
-        Avail::Net => matches!(pt, SchedCls | SchedAct | Xdp | LwtXmit),
-        Avail::Xdp => pt == Xdp,
-        Avail::CgroupStorage => {
-            matches!(
-                pt,
-                CgroupSkb | CgroupSock | CgroupSockAddr | SockOps | CgroupDevice | CgroupSysctl
-            ) || pt == CgroupSockopt
+/// Whether `p` is `gpl_only` for programs of type `pt`: the table's prototype, except where
+/// a type's `*_func_proto` answers with another one. pe_prog_func_proto() in
+/// kernel/trace/bpf_trace.c gives perf_event programs bpf_get_stackid_proto_pe, which is
+/// not gpl_only (measured on 6.18 by tests/kernel_differential.rs).
+pub fn gpl_only(p: &Proto, pt: ProgType) -> bool {
+    if p.id == 27 && pt == ProgType::PerfEvent {
+        return false;
+    }
+    p.helper.gpl_only()
+}
+
+/// `license_is_gpl_compatible()` in include/linux/license.h: the licence strings that
+/// unlock `gpl_only` helpers.
+pub fn license_is_gpl_compatible(license: &str) -> bool {
+    matches!(
+        license,
+        "GPL"
+            | "GPL v2"
+            | "GPL and additional rights"
+            | "Dual BSD/GPL"
+            | "Dual MIT/GPL"
+            | "Dual MPL/GPL"
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_known_id_has_a_prototype() {
+        for id in 1..table::MAX_ID {
+            let p = proto(id).unwrap();
+            assert_eq!(p.id, id);
+            assert_eq!(p.args.len(), p.helper.args.len());
         }
-        Avail::SkLookup => matches!(pt, SchedCls | SchedAct | Xdp | SkSkb | CgroupSkb | SkLookup),
-        Avail::Reuseport => pt == SkReuseport,
+        assert!(proto(0).is_none() && proto(table::MAX_ID).is_none());
+    }
+
+    #[test]
+    fn derived_kinds() {
+        use Arg::*;
+        let args = |id| proto(id).unwrap().args.clone();
+        assert_eq!(args(1), [MapPtr, MapKey]);
+        assert_eq!(args(26), [Ctx, Any, UninitMem, Size]);
+        assert_eq!(
+            args(28),
+            [MemOrNull, SizeOrZero, MemOrNull, SizeOrZero, Any]
+        );
+        assert_eq!(args(86), [SockRelease]);
+        assert_eq!(args(106), [Mem, Size, Any, Long]);
+        assert_eq!(args(131), [MapPtr, AllocSize, Any]);
+        assert_eq!(args(132), [RingbufRelease, Any]);
+        assert_eq!(args(181), [Any, Func, StackOrNull, Any]);
+        assert_eq!(proto(84).unwrap().ret, Ret::SockOrNull);
+        assert_eq!(proto(95).unwrap().ret, Ret::SockNoRefOrNull);
+        assert_eq!(proto(131).unwrap().ret, Ret::RingbufOrNull);
+        assert!(proto(1).unwrap().fully_modelled());
+        // bpf_timer_init's timer, bpf_dynptr_read's dynptr: declined, not guessed.
+        assert!(!proto(169).unwrap().fully_modelled());
+        assert!(!proto(201).unwrap().fully_modelled());
+    }
+
+    #[test]
+    fn names() {
+        assert_eq!(name(0), "bpf_unspec");
+        assert_eq!(name(1), "bpf_map_lookup_elem");
+        assert_eq!(name(212), "unknown");
+        assert_eq!(name(-1), "unknown");
+    }
+
+    #[test]
+    fn gpl_compatible_licenses() {
+        assert!(license_is_gpl_compatible("Dual BSD/GPL"));
+        assert!(!license_is_gpl_compatible("MIT"));
+        assert!(!license_is_gpl_compatible("gpl"));
     }
 }

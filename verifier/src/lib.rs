@@ -32,7 +32,7 @@
 
 mod check;
 mod ctx;
-mod helpers;
+pub mod helpers;
 mod log;
 pub mod scalar;
 mod state;
@@ -84,6 +84,11 @@ pub struct Options {
     pub any_alignment: bool,
     /// `BPF_F_TEST_STATE_FREQ`: a checkpoint at every instruction.
     pub test_state_freq: bool,
+    /// The program's licence (an object's `license` section); "GPL" by default. A licence
+    /// that is not GPL-compatible may not call `gpl_only` helpers.
+    pub license: String,
+    /// `BPF_F_SLEEPABLE` (a `.s` section): helpers that might sleep are allowed.
+    pub sleepable: bool,
 }
 
 impl Options {
@@ -98,6 +103,8 @@ impl Options {
             strict_alignment: false,
             any_alignment: false,
             test_state_freq: false,
+            license: "GPL".to_string(),
+            sleepable: false,
         }
     }
 }

@@ -147,7 +147,7 @@ pub use ctx::net::{
 };
 pub use ctx::{parse_prog_type, prog_type_name, skb_protocol, ProgType, SkbFields};
 pub use error::{ErrorKind, HelperError, LoadError, MemFault, VmError};
-pub use helpers::{register_ubpf_test_helpers, HelperFn};
+pub use helpers::{helper_implemented, register_ubpf_test_helpers, HelperFn};
 pub use interp::{MAX_TAIL_CALLS, MAY_GOTO_BUDGET};
 pub use machine::{Env, Machine, TraceLine};
 pub use maps::{

@@ -429,35 +429,17 @@ pub(crate) fn builtins() -> Vec<(u32, HelperFn)> {
     table
 }
 
-/// Names of the built-ins, for messages when `asm`'s table does not know an id.
+/// The name of a built-in helper, from the helper table (`asm::types::helpers`).
 pub(crate) fn builtin_name(id: u32) -> String {
-    let fallback = match id {
-        14 => "bpf_get_current_pid_tgid",
-        15 => "bpf_get_current_uid_gid",
-        16 => "bpf_get_current_comm",
-        26 => "bpf_skb_load_bytes",
-        45 => "bpf_probe_read_str",
-        87 => "bpf_map_push_elem",
-        88 => "bpf_map_pop_elem",
-        89 => "bpf_map_peek_elem",
-        112 => "bpf_probe_read_user",
-        113 => "bpf_probe_read_kernel",
-        114 => "bpf_probe_read_user_str",
-        115 => "bpf_probe_read_kernel_str",
-        125 => "bpf_ktime_get_boot_ns",
-        130 => "bpf_ringbuf_output",
-        131 => "bpf_ringbuf_reserve",
-        132 => "bpf_ringbuf_submit",
-        133 => "bpf_ringbuf_discard",
-        _ => "",
-    };
-    asm::text::helpers::name(id).unwrap_or_else(|| {
-        if fallback.is_empty() {
-            format!("helper {id}")
-        } else {
-            fallback.to_string()
-        }
-    })
+    asm::text::helpers::name(id).unwrap_or_else(|| format!("helper {id}"))
+}
+
+/// Whether the VM has a built-in implementation of kernel helper `id` (what a new [`Vm`]
+/// registers; programs calling other helpers fail at load unless one is registered).
+///
+/// [`Vm`]: crate::Vm
+pub fn helper_implemented(id: u32) -> bool {
+    builtins().iter().any(|(i, _)| *i == id)
 }
 
 /// The helpers uBPF's test suite registers (`test_helpers.h` in uBPF), replacing the
@@ -505,4 +487,18 @@ pub fn register_ubpf_test_helpers(vm: &mut crate::Vm) {
             Ok(a[0])
         }
     });
+}
+
+#[cfg(test)]
+mod table_tests {
+    /// Every built-in is a helper of the table (the VM names it from there).
+    #[test]
+    fn builtins_are_known_helpers() {
+        for (id, _) in super::builtins() {
+            assert!(asm::types::helpers::get(id).is_some(), "built-in {id}");
+            assert!(super::helper_implemented(id));
+        }
+        assert!(!super::helper_implemented(0));
+        assert!(!super::helper_implemented(asm::types::helpers::MAX_ID));
+    }
 }

@@ -7,6 +7,7 @@ use crate::helpers::{Arg, Ret};
 use crate::scalar::Scalar;
 use crate::state::{Frame, RefState, Reg, Slot, StackSlot, State, Ty};
 use crate::{helpers, RejectKind, BPF_F_RDONLY_PROG, BPF_F_WRONLY_PROG, EACCES, EINVAL};
+use asm::types::helpers::HelperFlags;
 use asm::types::{MapType, ProgType};
 
 impl Env<'_> {
@@ -14,11 +15,31 @@ impl Env<'_> {
     pub(crate) fn check_helper_call(&mut self, st: &mut State, pc: usize) -> R<()> {
         let insn = self.prog.insns[pc];
         let id = insn.imm;
-        if !(0..212).contains(&id) {
+        // The order of check_helper_call() in kernel/bpf/verifier.c: the id, the type's
+        // *_func_proto, the licence, then the prototype's own checks.
+        if !(0..i64::from(asm::types::helpers::MAX_ID)).contains(&id) {
             return fail(EINVAL, format!("invalid func {}#{}", helpers::name(id), id));
         }
-        let Some(p) = helpers::proto(id as u32) else {
-            if id == 0 || asm::text::helpers::name(id as u32).is_none() {
+        let pt = self.prog.opts.prog_type;
+        if pt == ProgType::Ext {
+            // An extension takes its target's get_func_proto; bpfx has no target.
+            return unsupported("helper calls from ext programs (their target decides)");
+        }
+        // Capability-gated parts of bpf_base_func_proto (CAP_BPF / CAP_PERFMON); 14-17,
+        // 112 and 114 joined the CAP_PERFMON part when they were opened to every type.
+        let needs_caps = matches!(
+            id,
+            6 | 14..=17 | 35 | 93 | 94 | 112..=115 | 153 | 154 | 169..=172
+        );
+        let p = match helpers::proto(id as u32) {
+            Some(p)
+                if helpers::available(p, pt, self.prog.opts.expected_attach_type.unwrap_or(0))
+                    && (!needs_caps || self.prog.opts.privileged) =>
+            {
+                p
+            }
+            // Helper 0 (`bpf_unspec`) has no prototype: every type refuses it like this.
+            _ => {
                 return fail(
                     EINVAL,
                     format!(
@@ -26,35 +47,60 @@ impl Env<'_> {
                         helpers::name(id),
                         id
                     ),
-                );
+                )
             }
-            return unsupported(format!(
-                "helper {}#{} has no prototype in bpfx's table",
-                helpers::name(id),
-                id
-            ));
         };
-        // Capability-gated parts of bpf_base_func_proto (CAP_BPF / CAP_PERFMON); 14-17,
-        // 112 and 114 joined the CAP_PERFMON part when they were opened to every type.
-        let needs_caps = matches!(
-            id,
-            6 | 14..=17 | 35 | 93 | 94 | 112..=115 | 153 | 154 | 169..=172
-        );
-        if !helpers::available(p, self.prog.opts.prog_type)
-            || (needs_caps && !self.prog.opts.privileged)
+        if helpers::gpl_only(p, pt) && !helpers::license_is_gpl_compatible(&self.prog.opts.license)
         {
             return fail(
                 EINVAL,
+                "cannot call GPL-restricted function from non-GPL compatible program",
+            );
+        }
+        let row = p.helper;
+        if id == 46 && pt == ProgType::SkReuseport {
+            // sk_reuseport_func_proto() answers with bpf_get_socket_ptr_cookie_proto, whose
+            // argument is a BTF socket pointer, not the table's context one.
+            return unsupported("bpf_get_socket_cookie#46 in sk_reuseport (a BTF socket argument)");
+        }
+        if id == 173
+            && matches!(
+                pt,
+                ProgType::Tracepoint
+                    | ProgType::PerfEvent
+                    | ProgType::RawTracepoint
+                    | ProgType::RawTracepointWritable
+            )
+        {
+            // 6.18 offers bpf_get_func_ip to these types through bpf_tracing_func_proto but
+            // the call cannot be resolved for them (measured: ENOTSUPP, this message).
+            return fail(
+                524,
                 format!(
-                    "program of this type cannot use helper bpf_{}#{}",
-                    p.name, id
+                    "func {}#{} not supported for program type {}",
+                    helpers::name(id),
+                    id,
+                    pt.number()
                 ),
             );
         }
-        if matches!(p.ret, Ret::Btf) || p.args.iter().any(|a| matches!(a, Arg::Btf | Arg::Func)) {
-            return unsupported(format!("helper bpf_{}#{} needs BTF", p.name, id));
+        if row.flags.has(HelperFlags::ALLOWED_CHECK) {
+            // fn->allowed(): the attach point decides (d_path, tracing sk_storage ...).
+            return unsupported(format!(
+                "helper bpf_{}#{}: the kernel checks the attach point",
+                p.name, id
+            ));
         }
-        let pkt_access = matches!(id, 1 | 2 | 3 | 28 | 84 | 85 | 99 | 87 | 88 | 89);
+        if row.flags.has(HelperFlags::MIGHT_SLEEP) && !self.prog.opts.sleepable {
+            return fail(EINVAL, "helper call might sleep in a non-sleepable prog");
+        }
+        if !p.fully_modelled() || p.args.contains(&Arg::Func) {
+            return unsupported(format!(
+                "helper bpf_{}#{}: an argument or return type bpfx does not model",
+                p.name, id
+            ));
+        }
+        let pkt_access = row.flags.has(HelperFlags::PKT_ACCESS);
         let mut map: Option<u32> = None;
         let mut release_reg: Option<u8> = None;
         let mut alloc_size: u32 = 0;
@@ -209,7 +255,12 @@ impl Env<'_> {
                     self.check_alignment(&reg, 0, 8, true)?;
                     self.mark_helper_written(st, regno, 8);
                 }
-                Arg::Any | Arg::Btf | Arg::Func => {}
+                Arg::StackOrNull if is_null => {}
+                Arg::StackOrNull => {
+                    expect_type(regno, &reg, &[Ty::Stack], "fp")?;
+                }
+                // Declined before the arguments are read (see above).
+                Arg::Any | Arg::Btf | Arg::Func | Arg::Unmodelled(_) => {}
             }
         }
         if let Some(m) = map {
@@ -310,7 +361,7 @@ impl Env<'_> {
                 r.mem_size = alloc_size;
                 r
             }
-            Ret::Btf => Reg::unknown(),
+            Ret::Btf | Ret::Unmodelled => Reg::unknown(),
         };
         if r0.maybe_null {
             r0.id = self.new_id();
@@ -451,19 +502,27 @@ impl Env<'_> {
                 return bad();
             }
         }
-        let only = match func {
-            12 => Some(&[MapType::ProgArray][..]),
-            81 => Some(&[MapType::CgroupStorage, MapType::PercpuCgroupStorage][..]),
-            130 | 131 | 134 => Some(&[MapType::Ringbuf][..]),
-            107 | 108 => Some(&[MapType::SkStorage][..]),
-            51 => Some(
-                &[
-                    MapType::Devmap,
-                    MapType::DevmapHash,
-                    MapType::Cpumap,
-                    MapType::Xskmap,
-                ][..],
-            ),
+        // The func -> map direction of check_map_func_compatibility() (kernel/bpf/verifier.c).
+        use MapType::*;
+        let only: Option<&[MapType]> = match func {
+            12 => Some(&[ProgArray]),
+            22 | 25 | 55 | 111 | 121 => Some(&[PerfEventArray]),
+            27 => Some(&[StackTrace]),
+            33 | 37 => Some(&[CgroupArray]),
+            51 => Some(&[Devmap, DevmapHash, Cpumap, Xskmap]),
+            52 | 53 | 60 => Some(&[Sockmap]),
+            70..=72 => Some(&[Sockhash]),
+            81 => Some(&[CgroupStorage, PercpuCgroupStorage]),
+            82 => Some(&[ReuseportSockarray, Sockmap, Sockhash]),
+            87 | 88 => Some(&[Queue, Stack]),
+            89 => Some(&[Queue, Stack, BloomFilter]),
+            107 | 108 => Some(&[SkStorage]),
+            130 | 131 | 134 | 198 => Some(&[Ringbuf]),
+            145 | 146 => Some(&[InodeStorage]),
+            156 | 157 => Some(&[TaskStorage]),
+            195 => Some(&[PercpuArray, PercpuHash, LruPercpuHash]),
+            209 => Some(&[UserRingbuf]),
+            210 | 211 => Some(&[CgrpStorage]),
             _ => None,
         };
         if let Some(list) = only {
