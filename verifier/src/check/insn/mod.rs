@@ -2,6 +2,7 @@
 //! kernel's `check_alu_op`, `check_mem_access`, `check_cond_jmp_op`, `check_helper_call` ...
 
 pub(crate) mod alu;
+pub(crate) mod atomic_ldst;
 pub(crate) mod call;
 pub(crate) mod helper_call;
 pub(crate) mod jmp;
