@@ -42,8 +42,10 @@ pub enum Arg {
     Long,
     /// A BTF-typed pointer (not modelled).
     Btf,
-    /// A callback function (not modelled).
+    /// A callback function (`ARG_PTR_TO_FUNC`).
     Func,
+    /// A pointer to the stack or NULL (`ARG_PTR_TO_STACK_OR_NULL`, a callback's context).
+    StackOrNull,
 }
 
 /// A return type (`enum bpf_return_type`).
@@ -576,7 +578,20 @@ pub static PROTOS: &[Proto] = &[
         &[Btf, MapPtr, Any],
         Avail::Base,
     ),
-    p(181, "loop", Ret::Int, &[Any, Func, Any, Any], Avail::Base),
+    p(
+        164,
+        "for_each_map_elem",
+        Ret::Int,
+        &[MapPtr, Func, StackOrNull, Any],
+        Avail::Base,
+    ),
+    p(
+        181,
+        "loop",
+        Ret::Int,
+        &[Any, Func, StackOrNull, Any],
+        Avail::Base,
+    ),
 ];
 
 const fn p(id: u32, name: &'static str, ret: Ret, args: &'static [Arg], avail: Avail) -> Proto {

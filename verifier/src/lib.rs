@@ -84,6 +84,13 @@ pub struct Options {
     pub any_alignment: bool,
     /// `BPF_F_TEST_STATE_FREQ`: a checkpoint at every instruction.
     pub test_state_freq: bool,
+    /// Whether the program comes with BTF `func_info` (as clang-built objects do). The
+    /// kernel refuses a function pointer (`lddw` with `BPF_PSEUDO_FUNC`, a callback)
+    /// without it: "missing btf func_info".
+    pub btf_func_info: bool,
+    /// With `btf_func_info`: the first instruction of each function whose BTF linkage is
+    /// global (callbacks must be static: "callback function not static").
+    pub global_funcs: Vec<usize>,
 }
 
 impl Options {
@@ -98,6 +105,8 @@ impl Options {
             strict_alignment: false,
             any_alignment: false,
             test_state_freq: false,
+            btf_func_info: false,
+            global_funcs: Vec::new(),
         }
     }
 }

@@ -1,6 +1,7 @@
 //! Helper calls (`check_helper_call`): argument types, memory arguments, map compatibility,
 //! reference tracking and spin locks.
 
+use crate::check::insn::callback;
 use crate::check::insn::mem::{check_packet_access, check_ptr_off_reg};
 use crate::check::{expect_type, fail, unsupported, Env, Fail, MAX_VAR_OFF, R};
 use crate::helpers::{Arg, Ret};
@@ -51,7 +52,7 @@ impl Env<'_> {
                 ),
             );
         }
-        if matches!(p.ret, Ret::Btf) || p.args.iter().any(|a| matches!(a, Arg::Btf | Arg::Func)) {
+        if matches!(p.ret, Ret::Btf) || p.args.iter().any(|a| matches!(a, Arg::Btf)) {
             return unsupported(format!("helper bpf_{}#{} needs BTF", p.name, id));
         }
         let pkt_access = matches!(id, 1 | 2 | 3 | 28 | 84 | 85 | 99 | 87 | 88 | 89);
@@ -60,6 +61,7 @@ impl Env<'_> {
         let mut alloc_size: u32 = 0;
         let mut msize_max: u64 = 0;
         let mut prev_mem: Option<(u8, bool)> = None; // (regno, uninit)
+        let mut callback: Option<usize> = None;
         for (k, a) in p.args.iter().enumerate() {
             let regno = k as u8 + 1;
             let reg = self.check_reg_read(st, regno)?;
@@ -209,11 +211,27 @@ impl Env<'_> {
                     self.check_alignment(&reg, 0, 8, true)?;
                     self.mark_helper_written(st, regno, 8);
                 }
-                Arg::Any | Arg::Btf | Arg::Func => {}
+                Arg::Func => {
+                    // ARG_PTR_TO_FUNC: `meta->subprogno`.
+                    expect_type(regno, &reg, &[Ty::Func], "func")?;
+                    callback = Some(reg.aux as usize);
+                }
+                Arg::StackOrNull if is_null => {}
+                Arg::StackOrNull => {
+                    // ARG_PTR_TO_STACK_OR_NULL (a callback's context): the type only.
+                    expect_type(regno, &reg, &[Ty::Stack], "fp")?;
+                }
+                Arg::Any | Arg::Btf => {}
             }
         }
         if let Some(m) = map {
             self.check_map_func(m, id as u32)?;
+        }
+        if let Some(sub) = callback {
+            if callback::is_async_callback_helper(id) {
+                self.async_subs.insert(sub);
+            }
+            self.push_callback_call(st, pc, id as u32, sub, map)?;
         }
         if let Some(r) = release_reg {
             let reg = self.reg(st, r);

@@ -153,6 +153,7 @@ impl Env<'_> {
                     return unsupported("kfunc calls need kernel BTF");
                 }
                 self.check_helper_call(&mut w.st, pc)?;
+                self.queue_pending_callback(w, stack);
                 Ok(Next::Go(pc + 1))
             }
             Some(Form::Exit) => {
@@ -160,6 +161,7 @@ impl Env<'_> {
                     return fail(EINVAL, "BPF_EXIT uses reserved fields");
                 }
                 let main = w.st.frames.len() == 1;
+                let callback = w.st.cur().callback;
                 if main && w.st.lock.is_some() {
                     return fail(
                         EINVAL,
@@ -175,6 +177,10 @@ impl Env<'_> {
                     });
                 }
                 if !main {
+                    if let Some(cb) = callback.filter(|c| !c.is_async) {
+                        let callsite = self.callback_exit(&mut w.st, cb)?;
+                        return Ok(Next::Go(callsite));
+                    }
                     return self.func_exit(w);
                 }
                 self.check_return_code(&w.st)?;

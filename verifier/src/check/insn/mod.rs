@@ -4,6 +4,7 @@
 pub(crate) mod alu;
 pub(crate) mod atomic_ldst;
 pub(crate) mod call;
+pub(crate) mod callback;
 pub(crate) mod helper_call;
 pub(crate) mod jmp;
 pub(crate) mod ld;
