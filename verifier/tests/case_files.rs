@@ -6,6 +6,7 @@
 //! # type: sched_cls                  (default socket_filter)
 //! # map: m=hash:8:8:1                (repeatable; `asm::types::MapSpec::parse_cli` spelling)
 //! # privileged: no                   (default yes)
+//! # func_info: yes                   (loaded with BTF func_info, every function static)
 //! # expect: reject "R2 !read_ok" at 3 (EACCES)
 //! # expect: accept
 //! ```
@@ -138,6 +139,12 @@ fn read_case(path: &Path) -> Result<Case, String> {
                 "yes" => true,
                 "no" => false,
                 _ => return Err(format!("privileged: `{p}`, want yes or no")),
+            };
+        } else if let Some(f) = header(line, "func_info") {
+            opts.btf_func_info = match f {
+                "yes" => true,
+                "no" => false,
+                _ => return Err(format!("func_info: `{f}`, want yes or no")),
             };
         } else if let Some(e) = header(line, "expect") {
             if expect.is_some() {
