@@ -234,6 +234,7 @@ impl Verdicts {
         let mut opts = verifier::Options::new(prog_type);
         opts.expected_attach_type = p.expected_attach_type.map(|a| a.number());
         opts.maps = object.maps.iter().map(|m| m.spec.clone()).collect();
+        opts.btf_func_info = !p.ext.func_info.is_empty();
         let start = std::time::Instant::now();
         let verdict = catching(|| verifier::verify(&p.insns, &opts));
         self.time += start.elapsed();

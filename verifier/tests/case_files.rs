@@ -7,6 +7,7 @@
 //! # map: m=hash:8:8:1                (repeatable; `asm::types::MapSpec::parse_cli` spelling)
 //! # privileged: no                   (default yes)
 //! # func_info: yes                   (loaded with BTF func_info, every function static)
+//! # global_func: N                   (with func_info: the function at slot N is global)
 //! # expect: reject "R2 !read_ok" at 3 (EACCES)
 //! # expect: accept
 //! ```
@@ -146,6 +147,11 @@ fn read_case(path: &Path) -> Result<Case, String> {
                 "no" => false,
                 _ => return Err(format!("func_info: `{f}`, want yes or no")),
             };
+        } else if let Some(g) = header(line, "global_func") {
+            let n = g
+                .parse()
+                .map_err(|_| format!("global_func: `{g}`, want a slot index"))?;
+            opts.global_funcs.push(n);
         } else if let Some(e) = header(line, "expect") {
             if expect.is_some() {
                 return Err("more than one `expect:` line".to_string());

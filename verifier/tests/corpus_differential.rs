@@ -209,6 +209,8 @@ fn verify_object(
             let mut opts = verifier::Options::new(prog_type);
             opts.expected_attach_type = p.expected_attach_type.map(|a| a.number());
             opts.maps = maps.clone();
+            // BTF linkage is not in bpfx's object model: every function counts as static.
+            opts.btf_func_info = !p.ext.func_info.is_empty();
             match catching(|| verifier::verify(&p.insns, &opts)) {
                 Ok(Ok(_)) => Bpfx::Accept,
                 Ok(Err(r)) if r.kind == verifier::RejectKind::Kernel => Bpfx::Reject(r.message),
