@@ -87,6 +87,24 @@ impl Env<'_> {
                     expect_type(regno, &reg, &[Ty::MapPtr], "map_ptr")?;
                     map = Some(reg.aux);
                 }
+                Arg::MapValue
+                    if map.is_some_and(|m| {
+                        matches!(
+                            self.prog.maps[m as usize].map_type,
+                            MapType::Sockmap | MapType::Sockhash
+                        )
+                    }) =>
+                {
+                    // `resolve_map_arg_type`: a sockmap's value is a socket
+                    // (ARG_PTR_TO_BTF_ID_SOCK_COMMON).
+                    expect_type(
+                        regno,
+                        &reg,
+                        &[Ty::SockCommon, Ty::Sock, Ty::TcpSock],
+                        "sock_common, sock, tcp_sock, xdp_sock, ptr_, trusted_ptr_",
+                    )?;
+                    check_ptr_off_reg(&reg, regno, false)?;
+                }
                 Arg::MapKey | Arg::MapValue => {
                     expect_type(
                         regno,
@@ -237,18 +255,16 @@ impl Env<'_> {
             let reg = self.reg(st, r);
             let rid = reg.ref_id;
             st.refs.retain(|x| x.id != rid);
+            // `release_reference` -> `mark_reg_invalid`: every register and spill holding
+            // a pointer derived from the reference (same ref_obj_id) becomes unusable.
+            let privileged = self.prog.opts.privileged;
             st.for_each_reg(|x| {
                 if x.ref_id == rid {
-                    *x = Reg::unknown();
-                    if !x.is_ptr() {
-                        x.ty = Ty::Scalar;
-                    }
-                }
-            });
-            // Released pointers become unusable.
-            st.for_each_reg(|x| {
-                if x.ty == Ty::Scalar && x.ref_id == rid {
-                    x.ref_id = 0;
+                    *x = if privileged {
+                        Reg::unknown()
+                    } else {
+                        Reg::NOT_INIT
+                    };
                 }
             });
         }
