@@ -455,59 +455,6 @@ impl Env<'_> {
         value < md.max_entries as u64
     }
 
-    pub(crate) fn check_map_func(&self, m: u32, func: u32) -> R<()> {
-        let md = &self.prog.maps[m as usize];
-        let t = md.map_type;
-        let name = format!("{}#{}", helpers::name(func as i64), func);
-        let bad = || {
-            fail(
-                EINVAL,
-                format!("cannot pass map_type {} into func {}", t.number(), name),
-            )
-        };
-        // `check_map_func_compatibility`, both directions, for the helpers in the table.
-        let needs = match t {
-            MapType::ProgArray => Some(&[12u32][..]),
-            MapType::CgroupStorage | MapType::PercpuCgroupStorage => Some(&[81u32][..]),
-            MapType::Ringbuf => Some(&[130u32, 131, 134][..]),
-            MapType::Sockmap | MapType::Sockhash => {
-                Some(&[1u32, 2, 3, 52, 53, 60, 70, 71, 72, 82][..])
-            }
-            MapType::ReuseportSockarray => Some(&[82u32, 1, 2, 3][..]),
-            MapType::SkStorage => Some(&[107u32, 108][..]),
-            MapType::Xskmap => Some(&[51u32, 1, 2, 3][..]),
-            MapType::Devmap | MapType::DevmapHash => Some(&[51u32, 1][..]),
-            MapType::Cpumap => Some(&[51u32][..]),
-            _ => None,
-        };
-        if let Some(list) = needs {
-            if !list.contains(&func) {
-                return bad();
-            }
-        }
-        let only = match func {
-            12 => Some(&[MapType::ProgArray][..]),
-            81 => Some(&[MapType::CgroupStorage, MapType::PercpuCgroupStorage][..]),
-            130 | 131 | 134 => Some(&[MapType::Ringbuf][..]),
-            107 | 108 => Some(&[MapType::SkStorage][..]),
-            51 => Some(
-                &[
-                    MapType::Devmap,
-                    MapType::DevmapHash,
-                    MapType::Cpumap,
-                    MapType::Xskmap,
-                ][..],
-            ),
-            _ => None,
-        };
-        if let Some(list) = only {
-            if !list.contains(&t) {
-                return bad();
-            }
-        }
-        Ok(())
-    }
-
     pub(crate) fn process_spin_lock(
         &mut self,
         st: &mut State,

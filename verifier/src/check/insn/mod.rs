@@ -8,6 +8,7 @@ pub(crate) mod callback;
 pub(crate) mod helper_call;
 pub(crate) mod jmp;
 pub(crate) mod ld;
+pub(crate) mod map_compat;
 pub(crate) mod mem;
 pub(crate) mod ptr_arith;
 pub(crate) mod stack;
