@@ -46,6 +46,8 @@ pub enum Arg {
     Func,
     /// A pointer to the stack or NULL (`ARG_PTR_TO_STACK_OR_NULL`, a callback's context).
     StackOrNull,
+    /// A map value's `struct bpf_timer` (`ARG_PTR_TO_TIMER`).
+    Timer,
 }
 
 /// A return type (`enum bpf_return_type`).
@@ -575,9 +577,24 @@ pub static PROTOS: &[Proto] = &[
         169,
         "timer_init",
         Ret::Int,
-        &[Btf, MapPtr, Any],
+        &[Timer, MapPtr, Any],
         Avail::Base,
     ),
+    p(
+        170,
+        "timer_set_callback",
+        Ret::Int,
+        &[Timer, Func],
+        Avail::Base,
+    ),
+    p(
+        171,
+        "timer_start",
+        Ret::Int,
+        &[Timer, Any, Any],
+        Avail::Base,
+    ),
+    p(172, "timer_cancel", Ret::Int, &[Timer], Avail::Base),
     p(
         164,
         "for_each_map_elem",

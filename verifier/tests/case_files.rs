@@ -8,6 +8,8 @@
 //! # privileged: no                   (default yes)
 //! # func_info: yes                   (loaded with BTF func_info, every function static)
 //! # global_func: N                   (with func_info: the function at slot N is global)
+//! # timer: OFF                       (the last map's value holds a bpf_timer at OFF, as its
+//! #                                   BTF would say; such a case cannot go to the kernel)
 //! # expect: reject "R2 !read_ok" at 3 (EACCES)
 //! # expect: accept
 //! ```
@@ -152,6 +154,12 @@ fn read_case(path: &Path) -> Result<Case, String> {
                 .parse()
                 .map_err(|_| format!("global_func: `{g}`, want a slot index"))?;
             opts.global_funcs.push(n);
+        } else if let Some(t) = header(line, "timer") {
+            let off = t
+                .parse()
+                .map_err(|_| format!("timer: `{t}`, want a byte offset"))?;
+            let m = opts.maps.last_mut().ok_or("timer: before any map")?;
+            m.value_fields.timer = Some(off);
         } else if let Some(e) = header(line, "expect") {
             if expect.is_some() {
                 return Err("more than one `expect:` line".to_string());

@@ -85,6 +85,23 @@ impl Env<'_> {
             match a {
                 Arg::MapPtr => {
                     expect_type(regno, &reg, &[Ty::MapPtr], "map_ptr")?;
+                    if let Some(timer_map) = map {
+                        // bpf_timer_init: the map must be the timer's own
+                        // (`map_ptr`/`map_uid` of the timer argument).
+                        if timer_map != reg.aux {
+                            return fail(
+                                EINVAL,
+                                format!(
+                                    "timer pointer in R1 map_uid=0 doesn't match map pointer in R{regno} map_uid=0"
+                                ),
+                            );
+                        }
+                    }
+                    map = Some(reg.aux);
+                }
+                Arg::Timer => {
+                    expect_type(regno, &reg, &[Ty::MapValue], "map_value")?;
+                    self.process_timer_func(regno, &reg)?;
                     map = Some(reg.aux);
                 }
                 Arg::MapValue
@@ -453,6 +470,33 @@ impl Env<'_> {
             return false;
         };
         value < md.max_entries as u64
+    }
+
+    /// `process_timer_func`: the argument points at the map value's `struct bpf_timer`.
+    pub(crate) fn process_timer_func(&self, regno: u8, reg: &Reg) -> R<()> {
+        if !reg.s.is_const() {
+            return fail(
+                EINVAL,
+                format!("R{regno} doesn't have constant offset. bpf_timer has to be at the constant offset"),
+            );
+        }
+        let m = self.map(reg);
+        // bpfx knows a map's fields only from its BTF: a map without a timer field is taken
+        // as one without BTF, as for spin locks.
+        let Some(t) = m.value_fields.timer else {
+            return fail(
+                EINVAL,
+                format!("map '{}' has to have BTF in order to use bpf_timer", m.name),
+            );
+        };
+        let val = reg.s.value() as i64 + reg.off as i64;
+        if val != t as i64 {
+            return fail(
+                EINVAL,
+                format!("off {val} doesn't point to 'struct bpf_timer' that is at {t}"),
+            );
+        }
+        Ok(())
     }
 
     pub(crate) fn process_spin_lock(
