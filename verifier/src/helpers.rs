@@ -609,6 +609,13 @@ pub static PROTOS: &[Proto] = &[
         &[Any, Func, StackOrNull, Any],
         Avail::Base,
     ),
+    p(
+        209,
+        "user_ringbuf_drain",
+        Ret::Int,
+        &[MapPtr, Func, StackOrNull, Any],
+        Avail::Base,
+    ),
 ];
 
 const fn p(id: u32, name: &'static str, ret: Ret, args: &'static [Arg], avail: Avail) -> Proto {

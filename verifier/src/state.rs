@@ -42,6 +42,9 @@ pub enum Ty {
     /// A function of the program (`PTR_TO_FUNC`, from `lddw` with `BPF_PSEUDO_FUNC`); `aux`
     /// is the function's index.
     Func,
+    /// A dynptr a helper hands to a callback (`CONST_PTR_TO_DYNPTR`, the sample of
+    /// `bpf_user_ringbuf_drain`); only dynptr helpers take it.
+    ConstDynptr,
 }
 
 /// One register.
@@ -138,6 +141,7 @@ impl Reg {
             Ty::TpBuffer => "tp_buffer",
             Ty::BtfPtr => "trusted_ptr_",
             Ty::Func => "func",
+            Ty::ConstDynptr => "dynptr_ptr",
         };
         if self.maybe_null {
             format!("{base}_or_null")

@@ -1,7 +1,8 @@
 //! Helpers that call back into the program (`push_callback_call` and the
 //! `set_*_callback_state` functions of 6.18's verifier.c).
 //!
-//! A synchronous callback (`bpf_loop`, `bpf_for_each_map_elem`) is verified as a new frame
+//! A synchronous callback (`bpf_loop`, `bpf_for_each_map_elem`, `bpf_user_ringbuf_drain`;
+//! `bpf_find_vma` needs BTF-typed task pointers, which bpfx does not model) is verified as a new frame
 //! queued at the helper call, with the argument registers its helper gives it; the path that
 //! made the call goes on after the helper as if the callback never ran. When the callback
 //! exits, its r0 must be in the helper's range and the path goes back to the helper call
@@ -127,6 +128,11 @@ impl Env<'_> {
                     callee.regs[r] = reg;
                 }
                 callee.regs[4] = caller.regs[3];
+            }
+            USER_RINGBUF_DRAIN => {
+                // `set_user_ringbuf_callback_state`: callback_fn(dynptr, ctx).
+                callee.regs[1] = Reg::ptr(Ty::ConstDynptr);
+                callee.regs[2] = caller.regs[3];
             }
             _ => unreachable!("only sync callback helpers with a prototype reach here"),
         }
