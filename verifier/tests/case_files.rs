@@ -269,8 +269,8 @@ fn kernel_verdict(insns: &[asm::Insn], opts: &Options) -> Result<Expect, String>
             // The instruction: the last `N: (..)` line of the log before the message.
             let insn = log
                 .lines()
-                .filter_map(|l| l.split_once(": (").and_then(|(n, _)| n.trim().parse().ok()))
-                .last()
+                .rev()
+                .find_map(|l| l.split_once(": (").and_then(|(n, _)| n.trim().parse().ok()))
                 .unwrap_or(0);
             Ok(Expect::Reject {
                 message,
