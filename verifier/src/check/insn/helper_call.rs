@@ -39,7 +39,7 @@ impl Env<'_> {
         // 112 and 114 joined the CAP_PERFMON part when they were opened to every type.
         let needs_caps = matches!(
             id,
-            6 | 14..=17 | 35 | 93 | 94 | 112..=115 | 153 | 154 | 169..=172
+            6 | 14..=17 | 35 | 93 | 94 | 112..=115 | 153 | 154 | 164 | 169..=172 | 181 | 209
         );
         if !helpers::available(p, self.prog.opts.prog_type)
             || (needs_caps && !self.prog.opts.privileged)
