@@ -199,6 +199,9 @@ pub struct Frame {
     /// Callbacks this frame's pending helper call has queued so far (`callback_depth`,
     /// bounded by `bpf_loop`'s count).
     pub callback_depth: u64,
+    /// How many asynchronous callbacks deep this frame runs (`async_entry_cnt`): the same
+    /// state seen at another depth is another entry into the callback, not a loop.
+    pub async_entry_cnt: u32,
 }
 
 /// What a callback frame must return, and how it was called.
@@ -224,6 +227,7 @@ impl Frame {
             subprog,
             callback: None,
             callback_depth: 0,
+            async_entry_cnt: 0,
         }
     }
 

@@ -130,7 +130,21 @@ impl Env<'_> {
         let mut evict = Vec::new();
         for ci in list {
             let c = &self.ckpts[ci];
-            if c.branches > 0 {
+            let other_async_entry = {
+                let (old, cur) = (c.st.cur(), w.st.cur());
+                old.callback.is_some_and(|cb| cb.is_async)
+                    && old.async_entry_cnt != cur.async_entry_cnt
+            };
+            if c.branches > 0 && other_async_entry {
+                // Another entry into an asynchronous callback whose earlier visit has not
+                // finished: neither a loop nor covered (is_state_visited's async_entry_cnt).
+                if !force
+                    && self.jmps - self.prev_jmps < 20
+                    && self.processed - self.prev_insns < 100
+                {
+                    add = false;
+                }
+            } else if c.branches > 0 {
                 if may_goto
                     && c.st.may_goto_depth != w.st.may_goto_depth
                     && self.states_safe(&c.st, &w.st, pc)

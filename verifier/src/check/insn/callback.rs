@@ -45,6 +45,9 @@ pub(crate) fn is_async_callback_helper(id: i64) -> bool {
 pub(crate) struct PendingCallback {
     pub(crate) st: State,
     pub(crate) start: usize,
+    /// An asynchronous callback's state starts afresh (`push_async_cb`): no checkpoint of
+    /// the path that queued it waits for it.
+    pub(crate) detached: bool,
 }
 
 impl Env<'_> {
@@ -62,6 +65,7 @@ impl Env<'_> {
         if id == TIMER_SET_CALLBACK {
             // `push_async_cb`: a state of its own, the callback as frame 0.
             let mut callee = Frame::new(pc, sub, 0);
+            callee.async_entry_cnt = st.cur().async_entry_cnt + 1;
             self.set_timer_callback_state(st, &mut callee, map);
             callee.callback = Some(Callback {
                 ret: (0, 0),
@@ -76,6 +80,7 @@ impl Env<'_> {
                     callback_unroll_depth: 0,
                 },
                 start,
+                detached: true,
             });
             return Ok(());
         }
@@ -145,7 +150,11 @@ impl Env<'_> {
         queued.cur_mut().callback_depth += 1;
         queued.frames.push(callee);
         st.cur_mut().callback_depth = 0;
-        self.pending_callback = Some(PendingCallback { st: queued, start });
+        self.pending_callback = Some(PendingCallback {
+            st: queued,
+            start,
+            detached: false,
+        });
         Ok(())
     }
 
@@ -162,13 +171,14 @@ impl Env<'_> {
     /// Queues the callback visit a helper call left pending, as `push_stack` does.
     pub(crate) fn queue_pending_callback(&mut self, w: &Work, stack: &mut Vec<Work>) {
         if let Some(p) = self.pending_callback.take() {
-            if let Some(parent) = w.parent {
+            let parent = if p.detached { None } else { w.parent };
+            if let Some(parent) = parent {
                 self.ckpts[parent].branches += 1;
             }
             stack.push(Work {
                 st: p.st,
                 pc: p.start,
-                parent: w.parent,
+                parent,
                 path: w.path.clone(),
             });
         }
