@@ -101,8 +101,9 @@ fn read(args: &Args, color: render::Color) -> Result<Program> {
 }
 
 /// Picks a program of a clang-built object: it, its type (--type or its section's), its
-/// expected attach type and the verifier's view of the object's maps.
-type Picked = (Program, ProgType, Option<u32>, Vec<MapSpec>);
+/// expected attach type, the verifier's view of the object's maps and whether it has BTF
+/// func_info (which callbacks need).
+type Picked = (Program, ProgType, Option<u32>, Vec<MapSpec>, bool);
 
 fn from_object(args: &Args, obj: &obj::Object, name: &str) -> Result<Picked> {
     let i =
@@ -122,7 +123,8 @@ fn from_object(args: &Args, obj: &obj::Object, name: &str) -> Result<Picked> {
         object: Some(p.clone()),
     };
     let attach = p.expected_attach_type.map(|a| a.number());
-    Ok((prog, prog_type, attach, maps))
+    let func_info = !p.ext.func_info.is_empty();
+    Ok((prog, prog_type, attach, maps, func_info))
 }
 
 /// One program's line of `bpfx verify OBJ`.
@@ -170,6 +172,7 @@ fn verify_all(args: &Args, obj: &obj::Object, name: &str) -> Result<ExitCode> {
             (Ok(()), Some(t)) => {
                 let mut opts = Options::new(t);
                 opts.maps = maps.clone();
+                opts.btf_func_info = !p.ext.func_info.is_empty();
                 opts.expected_attach_type = args
                     .attach_type
                     .or(p.expected_attach_type.map(|a| a.number()));
@@ -258,7 +261,7 @@ fn verify_all(args: &Args, obj: &obj::Object, name: &str) -> Result<ExitCode> {
 pub fn main(args: Args, color: render::Color) -> Result<ExitCode> {
     let path = (args.file.as_os_str() != "-").then_some(args.file.as_path());
     let mut license = None;
-    let (prog, prog_type, attach, maps) = match input::read_file(args.file.as_path())
+    let (prog, prog_type, attach, maps, func_info) = match input::read_file(args.file.as_path())
         .ok()
         .filter(|b| path.is_some() && input::is_elf(b))
     {
@@ -278,7 +281,7 @@ pub fn main(args: Args, color: render::Color) -> Result<ExitCode> {
             let prog = read(&args, color)?;
             let maps = args.maps.clone();
             let t = args.prog_type.unwrap_or(ProgType::SocketFilter);
-            (prog, t, None, maps)
+            (prog, t, None, maps, false)
         }
     };
     let mut opts = Options::new(prog_type);
@@ -289,6 +292,7 @@ pub fn main(args: Args, color: render::Color) -> Result<ExitCode> {
     if let Some(l) = license {
         opts.license = l;
     }
+    opts.btf_func_info = func_info;
     let res = verifier::verify_bytes(&prog.bytes, &opts);
     if args.json {
         let v = match &res {

@@ -236,6 +236,7 @@ impl Verdicts {
         opts.maps = object.maps.iter().map(|m| m.spec.clone()).collect();
         opts.license = object.license.clone().unwrap_or_default();
         opts.sleepable = p.sleepable;
+        opts.btf_func_info = !p.ext.func_info.is_empty();
         let start = std::time::Instant::now();
         let verdict = catching(|| verifier::verify(&p.insns, &opts));
         self.time += start.elapsed();

@@ -49,8 +49,10 @@ pub enum Arg {
     StackOrNull,
     /// A BTF-typed pointer (not modelled).
     Btf,
-    /// A callback function.
+    /// A callback function (`ARG_PTR_TO_FUNC`).
     Func,
+    /// A map value's `struct bpf_timer` (`ARG_PTR_TO_TIMER`).
+    Timer,
     /// An argument type bpfx does not check yet: calls are declined as unsupported.
     Unmodelled(ArgType),
 }
@@ -143,6 +145,7 @@ fn arg(a: &ArgType) -> Arg {
         ArgBase::PtrToRingbufMem if release => Arg::RingbufRelease,
         ArgBase::PtrToStack if null => Arg::StackOrNull,
         ArgBase::PtrToFunc => Arg::Func,
+        ArgBase::PtrToTimer => Arg::Timer,
         ArgBase::PtrToBtfId | ArgBase::PtrToBtfIdSockCommon | ArgBase::PtrToPercpuBtfId => Arg::Btf,
         _ => Arg::Unmodelled(*a),
     }
@@ -276,8 +279,10 @@ mod tests {
         assert_eq!(proto(95).unwrap().ret, Ret::SockNoRefOrNull);
         assert_eq!(proto(131).unwrap().ret, Ret::RingbufOrNull);
         assert!(proto(1).unwrap().fully_modelled());
-        // bpf_timer_init's timer, bpf_dynptr_read's dynptr: declined, not guessed.
-        assert!(!proto(169).unwrap().fully_modelled());
+        // bpf_timer_init's timer is checked (process_timer_func); bpf_dynptr_read's dynptr
+        // is declined, not guessed.
+        assert_eq!(args(169), [Timer, MapPtr, Any]);
+        assert!(proto(169).unwrap().fully_modelled());
         assert!(!proto(201).unwrap().fully_modelled());
     }
 

@@ -89,6 +89,13 @@ pub struct Options {
     pub license: String,
     /// `BPF_F_SLEEPABLE` (a `.s` section): helpers that might sleep are allowed.
     pub sleepable: bool,
+    /// Whether the program comes with BTF `func_info` (as clang-built objects do). The
+    /// kernel refuses a function pointer (`lddw` with `BPF_PSEUDO_FUNC`, a callback)
+    /// without it: "missing btf func_info".
+    pub btf_func_info: bool,
+    /// With `btf_func_info`: the first instruction of each function whose BTF linkage is
+    /// global (callbacks must be static: "callback function not static").
+    pub global_funcs: Vec<usize>,
 }
 
 impl Options {
@@ -105,6 +112,8 @@ impl Options {
             test_state_freq: false,
             license: "GPL".to_string(),
             sleepable: false,
+            btf_func_info: false,
+            global_funcs: Vec::new(),
         }
     }
 }

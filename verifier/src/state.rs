@@ -39,6 +39,12 @@ pub enum Ty {
     TpBuffer,
     /// A trusted BTF-typed kernel pointer (not modelled further).
     BtfPtr,
+    /// A function of the program (`PTR_TO_FUNC`, from `lddw` with `BPF_PSEUDO_FUNC`); `aux`
+    /// is the function's index.
+    Func,
+    /// A dynptr a helper hands to a callback (`CONST_PTR_TO_DYNPTR`, the sample of
+    /// `bpf_user_ringbuf_drain`); only dynptr helpers take it.
+    ConstDynptr,
 }
 
 /// One register.
@@ -134,6 +140,8 @@ impl Reg {
             Ty::RingbufMem => "ringbuf_mem",
             Ty::TpBuffer => "tp_buffer",
             Ty::BtfPtr => "trusted_ptr_",
+            Ty::Func => "func",
+            Ty::ConstDynptr => "dynptr_ptr",
         };
         if self.maybe_null {
             format!("{base}_or_null")
@@ -185,6 +193,25 @@ pub struct Frame {
     pub callsite: usize,
     /// Function index.
     pub subprog: usize,
+    /// Set when this frame runs a callback a helper calls (`in_callback_fn`,
+    /// `in_async_callback_fn`, `callback_ret_range`).
+    pub callback: Option<Callback>,
+    /// Callbacks this frame's pending helper call has queued so far (`callback_depth`,
+    /// bounded by `bpf_loop`'s count).
+    pub callback_depth: u64,
+    /// How many asynchronous callbacks deep this frame runs (`async_entry_cnt`): the same
+    /// state seen at another depth is another entry into the callback, not a loop.
+    pub async_entry_cnt: u32,
+}
+
+/// What a callback frame must return, and how it was called.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Callback {
+    /// `callback_ret_range`: the inclusive range r0 must be in at its `exit`.
+    pub ret: (i64, i64),
+    /// An asynchronous callback (`bpf_timer_set_callback`): verified on its own, with no
+    /// caller frame to return to.
+    pub is_async: bool,
 }
 
 impl Frame {
@@ -198,6 +225,9 @@ impl Frame {
             stack: Vec::new(),
             callsite,
             subprog,
+            callback: None,
+            callback_depth: 0,
+            async_entry_cnt: 0,
         }
     }
 
@@ -235,6 +265,9 @@ pub struct State {
     pub lock: Option<(u32, u32)>,
     /// How many `may_goto` fallthroughs this path took.
     pub may_goto_depth: u32,
+    /// Callback visits queued on this path (`callback_unroll_depth`): states that differ
+    /// in it are not an infinite loop.
+    pub callback_unroll_depth: u32,
 }
 
 impl State {

@@ -17,6 +17,7 @@ impl Env<'_> {
             refs: Vec::new(),
             lock: None,
             may_goto_depth: 0,
+            callback_unroll_depth: 0,
         }
     }
 
@@ -121,14 +122,29 @@ impl Env<'_> {
     pub(crate) fn is_state_visited(&mut self, w: &mut Work) -> R<bool> {
         let pc = w.pc;
         let may_goto = opcode::form(&self.prog.insns[pc]) == Some(Form::MayGoto);
-        let force = self.prog.opts.test_state_freq || may_goto;
+        let calls_callback = self.prog.calls_callback[pc];
+        let force = self.prog.opts.test_state_freq || may_goto || calls_callback;
         let mut add =
             force || (self.jmps - self.prev_jmps >= 2 && self.processed - self.prev_insns >= 8);
         let list = self.visited.get(&pc).cloned().unwrap_or_default();
         let mut evict = Vec::new();
         for ci in list {
             let c = &self.ckpts[ci];
-            if c.branches > 0 {
+            let other_async_entry = {
+                let (old, cur) = (c.st.cur(), w.st.cur());
+                old.callback.is_some_and(|cb| cb.is_async)
+                    && old.async_entry_cnt != cur.async_entry_cnt
+            };
+            if c.branches > 0 && other_async_entry {
+                // Another entry into an asynchronous callback whose earlier visit has not
+                // finished: neither a loop nor covered (is_state_visited's async_entry_cnt).
+                if !force
+                    && self.jmps - self.prev_jmps < 20
+                    && self.processed - self.prev_insns < 100
+                {
+                    add = false;
+                }
+            } else if c.branches > 0 {
                 if may_goto
                     && c.st.may_goto_depth != w.st.may_goto_depth
                     && self.states_safe(&c.st, &w.st, pc)
@@ -136,7 +152,16 @@ impl Env<'_> {
                     self.ckpts[ci].hits += 1;
                     return Ok(true);
                 }
-                if c.st.may_goto_depth == w.st.may_goto_depth && looping_equal(&c.st, &w.st) {
+                if calls_callback {
+                    // The callback's iteration converged: this visit adds nothing.
+                    if self.states_safe(&c.st, &w.st, pc) {
+                        self.ckpts[ci].hits += 1;
+                        return Ok(true);
+                    }
+                } else if c.st.may_goto_depth == w.st.may_goto_depth
+                    && c.st.callback_unroll_depth == w.st.callback_unroll_depth
+                    && looping_equal(&c.st, &w.st)
+                {
                     let cur = log::state(&w.st, &self.prog.maps);
                     let old = log::state(&c.st, &self.prog.maps);
                     return Err(Fail {

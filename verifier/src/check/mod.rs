@@ -177,6 +177,10 @@ struct Prog<'a> {
     live: Vec<u16>,
     /// Prune points: where `is_state_visited` may store or compare checkpoints.
     prune: Vec<bool>,
+    /// Calls of helpers that call back synchronously (`mark_calls_callback`): a checkpoint
+    /// is always stored there (`mark_force_checkpoint`), and a repeated state ends the
+    /// callback's iteration.
+    calls_callback: Vec<bool>,
 }
 
 struct Ckpt {
@@ -217,6 +221,11 @@ struct Env<'a> {
     prev_insns: u64,
     /// The last id handed out (`id_gen`).
     id_gen: u32,
+    /// A callback visit the helper call being checked queued (`push_callback_call`).
+    pending_callback: Option<insn::callback::PendingCallback>,
+    /// Functions some path passed to `bpf_timer_set_callback` (`is_async_cb`): their stack
+    /// does not add to the caller's unless they are also called directly.
+    async_subs: std::collections::BTreeSet<usize>,
     /// Log and position, for the verdict.
     trace: Trace,
 }
@@ -280,6 +289,7 @@ impl<'a> Env<'a> {
                 sub_of: vec![0; n],
                 live: vec![0xffff; n],
                 prune: vec![false; n],
+                calls_callback: vec![false; n],
             },
             stack_depth: Vec::new(),
             ptr_types: HashMap::new(),
@@ -291,6 +301,8 @@ impl<'a> Env<'a> {
             prev_jmps: 0,
             prev_insns: 0,
             id_gen: 0,
+            pending_callback: None,
+            async_subs: Default::default(),
             trace: Trace {
                 log: String::new(),
                 pc: 0,

@@ -414,6 +414,7 @@ mod tests {
             refs: Vec::new(),
             lock: None,
             may_goto_depth: 0,
+            callback_unroll_depth: 0,
         };
         a.frames[0].regs[0] = scalar(0, 10);
         let mut b = a.clone();

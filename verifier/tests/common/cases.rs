@@ -187,7 +187,14 @@ pub fn prepare(c: &Value) -> Result<(Vec<u8>, Options), String> {
             return Err(format!("reloc {sym} not on an lddw"));
         };
         let map = |i: usize| i32::try_from(i).expect("map index");
-        let patched = if let Some(i) = opts.maps.iter().position(|m| m.name == sym) {
+        let patched = if sym.is_empty() {
+            // A function's address (a callback): libbpf makes it a BPF_PSEUDO_FUNC lddw
+            // relative to the next slot, and loads the program with BTF func_info, in which
+            // the selftests' callbacks are static.
+            let target = (lddw.imm as u32 as usize) / Insn::SLOT;
+            opts.btf_func_info = true;
+            Insn::ld_func(lddw.dst, target as i32 - pc as i32 - 1)
+        } else if let Some(i) = opts.maps.iter().position(|m| m.name == sym) {
             Insn::ld_map_fd(lddw.dst, map(i))
         } else if let Some((_, i, o)) = global_at.iter().find(|g| g.0 == sym) {
             // The addend LLVM left in the low half is the offset into the section.

@@ -1,6 +1,7 @@
 //! bpf-to-bpf calls, `exit` (`check_func_call`, `prepare_func_exit`) and the return-value
 //! check (`check_return_code`).
 
+use crate::check::insn::callback::invalid_scalar;
 use crate::check::{fail, Env, Next, Work, MAX_CALL_FRAMES, R};
 use crate::state::{Frame, Reg, State, Ty};
 use crate::{E2BIG, EACCES, EINVAL};
@@ -61,6 +62,26 @@ impl Env<'_> {
         if !self.prog.opts.privileged && r0.is_ptr() {
             return fail(EACCES, "R0 leaks addr as return value");
         }
+        if let Some(cb) = st.cur().callback.filter(|c| c.is_async) {
+            // An asynchronous callback's own exit: it must return 0.
+            let (lo, hi) = cb.ret;
+            if r0.ty != Ty::Scalar {
+                return fail(
+                    EINVAL,
+                    format!(
+                        "At async callback return the register R0 is not a known value ({})",
+                        r0.type_name()
+                    ),
+                );
+            }
+            if !(lo <= r0.s.smin && r0.s.smax <= hi) {
+                return fail(
+                    EINVAL,
+                    invalid_scalar("At async callback return", &r0, lo, hi),
+                );
+            }
+            return Ok(());
+        }
         use ProgType::*;
         let eat = self.prog.opts.expected_attach_type;
         let range: Option<(i64, i64)> = match self.prog.opts.prog_type {
@@ -94,21 +115,7 @@ impl Env<'_> {
             );
         }
         if !(lo <= r0.s.smin && r0.s.smax <= hi) {
-            let mut m = String::from("At program exit the register R0 has");
-            let mut unknown = true;
-            if r0.s.smin > i64::MIN {
-                m.push_str(&format!(" smin={}", r0.s.smin));
-                unknown = false;
-            }
-            if r0.s.smax < i64::MAX {
-                m.push_str(&format!(" smax={}", r0.s.smax));
-                unknown = false;
-            }
-            if unknown {
-                m.push_str(" unknown scalar value");
-            }
-            m.push_str(&format!(" should have been in [{lo}, {hi}]"));
-            return fail(EINVAL, m);
+            return fail(EINVAL, invalid_scalar("At program exit", &r0, lo, hi));
         }
         Ok(())
     }

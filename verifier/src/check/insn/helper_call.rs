@@ -1,6 +1,7 @@
 //! Helper calls (`check_helper_call`): argument types, memory arguments, map compatibility,
 //! reference tracking and spin locks.
 
+use crate::check::insn::callback;
 use crate::check::insn::mem::{check_packet_access, check_ptr_off_reg};
 use crate::check::{expect_type, fail, unsupported, Env, Fail, MAX_VAR_OFF, R};
 use crate::helpers::{Arg, Ret};
@@ -29,7 +30,7 @@ impl Env<'_> {
         // 112 and 114 joined the CAP_PERFMON part when they were opened to every type.
         let needs_caps = matches!(
             id,
-            6 | 14..=17 | 35 | 93 | 94 | 112..=115 | 153 | 154 | 169..=172
+            6 | 14..=17 | 35 | 93 | 94 | 112..=115 | 153 | 154 | 164 | 169..=172 | 181 | 209
         );
         let p = match helpers::proto(id as u32) {
             Some(p)
@@ -94,7 +95,7 @@ impl Env<'_> {
         if row.flags.has(HelperFlags::MIGHT_SLEEP) && !self.prog.opts.sleepable {
             return fail(EINVAL, "helper call might sleep in a non-sleepable prog");
         }
-        if !p.fully_modelled() || p.args.contains(&Arg::Func) {
+        if !p.fully_modelled() {
             return unsupported(format!(
                 "helper bpf_{}#{}: an argument or return type bpfx does not model",
                 p.name, id
@@ -106,6 +107,7 @@ impl Env<'_> {
         let mut alloc_size: u32 = 0;
         let mut msize_max: u64 = 0;
         let mut prev_mem: Option<(u8, bool)> = None; // (regno, uninit)
+        let mut callback: Option<usize> = None;
         for (k, a) in p.args.iter().enumerate() {
             let regno = k as u8 + 1;
             let reg = self.check_reg_read(st, regno)?;
@@ -129,7 +131,42 @@ impl Env<'_> {
             match a {
                 Arg::MapPtr => {
                     expect_type(regno, &reg, &[Ty::MapPtr], "map_ptr")?;
+                    if let Some(timer_map) = map {
+                        // bpf_timer_init: the map must be the timer's own
+                        // (`map_ptr`/`map_uid` of the timer argument).
+                        if timer_map != reg.aux {
+                            return fail(
+                                EINVAL,
+                                format!(
+                                    "timer pointer in R1 map_uid=0 doesn't match map pointer in R{regno} map_uid=0"
+                                ),
+                            );
+                        }
+                    }
                     map = Some(reg.aux);
+                }
+                Arg::Timer => {
+                    expect_type(regno, &reg, &[Ty::MapValue], "map_value")?;
+                    self.process_timer_func(regno, &reg)?;
+                    map = Some(reg.aux);
+                }
+                Arg::MapValue
+                    if map.is_some_and(|m| {
+                        matches!(
+                            self.prog.maps[m as usize].map_type,
+                            MapType::Sockmap | MapType::Sockhash
+                        )
+                    }) =>
+                {
+                    // `resolve_map_arg_type`: a sockmap's value is a socket
+                    // (ARG_PTR_TO_BTF_ID_SOCK_COMMON).
+                    expect_type(
+                        regno,
+                        &reg,
+                        &[Ty::SockCommon, Ty::Sock, Ty::TcpSock],
+                        "sock_common, sock, tcp_sock, xdp_sock, ptr_, trusted_ptr_",
+                    )?;
+                    check_ptr_off_reg(&reg, regno, false)?;
                 }
                 Arg::MapKey | Arg::MapValue => {
                     expect_type(
@@ -255,33 +292,43 @@ impl Env<'_> {
                     self.check_alignment(&reg, 0, 8, true)?;
                     self.mark_helper_written(st, regno, 8);
                 }
+                Arg::Func => {
+                    // ARG_PTR_TO_FUNC: `meta->subprogno`.
+                    expect_type(regno, &reg, &[Ty::Func], "func")?;
+                    callback = Some(reg.aux as usize);
+                }
                 Arg::StackOrNull if is_null => {}
                 Arg::StackOrNull => {
+                    // ARG_PTR_TO_STACK_OR_NULL (a callback's context): the type only.
                     expect_type(regno, &reg, &[Ty::Stack], "fp")?;
                 }
                 // Declined before the arguments are read (see above).
-                Arg::Any | Arg::Btf | Arg::Func | Arg::Unmodelled(_) => {}
+                Arg::Any | Arg::Btf | Arg::Unmodelled(_) => {}
             }
         }
         if let Some(m) = map {
             self.check_map_func(m, id as u32)?;
         }
+        if let Some(sub) = callback {
+            if callback::is_async_callback_helper(id) {
+                self.async_subs.insert(sub);
+            }
+            self.push_callback_call(st, pc, id as u32, sub, map)?;
+        }
         if let Some(r) = release_reg {
             let reg = self.reg(st, r);
             let rid = reg.ref_id;
             st.refs.retain(|x| x.id != rid);
+            // `release_reference` -> `mark_reg_invalid`: every register and spill holding
+            // a pointer derived from the reference (same ref_obj_id) becomes unusable.
+            let privileged = self.prog.opts.privileged;
             st.for_each_reg(|x| {
                 if x.ref_id == rid {
-                    *x = Reg::unknown();
-                    if !x.is_ptr() {
-                        x.ty = Ty::Scalar;
-                    }
-                }
-            });
-            // Released pointers become unusable.
-            st.for_each_reg(|x| {
-                if x.ty == Ty::Scalar && x.ref_id == rid {
-                    x.ref_id = 0;
+                    *x = if privileged {
+                        Reg::unknown()
+                    } else {
+                        Reg::NOT_INIT
+                    };
                 }
             });
         }
@@ -472,63 +519,29 @@ impl Env<'_> {
         value < md.max_entries as u64
     }
 
-    pub(crate) fn check_map_func(&self, m: u32, func: u32) -> R<()> {
-        let md = &self.prog.maps[m as usize];
-        let t = md.map_type;
-        let name = format!("{}#{}", helpers::name(func as i64), func);
-        let bad = || {
-            fail(
+    /// `process_timer_func`: the argument points at the map value's `struct bpf_timer`.
+    pub(crate) fn process_timer_func(&self, regno: u8, reg: &Reg) -> R<()> {
+        if !reg.s.is_const() {
+            return fail(
                 EINVAL,
-                format!("cannot pass map_type {} into func {}", t.number(), name),
-            )
-        };
-        // `check_map_func_compatibility`, both directions, for the helpers in the table.
-        let needs = match t {
-            MapType::ProgArray => Some(&[12u32][..]),
-            MapType::CgroupStorage | MapType::PercpuCgroupStorage => Some(&[81u32][..]),
-            MapType::Ringbuf => Some(&[130u32, 131, 134][..]),
-            MapType::Sockmap | MapType::Sockhash => {
-                Some(&[1u32, 2, 3, 52, 53, 60, 70, 71, 72, 82][..])
-            }
-            MapType::ReuseportSockarray => Some(&[82u32, 1, 2, 3][..]),
-            MapType::SkStorage => Some(&[107u32, 108][..]),
-            MapType::Xskmap => Some(&[51u32, 1, 2, 3][..]),
-            MapType::Devmap | MapType::DevmapHash => Some(&[51u32, 1][..]),
-            MapType::Cpumap => Some(&[51u32][..]),
-            _ => None,
-        };
-        if let Some(list) = needs {
-            if !list.contains(&func) {
-                return bad();
-            }
+                format!("R{regno} doesn't have constant offset. bpf_timer has to be at the constant offset"),
+            );
         }
-        // The func -> map direction of check_map_func_compatibility() (kernel/bpf/verifier.c).
-        use MapType::*;
-        let only: Option<&[MapType]> = match func {
-            12 => Some(&[ProgArray]),
-            22 | 25 | 55 | 111 | 121 => Some(&[PerfEventArray]),
-            27 => Some(&[StackTrace]),
-            33 | 37 => Some(&[CgroupArray]),
-            51 => Some(&[Devmap, DevmapHash, Cpumap, Xskmap]),
-            52 | 53 | 60 => Some(&[Sockmap]),
-            70..=72 => Some(&[Sockhash]),
-            81 => Some(&[CgroupStorage, PercpuCgroupStorage]),
-            82 => Some(&[ReuseportSockarray, Sockmap, Sockhash]),
-            87 | 88 => Some(&[Queue, Stack]),
-            89 => Some(&[Queue, Stack, BloomFilter]),
-            107 | 108 => Some(&[SkStorage]),
-            130 | 131 | 134 | 198 => Some(&[Ringbuf]),
-            145 | 146 => Some(&[InodeStorage]),
-            156 | 157 => Some(&[TaskStorage]),
-            195 => Some(&[PercpuArray, PercpuHash, LruPercpuHash]),
-            209 => Some(&[UserRingbuf]),
-            210 | 211 => Some(&[CgrpStorage]),
-            _ => None,
+        let m = self.map(reg);
+        // bpfx knows a map's fields only from its BTF: a map without a timer field is taken
+        // as one without BTF, as for spin locks.
+        let Some(t) = m.value_fields.timer else {
+            return fail(
+                EINVAL,
+                format!("map '{}' has to have BTF in order to use bpf_timer", m.name),
+            );
         };
-        if let Some(list) = only {
-            if !list.contains(&t) {
-                return bad();
-            }
+        let val = reg.s.value() as i64 + reg.off as i64;
+        if val != t as i64 {
+            return fail(
+                EINVAL,
+                format!("off {val} doesn't point to 'struct bpf_timer' that is at {t}"),
+            );
         }
         Ok(())
     }

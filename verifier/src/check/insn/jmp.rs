@@ -69,6 +69,23 @@ pub(crate) fn sync_linked(st: &mut State, known: &Reg) {
     });
 }
 
+/// `mark_ptr_not_null_reg`: one register's pointer is known not to be NULL (an inner map's
+/// lookup result becomes the inner map pointer).
+pub(crate) fn mark_ptr_not_null_reg(r: &mut Reg) {
+    if !r.maybe_null {
+        return;
+    }
+    if r.ty == Ty::MapValue && r.mem_size != 0 {
+        let inner = r.mem_size - 1;
+        *r = Reg {
+            aux: inner,
+            ..Reg::ptr(Ty::MapPtr)
+        };
+    } else {
+        r.maybe_null = false;
+    }
+}
+
 pub(crate) fn mark_ptr_or_null(st: &mut State, reg: &Reg, is_null: bool) {
     let id = reg.id;
     if id == 0 {
@@ -153,6 +170,7 @@ impl Env<'_> {
                     return unsupported("kfunc calls need kernel BTF");
                 }
                 self.check_helper_call(&mut w.st, pc)?;
+                self.queue_pending_callback(w, stack);
                 Ok(Next::Go(pc + 1))
             }
             Some(Form::Exit) => {
@@ -160,6 +178,7 @@ impl Env<'_> {
                     return fail(EINVAL, "BPF_EXIT uses reserved fields");
                 }
                 let main = w.st.frames.len() == 1;
+                let callback = w.st.cur().callback;
                 if main && w.st.lock.is_some() {
                     return fail(
                         EINVAL,
@@ -175,6 +194,10 @@ impl Env<'_> {
                     });
                 }
                 if !main {
+                    if let Some(cb) = callback.filter(|c| !c.is_async) {
+                        let callsite = self.callback_exit(&mut w.st, cb)?;
+                        return Ok(Next::Go(callsite));
+                    }
                     return self.func_exit(w);
                 }
                 self.check_return_code(&w.st)?;
@@ -281,6 +304,27 @@ impl Env<'_> {
             if dst.id != 0 {
                 sync_linked(&mut other, &Reg { s: td, ..dst });
                 sync_linked(&mut this, &Reg { s: fd, ..dst });
+            }
+        }
+        // A pointer that may be NULL compared with one that may not: equal, it is not NULL
+        // either (check_cond_jmp_op's `mark_ptr_not_null_reg` on the register itself; not
+        // for BTF pointers, which may be NULL unmarked).
+        if !w32
+            && x
+            && dst.is_ptr()
+            && src.is_ptr()
+            && dst.maybe_null != src.maybe_null
+            && dst.ty != Ty::BtfPtr
+            && src.ty != Ty::BtfPtr
+        {
+            let eq_branch = match cmp {
+                Cmp::Eq => Some(&mut other),
+                Cmp::Ne => Some(&mut this),
+                _ => None,
+            };
+            if let Some(branch) = eq_branch {
+                let r = if src.maybe_null { insn.src } else { insn.dst };
+                mark_ptr_not_null_reg(&mut branch.cur_mut().regs[r as usize]);
             }
         }
         if !w32 && !x && insn.imm == 0 && matches!(cmp, Cmp::Eq | Cmp::Ne) && dst.maybe_null {

@@ -4,7 +4,7 @@ use crate::check::insn::mem::check_ptr_off_reg;
 use crate::check::{fail, opcode, unsupported, Env, Fail, Work, R};
 use crate::state::{Reg, State, Ty};
 use crate::{RejectKind, EINVAL};
-use asm::isa::{Form, PacketMode};
+use asm::isa::{Form, PacketMode, Pseudo};
 use asm::types::ProgType;
 use asm::Insn;
 
@@ -30,7 +30,20 @@ impl Env<'_> {
                 r.off = (imm >> 32) as u32 as i32;
                 r
             }
-            _ => return unsupported("pseudo function pointers are not modelled"),
+            // BPF_PSEUDO_FUNC: a callback, as check_ld_imm() types it.
+            src if matches!(Pseudo::from_src(src), Some(Pseudo::Func)) => {
+                let target = (pc as i64 + insn.imm + 1) as usize;
+                if !self.prog.opts.btf_func_info {
+                    return fail(EINVAL, "missing btf func_info");
+                }
+                if self.prog.opts.global_funcs.contains(&target) {
+                    return fail(EINVAL, "callback function not static");
+                }
+                let mut r = Reg::ptr(Ty::Func);
+                r.aux = self.prog.sub_of[target] as u32;
+                r
+            }
+            _ => return unsupported("this lddw source is not modelled"),
         };
         self.set(st, insn.dst, v);
         Ok(())

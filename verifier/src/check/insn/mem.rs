@@ -231,8 +231,11 @@ impl Env<'_> {
             || imm == AtomicOp::Xchg.imm()
             || imm == AtomicOp::CmpXchg.imm();
         if !valid_ops {
-            if imm == AtomicOp::LoadAcquire.imm() || imm == AtomicOp::StoreRelease.imm() {
-                return unsupported("load-acquire/store-release are not modelled");
+            if imm == AtomicOp::LoadAcquire.imm() {
+                return self.check_atomic_load(st, insn);
+            }
+            if imm == AtomicOp::StoreRelease.imm() {
+                return self.check_atomic_store(st, insn);
             }
             return fail(
                 EINVAL,

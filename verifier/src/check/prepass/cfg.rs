@@ -1,6 +1,7 @@
 //! The control-flow graph: jump targets, successors and `check_cfg`'s depth-first search
 //! for unreachable instructions, back-edges and jumps out of range.
 
+use crate::check::insn::callback;
 use crate::check::opcode::Flow;
 use crate::check::{fail, opcode, Env, R};
 use crate::EINVAL;
@@ -79,6 +80,24 @@ impl Env<'_> {
             }
             if flow == Flow::Call && opcode::class(insn.code) == asm::isa::class::JMP && t + 1 < n {
                 self.prog.prune[t + 1] = true;
+            }
+            if opcode::is_lddw_func(&insn) {
+                // `visit_func_call_insn` for a function pointer: the lddw and the slot after
+                // it are prune points.
+                self.prog.prune[t] = true;
+                if t + 2 < n {
+                    self.prog.prune[t + 2] = true;
+                }
+            }
+            if opcode::is_call(&insn, CallKind::Helper) {
+                if callback::is_async_callback_helper(insn.imm) {
+                    self.prog.prune[t] = true;
+                }
+                if callback::is_sync_callback_helper(insn.imm) {
+                    // `mark_calls_callback`, `mark_force_checkpoint`, `mark_prune_point`.
+                    self.prog.calls_callback[t] = true;
+                    self.prog.prune[t] = true;
+                }
             }
             if w >= n {
                 self.trace.pc = t;

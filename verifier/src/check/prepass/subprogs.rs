@@ -2,7 +2,7 @@
 //! `check_max_stack_depth` (the combined stack of the deepest call chain).
 
 use crate::check::{fail, opcode, unsupported, Env, Sub, MAX_BPF_STACK, MAX_CALL_FRAMES, R};
-use crate::{EACCES, EINVAL};
+use crate::{E2BIG, EACCES, EINVAL};
 use asm::isa::{CallKind, Form};
 
 impl Env<'_> {
@@ -63,44 +63,80 @@ impl Env<'_> {
         Ok(())
     }
 
-    /// `check_max_stack_depth`: the deepest call chain's combined stack must fit in 512 bytes.
+    /// `check_max_stack_depth`: from the main program and from each asynchronous callback,
+    /// every chain of calls (bpf-to-bpf calls and function pointers, as
+    /// `check_max_stack_depth_subprog` walks them, in instruction order) must fit in 512
+    /// bytes of combined stack and 8 frames.
     pub(crate) fn check_max_stack_depth(&mut self) -> R<()> {
-        // Walk the static call graph from main, as `check_max_stack_depth_subprog` does.
-        let n = self.prog.insns.len();
-        let round = |d: u32| d.max(1).div_ceil(16) * 16;
-        let mut calls: Vec<Vec<(usize, usize)>> = vec![Vec::new(); self.prog.subs.len()];
-        for pc in 0..n {
-            if self.is_pseudo_call(pc) {
-                let t = (pc as i64 + self.prog.insns[pc].imm + 1) as usize;
-                calls[self.prog.sub_of[pc]].push((pc, self.prog.sub_of[t]));
-            }
-        }
-        let mut best: Option<(usize, u32, usize)> = None;
-        // (sub, depth so far, frames)
-        let mut stack = vec![(0usize, round(self.stack_depth[0]), 1usize)];
-        let mut steps = 0;
-        while let Some((s, depth, frames)) = stack.pop() {
-            steps += 1;
-            if steps > 100_000 {
-                break;
-            }
-            if depth > MAX_BPF_STACK as u32 && best.is_none() {
-                best = Some((frames, depth, s));
-            }
-            if frames >= MAX_CALL_FRAMES {
-                continue;
-            }
-            for &(_, callee) in &calls[s] {
-                let d = depth + round(self.stack_depth[callee]);
-                stack.push((callee, d, frames + 1));
-            }
-        }
-        if let Some((frames, depth, _)) = best {
-            return fail(
-                EACCES,
-                format!("combined stack size of {frames} calls is {depth}. Too large"),
-            );
+        let mut roots = vec![0usize];
+        roots.extend(self.async_subs.iter().copied().filter(|&s| s != 0));
+        for root in roots {
+            self.check_max_stack_depth_subprog(root)?;
         }
         Ok(())
+    }
+
+    fn check_max_stack_depth_subprog(&mut self, root: usize) -> R<()> {
+        let round = |d: u32| d.max(1).div_ceil(16) * 16;
+        // The chain being walked: (function, the slot to resume at, depth so far).
+        let mut chain: Vec<(usize, usize, u32)> = Vec::new();
+        let mut idx = root;
+        let mut i = self.prog.subs[root].start;
+        let mut depth = 0u32;
+        loop {
+            // process_func
+            depth += round(self.stack_depth[idx]);
+            if depth > MAX_BPF_STACK as u32 {
+                return fail(
+                    EACCES,
+                    format!(
+                        "combined stack size of {} calls is {depth}. Too large",
+                        chain.len() + 1
+                    ),
+                );
+            }
+            // continue_func
+            let mut called = false;
+            while !called {
+                let end = self.prog.subs[idx].end;
+                while i < end {
+                    let insn = self.prog.insns[i];
+                    let func_ptr = opcode::is_lddw_func(&insn);
+                    if !self.is_pseudo_call(i) && !func_ptr {
+                        i += 1;
+                        continue;
+                    }
+                    let target = (i as i64 + insn.imm + 1) as usize;
+                    let sidx = self.prog.sub_of[target];
+                    // An asynchronous callback's stack is its own, unless it is also called.
+                    if self.async_subs.contains(&sidx) && func_ptr {
+                        i += 1;
+                        continue;
+                    }
+                    chain.push((idx, i + 1, depth));
+                    if chain.len() >= MAX_CALL_FRAMES {
+                        self.trace.pc = i;
+                        return fail(
+                            E2BIG,
+                            format!("the call stack of {} frames is too deep !", chain.len()),
+                        );
+                    }
+                    idx = sidx;
+                    i = self.prog.subs[sidx].start;
+                    called = true;
+                    break;
+                }
+                if called {
+                    break;
+                }
+                // End of the function: back to the caller's next slot.
+                let Some((caller, resume, caller_depth)) = chain.pop() else {
+                    return Ok(());
+                };
+                depth = caller_depth;
+                idx = caller;
+                i = resume;
+            }
+        }
     }
 }

@@ -1,0 +1,33 @@
+# bpf_timer_init, bpf_timer_set_callback and bpf_timer_start; the callback (verified on its
+# own, asynchronously) gets the map, the key and the value and must return 0; it reads the
+# key.
+# kernel: needs BTF func_info and a map with BTF, which the kernel crate does not load
+# func_info: yes
+# type: sched_cls
+# map: m=array:4:16:1
+# timer: 0
+# expect: accept
+*(u32 *)(r10 - 4) = 0
+r2 = r10
+r2 += -4
+r1 = map_fd(0) ll
+call 1
+if r0 == 0 goto out
+r6 = r0
+r1 = r6
+r2 = map_fd(0) ll
+r3 = 1
+call 169
+r1 = r6
+r2 = func(+8) ll
+call 170
+r1 = r6
+r2 = 1000
+r3 = 0
+call 171
+out:
+r0 = 0
+exit
+r0 = *(u32 *)(r2 + 0)
+r0 = 0
+exit
