@@ -2,10 +2,11 @@
 //! array indexed with `& 15` (no bounds check); memory goes through [`Machine::load`] /
 //! [`Machine::store`] (a shift, a match, a checked slice access).
 
-use crate::error::{ErrorKind, VmError};
-use crate::helpers::builtin_name;
+use crate::error::{ErrorKind, HelperError, MemFault, VmError};
+use crate::helpers::{builtin_name, Helper, HelperImpl};
+use crate::machine::Machine;
 use crate::mem::{MAX_FRAMES, R_CODE, R_STACK0, STACK_SIZE};
-use crate::program::K;
+use crate::program::{Program, K};
 use crate::{Outcome, Step, Vm};
 use asm::isa::AtomicOp;
 
@@ -42,8 +43,139 @@ struct State {
     left: u64,
     frames: [Frame; MAX_FRAMES],
     depth: usize,
+    /// Depth of the frame whose `exit` ends this loop: 0 for a run, deeper for a callback
+    /// a helper called ([`CallCx::call`]).
+    base: usize,
     may_goto: u64,
     tail_calls: u32,
+}
+
+/// What a helper that calls back into the program sees ([`HelperImpl::Interp`]): the
+/// machine, and [`CallCx::call`] to run a function of the running program as a new frame
+/// above the caller's, sharing the run's instruction budget and call depth limit.
+pub(crate) struct CallCx<'a> {
+    programs: &'a [Program],
+    helpers: &'a mut [Option<Helper>],
+    /// The machine (memory, maps, environment).
+    pub m: &'a mut Machine,
+    budget: u64,
+    last_regs: &'a mut [u64; 16],
+    steps: &'a mut Vec<Step>,
+    trace: bool,
+    /// The running program (function addresses are its slots).
+    prog: u32,
+    /// Depth of the frame that called the helper.
+    depth: usize,
+    /// Budget left.
+    left: u64,
+    /// Slot of the helper call, for errors.
+    pc: usize,
+}
+
+/// Why a callback helper stopped: its own failure, or the callback's run error (which
+/// names the callback's instruction).
+#[derive(Debug)]
+pub(crate) enum CbError {
+    Helper(HelperError),
+    Run(VmError),
+}
+
+impl From<HelperError> for CbError {
+    fn from(e: HelperError) -> CbError {
+        CbError::Helper(e)
+    }
+}
+
+impl From<MemFault> for CbError {
+    fn from(e: MemFault) -> CbError {
+        CbError::Helper(e.into())
+    }
+}
+
+impl CallCx<'_> {
+    /// Calls the function at `func` (a `BPF_PSEUDO_FUNC` address of the running program)
+    /// with r1–r5 = `args`; returns its r0. Runs step by step (the budget stays exact).
+    pub(crate) fn call(&mut self, func: u64, args: [u64; 5]) -> Result<u64, CbError> {
+        let p = &self.programs[self.prog as usize];
+        let target = (func >> 32 == R_CODE as u64)
+            .then(|| p.index_of_slot.get(func as u32 as usize).copied())
+            .flatten()
+            .filter(|&t| t != u32::MAX && (t as usize) < p.insns.len())
+            .ok_or_else(|| {
+                HelperError::Other(format!(
+                    "callback {func:#x} is not a function of the program (pass a function \
+                     address: lddw with src = 4)"
+                ))
+            })?;
+        let d = self.depth + 1;
+        if d >= MAX_FRAMES {
+            return Err(CbError::Run(VmError {
+                pc: self.pc,
+                kind: ErrorKind::CallDepth { limit: MAX_FRAMES },
+            }));
+        }
+        let mut r = [0u64; 16];
+        r[1..6].copy_from_slice(&args);
+        r[10] = stack_top(d);
+        let live = self.m.stack_live;
+        self.m.stack_live = R_STACK0 + d as u32;
+        self.m.stack_dirty = self.m.stack_dirty.max(self.m.stack_live);
+        let mut st = State {
+            r,
+            pc: target as usize,
+            cur: self.prog,
+            left: self.left,
+            frames: [Frame::default(); MAX_FRAMES],
+            depth: d,
+            base: d,
+            may_goto: MAY_GOTO_BUDGET,
+            tail_calls: 0,
+        };
+        let res = if self.trace {
+            run_loop::<false, true>(
+                self.programs,
+                self.helpers,
+                self.m,
+                self.budget,
+                self.last_regs,
+                &mut st,
+                self.steps,
+            )
+        } else {
+            run_loop::<false, false>(
+                self.programs,
+                self.helpers,
+                self.m,
+                self.budget,
+                self.last_regs,
+                &mut st,
+                self.steps,
+            )
+        };
+        self.m.stack_live = live;
+        match res {
+            Ok(Some(out)) => {
+                self.left = self.budget - out.insns;
+                Ok(out.r0)
+            }
+            // Step-wise loops always finish.
+            Ok(None) => Ok(st.r[0]),
+            Err(e) => Err(CbError::Run(e)),
+        }
+    }
+
+    /// Runs `f` with `bytes` copied to read-only helper data (a key, a `vm_area_struct`),
+    /// passing its address; the copy is gone afterwards.
+    pub(crate) fn with_helper_data<R>(
+        &mut self,
+        bytes: &[u8],
+        f: impl FnOnce(&mut Self, u64) -> R,
+    ) -> R {
+        let (addr, mark) = self.m.push_helper_data(bytes);
+        let out = f(self, addr);
+        self.m.pop_helper_data(mark);
+        out
+    }
 }
 
 impl Vm {
@@ -55,23 +187,27 @@ impl Vm {
     pub(crate) fn exec<const TRACE: bool>(
         &mut self,
         prog: u32,
+        pc: usize,
         mut r: [u64; 16],
         steps: &mut Vec<Step>,
     ) -> Result<Outcome, VmError> {
         r[10] = stack_top(0);
         self.machine.stack_live = R_STACK0;
+        self.machine.running_prog = prog;
+        self.machine.held_lock = None;
         let mut st = State {
             r,
-            pc: 0,
+            pc,
             cur: prog,
             left: self.budget,
             frames: [Frame::default(); MAX_FRAMES],
             depth: 0,
+            base: 0,
             may_goto: MAY_GOTO_BUDGET,
             tail_calls: 0,
         };
         if TRACE {
-            return self.run_loop::<false, true>(&mut st, steps).map(|o| {
+            return self.run_loop_here::<false, true>(&mut st, steps).map(|o| {
                 o.unwrap_or(Outcome {
                     r0: st.r[0],
                     insns: 0,
@@ -83,12 +219,12 @@ impl Vm {
             None => false,
         };
         match if fast {
-            self.run_loop::<true, false>(&mut st, steps)?
+            self.run_loop_here::<true, false>(&mut st, steps)?
         } else {
             None
         } {
             Some(out) => Ok(out),
-            None => self.run_loop::<false, false>(&mut st, steps).map(|o| {
+            None => self.run_loop_here::<false, false>(&mut st, steps).map(|o| {
                 o.unwrap_or(Outcome {
                     r0: st.r[0],
                     insns: 0,
@@ -97,24 +233,37 @@ impl Vm {
         }
     }
 
-    /// The dispatch loop. `FAST`: fused ops, budget charged per block; returns `Ok(None)`
-    /// (with `st` updated) at a block that would overrun the budget. Otherwise: one
-    /// instruction at a time, recording steps if `TRACE`; never returns `Ok(None)`.
-    #[inline(never)]
-    fn run_loop<const FAST: bool, const TRACE: bool>(
+    fn run_loop_here<const FAST: bool, const TRACE: bool>(
         &mut self,
         st: &mut State,
         steps: &mut Vec<Step>,
     ) -> Result<Option<Outcome>, VmError> {
-        let Vm {
-            programs,
-            helpers,
-            machine: m,
-            budget,
-            last_regs,
-            ..
-        } = self;
-        let budget = *budget;
+        run_loop::<FAST, TRACE>(
+            &self.programs,
+            &mut self.helpers,
+            &mut self.machine,
+            self.budget,
+            &mut self.last_regs,
+            st,
+            steps,
+        )
+    }
+}
+
+/// The dispatch loop. `FAST`: fused ops, budget charged per block; returns `Ok(None)`
+/// (with `st` updated) at a block that would overrun the budget. Otherwise: one
+/// instruction at a time, recording steps if `TRACE`; never returns `Ok(None)`.
+#[inline(never)]
+fn run_loop<const FAST: bool, const TRACE: bool>(
+    programs: &[Program],
+    helpers: &mut [Option<Helper>],
+    m: &mut Machine,
+    budget: u64,
+    last_regs: &mut [u64; 16],
+    st: &mut State,
+    steps: &mut Vec<Step>,
+) -> Result<Option<Outcome>, VmError> {
+    {
         // 256 registers, so that any `u8` register number indexes without a check or mask;
         // the decoder only produces 0..=10.
         let mut r = [0u64; 256];
@@ -123,6 +272,7 @@ impl Vm {
         let mut pc = st.pc;
         let mut left = st.left;
         let mut depth = st.depth;
+        let base = st.base;
         let mut may_goto = st.may_goto;
         let mut tail_calls = st.tail_calls;
         let frames = &mut st.frames;
@@ -212,6 +362,54 @@ impl Vm {
                 may_goto = MAY_GOTO_BUDGET;
                 r[10] = stack_top(depth);
                 pc = $target;
+                enter!();
+            }};
+        }
+        // A helper that calls back into the program (`HelperImpl::Interp`). In fast mode
+        // `refund` instructions of the current block were charged but not run: the
+        // callbacks run step by step on the exact budget, then `enter!` charges the rest
+        // of the block again (or hands over to step mode).
+        macro_rules! interp_call {
+            ($id:expr, $f:expr, $args:expr, $refund:expr) => {{
+                if FAST {
+                    left += $refund;
+                }
+                let call_step = steps.len().wrapping_sub(1);
+                let mut cx = CallCx {
+                    programs,
+                    helpers: &mut *helpers,
+                    m: &mut *m,
+                    budget,
+                    last_regs: &mut *last_regs,
+                    steps: &mut *steps,
+                    trace: TRACE,
+                    prog: cur,
+                    depth,
+                    left,
+                    pc: programs[cur as usize].slot(pc - 1),
+                };
+                let res = $f(&mut cx, $args);
+                left = cx.left;
+                match res {
+                    Ok(v) => r[0] = v,
+                    Err(CbError::Run(e)) => return Err(e),
+                    Err(CbError::Helper(e)) => {
+                        let name = helpers[$id as usize]
+                            .as_ref()
+                            .map(|h| h.name.clone())
+                            .unwrap_or_default();
+                        fail!(helper_error($id, name, e))
+                    }
+                }
+                if TRACE {
+                    // The callbacks' steps follow the call's: record its change of r0
+                    // there, and start the next comparison afresh.
+                    let after = regs16(&r);
+                    if let Some(s) = steps.get_mut(call_step) {
+                        s.changed = changed(&before, &after);
+                    }
+                    before = after;
+                }
                 enter!();
             }};
         }
@@ -565,17 +763,29 @@ impl Vm {
                     let id = op.imm as u32;
                     let args = [r[1], r[2], r[3], r[4], r[5]];
                     match helpers.get_mut(id as usize).and_then(|h| h.as_mut()) {
-                        Some(h) => match (h.f)(m, args) {
+                        Some(Helper {
+                            f: HelperImpl::Plain(f),
+                            name,
+                        }) => match f(m, args) {
                             Ok(v) => r[0] = v,
                             Err(crate::HelperError::Exit(v)) => {
                                 r[0] = v;
                                 finish_ok!(v)
                             }
                             Err(e) => {
-                                let name = h.name.clone();
+                                let name = name.clone();
                                 fail!(helper_error(id, name, e))
                             }
                         },
+                        // The rest of the block was charged: give it back while the
+                        // callbacks run step by step, charge it again after.
+                        Some(Helper {
+                            f: HelperImpl::Interp(f),
+                            ..
+                        }) => {
+                            let f = *f;
+                            interp_call!(id, f, args, rem[pc] as u64)
+                        }
                         None => fail!(ErrorKind::UnknownHelper {
                             id,
                             name: asm::text::helpers::name(id)
@@ -597,17 +807,28 @@ impl Vm {
                         // Linux itself has no callx outside its JITs).
                         let args = [r[1], r[2], r[3], r[4], r[5]];
                         match helpers.get_mut(id as usize).and_then(|h| h.as_mut()) {
-                            Some(h) => match (h.f)(m, args) {
+                            Some(Helper {
+                                f: HelperImpl::Plain(f),
+                                name,
+                            }) => match f(m, args) {
                                 Ok(v) => r[0] = v,
                                 Err(crate::HelperError::Exit(v)) => {
                                     r[0] = v;
                                     finish_ok!(v)
                                 }
                                 Err(e) => {
-                                    let name = h.name.clone();
+                                    let name = name.clone();
                                     fail!(helper_error(id, name, e))
                                 }
                             },
+                            // callx ends its block: nothing to give back.
+                            Some(Helper {
+                                f: HelperImpl::Interp(f),
+                                ..
+                            }) => {
+                                let f = *f;
+                                interp_call!(id, f, args, 0)
+                            }
                             None => fail!(ErrorKind::BadCallx { target: v }),
                         }
                         enter!();
@@ -627,6 +848,7 @@ impl Vm {
                         if tail_calls < MAX_TAIL_CALLS {
                             tail_calls += 1;
                             cur = p;
+                            m.running_prog = cur;
                             ops = ops_of::<FAST>(&programs[cur as usize]);
                             rem = &programs[cur as usize].rem;
                             pc = 0;
@@ -641,7 +863,7 @@ impl Vm {
                     enter!();
                 }
                 K::Exit => {
-                    if depth == 0 {
+                    if depth == base {
                         finish_ok!(r[0])
                     }
                     depth -= 1;
@@ -651,6 +873,7 @@ impl Vm {
                     may_goto = f.may_goto;
                     if f.prog != cur {
                         cur = f.prog;
+                        m.running_prog = cur;
                         ops = ops_of::<FAST>(&programs[cur as usize]);
                         rem = &programs[cur as usize].rem;
                     }
@@ -789,13 +1012,17 @@ fn helper_error(id: u32, name: String, e: crate::HelperError) -> ErrorKind {
     }
 }
 
+fn changed(before: &[u64; 16], after: &[u64; 16]) -> Vec<(u8, u64)> {
+    (0..11u8)
+        .filter(|&i| before[i as usize] != after[i as usize])
+        .map(|i| (i, after[i as usize]))
+        .collect()
+}
+
 fn finish(steps: &mut [Step], before: &[u64; 16], after: &[u64; 16]) {
     if let Some(last) = steps.last_mut() {
         if last.changed.is_empty() {
-            last.changed = (0..11u8)
-                .filter(|&i| before[i as usize] != after[i as usize])
-                .map(|i| (i, after[i as usize]))
-                .collect();
+            last.changed = changed(before, after);
         }
     }
 }

@@ -120,9 +120,10 @@ pub mod testing;
 
 pub use ctx::{parse_prog_type, prog_type_name, skb_protocol, ProgType, SkbFields};
 pub use error::{ErrorKind, HelperError, LoadError, MemFault, VmError};
+pub use helpers::timer::{TimerRun, MAX_TIMER_RUNS};
 pub use helpers::{register_ubpf_test_helpers, HelperFn};
 pub use interp::{MAX_TAIL_CALLS, MAY_GOTO_BUDGET};
-pub use machine::{Env, Machine, TraceLine};
+pub use machine::{Env, Machine, TraceLine, Vma, DEFAULT_CURRENT_TASK};
 pub use maps::{
     Map, MapError, MapSpec, MapType, BPF_ANY, BPF_EXIST, BPF_F_LOCK, BPF_NOEXIST, MAX_MAP_BYTES,
     SUPPORTED_MAP_TYPES,
@@ -233,12 +234,16 @@ impl Vm {
         };
         for (id, f) in helpers::builtins() {
             let name = helpers::builtin_name(id);
-            vm.set_helper(id, name, f);
+            vm.set_helper(id, name, helpers::HelperImpl::Plain(f));
+        }
+        for (id, f) in helpers::interp_builtins() {
+            let name = helpers::builtin_name(id);
+            vm.set_helper(id, name, helpers::HelperImpl::Interp(f));
         }
         vm
     }
 
-    fn set_helper(&mut self, id: u32, name: String, f: HelperFn) {
+    fn set_helper(&mut self, id: u32, name: String, f: helpers::HelperImpl) {
         let i = id as usize;
         if self.helpers.len() <= i {
             self.helpers.resize_with(i + 1, || None);
@@ -252,7 +257,11 @@ impl Vm {
     where
         F: FnMut(&mut Machine, [u64; 5]) -> Result<u64, HelperError> + 'static,
     {
-        self.set_helper(id, name.to_string(), Box::new(f));
+        self.set_helper(
+            id,
+            name.to_string(),
+            helpers::HelperImpl::Plain(Box::new(f)),
+        );
     }
 
     /// Sets the instruction budget per run.
@@ -566,7 +575,7 @@ impl Vm {
     /// Runs a program once.
     pub fn run(&mut self, id: ProgId) -> Result<Outcome, VmError> {
         let r = self.prepare(id)?;
-        self.exec::<false>(id.0, r, &mut Vec::new())
+        self.exec::<false>(id.0, 0, r, &mut Vec::new())
     }
 
     /// Runs a program once, recording every executed instruction and the registers it
@@ -575,7 +584,7 @@ impl Vm {
         let mut steps = Vec::new();
         let res = self
             .prepare(id)
-            .and_then(|r| self.exec::<true>(id.0, r, &mut steps));
+            .and_then(|r| self.exec::<true>(id.0, 0, r, &mut steps));
         (res, steps)
     }
 }

@@ -19,6 +19,7 @@ pub(crate) const R_PACKET: u32 = 10;
 pub(crate) const R_MEM: u32 = 11;
 pub(crate) const R_CODE: u32 = 12;
 pub(crate) const R_MAP: u32 = 13;
+pub(crate) const R_HELPER_DATA: u32 = 14;
 pub(crate) const R_MAPVAL0: u32 = 16;
 
 /// Builds a VM address.
@@ -41,6 +42,8 @@ pub enum Region {
     Code,
     /// Map handles (`lddw` with `src = 1`); not readable.
     MapHandle,
+    /// Read-only data a helper passes to a callback (a map key, a `vm_area_struct`).
+    HelperData,
     /// The value storage of the map with this index.
     MapValue(u32),
 }
@@ -56,6 +59,7 @@ impl Region {
             R_MEM => Region::Mem,
             R_CODE => Region::Code,
             R_MAP => Region::MapHandle,
+            R_HELPER_DATA => Region::HelperData,
             n if n >= R_MAPVAL0 => Region::MapValue(n - R_MAPVAL0),
             _ => return None,
         })
@@ -70,6 +74,7 @@ impl Region {
             Region::Mem => R_MEM,
             Region::Code => R_CODE,
             Region::MapHandle => R_MAP,
+            Region::HelperData => R_HELPER_DATA,
             Region::MapValue(m) => R_MAPVAL0 + m,
         };
         addr(id, off as u64)
@@ -85,6 +90,7 @@ impl fmt::Display for Region {
             Region::Mem => f.write_str("user memory"),
             Region::Code => f.write_str("code"),
             Region::MapHandle => f.write_str("map handle"),
+            Region::HelperData => f.write_str("helper data"),
             Region::MapValue(m) => write!(f, "values of map {m}"),
         }
     }
@@ -101,6 +107,9 @@ pub(crate) fn fault(addr: u64, size: usize, write: bool, len: Option<usize>) -> 
             }
         }
         (None, _) => "address is not in any region".to_string(),
+        (Some(Region::HelperData), _) if write => {
+            "helper data (a callback's key or vm_area_struct) is read-only".to_string()
+        }
         (Some(r @ (Region::Code | Region::MapHandle)), _) => {
             format!("{r} addresses cannot be accessed")
         }

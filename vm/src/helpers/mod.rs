@@ -2,7 +2,15 @@
 //! `bpf_*_proto` implementations (return values, errnos); users add or replace entries with
 //! [`crate::Vm::register_helper`].
 
+mod callback;
+mod dynptr;
+mod lock;
+mod string;
+mod task;
+pub mod timer;
+
 use crate::error::HelperError;
+use crate::interp::{CallCx, CbError};
 use crate::machine::Machine;
 use crate::maps::MapError;
 use crate::mem::{Region, R_MAPVAL0};
@@ -10,10 +18,22 @@ use crate::mem::{Region, R_MAPVAL0};
 /// A helper: sees the machine (memory, maps, environment) and r1–r5, returns r0.
 pub type HelperFn = Box<dyn FnMut(&mut Machine, [u64; 5]) -> Result<u64, HelperError>>;
 
+/// A built-in helper that calls back into the running program (`bpf_loop`,
+/// `bpf_for_each_map_elem`, ...): it gets the interpreter's [`CallCx`].
+pub(crate) type InterpFn = fn(&mut CallCx<'_>, [u64; 5]) -> Result<u64, CbError>;
+
+/// How a helper runs.
+pub(crate) enum HelperImpl {
+    /// On the machine alone (every user-registered helper).
+    Plain(HelperFn),
+    /// With the interpreter, to call back into the program.
+    Interp(InterpFn),
+}
+
 /// A table entry.
 pub(crate) struct Helper {
     pub name: String,
-    pub f: HelperFn,
+    pub f: HelperImpl,
 }
 
 impl std::fmt::Debug for Helper {
@@ -22,8 +42,13 @@ impl std::fmt::Debug for Helper {
     }
 }
 
-const EINVAL: u64 = -22i64 as u64;
-const EFAULT: u64 = -14i64 as u64;
+/// `-errno` as a helper's return value.
+pub(crate) const fn errno(n: i64) -> u64 {
+    (-n) as u64
+}
+
+const EINVAL: u64 = errno(22);
+const EFAULT: u64 = errno(14);
 
 fn bad(msg: impl Into<String>) -> HelperError {
     HelperError::Other(msg.into())
@@ -248,7 +273,7 @@ fn skb_load_bytes(m: &mut Machine, a: [u64; 5]) -> Result<u64, HelperError> {
 
 /// The built-in helpers: (id, function).
 pub(crate) fn builtins() -> Vec<(u32, HelperFn)> {
-    vec![
+    let mut v: Vec<(u32, HelperFn)> = vec![
         (1, Box::new(map_lookup_elem)),
         (2, Box::new(map_update_elem)),
         (3, Box::new(map_delete_elem)),
@@ -280,7 +305,19 @@ pub(crate) fn builtins() -> Vec<(u32, HelperFn)> {
         (131, Box::new(ringbuf_reserve)),
         (132, Box::new(|m, a| ringbuf_finish(m, a, true))),
         (133, Box::new(|m, a| ringbuf_finish(m, a, false))),
-    ]
+    ];
+    // By family, one file each.
+    v.extend(task::helpers());
+    v.extend(string::helpers());
+    v.extend(lock::helpers());
+    v.extend(dynptr::helpers());
+    v.extend(timer::helpers());
+    v
+}
+
+/// The built-in helpers that call back into the program.
+pub(crate) fn interp_builtins() -> Vec<(u32, InterpFn)> {
+    callback::helpers()
 }
 
 /// Names of the built-ins, for messages when `asm`'s table does not know an id.
