@@ -1048,6 +1048,10 @@ mod tests {
              add %r0, 1\nadd %r0, 2\njne %r6, 0, loop\nexit",
             // ldabs past the end of memory returns 0 in mid-block.
             "mov %r0, 1\nmov %r6, %r1\nldabsb 1\nldabsb 9\nadd %r0, 5\nexit",
+            // bpf_loop in mid-block: the callbacks run step by step on the budget the
+            // block gives back, then the rest of the block is charged again.
+            "lddw func %r2, 7\nmov %r1, 3\nmov %r3, 0\nmov %r4, 0\ncall 181\nadd %r0, 1\nexit\n\
+             mov %r0, %r1\nadd %r0, 2\nmov %r0, 0\nexit",
             // may_goto and a jump back into the middle of a straight run.
             "mov %r0, 0\nmov %r1, 0\nja mid\ntop:\nadd %r0, 3\nmid:\nadd %r0, 1\nadd %r1, 1\n\
              may_goto +1\nadd %r0, 7\njlt %r1, 4, top\nexit",
