@@ -101,6 +101,15 @@ pub struct EnvDecl {
     pub hash: Option<u32>,
     pub vlan_tci: Option<u32>,
     pub rx_queue_index: Option<u32>,
+    pub current_task: Option<u64>,
+    pub numa_node: Option<u32>,
+    pub cgroup_path: Option<Vec<u64>>,
+    pub func_ip: Option<u64>,
+    pub attach_cookie: Option<u64>,
+    pub tai_offset_ns: Option<u64>,
+    pub hz: Option<u32>,
+    pub kernel_stack: Option<Vec<u64>>,
+    pub user_stack: Option<Vec<u64>>,
 }
 
 impl EnvDecl {
@@ -122,6 +131,15 @@ impl EnvDecl {
             hash,
             vlan_tci,
             rx_queue_index,
+            current_task,
+            numa_node,
+            cgroup_path,
+            func_ip,
+            attach_cookie,
+            tai_offset_ns,
+            hz,
+            kernel_stack,
+            user_stack,
         } = self;
         pid.is_some()
             || tgid.is_some()
@@ -138,6 +156,15 @@ impl EnvDecl {
             || hash.is_some()
             || vlan_tci.is_some()
             || rx_queue_index.is_some()
+            || current_task.is_some()
+            || numa_node.is_some()
+            || cgroup_path.is_some()
+            || func_ip.is_some()
+            || attach_cookie.is_some()
+            || tai_offset_ns.is_some()
+            || hz.is_some()
+            || kernel_stack.is_some()
+            || user_stack.is_some()
     }
 }
 
@@ -170,6 +197,9 @@ pub struct Case {
     /// Runs of the program (expectations are checked after the last).
     #[serde(default = "one")]
     pub repeat: u32,
+    /// After each run, advance the VM clock by this many nanoseconds, running the callbacks
+    /// of BPF timers that expire (VM only).
+    pub advance_ns: Option<u64>,
     /// What the run must produce.
     #[serde(default)]
     pub expect: Expect,

@@ -349,3 +349,48 @@ fn a_helper_the_vm_lacks_is_named() {
         "instruction 0: unknown helper 209 (bpf_user_ringbuf_drain)"
     );
 }
+
+#[test]
+fn sys_bpf_creates_and_updates_maps() {
+    let mut m = Vm::new();
+    // attr for BPF_MAP_CREATE at mem[0..20]: hash, key 4, value 8, 16 entries, no flags;
+    // key at mem[64], value at mem[72]; the update attr is built at mem[32..64] by the
+    // program with the new fd.
+    let mut mem = Vec::new();
+    for v in [1u32, 4, 8, 16, 0] {
+        mem.extend_from_slice(&v.to_le_bytes());
+    }
+    mem.resize(64, 0);
+    mem.extend_from_slice(&7u32.to_le_bytes());
+    mem.resize(72, 0);
+    mem.extend_from_slice(&99u64.to_le_bytes());
+    let src = "mov %r6, %r1\nmov %r2, %r1\nmov %r1, 0\nmov %r3, 20\ncall 166\nmov %r7, %r0\n\
+               stxw [%r6+32], %r7\nmov %r1, %r6\nadd %r1, 64\nstxdw [%r6+40], %r1\n\
+               add %r1, 8\nstxdw [%r6+48], %r1\n\
+               mov %r1, 2\nmov %r2, %r6\nadd %r2, 32\nmov %r3, 32\ncall 166\n\
+               lsh %r7, 8\nor %r0, %r7\nexit";
+    let (r0, _) = run_mem(&mut m, src, &mem);
+    assert_eq!(r0, 0, "fd 0 (the first map), update returned 0");
+    let map = m.map(0).unwrap();
+    assert_eq!(map.spec().map_type, MapType::Hash);
+    assert_eq!(
+        map.lookup(&7u32.to_le_bytes()).unwrap(),
+        Some(99u64.to_le_bytes().to_vec())
+    );
+    // BPF_MAP_LOOKUP_ELEM is not among the commands a program may issue: -EINVAL.
+    let (r0, _) = run_mem(
+        &mut m,
+        "mov %r2, %r1\nmov %r1, 1\nmov %r3, 32\ncall 166\nexit",
+        &mem,
+    );
+    assert_eq!(r0 as i64, -22);
+    let e = run_err(
+        &mut m,
+        "mov %r2, %r1\nmov %r1, 5\nmov %r3, 32\ncall 166\nexit",
+        &mem,
+    );
+    assert!(
+        e.contains("helper 166 (bpf_sys_bpf): BPF_PROG_LOAD needs a running kernel"),
+        "{e}"
+    );
+}

@@ -6,6 +6,7 @@ mod callback;
 mod dynptr;
 mod lock;
 mod string;
+mod syscall;
 mod task;
 pub mod timer;
 
@@ -312,6 +313,7 @@ pub(crate) fn builtins() -> Vec<(u32, HelperFn)> {
     v.extend(lock::helpers());
     v.extend(dynptr::helpers());
     v.extend(timer::helpers());
+    v.extend(syscall::helpers());
     v
 }
 
