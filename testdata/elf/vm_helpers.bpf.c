@@ -45,19 +45,28 @@ int each_elem(struct xdp_md *ctx)
 long l_ret, l_val, ul_ret, ul_val, cmp_eq, cmp_lt, sn_ret;
 __u64 sn_text;
 
-/* strtol/strtoul of constant strings, strncmp, snprintf of two numbers. */
+/* strtol/strtoul of strings on the stack. */
 SEC("xdp")
 int strings(struct xdp_md *ctx)
 {
 	char num[] = " -0x1fz";
 	char big[] = "18446744073709551615";
+
+	l_ret = bpf_strtol(num, sizeof(num) - 1, 0, &l_val);
+	ul_ret = bpf_strtoul(big, sizeof(big) - 1, 10, (unsigned long *)&ul_val);
+	return XDP_PASS;
+}
+
+/* strncmp and snprintf take constant strings (ARG_PTR_TO_CONST_STR: a frozen read-only
+ * map in the kernel). */
+SEC("xdp")
+int const_strings(struct xdp_md *ctx)
+{
 	char name[] = "hello";
 	char out[16] = {};
 	__u64 args[2] = { 42, 7 };
 	static const char fmt[] = "%d/%x";
 
-	l_ret = bpf_strtol(num, sizeof(num) - 1, 0, &l_val);
-	ul_ret = bpf_strtoul(big, sizeof(big) - 1, 10, (unsigned long *)&ul_val);
 	cmp_eq = bpf_strncmp(name, 5, "hello");
 	cmp_lt = bpf_strncmp(name, 5, "help");
 	sn_ret = bpf_snprintf(out, sizeof(out), fmt, args, sizeof(args));

@@ -185,6 +185,14 @@ fn run_case(suite: &Suite, case: &Case) -> Outcome {
         {
             return skip("kernel load needs BTF func_info (object-kernel-btf)");
         }
+        // Constant-string arguments (ARG_PTR_TO_CONST_STR) need `.rodata` frozen read-only,
+        // as libbpf leaves it; this backend does not freeze it yet.
+        Err(e)
+            if e.verifier_log()
+                .is_some_and(|log| log.contains("does not point to a readonly map")) =>
+        {
+            return skip("constant-string arguments need .rodata frozen, which the kernel backend does not do");
+        }
         Err(e) => {
             let mut v = vec![format!("the kernel refused the program: {e}")];
             if let Some(log) = e.verifier_log() {
