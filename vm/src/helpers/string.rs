@@ -131,8 +131,7 @@ fn strncmp(m: &mut Machine, a: [u64; 5]) -> Result<u64, HelperError> {
     let s2 = m
         .read_cstr(a[2], usize::MAX)
         .ok_or_else(|| super::bad(format!("{:#x} is not a readable string", a[2])))?;
-    for i in 0..n {
-        let c1 = s1[i];
+    for (i, &c1) in s1.iter().enumerate() {
         let c2 = s2.get(i).copied().unwrap_or(0);
         if c1 != c2 {
             return Ok(if c1 < c2 { errno(1) } else { 1 });

@@ -105,7 +105,7 @@ fn find_free_handle(m: &Machine) -> u64 {
     0xffff_b0f0_0000_0000 | (m.timers.len() as u64 + 1) << 4
 }
 
-fn timer<'a>(m: &'a mut Machine, addr: u64) -> Option<&'a mut Timer> {
+fn timer(m: &mut Machine, addr: u64) -> Option<&mut Timer> {
     let i = find(m, addr)?;
     m.timers.get_mut(i)
 }
