@@ -1,8 +1,8 @@
 //! BPF timers on the VM's virtual clock: `bpf_timer_init`, `bpf_timer_set_callback`,
 //! `bpf_timer_start`, `bpf_timer_cancel` (kernel/bpf/helpers.c). A `struct bpf_timer` lives
 //! in a map value; the VM keeps each initialised timer's state beside the maps, keyed by the
-//! timer's address, and writes a non-zero word into the value's timer field as the kernel's
-//! `bpf_timer_kern.timer` pointer does. Nothing fires during a run: the test advances the
+//! timer's address, and leaves the value's bytes alone (the kernel's pointer there is never
+//! visible: programs cannot read the field, and user space reads it as zeros). Nothing fires during a run: the test advances the
 //! clock with [`crate::Vm::advance_clock`], which runs the callbacks that expired, in expiry
 //! order, each as a run of its own (`callback_fn(map, key, value)`).
 
@@ -87,7 +87,6 @@ fn init(m: &mut Machine, a: [u64; 5]) -> Result<u64, HelperError> {
     if !matches!(map_type, MapType::Array | MapType::Hash | MapType::LruHash) {
         return Err(bad(format!("{} maps cannot hold timers", map_type.name())));
     }
-    m.write(addr, &(find_free_handle(m)).to_le_bytes())?;
     m.timers.push(Timer {
         addr,
         map: idx as u32,
@@ -98,11 +97,6 @@ fn init(m: &mut Machine, a: [u64; 5]) -> Result<u64, HelperError> {
         expires: None,
     });
     Ok(0)
-}
-
-/// The word the VM writes into an initialised `bpf_timer` (non-zero, distinct per timer).
-fn find_free_handle(m: &Machine) -> u64 {
-    0xffff_b0f0_0000_0000 | (m.timers.len() as u64 + 1) << 4
 }
 
 fn timer(m: &mut Machine, addr: u64) -> Option<&mut Timer> {
