@@ -94,8 +94,14 @@
 //! runs. Helpers are a table by id ([`Vm::register_helper`] adds or replaces one); the
 //! built-ins cover map access, `trace_printk` (captured as trace_pipe lines), the clock,
 //! random numbers, task ids, `probe_read_*` from test-provided memory images, ring buffers,
-//! `skb_load_bytes`, queue push/pop/peek and `tail_call`. [`register_ubpf_test_helpers`]
-//! installs the helpers uBPF's test suite expects instead.
+//! `skb_load_bytes`, queue push/pop/peek and `tail_call`; helpers that call back into the
+//! program (`bpf_loop`, `bpf_for_each_map_elem`, `bpf_find_vma`: the callback runs as a new
+//! frame, sharing the run's budget and call depth limit); BPF timers on the VM clock, whose
+//! callbacks run when the test calls [`Vm::advance_clock`]; spin locks; `strtol`,
+//! `strtoul`, `strncmp`, `snprintf`, `trace_vprintk`; dynptrs; the task, cgroup, stack and
+//! clock helpers that read [`Env`]; `sys_bpf` on the VM's maps. A helper the VM lacks is a
+//! run error naming it. [`register_ubpf_test_helpers`] installs the helpers uBPF's test
+//! suite expects instead.
 //!
 //! # What the VM checks that the verifier would have
 //!
