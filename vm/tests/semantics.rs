@@ -344,7 +344,7 @@ fn memory_faults_name_pc_address_size_region() {
     );
     let e = err("mov %r1, 0\nldxb %r0, [%r1]\nexit", &[]);
     assert!(e.to_string().contains("null pointer dereference"), "{e}");
-    let e = err("lddw %r1, 0xe00000000\nldxb %r0, [%r1]\nexit", &[]);
+    let e = err("lddw %r1, 0xf00000000\nldxb %r0, [%r1]\nexit", &[]);
     assert!(e.to_string().contains("not in any region"), "{e}");
 }
 
