@@ -122,6 +122,15 @@ pub struct EnvDecl {
     pub neighbours: Option<Vec<NeighbourDecl>>,
     /// Sockets for `bpf_sk_lookup_tcp/udp`, `bpf_skc_lookup_tcp`.
     pub sockets: Option<Vec<SocketDecl>>,
+    pub current_task: Option<u64>,
+    pub numa_node: Option<u32>,
+    pub cgroup_path: Option<Vec<u64>>,
+    pub func_ip: Option<u64>,
+    pub attach_cookie: Option<u64>,
+    pub tai_offset_ns: Option<u64>,
+    pub hz: Option<u32>,
+    pub kernel_stack: Option<Vec<u64>>,
+    pub user_stack: Option<Vec<u64>>,
 }
 
 /// A socket of `env.sockets`.
@@ -238,6 +247,15 @@ impl EnvDecl {
             routes,
             neighbours,
             sockets,
+            current_task,
+            numa_node,
+            cgroup_path,
+            func_ip,
+            attach_cookie,
+            tai_offset_ns,
+            hz,
+            kernel_stack,
+            user_stack,
         } = self;
         pid.is_some()
             || tgid.is_some()
@@ -266,6 +284,15 @@ impl EnvDecl {
             || routes.is_some()
             || neighbours.is_some()
             || sockets.is_some()
+            || current_task.is_some()
+            || numa_node.is_some()
+            || cgroup_path.is_some()
+            || func_ip.is_some()
+            || attach_cookie.is_some()
+            || tai_offset_ns.is_some()
+            || hz.is_some()
+            || kernel_stack.is_some()
+            || user_stack.is_some()
     }
 }
 
@@ -302,6 +329,9 @@ pub struct Case {
     /// Runs of the program (expectations are checked after the last).
     #[serde(default = "one")]
     pub repeat: u32,
+    /// After each run, advance the VM clock by this many nanoseconds, running the callbacks
+    /// of BPF timers that expire (VM only).
+    pub advance_ns: Option<u64>,
     /// What the run must produce.
     #[serde(default)]
     pub expect: Expect,

@@ -3,11 +3,15 @@
 //! [`Machine::store`] (a shift, a match, a checked slice access).
 
 use crate::error::{ErrorKind, VmError};
-use crate::helpers::builtin_name;
+use crate::helpers::{builtin_name, Helper, HelperImpl};
+use crate::machine::Machine;
 use crate::mem::{MAX_FRAMES, R_CODE, R_STACK0, STACK_SIZE};
-use crate::program::K;
+use crate::program::{Program, K};
 use crate::{Outcome, Step, Vm};
 use asm::isa::AtomicOp;
+
+mod callcx;
+pub(crate) use callcx::{CallCx, CbError};
 
 /// `BPF_MAX_LOOPS`: the per-frame `may_goto` budget the verifier sets up (do_misc_fixups).
 pub const MAY_GOTO_BUDGET: u64 = 8 * 1024 * 1024;
@@ -42,6 +46,9 @@ struct State {
     left: u64,
     frames: [Frame; MAX_FRAMES],
     depth: usize,
+    /// Depth of the frame whose `exit` ends this loop: 0 for a run, deeper for a callback
+    /// a helper called ([`CallCx::call`]).
+    base: usize,
     may_goto: u64,
     tail_calls: u32,
 }
@@ -55,23 +62,27 @@ impl Vm {
     pub(crate) fn exec<const TRACE: bool>(
         &mut self,
         prog: u32,
+        pc: usize,
         mut r: [u64; 16],
         steps: &mut Vec<Step>,
     ) -> Result<Outcome, VmError> {
         r[10] = stack_top(0);
         self.machine.stack_live = R_STACK0;
+        self.machine.running_prog = prog;
+        self.machine.held_lock = None;
         let mut st = State {
             r,
-            pc: 0,
+            pc,
             cur: prog,
             left: self.budget,
             frames: [Frame::default(); MAX_FRAMES],
             depth: 0,
+            base: 0,
             may_goto: MAY_GOTO_BUDGET,
             tail_calls: 0,
         };
         if TRACE {
-            return self.run_loop::<false, true>(&mut st, steps).map(|o| {
+            return self.run_loop_here::<false, true>(&mut st, steps).map(|o| {
                 o.unwrap_or(Outcome {
                     r0: st.r[0],
                     insns: 0,
@@ -83,12 +94,12 @@ impl Vm {
             None => false,
         };
         match if fast {
-            self.run_loop::<true, false>(&mut st, steps)?
+            self.run_loop_here::<true, false>(&mut st, steps)?
         } else {
             None
         } {
             Some(out) => Ok(out),
-            None => self.run_loop::<false, false>(&mut st, steps).map(|o| {
+            None => self.run_loop_here::<false, false>(&mut st, steps).map(|o| {
                 o.unwrap_or(Outcome {
                     r0: st.r[0],
                     insns: 0,
@@ -97,24 +108,37 @@ impl Vm {
         }
     }
 
-    /// The dispatch loop. `FAST`: fused ops, budget charged per block; returns `Ok(None)`
-    /// (with `st` updated) at a block that would overrun the budget. Otherwise: one
-    /// instruction at a time, recording steps if `TRACE`; never returns `Ok(None)`.
-    #[inline(never)]
-    fn run_loop<const FAST: bool, const TRACE: bool>(
+    fn run_loop_here<const FAST: bool, const TRACE: bool>(
         &mut self,
         st: &mut State,
         steps: &mut Vec<Step>,
     ) -> Result<Option<Outcome>, VmError> {
-        let Vm {
-            programs,
-            helpers,
-            machine: m,
-            budget,
-            last_regs,
-            ..
-        } = self;
-        let budget = *budget;
+        run_loop::<FAST, TRACE>(
+            &self.programs,
+            &mut self.helpers,
+            &mut self.machine,
+            self.budget,
+            &mut self.last_regs,
+            st,
+            steps,
+        )
+    }
+}
+
+/// The dispatch loop. `FAST`: fused ops, budget charged per block; returns `Ok(None)`
+/// (with `st` updated) at a block that would overrun the budget. Otherwise: one
+/// instruction at a time, recording steps if `TRACE`; never returns `Ok(None)`.
+#[inline(never)]
+fn run_loop<const FAST: bool, const TRACE: bool>(
+    programs: &[Program],
+    helpers: &mut [Option<Helper>],
+    m: &mut Machine,
+    budget: u64,
+    last_regs: &mut [u64; 16],
+    st: &mut State,
+    steps: &mut Vec<Step>,
+) -> Result<Option<Outcome>, VmError> {
+    {
         // 256 registers, so that any `u8` register number indexes without a check or mask;
         // the decoder only produces 0..=10.
         let mut r = [0u64; 256];
@@ -123,6 +147,7 @@ impl Vm {
         let mut pc = st.pc;
         let mut left = st.left;
         let mut depth = st.depth;
+        let base = st.base;
         let mut may_goto = st.may_goto;
         let mut tail_calls = st.tail_calls;
         let frames = &mut st.frames;
@@ -212,6 +237,54 @@ impl Vm {
                 may_goto = MAY_GOTO_BUDGET;
                 r[10] = stack_top(depth);
                 pc = $target;
+                enter!();
+            }};
+        }
+        // A helper that calls back into the program (`HelperImpl::Interp`). In fast mode
+        // `refund` instructions of the current block were charged but not run: the
+        // callbacks run step by step on the exact budget, then `enter!` charges the rest
+        // of the block again (or hands over to step mode).
+        macro_rules! interp_call {
+            ($id:expr, $f:expr, $args:expr, $refund:expr) => {{
+                if FAST {
+                    left += $refund;
+                }
+                let call_step = steps.len().wrapping_sub(1);
+                let mut cx = CallCx {
+                    programs,
+                    helpers: &mut *helpers,
+                    m: &mut *m,
+                    budget,
+                    last_regs: &mut *last_regs,
+                    steps: &mut *steps,
+                    trace: TRACE,
+                    prog: cur,
+                    depth,
+                    left,
+                    pc: programs[cur as usize].slot(pc - 1),
+                };
+                let res = $f(&mut cx, $args);
+                left = cx.left;
+                match res {
+                    Ok(v) => r[0] = v,
+                    Err(CbError::Run(e)) => return Err(e),
+                    Err(CbError::Helper(e)) => {
+                        let name = helpers[$id as usize]
+                            .as_ref()
+                            .map(|h| h.name.clone())
+                            .unwrap_or_default();
+                        fail!(helper_error($id, name, e))
+                    }
+                }
+                if TRACE {
+                    // The callbacks' steps follow the call's: record its change of r0
+                    // there, and start the next comparison afresh.
+                    let after = regs16(&r);
+                    if let Some(s) = steps.get_mut(call_step) {
+                        s.changed = changed(&before, &after);
+                    }
+                    before = after;
+                }
                 enter!();
             }};
         }
@@ -565,17 +638,29 @@ impl Vm {
                     let id = op.imm as u32;
                     let args = [r[1], r[2], r[3], r[4], r[5]];
                     match helpers.get_mut(id as usize).and_then(|h| h.as_mut()) {
-                        Some(h) => match (h.f)(m, args) {
+                        Some(Helper {
+                            f: HelperImpl::Plain(f),
+                            name,
+                        }) => match f(m, args) {
                             Ok(v) => r[0] = v,
                             Err(crate::HelperError::Exit(v)) => {
                                 r[0] = v;
                                 finish_ok!(v)
                             }
                             Err(e) => {
-                                let name = h.name.clone();
+                                let name = name.clone();
                                 fail!(helper_error(id, name, e))
                             }
                         },
+                        // The rest of the block was charged: give it back while the
+                        // callbacks run step by step, charge it again after.
+                        Some(Helper {
+                            f: HelperImpl::Interp(f),
+                            ..
+                        }) => {
+                            let f = *f;
+                            interp_call!(id, f, args, rem[pc] as u64)
+                        }
                         None => fail!(ErrorKind::UnknownHelper {
                             id,
                             name: asm::text::helpers::name(id)
@@ -597,17 +682,28 @@ impl Vm {
                         // Linux itself has no callx outside its JITs).
                         let args = [r[1], r[2], r[3], r[4], r[5]];
                         match helpers.get_mut(id as usize).and_then(|h| h.as_mut()) {
-                            Some(h) => match (h.f)(m, args) {
+                            Some(Helper {
+                                f: HelperImpl::Plain(f),
+                                name,
+                            }) => match f(m, args) {
                                 Ok(v) => r[0] = v,
                                 Err(crate::HelperError::Exit(v)) => {
                                     r[0] = v;
                                     finish_ok!(v)
                                 }
                                 Err(e) => {
-                                    let name = h.name.clone();
+                                    let name = name.clone();
                                     fail!(helper_error(id, name, e))
                                 }
                             },
+                            // callx ends its block: nothing to give back.
+                            Some(Helper {
+                                f: HelperImpl::Interp(f),
+                                ..
+                            }) => {
+                                let f = *f;
+                                interp_call!(id, f, args, 0)
+                            }
                             None => fail!(ErrorKind::BadCallx { target: v }),
                         }
                         enter!();
@@ -627,6 +723,7 @@ impl Vm {
                         if tail_calls < MAX_TAIL_CALLS {
                             tail_calls += 1;
                             cur = p;
+                            m.running_prog = cur;
                             ops = ops_of::<FAST>(&programs[cur as usize]);
                             rem = &programs[cur as usize].rem;
                             pc = 0;
@@ -641,7 +738,7 @@ impl Vm {
                     enter!();
                 }
                 K::Exit => {
-                    if depth == 0 {
+                    if depth == base {
                         finish_ok!(r[0])
                     }
                     depth -= 1;
@@ -651,6 +748,7 @@ impl Vm {
                     may_goto = f.may_goto;
                     if f.prog != cur {
                         cur = f.prog;
+                        m.running_prog = cur;
                         ops = ops_of::<FAST>(&programs[cur as usize]);
                         rem = &programs[cur as usize].rem;
                     }
@@ -789,13 +887,17 @@ fn helper_error(id: u32, name: String, e: crate::HelperError) -> ErrorKind {
     }
 }
 
+fn changed(before: &[u64; 16], after: &[u64; 16]) -> Vec<(u8, u64)> {
+    (0..11u8)
+        .filter(|&i| before[i as usize] != after[i as usize])
+        .map(|i| (i, after[i as usize]))
+        .collect()
+}
+
 fn finish(steps: &mut [Step], before: &[u64; 16], after: &[u64; 16]) {
     if let Some(last) = steps.last_mut() {
         if last.changed.is_empty() {
-            last.changed = (0..11u8)
-                .filter(|&i| before[i as usize] != after[i as usize])
-                .map(|i| (i, after[i as usize]))
-                .collect();
+            last.changed = changed(before, after);
         }
     }
 }
@@ -821,6 +923,10 @@ mod tests {
              add %r0, 1\nadd %r0, 2\njne %r6, 0, loop\nexit",
             // ldabs past the end of memory returns 0 in mid-block.
             "mov %r0, 1\nmov %r6, %r1\nldabsb 1\nldabsb 9\nadd %r0, 5\nexit",
+            // bpf_loop in mid-block: the callbacks run step by step on the budget the
+            // block gives back, then the rest of the block is charged again.
+            "lddw func %r2, 7\nmov %r1, 3\nmov %r3, 0\nmov %r4, 0\ncall 181\nadd %r0, 1\nexit\n\
+             mov %r0, %r1\nadd %r0, 2\nmov %r0, 0\nexit",
             // may_goto and a jump back into the middle of a straight run.
             "mov %r0, 0\nmov %r1, 0\nja mid\ntop:\nadd %r0, 3\nmid:\nadd %r0, 1\nadd %r1, 1\n\
              may_goto +1\nadd %r0, 7\njlt %r1, 4, top\nexit",

@@ -113,7 +113,13 @@
 //! queue/bloom push/pop/peek and `tail_call`; for tc and XDP programs the packet,
 //! checksum, redirect, skb metadata, tunnel key, `fib_lookup` and socket lookup helpers of
 //! net/core/filter.c, against the network a test declares ([`NetEnv`]); redirects are
-//! recorded ([`Machine::redirect`]). [`register_ubpf_test_helpers`] installs the helpers
+//! recorded ([`Machine::redirect`]). Helpers that call back into the
+//! program (`bpf_loop`, `bpf_for_each_map_elem`, `bpf_find_vma`: the callback runs as a new
+//! frame, sharing the run's budget and call depth limit); BPF timers on the VM clock, whose
+//! callbacks run when the test calls [`Vm::advance_clock`]; spin locks; `strtol`,
+//! `strtoul`, `strncmp`, `snprintf`, `trace_vprintk`; dynptrs; the task, cgroup, stack and
+//! clock helpers that read [`Env`]; `sys_bpf` on the VM's maps. A helper the VM lacks is a
+//! run error naming it. [`register_ubpf_test_helpers`] installs the helpers
 //! uBPF's test suite expects instead.
 //!
 //! Each run starts from the packet [`Vm::set_packet`] gave, laid out as the kernel's test
@@ -147,9 +153,10 @@ pub use ctx::net::{
 };
 pub use ctx::{parse_prog_type, prog_type_name, skb_protocol, ProgType, SkbFields};
 pub use error::{ErrorKind, HelperError, LoadError, MemFault, VmError};
+pub use helpers::timer::{TimerRun, MAX_TIMER_RUNS};
 pub use helpers::{helper_implemented, register_ubpf_test_helpers, HelperFn};
 pub use interp::{MAX_TAIL_CALLS, MAY_GOTO_BUDGET};
-pub use machine::{Env, Machine, TraceLine};
+pub use machine::{Env, Machine, TraceLine, Vma, DEFAULT_CURRENT_TASK};
 pub use maps::{
     flags as map_flags, Map, MapError, MapSpec, MapType, PerfRecord, RedirectTarget, BPF_ANY,
     BPF_EXIST, BPF_F_LOCK, BPF_NOEXIST, MAX_MAP_BYTES, SUPPORTED_MAP_TYPES,
@@ -280,12 +287,16 @@ impl Vm {
         };
         for (id, f) in helpers::builtins() {
             let name = helpers::builtin_name(id);
-            vm.set_helper(id, name, f);
+            vm.set_helper(id, name, helpers::HelperImpl::Plain(f));
+        }
+        for (id, f) in helpers::interp_builtins() {
+            let name = helpers::builtin_name(id);
+            vm.set_helper(id, name, helpers::HelperImpl::Interp(f));
         }
         vm
     }
 
-    fn set_helper(&mut self, id: u32, name: String, f: HelperFn) {
+    fn set_helper(&mut self, id: u32, name: String, f: helpers::HelperImpl) {
         let i = id as usize;
         if self.helpers.len() <= i {
             self.helpers.resize_with(i + 1, || None);
@@ -299,7 +310,11 @@ impl Vm {
     where
         F: FnMut(&mut Machine, [u64; 5]) -> Result<u64, HelperError> + 'static,
     {
-        self.set_helper(id, name.to_string(), Box::new(f));
+        self.set_helper(
+            id,
+            name.to_string(),
+            helpers::HelperImpl::Plain(Box::new(f)),
+        );
     }
 
     /// Sets the instruction budget per run.
@@ -644,7 +659,7 @@ impl Vm {
     /// Runs a program once.
     pub fn run(&mut self, id: ProgId) -> Result<Outcome, VmError> {
         let r = self.prepare(id)?;
-        let out = self.exec::<false>(id.0, r, &mut Vec::new());
+        let out = self.exec::<false>(id.0, 0, r, &mut Vec::new());
         ctx::finish(self.machine.prog_type, &mut self.machine);
         out
     }
@@ -655,7 +670,7 @@ impl Vm {
         let mut steps = Vec::new();
         let res = self
             .prepare(id)
-            .and_then(|r| self.exec::<true>(id.0, r, &mut steps));
+            .and_then(|r| self.exec::<true>(id.0, 0, r, &mut steps));
         ctx::finish(self.machine.prog_type, &mut self.machine);
         (res, steps)
     }

@@ -5,8 +5,8 @@ use crate::ctx::{Layout, Refused, FLOW_KEYS_AT};
 use crate::error::{HelperError, MemFault};
 use crate::maps::Map;
 use crate::mem::{
-    self, fault, get, put, Region, MAX_FRAMES, R_CTX, R_MAP, R_MAPVAL0, R_MEM, R_PACKET, R_SOCK,
-    R_STACK0, STACK_SIZE,
+    self, fault, get, put, Region, MAX_FRAMES, R_CTX, R_HELPER_DATA, R_MAP, R_MAPVAL0, R_MEM,
+    R_PACKET, R_SOCK, R_STACK0, STACK_SIZE,
 };
 use crate::ProgType;
 use asm::types::ctx::{Field, Kind};
@@ -49,12 +49,59 @@ pub struct Env {
     pub xdp_rx_queue_index: u32,
     /// The network around packet programs: checksum state, hashes, interfaces, tunnel.
     pub net: crate::ctx::net::NetEnv,
-    /// The kernel call chain `bpf_get_stackid` sees, innermost first (empty: none, and
-    /// the helper answers `-EFAULT`).
+    /// `bpf_get_current_task(_btf)`: the address of the current `task_struct` in
+    /// [`Env::kernel_memory`] (where `probe_read_kernel` finds its fields).
+    pub current_task: u64,
+    /// `bpf_get_numa_node_id`.
+    pub numa_node: u32,
+    /// The current task's cgroup ids from the root (level 0) down to its own cgroup:
+    /// `bpf_get_current_cgroup_id` is the last, `bpf_get_current_ancestor_cgroup_id(l)` the
+    /// one at level `l` (0 past the end).
+    pub cgroup_path: Vec<u64>,
+    /// `bpf_get_func_ip`: the address of the traced function.
+    pub func_ip: u64,
+    /// `bpf_get_attach_cookie`: the cookie given at attach time.
+    pub attach_cookie: u64,
+    /// `bpf_ktime_get_tai_ns` is `ktime_ns` plus this (TAI minus the monotonic clock).
+    pub tai_offset_ns: u64,
+    /// `CONFIG_HZ`: the tick of `bpf_jiffies64` and `bpf_ktime_get_coarse_ns`.
+    pub hz: u32,
+    /// `bpf_get_stack`/`bpf_get_stackid`: the kernel call chain, innermost address first
+    /// (empty: `-EFAULT`, no callchain).
     pub kernel_stack: Vec<u64>,
-    /// The user call chain `bpf_get_stackid` sees with `BPF_F_USER_STACK`.
+    /// The same with `BPF_F_USER_STACK`: the user call chain, innermost first.
     pub user_stack: Vec<u64>,
+    /// The current task's memory mappings, for `bpf_find_vma`.
+    pub vmas: Vec<Vma>,
 }
+
+/// One mapping of the task's address space (`struct vm_area_struct`), for `bpf_find_vma`.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Vma {
+    /// `vm_start`: the first address.
+    pub start: u64,
+    /// `vm_end`: the first address past the mapping.
+    pub end: u64,
+    /// The bytes of the `struct vm_area_struct` the callback reads (fields at this kernel's
+    /// offsets). Empty: 16 bytes, `vm_start` and `vm_end`, the struct's first two fields.
+    pub image: Vec<u8>,
+}
+
+impl Vma {
+    /// What the callback of `bpf_find_vma` sees.
+    pub(crate) fn image(&self) -> Vec<u8> {
+        if self.image.is_empty() {
+            [self.start.to_le_bytes(), self.end.to_le_bytes()].concat()
+        } else {
+            self.image.clone()
+        }
+    }
+}
+
+/// Where [`Env::current_task`] points unless the test says otherwise: an address in the
+/// kernel's direct map, so a program that reads the task without a memory image gets
+/// `-EFAULT` from `probe_read_kernel`, as for unmapped memory.
+pub const DEFAULT_CURRENT_TASK: u64 = 0xffff_8880_0400_0000;
 
 impl Default for Env {
     fn default() -> Env {
@@ -76,8 +123,17 @@ impl Default for Env {
             xdp_ingress_ifindex: 1,
             xdp_rx_queue_index: 0,
             net: crate::ctx::net::NetEnv::default(),
+            current_task: DEFAULT_CURRENT_TASK,
+            numa_node: 0,
+            // The cgroup v2 root has id 1.
+            cgroup_path: vec![1],
+            func_ip: 0,
+            attach_cookie: 0,
+            tai_offset_ns: 0,
+            hz: 250,
             kernel_stack: Vec::new(),
             user_stack: Vec::new(),
+            vmas: Vec::new(),
         }
     }
 }
@@ -124,6 +180,16 @@ pub struct Machine {
     pub(crate) stack_live: u32,
     /// Deepest stack region used since the stack was last cleared.
     pub(crate) stack_dirty: u32,
+    /// The program whose code runs (function addresses are its slots).
+    pub(crate) running_prog: u32,
+    /// The `bpf_spin_lock` held, by address.
+    pub(crate) held_lock: Option<u64>,
+    /// Initialised BPF timers.
+    pub(crate) timers: Vec<crate::helpers::timer::Timer>,
+    /// The timer whose callback runs (`bpf_timer_cancel` of it is `-EDEADLK`).
+    pub(crate) running_timer: Option<u64>,
+    /// Read-only data helpers pass to callbacks, innermost call last.
+    pub(crate) helper_data: Vec<u8>,
 }
 
 impl Machine {
@@ -148,6 +214,11 @@ impl Machine {
             prog_type: None,
             stack_live: R_STACK0,
             stack_dirty: R_STACK0,
+            running_prog: 0,
+            held_lock: None,
+            timers: Vec::new(),
+            running_timer: None,
+            helper_data: Vec::new(),
         }
     }
 
@@ -197,6 +268,7 @@ impl Machine {
             R_PACKET => Some(&self.packet),
             R_CTX => Some(&self.ctx),
             R_SOCK => Some(&self.sockets),
+            R_HELPER_DATA => Some(&self.helper_data),
             n if n >= R_MAPVAL0 => self
                 .maps
                 .get((n - R_MAPVAL0) as usize)
@@ -543,6 +615,20 @@ impl Machine {
         x ^= x >> 27;
         self.rng = x;
         (x.wrapping_mul(0x2545_f491_4f6c_dd1d) >> 32) as u32
+    }
+
+    /// Appends read-only helper data (8-byte aligned); returns its address and the mark to
+    /// pop back to.
+    pub(crate) fn push_helper_data(&mut self, bytes: &[u8]) -> (u64, usize) {
+        let mark = self.helper_data.len();
+        let at = mark.next_multiple_of(8);
+        self.helper_data.resize(at, 0);
+        self.helper_data.extend_from_slice(bytes);
+        (Region::HelperData.addr(at as u32), mark)
+    }
+
+    pub(crate) fn pop_helper_data(&mut self, mark: usize) {
+        self.helper_data.truncate(mark);
     }
 
     /// Reads from a test-provided memory image (`probe_read_kernel/user`).

@@ -19,6 +19,7 @@ pub(crate) const R_PACKET: u32 = 10;
 pub(crate) const R_MEM: u32 = 11;
 pub(crate) const R_CODE: u32 = 12;
 pub(crate) const R_MAP: u32 = 13;
+pub(crate) const R_HELPER_DATA: u32 = 14;
 pub(crate) const R_SOCK: u32 = 15;
 pub(crate) const R_MAPVAL0: u32 = 16;
 
@@ -42,6 +43,8 @@ pub enum Region {
     Code,
     /// Map handles (`lddw` with `src = 1`); not readable.
     MapHandle,
+    /// Read-only data a helper passes to a callback (a map key, a `vm_area_struct`).
+    HelperData,
     /// The value storage of the map with this index.
     MapValue(u32),
     /// `struct bpf_sock`s returned by socket lookups (read-only).
@@ -60,6 +63,7 @@ impl Region {
             R_CODE => Region::Code,
             R_MAP => Region::MapHandle,
             R_SOCK => Region::Socket,
+            R_HELPER_DATA => Region::HelperData,
             n if n >= R_MAPVAL0 => Region::MapValue(n - R_MAPVAL0),
             _ => return None,
         })
@@ -75,6 +79,7 @@ impl Region {
             Region::Code => R_CODE,
             Region::MapHandle => R_MAP,
             Region::Socket => R_SOCK,
+            Region::HelperData => R_HELPER_DATA,
             Region::MapValue(m) => R_MAPVAL0 + m,
         };
         addr(id, off as u64)
@@ -90,6 +95,7 @@ impl fmt::Display for Region {
             Region::Mem => f.write_str("user memory"),
             Region::Code => f.write_str("code"),
             Region::MapHandle => f.write_str("map handle"),
+            Region::HelperData => f.write_str("helper data"),
             Region::MapValue(m) => write!(f, "values of map {m}"),
             Region::Socket => f.write_str("sockets"),
         }
@@ -107,6 +113,9 @@ pub(crate) fn fault(addr: u64, size: usize, write: bool, len: Option<usize>) -> 
             }
         }
         (None, _) => "address is not in any region".to_string(),
+        (Some(Region::HelperData), _) if write => {
+            "helper data (a callback's key or vm_area_struct) is read-only".to_string()
+        }
         (Some(r @ (Region::Code | Region::MapHandle)), _) => {
             format!("{r} addresses cannot be accessed")
         }

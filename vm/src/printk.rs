@@ -1,5 +1,6 @@
-//! `bpf_trace_printk` with the format rules of the kernel's `bpf_bprintf_prepare`
-//! (`kernel/bpf/helpers.c`): at most three arguments; only `%d %i %u %x %X` (with `l`/`ll`),
+//! `bpf_trace_printk` and `bpf_trace_vprintk` with the format rules of the kernel's
+//! `bpf_bprintf_prepare` (`kernel/bpf/helpers.c`), also used by `bpf_snprintf`: at most three
+//! arguments for `bpf_trace_printk`, twelve for the others; only `%d %i %u %x %X` (with `l`/`ll`),
 //! `%c`, `%s`, `%p` and its `K x B i4 I4 i6 I6 ks us` forms; flags `0 + - space` and a width;
 //! every character printable or space. A format the kernel rejects returns `-EINVAL` and
 //! prints nothing.
@@ -43,15 +44,28 @@ fn pad(s: String, spec: Spec, numeric: bool) -> String {
 
 /// `bpf_trace_printk(fmt, fmt_size, arg1, arg2, arg3)`.
 pub(crate) fn trace_printk(m: &mut Machine, a: [u64; 5]) -> Result<u64, HelperError> {
-    let fmt_size = a[1] as u32 as usize;
+    print(m, a[0], a[1], &[a[2], a[3], a[4]])
+}
+
+/// The trace output of `bpf_trace_printk` and `bpf_trace_vprintk`: formats `fmt`
+/// (`fmt_size` bytes, NUL included) with `args`, writes one trace_pipe line of at most
+/// `MAX_BPRINTF_BUF - 1` bytes, and returns the length of the whole output (what
+/// `bstr_printf` returns, even when the line was cut).
+pub(crate) fn print(
+    m: &mut Machine,
+    fmt: u64,
+    fmt_size: u64,
+    args: &[u64],
+) -> Result<u64, HelperError> {
+    let fmt_size = fmt_size as u32 as usize;
     if fmt_size == 0 {
         return Ok(EINVAL);
     }
-    let raw = m.read(a[0], fmt_size)?.to_vec();
-    match format(m, &raw, &[a[2], a[3], a[4]]) {
+    let raw = m.read(fmt, fmt_size)?.to_vec();
+    match format(m, &raw, args) {
         Some(mut out) => {
-            out.truncate(MAX_BUF - 1);
             let n = out.len();
+            out.truncate(MAX_BUF - 1);
             let text = String::from_utf8_lossy(&out);
             // trace_pipe shows one line per call; a trailing newline in the format ends it.
             let msg = text.strip_suffix('\n').unwrap_or(&text).to_string();

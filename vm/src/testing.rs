@@ -746,6 +746,27 @@ impl Test {
         self.run()
     }
 
+    /// Advances the VM clock by `ns`, running the callbacks of BPF timers that expire
+    /// ([`Vm::advance_clock`]); returns the `bpf_trace_printk` messages they wrote. Their
+    /// other effects are in the maps and globals.
+    pub fn advance_clock(&mut self, ns: u64) -> Result<Vec<String>, TestError> {
+        let program = self
+            .progs
+            .get(self.current)
+            .map(|p| p.name.clone())
+            .unwrap_or_default();
+        self.vm.take_trace_lines();
+        let res = self.vm.advance_clock(ns);
+        let trace = self
+            .vm
+            .take_trace_lines()
+            .into_iter()
+            .map(|l| l.message)
+            .collect();
+        res.map_err(|source| TestError::Run { program, source })?;
+        Ok(trace)
+    }
+
     /// Runs the selected program with the packet and context set before.
     pub fn run(&mut self) -> Result<Run, TestError> {
         let p = self.progs.get(self.current).ok_or(TestError::NoPrograms)?;

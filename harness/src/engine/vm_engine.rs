@@ -55,7 +55,10 @@ fn env_of(decls: [&EnvDecl; 2], ncpus: Option<u32>) -> Result<Env, String> {
         set!(pid => pid, tgid => tgid, uid => uid, gid => gid, comm => comm, cpu => cpu,
              ncpus => ncpus, ktime_ns => ktime_ns, mark => skb.mark, priority => skb.priority,
              ifindex => skb.ifindex, hash => skb.hash, vlan_tci => skb.vlan_tci,
-             rx_queue_index => xdp_rx_queue_index);
+             rx_queue_index => xdp_rx_queue_index, current_task => current_task,
+             numa_node => numa_node, cgroup_path => cgroup_path, func_ip => func_ip,
+             attach_cookie => attach_cookie, tai_offset_ns => tai_offset_ns, hz => hz,
+             kernel_stack => kernel_stack, user_stack => user_stack);
         if let Some(i) = d.ingress_ifindex {
             env.skb.ingress_ifindex = i;
             env.xdp_ingress_ifindex = i;
@@ -302,6 +305,15 @@ fn run_case(suite: &Suite, case: &Case, ncpus: Option<u32>) -> Result<Observatio
                 obs.ctx = gave_ctx.then_some(run.ctx);
                 obs.insns = Some(run.insns);
                 obs.redirects = Some(run.redirects.iter().map(|r| r.to_string()).collect());
+                if let Some(ns) = case.advance_ns {
+                    match t.advance_clock(ns) {
+                        Ok(lines) => trace.extend(lines),
+                        Err(e) => {
+                            obs.error = Some(e.to_string());
+                            return Ok(obs);
+                        }
+                    }
+                }
             }
             Err(e) => {
                 obs.error = Some(e.to_string());

@@ -6,8 +6,16 @@ mod map_compat;
 mod perf;
 mod stackid;
 mod storage;
+mod callback;
+mod dynptr;
+mod lock;
+mod string;
+mod syscall;
+mod task;
+pub mod timer;
 
 use crate::error::HelperError;
+use crate::interp::{CallCx, CbError};
 use crate::machine::Machine;
 use crate::maps::MapError;
 use crate::mem::{Region, R_MAPVAL0};
@@ -25,10 +33,22 @@ pub(crate) use packet::{SkbState, XDP_PACKET_HEADROOM};
 /// A helper: sees the machine (memory, maps, environment) and r1–r5, returns r0.
 pub type HelperFn = Box<dyn FnMut(&mut Machine, [u64; 5]) -> Result<u64, HelperError>>;
 
+/// A built-in helper that calls back into the running program (`bpf_loop`,
+/// `bpf_for_each_map_elem`, ...): it gets the interpreter's [`CallCx`].
+pub(crate) type InterpFn = fn(&mut CallCx<'_>, [u64; 5]) -> Result<u64, CbError>;
+
+/// How a helper runs.
+pub(crate) enum HelperImpl {
+    /// On the machine alone (every user-registered helper).
+    Plain(HelperFn),
+    /// With the interpreter, to call back into the program.
+    Interp(InterpFn),
+}
+
 /// A table entry.
 pub(crate) struct Helper {
     pub name: String,
-    pub f: HelperFn,
+    pub f: HelperImpl,
 }
 
 impl std::fmt::Debug for Helper {
@@ -37,11 +57,17 @@ impl std::fmt::Debug for Helper {
     }
 }
 
-const EINVAL: u64 = -22i64 as u64;
-const EFAULT: u64 = -14i64 as u64;
-const ENOMEM: u64 = -12i64 as u64;
+/// `-errno` as a helper's return value.
+pub(crate) const fn errno(n: i64) -> u64 {
+    (-n) as u64
+}
+
+const EINVAL: u64 = errno(22);
+const EFAULT: u64 = errno(14);
+
+const ENOMEM: u64 = errno(12);
 /// `ENOTSUPP` (524), the kernel-internal errno some network helpers return.
-const ENOTSUPP: u64 = -524i64 as u64;
+const ENOTSUPP: u64 = errno(524);
 
 /// The absolute range in the packet buffer of `len` bytes at `off` from `data`, if the
 /// packet holds them.
@@ -66,11 +92,15 @@ fn write_ctx32(m: &mut Machine, off: usize, v: u32) {
 
 type HelperPtr = fn(&mut Machine, [u64; 5]) -> Result<u64, HelperError>;
 
-/// A helper only some program types have (the kernel's `*_func_proto` tables); the verifier
+/// A helper only some program types have: the ones whose `*_func_proto` offers it on 6.18
+/// (the helper table, `asm::types::helpers`, which the verifier reads too). The verifier
 /// refuses the call elsewhere, so the VM does too, by name.
-fn only(id: u32, kinds: &'static [crate::ProgType], f: HelperPtr) -> HelperFn {
+fn only(id: u32, f: HelperPtr) -> HelperFn {
     Box::new(move |m, a| {
-        if m.prog_type.is_some_and(|t| kinds.contains(&t)) {
+        let offered = m.prog_type.is_some_and(|t| {
+            asm::types::helpers::get(id).is_some_and(|h| h.progs.contains(t))
+        });
+        if offered {
             f(m, a)
         } else {
             Err(bad(format!(
@@ -81,12 +111,6 @@ fn only(id: u32, kinds: &'static [crate::ProgType], f: HelperPtr) -> HelperFn {
         }
     })
 }
-
-use crate::ProgType::{SchedAct, SchedCls, Xdp};
-const TC: &[crate::ProgType] = &[SchedCls, SchedAct];
-const XDP: &[crate::ProgType] = &[Xdp];
-const TC_XDP: &[crate::ProgType] = &[SchedCls, SchedAct, Xdp];
-const SKB: &[crate::ProgType] = &[SchedCls, SchedAct, crate::ProgType::SocketFilter];
 
 fn bad(msg: impl Into<String>) -> HelperError {
     HelperError::Other(msg.into())
@@ -346,7 +370,7 @@ fn skb_load_bytes(m: &mut Machine, a: [u64; 5]) -> Result<u64, HelperError> {
 
 /// The built-in helpers: (id, function).
 pub(crate) fn builtins() -> Vec<(u32, HelperFn)> {
-    let mut table: Vec<(u32, HelperFn)> = vec![
+    let mut v: Vec<(u32, HelperFn)> = vec![
         (1, Box::new(map_lookup_elem)),
         (2, Box::new(map_update_elem)),
         (3, Box::new(map_delete_elem)),
@@ -379,54 +403,66 @@ pub(crate) fn builtins() -> Vec<(u32, HelperFn)> {
         (132, Box::new(|m, a| ringbuf_finish(m, a, true))),
         (133, Box::new(|m, a| ringbuf_finish(m, a, false))),
         // Packet, checksum, redirect and skb metadata helpers (net/core/filter.c).
-        (9, only(9, TC, packet::skb_store_bytes)),
-        (10, only(10, TC, csum::l3_csum_replace)),
-        (11, only(11, TC, csum::l4_csum_replace)),
-        (13, only(13, TC, redirect::clone_redirect)),
-        (17, only(17, TC, |m, _| Ok(m.env.net.cgroup_classid as u64))),
-        (18, only(18, TC, packet::skb_vlan_push)),
-        (19, only(19, TC, packet::skb_vlan_pop)),
-        (20, only(20, TC, tunnel::get_tunnel_key)),
-        (21, only(21, TC, tunnel::set_tunnel_key)),
-        (23, only(23, TC_XDP, redirect::redirect)),
-        (24, only(24, TC, |m, _| Ok(m.env.net.route_realm as u64))),
-        (28, only(28, TC_XDP, csum::csum_diff)),
-        (31, only(31, TC, l3::skb_change_proto)),
-        (32, only(32, TC, packet::skb_change_type)),
-        (34, only(34, TC, skb_info::get_hash_recalc)),
-        (38, only(38, TC, packet::skb_change_tail)),
-        (39, only(39, TC, packet::skb_pull_data)),
-        (40, only(40, TC, csum::csum_update)),
-        (41, only(41, TC, skb_info::set_hash_invalid)),
-        (43, only(43, TC, packet::skb_change_head)),
-        (44, only(44, XDP, packet::xdp_adjust_head)),
-        (46, only(46, SKB, |m, _| Ok(m.env.net.socket_cookie))),
-        (47, only(47, SKB, skb_info::get_socket_uid)),
-        (48, only(48, TC, skb_info::set_hash)),
-        (50, only(50, TC, l3::skb_adjust_room)),
-        (51, only(51, XDP, redirect::redirect_map)),
-        (54, only(54, XDP, packet::xdp_adjust_meta)),
-        (65, only(65, XDP, packet::xdp_adjust_tail)),
-        (68, only(68, SKB, packet::skb_load_bytes_relative)),
-        (69, only(69, TC_XDP, lookup::fib_lookup)),
-        (84, only(84, TC_XDP, socket::sk_lookup_tcp)),
-        (85, only(85, TC_XDP, socket::sk_lookup_udp)),
-        (86, only(86, TC_XDP, socket::sk_release)),
-        (97, only(97, TC, l3::skb_ecn_set_ce)),
-        (99, only(99, TC_XDP, socket::sk_lookup_tcp)),
-        (135, only(135, TC, csum::csum_level)),
-        (152, only(152, TC, redirect::redirect_neigh)),
-        (155, only(155, TC, redirect::redirect_peer)),
-        (163, only(163, TC_XDP, l3::check_mtu)),
-        (188, only(188, XDP, packet::xdp_get_buff_len)),
-        (189, only(189, XDP, packet::xdp_load_bytes)),
-        (190, only(190, XDP, packet::xdp_store_bytes)),
+        (9, only(9, packet::skb_store_bytes)),
+        (10, only(10, csum::l3_csum_replace)),
+        (11, only(11, csum::l4_csum_replace)),
+        (13, only(13, redirect::clone_redirect)),
+        (17, only(17, |m, _| Ok(m.env.net.cgroup_classid as u64))),
+        (18, only(18, packet::skb_vlan_push)),
+        (19, only(19, packet::skb_vlan_pop)),
+        (20, only(20, tunnel::get_tunnel_key)),
+        (21, only(21, tunnel::set_tunnel_key)),
+        (23, only(23, redirect::redirect)),
+        (24, only(24, |m, _| Ok(m.env.net.route_realm as u64))),
+        (28, only(28, csum::csum_diff)),
+        (31, only(31, l3::skb_change_proto)),
+        (32, only(32, packet::skb_change_type)),
+        (34, only(34, skb_info::get_hash_recalc)),
+        (38, only(38, packet::skb_change_tail)),
+        (39, only(39, packet::skb_pull_data)),
+        (40, only(40, csum::csum_update)),
+        (41, only(41, skb_info::set_hash_invalid)),
+        (43, only(43, packet::skb_change_head)),
+        (44, only(44, packet::xdp_adjust_head)),
+        (46, only(46, |m, _| Ok(m.env.net.socket_cookie))),
+        (47, only(47, skb_info::get_socket_uid)),
+        (48, only(48, skb_info::set_hash)),
+        (50, only(50, l3::skb_adjust_room)),
+        (51, only(51, redirect::redirect_map)),
+        (54, only(54, packet::xdp_adjust_meta)),
+        (65, only(65, packet::xdp_adjust_tail)),
+        (68, only(68, packet::skb_load_bytes_relative)),
+        (69, only(69, lookup::fib_lookup)),
+        (84, only(84, socket::sk_lookup_tcp)),
+        (85, only(85, socket::sk_lookup_udp)),
+        (86, only(86, socket::sk_release)),
+        (97, only(97, l3::skb_ecn_set_ce)),
+        (99, only(99, socket::sk_lookup_tcp)),
+        (135, only(135, csum::csum_level)),
+        (152, only(152, redirect::redirect_neigh)),
+        (155, only(155, redirect::redirect_peer)),
+        (163, only(163, l3::check_mtu)),
+        (188, only(188, packet::xdp_get_buff_len)),
+        (189, only(189, packet::xdp_load_bytes)),
+        (190, only(190, packet::xdp_store_bytes)),
     ];
     // Map types: perf event output, stack ids, cgroup and local storage.
-    table.extend(perf::helpers());
-    table.extend(stackid::helpers());
-    table.extend(storage::helpers());
-    table
+    v.extend(perf::helpers());
+    v.extend(stackid::helpers());
+    v.extend(storage::helpers());
+    // By family, one file each.
+    v.extend(task::helpers());
+    v.extend(string::helpers());
+    v.extend(lock::helpers());
+    v.extend(dynptr::helpers());
+    v.extend(timer::helpers());
+    v.extend(syscall::helpers());
+    v
+}
+
+/// The built-in helpers that call back into the program.
+pub(crate) fn interp_builtins() -> Vec<(u32, InterpFn)> {
+    callback::helpers()
 }
 
 /// The name of a built-in helper, from the helper table (`asm::types::helpers`).
@@ -439,7 +475,7 @@ pub(crate) fn builtin_name(id: u32) -> String {
 ///
 /// [`Vm`]: crate::Vm
 pub fn helper_implemented(id: u32) -> bool {
-    builtins().iter().any(|(i, _)| *i == id)
+    builtins().iter().any(|(i, _)| *i == id) || interp_builtins().iter().any(|(i, _)| *i == id)
 }
 
 /// The helpers uBPF's test suite registers (`test_helpers.h` in uBPF), replacing the

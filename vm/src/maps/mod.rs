@@ -536,6 +536,14 @@ impl Map {
         Ok(slot.map(|s| self.value_off(s, cpu)))
     }
 
+    /// Offset of `key`'s value for `cpu`, leaving LRU order alone (for helpers that walk a
+    /// map: `bpf_for_each_map_elem` does not count as a use).
+    pub(crate) fn peek_off(&mut self, key: &[u8], cpu: usize) -> Option<usize> {
+        let cpu = cpu.min(self.ncpus - 1);
+        let slot = self.find_slot(key, false).ok().flatten()?;
+        Some(self.value_off(slot, cpu))
+    }
+
     /// The value of `key`; for per-CPU maps every CPU's value, each padded to 8 bytes, as
     /// `BPF_MAP_LOOKUP_ELEM` returns them.
     pub fn lookup(&self, key: &[u8]) -> Result<Option<Vec<u8>>, MapError> {
