@@ -310,7 +310,7 @@ impl Machine {
         };
         match get::<N>(buf, off) {
             Some(v) => Ok(v),
-            None => Err(fault(addr, N, false, Some(buf.len()))),
+            None => Err(self.bounds_fault(addr, N, false, buf.len())),
         }
     }
 
@@ -338,7 +338,7 @@ impl Machine {
         let Some(buf) = self.region(id) else {
             return Err(fault(addr, N, false, None));
         };
-        get::<N>(buf, off).ok_or_else(|| fault(addr, N, false, Some(buf.len())))
+        get::<N>(buf, off).ok_or_else(|| self.bounds_fault(addr, N, false, buf.len()))
     }
 
     /// `check_map_access_type`: programs do not read `BPF_F_WRONLY_PROG` maps or write
@@ -416,6 +416,26 @@ impl Machine {
             write,
             region: Some(Region::Ctx),
             why,
+        }
+    }
+
+    /// An access past the end of a region. Packet offsets are given from `data`, as the
+    /// program sees them (the buffer also holds the headroom and metadata before it).
+    #[cold]
+    fn bounds_fault(&self, addr: u64, size: usize, write: bool, len: usize) -> MemFault {
+        if (addr >> 32) as u32 != R_PACKET {
+            return fault(addr, size, write, Some(len));
+        }
+        let off = addr as u32 as i64 - self.pkt_data as i64;
+        MemFault {
+            addr,
+            size,
+            write,
+            region: Some(Region::Packet),
+            why: format!(
+                "offset {off} is out of bounds of packet ({} bytes)",
+                self.packet_data().len()
+            ),
         }
     }
 
@@ -513,7 +533,7 @@ impl Machine {
         let len = buf.len();
         match put::<N>(buf, off, v) {
             Some(()) => Ok(()),
-            None => Err(fault(addr, N, true, Some(len))),
+            None => Err(self.bounds_fault(addr, N, true, len)),
         }
     }
 
@@ -532,7 +552,7 @@ impl Machine {
             return Err(fault(addr, N, true, None));
         };
         let len = buf.len();
-        put::<N>(buf, off, v).ok_or_else(|| fault(addr, N, true, Some(len)))
+        put::<N>(buf, off, v).ok_or_else(|| self.bounds_fault(addr, N, true, len))
     }
 
     /// Reads `len` bytes at a VM address.
@@ -554,7 +574,7 @@ impl Machine {
             .region(id)
             .ok_or_else(|| fault(addr, len, false, None))?;
         buf.get(off..off.saturating_add(len))
-            .ok_or_else(|| fault(addr, len, false, Some(buf.len())))
+            .ok_or_else(|| self.bounds_fault(addr, len, false, buf.len()))
     }
 
     /// Writes bytes at a VM address.
@@ -575,13 +595,17 @@ impl Machine {
             });
         }
         self.check_map_access(addr, bytes.len(), true)?;
-        let buf = self
-            .region_mut(id)
-            .ok_or_else(|| fault(addr, bytes.len(), true, None))?;
-        let len = buf.len();
-        buf.get_mut(off..off.saturating_add(bytes.len()))
-            .ok_or_else(|| fault(addr, bytes.len(), true, Some(len)))?
-            .copy_from_slice(bytes);
+        let len = self
+            .region(id)
+            .ok_or_else(|| fault(addr, bytes.len(), true, None))?
+            .len();
+        let end = off.saturating_add(bytes.len());
+        if end > len {
+            return Err(self.bounds_fault(addr, bytes.len(), true, len));
+        }
+        if let Some(buf) = self.region_mut(id) {
+            buf[off..end].copy_from_slice(bytes);
+        }
         Ok(())
     }
 
