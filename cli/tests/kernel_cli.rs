@@ -500,7 +500,8 @@ fn cross_check_objects_agree() {
         let tracefs = std::path::Path::new("/sys/kernel/tracing/trace_pipe").exists();
         assert!(
             text.ends_with("agree\n")
-                || (!tracefs && text.ends_with("agree on what was compared; not compared: trace\n")),
+                || (!tracefs
+                    && text.ends_with("agree on what was compared; not compared: trace\n")),
             "{obj}: {text}"
         );
     }

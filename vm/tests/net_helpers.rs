@@ -122,7 +122,8 @@ fn redirect_map_follows_the_devmap_entry() {
     // __xdp_redirect_map(): a filled slot redirects (XDP_REDIRECT = 4), an empty one gives
     // the action in the low bits of the flags (here XDP_PASS = 2).
     let mut m = Vm::new();
-    m.create_map(MapSpec::new(MapType::Devmap, 4, 4, 4)).unwrap();
+    m.create_map(MapSpec::new(MapType::Devmap, 4, 4, 4))
+        .unwrap();
     m.map_mut(0)
         .unwrap()
         .update(&1u32.to_le_bytes(), &7u32.to_le_bytes(), 0)

@@ -348,7 +348,8 @@ fn memory_faults_name_pc_address_size_region() {
     // helper data, sockets); the first map-value region with no map behind it says so.
     let e = err("lddw %r1, 0x1000000000\nldxb %r0, [%r1]\nexit", &[]);
     assert!(
-        e.to_string().contains("values of map 0 does not exist in this run"),
+        e.to_string()
+            .contains("values of map 0 does not exist in this run"),
         "{e}"
     );
 }

@@ -2,13 +2,13 @@
 //! `bpf_*_proto` implementations (return values, errnos); users add or replace entries with
 //! [`crate::Vm::register_helper`].
 
+mod callback;
+mod dynptr;
+mod lock;
 mod map_compat;
 mod perf;
 mod stackid;
 mod storage;
-mod callback;
-mod dynptr;
-mod lock;
 mod string;
 mod syscall;
 mod task;
@@ -97,9 +97,9 @@ type HelperPtr = fn(&mut Machine, [u64; 5]) -> Result<u64, HelperError>;
 /// refuses the call elsewhere, so the VM does too, by name.
 fn only(id: u32, f: HelperPtr) -> HelperFn {
     Box::new(move |m, a| {
-        let offered = m.prog_type.is_some_and(|t| {
-            asm::types::helpers::get(id).is_some_and(|h| h.progs.contains(t))
-        });
+        let offered = m
+            .prog_type
+            .is_some_and(|t| asm::types::helpers::get(id).is_some_and(|h| h.progs.contains(t)));
         if offered {
             f(m, a)
         } else {
