@@ -4,6 +4,7 @@
 
 pub mod ctx;
 pub mod helpers;
+pub mod map_compat;
 mod sections;
 
 pub use sections::{iproute2_tail_call, section_def, SectionDef, SECTION_DEFS};

@@ -131,8 +131,9 @@ pub(crate) fn map_for(
     handle: u64,
     func: u32,
 ) -> Result<(usize, &mut crate::maps::Map), HelperError> {
+    let prog_type = m.prog_type;
     let (i, map) = map(m, handle)?;
-    map_compat::check(map, func)?;
+    map_compat::check(map, func, prog_type)?;
     Ok((i, map))
 }
 
