@@ -201,6 +201,16 @@ fn verify_object(
             .relocate_core_for_load(Some(btf))
             .map_err(|e| format!("CO-RE: {e}"))?;
     }
+    // `__kconfig` externs take this kernel's configuration, as libbpf gave them when the
+    // kernel's answers were recorded (an object whose values cannot be laid out stays
+    // unverified, naming the extern).
+    if object.externs.iter().any(|e| e.kconfig.is_some()) {
+        if let Ok(config) = kernel::object::host_kernel_config() {
+            object
+                .resolve_kconfig(&config)
+                .map_err(|e| format!("kconfig: {e}"))?;
+        }
+    }
     let maps: Vec<verifier::MapSpec> = object.maps.iter().map(|m| m.spec.clone()).collect();
     let mut out = Vec::new();
     for p in &object.programs {
