@@ -160,6 +160,7 @@ pub use machine::{Env, Machine, TraceLine, Vma, DEFAULT_CURRENT_TASK};
 pub use maps::{
     flags as map_flags, Map, MapError, MapSpec, MapType, PerfRecord, RedirectTarget, BPF_ANY,
     BPF_EXIST, BPF_F_LOCK, BPF_NOEXIST, MAX_MAP_BYTES, SUPPORTED_MAP_TYPES,
+    UserRecordState,
 };
 pub use mem::{Region, MAX_FRAMES, STACK_SIZE};
 pub use program::Program;
