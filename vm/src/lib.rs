@@ -158,9 +158,9 @@ pub use helpers::{helper_implemented, register_ubpf_test_helpers, HelperFn};
 pub use interp::{MAX_TAIL_CALLS, MAY_GOTO_BUDGET};
 pub use machine::{Env, Machine, TraceLine, Vma, DEFAULT_CURRENT_TASK};
 pub use maps::{
-    flags as map_flags, Map, MapError, MapSpec, MapType, PerfRecord, RedirectTarget, BPF_ANY,
-    BPF_EXIST, BPF_F_LOCK, BPF_NOEXIST, MAX_MAP_BYTES, SUPPORTED_MAP_TYPES,
-    UserRecordState,
+    flags as map_flags, Map, MapError, MapSpec, MapType, PerfRecord, RedirectTarget,
+    UserRecordState, BPF_ANY, BPF_EXIST, BPF_F_LOCK, BPF_NOEXIST, MAX_MAP_BYTES,
+    SUPPORTED_MAP_TYPES,
 };
 pub use mem::{Region, MAX_FRAMES, STACK_SIZE};
 pub use program::Program;

@@ -12,8 +12,8 @@ mod storage;
 mod string;
 mod syscall;
 mod task;
-mod user_ringbuf;
 pub mod timer;
+mod user_ringbuf;
 
 use crate::error::HelperError;
 use crate::interp::{CallCx, CbError};

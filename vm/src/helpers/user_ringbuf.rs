@@ -66,7 +66,10 @@ fn drain(cx: &mut CallCx<'_>, a: [u64; 5]) -> Result<u64, CbError> {
             cx.with_helper_data(&image, |cx, ptr| cx.call(func, [ptr, ctx, 0, 0, 0]))
         })?;
         // __bpf_user_ringbuf_sample_release.
-        if let Some(ring) = cx.m.map_by_handle(handle).and_then(|(_, m)| m.user_ring_mut()) {
+        if let Some(ring) =
+            cx.m.map_by_handle(handle)
+                .and_then(|(_, m)| m.user_ring_mut())
+        {
             ring.release();
         }
     }

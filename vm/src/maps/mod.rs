@@ -332,7 +332,8 @@ impl Map {
         flags::check_basic(&spec)?;
         if max_entries == 0
             && !matches!(map_type, MapType::Ringbuf | MapType::UserRingbuf)
-            && !storage::is_storage(map_type) {
+            && !storage::is_storage(map_type)
+        {
             return inval("max_entries must be positive");
         }
         let stride = (value_size as usize).div_ceil(8) * 8;
