@@ -97,7 +97,8 @@
 //! [`Vm::create_map`] makes the map types of [`SUPPORTED_MAP_TYPES`] — array, hash, per-CPU
 //! and LRU variants, program array, ring buffer, queue, stack, LPM trie, bloom filter, perf
 //! event array, devmap, devmap_hash, cpumap, xskmap, sockmap, sockhash, array and hash of
-//! maps, cgroup storage (shared and per-CPU), sk/task/inode/cgrp storage and stack trace —
+//! maps, cgroup storage (shared and per-CPU), sk/task/inode/cgrp storage, stack trace and
+//! user ring buffer (records a test submits with [`Map::user_ringbuf_push`]) —
 //! with the kernel's creation checks, update flags, errnos and `get_next_key` order
 //! (`tests/map_kernel.rs` compares them with the running kernel). Their contents are
 //! readable and writable through [`Vm::map`] / [`Vm::map_mut`] between runs; what the kernel
