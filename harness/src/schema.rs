@@ -326,6 +326,10 @@ pub struct Case {
     /// Global variables for this case.
     #[serde(default)]
     pub globals: BTreeMap<String, Scalar>,
+    /// Records user space submits to each `user_ringbuf` map before the first run, hex,
+    /// oldest first (what `bpf_user_ringbuf_drain` reads; the VM only).
+    #[serde(default)]
+    pub user_ringbuf: BTreeMap<String, Vec<String>>,
     /// Runs of the program (expectations are checked after the last).
     #[serde(default = "one")]
     pub repeat: u32,

@@ -97,7 +97,8 @@
 //! [`Vm::create_map`] makes the map types of [`SUPPORTED_MAP_TYPES`] — array, hash, per-CPU
 //! and LRU variants, program array, ring buffer, queue, stack, LPM trie, bloom filter, perf
 //! event array, devmap, devmap_hash, cpumap, xskmap, sockmap, sockhash, array and hash of
-//! maps, cgroup storage (shared and per-CPU), sk/task/inode/cgrp storage and stack trace —
+//! maps, cgroup storage (shared and per-CPU), sk/task/inode/cgrp storage, stack trace and
+//! user ring buffer (records a test submits with [`Map::user_ringbuf_push`]) —
 //! with the kernel's creation checks, update flags, errnos and `get_next_key` order
 //! (`tests/map_kernel.rs` compares them with the running kernel). Their contents are
 //! readable and writable through [`Vm::map`] / [`Vm::map_mut`] between runs; what the kernel
@@ -158,8 +159,9 @@ pub use helpers::{helper_implemented, register_ubpf_test_helpers, HelperFn};
 pub use interp::{MAX_TAIL_CALLS, MAY_GOTO_BUDGET};
 pub use machine::{Env, Machine, TraceLine, Vma, DEFAULT_CURRENT_TASK};
 pub use maps::{
-    flags as map_flags, Map, MapError, MapSpec, MapType, PerfRecord, RedirectTarget, BPF_ANY,
-    BPF_EXIST, BPF_F_LOCK, BPF_NOEXIST, MAX_MAP_BYTES, SUPPORTED_MAP_TYPES,
+    flags as map_flags, Map, MapError, MapSpec, MapType, PerfRecord, RedirectTarget,
+    UserRecordState, BPF_ANY, BPF_EXIST, BPF_F_LOCK, BPF_NOEXIST, MAX_MAP_BYTES,
+    SUPPORTED_MAP_TYPES,
 };
 pub use mem::{Region, MAX_FRAMES, STACK_SIZE};
 pub use program::Program;

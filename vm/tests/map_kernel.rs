@@ -519,6 +519,7 @@ fn creation_specs() -> Vec<MapSpec> {
         MapType::CgroupStorage,
         MapType::PercpuCgroupStorage,
         MapType::Ringbuf,
+        MapType::UserRingbuf,
         MapType::ProgArray,
     ];
     let sizes = [
@@ -568,7 +569,9 @@ fn creation_checks_agree_with_the_kernel() {
     let mut disagree = Vec::new();
     for spec in creation_specs() {
         // Ring buffers want a page-sized max_entries.
-        let spec = if spec.map_type == MapType::Ringbuf && spec.max_entries == 4 {
+        let spec = if matches!(spec.map_type, MapType::Ringbuf | MapType::UserRingbuf)
+            && spec.max_entries == 4
+        {
             MapSpec {
                 max_entries: 4096,
                 ..spec

@@ -16,7 +16,7 @@ fn valid(t: MapType) -> MapSpec {
     use vm::map_flags::NO_PREALLOC;
     let d = def(t);
     match t {
-        MapType::Ringbuf => MapSpec::new(t, 0, 0, 4096),
+        MapType::Ringbuf | MapType::UserRingbuf => MapSpec::new(t, 0, 0, 4096),
         MapType::Queue | MapType::Stack | MapType::BloomFilter => MapSpec { key_size: 0, ..d },
         MapType::ProgArray | MapType::PerfEventArray | MapType::Xskmap => {
             MapSpec { value_size: 4, ..d }
@@ -51,8 +51,8 @@ fn unsupported_types_are_a_typed_error_naming_the_type() {
         assert!(e.to_string().contains(&format!("{} maps", t.name())), "{e}");
         refused += 1;
     }
-    // reuseport_sockarray, cgroup_array, struct_ops, user_ringbuf, arena and the like.
-    assert!(refused >= 5, "{refused}");
+    // reuseport_sockarray, cgroup_array, struct_ops, arena and the like.
+    assert!(refused >= 4, "{refused}");
     // The supported ones are created (with shapes each accepts).
     for t in SUPPORTED_MAP_TYPES {
         let fd = vm

@@ -250,6 +250,9 @@ fn run_case(suite: &Suite, case: &Case, ncpus: Option<u32>) -> Result<Observatio
     for (name, entries) in file.maps.iter().chain(case.maps.iter()) {
         set_map(&mut t, name, entries)?;
     }
+    for (name, records) in &case.user_ringbuf {
+        push_user_records(&mut t, name, records)?;
+    }
     for (map, slots) in &file.tail_calls {
         for (index, prog) in slots {
             t.set_tail_call(map, *index, prog)
@@ -358,6 +361,31 @@ fn dump(t: &mut Test, spec: &asm::types::MapSpec) -> Result<MapContents, String>
     }
     out.sort();
     Ok(out)
+}
+
+/// Submits `records` (hex) to the user ring buffer `name`, as user space would.
+fn push_user_records(t: &mut Test, name: &str, records: &[String]) -> Result<(), String> {
+    let index = t
+        .maps()
+        .iter()
+        .position(|m| m.name() == name)
+        .ok_or_else(|| {
+            let known: Vec<_> = t.maps().iter().map(|m| m.name()).collect();
+            format!(
+                "user_ringbuf: no map named `{name}` (maps: {})",
+                known.join(", ")
+            )
+        })?;
+    let map = t
+        .vm_mut()
+        .map_mut(index as u32)
+        .ok_or_else(|| format!("user_ringbuf: map `{name}` was not created"))?;
+    for (i, hex) in records.iter().enumerate() {
+        let bytes = parse_hex(hex).map_err(|e| format!("user_ringbuf.{name}[{i}]: {e}"))?;
+        map.user_ringbuf_push(&bytes, vm::UserRecordState::Submitted)
+            .map_err(|e| format!("user_ringbuf.{name}[{i}]: {e}"))?;
+    }
+    Ok(())
 }
 
 fn set_map(t: &mut Test, name: &str, entries: &Entries) -> Result<(), String> {

@@ -12,7 +12,7 @@ use crate::mem::Region;
 
 const E2BIG: u64 = errno(7);
 /// `DYNPTR_MAX_SIZE`, also `DYNPTR_SIZE_MASK`.
-const MAX_SIZE: u32 = (1 << 24) - 1;
+pub(crate) const MAX_SIZE: u32 = (1 << 24) - 1;
 /// `DYNPTR_TYPE_SHIFT`.
 const TYPE_SHIFT: u32 = 28;
 /// `DYNPTR_RDONLY_BIT`.
@@ -40,12 +40,16 @@ impl Dynptr {
         })
     }
 
-    fn write(self, m: &mut Machine, at: u64) -> Result<(), HelperError> {
+    fn bytes(self) -> [u8; 16] {
         let mut b = [0u8; 16];
         b[..8].copy_from_slice(&self.data.to_le_bytes());
         b[8..12].copy_from_slice(&self.size.to_le_bytes());
         b[12..].copy_from_slice(&self.offset.to_le_bytes());
-        Ok(m.write(at, &b)?)
+        b
+    }
+
+    fn write(self, m: &mut Machine, at: u64) -> Result<(), HelperError> {
+        Ok(m.write(at, &self.bytes())?)
     }
 
     /// `bpf_dynptr_init`.
@@ -80,6 +84,12 @@ impl Dynptr {
             .wrapping_add(u64::from(self.offset))
             .wrapping_add(u64::from(offset)))
     }
+}
+
+/// The `struct bpf_dynptr_kern` image of a local dynptr over `size` bytes at `data` (the
+/// one `bpf_user_ringbuf_drain` passes to its callback).
+pub(crate) fn local_image(data: u64, size: u32) -> [u8; 16] {
+    Dynptr::new(data, TYPE_LOCAL, size).bytes()
 }
 
 /// `bpf_dynptr_set_null`: a failed constructor leaves a zeroed dynptr.

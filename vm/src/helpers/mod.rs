@@ -13,6 +13,7 @@ mod string;
 mod syscall;
 mod task;
 pub mod timer;
+mod user_ringbuf;
 
 use crate::error::HelperError;
 use crate::interp::{CallCx, CbError};
@@ -463,7 +464,9 @@ pub(crate) fn builtins() -> Vec<(u32, HelperFn)> {
 
 /// The built-in helpers that call back into the program.
 pub(crate) fn interp_builtins() -> Vec<(u32, InterpFn)> {
-    callback::helpers()
+    let mut v = callback::helpers();
+    v.extend(user_ringbuf::helpers());
+    v
 }
 
 /// The name of a built-in helper, from the helper table (`asm::types::helpers`).

@@ -93,7 +93,7 @@ pub(super) fn check_basic(spec: &MapSpec) -> Result<(), MapError> {
             Ok(())
         }
         MapType::Queue | MapType::Stack => check_mask(spec, NUMA_NODE | ACCESS_MASK),
-        MapType::Ringbuf => check_mask(spec, NUMA_NODE),
+        MapType::Ringbuf | MapType::UserRingbuf => check_mask(spec, NUMA_NODE),
         _ => Ok(()),
     }
 }

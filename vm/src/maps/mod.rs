@@ -29,6 +29,8 @@ mod ringbuf;
 mod sockmap;
 mod stack_trace;
 mod storage;
+mod user_ringbuf;
+pub use user_ringbuf::UserRecordState;
 
 pub use perf_event::PerfRecord;
 pub use redirect::RedirectTarget;
@@ -51,7 +53,7 @@ pub const BPF_F_LOCK: u64 = 4;
 pub use asm::types::MapType;
 
 /// The map types the VM implements.
-pub const SUPPORTED_MAP_TYPES: [MapType; 28] = [
+pub const SUPPORTED_MAP_TYPES: [MapType; 29] = [
     MapType::Array,
     MapType::Hash,
     MapType::PercpuArray,
@@ -80,6 +82,7 @@ pub const SUPPORTED_MAP_TYPES: [MapType; 28] = [
     MapType::InodeStorage,
     MapType::CgrpStorage,
     MapType::StackTrace,
+    MapType::UserRingbuf,
 ];
 
 /// Whether values are kept per CPU.
@@ -208,6 +211,7 @@ enum Store {
     Sock(sockmap::Socks),
     Storage(storage::Storage),
     StackTrace(stack_trace::Traces),
+    UserRing(user_ringbuf::UserRing),
     /// A map of an object that the VM does not create, kept in its place so that the
     /// object's map indexes stay valid: every operation on it fails, and programs that refer
     /// to it do not load. `None`: a type the VM does not implement
@@ -326,7 +330,10 @@ impl Map {
         // Flags first: htab_map_alloc_check refuses an LRU map without preallocation
         // (ENOTSUPP) before it looks at the sizes.
         flags::check_basic(&spec)?;
-        if max_entries == 0 && map_type != MapType::Ringbuf && !storage::is_storage(map_type) {
+        if max_entries == 0
+            && !matches!(map_type, MapType::Ringbuf | MapType::UserRingbuf)
+            && !storage::is_storage(map_type)
+        {
             return inval("max_entries must be positive");
         }
         let stride = (value_size as usize).div_ceil(8) * 8;
@@ -338,7 +345,7 @@ impl Map {
             1
         };
         let per_entry: u128 = match map_type {
-            MapType::Ringbuf => 1,
+            MapType::Ringbuf | MapType::UserRingbuf => 1,
             MapType::ProgArray => 8,
             MapType::Queue | MapType::Stack => value_size as u128 + 24,
             MapType::Array | MapType::PercpuArray => stride as u128 * cpus,
@@ -386,7 +393,8 @@ impl Map {
                     progs: vec![None; max_entries as usize],
                 }
             }
-            MapType::Ringbuf => {
+            // ringbuf_map_alloc and user_ringbuf_map_alloc share these checks.
+            MapType::Ringbuf | MapType::UserRingbuf => {
                 if key_size != 0 || value_size != 0 {
                     return inval("ring buffers need key_size 0 and value_size 0");
                 }
@@ -395,9 +403,13 @@ impl Map {
                         "ring buffer size must be a power of 2 and a multiple of the page size",
                     );
                 }
-                Store::RingBuf {
-                    used: 0,
-                    records: Vec::new(),
+                if map_type == MapType::UserRingbuf {
+                    Store::UserRing(user_ringbuf::UserRing::default())
+                } else {
+                    Store::RingBuf {
+                        used: 0,
+                        records: Vec::new(),
+                    }
                 }
             }
             MapType::Queue | MapType::Stack => {
@@ -429,6 +441,7 @@ impl Map {
             | Store::Bloom(_)
             | Store::Perf(_)
             | Store::Sock(_)
+            | Store::UserRing(_)
             // Local storage grows with its owners.
             | Store::Storage(_) => 0,
             Store::Redirect(t) => t.bytes(),
@@ -474,6 +487,7 @@ impl Map {
                 .filter(|r| r.state == RecState::Committed)
                 .count(),
             Store::Queue { items } => items.len(),
+            Store::UserRing(ring) => ring.len(),
             Store::Lpm(t) => t.len(),
             Store::Bloom(_) => 0,
             Store::Perf(p) => p.len(),
@@ -579,7 +593,7 @@ impl Map {
                     "a bloom filter lookup takes the value to test: use Map::bloom_contains",
                 )
             }
-            Store::RingBuf { .. } | Store::Inert(_) => {
+            Store::RingBuf { .. } | Store::UserRing(_) | Store::Inert(_) => {
                 return inval(format!("{} maps have no lookup", self.spec.map_type.name()))
             }
         };
@@ -811,7 +825,7 @@ impl Map {
             }
             Store::Queue { .. } => inval("queue and stack maps have no keys"),
             Store::Bloom(_) => Err(MapError::NotSupported("bloom filters have no keys".into())),
-            Store::RingBuf { .. } | Store::Inert(_) => {
+            Store::RingBuf { .. } | Store::UserRing(_) | Store::Inert(_) => {
                 inval(format!("{} maps have no keys", self.spec.map_type.name()))
             }
             // htab_map_get_next_key and the like: the next present key, else the first.
