@@ -88,6 +88,9 @@ fn run_case(suite: &Suite, case: &Case) -> Outcome {
     if !file.tail_calls.is_empty() {
         return skip("tail calls are not set up in the kernel");
     }
+    if !case.user_ringbuf.is_empty() {
+        return skip("user ring buffer records (`user_ringbuf`) are given to the VM only");
+    }
     if case.advance_ns.is_some() {
         return skip("BPF timers on the VM's virtual clock (`advance_ns`) are VM-only");
     }
