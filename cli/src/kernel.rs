@@ -165,6 +165,7 @@ fn run_main(args: RunArgs) -> Result<ExitCode> {
         want_log: args.log,
         mem_in_map: args.mem_in_map,
         cpu: None,
+        load: None,
     };
     // Ring buffer records, perf event output and trace lines, read back after the run.
     let mut readback = Readback::new(prog, &maps, Readback::whose(prog.prog_type, 0));

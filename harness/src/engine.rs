@@ -188,11 +188,11 @@ impl Suite {
         }
     }
 
-    /// The program a case runs, with its maps and globals, as one [`Program`] (for engines
-    /// other than the VM's test bench).
-    pub fn program(&self, case: &Case) -> Result<Program, String> {
-        match &self.source {
-            Source::Object(obj) => {
+    /// The object and the index of the program a case runs; `None` for an assembled file.
+    pub fn object_program(&self, case: &Case) -> Result<Option<(&Object, usize)>, String> {
+        let Source::Object(obj) = &self.source else {
+            return Ok(None);
+        };
                 let progs = convert::object_programs(obj);
                 let i = match case.program.as_ref().or(self.file.program.as_ref()) {
                     Some(sel) => convert::object_program_named(obj, sel).ok_or_else(|| {
@@ -210,8 +210,17 @@ impl Suite {
                     }
                     None => 0,
                 };
-                convert::object_program(obj, i, None)
-            }
+                Ok(Some((obj, i)))
+    }
+
+    /// The program a case runs, with its maps and globals, as one [`Program`] (for engines
+    /// other than the VM's test bench).
+    pub fn program(&self, case: &Case) -> Result<Program, String> {
+        if let Some((obj, i)) = self.object_program(case)? {
+            return convert::object_program(obj, i, None);
+        }
+        match &self.source {
+            Source::Object(_) => unreachable!("object_program gives objects' programs"),
             Source::Asm {
                 insns,
                 prog_type,

@@ -152,6 +152,7 @@ pub fn run_kernel(p: &Program, inputs: &Inputs, mem_in_map: bool) -> Result<Kern
         want_log: false,
         mem_in_map,
         cpu: Some(0),
+        load: None,
     };
     let whose = Readback::whose(p.prog_type, 0);
     let mut readback = Readback::new(p, &owned, whose);
