@@ -125,7 +125,9 @@ pub fn main(args: Args) -> Result<ExitCode> {
         loaded.object.as_ref().map(|(o, i)| (o, *i)),
         &inputs,
         a.mem_in_map,
-    ).map_err(|e| anyhow!(e))? {
+    )
+    .map_err(|e| anyhow!(e))?
+    {
         KernelRun::Unavailable(why) => {
             eprintln!("kernel unavailable: {why}");
             return Ok(ExitCode::from(EXIT_UNAVAILABLE));

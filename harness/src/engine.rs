@@ -193,24 +193,24 @@ impl Suite {
         let Source::Object(obj) = &self.source else {
             return Ok(None);
         };
-                let progs = convert::object_programs(obj);
-                let i = match case.program.as_ref().or(self.file.program.as_ref()) {
-                    Some(sel) => convert::object_program_named(obj, sel).ok_or_else(|| {
-                        format!(
-                            "no program named `{sel}` (programs: {})",
-                            progs
-                                .iter()
-                                .map(|(n, s, _)| format!("{n} in `{s}`"))
-                                .collect::<Vec<_>>()
-                                .join(", ")
-                        )
-                    })?,
-                    None if progs.is_empty() => {
-                        return Err("the object has no programs".into());
-                    }
-                    None => 0,
-                };
-                Ok(Some((obj, i)))
+        let progs = convert::object_programs(obj);
+        let i = match case.program.as_ref().or(self.file.program.as_ref()) {
+            Some(sel) => convert::object_program_named(obj, sel).ok_or_else(|| {
+                format!(
+                    "no program named `{sel}` (programs: {})",
+                    progs
+                        .iter()
+                        .map(|(n, s, _)| format!("{n} in `{s}`"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )
+            })?,
+            None if progs.is_empty() => {
+                return Err("the object has no programs".into());
+            }
+            None => 0,
+        };
+        Ok(Some((obj, i)))
     }
 
     /// The program a case runs, with its maps and globals, as one [`Program`] (for engines

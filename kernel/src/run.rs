@@ -392,17 +392,17 @@ pub fn prepare(prog: &[Insn], input: &RunInput<'_>) -> Result<Prepared, Error> {
                 opts.maps.push(&result);
                 let wrapped = typed_wrapper(prog, result_idx);
                 match Program::load(&wrapped, &opts) {
-                Ok(p) => (p, true),
-                Err(wrapper_err) => {
-                    // The program alone decides the verdict: if it loads directly, only the
-                    // wrapper was the problem (e.g. ld_abs with subprograms).
-                    opts.maps.pop();
-                    match Program::load(prog, &opts) {
-                        Ok(p) => (p, false),
-                        Err(e @ Error::Verifier { .. }) => return Err(e),
-                        Err(_) => return Err(wrapper_err),
+                    Ok(p) => (p, true),
+                    Err(wrapper_err) => {
+                        // The program alone decides the verdict: if it loads directly, only the
+                        // wrapper was the problem (e.g. ld_abs with subprograms).
+                        opts.maps.pop();
+                        match Program::load(prog, &opts) {
+                            Ok(p) => (p, false),
+                            Err(e @ Error::Verifier { .. }) => return Err(e),
+                            Err(_) => return Err(wrapper_err),
+                        }
                     }
-                }
                 }
             };
             let added_header = pulls_ethernet_header(t);

@@ -111,19 +111,17 @@ fn run_case(suite: &Suite, case: &Case) -> Outcome {
     // each program with its func_info, line_info and expected_attach_type.
     let object = tri!(suite.object_program(case));
     let loader = match object {
-        Some((o, _)) => {
-            Some(tri!(kernel::object::Loader::unfrozen(o)
-                .map_err(|e| format!("kernel object: {e}"))))
-        }
+        Some((o, _)) => Some(tri!(
+            kernel::object::Loader::unfrozen(o).map_err(|e| format!("kernel object: {e}"))
+        )),
         None => None,
     };
     let created;
     let kmaps: &[kernel::Map] = match &loader {
         Some(l) => &l.maps,
         None => {
-            created = tri!(
-                create_kernel_maps(&program.maps).map_err(|e| format!("kernel maps: {e}"))
-            );
+            created =
+                tri!(create_kernel_maps(&program.maps).map_err(|e| format!("kernel maps: {e}")));
             &created
         }
     };
