@@ -532,6 +532,24 @@ fn cross_check_object_with_a_bpf_loop_callback() {
     assert!(text.contains(" verdict  accepts"), "{text}");
     assert!(text.contains(" r0       0x2 "), "{text}");
     assert!(text.ends_with("agree\n"), "{text}");
+    // `kernel run` loads it the same way.
+    let out = bpfx(&[
+        "kernel",
+        "run",
+        &o,
+        "--program",
+        "use_callbacks",
+        "--packet",
+        pkt.to_str().unwrap(),
+    ]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{text}{out:?}");
+    assert!(
+        text.starts_with(
+            "r0 = 0x2 (2) (XDP_PASS) [low 32 bits: an object's program runs without the wrapper]"
+        ),
+        "{text}"
+    );
 }
 
 #[test]
