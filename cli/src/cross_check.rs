@@ -120,7 +120,14 @@ pub fn main(args: Args) -> Result<ExitCode> {
         return Ok(ExitCode::from(EXIT_UNAVAILABLE));
     }
     let vm_side = run_vm(prog, &inputs).map_err(|e| anyhow!(e))?;
-    let k = match run_kernel(prog, &inputs, a.mem_in_map).map_err(|e| anyhow!(e))? {
+    let k = match run_kernel(
+        prog,
+        loaded.object.as_ref().map(|(o, i)| (o, *i)),
+        &inputs,
+        a.mem_in_map,
+    )
+    .map_err(|e| anyhow!(e))?
+    {
         KernelRun::Unavailable(why) => {
             eprintln!("kernel unavailable: {why}");
             return Ok(ExitCode::from(EXIT_UNAVAILABLE));

@@ -147,13 +147,35 @@ fn run_main(args: RunArgs) -> Result<ExitCode> {
     let mut loaded = load::load_run_program(&args)?;
     let inputs = load::read_inputs(&args, &mut loaded.program)?;
     let prog = &loaded.program;
-    let maps = match harness::create_kernel_maps(&prog.maps) {
-        Ok(m) => m,
+    // An object's program is loaded as libbpf's bpf_object__load does (BTF, func_info and
+    // line_info, `.rodata` frozen, expected_attach_type), with the program's maps.
+    let object = loaded.object.as_ref().map(|(o, i)| {
+        let mut o = o.clone();
+        o.maps = prog.maps.clone();
+        (o, *i)
+    });
+    let created = match &object {
+        Some((o, _)) => ::kernel::object::Loader::new(o).map(|l| (Some(l), Vec::new())),
+        None => harness::create_kernel_maps(&prog.maps).map(|m| (None, m)),
+    };
+    let (loader, plain) = match created {
+        Ok(c) => c,
         Err(e) if e.is_unavailable() => {
             eprintln!("kernel unavailable: {e}");
             return Ok(ExitCode::from(EXIT_UNAVAILABLE));
         }
         Err(e) => bail!("creating the maps: {e}"),
+    };
+    let maps: &[::kernel::Map] = match &loader {
+        Some(l) => &l.maps,
+        None => &plain,
+    };
+    let load = match (&loader, &object, prog.prog_type) {
+        (Some(l), Some((o, i)), Some(t)) => Some(
+            l.options(o, &o.programs[*i], t)
+                .map_err(|e| anyhow::anyhow!("{e}"))?,
+        ),
+        _ => None,
     };
     let input = RunInput {
         prog_type: prog.prog_type,
@@ -165,9 +187,10 @@ fn run_main(args: RunArgs) -> Result<ExitCode> {
         want_log: args.log,
         mem_in_map: args.mem_in_map,
         cpu: None,
+        load,
     };
     // Ring buffer records, perf event output and trace lines, read back after the run.
-    let mut readback = Readback::new(prog, &maps, Readback::whose(prog.prog_type, 0));
+    let mut readback = Readback::new(prog, maps, Readback::whose(prog.prog_type, 0));
     readback.before();
     let out = match run(&prog.insns, &input) {
         Ok(out) => out,
@@ -196,7 +219,7 @@ fn run_main(args: RunArgs) -> Result<ExitCode> {
         eprintln!("verifier log:\n{}", out.log.trim_end());
     }
     let mut dumps = Vec::new();
-    for m in &maps {
+    for m in maps {
         // Ring buffers and perf event arrays have no entries: their records are shown
         // apart.
         if !m.spec().map_type.readable_by_lookup() {
@@ -227,10 +250,12 @@ fn run_main(args: RunArgs) -> Result<ExitCode> {
         v["not_read_back"] = json!(output.unobserved);
         println!("{}", serde_json::to_string_pretty(&v)?);
     } else {
-        let width = if out.r0_bits == 64 {
-            ""
-        } else {
-            " [low 32 bits: the kernel refused the wrapper]"
+        // 32 bits: the program ran without bpfx's wrapper, either because the kernel
+        // refused it or because an object's func_info covers the program alone.
+        let width = match (out.r0_bits, loader.is_some()) {
+            (64, _) => "",
+            (_, true) => " [low 32 bits: an object's program runs without the wrapper]",
+            (_, false) => " [low 32 bits: the kernel refused the wrapper]",
         };
         let meaning = prog
             .prog_type

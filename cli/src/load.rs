@@ -255,6 +255,9 @@ pub fn read_program(
 pub struct Loaded {
     /// The program, its maps and globals.
     pub program: Program,
+    /// For an ELF object: the object and the program's index in it, so the kernel side
+    /// loads it as libbpf does ([`::kernel::object::Loader`]).
+    pub object: Option<(harness::convert::Object, usize)>,
 }
 
 /// Loads FILE: an ELF object's chosen program with the object's maps, or a text or
@@ -283,6 +286,7 @@ pub fn load_run_program(args: &RunArgs) -> Result<Loaded> {
                 maps: args.map.iter().cloned().map(obj::Map::from).collect(),
                 globals: Vec::new(),
             },
+            object: None,
         });
     };
     let mut obj = object(&bytes, &name)?;
@@ -301,15 +305,14 @@ pub fn load_run_program(args: &RunArgs) -> Result<Loaded> {
         ),
         None => None,
     };
-    if let Some(p) = harness::program::pick_index(
+    let index = harness::program::pick_index(
         &obj,
         &name,
         args.section.as_deref(),
         args.program.as_deref(),
     )
-    .ok()
-    .map(|i| &obj.programs[i])
-    {
+    .ok();
+    if let Some(p) = index.map(|i| &obj.programs[i]) {
         p.loadable().map_err(|e| Rejected(format!("{name}: {e}")))?;
     }
     let program = harness::program::pick(
@@ -326,7 +329,10 @@ pub fn load_run_program(args: &RunArgs) -> Result<Loaded> {
             m.spec.name
         );
     }
-    Ok(Loaded { program })
+    Ok(Loaded {
+        program,
+        object: index.map(|i| (obj, i)),
+    })
 }
 
 /// The most input bytes read from a --mem/--packet/--ctx file: far above what the kernel

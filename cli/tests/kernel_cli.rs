@@ -508,6 +508,51 @@ fn cross_check_objects_agree() {
 }
 
 #[test]
+fn cross_check_object_with_a_bpf_loop_callback() {
+    // The callback's address (BPF_PSEUDO_FUNC) loads only with the object's BTF func_info,
+    // which cross-check passes as libbpf does: VM and kernel agree on the result.
+    if !usable() {
+        return;
+    }
+    let pkt = tmp(
+        "eth-ipv6",
+        b"\xff\xff\xff\xff\xff\xff\x02\x00\x00\x00\x00\x01\x86\xdd",
+    );
+    let o = elf("callbacks.bpf.o");
+    let out = bpfx(&[
+        "cross-check",
+        &o,
+        "--program",
+        "use_callbacks",
+        "--packet",
+        pkt.to_str().unwrap(),
+    ]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{text}{out:?}");
+    assert!(text.contains(" verdict  accepts"), "{text}");
+    assert!(text.contains(" r0       0x2 "), "{text}");
+    assert!(text.ends_with("agree\n"), "{text}");
+    // `kernel run` loads it the same way.
+    let out = bpfx(&[
+        "kernel",
+        "run",
+        &o,
+        "--program",
+        "use_callbacks",
+        "--packet",
+        pkt.to_str().unwrap(),
+    ]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{text}{out:?}");
+    assert!(
+        text.starts_with(
+            "r0 = 0x2 (2) (XDP_PASS) [low 32 bits: an object's program runs without the wrapper]"
+        ),
+        "{text}"
+    );
+}
+
+#[test]
 fn kernel_run_iproute2_objects_and_sections_of_no_known_type() {
     if !usable() {
         return;

@@ -168,3 +168,39 @@ fn both_counts_kernel_skipped_cases_as_skipped() {
         "{stdout}"
     );
 }
+
+#[test]
+fn both_compares_objects_loaded_with_btf_and_frozen_rodata() {
+    // Callbacks (bpf_loop, for_each_map_elem) load only with the object's BTF func_info,
+    // and strncmp/snprintf only with `.rodata` frozen: the kernel engine loads objects as
+    // libbpf does, so these cases are compared in the kernel, not skipped.
+    let out = Command::new(env!("CARGO_BIN_EXE_bpfx"))
+        .args(["test", "--both"])
+        .arg(tests_dir().join("callbacks.toml"))
+        .arg(tests_dir().join("vm_helpers.toml"))
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    if out.status.code() == Some(77) {
+        println!("skipped: {}", String::from_utf8_lossy(&out.stderr).trim());
+        return;
+    }
+    assert!(out.status.success(), "{stdout}");
+    for name in [
+        "bpf_loop calls back four times",
+        "for_each_map_elem visits every array element in order",
+        "the callback returning 1 stops the walk",
+        "strncmp and snprintf",
+    ] {
+        let line = stdout
+            .lines()
+            .find(|l| l.contains(&format!(": {name} (")))
+            .unwrap_or_else(|| panic!("no line for `{name}`: {stdout}"));
+        assert!(
+            line.starts_with("ok ") && line.contains("; kernel: "),
+            "{line}"
+        );
+    }
+    assert!(!stdout.contains("func_info"), "{stdout}");
+    assert!(!stdout.contains("frozen"), "{stdout}");
+}

@@ -188,30 +188,39 @@ impl Suite {
         }
     }
 
+    /// The object and the index of the program a case runs; `None` for an assembled file.
+    pub fn object_program(&self, case: &Case) -> Result<Option<(&Object, usize)>, String> {
+        let Source::Object(obj) = &self.source else {
+            return Ok(None);
+        };
+        let progs = convert::object_programs(obj);
+        let i = match case.program.as_ref().or(self.file.program.as_ref()) {
+            Some(sel) => convert::object_program_named(obj, sel).ok_or_else(|| {
+                format!(
+                    "no program named `{sel}` (programs: {})",
+                    progs
+                        .iter()
+                        .map(|(n, s, _)| format!("{n} in `{s}`"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )
+            })?,
+            None if progs.is_empty() => {
+                return Err("the object has no programs".into());
+            }
+            None => 0,
+        };
+        Ok(Some((obj, i)))
+    }
+
     /// The program a case runs, with its maps and globals, as one [`Program`] (for engines
     /// other than the VM's test bench).
     pub fn program(&self, case: &Case) -> Result<Program, String> {
+        if let Some((obj, i)) = self.object_program(case)? {
+            return convert::object_program(obj, i, None);
+        }
         match &self.source {
-            Source::Object(obj) => {
-                let progs = convert::object_programs(obj);
-                let i = match case.program.as_ref().or(self.file.program.as_ref()) {
-                    Some(sel) => convert::object_program_named(obj, sel).ok_or_else(|| {
-                        format!(
-                            "no program named `{sel}` (programs: {})",
-                            progs
-                                .iter()
-                                .map(|(n, s, _)| format!("{n} in `{s}`"))
-                                .collect::<Vec<_>>()
-                                .join(", ")
-                        )
-                    })?,
-                    None if progs.is_empty() => {
-                        return Err("the object has no programs".into());
-                    }
-                    None => 0,
-                };
-                convert::object_program(obj, i, None)
-            }
+            Source::Object(_) => unreachable!("object_program gives objects' programs"),
             Source::Asm {
                 insns,
                 prog_type,

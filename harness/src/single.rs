@@ -133,14 +133,43 @@ pub enum KernelRun {
 
 /// Runs the program once in the kernel (`mem_in_map`: memory mode with the memory in a
 /// map value instead of the packet). `Err`: the maps could not be created or read.
-pub fn run_kernel(p: &Program, inputs: &Inputs, mem_in_map: bool) -> Result<KernelRun, String> {
+///
+/// `object`: the object `p` is the program `index` of; the kernel then loads it as libbpf's
+/// bpf_object__load does ([`kernel::object::Loader`]: BTF, func_info and line_info,
+/// `.rodata` frozen, expected_attach_type), with `p`'s maps as the object's.
+pub fn run_kernel(
+    p: &Program,
+    object: Option<(&crate::convert::Object, usize)>,
+    inputs: &Inputs,
+    mem_in_map: bool,
+) -> Result<KernelRun, String> {
     if let Err(why) = kernel::probe::availability() {
         return Ok(KernelRun::Unavailable(why));
     }
-    let owned = match create_kernel_maps(&p.maps) {
-        Ok(m) => m,
+    let object = object.map(|(o, i)| {
+        let mut o = o.clone();
+        o.maps = p.maps.clone();
+        (o, i)
+    });
+    let created = match &object {
+        Some((o, _)) => kernel::object::Loader::new(o).map(|l| (Some(l), Vec::new())),
+        None => create_kernel_maps(&p.maps).map(|m| (None, m)),
+    };
+    let (loader, plain) = match created {
+        Ok(c) => c,
         Err(e) if e.is_unavailable() => return Ok(KernelRun::Unavailable(e.to_string())),
         Err(e) => return Err(format!("kernel maps: {e}")),
+    };
+    let owned: &[kernel::Map] = match &loader {
+        Some(l) => &l.maps,
+        None => &plain,
+    };
+    let load = match (&loader, &object, p.prog_type) {
+        (Some(l), Some((o, i)), Some(t)) => Some(
+            l.options(o, &o.programs[*i], t)
+                .map_err(|e| format!("kernel object: {e}"))?,
+        ),
+        _ => None,
     };
     let input = kernel::run::RunInput {
         prog_type: p.prog_type,
@@ -152,9 +181,10 @@ pub fn run_kernel(p: &Program, inputs: &Inputs, mem_in_map: bool) -> Result<Kern
         want_log: false,
         mem_in_map,
         cpu: Some(0),
+        load,
     };
     let whose = Readback::whose(p.prog_type, 0);
-    let mut readback = Readback::new(p, &owned, whose);
+    let mut readback = Readback::new(p, owned, whose);
     readback.before();
     let out = match kernel::run::run(&p.insns, &input) {
         Ok(o) => o,
@@ -169,7 +199,7 @@ pub fn run_kernel(p: &Program, inputs: &Inputs, mem_in_map: bool) -> Result<Kern
     };
     readback.after();
     let mut maps = Vec::new();
-    for (m, k) in p.maps.iter().zip(&owned) {
+    for (m, k) in p.maps.iter().zip(owned) {
         // A ring buffer's records are read through mmap (the observation's `records`), and
         // a perf event array's values are not given back: both sides show such maps empty.
         let mut entries: MapContents = if !m.spec.map_type.readable_by_lookup() {

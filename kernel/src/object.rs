@@ -268,8 +268,28 @@ pub struct Loader {
 }
 
 impl Loader {
-    /// Loads the object's BTF and creates its maps.
+    /// Loads the object's BTF and creates its maps, `.rodata*` and `.kconfig` frozen.
     pub fn new(o: &obj::Object) -> Result<Loader, Error> {
+        let loader = Loader::unfrozen(o)?;
+        loader.freeze_read_only(o)?;
+        Ok(loader)
+    }
+
+    /// Freezes the object's read-only data maps (`.rodata*`, `.kconfig`) as libbpf does
+    /// once it has stored them (bpf_object__populate_internal_map), so the verifier may
+    /// read them as constants (and bpf_snprintf takes its format from them).
+    pub fn freeze_read_only(&self, o: &obj::Object) -> Result<(), Error> {
+        for (m, created) in o.maps.iter().zip(&self.maps) {
+            if m.source == obj::MapSource::Data && m.spec.flags & obj::F_RDONLY_PROG != 0 {
+                freeze(created)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// As [`Loader::new`] but nothing frozen yet, so a caller can still write the
+    /// read-only data (a test's globals) before [`Loader::freeze_read_only`].
+    pub fn unfrozen(o: &obj::Object) -> Result<Loader, Error> {
         let (btf, btf_error) = match &o.btf_for_load {
             Some(Ok(raw)) => match Btf::load(raw) {
                 Ok(b) => (Some(b), None),
@@ -281,14 +301,7 @@ impl Loader {
         };
         let mut maps = Vec::with_capacity(o.maps.len());
         for m in &o.maps {
-            let created = Map::create_object_map_with_btf(m, btf.as_ref())?;
-            // bpf_object__populate_internal_map: `.rodata*` and `.kconfig` are frozen
-            // once stored, so the verifier may read them as constants (and bpf_snprintf
-            // takes its format from them).
-            if m.source == obj::MapSource::Data && m.spec.flags & obj::F_RDONLY_PROG != 0 {
-                freeze(&created)?;
-            }
-            maps.push(created);
+            maps.push(Map::create_object_map_with_btf(m, btf.as_ref())?);
         }
         Ok(Loader {
             btf,

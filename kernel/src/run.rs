@@ -61,6 +61,12 @@ pub struct RunInput<'a> {
     pub mem_in_map: bool,
     /// Run on this CPU ([`TestRun::cpu`]).
     pub cpu: Option<u32>,
+    /// Typed mode: load with these options (an object's, from
+    /// [`crate::object::Loader::options`]: licence, name, BTF with func_info and line_info,
+    /// expected_attach_type, attach BTF id) instead of [`LoadOptions::new`]; their `maps`
+    /// are replaced by [`RunInput::maps`]. With BTF the program is loaded on its own,
+    /// without the wrapper, whose instructions the func_info and line_info do not cover.
+    pub load: Option<LoadOptions<'a>>,
 }
 
 /// What a run produced.
@@ -370,21 +376,32 @@ pub fn prepare(prog: &[Insn], input: &RunInput<'_>) -> Result<Prepared, Error> {
             })
         }
         Some(t) => {
-            let mut opts = LoadOptions::new(t);
+            let mut opts = match &input.load {
+                Some(base) => LoadOptions {
+                    prog_type: t,
+                    ..base.clone()
+                },
+                None => LoadOptions::new(t),
+            };
             opts.maps = input.maps.clone();
-            opts.maps.push(&result);
             opts.log_level = log_level;
-            let wrapped = typed_wrapper(prog, result_idx);
-            let (program, wide) = match Program::load(&wrapped, &opts) {
-                Ok(p) => (p, true),
-                Err(wrapper_err) => {
-                    // The program alone decides the verdict: if it loads directly, only the
-                    // wrapper was the problem (e.g. ld_abs with subprograms).
-                    opts.maps.pop();
-                    match Program::load(prog, &opts) {
-                        Ok(p) => (p, false),
-                        Err(e @ Error::Verifier { .. }) => return Err(e),
-                        Err(_) => return Err(wrapper_err),
+            let (program, wide) = if opts.btf.is_some() {
+                // func_info and line_info give the program's own instruction offsets.
+                (Program::load(prog, &opts)?, false)
+            } else {
+                opts.maps.push(&result);
+                let wrapped = typed_wrapper(prog, result_idx);
+                match Program::load(&wrapped, &opts) {
+                    Ok(p) => (p, true),
+                    Err(wrapper_err) => {
+                        // The program alone decides the verdict: if it loads directly, only the
+                        // wrapper was the problem (e.g. ld_abs with subprograms).
+                        opts.maps.pop();
+                        match Program::load(prog, &opts) {
+                            Ok(p) => (p, false),
+                            Err(e @ Error::Verifier { .. }) => return Err(e),
+                            Err(_) => return Err(wrapper_err),
+                        }
                     }
                 }
             };

@@ -109,7 +109,25 @@ fn run_case(suite: &Suite, case: &Case) -> Outcome {
     if let Some(why) = needs_netns(&program) {
         return skip(why);
     }
-    let kmaps = tri!(create_kernel_maps(&program.maps).map_err(|e| format!("kernel maps: {e}")));
+    // An object is loaded as libbpf's bpf_object__load does (kernel::object::Loader): its
+    // BTF, maps with their BTF ids, `.rodata` frozen after the case's globals are stored,
+    // each program with its func_info, line_info and expected_attach_type.
+    let object = tri!(suite.object_program(case));
+    let loader = match object {
+        Some((o, _)) => Some(tri!(
+            kernel::object::Loader::unfrozen(o).map_err(|e| format!("kernel object: {e}"))
+        )),
+        None => None,
+    };
+    let created;
+    let kmaps: &[kernel::Map] = match &loader {
+        Some(l) => &l.maps,
+        None => {
+            created =
+                tri!(create_kernel_maps(&program.maps).map_err(|e| format!("kernel maps: {e}")));
+            &created
+        }
+    };
     let find = |name: &str| {
         program
             .maps
@@ -180,32 +198,28 @@ fn run_case(suite: &Suite, case: &Case) -> Outcome {
     if case.repeat == 0 {
         return fail("`repeat` must be at least 1");
     }
+    let load = match (&loader, object) {
+        (Some(l), Some((o, i))) => {
+            tri!(l
+                .freeze_read_only(o)
+                .map_err(|e| format!("kernel object: {e}")));
+            Some(tri!(l
+                .options(o, &o.programs[i], prog_type)
+                .map_err(|e| format!("kernel object: {e}"))))
+        }
+        _ => None,
+    };
     let input = kernel::run::RunInput {
         prog_type: Some(prog_type),
         packet: &packet,
         ctx: &ctx,
         maps: kmaps.iter().collect(),
         cpu: Some(cpu),
+        load,
         ..Default::default()
     };
     let prepared = match kernel::run::prepare(&program.insns, &input) {
         Ok(p) => p,
-        // Callbacks (function addresses) need BTF func_info, which this backend does not
-        // pass yet: say so as a skip, not a disagreement.
-        Err(e)
-            if e.verifier_log()
-                .is_some_and(|log| log.contains("missing btf func_info")) =>
-        {
-            return skip("kernel load needs BTF func_info (object-kernel-btf)");
-        }
-        // Constant-string arguments (ARG_PTR_TO_CONST_STR) need `.rodata` frozen read-only,
-        // as libbpf leaves it; this backend does not freeze it yet.
-        Err(e)
-            if e.verifier_log()
-                .is_some_and(|log| log.contains("does not point to a readonly map")) =>
-        {
-            return skip("constant-string arguments need .rodata frozen, which the kernel backend does not do");
-        }
         Err(e) => {
             let mut v = vec![format!("the kernel refused the program: {e}")];
             if let Some(log) = e.verifier_log() {
@@ -215,7 +229,7 @@ fn run_case(suite: &Suite, case: &Case) -> Outcome {
             return Outcome::Failed(v);
         }
     };
-    let mut readback = Readback::new(&program, &kmaps, Readback::whose(Some(prog_type), cpu));
+    let mut readback = Readback::new(&program, kmaps, Readback::whose(Some(prog_type), cpu));
     let mut out = None;
     for _ in 0..case.repeat {
         readback.before();
@@ -234,7 +248,7 @@ fn run_case(suite: &Suite, case: &Case) -> Outcome {
         ..Default::default()
     };
     readback.finish(&mut obs);
-    for (m, km) in program.maps.iter().zip(&kmaps) {
+    for (m, km) in program.maps.iter().zip(kmaps) {
         let entries = if !m.spec.map_type.readable_by_lookup() {
             // A ring buffer's or perf event array's content is its records (read back
             // above); neither has entries to list.
