@@ -52,20 +52,7 @@ fn read_loads(text: &str) -> Vec<((String, String), bool)> {
 
 /// Numbers blanked, so the same cause reads the same in every program.
 fn cause_of(message: &str) -> String {
-    let mut out = String::new();
-    let mut prev_digit = false;
-    for c in message.chars() {
-        if c.is_ascii_digit() {
-            if !prev_digit {
-                out.push('N');
-            }
-            prev_digit = true;
-        } else {
-            out.push(c);
-            prev_digit = false;
-        }
-    }
-    out
+    test_support::blank_numbers(message)
 }
 
 /// One line: the verifier's reason, or the error.

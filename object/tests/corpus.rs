@@ -130,20 +130,7 @@ fn cause_of(message: &str) -> String {
     }
     out.push_str(rest);
     // Numbers: byte offsets, instruction indexes, sizes.
-    let mut blanked = String::new();
-    let mut prev_digit = false;
-    for c in out.chars() {
-        if c.is_ascii_digit() {
-            if !prev_digit {
-                blanked.push('N');
-            }
-            prev_digit = true;
-        } else {
-            blanked.push(c);
-            prev_digit = false;
-        }
-    }
-    blanked
+    test_support::blank_numbers(&out)
 }
 
 /// Runs `f`, turning a panic into an error naming it (the corpus must not stop at the first

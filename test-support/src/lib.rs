@@ -161,6 +161,25 @@ pub fn kernel_available(test: &str) -> bool {
     }
 }
 
+/// `message` with each run of digits replaced by `N`, so that the same cause in different
+/// programs (offsets, instruction indexes, sizes) reads the same in corpus reports.
+pub fn blank_numbers(message: &str) -> String {
+    let mut out = String::with_capacity(message.len());
+    let mut prev_digit = false;
+    for c in message.chars() {
+        if c.is_ascii_digit() {
+            if !prev_digit {
+                out.push('N');
+            }
+            prev_digit = true;
+        } else {
+            out.push(c);
+            prev_digit = false;
+        }
+    }
+    out
+}
+
 /// Whether expectation files should be rewritten from the actual results (`BPFX_BLESS=1`).
 pub fn bless() -> bool {
     std::env::var_os("BPFX_BLESS").is_some_and(|v| v == "1")
@@ -169,6 +188,14 @@ pub fn bless() -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn blank_numbers_folds_each_run_of_digits() {
+        assert_eq!(
+            blank_numbers("R3 off=-12 size=8 at 1024"),
+            "RN off=-N size=N at N"
+        );
+    }
 
     #[test]
     fn finds_files_by_extension_sorted() {

@@ -161,20 +161,7 @@ fn read_loads(path: &Path) -> BTreeMap<(String, String), Kernel> {
 
 /// A message with numbers blanked, so the same cause in different programs reads the same.
 fn cause_of(message: &str) -> String {
-    let mut out = String::new();
-    let mut prev_digit = false;
-    for c in message.chars() {
-        if c.is_ascii_digit() {
-            if !prev_digit {
-                out.push('N');
-            }
-            prev_digit = true;
-        } else {
-            out.push(c);
-            prev_digit = false;
-        }
-    }
-    out
+    test_support::blank_numbers(message)
 }
 
 /// Runs `f`, turning a panic into its message.

@@ -199,55 +199,26 @@ mod tests {
 
     #[test]
     fn both_directions() {
-        // A ring buffer takes only the ring buffer helpers; redirect_map only redirect maps.
-        assert!(compatible(
-            Ringbuf,
-            "ringbuf_output",
-            Some(ProgType::Xdp),
-            None
-        ));
-        assert!(!compatible(
-            Ringbuf,
-            "map_lookup_elem",
-            Some(ProgType::Xdp),
-            None
-        ));
-        assert!(!compatible(
-            Array,
-            "redirect_map",
-            Some(ProgType::Xdp),
-            None
-        ));
-        assert!(compatible(
-            Devmap,
-            "redirect_map",
-            Some(ProgType::Xdp),
-            None
-        ));
-        // Sockmap updates: tc may, kprobe may not, sock_ops only deletes.
-        assert!(compatible(
-            Sockmap,
-            "map_update_elem",
-            Some(ProgType::SchedCls),
-            None
-        ));
-        assert!(!compatible(
-            Sockmap,
-            "map_update_elem",
-            Some(ProgType::Kprobe),
-            None
-        ));
-        assert!(!compatible(
-            Sockmap,
-            "map_update_elem",
-            Some(ProgType::SockOps),
-            None
-        ));
-        assert!(compatible(
-            Sockmap,
-            "map_delete_elem",
-            Some(ProgType::SockOps),
-            None
-        ));
+        use ProgType::{Kprobe, SchedCls, SockOps, Xdp};
+        // (map type, helper, program type, compatible)
+        let cases = [
+            // A ring buffer takes only the ring buffer helpers; redirect_map only redirect maps.
+            (Ringbuf, "ringbuf_output", Xdp, true),
+            (Ringbuf, "map_lookup_elem", Xdp, false),
+            (Array, "redirect_map", Xdp, false),
+            (Devmap, "redirect_map", Xdp, true),
+            // Sockmap updates: tc may, kprobe may not, sock_ops only deletes.
+            (Sockmap, "map_update_elem", SchedCls, true),
+            (Sockmap, "map_update_elem", Kprobe, false),
+            (Sockmap, "map_update_elem", SockOps, false),
+            (Sockmap, "map_delete_elem", SockOps, true),
+        ];
+        for (t, helper, prog, want) in cases {
+            assert_eq!(
+                compatible(t, helper, Some(prog), None),
+                want,
+                "{t:?} {helper} {prog:?}"
+            );
+        }
     }
 }
