@@ -216,11 +216,13 @@ impl Suite {
     /// The program a case runs, with its maps and globals, as one [`Program`] (for engines
     /// other than the VM's test bench).
     pub fn program(&self, case: &Case) -> Result<Program, String> {
-        if let Some((obj, i)) = self.object_program(case)? {
-            return convert::object_program(obj, i, None);
-        }
         match &self.source {
-            Source::Object(_) => unreachable!("object_program gives objects' programs"),
+            Source::Object(_) => {
+                let (obj, i) = self
+                    .object_program(case)?
+                    .ok_or("the test file's object has no program to run")?;
+                convert::object_program(obj, i, None)
+            }
             Source::Asm {
                 insns,
                 prog_type,

@@ -344,14 +344,10 @@ impl Program {
                 input.data.len() + 4096
             }
         ];
-        // bpf_prog_test_run_raw_tp and bpf_prog_test_run_syscall (net/bpf/test_run.c)
-        // refuse a context out and a repeat count (EINVAL); a syscall program's context is
-        // copied back into ctx_in, so that buffer is a copy we own and hand back.
-        let raw_tp = matches!(
-            self.prog_type,
-            ProgType::RawTracepoint | ProgType::RawTracepointWritable | ProgType::Syscall
-        );
-        let mut ctx_in = input.ctx.to_vec();
+        // Raw tracepoints and syscall programs took `test_run_ctx_only` above; a writable raw
+        // tracepoint shares bpf_prog_test_run_raw_tp (net/bpf/test_run.c), which refuses a
+        // context out and a repeat count (EINVAL).
+        let raw_tp = self.prog_type == ProgType::RawTracepointWritable;
         let repeat = if raw_tp { 0 } else { input.repeat };
         let mut ctx_out = vec![
             0u8;
@@ -375,11 +371,7 @@ impl Program {
                 repeat,
                 ctx_size_in: input.ctx.len() as u32,
                 ctx_size_out: ctx_out.len() as u32,
-                ctx_in: if ctx_in.is_empty() {
-                    0
-                } else {
-                    ctx_in.as_mut_ptr() as u64
-                },
+                ctx_in: ptr_or_null(input.ctx),
                 ctx_out: if ctx_out.is_empty() {
                     0
                 } else {
@@ -388,16 +380,12 @@ impl Program {
                 flags: input.flags,
                 ..Default::default()
             };
-            // SAFETY: the data, context (an owned, writable copy) and both output buffers live
-            // across the call with the sizes written in `attr` (empty ones are passed as null
+            // SAFETY: the data, context and both output buffers live across the call with the sizes written in `attr` (empty ones are passed as null
             // with size 0).
             match unsafe { sys::bpf(cmd::PROG_TEST_RUN, &mut attr) } {
                 Ok(_) => {
                     data_out.truncate(attr.data_size_out as usize);
                     ctx_out.truncate(attr.ctx_size_out as usize);
-                    if self.prog_type == ProgType::Syscall {
-                        ctx_out = ctx_in;
-                    }
                     return Ok(TestRunResult {
                         retval: attr.retval,
                         duration_ns: attr.duration,
